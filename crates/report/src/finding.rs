@@ -1,0 +1,374 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is if it is real. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The CVSS-like score GitHub code scanning reads from `properties.security-severity`.
+    pub fn security_severity(self) -> &'static str {
+        match self {
+            Severity::Info => "1.0",
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+
+    /// The SARIF `level` of a result with this severity.
+    pub fn sarif_level(self) -> &'static str {
+        match self {
+            Severity::Info => "note",
+            Severity::Low | Severity::Medium => "warning",
+            Severity::High | Severity::Critical => "error",
+        }
+    }
+
+    /// One step lower, never below `Info`.
+    #[must_use]
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Info => Severity::Info,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`Severity`], [`Category`] or [`Confidence`] from a string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{value}` (expected one of: {expected})")]
+pub struct ParseLevelError {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl FromStr for Severity {
+    type Err = ParseLevelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "info" | "note" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" | "moderate" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => {
+                return Err(ParseLevelError {
+                    what: "severity",
+                    value: s.to_owned(),
+                    expected: "info, low, medium, high, critical",
+                });
+            }
+        })
+    }
+}
+
+/// The issue class a rule belongs to. The first letter of a rule code names its category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Transport,
+    Auth,
+    Injection,
+    Xss,
+    Storage,
+    Secrets,
+    Config,
+    Dependency,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Transport,
+        Category::Auth,
+        Category::Injection,
+        Category::Xss,
+        Category::Storage,
+        Category::Secrets,
+        Category::Config,
+        Category::Dependency,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Transport => "transport",
+            Category::Auth => "auth",
+            Category::Injection => "injection",
+            Category::Xss => "xss",
+            Category::Storage => "storage",
+            Category::Secrets => "secrets",
+            Category::Config => "config",
+            Category::Dependency => "dependency",
+        }
+    }
+
+    /// The letter that starts the codes of this category's rules.
+    pub fn code_letter(self) -> char {
+        match self {
+            Category::Transport => 'T',
+            Category::Auth => 'A',
+            Category::Injection => 'I',
+            Category::Xss => 'X',
+            Category::Storage => 'S',
+            Category::Secrets => 'K',
+            Category::Config => 'C',
+            Category::Dependency => 'D',
+        }
+    }
+
+    /// A one-line description for summaries and documentation.
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Transport => "Data transmission",
+            Category::Auth => "Authentication and authorization",
+            Category::Injection => "Injection",
+            Category::Xss => "XSS-style injection",
+            Category::Storage => "Local storage, logs and cryptography",
+            Category::Secrets => "Hard-coded secrets",
+            Category::Config => "Risky configuration",
+            Category::Dependency => "Vulnerable third-party packages",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Category {
+    type Err = ParseLevelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ParseLevelError {
+                what: "category",
+                value: s.to_owned(),
+                expected: "transport, auth, injection, xss, storage, secrets, config, dependency",
+            })
+    }
+}
+
+/// How sure a rule is that a match is a real flaw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a renderer needs to know of a rule: its stable code, name, category, default severity,
+/// CWE ids, a one-line summary and the full documentation (Markdown with fixed headings).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// Stable code such as `T001`; never reused.
+    pub code: String,
+    /// Kebab-case name such as `insecure-http-endpoint`.
+    pub name: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// CWE numbers, e.g. `[319]` for CWE-319.
+    pub cwe: Vec<u32>,
+    /// One sentence: what the rule finds.
+    pub summary: String,
+    /// The rule's documentation in Markdown (What it finds / Why it matters / Example / Fix /
+    /// References).
+    pub docs: String,
+}
+
+/// A 1-based line and column (column counted in Unicode scalar values).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A place in a scanned file. `path` is relative to the scan root and uses `/` separators.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Location {
+    pub path: String,
+    pub start: Position,
+    pub end: Position,
+    /// The full text of the source lines `start.line..=end.line` (at most a few lines), for code
+    /// frames and fingerprints. Empty when the source could not be read.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub snippet: String,
+}
+
+/// One step in the path data took from a source to the sink of a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStep {
+    pub location: Location,
+    pub note: String,
+}
+
+/// One problem found by one rule at one place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's code, e.g. `I001`.
+    pub rule: String,
+    /// The rule's name, e.g. `sql-injection`.
+    pub name: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// What is wrong here, in one sentence that names the data and the sink.
+    pub message: String,
+    pub location: Location,
+    /// How to fix it, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Source-to-sink path for data-flow findings, source first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<TraceStep>,
+    /// Stable identity that survives lines moving: see [`crate::assign_fingerprints`].
+    #[serde(default)]
+    pub fingerprint: String,
+}
+
+/// A problem with the input that is not a finding: a file that does not parse, a file too large,
+/// bad JSON. The scan goes on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warning {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    pub message: String,
+}
+
+/// Counters for the summary line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub files_scanned: u64,
+    pub files_skipped: u64,
+    pub bytes_scanned: u64,
+    pub duration_ms: u64,
+    /// Findings left out because an inline comment, the baseline or the config suppressed them.
+    pub suppressed: u64,
+}
+
+/// Everything a renderer needs: the findings (sorted), the warnings, the rules that ran, counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub tool_version: String,
+    /// The scanned path as the user gave it.
+    pub root: String,
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+    /// The rules that ran (for SARIF rule descriptors and the HTML rule index).
+    pub rules: Vec<RuleInfo>,
+    pub stats: Stats,
+}
+
+impl Report {
+    /// Sort findings by path, line, column, rule code: the order every renderer uses.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.location.path, a.location.start, &a.rule).cmp(&(
+                &b.location.path,
+                b.location.start,
+                &b.rule,
+            ))
+        });
+        self.warnings.sort();
+    }
+
+    /// The highest severity among the findings, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Count of findings by (category, severity).
+    pub fn count(&self, category: Category, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.category == category && f.severity == severity)
+            .count()
+    }
+
+    pub fn rule(&self, code: &str) -> Option<&RuleInfo> {
+        self.rules.iter().find(|r| r.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Info < Severity::Low);
+        assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+        let err = "severe".parse::<Severity>().unwrap_err();
+        assert!(err.to_string().contains("unknown severity `severe`"));
+    }
+
+    #[test]
+    fn category_letters_are_distinct() {
+        let mut letters: Vec<char> = Category::ALL.iter().map(|c| c.code_letter()).collect();
+        letters.sort_unstable();
+        letters.dedup();
+        assert_eq!(letters.len(), Category::ALL.len());
+        assert_eq!("XSS".parse::<Category>(), Ok(Category::Xss));
+    }
+}

@@ -1,0 +1,18 @@
+//! The vocabulary every part of miniguard speaks: a [`Finding`] found by a rule described by a
+//! [`RuleInfo`], at a [`Location`], with a [`Severity`] and a [`Category`]; the [`Report`] that
+//! collects them; and the renderers that turn a report into text, JSON, SARIF or HTML.
+//!
+//! This crate never prints. Renderers write into any `std::io::Write`, so the binary decides
+//! where output goes and tests can capture it.
+
+#![forbid(unsafe_code)]
+
+mod finding;
+mod fingerprint;
+pub mod render;
+
+pub use finding::{
+    Category, Confidence, Finding, Location, ParseLevelError, Position, Report, RuleInfo, Severity,
+    Stats, TraceStep, Warning,
+};
+pub use fingerprint::{assign_fingerprints, fingerprint_line};

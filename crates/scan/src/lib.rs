@@ -1,0 +1,5 @@
+//! The miniguard analyzer.
+
+#![forbid(unsafe_code)]
+
+pub mod template;

@@ -1,0 +1,1 @@
+//! Mini-program template parser (WXML and its dialects).
