@@ -3,6 +3,7 @@
 //! findings came before it. Baselines and SARIF `partialFingerprints` both use them.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
@@ -20,7 +21,12 @@ pub fn fingerprint_line(rule: &str, path: &str, line_text: &str, occurrence: usi
     hasher.update([0]);
     hasher.update(occurrence.to_le_bytes());
     let digest = hasher.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(32);
+    for b in &digest[..16] {
+        // Writing into a `String` cannot fail.
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Fill in `fingerprint` of every finding. Findings must already be sorted (see

@@ -1,0 +1,498 @@
+//! One self-contained HTML page for people: inline CSS, a few lines of inline JavaScript to filter
+//! by severity and category (the page is complete without it), no fonts, images or scripts from
+//! elsewhere, so it reads the same offline and from a CI artifact.
+//!
+//! Snippets, messages and paths come from the scanned code and are escaped without exception;
+//! rule documentation goes through the small Markdown renderer in `markdown.rs`, which escapes
+//! too. As a second wall, a Content-Security-Policy allows only the page's own style and script,
+//! pinned by their SHA-256, so markup that slipped through escaping could still not run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use sha2::{Digest, Sha256};
+
+use super::{Summary, duration, markdown, placeholder, plural};
+use crate::{Finding, Location, Report, RuleInfo};
+
+const CSS: &str = r#"
+:root{color-scheme:light dark;--fg:#1f2328;--bg:#fff;--muted:#59636e;--line:#d1d9e0;--code:#f6f8fa;--mark:#ffe08a;
+--critical:#8250df;--high:#cf222e;--medium:#9a6700;--low:#0969da;--info:#1b7c83}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--bg:#0d1117;--muted:#9198a1;--line:#3d444d;--code:#151b23;--mark:#6b4f00;
+--critical:#ab7df8;--high:#f85149;--medium:#d29922;--low:#4493f8;--info:#39c5cf}}
+*{box-sizing:border-box}[hidden]{display:none!important}
+body{margin:0 auto;max-width:72rem;padding:1rem 1.5rem 3rem;font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
+h1{margin:.5rem 0}h2{border-bottom:1px solid var(--line);padding-bottom:.25rem;margin-top:2rem}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+pre{background:var(--code);border:1px solid var(--line);border-radius:6px;padding:.5rem .75rem;overflow-x:auto;tab-size:4}
+mark{background:var(--mark);color:inherit;border-radius:2px}
+.meta{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:0}.meta dt{color:var(--muted)}.meta dd{margin:0}
+.badge{display:inline-block;padding:0 .5rem;border-radius:1rem;font-size:12px;font-weight:600;color:#fff;text-transform:uppercase}
+.sev-critical{background:var(--critical)}.sev-high{background:var(--high)}.sev-medium{background:var(--medium)}.sev-low{background:var(--low)}.sev-info{background:var(--info)}
+table{border-collapse:collapse}th,td{border:1px solid var(--line);padding:.2rem .6rem;text-align:right}th:first-child,td:first-child{text-align:left}
+td.zero{color:var(--muted)}tr.total td{font-weight:600}
+#filters{display:flex;gap:1rem;align-items:center;margin:.5rem 0 1rem}
+.file h3{font-size:15px;margin:1.5rem 0 .5rem}
+.finding{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:6px;padding:.5rem 1rem;margin:.75rem 0}
+.finding[data-severity=critical]{border-left-color:var(--critical)}.finding[data-severity=high]{border-left-color:var(--high)}
+.finding[data-severity=medium]{border-left-color:var(--medium)}.finding[data-severity=low]{border-left-color:var(--low)}.finding[data-severity=info]{border-left-color:var(--info)}
+.finding p{margin:.35rem 0}.message{font-weight:600}.where,.fp,.rule-meta{color:var(--muted);font-size:13px}
+.ln{display:inline-block;min-width:3ch;margin-right:1ch;color:var(--muted);text-align:right;user-select:none}
+.rule{border-top:1px solid var(--line);padding-top:.5rem}.docs h3,.docs h4,.docs h5,.docs h6{margin:1rem 0 .25rem}
+footer{margin-top:3rem;color:var(--muted);font-size:13px}
+"#;
+
+const JS: &str = r"
+(function () {
+  var sev = document.getElementById('f-sev'), cat = document.getElementById('f-cat');
+  var rank = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+  function apply() {
+    var min = rank[sev.value] || 0, want = cat.value, shown = 0;
+    document.querySelectorAll('section.file').forEach(function (file) {
+      var here = 0;
+      file.querySelectorAll('article.finding').forEach(function (f) {
+        var ok = rank[f.dataset.severity] >= min && (want === '' || f.dataset.category === want);
+        f.hidden = !ok;
+        if (ok) { here++; }
+      });
+      file.hidden = here === 0;
+      shown += here;
+    });
+    document.getElementById('f-count').textContent = String(shown);
+  }
+  sev.addEventListener('change', apply);
+  cat.addEventListener('change', apply);
+  document.getElementById('filters').hidden = false;
+})();
+";
+
+/// `s` with `& < > " '` replaced by character references: safe in text and in quoted attributes.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Source text for a `<pre>`: escaped, with control and bidi characters shown as placeholders.
+fn escape_code(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match placeholder(c) {
+            Some(p) => out.push_str(&escape(&p)),
+            None => out.push_str(&escape(&c.to_string())),
+        }
+    }
+    out
+}
+
+/// An id fragment made only of `[A-Za-z0-9_-]`.
+fn anchor(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The CSP source expression that pins `content`: `'sha256-<base64>'`.
+fn csp_hash(content: &str) -> String {
+    format!("'sha256-{}'", base64(&Sha256::digest(content.as_bytes())))
+}
+
+/// Standard base64 with padding (RFC 4648 section 4).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(page(report).as_bytes())
+}
+
+// `write!` into a `String` cannot fail; its results are ignored throughout this function.
+fn page(report: &Report) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    let root = escape(&report.root);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src {}; script-src {}\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <title>miniguard report: {root}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        csp_hash(CSS),
+        csp_hash(JS),
+    );
+
+    // Header.
+    let stats = &report.stats;
+    let _ = write!(
+        h,
+        "<header>\n<h1>miniguard report</h1>\n<dl class=\"meta\">\n\
+         <dt>Root</dt><dd><code>{root}</code></dd>\n\
+         <dt>Findings</dt><dd>{}</dd>\n\
+         <dt>Files scanned</dt><dd>{}{}</dd>\n\
+         <dt>Suppressed</dt><dd>{}</dd>\n\
+         <dt>Warnings</dt><dd>{}</dd>\n\
+         <dt>Duration</dt><dd>{}</dd>\n\
+         <dt>miniguard</dt><dd>{}</dd>\n</dl>\n",
+        report.findings.len(),
+        stats.files_scanned,
+        if stats.files_skipped > 0 {
+            format!(" ({} skipped)", stats.files_skipped)
+        } else {
+            String::new()
+        },
+        stats.suppressed,
+        report.warnings.len(),
+        duration(stats.duration_ms),
+        escape(&report.tool_version),
+    );
+    let summary = Summary::of(report);
+    if !report.findings.is_empty() {
+        h.push_str("<p class=\"totals\">");
+        for &s in &summary.severities {
+            let n = report.findings.iter().filter(|f| f.severity == s).count();
+            let _ = write!(h, "<span class=\"badge sev-{s}\">{n} {s}</span> ");
+        }
+        h.push_str("</p>\n");
+    }
+    h.push_str("</header>\n<main>\n");
+
+    // Summary table.
+    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n");
+    if report.findings.is_empty() {
+        h.push_str("<p>No findings.</p>\n");
+    } else {
+        h.push_str("<table>\n<thead><tr><th>Category</th>");
+        for s in &summary.severities {
+            let _ = write!(h, "<th>{s}</th>");
+        }
+        h.push_str("<th>Total</th></tr></thead>\n<tbody>\n");
+        for &c in &summary.categories {
+            let _ = write!(h, "<tr><td title=\"{}\">{c}</td>", escape(c.title()));
+            for &s in &summary.severities {
+                let n = report.count(c, s);
+                let class = if n == 0 { " class=\"zero\"" } else { "" };
+                let _ = write!(h, "<td{class}>{n}</td>");
+            }
+            let total = report.findings.iter().filter(|f| f.category == c).count();
+            let _ = writeln!(h, "<td>{total}</td></tr>");
+        }
+        h.push_str("<tr class=\"total\"><td>total</td>");
+        for &s in &summary.severities {
+            let n = report.findings.iter().filter(|f| f.severity == s).count();
+            let _ = write!(h, "<td>{n}</td>");
+        }
+        let _ = writeln!(
+            h,
+            "<td>{}</td></tr>\n</tbody>\n</table>",
+            report.findings.len()
+        );
+    }
+    h.push_str("</section>\n");
+
+    // Findings, grouped by file.
+    if !report.findings.is_empty() {
+        let _ = write!(
+            h,
+            "<section id=\"findings\">\n<h2>Findings</h2>\n\
+             <div id=\"filters\" hidden>\n\
+             <label>Minimum severity <select id=\"f-sev\">\
+             <option value=\"info\">info</option><option value=\"low\">low</option>\
+             <option value=\"medium\">medium</option><option value=\"high\">high</option>\
+             <option value=\"critical\">critical</option></select></label>\n\
+             <label>Category <select id=\"f-cat\"><option value=\"\">all</option>"
+        );
+        for c in &summary.categories {
+            let _ = write!(h, "<option value=\"{c}\">{c}</option>");
+        }
+        let _ = writeln!(
+            h,
+            "</select></label>\n<span><span id=\"f-count\">{}</span> shown</span>\n</div>",
+            report.findings.len()
+        );
+        let mut by_file: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
+        for (i, f) in report.findings.iter().enumerate() {
+            by_file.entry(&f.location.path).or_default().push((i, f));
+        }
+        for (path, findings) in by_file {
+            let _ = writeln!(
+                h,
+                "<section class=\"file\">\n<h3><code>{}</code> ({})</h3>",
+                escape(path),
+                plural(findings.len() as u64, "finding")
+            );
+            for (i, f) in findings {
+                write_finding(&mut h, report, i + 1, f);
+            }
+            h.push_str("</section>\n");
+        }
+        h.push_str("</section>\n");
+    }
+
+    // Warnings.
+    if !report.warnings.is_empty() {
+        h.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
+        for w in &report.warnings {
+            let place = match w.position {
+                Some(p) => format!("{}:{}", w.path, p.line),
+                None => w.path.clone(),
+            };
+            let _ = writeln!(
+                h,
+                "<li><code>{}</code>: {}</li>",
+                escape(&place),
+                markdown::code_spans(&w.message)
+            );
+        }
+        h.push_str("</ul>\n</section>\n");
+    }
+
+    // Rule index.
+    if !report.rules.is_empty() {
+        h.push_str("<section id=\"rules\">\n<h2>Rules</h2>\n");
+        for rule in &report.rules {
+            write_rule(&mut h, rule);
+        }
+        h.push_str("</section>\n");
+    }
+
+    let _ = write!(
+        h,
+        "</main>\n<footer>Generated by miniguard {}.</footer>\n<script>{JS}</script>\n</body>\n</html>\n",
+        escape(&report.tool_version)
+    );
+    h
+}
+
+fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
+    let rule_link = if report.rule(&f.rule).is_some() {
+        format!(
+            "<a class=\"code\" href=\"#rule-{}\">{}</a>",
+            anchor(&f.rule),
+            escape(&f.rule)
+        )
+    } else {
+        format!("<span class=\"code\">{}</span>", escape(&f.rule))
+    };
+    let _ = write!(
+        h,
+        "<article class=\"finding\" id=\"finding-{number}\" data-severity=\"{}\" data-category=\"{}\">\n\
+         <p><span class=\"badge sev-{0}\">{0}</span> {rule_link} <strong>{}</strong> \
+         <span class=\"where\">confidence {}</span></p>\n\
+         <p class=\"message\">{}</p>\n<p class=\"where\"><code>{}</code></p>\n",
+        f.severity,
+        f.category,
+        escape(&f.name),
+        f.confidence,
+        markdown::code_spans(&f.message),
+        escape(&place(&f.location)),
+    );
+    if !f.location.snippet.is_empty() {
+        h.push_str("<pre class=\"code\">");
+        h.push_str(&code_frame(&f.location));
+        h.push_str("</pre>\n");
+    }
+    if let Some(help) = &f.help {
+        let _ = writeln!(
+            h,
+            "<p class=\"help\"><strong>Help:</strong> {}</p>",
+            markdown::code_spans(help)
+        );
+    }
+    if !f.trace.is_empty() {
+        let _ = writeln!(
+            h,
+            "<details class=\"trace\" open>\n<summary>Data flow, source first ({})</summary>\n<ol>",
+            plural(f.trace.len() as u64, "step")
+        );
+        for step in &f.trace {
+            let _ = writeln!(
+                h,
+                "<li><code>{}</code>: {}</li>",
+                escape(&place(&step.location)),
+                markdown::code_spans(&step.note)
+            );
+        }
+        h.push_str("</ol>\n</details>\n");
+    }
+    if !f.fingerprint.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"fp\">Fingerprint <code>{}</code></p>",
+            escape(&f.fingerprint)
+        );
+    }
+    h.push_str("</article>\n");
+}
+
+fn write_rule(h: &mut String, rule: &RuleInfo) {
+    let cwe: Vec<String> = rule
+        .cwe
+        .iter()
+        .map(|n| {
+            format!(
+                "<a href=\"https://cwe.mitre.org/data/definitions/{n}.html\" rel=\"noopener noreferrer\">CWE-{n}</a>"
+            )
+        })
+        .collect();
+    let _ = write!(
+        h,
+        "<section class=\"rule\" id=\"rule-{}\">\n<h3>{} {}</h3>\n\
+         <p class=\"rule-meta\"><span class=\"badge sev-{}\">{3}</span> {} &middot; confidence {}{}</p>\n\
+         <p>{}</p>\n",
+        anchor(&rule.code),
+        escape(&rule.code),
+        escape(&rule.name),
+        rule.severity,
+        rule.category,
+        rule.confidence,
+        if cwe.is_empty() {
+            String::new()
+        } else {
+            format!(" &middot; {}", cwe.join(", "))
+        },
+        markdown::code_spans(&rule.summary),
+    );
+    if !rule.docs.trim().is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"docs\">\n{}</div>\n",
+            markdown::to_html(&rule.docs, 2)
+        );
+    }
+    h.push_str("</section>\n");
+}
+
+/// `path:line:col`, or less when the position is unknown.
+fn place(loc: &Location) -> String {
+    match (loc.start.line, loc.start.column) {
+        (0, _) => loc.path.clone(),
+        (line, 0) => format!("{}:{line}", loc.path),
+        (line, column) => format!("{}:{line}:{column}", loc.path),
+    }
+}
+
+/// The snippet lines with line numbers, the flagged region wrapped in `<mark>`.
+fn code_frame(loc: &Location) -> String {
+    let mut h = String::new();
+    let region_lines = loc.end.line.saturating_sub(loc.start.line) as usize;
+    for (i, line) in loc.snippet.lines().enumerate() {
+        let number = loc.start.line as usize + i;
+        let chars: Vec<char> = line.chars().collect();
+        let (from, to) = if i == 0 && region_lines == 0 {
+            super::first_line_range(chars.len(), loc.start, loc.end)
+        } else if i == 0 {
+            (
+                (loc.start.column.max(1) as usize - 1).min(chars.len()),
+                chars.len(),
+            )
+        } else if i < region_lines {
+            (0, chars.len())
+        } else if i == region_lines {
+            (0, (loc.end.column.max(1) as usize - 1).min(chars.len()))
+        } else {
+            (0, 0)
+        };
+        let _ = write!(h, "<span class=\"ln\">{number}</span>");
+        let at = |a: usize, b: usize| -> String {
+            escape_code(
+                &chars[a.min(chars.len())..b.min(chars.len())]
+                    .iter()
+                    .collect::<String>(),
+            )
+        };
+        h.push_str(&at(0, from));
+        if to > from {
+            let _ = write!(h, "<mark>{}</mark>", at(from, to));
+        }
+        h.push_str(&at(to.max(from), chars.len()));
+        h.push('\n');
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Position;
+
+    #[test]
+    fn escapes_everything_that_matters() {
+        assert_eq!(
+            escape(r#"<script>alert("x" & 'y')</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(escape_code("a\u{202E}b"), "a&lt;U+202E&gt;b");
+        assert_eq!(anchor("T001\"><x"), "T001___x");
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected);
+        }
+    }
+
+    #[test]
+    fn code_frame_marks_the_region() {
+        let loc = |s: u32, el: u32, e: u32, snippet: &str| Location {
+            path: "a.js".into(),
+            start: Position { line: 3, column: s },
+            end: Position {
+                line: el,
+                column: e,
+            },
+            snippet: snippet.into(),
+        };
+        assert_eq!(
+            code_frame(&loc(5, 3, 8, "let <b> = 1;")),
+            "<span class=\"ln\">3</span>let <mark>&lt;b&gt;</mark> = 1;\n"
+        );
+        assert_eq!(
+            code_frame(&loc(3, 4, 3, "f(a,\n  b)\nx")),
+            "<span class=\"ln\">3</span>f(<mark>a,</mark>\n\
+             <span class=\"ln\">4</span><mark>  </mark>b)\n\
+             <span class=\"ln\">5</span>x\n"
+        );
+    }
+}

@@ -1,0 +1,413 @@
+//! The human format, modelled on rustc and ruff: one block per finding with a code frame, then the
+//! warnings, then a summary table.
+//!
+//! ```text
+//! high[T001] insecure-http-endpoint: Request to plain-HTTP URL `http://api.example.com/login`
+//!   --> pages/index/index.js:12:20
+//!    |
+//! 12 |     wx.request({ url: 'http://api.example.com/login' })
+//!    |                       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+//!    |
+//!    = help: Use an `https://` URL.
+//! ```
+//!
+//! Colours come from `anstyle` and are only emitted when [`TextOptions::color`] is set; without
+//! them the output is plain text whose only non-ASCII characters are those of the scanned code.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Color, Style};
+
+use super::{Summary, TextOptions, duration, first_line_range, one_line, placeholder, plural};
+use crate::{Finding, Location, Report, Severity};
+
+/// Code frames show at most this many snippet lines.
+const MAX_FRAME_LINES: usize = 6;
+
+/// Tabs in code frames are expanded to this many spaces so that underlines line up.
+const TAB_WIDTH: usize = 4;
+
+/// The palette; every style is plain when colours are off.
+struct Palette {
+    color: bool,
+}
+
+impl Palette {
+    fn severity(&self, severity: Severity) -> Style {
+        let color = match severity {
+            Severity::Critical => AnsiColor::BrightMagenta,
+            Severity::High => AnsiColor::BrightRed,
+            Severity::Medium => AnsiColor::BrightYellow,
+            Severity::Low => AnsiColor::BrightBlue,
+            Severity::Info => AnsiColor::BrightCyan,
+        };
+        self.pick(Style::new().bold().fg_color(Some(Color::Ansi(color))))
+    }
+
+    fn gutter(&self) -> Style {
+        self.pick(
+            Style::new()
+                .bold()
+                .fg_color(Some(Color::Ansi(AnsiColor::BrightBlue))),
+        )
+    }
+
+    fn warning(&self) -> Style {
+        self.pick(
+            Style::new()
+                .bold()
+                .fg_color(Some(Color::Ansi(AnsiColor::BrightYellow))),
+        )
+    }
+
+    fn bold(&self) -> Style {
+        self.pick(Style::new().bold())
+    }
+
+    fn dim(&self) -> Style {
+        self.pick(Style::new().dimmed())
+    }
+
+    fn pick(&self, style: Style) -> Style {
+        if self.color { style } else { Style::new() }
+    }
+}
+
+/// `text` wrapped in `style` (a plain style renders nothing around it).
+fn paint(style: Style, text: &str) -> String {
+    format!("{}{text}{}", style.render(), style.render_reset())
+}
+
+pub(super) fn render(report: &Report, options: TextOptions, out: &mut dyn Write) -> io::Result<()> {
+    let palette = Palette {
+        color: options.color,
+    };
+    for finding in &report.findings {
+        write_finding(&palette, finding, out)?;
+        writeln!(out)?;
+    }
+    for warning in &report.warnings {
+        let place = match warning.position {
+            Some(p) => format!("{}:{}", one_line(&warning.path), p.line),
+            None => one_line(&warning.path),
+        };
+        writeln!(
+            out,
+            "{}: {place}: {}",
+            paint(palette.warning(), "warning"),
+            one_line(&warning.message)
+        )?;
+    }
+    if !report.warnings.is_empty() {
+        writeln!(out)?;
+    }
+    write_summary(&palette, report, out)
+}
+
+fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
+    let sev = palette.severity(finding.severity);
+    let bold = palette.bold();
+    writeln!(
+        out,
+        "{}{}: {}",
+        paint(
+            sev,
+            &format!("{}[{}]", finding.severity, one_line(&finding.rule))
+        ),
+        paint(bold, &format!(" {}", one_line(&finding.name))),
+        paint(bold, &one_line(&finding.message)),
+    )?;
+
+    let loc = &finding.location;
+    let lines: Vec<&str> = loc.snippet.lines().take(MAX_FRAME_LINES).collect();
+    let last_line = loc.start.line as usize + lines.len().saturating_sub(1);
+    let width = last_line.to_string().len();
+    let gutter = palette.gutter();
+    let pad = " ".repeat(width);
+    let bar = paint(gutter, "|");
+
+    writeln!(out, "{pad}{} {}", paint(gutter, "-->"), place(loc))?;
+    if !lines.is_empty() {
+        writeln!(out, "{pad} {bar}")?;
+        for (i, line) in lines.iter().enumerate() {
+            let number = loc.start.line as usize + i;
+            let (code, underline) = frame_line(line, (i == 0).then_some(loc));
+            writeln!(
+                out,
+                "{} {bar} {}",
+                paint(gutter, &format!("{number:>width$}")),
+                code.trim_end()
+            )?;
+            if let Some((offset, len)) = underline {
+                writeln!(
+                    out,
+                    "{pad} {bar} {}{}",
+                    " ".repeat(offset),
+                    paint(sev, &"^".repeat(len))
+                )?;
+            }
+        }
+        if loc.snippet.lines().count() > MAX_FRAME_LINES {
+            writeln!(out, "{pad} {bar} {}", paint(palette.dim(), "..."))?;
+        }
+        writeln!(out, "{pad} {bar}")?;
+    }
+
+    let eq = paint(gutter, "=");
+    if let Some(help) = &finding.help {
+        writeln!(
+            out,
+            "{pad} {eq} {}: {}",
+            paint(bold, "help"),
+            one_line(help)
+        )?;
+    }
+    if !finding.trace.is_empty() {
+        writeln!(
+            out,
+            "{pad} {eq} {}: data flow, source first:",
+            paint(bold, "note")
+        )?;
+        let indent = " ".repeat(width + " = note: ".len());
+        for (i, step) in finding.trace.iter().enumerate() {
+            writeln!(
+                out,
+                "{indent}{}. {}: {}",
+                i + 1,
+                place(&step.location),
+                one_line(&step.note)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `path:line:col`, or less when the position is unknown.
+fn place(loc: &Location) -> String {
+    let path = one_line(&loc.path);
+    match (loc.start.line, loc.start.column) {
+        (0, _) => path,
+        (line, 0) => format!("{path}:{line}"),
+        (line, column) => format!("{path}:{line}:{column}"),
+    }
+}
+
+/// One code-frame line ready to print (tabs expanded, dangerous characters replaced) and, for
+/// the first line, the display offset and width of its underline.
+fn frame_line(line: &str, loc: Option<&Location>) -> (String, Option<(usize, usize)>) {
+    let chars: Vec<char> = line.chars().collect();
+    let range = loc.map(|l| first_line_range(chars.len(), l.start, l.end));
+    let mut code = String::with_capacity(line.len());
+    let (mut col, mut from_col, mut to_col) = (0usize, None, None);
+    for (i, &c) in chars.iter().enumerate() {
+        if range.is_some_and(|(from, _)| from == i) {
+            from_col = Some(col);
+        }
+        if range.is_some_and(|(_, to)| to == i) {
+            to_col = Some(col);
+        }
+        if c == '\t' {
+            let n = TAB_WIDTH - col % TAB_WIDTH;
+            code.push_str(&" ".repeat(n));
+            col += n;
+        } else if let Some(p) = placeholder(c) {
+            col += p.len();
+            code.push_str(&p);
+        } else {
+            code.push(c);
+            col += char_width(c);
+        }
+    }
+    let underline = range.map(|(_, to)| {
+        // A bound at the end of the line has no character to record its column at.
+        let start = from_col.unwrap_or(col);
+        let end = to_col.unwrap_or(col + to.saturating_sub(chars.len()));
+        (start, end.saturating_sub(start).max(1))
+    });
+    (code, underline)
+}
+
+/// Terminal columns a character takes: 2 for East Asian wide characters (common in mini-program
+/// sources), 0 for combining marks, 1 otherwise. An approximation of `unicode-width` that is good
+/// enough to place an underline.
+fn char_width(c: char) -> usize {
+    match u32::from(c) {
+        0x0300..=0x036F | 0x200B..=0x200D | 0xFE00..=0xFE0F => 0,
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+        | 0x20000..=0x3FFFD => 2,
+        _ => 1,
+    }
+}
+
+fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let bold = palette.bold();
+    let stats = &report.stats;
+    if report.findings.is_empty() {
+        writeln!(out, "{}", paint(bold, "No findings."))?;
+    } else {
+        let summary = Summary::of(report);
+        let mut header = vec!["category".to_owned()];
+        header.extend(summary.severities.iter().map(ToString::to_string));
+        header.push("total".to_owned());
+        let mut rows = Vec::new();
+        for &category in &summary.categories {
+            let mut row = vec![category.to_string()];
+            row.extend(
+                summary
+                    .severities
+                    .iter()
+                    .map(|&s| report.count(category, s).to_string()),
+            );
+            let total = report
+                .findings
+                .iter()
+                .filter(|f| f.category == category)
+                .count();
+            row.push(total.to_string());
+            rows.push(row);
+        }
+        let mut total = vec!["total".to_owned()];
+        total.extend(summary.severities.iter().map(|&s| {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.severity == s)
+                .count()
+                .to_string()
+        }));
+        total.push(report.findings.len().to_string());
+
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                std::iter::once(&header)
+                    .chain(&rows)
+                    .chain(std::iter::once(&total))
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String], style_of: &dyn Fn(usize) -> Style| -> String {
+            let mut s = String::from(" ");
+            for (i, cell) in cells.iter().enumerate() {
+                let w = widths[i];
+                let text = if i == 0 {
+                    format!(" {cell:<w$}")
+                } else {
+                    format!("  {cell:>w$}")
+                };
+                s.push_str(&paint(style_of(i), &text));
+            }
+            s
+        };
+        writeln!(out, "{}", paint(bold, "Summary:"))?;
+        writeln!(
+            out,
+            "{}",
+            line(&header, &|i| {
+                if i == 0 || i == header.len() - 1 {
+                    bold
+                } else {
+                    palette.severity(summary.severities[i - 1])
+                }
+            })
+        )?;
+        for row in &rows {
+            writeln!(
+                out,
+                "{}",
+                line(row, &|i| {
+                    if row[i] == "0" {
+                        palette.dim()
+                    } else {
+                        Style::new()
+                    }
+                })
+            )?;
+        }
+        writeln!(out, "{}", line(&total, &|_| bold))?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            paint(
+                bold,
+                &format!("Found {}.", plural(report.findings.len() as u64, "finding"))
+            )
+        )?;
+    }
+
+    let mut parts = vec![format!("{} scanned", plural(stats.files_scanned, "file"))];
+    if stats.files_skipped > 0 {
+        parts.push(format!("{} skipped", stats.files_skipped));
+    }
+    parts.push(format!("{} suppressed", stats.suppressed));
+    if !report.warnings.is_empty() {
+        parts.push(plural(report.warnings.len() as u64, "warning"));
+    }
+    parts.push(format!("took {}", duration(stats.duration_ms)));
+    writeln!(out, "{}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Position;
+
+    fn loc(line: u32, start: u32, end_line: u32, end: u32) -> Location {
+        Location {
+            path: "a.js".into(),
+            start: Position {
+                line,
+                column: start,
+            },
+            end: Position {
+                line: end_line,
+                column: end,
+            },
+            snippet: String::new(),
+        }
+    }
+
+    #[test]
+    fn underline_follows_tabs_and_wide_chars() {
+        let (code, u) = frame_line("\tx = 1", Some(&loc(1, 2, 1, 3)));
+        assert_eq!(code, "    x = 1");
+        assert_eq!(u, Some((4, 1)));
+        let (code, u) = frame_line("'中文' + y", Some(&loc(1, 7, 1, 8)));
+        assert_eq!(code, "'中文' + y");
+        assert_eq!(u, Some((8, 1)));
+    }
+
+    #[test]
+    fn multi_line_regions_underline_to_end_of_line() {
+        let (_, u) = frame_line("foo(bar,", Some(&loc(1, 5, 3, 2)));
+        assert_eq!(u, Some((4, 4)));
+    }
+
+    #[test]
+    fn escape_sequences_in_code_are_neutralised() {
+        let (code, u) = frame_line("a\u{1b}[2Jb", Some(&loc(1, 3, 1, 4)));
+        assert_eq!(code, "a<U+001B>[2Jb");
+        assert_eq!(u, Some((9, 1)));
+        assert!(!code.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn columns_past_the_end_still_underline() {
+        let (_, u) = frame_line("ab", Some(&loc(1, 5, 1, 9)));
+        assert_eq!(u, Some((2, 1)));
+    }
+}

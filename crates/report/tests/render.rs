@@ -1,0 +1,232 @@
+//! Snapshot tests of every output format on a small, complete, hand-built report.
+
+mod support {
+    pub mod sample;
+}
+
+use miniguard_report::render::{Format, JSON_SCHEMA_VERSION, TextOptions, render};
+use miniguard_report::{Report, Stats};
+use serde_json::Value;
+use support::sample::sample_report;
+
+fn rendered(report: &Report, format: Format, color: bool) -> String {
+    let mut out = Vec::new();
+    render(report, format, TextOptions { color }, &mut out).expect("rendering into a Vec");
+    String::from_utf8(out).expect("renderers write UTF-8")
+}
+
+fn empty_report() -> Report {
+    Report {
+        tool_version: "0.1.0".into(),
+        root: "./miniapp".into(),
+        stats: Stats {
+            files_scanned: 3,
+            duration_ms: 42,
+            ..Stats::default()
+        },
+        ..Report::default()
+    }
+}
+
+/// `s` without ANSI escape sequences (`ESC [ ... final byte`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn text() {
+    insta::assert_snapshot!(rendered(&sample_report(), Format::Text, false));
+}
+
+#[test]
+fn text_without_findings() {
+    insta::assert_snapshot!(rendered(&empty_report(), Format::Text, false));
+}
+
+#[test]
+fn text_colour_only_adds_escape_sequences() {
+    let report = sample_report();
+    let plain = rendered(&report, Format::Text, false);
+    let colored = rendered(&report, Format::Text, true);
+    assert!(!plain.contains('\u{1b}'));
+    assert!(colored.contains("\u{1b}["));
+    assert_eq!(strip_ansi(&colored), plain);
+}
+
+#[test]
+fn text_neutralises_terminal_escapes_in_code() {
+    let mut report = sample_report();
+    let finding = &mut report.findings[0];
+    finding.location.snippet = "  x = '\u{1b}]0;pwned\u{7}' \u{202E} // \u{9b}".into();
+    finding.message = "evil \u{1b}[2J message".into();
+    let text = rendered(&report, Format::Text, false);
+    assert!(!text.contains('\u{1b}'));
+    assert!(!text.contains('\u{202E}'));
+    assert!(!text.contains('\u{9b}'));
+    assert!(text.contains("<U+001B>]0;pwned<U+0007>' <U+202E> // <U+009B>"));
+    assert!(text.contains("evil <U+001B>[2J message"));
+}
+
+#[test]
+fn json() {
+    insta::assert_snapshot!(rendered(&sample_report(), Format::Json, false));
+}
+
+#[test]
+fn json_round_trips_with_a_version() {
+    let report = sample_report();
+    let json = rendered(&report, Format::Json, false);
+    assert!(json.starts_with("{\n  \"version\": 1,\n"));
+    let mut value: Value = serde_json::from_str(&json).unwrap();
+    let object = value.as_object_mut().unwrap();
+    assert_eq!(
+        object.remove("version"),
+        Some(Value::from(JSON_SCHEMA_VERSION))
+    );
+    let back: Report = serde_json::from_value(value).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
+fn sarif() {
+    let sarif = rendered(&sample_report(), Format::Sarif, false);
+    // Left in the test's scratch directory for `.ci/validate-sarif.sh`.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sarif-sample.sarif");
+    std::fs::write(&path, &sarif).unwrap();
+    insta::assert_snapshot!(sarif);
+}
+
+#[test]
+fn sarif_follows_the_code_scanning_conventions() {
+    let report = sample_report();
+    let log: Value = serde_json::from_str(&rendered(&report, Format::Sarif, false)).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(
+        log["$schema"],
+        "https://json.schemastore.org/sarif-2.1.0.json"
+    );
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(
+        rules[1]["properties"]["tags"],
+        serde_json::json!([
+            "injection",
+            "security",
+            "external/cwe/cwe-943",
+            "external/cwe/cwe-20"
+        ])
+    );
+    assert_eq!(rules[1]["properties"]["security-severity"], "9.5");
+    assert_eq!(rules[1]["properties"]["precision"], "medium");
+    assert_eq!(rules[1]["name"], "CloudDbQueryInjection");
+
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for (result, finding) in results.iter().zip(&report.findings) {
+        let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(result["message"]["text"].as_str().unwrap().ends_with('.'));
+        assert_eq!(
+            result["partialFingerprints"]["miniguardFingerprint/v1"],
+            finding.fingerprint.as_str()
+        );
+        assert_eq!(result["level"], finding.severity.sarif_level());
+    }
+    let flow = &results[0]["codeFlows"][0]["threadFlows"][0]["locations"];
+    assert_eq!(flow.as_array().unwrap().len(), 3);
+    assert!(results[1].get("codeFlows").is_none());
+    assert_eq!(
+        run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"],
+        "could not parse: Unexpected token `}`."
+    );
+}
+
+#[test]
+fn sarif_without_findings_or_absolute_root() {
+    let log: Value =
+        serde_json::from_str(&rendered(&empty_report(), Format::Sarif, false)).unwrap();
+    let run = &log["runs"][0];
+    assert_eq!(run["results"], serde_json::json!([]));
+    assert!(run.get("originalUriBaseIds").is_none());
+    assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+}
+
+#[test]
+fn html_has_the_content_and_nothing_external() {
+    let html = rendered(&sample_report(), Format::Html, false);
+    for needle in [
+        "<!DOCTYPE html>",
+        "<title>miniguard report: /home/dev/miniapp</title>",
+        "<h2>Summary</h2>",
+        "<section class=\"file\">\n<h3><code>cloudfunctions/login/index.js</code> (1 finding)</h3>",
+        "<h3><code>pages/index/index.js</code> (2 findings)</h3>",
+        "data-severity=\"critical\" data-category=\"injection\"",
+        "<a class=\"code\" href=\"#rule-T001\">T001</a>",
+        "<section class=\"rule\" id=\"rule-I001\">",
+        "<h4>What it finds</h4>",
+        "<li>Build the filter on the server from checked scalar values.</li>",
+        "Data flow, source first (3 steps)",
+        "<code>cloudfunctions/login/index.js:3:23</code>: source: the cloud function&#39;s <code>event</code> parameter</li>",
+        "<code>pages/broken/broken.js:3</code>: could not parse",
+        "<span class=\"ln\">12</span>\twx.request({ url: <mark>&#39;http://api.example.com/login&#39;</mark> }) // 登录",
+        "<p class=\"message\"><code>event.filter</code> from the client reaches",
+        "Content-Security-Policy",
+    ] {
+        assert!(html.contains(needle), "missing {needle:?}");
+    }
+    // Offline and self-contained: nothing is loaded from anywhere.
+    for external in ["<link", " src=", "@import", "url(", "<img", "<iframe"] {
+        assert!(!html.contains(external), "found {external:?}");
+    }
+}
+
+#[test]
+fn html_escapes_code_and_messages() {
+    let mut report = sample_report();
+    report.findings[0].help = Some("<img src=x onerror=alert(1)>".into());
+    report.root = "</title><script>alert(1)</script>".into();
+    let html = rendered(&report, Format::Html, false);
+    // The one script element is the page's own filter script.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(!html.contains("<img"));
+    assert!(html.contains("cdn.example.com/&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn html_without_findings() {
+    let html = rendered(&empty_report(), Format::Html, false);
+    assert!(html.contains("<p>No findings.</p>"));
+    assert!(!html.contains("id=\"findings\""));
+}
+
+/// Runs Microsoft's SARIF validator on the sample; needs node, npm and network on first use.
+#[test]
+#[ignore = "needs npm and network: run with `cargo test -p miniguard-report -- --ignored`"]
+fn sarif_passes_the_official_validator() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sarif-validate.sarif");
+    std::fs::write(&path, rendered(&sample_report(), Format::Sarif, false)).unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/validate-sarif.sh");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .arg(&path)
+        .status()
+        .expect("running bash");
+    assert!(status.success(), "the SARIF validator reported problems");
+}
