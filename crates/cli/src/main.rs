@@ -1,3 +1,33 @@
-fn main() {
-    println!("miniguard");
+//! The `miniguard` binary: parses arguments, wires the libraries together, prints, and maps
+//! outcomes to exit codes (0 clean, 1 findings at or above `--fail-on`, 2 error).
+
+mod args;
+mod baseline;
+mod cmd_rules;
+mod cmd_scan;
+mod settings;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Scan(a) => cmd_scan::run(&a),
+        args::Command::Rules(a) => cmd_rules::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`miniguard scan . | head`) is not an error.
+            if err.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = anstream::stderr();
+            let _ = writeln!(stderr, "error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
 }

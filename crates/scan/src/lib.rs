@@ -1,5 +1,355 @@
 //! The miniguard analyzer.
+//!
+//! [`scan`] takes a discovered [`Project`] and runs every selected rule over it: JavaScript and
+//! TypeScript through oxc and the abstract evaluator in [`js::eval`] (taint from untrusted
+//! sources to sinks, sensitive data to storage and logs), page templates through the parser in
+//! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
+//!
+//! Files are analysed in parallel batches (rayon); each batch parses the modules it needs into
+//! its own arena. Problems with the input (syntax errors, bad JSON, unreadable files) become
+//! [`Warning`]s; the scan goes on.
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod events;
+pub mod js;
+pub mod names;
+pub mod rules;
+pub mod suppress;
 pub mod template;
+pub mod value;
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use miniguard_project::{FileKind, JsonKind, Project, Role, SourceFile, TemplateLang};
+use miniguard_report::{Finding, Location, Position, TraceStep, Warning};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::config::{AppFacts, JsonFile, ProjectFacts};
+use crate::events::{Cx, RawFinding, Span};
+use crate::rules::Rule;
+
+/// Files per batch: modules a batch imports are parsed once per batch.
+const BATCH: usize = 8;
+
+/// Lookup of project files by path, and where mini-program roots are.
+pub struct ProjectIndex {
+    files: FxHashMap<PathBuf, usize>,
+    list: Vec<SourceFile>,
+    mp_roots: Vec<PathBuf>,
+}
+
+impl ProjectIndex {
+    pub fn new(project: &Project) -> Self {
+        let mut files = FxHashMap::default();
+        for (i, f) in project.files.iter().enumerate() {
+            files.insert(js::normalize(&f.path), i);
+        }
+        let mut mp_roots: Vec<PathBuf> =
+            project.miniprogram_roots.iter().map(|r| js::normalize(&project.root.join(r))).collect();
+        // Longest first, so the innermost root wins.
+        mp_roots.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
+        ProjectIndex { files, list: project.files.clone(), mp_roots }
+    }
+
+    pub fn file(&self, path: &Path) -> Option<&SourceFile> {
+        self.files.get(&js::normalize(path)).and_then(|&i| self.list.get(i))
+    }
+
+    /// The mini-program root a file belongs to.
+    pub fn miniprogram_root_of(&self, path: &Path) -> Option<PathBuf> {
+        let p = js::normalize(path);
+        self.mp_roots.iter().find(|r| p.starts_with(r)).cloned()
+    }
+
+    /// The template beside a page or component script (`a.js` -> `a.wxml`).
+    pub fn template_for(&self, script: &Path) -> Option<(PathBuf, template::Dialect)> {
+        for (ext, dialect) in [
+            ("wxml", template::Dialect::Wxml),
+            ("axml", template::Dialect::Axml),
+            ("ttml", template::Dialect::Ttml),
+            ("swan", template::Dialect::Swan),
+            ("qml", template::Dialect::Qml),
+        ] {
+            let p = script.with_extension(ext);
+            if self.file(&p).is_some() {
+                return Some((p, dialect));
+            }
+        }
+        None
+    }
+}
+
+/// The result of a scan before rendering.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+    /// Findings suppressed by inline `miniguard-ignore` comments.
+    pub suppressed: u64,
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+}
+
+/// Scan a project with the given rules. `progress` is called with the number of files done so
+/// far (from several threads).
+pub fn scan(project: &Project, rules: &[&'static dyn Rule], progress: &(dyn Fn(u64) + Sync)) -> ScanOutput {
+    let index = ProjectIndex::new(project);
+    let done = AtomicU64::new(0);
+    let scripts: Vec<&SourceFile> =
+        project.files.iter().filter(|f| matches!(f.kind, FileKind::Script(_))).collect();
+    let results: Vec<BatchResult> = scripts
+        .par_chunks(BATCH)
+        .map(|chunk| {
+            let r = analyse_batch(&index, chunk, rules);
+            let n = done.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+            progress(n);
+            r
+        })
+        .collect();
+
+    let mut out = ScanOutput::default();
+    let mut facts = ProjectFacts::default();
+    let mut raw: Vec<Finding> = Vec::new();
+    for r in results {
+        raw.extend(r.findings);
+        out.warnings.extend(r.warnings);
+        out.suppressed += r.suppressed;
+        facts.mp_calls.extend(r.mp_calls.into_iter().map(|(a, f, s)| (a, Rc::from(f.as_str()), s)));
+    }
+
+    // JSON configuration files.
+    for f in project.files.iter().filter(|f| matches!(f.kind, FileKind::Json(_))) {
+        let FileKind::Json(kind) = f.kind else { continue };
+        let Ok(text) = std::fs::read_to_string(&f.path) else { continue };
+        let node = match miniguard_project::json::parse(&text) {
+            Ok(n) => n,
+            Err(e) => {
+                if !project.warnings.iter().any(|w| w.rel == f.rel) {
+                    out.warnings.push(Warning {
+                        path: f.rel.clone(),
+                        position: Some(Position { line: e.line, column: e.column }),
+                        message: format!("invalid JSON: {}", e.message),
+                    });
+                }
+                continue;
+            }
+        };
+        if kind == JsonKind::AppJson {
+            facts.apps.push(app_facts(f, &node, project));
+        }
+        let mut found = Vec::new();
+        {
+            let file = JsonFile { rel: &f.rel, kind, root: &node, source: &text };
+            let mut cx = Cx::new(Rc::from(f.rel.as_str()), f.role, &text, &mut found);
+            for rule in rules {
+                rule.check_json(&mut cx, &file);
+            }
+        }
+        let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())));
+        out.suppressed += sup;
+        raw.extend(kept);
+    }
+
+    // Project-wide rules.
+    let mut found = Vec::new();
+    {
+        let mut cx = Cx::new(Rc::from(""), Role::Unknown, "", &mut found);
+        for rule in rules {
+            rule.check_project(&mut cx, &facts);
+        }
+    }
+    let read = |rel: &str| -> Option<Rc<str>> {
+        let f = project.file(rel)?;
+        std::fs::read_to_string(&f.path).ok().map(|s| Rc::from(s.as_str()))
+    };
+    let (kept, sup) = place(found, &read);
+    out.suppressed += sup;
+    raw.extend(kept);
+
+    // The same finding can come from several batches (a module imported by several files).
+    let mut seen = FxHashSet::default();
+    raw.retain(|f| seen.insert((f.rule.clone(), f.location.path.clone(), f.location.start, f.location.end)));
+    out.findings = raw;
+    out.files_scanned = project.files.len() as u64;
+    out.bytes_scanned = project.files.iter().map(|f| f.size).sum();
+    out
+}
+
+struct BatchResult {
+    findings: Vec<Finding>,
+    warnings: Vec<Warning>,
+    suppressed: u64,
+    mp_calls: Vec<(String, String, Span)>,
+}
+
+fn analyse_batch(index: &ProjectIndex, chunk: &[&SourceFile], rules: &[&'static dyn Rule]) -> BatchResult {
+    let alloc = oxc_allocator::Allocator::default();
+    let set = js::ModuleSet::new(&alloc, index);
+    let mut ev = js::eval::Evaluator::new(&set, rules);
+    let mut warnings = Vec::new();
+    for file in chunk {
+        let Some(idx) = set.load(&file.path) else { continue };
+        if let Some(m) = set.get(idx)
+            && let Some((offset, msg)) = m.errors.first()
+        {
+            let (line, column) = template::line_col(m.source, *offset);
+            let more = m.errors.len() - 1;
+            let extra = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+            warnings.push(Warning {
+                path: m.rel.to_string(),
+                position: Some(Position { line, column }),
+                message: format!("syntax error: {msg}{extra}; the file was analysed as far as it parsed"),
+            });
+        }
+        ev.run_entry(idx);
+    }
+    for (rel, msg) in set.failures.borrow().iter() {
+        warnings.push(Warning { path: rel.clone(), position: None, message: msg.clone() });
+    }
+    for (rel, offset, msg) in &ev.template_errors {
+        if let Some((_, src)) = ev.templates.iter().find(|(r, _)| r == rel) {
+            let (line, column) = template::line_col(src, *offset);
+            warnings.push(Warning {
+                path: rel.to_string(),
+                position: Some(Position { line, column }),
+                message: format!("template: {msg}"),
+            });
+        }
+    }
+    let mut sources: FxHashMap<Rc<str>, Rc<str>> = FxHashMap::default();
+    for i in 0..set.len() {
+        if let Some(m) = set.get(i) {
+            sources.insert(m.rel.clone(), Rc::from(m.source));
+        }
+    }
+    for (rel, src) in &ev.templates {
+        sources.insert(rel.clone(), src.clone());
+    }
+    let findings = std::mem::take(&mut ev.findings);
+    let (findings, suppressed) = place(findings, &|rel| sources.get(rel).cloned());
+    let mp_calls = ev.facts.mp_calls.iter().map(|(a, f, s)| (a.clone(), f.to_string(), *s)).collect();
+    warnings.sort();
+    warnings.dedup();
+    BatchResult { findings, warnings, suppressed, mp_calls }
+}
+
+fn app_facts(f: &SourceFile, node: &miniguard_project::json::JsonNode, project: &Project) -> AppFacts {
+    let root_rel = project
+        .apps
+        .iter()
+        .find(|a| a.config_rel == f.rel)
+        .map_or_else(|| f.rel.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_owned()), |a| a.root_rel.clone());
+    let infos = node.get("requiredPrivateInfos");
+    let required_private_infos = infos
+        .and_then(|n| n.as_array())
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let anchor = node
+        .key_span("requiredPrivateInfos")
+        .map_or(Span { start: 0, end: 1 }, config::key_span);
+    AppFacts { config_rel: f.rel.clone(), root_rel, required_private_infos, anchor }
+}
+
+/// Turn raw findings into located findings, dropping those an inline comment suppresses.
+fn place(found: Vec<RawFinding>, source_of: &dyn Fn(&str) -> Option<Rc<str>>) -> (Vec<Finding>, u64) {
+    let mut out = Vec::new();
+    let mut suppressed = 0;
+    let mut cache: FxHashMap<Rc<str>, Option<(Rc<str>, LineIndex)>> = FxHashMap::default();
+    for f in found {
+        let entry = cache
+            .entry(f.file.clone())
+            .or_insert_with(|| source_of(&f.file).map(|s| {
+                let idx = LineIndex::new(&s);
+                (s, idx)
+            }));
+        let Some((src, lines)) = entry.as_ref() else { continue };
+        let location = lines.location(src, &f.file, f.span);
+        if suppress::is_suppressed(src, lines.line_of(f.span.start), f.rule.code, f.rule.name) {
+            suppressed += 1;
+            continue;
+        }
+        let mut trace = Vec::new();
+        for (origin, note) in &f.trace {
+            let loc = if origin.file == f.file {
+                Some(lines.location(src, &origin.file, Span { start: origin.start, end: origin.end }))
+            } else {
+                source_of(&origin.file).map(|s| {
+                    let li = LineIndex::new(&s);
+                    li.location(&s, &origin.file, Span { start: origin.start, end: origin.end })
+                })
+            };
+            if let Some(location) = loc {
+                trace.push(TraceStep { location, note: note.clone() });
+            }
+        }
+        out.push(Finding {
+            rule: f.rule.code.to_owned(),
+            name: f.rule.name.to_owned(),
+            category: f.rule.category,
+            severity: f.severity,
+            confidence: f.rule.confidence,
+            message: f.message,
+            location,
+            help: f.help,
+            trace,
+            fingerprint: String::new(),
+        });
+    }
+    (out, suppressed)
+}
+
+/// Byte offsets of line starts, for turning spans into lines and columns.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(src: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 0-based line of a byte offset.
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.starts.binary_search(&(offset as usize)) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    fn position(&self, src: &str, offset: u32) -> Position {
+        let offset = (offset as usize).min(src.len());
+        let line = self.line_of(offset as u32);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let col = src.get(start..offset).map_or(0, |s| s.chars().count());
+        Position { line: line as u32 + 1, column: col as u32 + 1 }
+    }
+
+    fn location(&self, src: &str, file: &str, span: Span) -> Location {
+        let start = self.position(src, span.start);
+        let end = self.position(src, span.end.max(span.start));
+        let first = start.line as usize - 1;
+        let last = (end.line as usize - 1).min(first + 2);
+        let from = self.starts.get(first).copied().unwrap_or(0);
+        let to = self.starts.get(last + 1).map_or(src.len(), |e| e.saturating_sub(1));
+        let snippet = src.get(from..to.max(from)).unwrap_or("").trim_end_matches('\r').to_owned();
+        Location { path: file.to_owned(), start, end, snippet }
+    }
+}
+
+/// Whether a script file's template is of a given language (used by discovery consumers).
+pub fn template_lang(lang: TemplateLang) -> template::Dialect {
+    match lang {
+        TemplateLang::Wxml => template::Dialect::Wxml,
+        TemplateLang::Axml => template::Dialect::Axml,
+        TemplateLang::Ttml => template::Dialect::Ttml,
+        TemplateLang::Swan => template::Dialect::Swan,
+        TemplateLang::Qml => template::Dialect::Qml,
+    }
+}

@@ -1,0 +1,211 @@
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use miniguard_project::{DiscoverOptions, SkipReason};
+use miniguard_report::render::{Format, TextOptions};
+use miniguard_report::{Category, Position, Report, Severity, Stats, Warning};
+use miniguard_scan::rules::Rule;
+
+use crate::args::{ColorArg, FormatArg, ScanArgs, SeverityArg};
+use crate::settings::{Settings, parse_size};
+use crate::{baseline, settings};
+
+pub fn run(args: &ScanArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    if !args.path.exists() {
+        bail!("{} does not exist", args.path.display());
+    }
+    let settings = load_settings(args)?;
+    let rules = select_rules(args, &settings)?;
+    let fail_on = fail_threshold(args, &settings)?;
+
+    let mut exclude = settings.scan.exclude.clone();
+    exclude.extend(args.exclude.iter().cloned());
+    let max_file_size = match args.max_file_size.as_deref().or(settings.scan.max_file_size.as_deref()) {
+        Some(s) => parse_size(s)?,
+        None => DiscoverOptions::default().max_file_size,
+    };
+    let opts = DiscoverOptions { max_file_size, include_vendor: args.include_vendor, exclude, follow_links: false };
+    let project = miniguard_project::discover(&args.path, &opts)
+        .with_context(|| format!("cannot read project {}", args.path.display()))?;
+
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(j) = args.jobs {
+        if j == 0 {
+            bail!("--jobs must be at least 1");
+        }
+        builder = builder.num_threads(j);
+    }
+    let pool = builder.build().context("cannot start worker threads")?;
+
+    let scripts = project.files.iter().filter(|f| f.kind.is_script()).count() as u64;
+    let bar = progress_bar(args, scripts);
+    let output = pool.install(|| {
+        miniguard_scan::scan(&project, &rules, &|n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        })
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    let mut warnings: Vec<Warning> = project
+        .warnings
+        .iter()
+        .map(|w| Warning {
+            path: w.rel.clone(),
+            position: w.line.map(|line| Position { line, column: w.column.unwrap_or(1) }),
+            message: w.message.clone(),
+        })
+        .collect();
+    for s in &project.skipped {
+        let message = match s.reason {
+            SkipReason::TooLarge { size } => format!("skipped: {size} bytes is over --max-file-size ({max_file_size})"),
+            SkipReason::Binary => "skipped: binary file".to_owned(),
+            _ => continue,
+        };
+        warnings.push(Warning { path: s.rel.clone(), position: None, message });
+    }
+    warnings.extend(output.warnings);
+
+    let mut findings = output.findings;
+    for f in &mut findings {
+        if let Some(sev) = settings.rules.get(&f.rule).or_else(|| settings.rules.get(&f.name)).and_then(|r| r.severity.as_deref()) {
+            f.severity = sev.parse::<Severity>().with_context(|| format!("invalid severity for rule {}", f.rule))?;
+        }
+    }
+    let mut report = Report {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        root: args.path.display().to_string(),
+        findings,
+        warnings,
+        rules: rules.iter().map(|r| r.meta().info()).collect(),
+        stats: Stats {
+            files_scanned: output.files_scanned,
+            files_skipped: project.skipped.len() as u64,
+            bytes_scanned: output.bytes_scanned,
+            duration_ms: 0,
+            suppressed: output.suppressed,
+        },
+    };
+    report.sort();
+    miniguard_report::assign_fingerprints(&mut report.findings);
+
+    if let Some(path) = &args.write_baseline {
+        baseline::write(path, &report.findings)?;
+        let mut err = anstream::stderr();
+        writeln!(err, "wrote {} findings to baseline {}", report.findings.len(), path.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let baseline_path = args.baseline.clone().or_else(|| settings.scan.baseline.as_ref().map(|b| args_dir(args).join(b)));
+    if let Some(path) = baseline_path {
+        let known = baseline::read(&path)?;
+        let before = report.findings.len();
+        report.findings.retain(|f| !known.contains(&f.fingerprint));
+        report.stats.suppressed += (before - report.findings.len()) as u64;
+    }
+    report.stats.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Html => Format::Html,
+    };
+    match &args.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            miniguard_report::render::render(&report, format, TextOptions { color: args.color == ColorArg::Always }, &mut buf)?;
+            std::fs::write(path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            let color = match args.color {
+                ColorArg::Always => true,
+                ColorArg::Never => false,
+                ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            miniguard_report::render::render(&report, format, TextOptions { color }, &mut lock)?;
+            lock.flush()?;
+        }
+    }
+
+    let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn args_dir(args: &ScanArgs) -> &Path {
+    if args.path.is_dir() { &args.path } else { args.path.parent().unwrap_or(Path::new(".")) }
+}
+
+fn load_settings(args: &ScanArgs) -> Result<Settings> {
+    if let Some(path) = &args.config {
+        return Settings::load(path);
+    }
+    let default = args_dir(args).join("miniguard.toml");
+    if default.is_file() { Settings::load(&default) } else { Ok(Settings::default()) }
+}
+
+fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Option<Severity>> {
+    let arg = match args.fail_on {
+        Some(a) => a,
+        None => match settings.scan.fail_on.as_deref() {
+            Some("never") => SeverityArg::Never,
+            Some(s) => return Ok(Some(s.parse::<Severity>().context("invalid fail-on in config")?)),
+            None => SeverityArg::High,
+        },
+    };
+    Ok(match arg {
+        SeverityArg::Info => Some(Severity::Info),
+        SeverityArg::Low => Some(Severity::Low),
+        SeverityArg::Medium => Some(Severity::Medium),
+        SeverityArg::High => Some(Severity::High),
+        SeverityArg::Critical => Some(Severity::Critical),
+        SeverityArg::Never => None,
+    })
+}
+
+/// Rules after `--select` / `--ignore` (codes, names or categories).
+fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Vec<&'static dyn Rule>> {
+    let select = if args.select.is_empty() { &settings.scan.select } else { &args.select };
+    let ignore = if args.ignore.is_empty() { &settings.scan.ignore } else { &args.ignore };
+    let matches = |r: &dyn Rule, id: &str| -> bool {
+        let m = r.meta();
+        m.code.eq_ignore_ascii_case(id) || m.name.eq_ignore_ascii_case(id) || m.category.as_str().eq_ignore_ascii_case(id)
+    };
+    for id in select.iter().chain(ignore) {
+        let id = id.trim();
+        if id.is_empty() {
+            continue;
+        }
+        let known = miniguard_scan::rules::all().iter().any(|r| matches(*r, id)) || id.parse::<Category>().is_ok();
+        if !known {
+            bail!("unknown rule or category `{id}` (see `miniguard rules`)");
+        }
+    }
+    Ok(miniguard_scan::rules::all()
+        .iter()
+        .copied()
+        .filter(|r| select.is_empty() || select.iter().any(|id| matches(*r, id.trim())))
+        .filter(|r| !ignore.iter().any(|id| matches(*r, id.trim())))
+        .collect())
+}
+
+fn progress_bar(args: &ScanArgs, total: u64) -> Option<indicatif::ProgressBar> {
+    if args.no_progress || !std::io::stderr().is_terminal() || total < 200 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}

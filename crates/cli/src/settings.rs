@@ -1,0 +1,76 @@
+//! `miniguard.toml`: what a team sets once instead of repeating flags.
+//!
+//! ```toml
+//! [scan]
+//! fail-on = "medium"            # info, low, medium, high, critical, never
+//! select = ["injection", "T001"]
+//! ignore = ["S002"]
+//! exclude = ["test/", "mock/"]
+//! max-file-size = "4M"
+//! baseline = ".miniguard-baseline.json"
+//!
+//! [rules.S002]
+//! severity = "low"              # change a rule's severity
+//! ```
+//! Flags given on the command line win over the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub scan: ScanSettings,
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleSettings>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScanSettings {
+    pub fail_on: Option<String>,
+    #[serde(default)]
+    pub select: Vec<String>,
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub max_file_size: Option<String>,
+    pub baseline: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    pub severity: Option<String>,
+}
+
+impl Settings {
+    pub fn load(path: &Path) -> Result<Settings> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let settings: Settings = toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+        for code in settings.rules.keys() {
+            if miniguard_scan::rules::find(code).is_none() {
+                bail!("invalid config {}: unknown rule `{code}` in [rules]", path.display());
+            }
+        }
+        Ok(settings)
+    }
+}
+
+/// Parse `2M`, `512K`, `1048576`.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1024),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1024 * 1024),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1024 * 1024 * 1024),
+        _ => (t, 1),
+    };
+    let n: u64 = num.trim().parse().with_context(|| format!("invalid size `{s}` (expected e.g. 512K, 2M, 1048576)"))?;
+    n.checked_mul(mult).with_context(|| format!("size `{s}` is too large"))
+}

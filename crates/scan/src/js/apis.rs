@@ -1,0 +1,225 @@
+//! The platform tables: which globals and modules are which APIs, which members are untrusted
+//! sources, which calls sanitize. Data, not code spread over rules: a new platform API is a line
+//! here.
+//!
+//! Every API is named by a canonical dotted path. The mini-program namespaces of all platforms
+//! (`wx`, `uni`, `Taro`, `my`, `tt`, `swan`, `qq`, `jd`, `ks`) are one namespace, `mp`, since
+//! their APIs share names and shapes. A call result appends `()` (`mysql.createPool()`), so
+//! methods of returned objects have paths such as `mysql.createPool().query`.
+
+use crate::value::{Sanitized, SourceKind};
+
+/// The canonical API path of a global identifier that is not declared in the module.
+pub fn global(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "wx" | "uni" | "Taro" | "my" | "tt" | "swan" | "qq" | "jd" | "ks" | "dd" | "has" => "mp",
+        "Page" => "Page",
+        "Component" => "Component",
+        "App" => "App",
+        "Behavior" => "Behavior",
+        "getApp" => "getApp",
+        "console" => "console",
+        "process" => "process",
+        "require" => "require",
+        "eval" => "eval",
+        "Function" => "Function",
+        "setTimeout" => "setTimeout",
+        "setInterval" => "setInterval",
+        "JSON" => "JSON",
+        "Math" => "Math",
+        "Number" => "Number",
+        "String" => "String",
+        "Boolean" => "Boolean",
+        "parseInt" => "parseInt",
+        "parseFloat" => "parseFloat",
+        "encodeURIComponent" => "encodeURIComponent",
+        "encodeURI" => "encodeURI",
+        "decodeURIComponent" => "decodeURIComponent",
+        "escape" => "escape",
+        "Promise" => "Promise",
+        "Object" => "Object",
+        "Array" => "Array",
+        "Buffer" => "Buffer",
+        "document" => "document",
+        "window" => "window",
+        "location" => "location",
+        "fetch" => "fetch",
+        "CryptoJS" => "crypto-js",
+        "module" => "module",
+        "exports" => "exports",
+        _ => return None,
+    })
+}
+
+/// The canonical API path of a bare module specifier (`require('mysql2/promise')`).
+pub fn module(spec: &str) -> String {
+    let spec = spec.strip_prefix("node:").unwrap_or(spec);
+    match spec {
+        "@tarojs/taro" | "@tarojs/taro-h5" | "@dcloudio/uni-app" | "remax/wechat" | "remax/ali" => {
+            "mp".to_owned()
+        }
+        "wx-server-sdk" | "@cloudbase/node-sdk" | "tcb-admin-node" | "@cloudbase/js-sdk" => {
+            "wxcloud".to_owned()
+        }
+        "mysql2/promise" => "mysql2".to_owned(),
+        "fs/promises" => "fs.promises".to_owned(),
+        "child_process" | "shelljs" | "execa" | "cross-spawn" => spec.replace('-', "_"),
+        "jwt-decode" => "jwt-decode".to_owned(),
+        "crypto-js" => "crypto-js".to_owned(),
+        _ => {
+            if let Some(sub) = spec.strip_prefix("crypto-js/") {
+                return format!("crypto-js/{sub}");
+            }
+            spec.to_owned()
+        }
+    }
+}
+
+/// A relative import of a well-known library copied into the tree (`./utils/md5.js`,
+/// `../lib/crypto-js.js`) is treated as that library rather than analysed.
+pub fn vendored(spec: &str) -> Option<&'static str> {
+    let base = spec.rsplit('/').next()?;
+    let stem = base.split('.').next()?.to_ascii_lowercase();
+    Some(match stem.as_str() {
+        "crypto-js" | "cryptojs" | "crypto" if spec.contains("crypto") => "crypto-js",
+        "md5" | "md5-min" => "md5",
+        "sha1" => "sha1",
+        "jsencrypt" => "jsencrypt",
+        "wxbizdatacrypt" => "WXBizDataCrypt",
+        "wxparse" => "wxParse",
+        "base64" => "base64",
+        _ => return None,
+    })
+}
+
+/// Methods of mini-program APIs that send a request to a URL given as `url` of the first
+/// argument.
+pub const MP_REQUESTS: &[&str] =
+    &["request", "httpRequest", "uploadFile", "downloadFile", "connectSocket"];
+
+/// Mini-program APIs that read what the user typed or picked, by success-callback result.
+pub const MP_USER_INPUT: &[&str] = &["showModal", "getClipboardData", "chooseMessageFile"];
+
+/// Location APIs that `app.json` must declare in `requiredPrivateInfos`.
+pub const MP_PRIVATE_INFOS: &[&str] = &[
+    "getLocation",
+    "getFuzzyLocation",
+    "onLocationChange",
+    "startLocationUpdate",
+    "startLocationUpdateBackground",
+    "chooseLocation",
+    "choosePoi",
+    "chooseAddress",
+];
+
+/// The taint a member read `object.prop` gets when `object` is a request-like API object.
+///
+/// `@req` is an Express/Nest request, `@ctx` a Koa/Egg context, `@koareq` a Koa request.
+pub fn member_source(object_path: &str, prop: &str) -> Option<SourceKind> {
+    match object_path {
+        "@req" | "@koareq" => match prop {
+            "body" | "query" | "params" | "headers" | "cookies" | "signedCookies" | "url"
+            | "originalUrl" | "path" | "hostname" | "files" | "file" | "rawBody" | "search"
+            | "querystring" | "href" => Some(SourceKind::HTTP_REQUEST),
+            _ => None,
+        },
+        "@ctx" => match prop {
+            "query" | "params" | "headers" | "header" | "cookies" | "url" | "originalUrl"
+            | "path" | "querystring" | "href" | "search" | "host" | "hostname" => {
+                Some(SourceKind::HTTP_REQUEST)
+            }
+            _ => None,
+        },
+        "@event" => None,
+        _ => None,
+    }
+}
+
+/// Members of a request-like object that are themselves request-like objects.
+pub fn member_object(object_path: &str, prop: &str) -> Option<&'static str> {
+    match (object_path, prop) {
+        ("@ctx", "request") => Some("@koareq"),
+        ("@ctx", "req") => Some("@req"),
+        ("@ctx", "response" | "res") => Some("@res"),
+        ("@controller", "ctx") => Some("@ctx"),
+        ("@req", "res") => Some("@res"),
+        _ => None,
+    }
+}
+
+/// Methods of request objects that return request data (`req.get('x')`, `req.param('id')`).
+pub fn method_source(object_path: &str, method: &str) -> Option<SourceKind> {
+    match (object_path, method) {
+        ("@req", "get" | "header" | "param" | "cookies")
+        | ("@ctx", "get" | "cookies")
+        | ("@ctx.cookies", "get") => Some(SourceKind::HTTP_REQUEST),
+        _ => None,
+    }
+}
+
+/// What a call of a known function does to its argument's taint.
+pub enum Sanitizer {
+    /// A number or boolean comes out: nothing of the input's text survives.
+    Clean,
+    /// The output is safe for some sinks.
+    Flags(Sanitized),
+}
+
+/// Sanitizers by call path or, for helpers users write themselves, by function name.
+pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
+    if let Some(p) = path {
+        let s = match p {
+            "parseInt" | "parseFloat" | "Number" | "Boolean" | "Number.parseInt"
+            | "Number.parseFloat" | "Math.floor" | "Math.round" | "Math.ceil" | "Math.abs"
+            | "Math.max" | "Math.min" | "Number.isInteger" | "isNaN" | "Array.isArray" => {
+                Sanitizer::Clean
+            }
+            "encodeURIComponent" | "escape" | "querystring.escape" | "qs.stringify"
+            | "querystring.stringify" => Sanitizer::Flags(
+                Sanitized::URL | Sanitized::HTML | Sanitized::SHELL | Sanitized::PATH | Sanitized::PRIMITIVE,
+            ),
+            "mysql.escape" | "mysql2.escape" | "sqlstring.escape" | "mysql.escapeId"
+            | "mysql2.escapeId" | "sqlstring.escapeId" | "pg-format" | "pg.escapeLiteral"
+            | "pg-escape" => Sanitizer::Flags(Sanitized::SQL | Sanitized::PRIMITIVE),
+            "path.basename" => Sanitizer::Flags(Sanitized::PATH | Sanitized::PRIMITIVE),
+            "shell-quote.quote" | "shell_escape" | "shescape.quote" => {
+                Sanitizer::Flags(Sanitized::SHELL | Sanitized::PRIMITIVE)
+            }
+            "xss" | "dompurify.sanitize" | "DOMPurify.sanitize" | "sanitize-html" | "escape-html"
+            | "he.encode" | "he.escape" | "lodash.escape" | "_.escape" | "validator.escape"
+            | "xss.filterXSS" => Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE),
+            "String" => Sanitizer::Flags(Sanitized::PRIMITIVE),
+            _ => return name.and_then(|n| sanitizer(None, Some(n))),
+        };
+        return Some(s);
+    }
+    let n = name?.to_ascii_lowercase();
+    if matches!(n.as_str(), "escapehtml" | "htmlescape" | "encodehtml" | "sanitizehtml" | "filterxss" | "escapexss")
+    {
+        return Some(Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE));
+    }
+    if matches!(n.as_str(), "escapesql" | "sqlescape" | "escapeid") {
+        return Some(Sanitizer::Flags(Sanitized::SQL | Sanitized::PRIMITIVE));
+    }
+    if n.starts_with("encrypt") || n.ends_with("encrypt") || n == "aesencrypt" || n == "rsaencrypt" {
+        return Some(Sanitizer::Flags(Sanitized::ENCRYPTED));
+    }
+    None
+}
+
+/// Whether a call path is an encryption or hashing operation whose output no longer reveals the
+/// sensitive input.
+pub fn is_encrypting(path: &str) -> bool {
+    let p = path.trim_end_matches("()");
+    p.starts_with("crypto-js.")
+        && (p.ends_with(".encrypt") || p.contains(".MD5") || p.contains(".SHA") || p.contains("Hmac"))
+        || p.starts_with("crypto.createHash")
+        || p.starts_with("crypto.createHmac")
+        || p.starts_with("crypto.createCipher")
+        || p == "md5"
+        || p == "sha1"
+        || p.starts_with("bcrypt")
+        || p.starts_with("argon2")
+        || p.starts_with("jsencrypt")
+        || p.ends_with("encrypt")
+}

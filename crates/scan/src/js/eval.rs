@@ -1,0 +1,2206 @@
+//! The evaluator: an abstract interpreter over the oxc AST.
+//!
+//! It walks each module's statements in order, keeping for every variable (by oxc `SymbolId`)
+//! the abstract [`Value`] last assigned to it, so taint follows assignments, destructuring,
+//! object fields, template literals and concatenation. A call of a function of the analysed code
+//! evaluates its body with the argument values bound to its parameters (memoised per function
+//! and argument shape, bounded in depth), so taint follows calls, returns, callbacks, promise
+//! `.then` and `await`, within a module and across `require`/`import`. Known APIs come from the
+//! tables in [`super::apis`]. Every call, assignment, literal and member read is shown to the
+//! rules as an [`Event`].
+//!
+//! Functions nobody calls (page handlers, route handlers, exported helpers) are evaluated at the
+//! end with parameters chosen by what they are: `onLoad(options)` gets page options,
+//! `exports.main(event)` the client-controlled event, `(req, res)` an HTTP request.
+
+use std::rc::Rc;
+
+use miniguard_project::Role;
+use oxc_ast::ast::{
+    Argument, ArrayExpressionElement, AssignmentOperator, AssignmentTarget,
+    AssignmentTargetMaybeDefault, AssignmentTargetProperty, BinaryOperator, BindingPattern,
+    ChainElement, Class, ClassElement, Declaration, ExportDefaultDeclarationKind, Expression,
+    ForStatementInit, ForStatementLeft, FormalParameters, Function, ImportDeclarationSpecifier,
+    JSXAttributeItem, JSXAttributeName, JSXAttributeValue, JSXChild, JSXElement, JSXElementName,
+    JSXExpression, MemberExpression, ModuleExportName, ObjectPropertyKind, PropertyKey,
+    PropertyKind, Statement, VariableDeclaration,
+};
+use oxc_semantic::SymbolId;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::apis::{self, Sanitizer};
+use super::{Module, ModuleSet};
+use crate::events::{
+    AssignEvent, BindingEvent, CallEvent, Cx, Event, LiteralEvent, MemberEvent, PropertyEvent,
+    RawFinding, RespondEvent, Span,
+};
+use crate::names::labels_for_name;
+use crate::rules::Rule;
+use crate::value::{FuncNode, FuncRef, Kind, Labels, Obj, Origin, Sanitized, SourceKind, Value};
+
+/// How deep calls are followed.
+const MAX_DEPTH: usize = 8;
+/// Evaluation steps one batch may take before the analysis of deeper calls stops.
+const STEP_BUDGET: u64 = 3_000_000;
+
+#[derive(Clone)]
+enum ExportState<'a> {
+    NotStarted,
+    InProgress(Value<'a>),
+    Done(Value<'a>),
+}
+
+struct PageState<'a> {
+    data: Value<'a>,
+    methods: Vec<(Rc<str>, FuncRef<'a>)>,
+    extra: FxHashMap<Rc<str>, Value<'a>>,
+}
+
+/// A function seen during evaluation, with the `this` it should get if nobody calls it.
+#[derive(Clone)]
+struct Seen<'a> {
+    func: FuncRef<'a>,
+    this_hint: Option<&'static str>,
+}
+
+/// Facts about the project gathered while evaluating, for project-level rules.
+#[derive(Default, Debug, Clone)]
+pub struct Facts {
+    /// Mini-program APIs called from client code: (api name, file, span).
+    pub mp_calls: Vec<(String, Rc<str>, Span)>,
+}
+
+/// Evaluates the modules of one batch and collects the rules' findings.
+pub struct Evaluator<'a, 'r> {
+    set: &'r ModuleSet<'a>,
+    rules: &'r [&'static dyn Rule],
+    pub findings: Vec<RawFinding>,
+    pub facts: Facts,
+    /// Template sources read for page bindings: (rel, text).
+    pub templates: Vec<(Rc<str>, Rc<str>)>,
+    pub template_errors: Vec<(Rc<str>, u32, String)>,
+    envs: Vec<FxHashMap<SymbolId, Value<'a>>>,
+    exports: Vec<ExportState<'a>>,
+    cur: usize,
+    stack: Vec<(usize, u32)>,
+    memo: FxHashMap<(usize, u32, u64), Value<'a>>,
+    returns: Vec<Option<Value<'a>>>,
+    this_stack: Vec<Value<'a>>,
+    resolvers: Vec<Value<'a>>,
+    pages: Vec<PageState<'a>>,
+    name_ctx: Option<Rc<str>>,
+    steps: u64,
+    called: FxHashSet<(usize, u32)>,
+    seen: Vec<Seen<'a>>,
+    seen_set: FxHashSet<(usize, u32)>,
+    this_hint: Option<&'static str>,
+    template_scope: Option<Vec<(Rc<str>, Value<'a>)>>,
+    /// Current event file when evaluating a template: (rel, source, role).
+    template_file: Option<(Rc<str>, Rc<str>)>,
+    app_value: Option<Value<'a>>,
+    evaluating_app: bool,
+}
+
+impl<'a, 'r> Evaluator<'a, 'r> {
+    pub fn new(set: &'r ModuleSet<'a>, rules: &'r [&'static dyn Rule]) -> Self {
+        Evaluator {
+            set,
+            rules,
+            findings: Vec::new(),
+            facts: Facts::default(),
+            templates: Vec::new(),
+            template_errors: Vec::new(),
+            envs: Vec::new(),
+            exports: Vec::new(),
+            cur: 0,
+            stack: Vec::new(),
+            memo: FxHashMap::default(),
+            returns: Vec::new(),
+            this_stack: Vec::new(),
+            resolvers: Vec::new(),
+            pages: Vec::new(),
+            name_ctx: None,
+            steps: 0,
+            called: FxHashSet::default(),
+            seen: Vec::new(),
+            seen_set: FxHashSet::default(),
+            this_hint: None,
+            template_scope: None,
+            template_file: None,
+            app_value: None,
+            evaluating_app: false,
+        }
+    }
+
+    fn module(&self, idx: usize) -> Rc<Module<'a>> {
+        // Invariant: indices come from ModuleSet::load, which only returns indices it stored.
+        self.set.get(idx).expect("module index from ModuleSet::load")
+    }
+
+    fn grow(&mut self) {
+        let n = self.set.len();
+        if self.envs.len() < n {
+            self.envs.resize_with(n, FxHashMap::default);
+            self.exports.resize(n, ExportState::NotStarted);
+        }
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    fn emit(&mut self, event: &Event<'_, 'a>) {
+        let (file, source, role) = if let Some((rel, src)) = &self.template_file {
+            (rel.clone(), src.clone(), Role::Client)
+        } else {
+            let m = self.module(self.cur);
+            (m.rel.clone(), Rc::from(m.source), m.role)
+        };
+        let mut cx = Cx::new(file, role, &source, &mut self.findings);
+        for rule in self.rules {
+            rule.check(&mut cx, event);
+        }
+    }
+
+    fn origin(&self, span: oxc_span::Span, what: &str) -> Rc<Origin> {
+        let file = match &self.template_file {
+            Some((rel, _)) => rel.clone(),
+            None => self.module(self.cur).rel.clone(),
+        };
+        let what: String = what.chars().take(80).collect();
+        Rc::new(Origin { file, start: span.start, end: span.end, what: Rc::from(what) })
+    }
+
+    fn snippet(&self, span: oxc_span::Span) -> String {
+        if let Some((_, src)) = &self.template_file {
+            return src.get(span.start as usize..span.end as usize).unwrap_or("").to_owned();
+        }
+        let m = self.module(self.cur);
+        m.source.get(span.start as usize..span.end as usize).unwrap_or("").to_owned()
+    }
+
+    fn role(&self) -> Role {
+        if self.template_file.is_some() { Role::Client } else { self.module(self.cur).role }
+    }
+
+    // ----- modules ------------------------------------------------------------------------
+
+    /// Evaluate a module as an entry: its top level, then every function nobody called.
+    pub fn run_entry(&mut self, idx: usize) {
+        self.ensure_module(idx);
+        let before = self.cur;
+        self.cur = idx;
+        // Cloud function entry: exports.main(event, context).
+        if self.module(idx).role == Role::CloudFunction
+            && let ExportState::Done(exports) = self.exports[idx].clone()
+        {
+            let main = exports.field("main").cloned().or_else(|| {
+                exports.field("default").and_then(|d| d.field("main")).cloned()
+            });
+            if let Some(Value { kind: Kind::Func(f), .. }) = main {
+                let event = self.param_origin_value(f, 0, SourceKind::CLOUD_EVENT, "event");
+                let ret = self.call_func(f, Value::unknown(), &[event, Value::unknown()], false);
+                let span = func_span(f.node);
+                let ev = RespondEvent { value: &ret, via: "return value of the cloud function", span: span.into() };
+                self.emit_in(f.module, &Event::Respond(&ev));
+            }
+        }
+        self.run_uncalled(idx);
+        self.cur = before;
+    }
+
+    fn emit_in(&mut self, module: usize, event: &Event<'_, 'a>) {
+        let saved = self.cur;
+        self.cur = module;
+        self.emit(event);
+        self.cur = saved;
+    }
+
+    fn run_uncalled(&mut self, idx: usize) {
+        let mut i = 0;
+        while i < self.seen.len() {
+            let s = self.seen[i].clone();
+            i += 1;
+            if s.func.module != idx || self.called.contains(&(s.func.module, s.func.node.start())) {
+                continue;
+            }
+            let (FuncNode::Function(_) | FuncNode::Arrow(_)) = s.func.node else { continue };
+            let role = self.module(s.func.module).role;
+            let args = self.default_args(s.func, role);
+            let this = match s.this_hint {
+                Some(h) => Value::api(h),
+                None => Value::unknown(),
+            };
+            self.call_func(s.func, this, &args, false);
+        }
+    }
+
+    /// Parameters for a function nobody called, by what its parameter names say it is.
+    fn default_args(&mut self, f: FuncRef<'a>, role: Role) -> Vec<Value<'a>> {
+        let params = func_params(f.node);
+        let mut out = Vec::new();
+        for (i, p) in params.items.iter().enumerate() {
+            let name = match &p.pattern {
+                BindingPattern::BindingIdentifier(id) => id.name.as_str(),
+                BindingPattern::AssignmentPattern(a) => match &a.left {
+                    BindingPattern::BindingIdentifier(id) => id.name.as_str(),
+                    _ => "",
+                },
+                _ => "",
+            };
+            let server_side = role != Role::Client;
+            let v = match name {
+                "req" | "request" if server_side => Value::api("@req"),
+                "res" | "response" if server_side && i > 0 => Value::api("@res"),
+                "ctx" if server_side => Value::api("@ctx"),
+                "event" if role == Role::CloudFunction && i == 0 => {
+                    self.param_origin_value(f, 0, SourceKind::CLOUD_EVENT, "event")
+                }
+                _ => Value::unknown(),
+            };
+            out.push(v);
+        }
+        out
+    }
+
+    fn param_origin_value(&mut self, f: FuncRef<'a>, i: usize, kind: SourceKind, what: &str) -> Value<'a> {
+        let params = func_params(f.node);
+        let span = params.items.get(i).map_or(params.span, |p| p.span);
+        let saved = self.cur;
+        self.cur = f.module;
+        let o = self.origin(span, what);
+        self.cur = saved;
+        Value::tainted(kind, o)
+    }
+
+    fn ensure_module(&mut self, idx: usize) {
+        self.grow();
+        if !matches!(self.exports[idx], ExportState::NotStarted) {
+            return;
+        }
+        self.exports[idx] = ExportState::InProgress(Value::object(Obj::default()));
+        let saved_cur = self.cur;
+        let saved_tpl = self.template_file.take();
+        let saved_scope = self.template_scope.take();
+        self.cur = idx;
+        let m = self.module(idx);
+        self.exec_block(&m.program.body);
+        let exports = match std::mem::replace(&mut self.exports[idx], ExportState::NotStarted) {
+            ExportState::InProgress(v) | ExportState::Done(v) => v,
+            ExportState::NotStarted => Value::unknown(),
+        };
+        self.exports[idx] = ExportState::Done(exports);
+        self.cur = saved_cur;
+        self.template_file = saved_tpl;
+        self.template_scope = saved_scope;
+    }
+
+    fn exports_of(&mut self, idx: usize) -> Value<'a> {
+        self.ensure_module(idx);
+        match &self.exports[idx] {
+            ExportState::InProgress(v) | ExportState::Done(v) => v.clone(),
+            ExportState::NotStarted => Value::unknown(),
+        }
+    }
+
+    fn current_exports_mut(&mut self) -> Option<&mut Value<'a>> {
+        self.grow();
+        match self.exports.get_mut(self.cur)? {
+            ExportState::InProgress(v) | ExportState::Done(v) => Some(v),
+            ExportState::NotStarted => None,
+        }
+    }
+
+    fn set_export(&mut self, name: &str, value: Value<'a>) {
+        if let Some(exp) = self.current_exports_mut() {
+            let mut obj = exp.obj().cloned().unwrap_or_default();
+            obj.set(name, value);
+            exp.kind = Kind::Object(Rc::new(obj));
+        }
+    }
+
+    fn require(&mut self, spec: &str) -> Value<'a> {
+        if let Some(lib) = apis::vendored(spec)
+            && (spec.starts_with('.') || spec.starts_with('/'))
+        {
+            return Value::api(lib);
+        }
+        let from = self.module(self.cur).path.clone();
+        if let Some(path) = super::resolve(self.set.index, &from, spec) {
+            if let Some(idx) = self.set.load(&path) {
+                self.grow();
+                return Value { kind: Kind::Module(idx), ..Value::default() };
+            }
+            return Value::unknown();
+        }
+        if spec.starts_with('.') || spec.starts_with('/') {
+            return Value::unknown();
+        }
+        Value::api(&apis::module(spec))
+    }
+
+    // ----- environment --------------------------------------------------------------------
+
+    fn symbol_of_ref(&self, id: &oxc_ast::ast::IdentifierReference<'a>) -> Option<SymbolId> {
+        let m = self.module(self.cur);
+        let rid = id.reference_id.get()?;
+        m.scoping.get_reference(rid).symbol_id()
+    }
+
+    fn bind(&mut self, id: &oxc_ast::ast::BindingIdentifier<'a>, value: Value<'a>) {
+        if self.template_file.is_some() {
+            return;
+        }
+        if let Some(sym) = id.symbol_id.get() {
+            self.grow();
+            self.envs[self.cur].insert(sym, value);
+        }
+    }
+
+    fn lookup(&mut self, id: &'a oxc_ast::ast::IdentifierReference<'a>) -> Value<'a> {
+        let name = id.name.as_str();
+        if let Some(scope) = &self.template_scope {
+            if let Some((_, v)) = scope.iter().rev().find(|(n, _)| &**n == name) {
+                return v.clone();
+            }
+            if let Some(page) = self.pages.last()
+                && let Some(v) = page.data.field(name)
+            {
+                return v.clone();
+            }
+            return Value::unknown();
+        }
+        match self.symbol_of_ref(id) {
+            Some(sym) => {
+                let mut v = self.envs.get(self.cur).and_then(|e| e.get(&sym)).cloned().unwrap_or_default();
+                if !v.is_constant() && matches!(v.kind, Kind::Unknown) {
+                    v.labels |= labels_for_name(name);
+                }
+                v
+            }
+            None => match name {
+                "undefined" | "NaN" | "Infinity" => Value::unknown(),
+                _ => apis::global(name).map_or_else(Value::unknown, Value::api),
+            },
+        }
+    }
+
+    // ----- statements ---------------------------------------------------------------------
+
+    fn exec_block(&mut self, stmts: &'a oxc_allocator::Vec<'a, Statement<'a>>) {
+        // Hoist function declarations so calls before the declaration resolve.
+        for s in stmts {
+            let decl = match s {
+                Statement::FunctionDeclaration(f) => Some(&**f),
+                Statement::ExportNamedDeclaration(_) => None,
+                _ => None,
+            };
+            if let Some(f) = decl {
+                self.declare_function(f);
+            }
+            if let Statement::ExportDeclaration(e) = s
+                && let Declaration::FunctionDeclaration(f) = &e.declaration
+            {
+                self.declare_function(f);
+            }
+        }
+        for s in stmts {
+            if self.steps > STEP_BUDGET {
+                return;
+            }
+            self.exec(s);
+        }
+    }
+
+    fn declare_function(&mut self, f: &'a Function<'a>) {
+        let v = self.func_value(FuncNode::Function(f));
+        if let Some(id) = &f.id {
+            self.bind(id, v);
+        }
+    }
+
+    fn func_value(&mut self, node: FuncNode<'a>) -> Value<'a> {
+        let func = FuncRef { module: self.cur, node };
+        let key = (self.cur, node.start());
+        if self.template_file.is_none() && self.seen_set.insert(key) {
+            self.seen.push(Seen { func, this_hint: self.this_hint });
+        }
+        Value { kind: Kind::Func(func), ..Value::default() }
+    }
+
+    fn exec(&mut self, s: &'a Statement<'a>) {
+        self.steps += 1;
+        match s {
+            Statement::BlockStatement(b) => self.exec_block(&b.body),
+            Statement::ExpressionStatement(e) => {
+                self.eval(&e.expression);
+            }
+            Statement::VariableDeclaration(d) => self.exec_var(d),
+            Statement::FunctionDeclaration(f) => {
+                if let Some(id) = &f.id
+                    && self.envs.get(self.cur).and_then(|e| e.get(&id.symbol_id.get()?)).is_none()
+                {
+                    self.declare_function(f);
+                }
+            }
+            Statement::ClassDeclaration(c) => {
+                let v = self.class_value(c);
+                if let Some(id) = &c.id {
+                    self.bind(id, v);
+                }
+            }
+            Statement::IfStatement(i) => {
+                self.eval(&i.test);
+                self.exec(&i.consequent);
+                if let Some(a) = &i.alternate {
+                    self.exec(a);
+                }
+            }
+            Statement::ForStatement(f) => {
+                match &f.init {
+                    Some(ForStatementInit::VariableDeclaration(d)) => self.exec_var(d),
+                    Some(init) => {
+                        if let Some(e) = init.as_expression() {
+                            self.eval(e);
+                        }
+                    }
+                    None => {}
+                }
+                if let Some(t) = &f.test {
+                    self.eval(t);
+                }
+                self.exec(&f.body);
+                if let Some(u) = &f.update {
+                    self.eval(u);
+                }
+            }
+            Statement::ForInStatement(f) => {
+                let right = self.eval(&f.right);
+                let key = Value { taint: right.deep_taint(), ..Value::default() };
+                self.bind_for_left(&f.left, key);
+                self.exec(&f.body);
+            }
+            Statement::ForOfStatement(f) => {
+                let right = self.eval(&f.right);
+                let elem = element_of(&right);
+                self.bind_for_left(&f.left, elem);
+                self.exec(&f.body);
+            }
+            Statement::WhileStatement(w) => {
+                self.eval(&w.test);
+                self.exec(&w.body);
+            }
+            Statement::DoWhileStatement(w) => {
+                self.exec(&w.body);
+                self.eval(&w.test);
+            }
+            Statement::ReturnStatement(r) => {
+                let v = match &r.argument {
+                    Some(e) => self.eval(e),
+                    None => Value::unknown(),
+                };
+                if let Some(slot) = self.returns.last_mut() {
+                    match slot {
+                        Some(prev) => prev.join_in(&v),
+                        None => *slot = Some(v),
+                    }
+                }
+            }
+            Statement::ThrowStatement(t) => {
+                self.eval(&t.argument);
+            }
+            Statement::TryStatement(t) => {
+                self.exec_block(&t.block.body);
+                if let Some(h) = &t.handler {
+                    if let Some(p) = &h.param {
+                        self.bind_pattern(&p.pattern, Value::unknown());
+                    }
+                    self.exec_block(&h.body.body);
+                }
+                if let Some(f) = &t.finalizer {
+                    self.exec_block(&f.body);
+                }
+            }
+            Statement::SwitchStatement(sw) => {
+                self.eval(&sw.discriminant);
+                for case in &sw.cases {
+                    if let Some(t) = &case.test {
+                        self.eval(t);
+                    }
+                    self.exec_block(&case.consequent);
+                }
+            }
+            Statement::LabeledStatement(l) => self.exec(&l.body),
+            Statement::WithStatement(w) => {
+                self.eval(&w.object);
+                self.exec(&w.body);
+            }
+            Statement::ImportDeclaration(imp) => {
+                let module = self.require(imp.source.value.as_str());
+                if let Some(specs) = &imp.specifiers {
+                    for spec in specs {
+                        match spec {
+                            ImportDeclarationSpecifier::ImportDefaultSpecifier(d) => {
+                                let v = self.member_value(&module, "default", None);
+                                self.bind(&d.local, v);
+                            }
+                            ImportDeclarationSpecifier::ImportNamespaceSpecifier(n) => {
+                                self.bind(&n.local, module.clone());
+                            }
+                            ImportDeclarationSpecifier::ImportSpecifier(s) => {
+                                let name = export_name(&s.imported);
+                                let v = self.member_value(&module, &name, None);
+                                self.bind(&s.local, v);
+                            }
+                        }
+                    }
+                }
+            }
+            Statement::ExportDeclaration(e) => self.exec_export_decl(&e.declaration),
+            Statement::ExportNamedDeclaration(e) => {
+                for spec in &e.specifiers {
+                    let local = match &spec.local {
+                        ModuleExportName::IdentifierReference(r) => self.lookup(r),
+                        _ => Value::unknown(),
+                    };
+                    let name = export_name(&spec.exported);
+                    self.set_export(&name, local);
+                }
+            }
+            Statement::ExportFromDeclaration(e) => {
+                let module = self.require(e.source.value.as_str());
+                for spec in &e.specifiers {
+                    let local = export_name(&spec.local);
+                    let v = self.member_value(&module, &local, None);
+                    let name = export_name(&spec.exported);
+                    self.set_export(&name, v);
+                }
+            }
+            Statement::ExportAllDeclaration(e) => {
+                let module = self.require(e.source.value.as_str());
+                if let Kind::Module(idx) = module.kind {
+                    let ex = self.exports_of(idx);
+                    if let Some(o) = ex.obj() {
+                        for (k, v) in o.fields.clone() {
+                            self.set_export(&k, v);
+                        }
+                    }
+                }
+            }
+            Statement::ExportDefaultDeclaration(e) => {
+                let v = match &e.declaration {
+                    ExportDefaultDeclarationKind::FunctionDeclaration(f) => {
+                        let v = self.func_value(FuncNode::Function(f));
+                        if let Some(id) = &f.id {
+                            self.bind(id, v.clone());
+                        }
+                        v
+                    }
+                    ExportDefaultDeclarationKind::ClassDeclaration(c) => {
+                        let v = self.class_value(c);
+                        if let Some(id) = &c.id {
+                            self.bind(id, v.clone());
+                        }
+                        v
+                    }
+                    ExportDefaultDeclarationKind::TSInterfaceDeclaration(_) => Value::unknown(),
+                    other => match other.as_expression() {
+                        Some(expr) => self.eval(expr),
+                        None => Value::unknown(),
+                    },
+                };
+                self.set_export("default", v);
+            }
+            Statement::TSExportAssignment(e) => {
+                let v = self.eval(&e.expression);
+                if let Some(exp) = self.current_exports_mut() {
+                    *exp = v;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn exec_export_decl(&mut self, d: &'a Declaration<'a>) {
+        match d {
+            Declaration::VariableDeclaration(v) => {
+                self.exec_var(v);
+                for decl in &v.declarations {
+                    for id in decl.id.get_binding_identifiers() {
+                        let val = self.envs.get(self.cur).and_then(|e| e.get(&id.symbol_id.get()?)).cloned();
+                        self.set_export(id.name.as_str(), val.unwrap_or_default());
+                    }
+                }
+            }
+            Declaration::FunctionDeclaration(f) => {
+                let v = self.func_value(FuncNode::Function(f));
+                if let Some(id) = &f.id {
+                    self.bind(id, v.clone());
+                    self.set_export(id.name.as_str(), v);
+                }
+            }
+            Declaration::ClassDeclaration(c) => {
+                let v = self.class_value(c);
+                if let Some(id) = &c.id {
+                    self.bind(id, v.clone());
+                    self.set_export(id.name.as_str(), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn exec_var(&mut self, d: &'a VariableDeclaration<'a>) {
+        for decl in &d.declarations {
+            let saved = self.name_ctx.take();
+            if let BindingPattern::BindingIdentifier(id) = &decl.id {
+                self.name_ctx = Some(Rc::from(id.name.as_str()));
+            }
+            let v = match &decl.init {
+                Some(init) => self.eval(init),
+                None => Value::unknown(),
+            };
+            self.name_ctx = saved;
+            self.bind_pattern(&decl.id, v);
+        }
+    }
+
+    fn bind_for_left(&mut self, left: &'a ForStatementLeft<'a>, v: Value<'a>) {
+        match left {
+            ForStatementLeft::VariableDeclaration(d) => {
+                for decl in &d.declarations {
+                    self.bind_pattern(&decl.id, v.clone());
+                }
+            }
+            other => {
+                if let Some(t) = other.as_assignment_target() {
+                    self.assign_target(t, v);
+                }
+            }
+        }
+    }
+
+    fn bind_pattern(&mut self, p: &'a BindingPattern<'a>, v: Value<'a>) {
+        match p {
+            BindingPattern::BindingIdentifier(id) => {
+                let mut v = v;
+                if !v.is_constant() {
+                    v.labels |= labels_for_name(id.name.as_str());
+                }
+                self.bind(id, v);
+            }
+            BindingPattern::ObjectPattern(o) => {
+                for prop in &o.properties {
+                    let key = property_key_name(&prop.key).unwrap_or_default();
+                    let fv = self.member_value(&v, &key, Some(prop.span));
+                    self.bind_pattern(&prop.value, fv);
+                }
+                if let Some(rest) = &o.rest {
+                    self.bind_pattern(&rest.argument, v.clone());
+                }
+            }
+            BindingPattern::ArrayPattern(a) => {
+                let elem = element_of(&v);
+                for e in a.elements.iter().flatten() {
+                    self.bind_pattern(e, elem.clone());
+                }
+                if let Some(rest) = &a.rest {
+                    self.bind_pattern(&rest.argument, v.clone());
+                }
+            }
+            BindingPattern::AssignmentPattern(a) => {
+                let d = self.eval(&a.right);
+                let joined = if matches!(v.kind, Kind::Unknown) && v.taint.is_empty() && v.text.is_none() {
+                    d
+                } else {
+                    v.join(&d)
+                };
+                self.bind_pattern(&a.left, joined);
+            }
+        }
+    }
+
+    fn assign_target(&mut self, t: &'a AssignmentTarget<'a>, v: Value<'a>) {
+        match t {
+            AssignmentTarget::AssignmentTargetIdentifier(id) => {
+                if let Some(sym) = self.symbol_of_ref(id) {
+                    let mut v = v;
+                    if !v.is_constant() {
+                        v.labels |= labels_for_name(id.name.as_str());
+                    }
+                    self.grow();
+                    self.envs[self.cur].insert(sym, v);
+                }
+            }
+            AssignmentTarget::ObjectAssignmentTarget(o) => {
+                for prop in &o.properties {
+                    match prop {
+                        AssignmentTargetProperty::AssignmentTargetPropertyIdentifier(p) => {
+                            let fv = self.member_value(&v, p.binding.name.as_str(), Some(p.span));
+                            if let Some(sym) = self.symbol_of_ref(&p.binding) {
+                                self.grow();
+                                self.envs[self.cur].insert(sym, fv);
+                            }
+                        }
+                        AssignmentTargetProperty::AssignmentTargetPropertyProperty(p) => {
+                            let key = property_key_name(&p.name).unwrap_or_default();
+                            let fv = self.member_value(&v, &key, Some(p.span));
+                            self.assign_maybe_default(&p.binding, fv);
+                        }
+                    }
+                }
+            }
+            AssignmentTarget::ArrayAssignmentTarget(a) => {
+                let elem = element_of(&v);
+                for e in a.elements.iter().flatten() {
+                    self.assign_maybe_default(e, elem.clone());
+                }
+            }
+            other => {
+                if let Some(m) = other.as_member_expression() {
+                    self.assign_member(m, v);
+                }
+            }
+        }
+    }
+
+    fn assign_maybe_default(&mut self, t: &'a AssignmentTargetMaybeDefault<'a>, v: Value<'a>) {
+        match t {
+            AssignmentTargetMaybeDefault::AssignmentTargetWithDefault(d) => {
+                let dv = self.eval(&d.init);
+                self.assign_target(&d.binding, v.join(&dv));
+            }
+            other => {
+                if let Some(t) = other.as_assignment_target() {
+                    self.assign_target(t, v);
+                }
+            }
+        }
+    }
+
+    fn assign_member(&mut self, m: &'a MemberExpression<'a>, v: Value<'a>) {
+        let (object, prop) = match m {
+            MemberExpression::StaticMemberExpression(s) => (&s.object, s.property.name.as_str().to_owned()),
+            MemberExpression::ComputedMemberExpression(c) => {
+                let k = self.eval(&c.expression);
+                (&c.object, k.exact_text().unwrap_or("").to_owned())
+            }
+            MemberExpression::PrivateFieldExpression(p) => (&p.object, p.field.name.as_str().to_owned()),
+        };
+        // module.exports = v / module.exports.x = v / exports.x = v
+        if let Expression::Identifier(id) = object.get_inner_expression()
+            && self.symbol_of_ref(id).is_none()
+        {
+            match (id.name.as_str(), prop.as_str()) {
+                ("module", "exports") => {
+                    if let Some(exp) = self.current_exports_mut() {
+                        *exp = v;
+                    }
+                    return;
+                }
+                ("exports", name) => {
+                    self.set_export(name, v);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if let Some(inner) = object.get_inner_expression().as_member_expression()
+            && let MemberExpression::StaticMemberExpression(s) = inner
+            && s.property.name == "exports"
+            && matches!(s.object.get_inner_expression(), Expression::Identifier(id) if id.name == "module")
+        {
+            self.set_export(&prop, v);
+            return;
+        }
+        let obj_val = self.eval(object);
+        let path = obj_val.api_path().map(|p| format!("{p}.{prop}"));
+        let span = m_span(m);
+        let ev = AssignEvent {
+            property: &prop,
+            path: path.as_deref(),
+            value: &v,
+            span: span.into(),
+            value_span: span.into(),
+        };
+        self.emit(&Event::Assign(&ev));
+        if path.as_deref() == Some("@ctx.body") {
+            let ev = RespondEvent { value: &v, via: "ctx.body", span: span.into() };
+            self.emit(&Event::Respond(&ev));
+        }
+        // Page `this.x = v`.
+        if obj_val.api_path() == Some("@page")
+            && let Some(page) = self.pages.last_mut()
+        {
+            page.extra.insert(Rc::from(prop.as_str()), v);
+            return;
+        }
+        // obj.field = v on a local object: update the variable (copy on write).
+        if let Expression::Identifier(id) = object.get_inner_expression()
+            && let Some(sym) = self.symbol_of_ref(id)
+        {
+            self.grow();
+            let env = &mut self.envs[self.cur];
+            let cur = env.entry(sym).or_default();
+            match &cur.kind {
+                Kind::Object(o) => {
+                    let mut o = (**o).clone();
+                    o.set(&prop, v);
+                    cur.kind = Kind::Object(Rc::new(o));
+                }
+                Kind::Unknown if cur.taint.is_empty() => {
+                    let mut o = Obj::default();
+                    o.set(&prop, v);
+                    cur.kind = Kind::Object(Rc::new(o));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // ----- expressions --------------------------------------------------------------------
+
+    pub fn eval(&mut self, e: &'a Expression<'a>) -> Value<'a> {
+        self.steps += 1;
+        if self.steps > STEP_BUDGET {
+            return Value::unknown();
+        }
+        match e {
+            Expression::StringLiteral(s) => {
+                let text = s.value.as_str();
+                let hint = self.name_ctx.clone();
+                let ev = LiteralEvent { text, name_hint: hint.as_deref(), span: s.span.into() };
+                self.emit(&Event::Literal(&ev));
+                let what = self.snippet(s.span);
+                Value::text(text, Some(self.origin(s.span, &what)))
+            }
+            Expression::NumericLiteral(n) => {
+                let t = if n.value.fract() == 0.0 && n.value.abs() < 1e15 {
+                    format!("{}", n.value as i64)
+                } else {
+                    n.value.to_string()
+                };
+                Value::text(&t, None)
+            }
+            Expression::BooleanLiteral(b) => Value::text(if b.value { "true" } else { "false" }, None),
+            Expression::NullLiteral(_)
+            | Expression::BigIntLiteral(_)
+            | Expression::RegExpLiteral(_)
+            | Expression::Super(_)
+            | Expression::ImportMeta(_)
+            | Expression::NewTarget(_)
+            | Expression::PrivateInExpression(_)
+            | Expression::V8IntrinsicExpression(_) => Value::unknown(),
+            Expression::TemplateLiteral(t) => self.eval_template(t),
+            Expression::TaggedTemplateExpression(t) => {
+                self.eval(&t.tag);
+                self.eval_template(&t.quasi).flattened()
+            }
+            Expression::Identifier(id) => self.lookup(id),
+            Expression::ThisExpression(_) => self.this_stack.last().cloned().unwrap_or_default(),
+            Expression::ArrayExpression(a) => {
+                let mut elem: Option<Value<'a>> = None;
+                for el in &a.elements {
+                    let v = match el {
+                        ArrayExpressionElement::SpreadElement(s) => element_of(&self.eval(&s.argument)),
+                        ArrayExpressionElement::Elision(_) => continue,
+                        other => match other.as_expression() {
+                            Some(x) => self.eval(x),
+                            None => continue,
+                        },
+                    };
+                    elem = Some(match elem {
+                        Some(prev) => prev.join(&v),
+                        None => v,
+                    });
+                }
+                Value { kind: Kind::Array(Rc::new(elem.unwrap_or_default())), ..Value::default() }
+            }
+            Expression::ObjectExpression(o) => self.eval_object(o),
+            Expression::FunctionExpression(f) => self.func_value(FuncNode::Function(f)),
+            Expression::ArrowFunctionExpression(f) => self.func_value(FuncNode::Arrow(f)),
+            Expression::ClassExpression(c) => self.class_value(c),
+            Expression::AssignmentExpression(a) => {
+                let saved = self.name_ctx.take();
+                self.name_ctx = assignment_target_name(&a.left).map(Rc::from);
+                let right = self.eval(&a.right);
+                self.name_ctx = saved;
+                let v = match a.operator {
+                    AssignmentOperator::Assign => right,
+                    AssignmentOperator::Addition => {
+                        let cur = self.eval_target_value(&a.left);
+                        cur.concat(&right)
+                    }
+                    AssignmentOperator::LogicalOr | AssignmentOperator::LogicalNullish | AssignmentOperator::LogicalAnd => {
+                        let cur = self.eval_target_value(&a.left);
+                        cur.join(&right)
+                    }
+                    _ => Value::unknown(),
+                };
+                self.assign_target(&a.left, v.clone());
+                v
+            }
+            Expression::AwaitExpression(a) => self.eval(&a.argument),
+            Expression::BinaryExpression(b) => {
+                let l = self.eval(&b.left);
+                let r = self.eval(&b.right);
+                match b.operator {
+                    BinaryOperator::Addition => l.concat(&r),
+                    _ => Value::unknown(),
+                }
+            }
+            Expression::LogicalExpression(l) => {
+                let a = self.eval(&l.left);
+                let b = self.eval(&l.right);
+                a.join(&b)
+            }
+            Expression::ConditionalExpression(c) => {
+                self.eval(&c.test);
+                let a = self.eval(&c.consequent);
+                let b = self.eval(&c.alternate);
+                a.join(&b)
+            }
+            Expression::UnaryExpression(u) => {
+                self.eval(&u.argument);
+                Value::unknown()
+            }
+            Expression::UpdateExpression(_) => Value::unknown(),
+            Expression::SequenceExpression(s) => {
+                let mut last = Value::unknown();
+                for x in &s.expressions {
+                    last = self.eval(x);
+                }
+                last
+            }
+            Expression::ParenthesizedExpression(p) => self.eval(&p.expression),
+            Expression::TSAsExpression(t) => self.eval(&t.expression),
+            Expression::TSSatisfiesExpression(t) => self.eval(&t.expression),
+            Expression::TSTypeAssertion(t) => self.eval(&t.expression),
+            Expression::TSNonNullExpression(t) => self.eval(&t.expression),
+            Expression::TSInstantiationExpression(t) => self.eval(&t.expression),
+            Expression::ChainExpression(c) => match &c.expression {
+                ChainElement::CallExpression(call) => self.eval_call(call),
+                ChainElement::TSNonNullExpression(t) => self.eval(&t.expression),
+                other => match other.as_member_expression() {
+                    Some(m) => self.eval_member(m),
+                    None => Value::unknown(),
+                },
+            },
+            Expression::CallExpression(call) => self.eval_call(call),
+            Expression::NewExpression(n) => self.eval_new(n),
+            Expression::ImportExpression(i) => {
+                let spec = self.eval(&i.source);
+                match spec.exact_text() {
+                    Some(s) => {
+                        let s = s.to_owned();
+                        self.require(&s)
+                    }
+                    None => Value::unknown(),
+                }
+            }
+            Expression::YieldExpression(y) => match &y.argument {
+                Some(a) => self.eval(a),
+                None => Value::unknown(),
+            },
+            Expression::JSXElement(el) => {
+                self.eval_jsx(el);
+                Value::unknown()
+            }
+            Expression::JSXFragment(f) => {
+                for c in &f.children {
+                    self.eval_jsx_child(c);
+                }
+                Value::unknown()
+            }
+            other => match other.as_member_expression() {
+                Some(m) => self.eval_member(m),
+                None => Value::unknown(),
+            },
+        }
+    }
+
+    fn eval_target_value(&mut self, t: &'a AssignmentTarget<'a>) -> Value<'a> {
+        match t {
+            AssignmentTarget::AssignmentTargetIdentifier(id) => self.lookup(id),
+            other => match other.as_member_expression() {
+                Some(m) => self.eval_member(m),
+                None => Value::unknown(),
+            },
+        }
+    }
+
+    fn eval_template(&mut self, t: &'a oxc_ast::ast::TemplateLiteral<'a>) -> Value<'a> {
+        let mut acc: Option<Value<'a>> = None;
+        for (i, q) in t.quasis.iter().enumerate() {
+            let text = q.value.cooked.as_ref().map_or(q.value.raw.as_str(), |c| c.as_str());
+            if !text.is_empty() {
+                let hint = self.name_ctx.clone();
+                let ev = LiteralEvent { text, name_hint: hint.as_deref(), span: q.span.into() };
+                self.emit(&Event::Literal(&ev));
+            }
+            let what = self.snippet(q.span);
+            let qv = Value::text(text, Some(self.origin(q.span, &what)));
+            acc = Some(match acc {
+                Some(a) => a.concat(&qv),
+                None => qv,
+            });
+            if let Some(e) = t.expressions.get(i) {
+                let ev = self.eval(e);
+                acc = Some(match acc {
+                    Some(a) => a.concat(&ev),
+                    None => Value::text("", None).concat(&ev),
+                });
+            }
+        }
+        let mut v = acc.unwrap_or_else(|| Value::text("", None));
+        v.sanitized |= Sanitized::PRIMITIVE;
+        v
+    }
+
+    fn eval_object(&mut self, o: &'a oxc_ast::ast::ObjectExpression<'a>) -> Value<'a> {
+        let mut obj = Obj::default();
+        let mut own_taint = crate::value::Taint::default();
+        for p in &o.properties {
+            match p {
+                ObjectPropertyKind::ObjectProperty(prop) => {
+                    if matches!(prop.kind, PropertyKind::Get | PropertyKind::Set) {
+                        continue;
+                    }
+                    let key = if prop.computed {
+                        match prop.key.as_expression() {
+                            Some(k) => self.eval(k).exact_text().map(str::to_owned),
+                            None => None,
+                        }
+                    } else {
+                        property_key_name(&prop.key)
+                    };
+                    let saved = self.name_ctx.take();
+                    self.name_ctx = key.as_deref().map(Rc::from);
+                    let mut v = self.eval(&prop.value);
+                    self.name_ctx = saved;
+                    if let Some(k) = &key {
+                        if !v.is_constant() && !matches!(v.kind, Kind::Func(_)) {
+                            v.labels |= labels_for_name(k);
+                        }
+                        let ev = PropertyEvent {
+                            key: k,
+                            value: &v,
+                            span: prop.span.into(),
+                            value_span: oxc_span::GetSpan::span(&prop.value).into(),
+                        };
+                        self.emit(&Event::Property(&ev));
+                        obj.set(k, v);
+                    }
+                }
+                ObjectPropertyKind::SpreadProperty(s) => {
+                    let v = self.eval(&s.argument);
+                    match &v.kind {
+                        Kind::Object(inner) => {
+                            for (k, fv) in &inner.fields {
+                                obj.set(k, fv.clone());
+                            }
+                            own_taint.join(&v.taint);
+                        }
+                        _ => own_taint.join(&v.deep_taint()),
+                    }
+                }
+            }
+        }
+        let mut v = Value::object(obj);
+        v.taint = own_taint;
+        v
+    }
+
+    fn class_value(&mut self, c: &'a Class<'a>) -> Value<'a> {
+        let saved_hint = self.this_hint;
+        let extends = c.heritage.as_ref().map(|h| {
+            let mut s = self.snippet(oxc_span::GetSpan::span(&h.expression));
+            s.retain(|ch| !ch.is_whitespace());
+            s
+        });
+        self.this_hint = match extends.as_deref() {
+            Some(e) if e.ends_with("Controller") || e.ends_with("Service") || e.ends_with("Subscription") => {
+                Some("@controller")
+            }
+            _ => None,
+        };
+        let mut obj = Obj::default();
+        for el in &c.body.body {
+            match el {
+                ClassElement::MethodDefinition(m) => {
+                    let v = self.func_value(FuncNode::Function(&m.value));
+                    if let Some(name) = property_key_name(&m.key) {
+                        obj.set(&name, v);
+                    }
+                    // NestJS: parameters decorated @Body() / @Query() / @Param() are request data.
+                    self.note_decorated_params(&m.value.params);
+                }
+                ClassElement::PropertyDefinition(p) => {
+                    if let Some(v) = &p.value {
+                        let val = self.eval(v);
+                        if let Some(name) = property_key_name(&p.key) {
+                            obj.set(&name, val);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.this_hint = saved_hint;
+        let _ = obj;
+        let v = self.func_value(FuncNode::Class(c));
+        v
+    }
+
+    fn note_decorated_params(&mut self, _params: &'a FormalParameters<'a>) {}
+
+    fn eval_member(&mut self, m: &'a MemberExpression<'a>) -> Value<'a> {
+        match m {
+            MemberExpression::StaticMemberExpression(s) => {
+                let obj = self.eval(&s.object);
+                self.member_value(&obj, s.property.name.as_str(), Some(s.span))
+            }
+            MemberExpression::ComputedMemberExpression(c) => {
+                let obj = self.eval(&c.object);
+                let key = self.eval(&c.expression);
+                match key.exact_text() {
+                    Some(k) => {
+                        let k = k.to_owned();
+                        self.member_value(&obj, &k, Some(c.span))
+                    }
+                    None => {
+                        let mut v = element_of(&obj);
+                        v.taint.join(&key.taint);
+                        v
+                    }
+                }
+            }
+            MemberExpression::PrivateFieldExpression(p) => {
+                self.eval(&p.object);
+                Value::unknown()
+            }
+        }
+    }
+
+    /// The value of `object.prop`.
+    fn member_value(&mut self, object: &Value<'a>, prop: &str, span: Option<oxc_span::Span>) -> Value<'a> {
+        let path = object.api_path().map(|p| {
+            if prop == "default" { p.to_owned() } else { format!("{p}.{prop}") }
+        });
+        if let Some(span) = span {
+            let ev = MemberEvent { object, property: prop, path: path.as_deref(), span: span.into() };
+            self.emit(&Event::Member(&ev));
+        }
+        let name_labels = labels_for_name(prop);
+        let mut v = match &object.kind {
+            Kind::Object(o) => match o.get(prop) {
+                Some(v) => v.clone(),
+                None => Value { taint: object.taint.clone(), ..Value::default() },
+            },
+            Kind::Array(e) => {
+                if prop.chars().all(|c| c.is_ascii_digit()) && !prop.is_empty() {
+                    (**e).clone()
+                } else {
+                    Value::unknown()
+                }
+            }
+            Kind::Module(idx) => {
+                let ex = self.exports_of(*idx);
+                match ex.field(prop) {
+                    Some(v) => v.clone(),
+                    None if prop == "default" => ex,
+                    None => Value::unknown(),
+                }
+            }
+            Kind::Api(p) => self.api_member(p, prop, span),
+            Kind::Func(_) => Value::unknown(),
+            Kind::Unknown => {
+                let mut v = Value { taint: object.taint.clone(), ..Value::default() };
+                // Name the source precisely: `event.user` rather than `event`.
+                if let (Some(s), Some(o)) = (span, &object.taint.origin)
+                    && o.what.len() < 40
+                    && self.template_file.is_none()
+                {
+                    let what = self.snippet(s);
+                    if what.len() <= 60 && !what.contains('\n') {
+                        v.taint.origin = Some(self.origin(s, &what));
+                    }
+                }
+                if object.taint.kinds.contains(SourceKind::CLOUD_EVENT) && prop == "userInfo" {
+                    // Injected by the platform into the event of a cloud function: trusted.
+                    v = Value::unknown();
+                }
+                v
+            }
+        };
+        if !object.taint.is_empty() && is_identity_name(prop) && !v.taint.is_empty() {
+            v.taint.kinds |= SourceKind::CLIENT_IDENTITY;
+        }
+        if !v.is_constant() && !matches!(v.kind, Kind::Func(_)) {
+            v.labels |= name_labels;
+        }
+        v
+    }
+
+    fn api_member(&mut self, p: &str, prop: &str, span: Option<oxc_span::Span>) -> Value<'a> {
+        if let Some(obj) = apis::member_object(p, prop) {
+            return Value::api(obj);
+        }
+        if let Some(kind) = apis::member_source(p, prop) {
+            let what = match span {
+                Some(s) => self.snippet(s),
+                None => format!("{p}.{prop}"),
+            };
+            let o = self.origin(span.unwrap_or_default(), &what);
+            let mut v = Value::tainted(kind, o);
+            v.kind = Kind::Unknown;
+            return v;
+        }
+        match (p, prop) {
+            ("@event", "detail") => return Value::api("@event.detail"),
+            ("@event.detail", "value" | "content") => {
+                let what = span.map_or_else(|| "e.detail.value".to_owned(), |s| self.snippet(s));
+                let o = self.origin(span.unwrap_or_default(), &what);
+                return Value::tainted(SourceKind::USER_INPUT, o);
+            }
+            ("@event" | "@event.detail", _) => return Value::unknown(),
+            ("@page", "data") => {
+                return self.pages.last().map(|pg| pg.data.clone()).unwrap_or_default();
+            }
+            ("@page", "setData" | "setState") => return Value::api("@setData"),
+            ("@page", name) => {
+                if let Some(pg) = self.pages.last() {
+                    if let Some((_, f)) = pg.methods.iter().find(|(n, _)| &**n == name) {
+                        return Value { kind: Kind::Func(*f), ..Value::default() };
+                    }
+                    if let Some(v) = pg.extra.get(name) {
+                        return v.clone();
+                    }
+                }
+                return Value::unknown();
+            }
+            ("@res", _) | ("@ctx", _) | ("@req", _) | ("@koareq", _) | ("@controller", _) => {
+                return Value::api(&format!("{p}.{prop}"));
+            }
+            ("process.env", _) => return Value::api(&format!("process.env.{prop}")),
+            _ => {}
+        }
+        if p.starts_with("@ctx.") || p.starts_with("@req.") || p.starts_with("@koareq.") {
+            return Value::unknown();
+        }
+        if prop == "default" || prop == "__esModule" {
+            return Value::api(p);
+        }
+        Value::api(&format!("{p}.{prop}"))
+    }
+
+    // ----- calls --------------------------------------------------------------------------
+
+    fn eval_args(&mut self, args: &'a oxc_allocator::Vec<'a, Argument<'a>>) -> (Vec<Value<'a>>, Vec<Span>) {
+        let saved = self.name_ctx.take();
+        let mut vals = Vec::with_capacity(args.len());
+        let mut spans = Vec::with_capacity(args.len());
+        for a in args {
+            let span = oxc_span::GetSpan::span(a);
+            let v = match a {
+                Argument::SpreadElement(s) => element_of(&self.eval(&s.argument)),
+                other => match other.as_expression() {
+                    Some(e) => self.eval(e),
+                    None => Value::unknown(),
+                },
+            };
+            vals.push(v);
+            spans.push(span.into());
+        }
+        self.name_ctx = saved;
+        (vals, spans)
+    }
+
+    fn eval_call(&mut self, call: &'a oxc_ast::ast::CallExpression<'a>) -> Value<'a> {
+        // require('x')
+        if let Expression::Identifier(id) = call.callee.get_inner_expression()
+            && id.name == "require"
+            && self.symbol_of_ref(id).is_none()
+            && let Some(Argument::StringLiteral(s)) = call.arguments.first()
+        {
+            return self.require(s.value.as_str());
+        }
+        let (callee, receiver, method) = self.eval_callee(&call.callee);
+        let (args, spans) = self.eval_args(&call.arguments);
+        self.apply_call(&callee, receiver.as_ref(), method.as_deref(), &args, &spans, call.span, oxc_span::GetSpan::span(&call.callee), false)
+    }
+
+    fn eval_new(&mut self, n: &'a oxc_ast::ast::NewExpression<'a>) -> Value<'a> {
+        let (callee, receiver, method) = self.eval_callee(&n.callee);
+        let (args, spans) = self.eval_args(&n.arguments);
+        self.apply_call(&callee, receiver.as_ref(), method.as_deref(), &args, &spans, n.span, oxc_span::GetSpan::span(&n.callee), true)
+    }
+
+    fn eval_callee(&mut self, callee: &'a Expression<'a>) -> (Value<'a>, Option<Value<'a>>, Option<String>) {
+        let inner = callee.get_inner_expression();
+        if let Some(m) = inner.as_member_expression() {
+            let (obj_expr, name) = match m {
+                MemberExpression::StaticMemberExpression(s) => (&s.object, Some(s.property.name.as_str().to_owned())),
+                MemberExpression::ComputedMemberExpression(c) => {
+                    let k = self.eval(&c.expression);
+                    (&c.object, k.exact_text().map(str::to_owned))
+                }
+                MemberExpression::PrivateFieldExpression(p) => (&p.object, Some(p.field.name.as_str().to_owned())),
+            };
+            let recv = self.eval(obj_expr);
+            let f = match &name {
+                Some(n) => self.member_value(&recv, n, Some(m_span(m))),
+                None => Value::unknown(),
+            };
+            return (f, Some(recv), name);
+        }
+        if let Expression::ChainExpression(c) = inner
+            && let Some(m) = c.expression.as_member_expression()
+        {
+            let (obj_expr, name) = match m {
+                MemberExpression::StaticMemberExpression(s) => (&s.object, Some(s.property.name.as_str().to_owned())),
+                _ => return (self.eval(callee), None, None),
+            };
+            let recv = self.eval(obj_expr);
+            let f = match &name {
+                Some(n) => self.member_value(&recv, n, Some(m_span(m))),
+                None => Value::unknown(),
+            };
+            return (f, Some(recv), name);
+        }
+        let name = match inner {
+            Expression::Identifier(id) => Some(id.name.as_str().to_owned()),
+            _ => None,
+        };
+        (self.eval(callee), None, name)
+    }
+
+    #[allow(clippy::too_many_arguments)] // Reason: one call site shape shared by call and new.
+    fn apply_call(
+        &mut self,
+        callee: &Value<'a>,
+        receiver: Option<&Value<'a>>,
+        method: Option<&str>,
+        args: &[Value<'a>],
+        spans: &[Span],
+        span: oxc_span::Span,
+        callee_span: oxc_span::Span,
+        is_new: bool,
+    ) -> Value<'a> {
+        let path = callee.api_path().map(str::to_owned);
+        {
+            let ev = CallEvent {
+                path: path.as_deref(),
+                method,
+                receiver,
+                args,
+                arg_spans: spans,
+                span: span.into(),
+                callee_span: callee_span.into(),
+                is_new,
+            };
+            self.emit(&Event::Call(&ev));
+        }
+        if let Some(p) = path.as_deref()
+            && let Some(name) = p.strip_prefix("mp.")
+            && !name.contains('.')
+            && self.role() == Role::Client
+        {
+            let file = self.module(self.cur).rel.clone();
+            self.facts.mp_calls.push((name.to_owned(), file, span.into()));
+        }
+        let mut result = match &callee.kind {
+            Kind::Func(f) => {
+                let this = receiver.cloned().unwrap_or_default();
+                if let FuncNode::Class(c) = f.node {
+                    self.construct(*f, c, args)
+                } else {
+                    self.call_func(*f, this, args, true)
+                }
+            }
+            Kind::Module(idx) => {
+                let ex = self.exports_of(*idx);
+                match ex.kind {
+                    Kind::Func(f) => self.call_func(f, Value::unknown(), args, true),
+                    _ => Value::unknown(),
+                }
+            }
+            Kind::Api(p) => {
+                let p = p.clone();
+                self.call_api(&p, receiver, args, span, is_new)
+            }
+            _ => self.call_unknown(receiver, method, args),
+        };
+        if let Some(s) = apis::sanitizer(path.as_deref(), method) {
+            result = match s {
+                Sanitizer::Clean => Value::unknown(),
+                Sanitizer::Flags(f) => {
+                    let mut v = args.first().map(Value::flattened).unwrap_or_default();
+                    v.sanitized |= f;
+                    v
+                }
+            };
+        }
+        if let Some(p) = path.as_deref()
+            && apis::is_encrypting(p)
+        {
+            result.sanitized |= Sanitized::ENCRYPTED;
+        }
+        result
+    }
+
+    /// A call of something we know nothing about: taint flows from the receiver and arguments
+    /// to the result and into callbacks.
+    fn call_unknown(&mut self, receiver: Option<&Value<'a>>, method: Option<&str>, args: &[Value<'a>]) -> Value<'a> {
+        let mut ctx = Value::unknown();
+        if let Some(r) = receiver {
+            ctx.join_in(&r.flattened());
+        }
+        for a in args {
+            if !matches!(a.kind, Kind::Func(_)) {
+                ctx.join_in(&a.flattened());
+            }
+        }
+        let funcs: Vec<FuncRef<'a>> = args
+            .iter()
+            .filter_map(|a| match a.kind {
+                Kind::Func(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        let recv = receiver.cloned().unwrap_or_default();
+        match method {
+            Some("then") => {
+                if let Some(f) = funcs.first() {
+                    return self.call_func(*f, Value::unknown(), std::slice::from_ref(&recv), true);
+                }
+                return recv;
+            }
+            Some("catch" | "finally") => {
+                for f in &funcs {
+                    self.call_func(*f, Value::unknown(), &[Value::unknown()], true);
+                }
+                return recv;
+            }
+            Some("map" | "forEach" | "filter" | "find" | "some" | "every" | "findIndex" | "flatMap") => {
+                let elem = element_of(&recv);
+                let mut out = Value::unknown();
+                for f in &funcs {
+                    out = self.call_func(*f, Value::unknown(), &[elem.clone(), Value::unknown()], true);
+                }
+                return match method {
+                    Some("map" | "flatMap") => Value { kind: Kind::Array(Rc::new(out)), ..Value::default() },
+                    Some("filter") => recv,
+                    Some("find") => elem,
+                    _ => Value::unknown(),
+                };
+            }
+            Some("reduce") => {
+                let elem = element_of(&recv);
+                let init = args.get(1).cloned().unwrap_or_default();
+                if let Some(f) = funcs.first() {
+                    return self.call_func(*f, Value::unknown(), &[init, elem], true);
+                }
+            }
+            _ => {}
+        }
+        let param = if ctx.taint.is_empty() { Value::unknown() } else { ctx.clone() };
+        for f in funcs {
+            self.call_func(f, Value::unknown(), &[param.clone(), param.clone()], true);
+        }
+        // String methods keep taint; `join` of an array keeps its elements' taint.
+        ctx.text = None;
+        ctx.sanitized = match method {
+            Some("toString" | "trim" | "toLowerCase" | "toUpperCase" | "slice" | "substring" | "substr") => {
+                receiver.map_or(Sanitized::empty(), |r| r.sanitized)
+            }
+            _ => Sanitized::empty(),
+        };
+        ctx
+    }
+
+    fn construct(&mut self, f: FuncRef<'a>, c: &'a Class<'a>, args: &[Value<'a>]) -> Value<'a> {
+        let mut obj = Obj::default();
+        let saved = self.cur;
+        self.cur = f.module;
+        for el in &c.body.body {
+            if let ClassElement::MethodDefinition(m) = el
+                && let Some(name) = property_key_name(&m.key)
+            {
+                let v = self.func_value(FuncNode::Function(&m.value));
+                if name == "constructor" {
+                    if let Kind::Func(ctor) = v.kind {
+                        self.cur = saved;
+                        self.call_func(ctor, Value::unknown(), args, true);
+                        self.cur = f.module;
+                    }
+                } else {
+                    obj.set(&name, v);
+                }
+            }
+        }
+        self.cur = saved;
+        Value::object(obj)
+    }
+
+    /// Evaluate a function of the analysed code with these arguments.
+    fn call_func(&mut self, f: FuncRef<'a>, this: Value<'a>, args: &[Value<'a>], memo: bool) -> Value<'a> {
+        let key = (f.module, f.node.start());
+        if self.stack.contains(&key) || self.stack.len() >= MAX_DEPTH || self.steps > STEP_BUDGET {
+            return Value::unknown();
+        }
+        let sig = signature(&this, args) ^ (self.pages.len() as u64);
+        if memo && let Some(v) = self.memo.get(&(key.0, key.1, sig)) {
+            return v.clone();
+        }
+        self.called.insert(key);
+        self.stack.push(key);
+        let saved_cur = self.cur;
+        let saved_tpl = self.template_file.take();
+        let saved_scope = self.template_scope.take();
+        let saved_name = self.name_ctx.take();
+        self.cur = f.module;
+        let is_arrow = matches!(f.node, FuncNode::Arrow(_));
+        if !is_arrow {
+            self.this_stack.push(this);
+        }
+        self.returns.push(None);
+        let params = func_params(f.node);
+        for (i, p) in params.items.iter().enumerate() {
+            let mut v = args.get(i).cloned().unwrap_or_default();
+            if let Some(init) = &p.initializer {
+                let d = self.eval(init);
+                if args.get(i).is_none() {
+                    v = d;
+                }
+            }
+            if let Some(tag) = decorator_source(&p.decorators) {
+                let o = self.origin(p.span, tag);
+                v = if tag == "@Req()" { Value::api("@req") } else { Value::tainted(SourceKind::HTTP_REQUEST, o) };
+            }
+            self.bind_pattern(&p.pattern, v);
+        }
+        if let Some(rest) = &params.rest {
+            let mut elem = Value::unknown();
+            for a in args.iter().skip(params.items.len()) {
+                elem.join_in(a);
+            }
+            self.bind_pattern(&rest.rest.argument, Value { kind: Kind::Array(Rc::new(elem)), ..Value::default() });
+        }
+        match f.node {
+            FuncNode::Function(func) => {
+                if let Some(body) = &func.body {
+                    self.exec_block(&body.statements);
+                }
+            }
+            FuncNode::Arrow(arrow) => {
+                match &arrow.body {
+                    oxc_ast::ast::ArrowFunctionBody::FunctionBody(b) => self.exec_block(&b.statements),
+                    other => {
+                        if let Some(e) = other.as_expression() {
+                            let v = self.eval(e);
+                            if let Some(slot) = self.returns.last_mut() {
+                                *slot = Some(v);
+                            }
+                        }
+                    }
+                }
+            }
+            FuncNode::Class(_) => {}
+        }
+        let ret = self.returns.pop().flatten().unwrap_or_default();
+        if !is_arrow {
+            self.this_stack.pop();
+        }
+        self.cur = saved_cur;
+        self.template_file = saved_tpl;
+        self.template_scope = saved_scope;
+        self.name_ctx = saved_name;
+        self.stack.pop();
+        if memo {
+            self.memo.insert((key.0, key.1, sig), ret.clone());
+        }
+        ret
+    }
+
+    fn invoke_callback(&mut self, v: Option<&Value<'a>>, args: &[Value<'a>]) {
+        if let Some(Value { kind: Kind::Func(f), .. }) = v {
+            self.call_func(*f, Value::unknown(), args, true);
+        }
+    }
+
+    /// Calls of known APIs.
+    fn call_api(&mut self, p: &str, receiver: Option<&Value<'a>>, args: &[Value<'a>], span: oxc_span::Span, is_new: bool) -> Value<'a> {
+        let arg0 = args.first().cloned().unwrap_or_default();
+        // Mini-program APIs.
+        if let Some(name) = p.strip_prefix("mp.") {
+            let last = name.rsplit('.').next().unwrap_or(name);
+            let what = self.snippet(span).chars().take(60).collect::<String>();
+            if apis::MP_REQUESTS.contains(&last) || name == "cloud.callFunction" || name == "cloud.callContainer" {
+                let o = self.origin(span, &format!("response of {what}"));
+                let resp = Value::tainted(SourceKind::NETWORK, o);
+                self.invoke_callback(arg0.field("success"), std::slice::from_ref(&resp));
+                self.invoke_callback(arg0.field("complete"), std::slice::from_ref(&resp));
+                self.invoke_callback(arg0.field("fail"), &[Value::unknown()]);
+                return resp;
+            }
+            let source = match last {
+                "getStorageSync" | "getStorage" | "getStorageInfoSync" => Some(SourceKind::STORAGE),
+                "getClipboardData" => Some(SourceKind::CLIPBOARD),
+                "showModal" => Some(SourceKind::USER_INPUT),
+                "getEnterOptionsSync" | "getLaunchOptionsSync" => Some(SourceKind::PAGE_OPTIONS),
+                _ => None,
+            };
+            let result = match source {
+                Some(kind) => {
+                    let o = self.origin(span, &what);
+                    let mut v = Value::tainted(kind, o);
+                    if let Some(key) = arg0.exact_text() {
+                        v.labels |= labels_for_name(key);
+                    } else if let Some(key) = arg0.field("key").and_then(Value::exact_text) {
+                        v.labels |= labels_for_name(key);
+                    }
+                    v
+                }
+                None => Value::api(&format!("{p}()")),
+            };
+            let cb_arg = if source.is_some() { result.clone() } else { Value::unknown() };
+            self.invoke_callback(arg0.field("success"), std::slice::from_ref(&cb_arg));
+            self.invoke_callback(arg0.field("complete"), std::slice::from_ref(&cb_arg));
+            self.invoke_callback(arg0.field("fail"), &[Value::unknown()]);
+            return result;
+        }
+        match p {
+            "Page" | "Component" | "Behavior" | "App" | "mp.createPage" | "mp.createComponent" => {
+                return self.run_page(p, &arg0);
+            }
+            "getApp" => return self.app_value(),
+            "Promise" if is_new => {
+                self.resolvers.push(Value::unknown());
+                if let Some(Value { kind: Kind::Func(f), .. }) = args.first() {
+                    self.call_func(*f, Value::unknown(), &[Value::api("@resolve"), Value::api("@reject")], false);
+                }
+                return self.resolvers.pop().unwrap_or_default();
+            }
+            "@resolve" => {
+                if let Some(r) = self.resolvers.last_mut() {
+                    r.join_in(&arg0);
+                }
+                return Value::unknown();
+            }
+            "@reject" => return Value::unknown(),
+            "Promise.resolve" | "Promise.reject" | "util.promisify" | "Buffer.from" | "Object.freeze" => {
+                return arg0;
+            }
+            "Promise.all" | "Promise.allSettled" | "Promise.race" => return arg0,
+            "JSON.parse" => return arg0.flattened(),
+            "JSON.stringify" => {
+                let mut v = arg0.flattened();
+                v.text = Some(Rc::from(crate::value::HOLE.to_string()));
+                v.sanitized |= Sanitized::PRIMITIVE;
+                return v;
+            }
+            "Object.assign" => {
+                let mut out = Value::unknown();
+                for a in args {
+                    if let (Kind::Object(_), Kind::Object(b)) = (&out.kind, &a.kind) {
+                        let mut merged = out.obj().cloned().unwrap_or_default();
+                        for (k, v) in &b.fields {
+                            merged.set(k, v.clone());
+                        }
+                        out.kind = Kind::Object(Rc::new(merged));
+                        out.taint.join(&a.taint);
+                    } else if matches!(out.kind, Kind::Unknown) {
+                        let mut t = out.taint.clone();
+                        out = a.clone();
+                        out.taint.join(&t);
+                        t = out.taint.clone();
+                        out.taint = t;
+                    } else {
+                        out.taint.join(&a.deep_taint());
+                    }
+                }
+                return out;
+            }
+            "Object.keys" | "Object.values" | "Object.entries" => {
+                return Value { kind: Kind::Array(Rc::new(arg0.flattened())), ..Value::default() };
+            }
+            "@setData" => {
+                self.set_data(&arg0);
+                for a in args.iter().skip(1) {
+                    self.invoke_callback(Some(a), &[]);
+                }
+                return Value::unknown();
+            }
+            "@res.send" | "@res.json" | "@res.jsonp" | "@res.end" | "@res.write" => {
+                let via = p.trim_start_matches('@').to_owned();
+                let ev = RespondEvent { value: &arg0, via: &via, span: span.into() };
+                self.emit(&Event::Respond(&ev));
+                return Value::api("@res");
+            }
+            "@res.status" | "@res.set" | "@res.header" | "@res.type" | "@res.cookie" => return Value::api("@res"),
+            _ => {}
+        }
+        if p.starts_with("crypto-js.enc.") && p.ends_with(".parse") {
+            return arg0;
+        }
+        if matches!(p, "crypto.createHash" | "crypto.createHmac" | "crypto.createCipheriv" | "crypto.createDecipheriv" | "crypto.createCipher") {
+            let mut v = Value::api(&format!("{p}()"));
+            v.text = arg0.text.clone();
+            return v;
+        }
+        if let Some(kind) = receiver.and_then(|r| r.api_path()).and_then(|rp| {
+            let method = p.rsplit('.').next().unwrap_or("");
+            apis::method_source(rp, method)
+        }) {
+            let what = self.snippet(span);
+            let o = self.origin(span, &what);
+            return Value::tainted(kind, o);
+        }
+        // A method of a crypto object keeps the algorithm (`createHash('md5').update(x)`).
+        let mut result = Value::api(&format!("{p}()"));
+        if p.starts_with("crypto.create") && let Some(r) = receiver {
+            result.text = r.text.clone();
+        }
+        // Unknown library calls: taint flows through.
+        let mut t = crate::value::Taint::default();
+        let mut labels = Labels::empty();
+        for a in args {
+            if !matches!(a.kind, Kind::Func(_)) {
+                t.join(&a.deep_taint());
+                labels |= a.deep_labels();
+            }
+        }
+        if let Some(r) = receiver
+            && !matches!(r.kind, Kind::Api(_))
+        {
+            t.join(&r.deep_taint());
+        }
+        result.taint = t;
+        result.labels = labels;
+        // Callbacks passed to library calls still run (e.g. `pool.query(sql, (err, rows) => ..)`).
+        let param = Value { taint: result.taint.clone(), ..Value::default() };
+        let funcs: Vec<FuncRef<'a>> = args.iter().filter_map(|a| if let Kind::Func(f) = a.kind { Some(f) } else { None }).collect();
+        for f in funcs {
+            self.call_func(f, Value::unknown(), &[param.clone(), param.clone()], true);
+        }
+        for a in args {
+            if let Some(o) = a.obj() {
+                for key in ["success", "complete", "callback"] {
+                    if let Some(Value { kind: Kind::Func(f), .. }) = o.get(key) {
+                        self.call_func(*f, Value::unknown(), &[Value::unknown()], true);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn set_data(&mut self, arg: &Value<'a>) {
+        let Some(page) = self.pages.last_mut() else { return };
+        let Some(o) = arg.obj() else { return };
+        let mut data = page.data.obj().cloned().unwrap_or_default();
+        for (k, v) in &o.fields {
+            // `'article.content'` or `'list[0].html'`: the top-level field carries it.
+            let top: String = k.split(['.', '[']).next().unwrap_or(k).to_owned();
+            if top.len() == k.len() {
+                let merged = match data.get(&top) {
+                    Some(prev) if !prev.taint.is_empty() || prev.obj().is_some() => prev.join(v),
+                    _ => v.clone(),
+                };
+                data.set(&top, merged);
+            } else {
+                let mut prev = data.get(&top).cloned().unwrap_or_default();
+                let rest = k[top.len()..].trim_start_matches('.');
+                if let (Some(field), false) = (rest.split(['.', '[']).next(), rest.starts_with('[')) {
+                    let mut inner = prev.obj().cloned().unwrap_or_default();
+                    let joined = inner.get(field).map_or_else(|| v.clone(), |p| p.join(v));
+                    inner.set(field, joined);
+                    prev.kind = Kind::Object(Rc::new(inner));
+                } else {
+                    prev.taint.join(&v.deep_taint());
+                    if let Kind::Array(e) = &prev.kind {
+                        prev.kind = Kind::Array(Rc::new(e.join(v)));
+                    } else {
+                        prev.kind = Kind::Array(Rc::new(v.clone()));
+                    }
+                }
+                data.set(&top, prev);
+            }
+        }
+        page.data.kind = Kind::Object(Rc::new(data));
+    }
+
+    fn app_value(&mut self) -> Value<'a> {
+        if let Some(v) = &self.app_value {
+            return v.clone();
+        }
+        if self.evaluating_app {
+            return Value::unknown();
+        }
+        let from = self.module(self.cur).path.clone();
+        let Some(root) = self.set.index.miniprogram_root_of(&from) else { return Value::unknown() };
+        let candidates = [root.join("app.js"), root.join("app.ts")];
+        for c in candidates {
+            if let Some(idx) = self.set.load(&c) {
+                self.evaluating_app = true;
+                self.ensure_module(idx);
+                self.evaluating_app = false;
+                break;
+            }
+        }
+        self.app_value.clone().unwrap_or_default()
+    }
+
+    /// `Page({...})`, `Component({...})`, `App({...})`: run the lifecycle and handlers with the
+    /// inputs the platform gives them, then check the page's template bindings.
+    fn run_page(&mut self, kind: &str, arg: &Value<'a>) -> Value<'a> {
+        let Some(o) = arg.obj() else { return Value::unknown() };
+        if kind == "App" {
+            self.app_value = Some(arg.clone());
+        }
+        let data = o.get("data").cloned().unwrap_or_else(|| Value::object(Obj::default()));
+        let mut methods: Vec<(Rc<str>, FuncRef<'a>)> = Vec::new();
+        let collect = |obj: &Obj<'a>, methods: &mut Vec<(Rc<str>, FuncRef<'a>)>| {
+            for (k, v) in &obj.fields {
+                if let Kind::Func(f) = v.kind {
+                    methods.push((k.clone(), f));
+                }
+            }
+        };
+        collect(o, &mut methods);
+        for group in ["methods", "lifetimes", "pageLifetimes", "observers"] {
+            if let Some(g) = o.get(group).and_then(Value::obj) {
+                collect(g, &mut methods);
+            }
+        }
+        self.pages.push(PageState { data, methods: methods.clone(), extra: FxHashMap::default() });
+        for round in 0..2 {
+            for (name, f) in &methods {
+                let args: Vec<Value<'a>> = match &**name {
+                    "onLoad" if kind != "App" => {
+                        vec![self.param_origin_value(*f, 0, SourceKind::PAGE_OPTIONS, "options")]
+                    }
+                    "onShow" | "onReady" | "onHide" | "onUnload" | "onPullDownRefresh" | "onReachBottom"
+                    | "onShareAppMessage" | "onShareTimeline" | "onPageScroll" | "onResize" | "onTabItemTap"
+                    | "created" | "attached" | "ready" | "detached" | "moved" | "onLaunch" | "onError"
+                    | "onPageNotFound" | "onHide2" => vec![Value::unknown()],
+                    _ => vec![Value::api("@event")],
+                };
+                if round == 1 {
+                    // Second round: handlers see data set by the others.
+                    self.memo.retain(|k, _| !(k.0 == f.module && k.1 == f.node.start()));
+                }
+                self.call_func(*f, Value::api("@page"), &args, true);
+            }
+        }
+        let Some(page) = self.pages.pop() else { return Value::unknown() };
+        self.check_template(&page);
+        Value::unknown()
+    }
+
+    fn check_template(&mut self, page: &PageState<'a>) {
+        let m = self.module(self.cur);
+        let Some((tpl_path, dialect)) = self.set.index.template_for(&m.path) else { return };
+        let Some(file) = self.set.index.file(&tpl_path) else { return };
+        let Ok(text) = std::fs::read_to_string(&file.path) else { return };
+        let rel: Rc<str> = Rc::from(file.rel.as_str());
+        let src: Rc<str> = Rc::from(text.as_str());
+        if !self.templates.iter().any(|(r, _)| *r == rel) {
+            self.templates.push((rel.clone(), src.clone()));
+        }
+        let tpl = crate::template::parse(&text, dialect);
+        for e in &tpl.errors {
+            self.template_errors.push((rel.clone(), e.span.start, e.message.clone()));
+        }
+        let alloc = self.set.allocator();
+        self.pages.push(PageState { data: page.data.clone(), methods: Vec::new(), extra: FxHashMap::default() });
+        let saved_tpl = self.template_file.replace((rel.clone(), src.clone()));
+        let mut bindings: Vec<(String, String, Vec<crate::template::Part>, Vec<(String, Option<crate::template::Part>, String, String)>, Span)> = Vec::new();
+        tpl.walk(&mut |el, ancestors| {
+            let loops: Vec<_> = ancestors
+                .iter()
+                .chain(std::iter::once(&el))
+                .filter_map(|a| a.for_binding(dialect).map(|b| (b.item.clone(), b.list.clone(), b.index.clone(), String::new())))
+                .collect();
+            for attr in &el.attrs {
+                let Some(val) = &attr.value else { continue };
+                if !val.parts.iter().any(|p| matches!(p, crate::template::Part::Expr { .. })) {
+                    continue;
+                }
+                bindings.push((
+                    el.name.to_ascii_lowercase(),
+                    attr.name.clone(),
+                    val.parts.clone(),
+                    loops.clone(),
+                    Span { start: val.span.start, end: val.span.end },
+                ));
+            }
+        });
+        for (element, attribute, parts, loops, span) in bindings {
+            let mut scope: Vec<(Rc<str>, Value<'a>)> = Vec::new();
+            self.template_scope = Some(scope.clone());
+            for (item, list, index, _) in &loops {
+                let list_val = match list {
+                    Some(crate::template::Part::Expr { code, span }) => self.eval_template_code(alloc, code, span.start),
+                    _ => Value::unknown(),
+                };
+                scope.push((Rc::from(item.as_str()), element_of(&list_val)));
+                scope.push((Rc::from(index.as_str()), Value::unknown()));
+                self.template_scope = Some(scope.clone());
+            }
+            let mut acc: Option<Value<'a>> = None;
+            for part in &parts {
+                let v = match part {
+                    crate::template::Part::Text { text, .. } => Value::text(text, None),
+                    crate::template::Part::Expr { code, span } => self.eval_template_code(alloc, code, span.start),
+                };
+                acc = Some(match acc {
+                    Some(a) => a.concat(&v),
+                    None if parts.len() == 1 => v,
+                    None => Value::text("", None).concat(&v),
+                });
+            }
+            let value = acc.unwrap_or_default();
+            let ev = BindingEvent { element: &element, attribute: &attribute, value: &value, span };
+            self.emit(&Event::Binding(&ev));
+        }
+        self.template_scope = None;
+        self.template_file = saved_tpl;
+        self.pages.pop();
+    }
+
+    fn eval_template_code(&mut self, alloc: &'a oxc_allocator::Allocator, code: &str, offset: u32) -> Value<'a> {
+        let src: &'a str = alloc.alloc_str(code);
+        let Ok(expr) = oxc_parser::Parser::new(alloc, src, oxc_span::SourceType::mjs()).parse_expression() else {
+            return Value::unknown();
+        };
+        let expr: &'a Expression<'a> = alloc.alloc(expr);
+        // Events inside template expressions are not reported at parsed offsets; only the
+        // binding itself is.
+        let saved_rules = std::mem::take(&mut self.findings);
+        let v = self.eval(expr);
+        self.findings = saved_rules;
+        let _ = offset;
+        v
+    }
+
+    // ----- JSX ----------------------------------------------------------------------------
+
+    fn eval_jsx(&mut self, el: &'a JSXElement<'a>) {
+        let name = match &el.opening_element.name {
+            JSXElementName::Identifier(i) => i.name.as_str().to_owned(),
+            JSXElementName::IdentifierReference(i) => i.name.as_str().to_owned(),
+            JSXElementName::NamespacedName(n) => n.name.name.as_str().to_owned(),
+            JSXElementName::MemberExpression(m) => m.property.name.as_str().to_owned(),
+            JSXElementName::ThisExpression(_) => String::new(),
+        };
+        let element = name.to_ascii_lowercase();
+        for item in &el.opening_element.attributes {
+            match item {
+                JSXAttributeItem::Attribute(a) => {
+                    let attr = match &a.name {
+                        JSXAttributeName::Identifier(i) => i.name.as_str().to_owned(),
+                        JSXAttributeName::NamespacedName(n) => format!("{}:{}", n.namespace.name, n.name.name),
+                    };
+                    let value = match &a.value {
+                        Some(JSXAttributeValue::ExpressionContainer(c)) => match &c.expression {
+                            JSXExpression::EmptyExpression(_) => continue,
+                            other => match other.as_expression() {
+                                Some(e) => self.eval(e),
+                                None => continue,
+                            },
+                        },
+                        Some(JSXAttributeValue::StringLiteral(s)) => Value::text(s.value.as_str(), None),
+                        Some(JSXAttributeValue::Element(e)) => {
+                            self.eval_jsx(e);
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    let span = a.span;
+                    let ev = BindingEvent { element: &element, attribute: &attr, value: &value, span: span.into() };
+                    self.emit(&Event::Binding(&ev));
+                }
+                JSXAttributeItem::SpreadAttribute(s) => {
+                    self.eval(&s.argument);
+                }
+            }
+        }
+        for c in &el.children {
+            self.eval_jsx_child(c);
+        }
+    }
+
+    fn eval_jsx_child(&mut self, c: &'a JSXChild<'a>) {
+        match c {
+            JSXChild::Element(e) => self.eval_jsx(e),
+            JSXChild::Fragment(f) => {
+                for c in &f.children {
+                    self.eval_jsx_child(c);
+                }
+            }
+            JSXChild::ExpressionContainer(e) => {
+                if let Some(x) = e.expression.as_expression() {
+                    self.eval(x);
+                }
+            }
+            JSXChild::Spread(s) => {
+                self.eval(&s.expression);
+            }
+            JSXChild::Text(_) => {}
+        }
+    }
+}
+
+// ----- helpers -----------------------------------------------------------------------------
+
+fn func_params<'a>(node: FuncNode<'a>) -> &'a FormalParameters<'a> {
+    match node {
+        FuncNode::Function(f) => &f.params,
+        FuncNode::Arrow(a) => &a.params,
+        FuncNode::Class(c) => {
+            for el in &c.body.body {
+                if let ClassElement::MethodDefinition(m) = el
+                    && property_key_name(&m.key).as_deref() == Some("constructor")
+                {
+                    return &m.value.params;
+                }
+            }
+            // A class without constructor: any function's empty parameter list would do, but
+            // there is none to borrow; fall back to the first method's parameters.
+            for el in &c.body.body {
+                if let ClassElement::MethodDefinition(m) = el {
+                    return &m.value.params;
+                }
+            }
+            empty_params()
+        }
+    }
+}
+
+fn empty_params<'a>() -> &'a FormalParameters<'a> {
+    thread_local! {
+        static EMPTY: &'static FormalParameters<'static> = {
+            let alloc: &'static oxc_allocator::Allocator = Box::leak(Box::default());
+            let ret = oxc_parser::Parser::new(alloc, "function f(){}", oxc_span::SourceType::mjs()).parse();
+            let program: &'static oxc_ast::ast::Program<'static> = alloc.alloc(ret.program);
+            match program.body.first() {
+                Some(Statement::FunctionDeclaration(f)) => &f.params,
+                _ => unreachable!("the constant program declares one function"),
+            }
+        };
+    }
+    EMPTY.with(|e| *e)
+}
+
+fn func_span(node: FuncNode<'_>) -> oxc_span::Span {
+    match node {
+        FuncNode::Function(f) => f.span,
+        FuncNode::Arrow(a) => a.span,
+        FuncNode::Class(c) => c.span,
+    }
+}
+
+fn m_span(m: &MemberExpression<'_>) -> oxc_span::Span {
+    oxc_span::GetSpan::span(m)
+}
+
+/// Value of one element of an array-like value.
+fn element_of<'a>(v: &Value<'a>) -> Value<'a> {
+    match &v.kind {
+        Kind::Array(e) => {
+            let mut e = (**e).clone();
+            e.taint.join(&v.taint);
+            e
+        }
+        _ => v.flattened(),
+    }
+}
+
+fn property_key_name(k: &PropertyKey<'_>) -> Option<String> {
+    k.static_name().map(|c| c.into_owned())
+}
+
+fn export_name(n: &ModuleExportName<'_>) -> String {
+    match n {
+        ModuleExportName::IdentifierName(i) => i.name.as_str().to_owned(),
+        ModuleExportName::IdentifierReference(i) => i.name.as_str().to_owned(),
+        ModuleExportName::StringLiteral(s) => s.value.as_str().to_owned(),
+    }
+}
+
+fn assignment_target_name(t: &AssignmentTarget<'_>) -> Option<String> {
+    match t {
+        AssignmentTarget::AssignmentTargetIdentifier(id) => Some(id.name.as_str().to_owned()),
+        other => match other.as_member_expression()? {
+            MemberExpression::StaticMemberExpression(s) => Some(s.property.name.as_str().to_owned()),
+            MemberExpression::ComputedMemberExpression(c) => match &c.expression {
+                Expression::StringLiteral(s) => Some(s.value.as_str().to_owned()),
+                _ => None,
+            },
+            MemberExpression::PrivateFieldExpression(_) => None,
+        },
+    }
+}
+
+/// Names under which code carries a user's identity.
+fn is_identity_name(prop: &str) -> bool {
+    matches!(
+        prop,
+        "openid" | "openId" | "OPENID" | "_openid" | "openID" | "unionid" | "unionId" | "UNIONID"
+            | "userId" | "userid" | "user_id" | "uid" | "UID" | "userID" | "memberId" | "member_id"
+    )
+}
+
+/// NestJS parameter decorators that mark request data.
+fn decorator_source(decorators: &oxc_allocator::Vec<'_, oxc_ast::ast::Decorator<'_>>) -> Option<&'static str> {
+    for d in decorators {
+        if let Expression::CallExpression(c) = &d.expression
+            && let Expression::Identifier(id) = &c.callee
+        {
+            return match id.name.as_str() {
+                "Body" => Some("@Body()"),
+                "Query" => Some("@Query()"),
+                "Param" => Some("@Param()"),
+                "Headers" => Some("@Headers()"),
+                "Req" | "Request" => Some("@Req()"),
+                _ => continue,
+            };
+        }
+    }
+    None
+}
+
+/// A cheap summary of argument values for memoisation.
+fn signature(this: &Value<'_>, args: &[Value<'_>]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for v in std::iter::once(this).chain(args) {
+        v.deep_taint().kinds.bits().hash(&mut h);
+        v.deep_labels().bits().hash(&mut h);
+        v.sanitized.bits().hash(&mut h);
+        v.text.hash(&mut h);
+        match &v.kind {
+            Kind::Unknown => 0u8.hash(&mut h),
+            Kind::Object(o) => {
+                1u8.hash(&mut h);
+                for (k, _) in &o.fields {
+                    k.hash(&mut h);
+                }
+            }
+            Kind::Array(_) => 2u8.hash(&mut h),
+            Kind::Func(f) => {
+                3u8.hash(&mut h);
+                f.node.start().hash(&mut h);
+            }
+            Kind::Api(p) => {
+                4u8.hash(&mut h);
+                p.hash(&mut h);
+            }
+            Kind::Module(i) => {
+                5u8.hash(&mut h);
+                i.hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}

@@ -1,0 +1,196 @@
+//! Parsing JS/TS modules with oxc and keeping them for the analysis of one batch of files.
+//!
+//! The analyzer works on batches: all modules a batch needs (its entry files and whatever they
+//! import) are parsed into one oxc arena and analysed together, so that taint can follow calls
+//! across `require`/`import`. Batches run in parallel; each owns its arena.
+
+pub mod apis;
+pub mod eval;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use miniguard_project::{FileKind, Role, ScriptLang};
+use oxc_allocator::Allocator;
+use oxc_ast::ast::Program;
+use oxc_parser::{ParseOptions, Parser};
+use oxc_semantic::{Scoping, SemanticBuilder};
+use oxc_span::SourceType;
+use rustc_hash::FxHashMap;
+
+use crate::ProjectIndex;
+
+/// One parsed module.
+pub struct Module<'a> {
+    pub path: PathBuf,
+    pub rel: Rc<str>,
+    pub role: Role,
+    pub source: &'a str,
+    pub program: &'a Program<'a>,
+    pub scoping: Scoping,
+    /// Syntax errors: (offset, message).
+    pub errors: Vec<(u32, String)>,
+}
+
+/// The modules of one batch, parsed on demand into one arena.
+pub struct ModuleSet<'a> {
+    alloc: &'a Allocator,
+    pub index: &'a ProjectIndex,
+    modules: RefCell<Vec<Rc<Module<'a>>>>,
+    by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
+    /// Read or parse failures: (rel path, message).
+    pub failures: RefCell<Vec<(String, String)>>,
+}
+
+impl<'a> ModuleSet<'a> {
+    pub fn new(alloc: &'a Allocator, index: &'a ProjectIndex) -> Self {
+        ModuleSet {
+            alloc,
+            index,
+            modules: RefCell::new(Vec::new()),
+            by_path: RefCell::new(FxHashMap::default()),
+            failures: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn get(&self, idx: usize) -> Option<Rc<Module<'a>>> {
+        self.modules.borrow().get(idx).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.modules.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.modules.borrow().is_empty()
+    }
+
+    pub fn allocator(&self) -> &'a Allocator {
+        self.alloc
+    }
+
+    /// Load (parse once) the module at `path`, which must be a script file of the project.
+    pub fn load(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        let loaded = self.parse(path);
+        self.by_path.borrow_mut().insert(path.to_path_buf(), loaded);
+        loaded
+    }
+
+    fn parse(&self, path: &Path) -> Option<usize> {
+        let file = self.index.file(path)?;
+        let FileKind::Script(lang) = file.kind else { return None };
+        let text = match std::fs::read(&file.path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            },
+            Err(e) => {
+                self.failures.borrow_mut().push((file.rel.clone(), format!("cannot read: {e}")));
+                return None;
+            }
+        };
+        let source: &'a str = self.alloc.alloc_str(text.trim_start_matches('\u{feff}'));
+        let source_type = match lang {
+            ScriptLang::Js => SourceType::unambiguous().with_jsx(true),
+            ScriptLang::Jsx => SourceType::jsx().with_unambiguous(true),
+            ScriptLang::Ts => SourceType::ts().with_unambiguous(true),
+            ScriptLang::Tsx => SourceType::tsx().with_unambiguous(true),
+        };
+        let ret = Parser::new(self.alloc, source, source_type)
+            .with_options(ParseOptions {
+                allow_return_outside_function: true,
+                ..ParseOptions::default()
+            })
+            .parse();
+        let mut errors: Vec<(u32, String)> = ret
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let offset = d.labels.first().map_or(0, oxc_span::LabeledSpan::offset);
+                (offset, d.message.to_string())
+            })
+            .collect();
+        if ret.panicked && errors.is_empty() {
+            errors.push((0, "the parser could not recover".to_owned()));
+        }
+        let program: &'a Program<'a> = self.alloc.alloc(ret.program);
+        let semantic = SemanticBuilder::new().build(program);
+        let scoping = semantic.semantic.into_scoping();
+        let module = Module {
+            path: file.path.clone(),
+            rel: Rc::from(file.rel.as_str()),
+            role: file.role,
+            source,
+            program,
+            scoping,
+            errors,
+        };
+        let mut modules = self.modules.borrow_mut();
+        modules.push(Rc::new(module));
+        Some(modules.len() - 1)
+    }
+}
+
+/// Resolve a module specifier written in `from` to a project file.
+///
+/// Relative (`./x`, `../x`) and mini-program absolute (`/utils/x`, resolved from the
+/// mini-program root) specifiers are tried with the usual extensions and `index` files.
+pub fn resolve(index: &ProjectIndex, from: &Path, spec: &str) -> Option<PathBuf> {
+    let base: PathBuf = if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
+        from.parent()?.join(spec)
+    } else if let Some(rest) = spec.strip_prefix('/') {
+        let root = index.miniprogram_root_of(from)?;
+        root.join(rest)
+    } else if let Some(rest) = spec.strip_prefix("@/") {
+        // The `@/` alias of uni-app and Vue CLI projects points at `src/`.
+        let mut dir = from.parent();
+        while let Some(d) = dir {
+            if d.file_name().is_some_and(|n| n == "src") {
+                break;
+            }
+            dir = d.parent();
+        }
+        dir?.join(rest)
+    } else {
+        return None;
+    };
+    let base = normalize(&base);
+    let candidates = [
+        base.clone(),
+        with_ext(&base, "js"),
+        with_ext(&base, "ts"),
+        with_ext(&base, "mjs"),
+        with_ext(&base, "cjs"),
+        with_ext(&base, "jsx"),
+        with_ext(&base, "tsx"),
+        base.join("index.js"),
+        base.join("index.ts"),
+    ];
+    candidates.into_iter().find(|c| index.file(c).is_some_and(|f| matches!(f.kind, FileKind::Script(_))))
+}
+
+fn with_ext(base: &Path, ext: &str) -> PathBuf {
+    let mut s = base.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Remove `.` and `..` components without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

@@ -1,0 +1,161 @@
+//! What names say about data. Code names what it holds (`token`, `userPwd`, `phone_number`,
+//! `idCard`); these names are how the storage and logging rules know a value is sensitive, and
+//! how the secrets rules know a string literal is a credential.
+//!
+//! Names are split into lower-case words (`accessToken` -> `access`, `token`; `ID_CARD_NO` ->
+//! `id`, `card`, `no`). A name that also carries a word about presentation or metadata
+//! (`showPassword`, `tokenExpire`, `phoneCode`) is not the data itself and gets no label.
+
+use crate::value::Labels;
+
+/// Split an identifier or key into lower-case words at `_`, `-`, `.`, spaces and case changes.
+pub fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        cur.extend(ch.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Words that make a name about the data rather than the data itself.
+const MODIFIERS: &[&str] = &[
+    "show", "visible", "hidden", "hide", "placeholder", "tip", "tips", "hint", "error", "err",
+    "msg", "message", "strength", "len", "length", "rule", "rules", "label", "focus", "type",
+    "flag", "is", "has", "enable", "enabled", "disabled", "url", "uri", "expire", "expires",
+    "expired", "expiry", "expiration", "time", "timeout", "ttl", "at", "name", "key", "keys",
+    "field", "status", "state", "valid", "invalid", "check", "need", "required", "input", "btn",
+    "button", "modal", "dialog", "code", "verify", "icon", "img", "image", "pattern",
+    "regex", "reg", "format", "mask", "masked", "count", "num2", "refresh2", "header", "prefix",
+    "suffix", "min", "max", "limit", "reset", "forget", "forgot", "change", "update", "set",
+    "get", "remember", "save", "saved", "policy", "path", "api", "router", "route",
+    "page", "view", "tab", "title", "text", "desc", "width", "height", "style", "class", "color",
+    "area", "country", "region", "prefix", "list", "index", "idx", "id2", "bind", "binded",
+    "bound", "verified", "cache", "storage", "result", "res", "resp", "response", "callback",
+];
+
+fn has_modifier(words: &[String]) -> bool {
+    words.iter().any(|w| MODIFIERS.contains(&w.as_str()))
+}
+
+/// The sensitive-data labels a name gives to the value it holds.
+pub fn labels_for_name(name: &str) -> Labels {
+    let ws = words(name);
+    if ws.is_empty() || ws.len() > 5 {
+        return Labels::empty();
+    }
+    let has = |w: &str| ws.iter().any(|x| x == w);
+    let joined: String = ws.concat();
+    let mut labels = Labels::empty();
+
+    // session_key / sessionKey: the platform session key ("key" is a modifier elsewhere).
+    if joined == "sessionkey" || (has("session") && has("key") && ws.len() <= 3) {
+        return Labels::SESSION_KEY;
+    }
+    if matches!(
+        joined.as_str(),
+        "secretkey" | "apikey" | "privatekey" | "accesskeysecret" | "appsecret" | "mchkey"
+            | "partnerkey" | "paykey" | "apisecret" | "clientsecret" | "jwtsecret"
+    ) {
+        return Labels::SECRET;
+    }
+    if has_modifier(&ws) {
+        // `accessTokenKey` names the storage key, not the token.
+        return Labels::empty();
+    }
+    if has("password") || has("passwd") || has("pwd") || has("passcode") || joined == "pass" {
+        labels |= Labels::PASSWORD;
+    }
+    if has("token") || joined == "jwt" || joined == "authorization" || has("ticket") && has("auth")
+    {
+        labels |= Labels::TOKEN;
+    }
+    if has("secret") {
+        labels |= Labels::SECRET;
+    }
+    if has("phone") || has("mobile") || joined == "tel" || joined == "telephone" || has("cellphone")
+    {
+        labels |= Labels::PHONE;
+    }
+    if joined.contains("idcard")
+        || joined == "idno"
+        || joined == "idnumber"
+        || joined.contains("identitycard")
+        || joined.contains("identityno")
+        || joined.contains("identitynumber")
+        || joined == "sfz"
+        || joined.contains("sfzh")
+        || joined == "certno"
+        || joined == "certificateno"
+    {
+        labels |= Labels::ID_NUMBER;
+    }
+    if joined.contains("bankcard") || joined.contains("cardno") && has("bank") {
+        labels |= Labels::BANK_CARD;
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_words() {
+        assert_eq!(words("accessToken"), ["access", "token"]);
+        assert_eq!(words("ID_CARD_NO"), ["id", "card", "no"]);
+        assert_eq!(words("session_key"), ["session", "key"]);
+        assert_eq!(words("userPhone2"), ["user", "phone2"]);
+    }
+
+    #[test]
+    fn sensitive_names() {
+        assert_eq!(labels_for_name("token"), Labels::TOKEN);
+        assert_eq!(labels_for_name("access_token"), Labels::TOKEN);
+        assert_eq!(labels_for_name("userPwd"), Labels::PASSWORD);
+        assert_eq!(labels_for_name("password"), Labels::PASSWORD);
+        assert_eq!(labels_for_name("sessionKey"), Labels::SESSION_KEY);
+        assert_eq!(labels_for_name("session_key"), Labels::SESSION_KEY);
+        assert_eq!(labels_for_name("phoneNumber"), Labels::PHONE);
+        assert_eq!(labels_for_name("mobile"), Labels::PHONE);
+        assert_eq!(labels_for_name("idCard"), Labels::ID_NUMBER);
+        assert_eq!(labels_for_name("appSecret"), Labels::SECRET);
+        assert_eq!(labels_for_name("secretKey"), Labels::SECRET);
+        assert_eq!(labels_for_name("authToken"), Labels::TOKEN);
+    }
+
+    #[test]
+    fn names_about_the_data_are_not_the_data() {
+        for name in [
+            "showPassword",
+            "passwordVisible",
+            "tokenExpire",
+            "token_expires_at",
+            "phoneCode",
+            "TOKEN_KEY",
+            "passwordError",
+            "phoneAuthBtn",
+            "openid",
+            "userInfo",
+            "nickName",
+            "passwordKey",
+        ] {
+            assert_eq!(labels_for_name(name), Labels::empty(), "{name}");
+        }
+    }
+}

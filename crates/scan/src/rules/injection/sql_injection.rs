@@ -1,0 +1,89 @@
+use crate::events::{Cx, Event};
+use crate::rules::{Rule, RuleMeta};
+use crate::value::{Sanitized, SourceKind};
+
+crate::declare_rule! {
+    /// ## What it finds
+    /// A SQL statement built from untrusted input (a cloud function `event`, an HTTP request's
+    /// body, query, params or headers) by concatenation or a template literal, and passed to a
+    /// query method: `query`, `execute`, `raw`, `$queryRawUnsafe`, `run`, `all`, ... of mysql,
+    /// mysql2, pg, sequelize, knex, sqlite3, egg-mysql, Prisma, or any wrapper with those names.
+    ///
+    /// Values passed as bound parameters (`query('... WHERE id = ?', [id])`), numbers
+    /// (`parseInt`, `Number`) and values escaped with the driver's `escape` are not reported.
+    ///
+    /// ## Why it matters
+    /// Whoever controls the input controls the statement: `1 OR 1=1` reads every row,
+    /// `1; DROP TABLE users` destroys data, `UNION SELECT` reads other tables.
+    ///
+    /// ## Example
+    /// ```js
+    /// exports.main = async (event) => {
+    ///   return db.query(`SELECT * FROM orders WHERE user = '${event.user}'`)
+    /// }
+    /// ```
+    ///
+    /// ## Fix
+    /// Use placeholders and pass the values separately:
+    /// `db.query('SELECT * FROM orders WHERE user = ?', [event.user])`.
+    ///
+    /// ## References
+    /// - CWE-89: Improper Neutralization of Special Elements used in an SQL Command
+    /// - OWASP SQL Injection Prevention Cheat Sheet
+    pub struct SqlInjection {
+        code: "I001",
+        name: "sql-injection",
+        category: Injection,
+        severity: Critical,
+        confidence: High,
+        cwe: [89],
+        summary: "SQL statement built from untrusted input",
+    }
+}
+
+const QUERY_METHODS: &[&str] = &[
+    "query", "execute", "raw", "exec", "run", "all", "get", "each", "prepare", "queryRaw",
+    "executeRaw", "$queryRawUnsafe", "$executeRawUnsafe", "whereRaw", "havingRaw", "orderByRaw",
+    "joinRaw", "literal", "sql", "unsafe", "queryOne", "select", "none", "one", "many", "any",
+    "oneOrNone", "manyOrNone",
+];
+
+impl Rule for SqlInjection {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        let Event::Call(call) = event else { return };
+        let Some(method) = call.method else { return };
+        if !QUERY_METHODS.contains(&method) {
+            return;
+        }
+        // `child_process.exec` and friends belong to the command injection rule.
+        if call.path.is_some_and(|p| p.starts_with("child_process") || p.starts_with("shelljs")) {
+            return;
+        }
+        let Some(sql) = call.arg(0) else { return };
+        if !looks_like_sql(sql.text.as_deref().unwrap_or("")) {
+            return;
+        }
+        let Some(taint) = sql.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL) else { return };
+        cx.report_flow(&Self::META, call.arg_span(0), &taint, "SQL statement")
+            .help("pass the value as a bound parameter (`?` / `$1`) instead of building the statement text");
+    }
+}
+
+/// Whether the known parts of a text are a SQL statement.
+pub(crate) fn looks_like_sql(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    let has = |w: &str| words.contains(&w);
+    (has("select") && has("from"))
+        || (has("insert") && has("into"))
+        || (has("update") && has("set"))
+        || (has("delete") && has("from"))
+        || (has("replace") && has("into"))
+        || has("where") && (has("and") || has("or") || lower.contains('='))
+        || (has("order") && has("by"))
+        || (has("drop") && has("table"))
+}
