@@ -360,7 +360,11 @@ impl<'a> Value<'a> {
         collapse_holes(&mut text);
         truncate(&mut text);
         out.text = Some(Rc::from(text));
-        out.text_origin = self.text_origin.clone().or_else(|| other.text_origin.clone());
+        out.text_origin = if self.text.as_deref() == Some("") {
+            other.text_origin.clone().or_else(|| self.text_origin.clone())
+        } else {
+            self.text_origin.clone().or_else(|| other.text_origin.clone())
+        };
         out.taint = self.deep_taint();
         out.taint.join(&other.deep_taint());
         out.labels = self.deep_labels() | other.deep_labels();

@@ -100,7 +100,15 @@ fn list_page_with_wx_for() {
     let image = find(&t, "image");
     assert!(image.self_closing);
     assert!(image.children.is_empty());
-    assert!(image.attr("src").unwrap().value.as_ref().unwrap().is_single_expr());
+    assert!(
+        image
+            .attr("src")
+            .unwrap()
+            .value
+            .as_ref()
+            .unwrap()
+            .is_single_expr()
+    );
 
     // The goods loop and the nested tags loop.
     let mut loops = Vec::new();
@@ -133,7 +141,10 @@ fn list_page_with_wx_for() {
                 .collect();
         }
     });
-    assert_eq!(chain, [vec!["goods".to_owned()], vec!["item.tags".to_owned()]]);
+    assert_eq!(
+        chain,
+        [vec!["goods".to_owned()], vec!["item.tags".to_owned()]]
+    );
 
     let price = t
         .elements()
@@ -158,7 +169,15 @@ fn forms_rich_text_and_web_view() {
     let names: Vec<_> = t.elements().iter().map(|e| e.name.clone()).collect();
     assert_eq!(
         names,
-        ["form", "input", "input", "textarea", "button", "rich-text", "web-view"]
+        [
+            "form",
+            "input",
+            "input",
+            "textarea",
+            "button",
+            "rich-text",
+            "web-view"
+        ]
     );
     // `<input>` without `/>` is void: it does not swallow its siblings.
     let form = find(&t, "form");
@@ -317,7 +336,14 @@ fn tt_and_qq_prefixes_and_legacy_for_items() {
     let lists: Vec<_> = qq
         .elements()
         .iter()
-        .map(|e| e.for_binding(Dialect::Qml).unwrap().list.unwrap().as_str().to_owned())
+        .map(|e| {
+            e.for_binding(Dialect::Qml)
+                .unwrap()
+                .list
+                .unwrap()
+                .as_str()
+                .to_owned()
+        })
         .collect();
     assert_eq!(lists, ["a", "b"]);
 
@@ -358,7 +384,10 @@ fn unquoted_and_odd_attributes() {
         ]
     );
     assert!(v.attr("e").is_some(), "attribute lookup ignores ASCII case");
-    assert_eq!(els[1].name, "VIEW", "case is preserved, closing tag matched case-insensitively");
+    assert_eq!(
+        els[1].name, "VIEW",
+        "case is preserved, closing tag matched case-insensitively"
+    );
 }
 
 #[test]
@@ -494,7 +523,11 @@ fn span_helpers() {
     assert_eq!(s.len(), 3);
     assert!(!s.is_empty());
     assert_eq!(s.text("abcdefg"), "cde");
-    assert_eq!(s.text("ab"), "", "out of range gives empty text, not a panic");
+    assert_eq!(
+        s.text("ab"),
+        "",
+        "out of range gives empty text, not a panic"
+    );
     assert_eq!(Dialect::from_extension("WXML"), Some(Dialect::Wxml));
     assert_eq!(Dialect::from_extension("swan"), Some(Dialect::Swan));
     assert_eq!(Dialect::from_extension("html"), None);

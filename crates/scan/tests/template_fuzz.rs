@@ -106,7 +106,9 @@ fn generate(rng: &mut Rng) -> String {
     let mut bytes = if rng.below(5) == 0 {
         // Pure token soup.
         let n = rng.below(40);
-        (0..n).flat_map(|_| rng.pick(TOKENS).as_bytes().to_vec()).collect()
+        (0..n)
+            .flat_map(|_| rng.pick(TOKENS).as_bytes().to_vec())
+            .collect()
     } else {
         rng.pick(SEEDS).as_bytes().to_vec()
     };
@@ -166,5 +168,8 @@ fn parser_survives_mutated_templates() {
         check(&generate(&mut rng));
         cases += 1;
     }
-    eprintln!("template fuzz: {cases} cases in {:?}", started.elapsed());
+    eprintln!(
+        "template fuzz: {cases} cases in {:?} (seed {seed})",
+        started.elapsed()
+    );
 }

@@ -87,7 +87,9 @@ fn span_ok(src: &str, span: Span, what: &str) -> Result<(), String> {
 fn same(src: &str, text: &str, span: Span, what: &str) -> Result<(), String> {
     span_ok(src, span, what)?;
     if src.get(span.range()) != Some(text) {
-        return Err(format!("{what} {text:?} differs from the source at {span:?}"));
+        return Err(format!(
+            "{what} {text:?} differs from the source at {span:?}"
+        ));
     }
     Ok(())
 }

@@ -89,7 +89,11 @@ impl<'s> Parser<'s> {
 
     pub(super) fn run(mut self) -> Template {
         let len = self.bytes.len();
-        let mut pos = if self.src.starts_with('\u{feff}') { 3 } else { 0 };
+        let mut pos = if self.src.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
         while pos < len {
             pos = match self.markup_at(pos) {
                 Some(Markup::Comment) => self.comment(pos),
@@ -159,7 +163,10 @@ impl<'s> Parser<'s> {
         let end = if let Some(i) = find(self.bytes, start + 4, len, b"-->") {
             i + 3
         } else {
-            self.error("comment is never closed with `-->`".to_owned(), sp(start, len));
+            self.error(
+                "comment is never closed with `-->`".to_owned(),
+                sp(start, len),
+            );
             len
         };
         self.push_node(Node::Comment(sp(start, end)));
@@ -362,7 +369,9 @@ impl<'s> Parser<'s> {
             }
         };
         let value = AttrValue {
-            raw: self.slice(vspan.start as usize, vspan.end as usize).to_owned(),
+            raw: self
+                .slice(vspan.start as usize, vspan.end as usize)
+                .to_owned(),
             span: vspan,
             parts: self.split_parts(vspan.start as usize, vspan.end as usize),
         };
@@ -420,10 +429,7 @@ impl<'s> Parser<'s> {
                 parts.push(self.expr(code_start, close));
                 i = close + 2;
             } else {
-                self.error(
-                    "`{{` is never closed with `}}`".to_owned(),
-                    sp(i, end),
-                );
+                self.error("`{{` is never closed with `}}`".to_owned(), sp(i, end));
                 parts.push(self.expr(code_start, end));
                 i = end;
             }
