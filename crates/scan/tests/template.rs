@@ -539,3 +539,23 @@ fn empty_and_whitespace_inputs() {
     assert!(parse_clean(" \r\n\t", Dialect::Wxml).nodes.is_empty());
     assert!(parse_clean("\u{feff}", Dialect::Wxml).nodes.is_empty());
 }
+
+#[test]
+fn less_than_inside_text_expression_is_not_a_tag() {
+    let src = "<view>{{a<b}}{{ {a:1} }}</view><text>{{list.length>0}}</text>";
+    let t = parse_clean(src, Dialect::Wxml);
+    assert_eq!(text_exprs(find(&t, "view")), ["a<b", "{a:1}"]);
+    assert_eq!(text_exprs(find(&t, "text")), ["list.length>0"]);
+    assert_eq!(t.elements().len(), 2);
+}
+
+/// A broken expression inside one attribute value must not stop later expressions from
+/// skipping string literals.
+#[test]
+fn broken_attribute_expression_stays_local() {
+    let src = r#"<view a="{{ 'x }}" b="{{ { }}"><text>{{ '}}' + "<b>" }}</text></view>"#;
+    let t = parse_ok(src, Dialect::Wxml);
+    assert_eq!(text_exprs(find(&t, "text")), [r#"'}}' + "<b>""#]);
+    assert_eq!(exprs(find(&t, "view"), "a"), ["'x"]);
+    assert_eq!(exprs(find(&t, "view"), "b"), ["{"]);
+}

@@ -7,10 +7,13 @@
 //! string (caught by the fuzz test) instead of a panic.
 //!
 //! Linear time needs care with `{{ }}`: finding the closing `}}` skips JavaScript string
-//! literals, and an unterminated literal would make every later `{{` rescan to the end. So the
-//! first time a string-aware search fails, the parser stops honouring string literals for the
-//! rest of the template and looks for the first `}}` instead, remembering ranges known to hold
-//! none.
+//! literals and nested braces, and an unterminated literal would make every later `{{` rescan to
+//! the end. So the first time a string-aware search fails in text (or an unquoted value), the
+//! parser stops honouring string literals for the rest of the template and looks for the first
+//! `}}` instead, remembering the last range known to hold none. Inside a quoted attribute value
+//! the same switch only lasts until the end of that value, since the value bounds the cost.
+//! In text, an expression also never runs past the next closing tag: a forgotten `}}` then
+//! costs one text node, not the rest of the file.
 
 use super::{
     AttrValue, Attribute, Dialect, Element, MAX_DEPTH, MAX_ERRORS, Node, Part, Span, Template,

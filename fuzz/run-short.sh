@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Fuzz the template parser for a short while: `fuzz/run-short.sh [SECONDS]` (default 30).
+#
+# With cargo-fuzz and a nightly toolchain this runs the libFuzzer target `wxml`. Without them
+# (the usual case here: only stable Rust), it runs the stable smoke fuzz test
+# crates/scan/tests/template_fuzz.rs in release mode for the same time, which mutates real
+# template snippets with a seeded PRNG and checks the same invariants.
+set -euo pipefail
+
+secs="${1:-30}"
+case "$secs" in
+  ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
+esac
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if cargo fuzz --version >/dev/null 2>&1 && cargo +nightly --version >/dev/null 2>&1; then
+  echo "running libFuzzer target wxml for ${secs}s" >&2
+  mkdir -p fuzz/corpus/wxml
+  exec cargo +nightly fuzz run wxml fuzz/corpus/wxml -- \
+    -max_total_time="$secs" -dict=fuzz/wxml.dict
+fi
+
+echo "cargo fuzz or nightly not available; running the stable smoke fuzz for ${secs}s" >&2
+MINIGUARD_FUZZ_SECS="$secs" MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" \
+  exec cargo test --release -p miniguard-scan --test template_fuzz -- --nocapture
