@@ -1,3 +1,6 @@
+// Reason: doc comments here are `--help` text, where backticks would show as-is.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -8,7 +11,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// insecure transport, weak authentication, injection, XSS-style injection, leaky storage and
 /// logs, hard-coded secrets and risky configuration. `miniguard rules` lists what it checks.
 #[derive(Parser, Debug)]
-#[command(name = "miniguard", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "miniguard",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -27,7 +36,7 @@ pub enum Command {
     ///   miniguard scan app --select injection,T001 --fail-on medium
     ///   miniguard scan app --write-baseline .miniguard-baseline.json
     ///   miniguard scan app --baseline .miniguard-baseline.json   # only new findings
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules, or print one rule's documentation (`miniguard rules T001`).
     Rules(RulesArgs),
 }

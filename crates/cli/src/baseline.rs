@@ -25,19 +25,33 @@ pub struct Entry {
 pub fn write(path: &Path, findings: &[Finding]) -> Result<()> {
     let mut entries: Vec<Entry> = findings
         .iter()
-        .map(|f| Entry { rule: f.rule.clone(), path: f.location.path.clone(), fingerprint: f.fingerprint.clone() })
+        .map(|f| Entry {
+            rule: f.rule.clone(),
+            path: f.location.path.clone(),
+            fingerprint: f.fingerprint.clone(),
+        })
         .collect();
     entries.sort();
-    let b = Baseline { version: 1, findings: entries };
+    let b = Baseline {
+        version: 1,
+        findings: entries,
+    };
     let text = serde_json::to_string_pretty(&b)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("cannot write baseline {}", path.display()))
+    std::fs::write(path, text + "\n")
+        .with_context(|| format!("cannot write baseline {}", path.display()))
 }
 
 pub fn read(path: &Path) -> Result<BTreeSet<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read baseline {}", path.display()))?;
-    let b: Baseline = serde_json::from_str(&text).with_context(|| format!("invalid baseline {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read baseline {}", path.display()))?;
+    let b: Baseline = serde_json::from_str(&text)
+        .with_context(|| format!("invalid baseline {}", path.display()))?;
     if b.version != 1 {
-        bail!("baseline {} has version {}, this miniguard reads version 1", path.display(), b.version);
+        bail!(
+            "baseline {} has version {}, this miniguard reads version 1",
+            path.display(),
+            b.version
+        );
     }
     Ok(b.findings.into_iter().map(|e| e.fingerprint).collect())
 }

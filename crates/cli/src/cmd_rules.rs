@@ -13,22 +13,49 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
         };
         let m = rule.meta();
         let cwe: Vec<String> = m.cwe.iter().map(|c| format!("CWE-{c}")).collect();
-        writeln!(out, "{} {} ({}, {} severity, {} confidence; {})", m.code, m.name, m.category, m.severity, m.confidence, cwe.join(", "))?;
+        writeln!(
+            out,
+            "{} {} ({}, {} severity, {} confidence; {})",
+            m.code,
+            m.name,
+            m.category,
+            m.severity,
+            m.confidence,
+            cwe.join(", ")
+        )?;
         writeln!(out, "{}\n", m.summary)?;
         writeln!(out, "{}", m.docs.trim())?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.json {
-        let infos: Vec<_> = miniguard_scan::rules::all().iter().map(|r| r.meta().info()).collect();
+        let infos: Vec<_> = miniguard_scan::rules::all()
+            .iter()
+            .map(|r| r.meta().info())
+            .collect();
         serde_json::to_writer_pretty(&mut out, &infos)?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{:<6} {:<32} {:<10} {:<9} summary", "code", "name", "category", "severity")?;
+    writeln!(
+        out,
+        "{:<6} {:<32} {:<10} {:<9} summary",
+        "code", "name", "category", "severity"
+    )?;
     for r in miniguard_scan::rules::all() {
         let m = r.meta();
-        writeln!(out, "{:<6} {:<32} {:<10} {:<9} {}", m.code, m.name, m.category.as_str(), m.severity.as_str(), m.summary)?;
+        writeln!(
+            out,
+            "{:<6} {:<32} {:<10} {:<9} {}",
+            m.code,
+            m.name,
+            m.category.as_str(),
+            m.severity.as_str(),
+            m.summary
+        )?;
     }
-    writeln!(out, "\n`miniguard rules CODE` prints a rule's documentation.")?;
+    writeln!(
+        out,
+        "\n`miniguard rules CODE` prints a rule's documentation."
+    )?;
     Ok(ExitCode::SUCCESS)
 }

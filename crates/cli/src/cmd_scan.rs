@@ -24,11 +24,20 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
 
     let mut exclude = settings.scan.exclude.clone();
     exclude.extend(args.exclude.iter().cloned());
-    let max_file_size = match args.max_file_size.as_deref().or(settings.scan.max_file_size.as_deref()) {
+    let max_file_size = match args
+        .max_file_size
+        .as_deref()
+        .or(settings.scan.max_file_size.as_deref())
+    {
         Some(s) => parse_size(s)?,
         None => DiscoverOptions::default().max_file_size,
     };
-    let opts = DiscoverOptions { max_file_size, include_vendor: args.include_vendor, exclude, follow_links: false };
+    let opts = DiscoverOptions {
+        max_file_size,
+        include_vendor: args.include_vendor,
+        exclude,
+        follow_links: false,
+    };
     let project = miniguard_project::discover(&args.path, &opts)
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
 
@@ -59,24 +68,40 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         .iter()
         .map(|w| Warning {
             path: w.rel.clone(),
-            position: w.line.map(|line| Position { line, column: w.column.unwrap_or(1) }),
+            position: w.line.map(|line| Position {
+                line,
+                column: w.column.unwrap_or(1),
+            }),
             message: w.message.clone(),
         })
         .collect();
     for s in &project.skipped {
         let message = match s.reason {
-            SkipReason::TooLarge { size } => format!("skipped: {size} bytes is over --max-file-size ({max_file_size})"),
+            SkipReason::TooLarge { size } => {
+                format!("skipped: {size} bytes is over --max-file-size ({max_file_size})")
+            }
             SkipReason::Binary => "skipped: binary file".to_owned(),
             _ => continue,
         };
-        warnings.push(Warning { path: s.rel.clone(), position: None, message });
+        warnings.push(Warning {
+            path: s.rel.clone(),
+            position: None,
+            message,
+        });
     }
     warnings.extend(output.warnings);
 
     let mut findings = output.findings;
     for f in &mut findings {
-        if let Some(sev) = settings.rules.get(&f.rule).or_else(|| settings.rules.get(&f.name)).and_then(|r| r.severity.as_deref()) {
-            f.severity = sev.parse::<Severity>().with_context(|| format!("invalid severity for rule {}", f.rule))?;
+        if let Some(sev) = settings
+            .rules
+            .get(&f.rule)
+            .or_else(|| settings.rules.get(&f.name))
+            .and_then(|r| r.severity.as_deref())
+        {
+            f.severity = sev
+                .parse::<Severity>()
+                .with_context(|| format!("invalid severity for rule {}", f.rule))?;
         }
     }
     let mut report = Report {
@@ -99,10 +124,21 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     if let Some(path) = &args.write_baseline {
         baseline::write(path, &report.findings)?;
         let mut err = anstream::stderr();
-        writeln!(err, "wrote {} findings to baseline {}", report.findings.len(), path.display())?;
+        writeln!(
+            err,
+            "wrote {} findings to baseline {}",
+            report.findings.len(),
+            path.display()
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let baseline_path = args.baseline.clone().or_else(|| settings.scan.baseline.as_ref().map(|b| args_dir(args).join(b)));
+    let baseline_path = args.baseline.clone().or_else(|| {
+        settings
+            .scan
+            .baseline
+            .as_ref()
+            .map(|b| args_dir(args).join(b))
+    });
     if let Some(path) = baseline_path {
         let known = baseline::read(&path)?;
         let before = report.findings.len();
@@ -117,31 +153,45 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         FormatArg::Sarif => Format::Sarif,
         FormatArg::Html => Format::Html,
     };
-    match &args.output {
-        Some(path) => {
-            let mut buf = Vec::new();
-            miniguard_report::render::render(&report, format, TextOptions { color: args.color == ColorArg::Always }, &mut buf)?;
-            std::fs::write(path, buf).with_context(|| format!("cannot write {}", path.display()))?;
-        }
-        None => {
-            let color = match args.color {
-                ColorArg::Always => true,
-                ColorArg::Never => false,
-                ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            };
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            miniguard_report::render::render(&report, format, TextOptions { color }, &mut lock)?;
-            lock.flush()?;
-        }
+    if let Some(path) = &args.output {
+        let mut buf = Vec::new();
+        miniguard_report::render::render(
+            &report,
+            format,
+            TextOptions {
+                color: args.color == ColorArg::Always,
+            },
+            &mut buf,
+        )?;
+        std::fs::write(path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        let color = match args.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        miniguard_report::render::render(&report, format, TextOptions { color }, &mut lock)?;
+        lock.flush()?;
     }
 
     let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn args_dir(args: &ScanArgs) -> &Path {
-    if args.path.is_dir() { &args.path } else { args.path.parent().unwrap_or(Path::new(".")) }
+    if args.path.is_dir() {
+        &args.path
+    } else {
+        args.path.parent().unwrap_or(Path::new("."))
+    }
 }
 
 fn load_settings(args: &ScanArgs) -> Result<Settings> {
@@ -149,7 +199,11 @@ fn load_settings(args: &ScanArgs) -> Result<Settings> {
         return Settings::load(path);
     }
     let default = args_dir(args).join("miniguard.toml");
-    if default.is_file() { Settings::load(&default) } else { Ok(Settings::default()) }
+    if default.is_file() {
+        Settings::load(&default)
+    } else {
+        Ok(Settings::default())
+    }
 }
 
 fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Option<Severity>> {
@@ -157,7 +211,11 @@ fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Opti
         Some(a) => a,
         None => match settings.scan.fail_on.as_deref() {
             Some("never") => SeverityArg::Never,
-            Some(s) => return Ok(Some(s.parse::<Severity>().context("invalid fail-on in config")?)),
+            Some(s) => {
+                return Ok(Some(
+                    s.parse::<Severity>().context("invalid fail-on in config")?,
+                ));
+            }
             None => SeverityArg::High,
         },
     };
@@ -173,18 +231,29 @@ fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Opti
 
 /// Rules after `--select` / `--ignore` (codes, names or categories).
 fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Vec<&'static dyn Rule>> {
-    let select = if args.select.is_empty() { &settings.scan.select } else { &args.select };
-    let ignore = if args.ignore.is_empty() { &settings.scan.ignore } else { &args.ignore };
+    let select = if args.select.is_empty() {
+        &settings.scan.select
+    } else {
+        &args.select
+    };
+    let ignore = if args.ignore.is_empty() {
+        &settings.scan.ignore
+    } else {
+        &args.ignore
+    };
     let matches = |r: &dyn Rule, id: &str| -> bool {
         let m = r.meta();
-        m.code.eq_ignore_ascii_case(id) || m.name.eq_ignore_ascii_case(id) || m.category.as_str().eq_ignore_ascii_case(id)
+        m.code.eq_ignore_ascii_case(id)
+            || m.name.eq_ignore_ascii_case(id)
+            || m.category.as_str().eq_ignore_ascii_case(id)
     };
     for id in select.iter().chain(ignore) {
         let id = id.trim();
         if id.is_empty() {
             continue;
         }
-        let known = miniguard_scan::rules::all().iter().any(|r| matches(*r, id)) || id.parse::<Category>().is_ok();
+        let known = miniguard_scan::rules::all().iter().any(|r| matches(*r, id))
+            || id.parse::<Category>().is_ok();
         if !known {
             bail!("unknown rule or category `{id}` (see `miniguard rules`)");
         }
@@ -203,9 +272,11 @@ fn progress_bar(args: &ScanArgs, total: u64) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     Some(bar)
 }

@@ -51,11 +51,16 @@ pub struct RuleSettings {
 
 impl Settings {
     pub fn load(path: &Path) -> Result<Settings> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
-        let settings: Settings = toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let settings: Settings =
+            toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
         for code in settings.rules.keys() {
             if miniguard_scan::rules::find(code).is_none() {
-                bail!("invalid config {}: unknown rule `{code}` in [rules]", path.display());
+                bail!(
+                    "invalid config {}: unknown rule `{code}` in [rules]",
+                    path.display()
+                );
             }
         }
         Ok(settings)
@@ -71,6 +76,10 @@ pub fn parse_size(s: &str) -> Result<u64> {
         Some('g' | 'G') => (&t[..t.len() - 1], 1024 * 1024 * 1024),
         _ => (t, 1),
     };
-    let n: u64 = num.trim().parse().with_context(|| format!("invalid size `{s}` (expected e.g. 512K, 2M, 1048576)"))?;
-    n.checked_mul(mult).with_context(|| format!("size `{s}` is too large"))
+    let n: u64 = num
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid size `{s}` (expected e.g. 512K, 2M, 1048576)"))?;
+    n.checked_mul(mult)
+        .with_context(|| format!("size `{s}` is too large"))
 }

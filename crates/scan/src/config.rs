@@ -25,12 +25,18 @@ impl JsonFile<'_> {
 
 /// The span of a JSON node, for reports.
 pub fn node_span(n: &JsonNode) -> Span {
-    Span { start: u32::try_from(n.span.start).unwrap_or(u32::MAX), end: u32::try_from(n.span.end).unwrap_or(u32::MAX) }
+    Span {
+        start: u32::try_from(n.span.start).unwrap_or(u32::MAX),
+        end: u32::try_from(n.span.end).unwrap_or(u32::MAX),
+    }
 }
 
 /// The span of a JSON key, for reports.
 pub fn key_span(s: miniguard_project::json::Span) -> Span {
-    Span { start: u32::try_from(s.start).unwrap_or(u32::MAX), end: u32::try_from(s.end).unwrap_or(u32::MAX) }
+    Span {
+        start: u32::try_from(s.start).unwrap_or(u32::MAX),
+        end: u32::try_from(s.end).unwrap_or(u32::MAX),
+    }
 }
 
 /// One mini-program's `app.json`, as far as project rules need it.

@@ -17,7 +17,10 @@ pub struct Span {
 
 impl From<oxc_span::Span> for Span {
     fn from(s: oxc_span::Span) -> Self {
-        Span { start: s.start, end: s.end }
+        Span {
+            start: s.start,
+            end: s.end,
+        }
     }
 }
 
@@ -52,7 +55,8 @@ impl<'a> CallEvent<'_, 'a> {
     }
 
     pub fn path_ends_with(&self, suffix: &str) -> bool {
-        self.path.is_some_and(|p| p == suffix || p.ends_with(&format!(".{suffix}")))
+        self.path
+            .is_some_and(|p| p == suffix || p.ends_with(&format!(".{suffix}")))
     }
 }
 
@@ -153,12 +157,19 @@ pub struct Cx<'r> {
 
 impl<'r> Cx<'r> {
     pub fn new(file: Rc<str>, role: Role, source: &'r str, out: &'r mut Vec<RawFinding>) -> Self {
-        Cx { file, role, source, out }
+        Cx {
+            file,
+            role,
+            source,
+            out,
+        }
     }
 
     /// The source text of a span in the current file ("" if out of range).
     pub fn text(&self, span: Span) -> &'r str {
-        self.source.get(span.start as usize..span.end as usize).unwrap_or("")
+        self.source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
     }
 
     pub fn is_client(&self) -> bool {
@@ -171,7 +182,12 @@ impl<'r> Cx<'r> {
     }
 
     /// Start a finding of `rule` at `span`.
-    pub fn report(&mut self, rule: &'static RuleMeta, span: Span, message: impl Into<String>) -> Reported<'_> {
+    pub fn report(
+        &mut self,
+        rule: &'static RuleMeta,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Reported<'_> {
         self.out.push(RawFinding {
             rule,
             file: self.file.clone(),
@@ -182,28 +198,45 @@ impl<'r> Cx<'r> {
             trace: Vec::new(),
         });
         let last = self.out.len() - 1;
-        Reported { finding: &mut self.out[last] }
+        Reported {
+            finding: &mut self.out[last],
+        }
     }
 
     /// Report a finding located at an origin (possibly in another file), e.g. the literal that
     /// holds an `http://` URL.
-    pub fn report_at(&mut self, rule: &'static RuleMeta, origin: &Origin, message: impl Into<String>) -> Reported<'_> {
+    pub fn report_at(
+        &mut self,
+        rule: &'static RuleMeta,
+        origin: &Origin,
+        message: impl Into<String>,
+    ) -> Reported<'_> {
         self.out.push(RawFinding {
             rule,
             file: origin.file.clone(),
-            span: Span { start: origin.start, end: origin.end },
+            span: Span {
+                start: origin.start,
+                end: origin.end,
+            },
             severity: rule.severity,
             message: message.into(),
             help: None,
             trace: Vec::new(),
         });
         let last = self.out.len() - 1;
-        Reported { finding: &mut self.out[last] }
+        Reported {
+            finding: &mut self.out[last],
+        }
     }
 
     /// An origin for a span of the current file.
     pub fn origin(&self, span: Span, what: &str) -> Rc<Origin> {
-        Rc::new(Origin { file: self.file.clone(), start: span.start, end: span.end, what: Rc::from(what) })
+        Rc::new(Origin {
+            file: self.file.clone(),
+            start: span.start,
+            end: span.end,
+            what: Rc::from(what),
+        })
     }
 }
 
@@ -241,7 +274,11 @@ impl Cx<'_> {
         taint: &crate::value::Taint,
         what: &str,
     ) -> Reported<'_> {
-        let source = taint.origin.as_ref().map(|o| o.what.to_string()).unwrap_or_default();
+        let source = taint
+            .origin
+            .as_ref()
+            .map(|o| o.what.to_string())
+            .unwrap_or_default();
         let from = taint.kinds.describe();
         let message = if source.is_empty() {
             format!("{what} built from {from}")
@@ -258,5 +295,9 @@ impl Cx<'_> {
 
 fn shorten(s: &str) -> String {
     let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 60 { one_line.chars().take(60).collect::<String>() + "…" } else { one_line }
+    if one_line.chars().count() > 60 {
+        one_line.chars().take(60).collect::<String>() + "…"
+    } else {
+        one_line
+    }
 }

@@ -49,15 +49,24 @@ impl ProjectIndex {
         for (i, f) in project.files.iter().enumerate() {
             files.insert(js::normalize(&f.path), i);
         }
-        let mut mp_roots: Vec<PathBuf> =
-            project.miniprogram_roots.iter().map(|r| js::normalize(&project.root.join(r))).collect();
+        let mut mp_roots: Vec<PathBuf> = project
+            .miniprogram_roots
+            .iter()
+            .map(|r| js::normalize(&project.root.join(r)))
+            .collect();
         // Longest first, so the innermost root wins.
         mp_roots.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
-        ProjectIndex { files, list: project.files.clone(), mp_roots }
+        ProjectIndex {
+            files,
+            list: project.files.clone(),
+            mp_roots,
+        }
     }
 
     pub fn file(&self, path: &Path) -> Option<&SourceFile> {
-        self.files.get(&js::normalize(path)).and_then(|&i| self.list.get(i))
+        self.files
+            .get(&js::normalize(path))
+            .and_then(|&i| self.list.get(i))
     }
 
     /// The mini-program root a file belongs to.
@@ -97,11 +106,18 @@ pub struct ScanOutput {
 
 /// Scan a project with the given rules. `progress` is called with the number of files done so
 /// far (from several threads).
-pub fn scan(project: &Project, rules: &[&'static dyn Rule], progress: &(dyn Fn(u64) + Sync)) -> ScanOutput {
+pub fn scan(
+    project: &Project,
+    rules: &[&'static dyn Rule],
+    progress: &(dyn Fn(u64) + Sync),
+) -> ScanOutput {
     let index = ProjectIndex::new(project);
     let done = AtomicU64::new(0);
-    let scripts: Vec<&SourceFile> =
-        project.files.iter().filter(|f| matches!(f.kind, FileKind::Script(_))).collect();
+    let scripts: Vec<&SourceFile> = project
+        .files
+        .iter()
+        .filter(|f| matches!(f.kind, FileKind::Script(_)))
+        .collect();
     let results: Vec<BatchResult> = scripts
         .par_chunks(BATCH)
         .map(|chunk| {
@@ -119,20 +135,35 @@ pub fn scan(project: &Project, rules: &[&'static dyn Rule], progress: &(dyn Fn(u
         raw.extend(r.findings);
         out.warnings.extend(r.warnings);
         out.suppressed += r.suppressed;
-        facts.mp_calls.extend(r.mp_calls.into_iter().map(|(a, f, s)| (a, Rc::from(f.as_str()), s)));
+        facts.mp_calls.extend(
+            r.mp_calls
+                .into_iter()
+                .map(|(a, f, s)| (a, Rc::from(f.as_str()), s)),
+        );
     }
 
     // JSON configuration files.
-    for f in project.files.iter().filter(|f| matches!(f.kind, FileKind::Json(_))) {
-        let FileKind::Json(kind) = f.kind else { continue };
-        let Ok(text) = std::fs::read_to_string(&f.path) else { continue };
+    for f in project
+        .files
+        .iter()
+        .filter(|f| matches!(f.kind, FileKind::Json(_)))
+    {
+        let FileKind::Json(kind) = f.kind else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(&f.path) else {
+            continue;
+        };
         let node = match miniguard_project::json::parse(&text) {
             Ok(n) => n,
             Err(e) => {
                 if !project.warnings.iter().any(|w| w.rel == f.rel) {
                     out.warnings.push(Warning {
                         path: f.rel.clone(),
-                        position: Some(Position { line: e.line, column: e.column }),
+                        position: Some(Position {
+                            line: e.line,
+                            column: e.column,
+                        }),
                         message: format!("invalid JSON: {}", e.message),
                     });
                 }
@@ -144,7 +175,12 @@ pub fn scan(project: &Project, rules: &[&'static dyn Rule], progress: &(dyn Fn(u
         }
         let mut found = Vec::new();
         {
-            let file = JsonFile { rel: &f.rel, kind, root: &node, source: &text };
+            let file = JsonFile {
+                rel: &f.rel,
+                kind,
+                root: &node,
+                source: &text,
+            };
             let mut cx = Cx::new(Rc::from(f.rel.as_str()), f.role, &text, &mut found);
             for rule in rules {
                 rule.check_json(&mut cx, &file);
@@ -165,7 +201,9 @@ pub fn scan(project: &Project, rules: &[&'static dyn Rule], progress: &(dyn Fn(u
     }
     let read = |rel: &str| -> Option<Rc<str>> {
         let f = project.file(rel)?;
-        std::fs::read_to_string(&f.path).ok().map(|s| Rc::from(s.as_str()))
+        std::fs::read_to_string(&f.path)
+            .ok()
+            .map(|s| Rc::from(s.as_str()))
     };
     let (kept, sup) = place(found, &read);
     out.suppressed += sup;
@@ -173,7 +211,14 @@ pub fn scan(project: &Project, rules: &[&'static dyn Rule], progress: &(dyn Fn(u
 
     // The same finding can come from several batches (a module imported by several files).
     let mut seen = FxHashSet::default();
-    raw.retain(|f| seen.insert((f.rule.clone(), f.location.path.clone(), f.location.start, f.location.end)));
+    raw.retain(|f| {
+        seen.insert((
+            f.rule.clone(),
+            f.location.path.clone(),
+            f.location.start,
+            f.location.end,
+        ))
+    });
     out.findings = raw;
     out.files_scanned = project.files.len() as u64;
     out.bytes_scanned = project.files.iter().map(|f| f.size).sum();
@@ -187,29 +232,45 @@ struct BatchResult {
     mp_calls: Vec<(String, String, Span)>,
 }
 
-fn analyse_batch(index: &ProjectIndex, chunk: &[&SourceFile], rules: &[&'static dyn Rule]) -> BatchResult {
+fn analyse_batch(
+    index: &ProjectIndex,
+    chunk: &[&SourceFile],
+    rules: &[&'static dyn Rule],
+) -> BatchResult {
     let alloc = oxc_allocator::Allocator::default();
     let set = js::ModuleSet::new(&alloc, index);
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
     for file in chunk {
-        let Some(idx) = set.load(&file.path) else { continue };
+        let Some(idx) = set.load(&file.path) else {
+            continue;
+        };
         if let Some(m) = set.get(idx)
             && let Some((offset, msg)) = m.errors.first()
         {
             let (line, column) = template::line_col(m.source, *offset);
             let more = m.errors.len() - 1;
-            let extra = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+            let extra = if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            };
             warnings.push(Warning {
                 path: m.rel.to_string(),
                 position: Some(Position { line, column }),
-                message: format!("syntax error: {msg}{extra}; the file was analysed as far as it parsed"),
+                message: format!(
+                    "syntax error: {msg}{extra}; the file was analysed as far as it parsed"
+                ),
             });
         }
         ev.run_entry(idx);
     }
     for (rel, msg) in set.failures.borrow().iter() {
-        warnings.push(Warning { path: rel.clone(), position: None, message: msg.clone() });
+        warnings.push(Warning {
+            path: rel.clone(),
+            position: None,
+            message: msg.clone(),
+        });
     }
     for (rel, offset, msg) in &ev.template_errors {
         if let Some((_, src)) = ev.templates.iter().find(|(r, _)| r == rel) {
@@ -232,42 +293,77 @@ fn analyse_batch(index: &ProjectIndex, chunk: &[&SourceFile], rules: &[&'static 
     }
     let findings = std::mem::take(&mut ev.findings);
     let (findings, suppressed) = place(findings, &|rel| sources.get(rel).cloned());
-    let mp_calls = ev.facts.mp_calls.iter().map(|(a, f, s)| (a.clone(), f.to_string(), *s)).collect();
+    let mp_calls = ev
+        .facts
+        .mp_calls
+        .iter()
+        .map(|(a, f, s)| (a.clone(), f.to_string(), *s))
+        .collect();
     warnings.sort();
     warnings.dedup();
-    BatchResult { findings, warnings, suppressed, mp_calls }
+    BatchResult {
+        findings,
+        warnings,
+        suppressed,
+        mp_calls,
+    }
 }
 
-fn app_facts(f: &SourceFile, node: &miniguard_project::json::JsonNode, project: &Project) -> AppFacts {
+fn app_facts(
+    f: &SourceFile,
+    node: &miniguard_project::json::JsonNode,
+    project: &Project,
+) -> AppFacts {
     let root_rel = project
         .apps
         .iter()
         .find(|a| a.config_rel == f.rel)
-        .map_or_else(|| f.rel.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_owned()), |a| a.root_rel.clone());
+        .map_or_else(
+            || {
+                f.rel
+                    .rsplit_once('/')
+                    .map_or(String::new(), |(d, _)| d.to_owned())
+            },
+            |a| a.root_rel.clone(),
+        );
     let infos = node.get("requiredPrivateInfos");
     let required_private_infos = infos
         .and_then(|n| n.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let anchor = node
         .key_span("requiredPrivateInfos")
         .map_or(Span { start: 0, end: 1 }, config::key_span);
-    AppFacts { config_rel: f.rel.clone(), root_rel, required_private_infos, anchor }
+    AppFacts {
+        config_rel: f.rel.clone(),
+        root_rel,
+        required_private_infos,
+        anchor,
+    }
 }
 
 /// Turn raw findings into located findings, dropping those an inline comment suppresses.
-fn place(found: Vec<RawFinding>, source_of: &dyn Fn(&str) -> Option<Rc<str>>) -> (Vec<Finding>, u64) {
+fn place(
+    found: Vec<RawFinding>,
+    source_of: &dyn Fn(&str) -> Option<Rc<str>>,
+) -> (Vec<Finding>, u64) {
     let mut out = Vec::new();
     let mut suppressed = 0;
     let mut cache: FxHashMap<Rc<str>, Option<(Rc<str>, LineIndex)>> = FxHashMap::default();
     for f in found {
-        let entry = cache
-            .entry(f.file.clone())
-            .or_insert_with(|| source_of(&f.file).map(|s| {
+        let entry = cache.entry(f.file.clone()).or_insert_with(|| {
+            source_of(&f.file).map(|s| {
                 let idx = LineIndex::new(&s);
                 (s, idx)
-            }));
-        let Some((src, lines)) = entry.as_ref() else { continue };
+            })
+        });
+        let Some((src, lines)) = entry.as_ref() else {
+            continue;
+        };
         let location = lines.location(src, &f.file, f.span);
         if suppress::is_suppressed(src, lines.line_of(f.span.start), f.rule.code, f.rule.name) {
             suppressed += 1;
@@ -276,15 +372,32 @@ fn place(found: Vec<RawFinding>, source_of: &dyn Fn(&str) -> Option<Rc<str>>) ->
         let mut trace = Vec::new();
         for (origin, note) in &f.trace {
             let loc = if origin.file == f.file {
-                Some(lines.location(src, &origin.file, Span { start: origin.start, end: origin.end }))
+                Some(lines.location(
+                    src,
+                    &origin.file,
+                    Span {
+                        start: origin.start,
+                        end: origin.end,
+                    },
+                ))
             } else {
                 source_of(&origin.file).map(|s| {
                     let li = LineIndex::new(&s);
-                    li.location(&s, &origin.file, Span { start: origin.start, end: origin.end })
+                    li.location(
+                        &s,
+                        &origin.file,
+                        Span {
+                            start: origin.start,
+                            end: origin.end,
+                        },
+                    )
                 })
             };
             if let Some(location) = loc {
-                trace.push(TraceStep { location, note: note.clone() });
+                trace.push(TraceStep {
+                    location,
+                    note: note.clone(),
+                });
             }
         }
         out.push(Finding {
@@ -328,7 +441,10 @@ impl LineIndex {
         let line = self.line_of(offset as u32);
         let start = self.starts.get(line).copied().unwrap_or(0);
         let col = src.get(start..offset).map_or(0, |s| s.chars().count());
-        Position { line: line as u32 + 1, column: col as u32 + 1 }
+        Position {
+            line: line as u32 + 1,
+            column: col as u32 + 1,
+        }
     }
 
     fn location(&self, src: &str, file: &str, span: Span) -> Location {
@@ -337,9 +453,21 @@ impl LineIndex {
         let first = start.line as usize - 1;
         let last = (end.line as usize - 1).min(first + 2);
         let from = self.starts.get(first).copied().unwrap_or(0);
-        let to = self.starts.get(last + 1).map_or(src.len(), |e| e.saturating_sub(1));
-        let snippet = src.get(from..to.max(from)).unwrap_or("").trim_end_matches('\r').to_owned();
-        Location { path: file.to_owned(), start, end, snippet }
+        let to = self
+            .starts
+            .get(last + 1)
+            .map_or(src.len(), |e| e.saturating_sub(1));
+        let snippet = src
+            .get(from..to.max(from))
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_owned();
+        Location {
+            path: file.to_owned(),
+            start,
+            end,
+            snippet,
+        }
     }
 }
 

@@ -7,18 +7,28 @@ pub fn is_suppressed(src: &str, line: usize, code: &str, name: &str) -> bool {
     let mut lines = src.lines();
     let this = lines.clone().nth(line);
     let above = if line > 0 { lines.nth(line - 1) } else { None };
-    [this, above].into_iter().flatten().any(|l| mentions(l, code, name))
+    [this, above]
+        .into_iter()
+        .flatten()
+        .any(|l| mentions(l, code, name))
 }
 
 fn mentions(line: &str, code: &str, name: &str) -> bool {
-    let Some(pos) = line.find("miniguard-ignore") else { return false };
+    let Some(pos) = line.find("miniguard-ignore") else {
+        return false;
+    };
     let rest = &line[pos + "miniguard-ignore".len()..];
     let rest = rest.trim_start_matches([':', ' ', '\t']);
     let list = rest.split(':').next().unwrap_or("");
-    list.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).any(|id| {
-        let id = id.trim_end_matches("-->").trim();
-        id.eq_ignore_ascii_case(code) || id.eq_ignore_ascii_case(name) || id.eq_ignore_ascii_case("all")
-    })
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .any(|id| {
+            let id = id.trim_end_matches("-->").trim();
+            id.eq_ignore_ascii_case(code)
+                || id.eq_ignore_ascii_case(name)
+                || id.eq_ignore_ascii_case("all")
+        })
 }
 
 #[cfg(test)]

@@ -137,7 +137,10 @@ pub struct Taint {
 
 impl Taint {
     pub fn new(kinds: SourceKind, origin: Rc<Origin>) -> Self {
-        Taint { kinds, origin: Some(origin) }
+        Taint {
+            kinds,
+            origin: Some(origin),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -186,7 +189,11 @@ pub struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     pub fn get(&self, name: &str) -> Option<&Value<'a>> {
-        self.fields.iter().rev().find(|(k, _)| &**k == name).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v)
     }
 
     pub fn set(&mut self, name: &str, value: Value<'a>) {
@@ -244,19 +251,32 @@ impl<'a> Value<'a> {
     pub fn text(text: &str, origin: Option<Rc<Origin>>) -> Self {
         let mut t = text.to_owned();
         truncate(&mut t);
-        Value { text: Some(Rc::from(t)), text_origin: origin, ..Value::default() }
+        Value {
+            text: Some(Rc::from(t)),
+            text_origin: origin,
+            ..Value::default()
+        }
     }
 
     pub fn api(path: &str) -> Self {
-        Value { kind: Kind::Api(Rc::from(path)), ..Value::default() }
+        Value {
+            kind: Kind::Api(Rc::from(path)),
+            ..Value::default()
+        }
     }
 
     pub fn object(obj: Obj<'a>) -> Self {
-        Value { kind: Kind::Object(Rc::new(obj)), ..Value::default() }
+        Value {
+            kind: Kind::Object(Rc::new(obj)),
+            ..Value::default()
+        }
     }
 
     pub fn tainted(kinds: SourceKind, origin: Rc<Origin>) -> Self {
-        Value { taint: Taint::new(kinds, origin), ..Value::default() }
+        Value {
+            taint: Taint::new(kinds, origin),
+            ..Value::default()
+        }
     }
 
     pub fn api_path(&self) -> Option<&str> {
@@ -315,7 +335,11 @@ impl<'a> Value<'a> {
 
     /// Labels that still matter: none once encrypted or hashed.
     pub fn effective_labels(&self) -> Labels {
-        if self.sanitized.contains(Sanitized::ENCRYPTED) { Labels::empty() } else { self.labels }
+        if self.sanitized.contains(Sanitized::ENCRYPTED) {
+            Labels::empty()
+        } else {
+            self.labels
+        }
     }
 
     /// Built from constants only: a literal, or a combination of literals.
@@ -348,7 +372,11 @@ impl<'a> Value<'a> {
             return None;
         }
         let t = self.deep_taint();
-        if t.kinds.intersects(kinds) { Some(t) } else { None }
+        if t.kinds.intersects(kinds) {
+            Some(t)
+        } else {
+            None
+        }
     }
 
     /// The value flowing into a string: text joined with holes, taint and labels kept.
@@ -361,9 +389,14 @@ impl<'a> Value<'a> {
         truncate(&mut text);
         out.text = Some(Rc::from(text));
         out.text_origin = if self.text.as_deref() == Some("") {
-            other.text_origin.clone().or_else(|| self.text_origin.clone())
+            other
+                .text_origin
+                .clone()
+                .or_else(|| self.text_origin.clone())
         } else {
-            self.text_origin.clone().or_else(|| other.text_origin.clone())
+            self.text_origin
+                .clone()
+                .or_else(|| other.text_origin.clone())
         };
         out.taint = self.deep_taint();
         out.taint.join(&other.deep_taint());
@@ -455,7 +488,12 @@ mod tests {
     use super::*;
 
     fn origin() -> Rc<Origin> {
-        Rc::new(Origin { file: Rc::from("a.js"), start: 0, end: 1, what: Rc::from("x") })
+        Rc::new(Origin {
+            file: Rc::from("a.js"),
+            start: 0,
+            end: 1,
+            what: Rc::from("x"),
+        })
     }
 
     #[test]
@@ -485,7 +523,11 @@ mod tests {
         let mut t = Value::tainted(SourceKind::HTTP_REQUEST, origin());
         t.sanitized = Sanitized::SQL;
         let raw = Value::tainted(SourceKind::HTTP_REQUEST, origin());
-        assert!(t.concat(&Value::text("x", None)).sanitized.contains(Sanitized::SQL));
+        assert!(
+            t.concat(&Value::text("x", None))
+                .sanitized
+                .contains(Sanitized::SQL)
+        );
         assert!(!t.concat(&raw).sanitized.contains(Sanitized::SQL));
     }
 }

@@ -94,8 +94,13 @@ pub fn vendored(spec: &str) -> Option<&'static str> {
 
 /// Methods of mini-program APIs that send a request to a URL given as `url` of the first
 /// argument.
-pub const MP_REQUESTS: &[&str] =
-    &["request", "httpRequest", "uploadFile", "downloadFile", "connectSocket"];
+pub const MP_REQUESTS: &[&str] = &[
+    "request",
+    "httpRequest",
+    "uploadFile",
+    "downloadFile",
+    "connectSocket",
+];
 
 /// Mini-program APIs that read what the user typed or picked, by success-callback result.
 pub const MP_USER_INPUT: &[&str] = &["showModal", "getClipboardData", "chooseMessageFile"];
@@ -174,9 +179,16 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
             | "Math.max" | "Math.min" | "Number.isInteger" | "isNaN" | "Array.isArray" => {
                 Sanitizer::Clean
             }
-            "encodeURIComponent" | "escape" | "querystring.escape" | "qs.stringify"
+            "encodeURIComponent"
+            | "escape"
+            | "querystring.escape"
+            | "qs.stringify"
             | "querystring.stringify" => Sanitizer::Flags(
-                Sanitized::URL | Sanitized::HTML | Sanitized::SHELL | Sanitized::PATH | Sanitized::PRIMITIVE,
+                Sanitized::URL
+                    | Sanitized::HTML
+                    | Sanitized::SHELL
+                    | Sanitized::PATH
+                    | Sanitized::PRIMITIVE,
             ),
             "mysql.escape" | "mysql2.escape" | "sqlstring.escape" | "mysql.escapeId"
             | "mysql2.escapeId" | "sqlstring.escapeId" | "pg-format" | "pg.escapeLiteral"
@@ -185,23 +197,28 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
             "shell-quote.quote" | "shell_escape" | "shescape.quote" => {
                 Sanitizer::Flags(Sanitized::SHELL | Sanitized::PRIMITIVE)
             }
-            "xss" | "dompurify.sanitize" | "DOMPurify.sanitize" | "sanitize-html" | "escape-html"
-            | "he.encode" | "he.escape" | "lodash.escape" | "_.escape" | "validator.escape"
-            | "xss.filterXSS" => Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE),
+            "xss" | "dompurify.sanitize" | "DOMPurify.sanitize" | "sanitize-html"
+            | "escape-html" | "he.encode" | "he.escape" | "lodash.escape" | "_.escape"
+            | "validator.escape" | "xss.filterXSS" => {
+                Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE)
+            }
             "String" => Sanitizer::Flags(Sanitized::PRIMITIVE),
             _ => return name.and_then(|n| sanitizer(None, Some(n))),
         };
         return Some(s);
     }
     let n = name?.to_ascii_lowercase();
-    if matches!(n.as_str(), "escapehtml" | "htmlescape" | "encodehtml" | "sanitizehtml" | "filterxss" | "escapexss")
-    {
+    if matches!(
+        n.as_str(),
+        "escapehtml" | "htmlescape" | "encodehtml" | "sanitizehtml" | "filterxss" | "escapexss"
+    ) {
         return Some(Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE));
     }
     if matches!(n.as_str(), "escapesql" | "sqlescape" | "escapeid") {
         return Some(Sanitizer::Flags(Sanitized::SQL | Sanitized::PRIMITIVE));
     }
-    if n.starts_with("encrypt") || n.ends_with("encrypt") || n == "aesencrypt" || n == "rsaencrypt" {
+    if n.starts_with("encrypt") || n.ends_with("encrypt") || n == "aesencrypt" || n == "rsaencrypt"
+    {
         return Some(Sanitizer::Flags(Sanitized::ENCRYPTED));
     }
     None
@@ -212,7 +229,10 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
 pub fn is_encrypting(path: &str) -> bool {
     let p = path.trim_end_matches("()");
     p.starts_with("crypto-js.")
-        && (p.ends_with(".encrypt") || p.contains(".MD5") || p.contains(".SHA") || p.contains("Hmac"))
+        && (p.ends_with(".encrypt")
+            || p.contains(".MD5")
+            || p.contains(".SHA")
+            || p.contains("Hmac"))
         || p.starts_with("crypto.createHash")
         || p.starts_with("crypto.createHmac")
         || p.starts_with("crypto.createCipher")

@@ -134,7 +134,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     fn module(&self, idx: usize) -> Rc<Module<'a>> {
         // Invariant: indices come from ModuleSet::load, which only returns indices it stored.
-        self.set.get(idx).expect("module index from ModuleSet::load")
+        self.set
+            .get(idx)
+            .expect("module index from ModuleSet::load")
     }
 
     fn grow(&mut self) {
@@ -166,19 +168,34 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             None => self.module(self.cur).rel.clone(),
         };
         let what: String = what.chars().take(80).collect();
-        Rc::new(Origin { file, start: span.start, end: span.end, what: Rc::from(what) })
+        Rc::new(Origin {
+            file,
+            start: span.start,
+            end: span.end,
+            what: Rc::from(what),
+        })
     }
 
     fn snippet(&self, span: oxc_span::Span) -> String {
         if let Some((_, src)) = &self.template_file {
-            return src.get(span.start as usize..span.end as usize).unwrap_or("").to_owned();
+            return src
+                .get(span.start as usize..span.end as usize)
+                .unwrap_or("")
+                .to_owned();
         }
         let m = self.module(self.cur);
-        m.source.get(span.start as usize..span.end as usize).unwrap_or("").to_owned()
+        m.source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+            .to_owned()
     }
 
     fn role(&self) -> Role {
-        if self.template_file.is_some() { Role::Client } else { self.module(self.cur).role }
+        if self.template_file.is_some() {
+            Role::Client
+        } else {
+            self.module(self.cur).role
+        }
     }
 
     // ----- modules ------------------------------------------------------------------------
@@ -193,13 +210,24 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && let ExportState::Done(exports) = self.exports[idx].clone()
         {
             let main = exports.field("main").cloned().or_else(|| {
-                exports.field("default").and_then(|d| d.field("main")).cloned()
+                exports
+                    .field("default")
+                    .and_then(|d| d.field("main"))
+                    .cloned()
             });
-            if let Some(Value { kind: Kind::Func(f), .. }) = main {
+            if let Some(Value {
+                kind: Kind::Func(f),
+                ..
+            }) = main
+            {
                 let event = self.param_origin_value(f, 0, SourceKind::CLOUD_EVENT, "event");
                 let ret = self.call_func(f, Value::unknown(), &[event, Value::unknown()], false);
                 let span = func_span(f.node);
-                let ev = RespondEvent { value: &ret, via: "return value of the cloud function", span: span.into() };
+                let ev = RespondEvent {
+                    value: &ret,
+                    via: "return value of the cloud function",
+                    span: span.into(),
+                };
                 self.emit_in(f.module, &Event::Respond(&ev));
             }
         }
@@ -222,7 +250,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             if s.func.module != idx || self.called.contains(&(s.func.module, s.func.node.start())) {
                 continue;
             }
-            let (FuncNode::Function(_) | FuncNode::Arrow(_)) = s.func.node else { continue };
+            let (FuncNode::Function(_) | FuncNode::Arrow(_)) = s.func.node else {
+                continue;
+            };
             let role = self.module(s.func.module).role;
             let args = self.default_args(s.func, role);
             let this = match s.this_hint {
@@ -235,7 +265,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     /// Parameters for a function nobody called, by what its parameter names say it is.
     fn default_args(&mut self, f: FuncRef<'a>, role: Role) -> Vec<Value<'a>> {
-        let params = func_params(f.node);
+        let Some(params) = func_params(f.node) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for (i, p) in params.items.iter().enumerate() {
             let name = match &p.pattern {
@@ -261,9 +293,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         out
     }
 
-    fn param_origin_value(&mut self, f: FuncRef<'a>, i: usize, kind: SourceKind, what: &str) -> Value<'a> {
-        let params = func_params(f.node);
-        let span = params.items.get(i).map_or(params.span, |p| p.span);
+    fn param_origin_value(
+        &mut self,
+        f: FuncRef<'a>,
+        i: usize,
+        kind: SourceKind,
+        what: &str,
+    ) -> Value<'a> {
+        let span = func_params(f.node).map_or(func_span(f.node), |params| {
+            params.items.get(i).map_or(params.span, |p| p.span)
+        });
         let saved = self.cur;
         self.cur = f.module;
         let o = self.origin(span, what);
@@ -327,7 +366,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         if let Some(path) = super::resolve(self.set.index, &from, spec) {
             if let Some(idx) = self.set.load(&path) {
                 self.grow();
-                return Value { kind: Kind::Module(idx), ..Value::default() };
+                return Value {
+                    kind: Kind::Module(idx),
+                    ..Value::default()
+                };
             }
             return Value::unknown();
         }
@@ -370,7 +412,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         match self.symbol_of_ref(id) {
             Some(sym) => {
-                let mut v = self.envs.get(self.cur).and_then(|e| e.get(&sym)).cloned().unwrap_or_default();
+                let mut v = self
+                    .envs
+                    .get(self.cur)
+                    .and_then(|e| e.get(&sym))
+                    .cloned()
+                    .unwrap_or_default();
                 if !v.is_constant() && matches!(v.kind, Kind::Unknown) {
                     v.labels |= labels_for_name(name);
                 }
@@ -418,12 +465,21 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn func_value(&mut self, node: FuncNode<'a>) -> Value<'a> {
-        let func = FuncRef { module: self.cur, node };
+        let func = FuncRef {
+            module: self.cur,
+            node,
+        };
         let key = (self.cur, node.start());
         if self.template_file.is_none() && self.seen_set.insert(key) {
-            self.seen.push(Seen { func, this_hint: self.this_hint });
+            self.seen.push(Seen {
+                func,
+                this_hint: self.this_hint,
+            });
         }
-        Value { kind: Kind::Func(func), ..Value::default() }
+        Value {
+            kind: Kind::Func(func),
+            ..Value::default()
+        }
     }
 
     fn exec(&mut self, s: &'a Statement<'a>) {
@@ -436,7 +492,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             Statement::VariableDeclaration(d) => self.exec_var(d),
             Statement::FunctionDeclaration(f) => {
                 if let Some(id) = &f.id
-                    && self.envs.get(self.cur).and_then(|e| e.get(&id.symbol_id.get()?)).is_none()
+                    && self
+                        .envs
+                        .get(self.cur)
+                        .and_then(|e| e.get(&id.symbol_id.get()?))
+                        .is_none()
                 {
                     self.declare_function(f);
                 }
@@ -474,7 +534,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             Statement::ForInStatement(f) => {
                 let right = self.eval(&f.right);
-                let key = Value { taint: right.deep_taint(), ..Value::default() };
+                let key = Value {
+                    taint: right.deep_taint(),
+                    ..Value::default()
+                };
                 self.bind_for_left(&f.left, key);
                 self.exec(&f.body);
             }
@@ -625,7 +688,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 self.exec_var(v);
                 for decl in &v.declarations {
                     for id in decl.id.get_binding_identifiers() {
-                        let val = self.envs.get(self.cur).and_then(|e| e.get(&id.symbol_id.get()?)).cloned();
+                        let val = self
+                            .envs
+                            .get(self.cur)
+                            .and_then(|e| e.get(&id.symbol_id.get()?))
+                            .cloned();
                         self.set_export(id.name.as_str(), val.unwrap_or_default());
                     }
                 }
@@ -708,11 +775,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             BindingPattern::AssignmentPattern(a) => {
                 let d = self.eval(&a.right);
-                let joined = if matches!(v.kind, Kind::Unknown) && v.taint.is_empty() && v.text.is_none() {
-                    d
-                } else {
-                    v.join(&d)
-                };
+                let joined =
+                    if matches!(v.kind, Kind::Unknown) && v.taint.is_empty() && v.text.is_none() {
+                        d
+                    } else {
+                        v.join(&d)
+                    };
                 self.bind_pattern(&a.left, joined);
             }
         }
@@ -778,12 +846,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     fn assign_member(&mut self, m: &'a MemberExpression<'a>, v: Value<'a>) {
         let (object, prop) = match m {
-            MemberExpression::StaticMemberExpression(s) => (&s.object, s.property.name.as_str().to_owned()),
+            MemberExpression::StaticMemberExpression(s) => {
+                (&s.object, s.property.name.as_str().to_owned())
+            }
             MemberExpression::ComputedMemberExpression(c) => {
                 let k = self.eval(&c.expression);
                 (&c.object, k.exact_text().unwrap_or("").to_owned())
             }
-            MemberExpression::PrivateFieldExpression(p) => (&p.object, p.field.name.as_str().to_owned()),
+            MemberExpression::PrivateFieldExpression(p) => {
+                (&p.object, p.field.name.as_str().to_owned())
+            }
         };
         // module.exports = v / module.exports.x = v / exports.x = v
         if let Expression::Identifier(id) = object.get_inner_expression()
@@ -823,7 +895,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         };
         self.emit(&Event::Assign(&ev));
         if path.as_deref() == Some("@ctx.body") {
-            let ev = RespondEvent { value: &v, via: "ctx.body", span: span.into() };
+            let ev = RespondEvent {
+                value: &v,
+                via: "ctx.body",
+                span: span.into(),
+            };
             self.emit(&Event::Respond(&ev));
         }
         // Page `this.x = v`.
@@ -867,7 +943,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             Expression::StringLiteral(s) => {
                 let text = s.value.as_str();
                 let hint = self.name_ctx.clone();
-                let ev = LiteralEvent { text, name_hint: hint.as_deref(), span: s.span.into() };
+                let ev = LiteralEvent {
+                    text,
+                    name_hint: hint.as_deref(),
+                    span: s.span.into(),
+                };
                 self.emit(&Event::Literal(&ev));
                 let what = self.snippet(s.span);
                 Value::text(text, Some(self.origin(s.span, &what)))
@@ -880,7 +960,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 };
                 Value::text(&t, None)
             }
-            Expression::BooleanLiteral(b) => Value::text(if b.value { "true" } else { "false" }, None),
+            Expression::BooleanLiteral(b) => {
+                Value::text(if b.value { "true" } else { "false" }, None)
+            }
             Expression::NullLiteral(_)
             | Expression::BigIntLiteral(_)
             | Expression::RegExpLiteral(_)
@@ -900,7 +982,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 let mut elem: Option<Value<'a>> = None;
                 for el in &a.elements {
                     let v = match el {
-                        ArrayExpressionElement::SpreadElement(s) => element_of(&self.eval(&s.argument)),
+                        ArrayExpressionElement::SpreadElement(s) => {
+                            element_of(&self.eval(&s.argument))
+                        }
                         ArrayExpressionElement::Elision(_) => continue,
                         other => match other.as_expression() {
                             Some(x) => self.eval(x),
@@ -912,7 +996,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                         None => v,
                     });
                 }
-                Value { kind: Kind::Array(Rc::new(elem.unwrap_or_default())), ..Value::default() }
+                Value {
+                    kind: Kind::Array(Rc::new(elem.unwrap_or_default())),
+                    ..Value::default()
+                }
             }
             Expression::ObjectExpression(o) => self.eval_object(o),
             Expression::FunctionExpression(f) => self.func_value(FuncNode::Function(f)),
@@ -929,7 +1016,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                         let cur = self.eval_target_value(&a.left);
                         cur.concat(&right)
                     }
-                    AssignmentOperator::LogicalOr | AssignmentOperator::LogicalNullish | AssignmentOperator::LogicalAnd => {
+                    AssignmentOperator::LogicalOr
+                    | AssignmentOperator::LogicalNullish
+                    | AssignmentOperator::LogicalAnd => {
                         let cur = self.eval_target_value(&a.left);
                         cur.join(&right)
                     }
@@ -1030,10 +1119,18 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     fn eval_template(&mut self, t: &'a oxc_ast::ast::TemplateLiteral<'a>) -> Value<'a> {
         let mut acc: Option<Value<'a>> = None;
         for (i, q) in t.quasis.iter().enumerate() {
-            let text = q.value.cooked.as_ref().map_or(q.value.raw.as_str(), |c| c.as_str());
+            let text = q
+                .value
+                .cooked
+                .as_ref()
+                .map_or(q.value.raw.as_str(), |c| c.as_str());
             if !text.is_empty() {
                 let hint = self.name_ctx.clone();
-                let ev = LiteralEvent { text, name_hint: hint.as_deref(), span: q.span.into() };
+                let ev = LiteralEvent {
+                    text,
+                    name_hint: hint.as_deref(),
+                    span: q.span.into(),
+                };
                 self.emit(&Event::Literal(&ev));
             }
             let what = self.snippet(q.span);
@@ -1117,7 +1214,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             s
         });
         self.this_hint = match extends.as_deref() {
-            Some(e) if e.ends_with("Controller") || e.ends_with("Service") || e.ends_with("Subscription") => {
+            Some(e)
+                if e.ends_with("Controller")
+                    || e.ends_with("Service")
+                    || e.ends_with("Subscription") =>
+            {
                 Some("@controller")
             }
             _ => None,
@@ -1130,8 +1231,6 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     if let Some(name) = property_key_name(&m.key) {
                         obj.set(&name, v);
                     }
-                    // NestJS: parameters decorated @Body() / @Query() / @Param() are request data.
-                    self.note_decorated_params(&m.value.params);
                 }
                 ClassElement::PropertyDefinition(p) => {
                     if let Some(v) = &p.value {
@@ -1146,11 +1245,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         self.this_hint = saved_hint;
         let _ = obj;
-        let v = self.func_value(FuncNode::Class(c));
-        v
+        self.func_value(FuncNode::Class(c))
     }
-
-    fn note_decorated_params(&mut self, _params: &'a FormalParameters<'a>) {}
 
     fn eval_member(&mut self, m: &'a MemberExpression<'a>) -> Value<'a> {
         match m {
@@ -1161,16 +1257,13 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             MemberExpression::ComputedMemberExpression(c) => {
                 let obj = self.eval(&c.object);
                 let key = self.eval(&c.expression);
-                match key.exact_text() {
-                    Some(k) => {
-                        let k = k.to_owned();
-                        self.member_value(&obj, &k, Some(c.span))
-                    }
-                    None => {
-                        let mut v = element_of(&obj);
-                        v.taint.join(&key.taint);
-                        v
-                    }
+                if let Some(k) = key.exact_text() {
+                    let k = k.to_owned();
+                    self.member_value(&obj, &k, Some(c.span))
+                } else {
+                    let mut v = element_of(&obj);
+                    v.taint.join(&key.taint);
+                    v
                 }
             }
             MemberExpression::PrivateFieldExpression(p) => {
@@ -1181,19 +1274,36 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     /// The value of `object.prop`.
-    fn member_value(&mut self, object: &Value<'a>, prop: &str, span: Option<oxc_span::Span>) -> Value<'a> {
+    fn member_value(
+        &mut self,
+        object: &Value<'a>,
+        prop: &str,
+        span: Option<oxc_span::Span>,
+    ) -> Value<'a> {
         let path = object.api_path().map(|p| {
-            if prop == "default" { p.to_owned() } else { format!("{p}.{prop}") }
+            if prop == "default" {
+                p.to_owned()
+            } else {
+                format!("{p}.{prop}")
+            }
         });
         if let Some(span) = span {
-            let ev = MemberEvent { object, property: prop, path: path.as_deref(), span: span.into() };
+            let ev = MemberEvent {
+                object,
+                property: prop,
+                path: path.as_deref(),
+                span: span.into(),
+            };
             self.emit(&Event::Member(&ev));
         }
         let name_labels = labels_for_name(prop);
         let mut v = match &object.kind {
             Kind::Object(o) => match o.get(prop) {
                 Some(v) => v.clone(),
-                None => Value { taint: object.taint.clone(), ..Value::default() },
+                None => Value {
+                    taint: object.taint.clone(),
+                    ..Value::default()
+                },
             },
             Kind::Array(e) => {
                 if prop.chars().all(|c| c.is_ascii_digit()) && !prop.is_empty() {
@@ -1213,7 +1323,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             Kind::Api(p) => self.api_member(p, prop, span),
             Kind::Func(_) => Value::unknown(),
             Kind::Unknown => {
-                let mut v = Value { taint: object.taint.clone(), ..Value::default() };
+                let mut v = Value {
+                    taint: object.taint.clone(),
+                    ..Value::default()
+                };
                 // Name the source precisely: `event.user` rather than `event`.
                 if let (Some(s), Some(o)) = (span, &object.taint.origin)
                     && o.what.len() < 40
@@ -1263,13 +1376,20 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             ("@event" | "@event.detail", _) => return Value::unknown(),
             ("@page", "data") => {
-                return self.pages.last().map(|pg| pg.data.clone()).unwrap_or_default();
+                return self
+                    .pages
+                    .last()
+                    .map(|pg| pg.data.clone())
+                    .unwrap_or_default();
             }
             ("@page", "setData" | "setState") => return Value::api("@setData"),
             ("@page", name) => {
                 if let Some(pg) = self.pages.last() {
                     if let Some((_, f)) = pg.methods.iter().find(|(n, _)| &**n == name) {
-                        return Value { kind: Kind::Func(*f), ..Value::default() };
+                        return Value {
+                            kind: Kind::Func(*f),
+                            ..Value::default()
+                        };
                     }
                     if let Some(v) = pg.extra.get(name) {
                         return v.clone();
@@ -1277,7 +1397,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 }
                 return Value::unknown();
             }
-            ("@res", _) | ("@ctx", _) | ("@req", _) | ("@koareq", _) | ("@controller", _) => {
+            ("@res" | "@ctx" | "@req" | "@koareq" | "@controller", _) => {
                 return Value::api(&format!("{p}.{prop}"));
             }
             ("process.env", _) => return Value::api(&format!("process.env.{prop}")),
@@ -1294,7 +1414,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     // ----- calls --------------------------------------------------------------------------
 
-    fn eval_args(&mut self, args: &'a oxc_allocator::Vec<'a, Argument<'a>>) -> (Vec<Value<'a>>, Vec<Span>) {
+    fn eval_args(
+        &mut self,
+        args: &'a oxc_allocator::Vec<'a, Argument<'a>>,
+    ) -> (Vec<Value<'a>>, Vec<Span>) {
         let saved = self.name_ctx.take();
         let mut vals = Vec::with_capacity(args.len());
         let mut spans = Vec::with_capacity(args.len());
@@ -1325,25 +1448,50 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         let (callee, receiver, method) = self.eval_callee(&call.callee);
         let (args, spans) = self.eval_args(&call.arguments);
-        self.apply_call(&callee, receiver.as_ref(), method.as_deref(), &args, &spans, call.span, oxc_span::GetSpan::span(&call.callee), false)
+        self.apply_call(
+            &callee,
+            receiver.as_ref(),
+            method.as_deref(),
+            &args,
+            &spans,
+            call.span,
+            oxc_span::GetSpan::span(&call.callee),
+            false,
+        )
     }
 
     fn eval_new(&mut self, n: &'a oxc_ast::ast::NewExpression<'a>) -> Value<'a> {
         let (callee, receiver, method) = self.eval_callee(&n.callee);
         let (args, spans) = self.eval_args(&n.arguments);
-        self.apply_call(&callee, receiver.as_ref(), method.as_deref(), &args, &spans, n.span, oxc_span::GetSpan::span(&n.callee), true)
+        self.apply_call(
+            &callee,
+            receiver.as_ref(),
+            method.as_deref(),
+            &args,
+            &spans,
+            n.span,
+            oxc_span::GetSpan::span(&n.callee),
+            true,
+        )
     }
 
-    fn eval_callee(&mut self, callee: &'a Expression<'a>) -> (Value<'a>, Option<Value<'a>>, Option<String>) {
+    fn eval_callee(
+        &mut self,
+        callee: &'a Expression<'a>,
+    ) -> (Value<'a>, Option<Value<'a>>, Option<String>) {
         let inner = callee.get_inner_expression();
         if let Some(m) = inner.as_member_expression() {
             let (obj_expr, name) = match m {
-                MemberExpression::StaticMemberExpression(s) => (&s.object, Some(s.property.name.as_str().to_owned())),
+                MemberExpression::StaticMemberExpression(s) => {
+                    (&s.object, Some(s.property.name.as_str().to_owned()))
+                }
                 MemberExpression::ComputedMemberExpression(c) => {
                     let k = self.eval(&c.expression);
                     (&c.object, k.exact_text().map(str::to_owned))
                 }
-                MemberExpression::PrivateFieldExpression(p) => (&p.object, Some(p.field.name.as_str().to_owned())),
+                MemberExpression::PrivateFieldExpression(p) => {
+                    (&p.object, Some(p.field.name.as_str().to_owned()))
+                }
             };
             let recv = self.eval(obj_expr);
             let f = match &name {
@@ -1356,7 +1504,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && let Some(m) = c.expression.as_member_expression()
         {
             let (obj_expr, name) = match m {
-                MemberExpression::StaticMemberExpression(s) => (&s.object, Some(s.property.name.as_str().to_owned())),
+                MemberExpression::StaticMemberExpression(s) => {
+                    (&s.object, Some(s.property.name.as_str().to_owned()))
+                }
                 _ => return (self.eval(callee), None, None),
             };
             let recv = self.eval(obj_expr);
@@ -1405,7 +1555,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && self.role() == Role::Client
         {
             let file = self.module(self.cur).rel.clone();
-            self.facts.mp_calls.push((name.to_owned(), file, span.into()));
+            self.facts
+                .mp_calls
+                .push((name.to_owned(), file, span.into()));
         }
         let mut result = match &callee.kind {
             Kind::Func(f) => {
@@ -1449,7 +1601,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     /// A call of something we know nothing about: taint flows from the receiver and arguments
     /// to the result and into callbacks.
-    fn call_unknown(&mut self, receiver: Option<&Value<'a>>, method: Option<&str>, args: &[Value<'a>]) -> Value<'a> {
+    fn call_unknown(
+        &mut self,
+        receiver: Option<&Value<'a>>,
+        method: Option<&str>,
+        args: &[Value<'a>],
+    ) -> Value<'a> {
         let mut ctx = Value::unknown();
         if let Some(r) = receiver {
             ctx.join_in(&r.flattened());
@@ -1480,14 +1637,24 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 }
                 return recv;
             }
-            Some("map" | "forEach" | "filter" | "find" | "some" | "every" | "findIndex" | "flatMap") => {
+            Some(
+                "map" | "forEach" | "filter" | "find" | "some" | "every" | "findIndex" | "flatMap",
+            ) => {
                 let elem = element_of(&recv);
                 let mut out = Value::unknown();
                 for f in &funcs {
-                    out = self.call_func(*f, Value::unknown(), &[elem.clone(), Value::unknown()], true);
+                    out = self.call_func(
+                        *f,
+                        Value::unknown(),
+                        &[elem.clone(), Value::unknown()],
+                        true,
+                    );
                 }
                 return match method {
-                    Some("map" | "flatMap") => Value { kind: Kind::Array(Rc::new(out)), ..Value::default() },
+                    Some("map" | "flatMap") => Value {
+                        kind: Kind::Array(Rc::new(out)),
+                        ..Value::default()
+                    },
                     Some("filter") => recv,
                     Some("find") => elem,
                     _ => Value::unknown(),
@@ -1502,16 +1669,21 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             _ => {}
         }
-        let param = if ctx.taint.is_empty() { Value::unknown() } else { ctx.clone() };
+        let param = if ctx.taint.is_empty() {
+            Value::unknown()
+        } else {
+            ctx.clone()
+        };
         for f in funcs {
             self.call_func(f, Value::unknown(), &[param.clone(), param.clone()], true);
         }
         // String methods keep taint; `join` of an array keeps its elements' taint.
         ctx.text = None;
         ctx.sanitized = match method {
-            Some("toString" | "trim" | "toLowerCase" | "toUpperCase" | "slice" | "substring" | "substr") => {
-                receiver.map_or(Sanitized::empty(), |r| r.sanitized)
-            }
+            Some(
+                "toString" | "trim" | "toLowerCase" | "toUpperCase" | "slice" | "substring"
+                | "substr",
+            ) => receiver.map_or(Sanitized::empty(), |r| r.sanitized),
             _ => Sanitized::empty(),
         };
         ctx
@@ -1542,7 +1714,13 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     /// Evaluate a function of the analysed code with these arguments.
-    fn call_func(&mut self, f: FuncRef<'a>, this: Value<'a>, args: &[Value<'a>], memo: bool) -> Value<'a> {
+    fn call_func(
+        &mut self,
+        f: FuncRef<'a>,
+        this: Value<'a>,
+        args: &[Value<'a>],
+        memo: bool,
+    ) -> Value<'a> {
         let key = (f.module, f.node.start());
         if self.stack.contains(&key) || self.stack.len() >= MAX_DEPTH || self.steps > STEP_BUDGET {
             return Value::unknown();
@@ -1564,7 +1742,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         self.returns.push(None);
         let params = func_params(f.node);
-        for (i, p) in params.items.iter().enumerate() {
+        for (i, p) in params.iter().flat_map(|ps| ps.items.iter()).enumerate() {
             let mut v = args.get(i).cloned().unwrap_or_default();
             if let Some(init) = &p.initializer {
                 let d = self.eval(init);
@@ -1574,16 +1752,26 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             if let Some(tag) = decorator_source(&p.decorators) {
                 let o = self.origin(p.span, tag);
-                v = if tag == "@Req()" { Value::api("@req") } else { Value::tainted(SourceKind::HTTP_REQUEST, o) };
+                v = if tag == "@Req()" {
+                    Value::api("@req")
+                } else {
+                    Value::tainted(SourceKind::HTTP_REQUEST, o)
+                };
             }
             self.bind_pattern(&p.pattern, v);
         }
-        if let Some(rest) = &params.rest {
+        if let Some(rest) = params.and_then(|ps| ps.rest.as_ref()) {
             let mut elem = Value::unknown();
-            for a in args.iter().skip(params.items.len()) {
+            for a in args.iter().skip(params.map_or(0, |ps| ps.items.len())) {
                 elem.join_in(a);
             }
-            self.bind_pattern(&rest.rest.argument, Value { kind: Kind::Array(Rc::new(elem)), ..Value::default() });
+            self.bind_pattern(
+                &rest.rest.argument,
+                Value {
+                    kind: Kind::Array(Rc::new(elem)),
+                    ..Value::default()
+                },
+            );
         }
         match f.node {
             FuncNode::Function(func) => {
@@ -1591,19 +1779,17 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     self.exec_block(&body.statements);
                 }
             }
-            FuncNode::Arrow(arrow) => {
-                match &arrow.body {
-                    oxc_ast::ast::ArrowFunctionBody::FunctionBody(b) => self.exec_block(&b.statements),
-                    other => {
-                        if let Some(e) = other.as_expression() {
-                            let v = self.eval(e);
-                            if let Some(slot) = self.returns.last_mut() {
-                                *slot = Some(v);
-                            }
+            FuncNode::Arrow(arrow) => match &arrow.body {
+                oxc_ast::ast::ArrowFunctionBody::FunctionBody(b) => self.exec_block(&b.statements),
+                other => {
+                    if let Some(e) = other.as_expression() {
+                        let v = self.eval(e);
+                        if let Some(slot) = self.returns.last_mut() {
+                            *slot = Some(v);
                         }
                     }
                 }
-            }
+            },
             FuncNode::Class(_) => {}
         }
         let ret = self.returns.pop().flatten().unwrap_or_default();
@@ -1622,19 +1808,33 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn invoke_callback(&mut self, v: Option<&Value<'a>>, args: &[Value<'a>]) {
-        if let Some(Value { kind: Kind::Func(f), .. }) = v {
+        if let Some(Value {
+            kind: Kind::Func(f),
+            ..
+        }) = v
+        {
             self.call_func(*f, Value::unknown(), args, true);
         }
     }
 
     /// Calls of known APIs.
-    fn call_api(&mut self, p: &str, receiver: Option<&Value<'a>>, args: &[Value<'a>], span: oxc_span::Span, is_new: bool) -> Value<'a> {
+    fn call_api(
+        &mut self,
+        p: &str,
+        receiver: Option<&Value<'a>>,
+        args: &[Value<'a>],
+        span: oxc_span::Span,
+        is_new: bool,
+    ) -> Value<'a> {
         let arg0 = args.first().cloned().unwrap_or_default();
         // Mini-program APIs.
         if let Some(name) = p.strip_prefix("mp.") {
             let last = name.rsplit('.').next().unwrap_or(name);
             let what = self.snippet(span).chars().take(60).collect::<String>();
-            if apis::MP_REQUESTS.contains(&last) || name == "cloud.callFunction" || name == "cloud.callContainer" {
+            if apis::MP_REQUESTS.contains(&last)
+                || name == "cloud.callFunction"
+                || name == "cloud.callContainer"
+            {
                 let o = self.origin(span, &format!("response of {what}"));
                 let resp = Value::tainted(SourceKind::NETWORK, o);
                 self.invoke_callback(arg0.field("success"), std::slice::from_ref(&resp));
@@ -1662,7 +1862,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 }
                 None => Value::api(&format!("{p}()")),
             };
-            let cb_arg = if source.is_some() { result.clone() } else { Value::unknown() };
+            let cb_arg = if source.is_some() {
+                result.clone()
+            } else {
+                Value::unknown()
+            };
             self.invoke_callback(arg0.field("success"), std::slice::from_ref(&cb_arg));
             self.invoke_callback(arg0.field("complete"), std::slice::from_ref(&cb_arg));
             self.invoke_callback(arg0.field("fail"), &[Value::unknown()]);
@@ -1675,8 +1879,17 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             "getApp" => return self.app_value(),
             "Promise" if is_new => {
                 self.resolvers.push(Value::unknown());
-                if let Some(Value { kind: Kind::Func(f), .. }) = args.first() {
-                    self.call_func(*f, Value::unknown(), &[Value::api("@resolve"), Value::api("@reject")], false);
+                if let Some(Value {
+                    kind: Kind::Func(f),
+                    ..
+                }) = args.first()
+                {
+                    self.call_func(
+                        *f,
+                        Value::unknown(),
+                        &[Value::api("@resolve"), Value::api("@reject")],
+                        false,
+                    );
                 }
                 return self.resolvers.pop().unwrap_or_default();
             }
@@ -1687,7 +1900,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 return Value::unknown();
             }
             "@reject" => return Value::unknown(),
-            "Promise.resolve" | "Promise.reject" | "util.promisify" | "Buffer.from" | "Object.freeze" => {
+            "Promise.resolve" | "Promise.reject" | "util.promisify" | "Buffer.from"
+            | "Object.freeze" => {
                 return arg0;
             }
             "Promise.all" | "Promise.allSettled" | "Promise.race" => return arg0,
@@ -1721,7 +1935,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 return out;
             }
             "Object.keys" | "Object.values" | "Object.entries" => {
-                return Value { kind: Kind::Array(Rc::new(arg0.flattened())), ..Value::default() };
+                return Value {
+                    kind: Kind::Array(Rc::new(arg0.flattened())),
+                    ..Value::default()
+                };
             }
             "@setData" => {
                 self.set_data(&arg0);
@@ -1732,19 +1949,32 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             "@res.send" | "@res.json" | "@res.jsonp" | "@res.end" | "@res.write" => {
                 let via = p.trim_start_matches('@').to_owned();
-                let ev = RespondEvent { value: &arg0, via: &via, span: span.into() };
+                let ev = RespondEvent {
+                    value: &arg0,
+                    via: &via,
+                    span: span.into(),
+                };
                 self.emit(&Event::Respond(&ev));
                 return Value::api("@res");
             }
-            "@res.status" | "@res.set" | "@res.header" | "@res.type" | "@res.cookie" => return Value::api("@res"),
+            "@res.status" | "@res.set" | "@res.header" | "@res.type" | "@res.cookie" => {
+                return Value::api("@res");
+            }
             _ => {}
         }
         if p.starts_with("crypto-js.enc.") && p.ends_with(".parse") {
             return arg0;
         }
-        if matches!(p, "crypto.createHash" | "crypto.createHmac" | "crypto.createCipheriv" | "crypto.createDecipheriv" | "crypto.createCipher") {
+        if matches!(
+            p,
+            "crypto.createHash"
+                | "crypto.createHmac"
+                | "crypto.createCipheriv"
+                | "crypto.createDecipheriv"
+                | "crypto.createCipher"
+        ) {
             let mut v = Value::api(&format!("{p}()"));
-            v.text = arg0.text.clone();
+            v.text.clone_from(&arg0.text);
             return v;
         }
         if let Some(kind) = receiver.and_then(|r| r.api_path()).and_then(|rp| {
@@ -1757,8 +1987,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         // A method of a crypto object keeps the algorithm (`createHash('md5').update(x)`).
         let mut result = Value::api(&format!("{p}()"));
-        if p.starts_with("crypto.create") && let Some(r) = receiver {
-            result.text = r.text.clone();
+        if p.starts_with("crypto.create")
+            && let Some(r) = receiver
+        {
+            result.text.clone_from(&r.text);
         }
         // Unknown library calls: taint flows through.
         let mut t = crate::value::Taint::default();
@@ -1777,15 +2009,43 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         result.taint = t;
         result.labels = labels;
         // Callbacks passed to library calls still run (e.g. `pool.query(sql, (err, rows) => ..)`).
-        let param = Value { taint: result.taint.clone(), ..Value::default() };
-        let funcs: Vec<FuncRef<'a>> = args.iter().filter_map(|a| if let Kind::Func(f) = a.kind { Some(f) } else { None }).collect();
+        let param = Value {
+            taint: result.taint.clone(),
+            ..Value::default()
+        };
+        let funcs: Vec<FuncRef<'a>> = args
+            .iter()
+            .filter_map(|a| {
+                if let Kind::Func(f) = a.kind {
+                    Some(f)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let role = self.role();
         for f in funcs {
-            self.call_func(f, Value::unknown(), &[param.clone(), param.clone()], true);
+            // A route handler (`router.get('/x', (req, res) => ..)`, `app.use(async (ctx) => ..)`)
+            // gets the request objects its parameter names say.
+            let named = if role == Role::Client {
+                Vec::new()
+            } else {
+                self.default_args(f, role)
+            };
+            if named.iter().any(|v| v.api_path().is_some()) {
+                self.call_func(f, Value::unknown(), &named, true);
+            } else {
+                self.call_func(f, Value::unknown(), &[param.clone(), param.clone()], true);
+            }
         }
         for a in args {
             if let Some(o) = a.obj() {
                 for key in ["success", "complete", "callback"] {
-                    if let Some(Value { kind: Kind::Func(f), .. }) = o.get(key) {
+                    if let Some(Value {
+                        kind: Kind::Func(f),
+                        ..
+                    }) = o.get(key)
+                    {
                         self.call_func(*f, Value::unknown(), &[Value::unknown()], true);
                     }
                 }
@@ -1795,7 +2055,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn set_data(&mut self, arg: &Value<'a>) {
-        let Some(page) = self.pages.last_mut() else { return };
+        let Some(page) = self.pages.last_mut() else {
+            return;
+        };
         let Some(o) = arg.obj() else { return };
         let mut data = page.data.obj().cloned().unwrap_or_default();
         for (k, v) in &o.fields {
@@ -1810,7 +2072,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             } else {
                 let mut prev = data.get(&top).cloned().unwrap_or_default();
                 let rest = k[top.len()..].trim_start_matches('.');
-                if let (Some(field), false) = (rest.split(['.', '[']).next(), rest.starts_with('[')) {
+                if let (Some(field), false) = (rest.split(['.', '[']).next(), rest.starts_with('['))
+                {
                     let mut inner = prev.obj().cloned().unwrap_or_default();
                     let joined = inner.get(field).map_or_else(|| v.clone(), |p| p.join(v));
                     inner.set(field, joined);
@@ -1837,7 +2100,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             return Value::unknown();
         }
         let from = self.module(self.cur).path.clone();
-        let Some(root) = self.set.index.miniprogram_root_of(&from) else { return Value::unknown() };
+        let Some(root) = self.set.index.miniprogram_root_of(&from) else {
+            return Value::unknown();
+        };
         let candidates = [root.join("app.js"), root.join("app.ts")];
         for c in candidates {
             if let Some(idx) = self.set.load(&c) {
@@ -1853,11 +2118,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     /// `Page({...})`, `Component({...})`, `App({...})`: run the lifecycle and handlers with the
     /// inputs the platform gives them, then check the page's template bindings.
     fn run_page(&mut self, kind: &str, arg: &Value<'a>) -> Value<'a> {
-        let Some(o) = arg.obj() else { return Value::unknown() };
+        let Some(o) = arg.obj() else {
+            return Value::unknown();
+        };
         if kind == "App" {
             self.app_value = Some(arg.clone());
         }
-        let data = o.get("data").cloned().unwrap_or_else(|| Value::object(Obj::default()));
+        let data = o
+            .get("data")
+            .cloned()
+            .unwrap_or_else(|| Value::object(Obj::default()));
         let mut methods: Vec<(Rc<str>, FuncRef<'a>)> = Vec::new();
         let collect = |obj: &Obj<'a>, methods: &mut Vec<(Rc<str>, FuncRef<'a>)>| {
             for (k, v) in &obj.fields {
@@ -1872,36 +2142,50 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 collect(g, &mut methods);
             }
         }
-        self.pages.push(PageState { data, methods: methods.clone(), extra: FxHashMap::default() });
+        self.pages.push(PageState {
+            data,
+            methods: methods.clone(),
+            extra: FxHashMap::default(),
+        });
         for round in 0..2 {
             for (name, f) in &methods {
                 let args: Vec<Value<'a>> = match &**name {
                     "onLoad" if kind != "App" => {
                         vec![self.param_origin_value(*f, 0, SourceKind::PAGE_OPTIONS, "options")]
                     }
-                    "onShow" | "onReady" | "onHide" | "onUnload" | "onPullDownRefresh" | "onReachBottom"
-                    | "onShareAppMessage" | "onShareTimeline" | "onPageScroll" | "onResize" | "onTabItemTap"
-                    | "created" | "attached" | "ready" | "detached" | "moved" | "onLaunch" | "onError"
+                    "onShow" | "onReady" | "onHide" | "onUnload" | "onPullDownRefresh"
+                    | "onReachBottom" | "onShareAppMessage" | "onShareTimeline"
+                    | "onPageScroll" | "onResize" | "onTabItemTap" | "created" | "attached"
+                    | "ready" | "detached" | "moved" | "onLaunch" | "onError"
                     | "onPageNotFound" | "onHide2" => vec![Value::unknown()],
                     _ => vec![Value::api("@event")],
                 };
                 if round == 1 {
                     // Second round: handlers see data set by the others.
-                    self.memo.retain(|k, _| !(k.0 == f.module && k.1 == f.node.start()));
+                    self.memo
+                        .retain(|k, _| !(k.0 == f.module && k.1 == f.node.start()));
                 }
                 self.call_func(*f, Value::api("@page"), &args, true);
             }
         }
-        let Some(page) = self.pages.pop() else { return Value::unknown() };
+        let Some(page) = self.pages.pop() else {
+            return Value::unknown();
+        };
         self.check_template(&page);
         Value::unknown()
     }
 
     fn check_template(&mut self, page: &PageState<'a>) {
         let m = self.module(self.cur);
-        let Some((tpl_path, dialect)) = self.set.index.template_for(&m.path) else { return };
-        let Some(file) = self.set.index.file(&tpl_path) else { return };
-        let Ok(text) = std::fs::read_to_string(&file.path) else { return };
+        let Some((tpl_path, dialect)) = self.set.index.template_for(&m.path) else {
+            return;
+        };
+        let Some(file) = self.set.index.file(&tpl_path) else {
+            return;
+        };
+        let Ok(text) = std::fs::read_to_string(&file.path) else {
+            return;
+        };
         let rel: Rc<str> = Rc::from(file.rel.as_str());
         let src: Rc<str> = Rc::from(text.as_str());
         if !self.templates.iter().any(|(r, _)| *r == rel) {
@@ -1909,21 +2193,39 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         let tpl = crate::template::parse(&text, dialect);
         for e in &tpl.errors {
-            self.template_errors.push((rel.clone(), e.span.start, e.message.clone()));
+            self.template_errors
+                .push((rel.clone(), e.span.start, e.message.clone()));
         }
         let alloc = self.set.allocator();
-        self.pages.push(PageState { data: page.data.clone(), methods: Vec::new(), extra: FxHashMap::default() });
+        self.pages.push(PageState {
+            data: page.data.clone(),
+            methods: Vec::new(),
+            extra: FxHashMap::default(),
+        });
         let saved_tpl = self.template_file.replace((rel.clone(), src.clone()));
-        let mut bindings: Vec<(String, String, Vec<crate::template::Part>, Vec<(String, Option<crate::template::Part>, String, String)>, Span)> = Vec::new();
+        let mut bindings: Vec<TemplateBinding> = Vec::new();
         tpl.walk(&mut |el, ancestors| {
             let loops: Vec<_> = ancestors
                 .iter()
                 .chain(std::iter::once(&el))
-                .filter_map(|a| a.for_binding(dialect).map(|b| (b.item.clone(), b.list.clone(), b.index.clone(), String::new())))
+                .filter_map(|a| {
+                    a.for_binding(dialect).map(|b| {
+                        (
+                            b.item.clone(),
+                            b.list.clone(),
+                            b.index.clone(),
+                            String::new(),
+                        )
+                    })
+                })
                 .collect();
             for attr in &el.attrs {
                 let Some(val) = &attr.value else { continue };
-                if !val.parts.iter().any(|p| matches!(p, crate::template::Part::Expr { .. })) {
+                if !val
+                    .parts
+                    .iter()
+                    .any(|p| matches!(p, crate::template::Part::Expr { .. }))
+                {
                     continue;
                 }
                 bindings.push((
@@ -1931,7 +2233,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     attr.name.clone(),
                     val.parts.clone(),
                     loops.clone(),
-                    Span { start: val.span.start, end: val.span.end },
+                    Span {
+                        start: val.span.start,
+                        end: val.span.end,
+                    },
                 ));
             }
         });
@@ -1940,7 +2245,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             self.template_scope = Some(scope.clone());
             for (item, list, index, _) in &loops {
                 let list_val = match list {
-                    Some(crate::template::Part::Expr { code, span }) => self.eval_template_code(alloc, code, span.start),
+                    Some(crate::template::Part::Expr { code, span }) => {
+                        self.eval_template_code(alloc, code, span.start)
+                    }
                     _ => Value::unknown(),
                 };
                 scope.push((Rc::from(item.as_str()), element_of(&list_val)));
@@ -1951,7 +2258,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             for part in &parts {
                 let v = match part {
                     crate::template::Part::Text { text, .. } => Value::text(text, None),
-                    crate::template::Part::Expr { code, span } => self.eval_template_code(alloc, code, span.start),
+                    crate::template::Part::Expr { code, span } => {
+                        self.eval_template_code(alloc, code, span.start)
+                    }
                 };
                 acc = Some(match acc {
                     Some(a) => a.concat(&v),
@@ -1960,7 +2269,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 });
             }
             let value = acc.unwrap_or_default();
-            let ev = BindingEvent { element: &element, attribute: &attribute, value: &value, span };
+            let ev = BindingEvent {
+                element: &element,
+                attribute: &attribute,
+                value: &value,
+                span,
+            };
             self.emit(&Event::Binding(&ev));
         }
         self.template_scope = None;
@@ -1968,9 +2282,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         self.pages.pop();
     }
 
-    fn eval_template_code(&mut self, alloc: &'a oxc_allocator::Allocator, code: &str, offset: u32) -> Value<'a> {
+    fn eval_template_code(
+        &mut self,
+        alloc: &'a oxc_allocator::Allocator,
+        code: &str,
+        offset: u32,
+    ) -> Value<'a> {
         let src: &'a str = alloc.alloc_str(code);
-        let Ok(expr) = oxc_parser::Parser::new(alloc, src, oxc_span::SourceType::mjs()).parse_expression() else {
+        let Ok(expr) =
+            oxc_parser::Parser::new(alloc, src, oxc_span::SourceType::mjs()).parse_expression()
+        else {
             return Value::unknown();
         };
         let expr: &'a Expression<'a> = alloc.alloc(expr);
@@ -1999,7 +2320,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 JSXAttributeItem::Attribute(a) => {
                     let attr = match &a.name {
                         JSXAttributeName::Identifier(i) => i.name.as_str().to_owned(),
-                        JSXAttributeName::NamespacedName(n) => format!("{}:{}", n.namespace.name, n.name.name),
+                        JSXAttributeName::NamespacedName(n) => {
+                            format!("{}:{}", n.namespace.name, n.name.name)
+                        }
                     };
                     let value = match &a.value {
                         Some(JSXAttributeValue::ExpressionContainer(c)) => match &c.expression {
@@ -2009,7 +2332,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                                 None => continue,
                             },
                         },
-                        Some(JSXAttributeValue::StringLiteral(s)) => Value::text(s.value.as_str(), None),
+                        Some(JSXAttributeValue::StringLiteral(s)) => {
+                            Value::text(s.value.as_str(), None)
+                        }
                         Some(JSXAttributeValue::Element(e)) => {
                             self.eval_jsx(e);
                             continue;
@@ -2017,7 +2342,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                         _ => continue,
                     };
                     let span = a.span;
-                    let ev = BindingEvent { element: &element, attribute: &attr, value: &value, span: span.into() };
+                    let ev = BindingEvent {
+                        element: &element,
+                        attribute: &attr,
+                        value: &value,
+                        span: span.into(),
+                    };
                     self.emit(&Event::Binding(&ev));
                 }
                 JSXAttributeItem::SpreadAttribute(s) => {
@@ -2051,45 +2381,32 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 }
 
+/// A template attribute with bindings: element, attribute, value parts, enclosing loops
+/// (item name, list expression, index name, unused), value span.
+type TemplateBinding = (
+    String,
+    String,
+    Vec<crate::template::Part>,
+    Vec<(String, Option<crate::template::Part>, String, String)>,
+    Span,
+);
+
 // ----- helpers -----------------------------------------------------------------------------
 
-fn func_params<'a>(node: FuncNode<'a>) -> &'a FormalParameters<'a> {
+/// The parameters of a function, or of a class's constructor.
+fn func_params(node: FuncNode<'_>) -> Option<&FormalParameters<'_>> {
     match node {
-        FuncNode::Function(f) => &f.params,
-        FuncNode::Arrow(a) => &a.params,
-        FuncNode::Class(c) => {
-            for el in &c.body.body {
-                if let ClassElement::MethodDefinition(m) = el
-                    && property_key_name(&m.key).as_deref() == Some("constructor")
-                {
-                    return &m.value.params;
-                }
+        FuncNode::Function(f) => Some(&f.params),
+        FuncNode::Arrow(a) => Some(&a.params),
+        FuncNode::Class(c) => c.body.body.iter().find_map(|el| match el {
+            ClassElement::MethodDefinition(m)
+                if property_key_name(&m.key).as_deref() == Some("constructor") =>
+            {
+                Some(&*m.value.params)
             }
-            // A class without constructor: any function's empty parameter list would do, but
-            // there is none to borrow; fall back to the first method's parameters.
-            for el in &c.body.body {
-                if let ClassElement::MethodDefinition(m) = el {
-                    return &m.value.params;
-                }
-            }
-            empty_params()
-        }
+            _ => None,
+        }),
     }
-}
-
-fn empty_params<'a>() -> &'a FormalParameters<'a> {
-    thread_local! {
-        static EMPTY: &'static FormalParameters<'static> = {
-            let alloc: &'static oxc_allocator::Allocator = Box::leak(Box::default());
-            let ret = oxc_parser::Parser::new(alloc, "function f(){}", oxc_span::SourceType::mjs()).parse();
-            let program: &'static oxc_ast::ast::Program<'static> = alloc.alloc(ret.program);
-            match program.body.first() {
-                Some(Statement::FunctionDeclaration(f)) => &f.params,
-                _ => unreachable!("the constant program declares one function"),
-            }
-        };
-    }
-    EMPTY.with(|e| *e)
 }
 
 fn func_span(node: FuncNode<'_>) -> oxc_span::Span {
@@ -2117,7 +2434,7 @@ fn element_of<'a>(v: &Value<'a>) -> Value<'a> {
 }
 
 fn property_key_name(k: &PropertyKey<'_>) -> Option<String> {
-    k.static_name().map(|c| c.into_owned())
+    k.static_name().map(std::borrow::Cow::into_owned)
 }
 
 fn export_name(n: &ModuleExportName<'_>) -> String {
@@ -2132,7 +2449,9 @@ fn assignment_target_name(t: &AssignmentTarget<'_>) -> Option<String> {
     match t {
         AssignmentTarget::AssignmentTargetIdentifier(id) => Some(id.name.as_str().to_owned()),
         other => match other.as_member_expression()? {
-            MemberExpression::StaticMemberExpression(s) => Some(s.property.name.as_str().to_owned()),
+            MemberExpression::StaticMemberExpression(s) => {
+                Some(s.property.name.as_str().to_owned())
+            }
             MemberExpression::ComputedMemberExpression(c) => match &c.expression {
                 Expression::StringLiteral(s) => Some(s.value.as_str().to_owned()),
                 _ => None,
@@ -2146,13 +2465,29 @@ fn assignment_target_name(t: &AssignmentTarget<'_>) -> Option<String> {
 fn is_identity_name(prop: &str) -> bool {
     matches!(
         prop,
-        "openid" | "openId" | "OPENID" | "_openid" | "openID" | "unionid" | "unionId" | "UNIONID"
-            | "userId" | "userid" | "user_id" | "uid" | "UID" | "userID" | "memberId" | "member_id"
+        "openid"
+            | "openId"
+            | "OPENID"
+            | "_openid"
+            | "openID"
+            | "unionid"
+            | "unionId"
+            | "UNIONID"
+            | "userId"
+            | "userid"
+            | "user_id"
+            | "uid"
+            | "UID"
+            | "userID"
+            | "memberId"
+            | "member_id"
     )
 }
 
-/// NestJS parameter decorators that mark request data.
-fn decorator_source(decorators: &oxc_allocator::Vec<'_, oxc_ast::ast::Decorator<'_>>) -> Option<&'static str> {
+/// `NestJS` parameter decorators that mark request data.
+fn decorator_source(
+    decorators: &oxc_allocator::Vec<'_, oxc_ast::ast::Decorator<'_>>,
+) -> Option<&'static str> {
     for d in decorators {
         if let Expression::CallExpression(c) = &d.expression
             && let Expression::Identifier(id) = &c.callee

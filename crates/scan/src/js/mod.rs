@@ -82,14 +82,18 @@ impl<'a> ModuleSet<'a> {
 
     fn parse(&self, path: &Path) -> Option<usize> {
         let file = self.index.file(path)?;
-        let FileKind::Script(lang) = file.kind else { return None };
+        let FileKind::Script(lang) = file.kind else {
+            return None;
+        };
         let text = match std::fs::read(&file.path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
             },
             Err(e) => {
-                self.failures.borrow_mut().push((file.rel.clone(), format!("cannot read: {e}")));
+                self.failures
+                    .borrow_mut()
+                    .push((file.rel.clone(), format!("cannot read: {e}")));
                 return None;
             }
         };
@@ -140,24 +144,25 @@ impl<'a> ModuleSet<'a> {
 /// Relative (`./x`, `../x`) and mini-program absolute (`/utils/x`, resolved from the
 /// mini-program root) specifiers are tried with the usual extensions and `index` files.
 pub fn resolve(index: &ProjectIndex, from: &Path, spec: &str) -> Option<PathBuf> {
-    let base: PathBuf = if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
-        from.parent()?.join(spec)
-    } else if let Some(rest) = spec.strip_prefix('/') {
-        let root = index.miniprogram_root_of(from)?;
-        root.join(rest)
-    } else if let Some(rest) = spec.strip_prefix("@/") {
-        // The `@/` alias of uni-app and Vue CLI projects points at `src/`.
-        let mut dir = from.parent();
-        while let Some(d) = dir {
-            if d.file_name().is_some_and(|n| n == "src") {
-                break;
+    let base: PathBuf =
+        if spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == ".." {
+            from.parent()?.join(spec)
+        } else if let Some(rest) = spec.strip_prefix('/') {
+            let root = index.miniprogram_root_of(from)?;
+            root.join(rest)
+        } else if let Some(rest) = spec.strip_prefix("@/") {
+            // The `@/` alias of uni-app and Vue CLI projects points at `src/`.
+            let mut dir = from.parent();
+            while let Some(d) = dir {
+                if d.file_name().is_some_and(|n| n == "src") {
+                    break;
+                }
+                dir = d.parent();
             }
-            dir = d.parent();
-        }
-        dir?.join(rest)
-    } else {
-        return None;
-    };
+            dir?.join(rest)
+        } else {
+            return None;
+        };
     let base = normalize(&base);
     let candidates = [
         base.clone(),
@@ -170,7 +175,11 @@ pub fn resolve(index: &ProjectIndex, from: &Path, spec: &str) -> Option<PathBuf>
         base.join("index.js"),
         base.join("index.ts"),
     ];
-    candidates.into_iter().find(|c| index.file(c).is_some_and(|f| matches!(f.kind, FileKind::Script(_))))
+    candidates.into_iter().find(|c| {
+        index
+            .file(c)
+            .is_some_and(|f| matches!(f.kind, FileKind::Script(_)))
+    })
 }
 
 fn with_ext(base: &Path, ext: &str) -> PathBuf {

@@ -131,7 +131,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
 
 /// Find a rule by code (`T001`) or name (`insecure-http-endpoint`), case-insensitively.
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
-    all().iter().copied().find(|r| {
-        r.meta().code.eq_ignore_ascii_case(id) || r.meta().name.eq_ignore_ascii_case(id)
-    })
+    all()
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(id) || r.meta().name.eq_ignore_ascii_case(id))
 }

@@ -42,10 +42,34 @@ crate::declare_rule! {
 }
 
 const QUERY_METHODS: &[&str] = &[
-    "query", "execute", "raw", "exec", "run", "all", "get", "each", "prepare", "queryRaw",
-    "executeRaw", "$queryRawUnsafe", "$executeRawUnsafe", "whereRaw", "havingRaw", "orderByRaw",
-    "joinRaw", "literal", "sql", "unsafe", "queryOne", "select", "none", "one", "many", "any",
-    "oneOrNone", "manyOrNone",
+    "query",
+    "execute",
+    "raw",
+    "exec",
+    "run",
+    "all",
+    "get",
+    "each",
+    "prepare",
+    "queryRaw",
+    "executeRaw",
+    "$queryRawUnsafe",
+    "$executeRawUnsafe",
+    "whereRaw",
+    "havingRaw",
+    "orderByRaw",
+    "joinRaw",
+    "literal",
+    "sql",
+    "unsafe",
+    "queryOne",
+    "select",
+    "none",
+    "one",
+    "many",
+    "any",
+    "oneOrNone",
+    "manyOrNone",
 ];
 
 impl Rule for SqlInjection {
@@ -60,14 +84,19 @@ impl Rule for SqlInjection {
             return;
         }
         // `child_process.exec` and friends belong to the command injection rule.
-        if call.path.is_some_and(|p| p.starts_with("child_process") || p.starts_with("shelljs")) {
+        if call
+            .path
+            .is_some_and(|p| p.starts_with("child_process") || p.starts_with("shelljs"))
+        {
             return;
         }
         let Some(sql) = call.arg(0) else { return };
         if !looks_like_sql(sql.text.as_deref().unwrap_or("")) {
             return;
         }
-        let Some(taint) = sql.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL) else { return };
+        let Some(taint) = sql.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL) else {
+            return;
+        };
         cx.report_flow(&Self::META, call.arg_span(0), &taint, "SQL statement")
             .help("pass the value as a bound parameter (`?` / `$1`) instead of building the statement text");
     }
@@ -76,7 +105,10 @@ impl Rule for SqlInjection {
 /// Whether the known parts of a text are a SQL statement.
 pub(crate) fn looks_like_sql(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
     let has = |w: &str| words.contains(&w);
     (has("select") && has("from"))
         || (has("insert") && has("into"))

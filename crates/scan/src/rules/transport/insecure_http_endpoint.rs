@@ -50,12 +50,18 @@ impl Rule for InsecureHttpEndpoint {
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Call(call) = event else { return };
-        let Some(api) = call.path.and_then(|p| p.strip_prefix("mp.")) else { return };
+        let Some(api) = call.path.and_then(|p| p.strip_prefix("mp.")) else {
+            return;
+        };
         if !MP_REQUESTS.contains(&api) {
             return;
         }
-        let Some(url) = call.arg(0).and_then(|a| a.field("url")) else { return };
-        let Some(scheme) = insecure_scheme(url) else { return };
+        let Some(url) = call.arg(0).and_then(|a| a.field("url")) else {
+            return;
+        };
+        let Some(scheme) = insecure_scheme(url) else {
+            return;
+        };
         let shown = shown_url(url);
         let sink = cx.origin(call.span, api);
         let r = match &url.text_origin {
@@ -64,7 +70,10 @@ impl Rule for InsecureHttpEndpoint {
                 .step(Some(sink), format!("used by `{api}` here")),
             None => cx.report(&Self::META, call.arg_span(0), format!("`{shown}` is sent over plain {scheme}")),
         };
-        r.help(format!("use {}:// and serve the endpoint over TLS", if scheme == "ws" { "wss" } else { "https" }));
+        r.help(format!(
+            "use {}:// and serve the endpoint over TLS",
+            if scheme == "ws" { "wss" } else { "https" }
+        ));
     }
 }
 
@@ -86,7 +95,10 @@ pub(crate) fn insecure_scheme(url: &Value<'_>) -> Option<&'static str> {
     // partly known host (`'http://192.168.' + n`) can already show.
     let partial = host_end == rest.len() && url.exact_text().is_none();
     if is_development_host(host)
-        || (partial && ["localhost", "127.", "10.", "192.168.", "0.0.0.0"].iter().any(|p| host.starts_with(p)))
+        || (partial
+            && ["localhost", "127.", "10.", "192.168.", "0.0.0.0"]
+                .iter()
+                .any(|p| host.starts_with(p)))
     {
         return None;
     }
@@ -94,12 +106,16 @@ pub(crate) fn insecure_scheme(url: &Value<'_>) -> Option<&'static str> {
 }
 
 fn is_development_host(host: &str) -> bool {
-    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") || host.ends_with(".test") {
+    if host == "localhost"
+        || host.ends_with(".localhost")
+        || host.ends_with(".local")
+        || host.ends_with(".test")
+    {
         return true;
     }
     let octets: Vec<u8> = host.split('.').filter_map(|p| p.parse().ok()).collect();
     if octets.len() == 4 && host.split('.').count() == 4 {
-        return matches!(octets[..], [127, ..] | [10, ..] | [192, 168, ..] | [0, 0, 0, 0])
+        return matches!(octets[..], [127 | 10, ..] | [192, 168, ..] | [0, 0, 0, 0])
             || (octets[0] == 172 && (16..=31).contains(&octets[1]));
     }
     false
@@ -108,5 +124,9 @@ fn is_development_host(host: &str) -> bool {
 fn shown_url(url: &Value<'_>) -> String {
     let t = url.text.as_deref().unwrap_or("");
     let t: String = t.replace(crate::value::HOLE, "…");
-    if t.chars().count() > 80 { t.chars().take(80).collect::<String>() + "…" } else { t }
+    if t.chars().count() > 80 {
+        t.chars().take(80).collect::<String>() + "…"
+    } else {
+        t
+    }
 }
