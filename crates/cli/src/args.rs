@@ -141,6 +141,10 @@ pub struct RulesArgs {
     pub rule: Option<String>,
 
     /// Print the rule table as JSON.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+
+    /// Print the rule table as Markdown (the table in README.md).
+    #[arg(long)]
+    pub markdown: bool,
 }

@@ -27,6 +27,10 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
         writeln!(out, "{}", m.docs.trim())?;
         return Ok(ExitCode::SUCCESS);
     }
+    if args.markdown {
+        write!(out, "{}", markdown_table())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.json {
         let infos: Vec<_> = miniguard_scan::rules::all()
             .iter()
@@ -58,4 +62,16 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
         "\n`miniguard rules CODE` prints a rule's documentation."
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rule table of README.md, generated from the rules themselves.
+pub fn markdown_table() -> String {
+    use std::fmt::Write as _;
+    let mut s = String::from("| code | name | category | severity | CWE | finds |\n|---|---|---|---|---|---|\n");
+    for r in miniguard_scan::rules::all() {
+        let m = r.meta();
+        let cwe: Vec<String> = m.cwe.iter().map(|c| format!("CWE-{c}")).collect();
+        let _ = writeln!(s, "| {} | `{}` | {} | {} | {} | {} |", m.code, m.name, m.category, m.severity, cwe.join(", "), m.summary);
+    }
+    s
 }

@@ -354,7 +354,13 @@ fn place(
     let mut out = Vec::new();
     let mut suppressed = 0;
     let mut cache: FxHashMap<Rc<str>, Option<(Rc<str>, LineIndex)>> = FxHashMap::default();
+    // The evaluator can reach the same place several times (handlers run twice, shared
+    // helpers called from many places): one finding per rule and place.
+    let mut seen = FxHashSet::default();
     for f in found {
+        if !seen.insert((f.rule.code, f.file.clone(), f.span)) {
+            continue;
+        }
         let entry = cache.entry(f.file.clone()).or_insert_with(|| {
             source_of(&f.file).map(|s| {
                 let idx = LineIndex::new(&s);

@@ -1,0 +1,6 @@
+Page({
+  data: { url: '' },
+  onLoad(query) {
+    this.setData({ url: decodeURIComponent(query.url || '') })
+  },
+})
