@@ -67,11 +67,22 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
 /// The rule table of README.md, generated from the rules themselves.
 pub fn markdown_table() -> String {
     use std::fmt::Write as _;
-    let mut s = String::from("| code | name | category | severity | CWE | finds |\n|---|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| code | name | category | severity | CWE | finds |\n|---|---|---|---|---|---|\n",
+    );
     for r in miniguard_scan::rules::all() {
         let m = r.meta();
         let cwe: Vec<String> = m.cwe.iter().map(|c| format!("CWE-{c}")).collect();
-        let _ = writeln!(s, "| {} | `{}` | {} | {} | {} | {} |", m.code, m.name, m.category, m.severity, cwe.join(", "), m.summary);
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            m.code,
+            m.name,
+            m.category,
+            m.severity,
+            cwe.join(", "),
+            m.summary
+        );
     }
     s
 }

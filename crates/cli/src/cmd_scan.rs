@@ -41,24 +41,16 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let project = miniguard_project::discover(&args.path, &opts)
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
 
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(j) = args.jobs {
-        if j == 0 {
-            bail!("--jobs must be at least 1");
-        }
-        builder = builder.num_threads(j);
+    if args.jobs == Some(0) {
+        bail!("--jobs must be at least 1");
     }
-    let pool = builder.build().context("cannot start worker threads")?;
-
     let scripts = project.files.iter().filter(|f| f.kind.is_script()).count() as u64;
     let bar = progress_bar(args, scripts);
-    let output = pool.install(|| {
-        miniguard_scan::scan(&project, &rules, &|n| {
-            if let Some(b) = &bar {
-                b.set_position(n);
-            }
-        })
-    });
+    let output = miniguard_scan::scan(&project, &rules, args.jobs, &|n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

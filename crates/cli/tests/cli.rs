@@ -16,8 +16,16 @@ fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     std::fs::create_dir_all(root.join("miniprogram/pages/a")).unwrap();
-    std::fs::write(root.join("project.config.json"), r#"{"miniprogramRoot": "miniprogram/"}"#).unwrap();
-    std::fs::write(root.join("miniprogram/app.json"), r#"{"pages": ["pages/a/a"], "debug": true}"#).unwrap();
+    std::fs::write(
+        root.join("project.config.json"),
+        r#"{"miniprogramRoot": "miniprogram/"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("miniprogram/app.json"),
+        r#"{"pages": ["pages/a/a"], "debug": true}"#,
+    )
+    .unwrap();
     std::fs::write(
         root.join("miniprogram/pages/a/a.js"),
         "const API = 'http://api.example.com'\nPage({ onLoad() { wx.request({ url: API + '/x' }) } })\n",
@@ -34,23 +42,56 @@ fn json_findings(out: &Output) -> Vec<serde_json::Value> {
 #[test]
 fn exit_code_follows_fail_on() {
     let p = project();
-    assert_eq!(run(&["scan", "--no-progress"], p.path()).status.code(), Some(1), "high finding fails by default");
-    assert_eq!(run(&["scan", "--fail-on", "critical"], p.path()).status.code(), Some(0));
-    assert_eq!(run(&["scan", "--fail-on", "never"], p.path()).status.code(), Some(0));
-    assert_eq!(run(&["scan", "--select", "config", "--fail-on", "high"], p.path()).status.code(), Some(0));
-    assert_eq!(run(&["scan", "--select", "config", "--fail-on", "low"], p.path()).status.code(), Some(1));
+    assert_eq!(
+        run(&["scan", "--no-progress"], p.path()).status.code(),
+        Some(1),
+        "high finding fails by default"
+    );
+    assert_eq!(
+        run(&["scan", "--fail-on", "critical"], p.path())
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["scan", "--fail-on", "never"], p.path()).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(
+            &["scan", "--select", "config", "--fail-on", "high"],
+            p.path()
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(
+            &["scan", "--select", "config", "--fail-on", "low"],
+            p.path()
+        )
+        .status
+        .code(),
+        Some(1)
+    );
 }
 
 #[test]
 fn errors_exit_with_2_and_say_what_is_wrong() {
-    let out = bin().args(["scan", "/definitely/not/here"]).output().unwrap();
+    let out = bin()
+        .args(["scan", "/definitely/not/here"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
     let p = project();
     let out = run(&["scan", "--select", "no-such-rule"], p.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule or category `no-such-rule`"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown rule or category `no-such-rule`")
+    );
 
     std::fs::write(p.path().join("miniguard.toml"), "[scan]\nfail-on = 3\n").unwrap();
     let out = run(&["scan"], p.path());
@@ -61,40 +102,82 @@ fn errors_exit_with_2_and_say_what_is_wrong() {
 #[test]
 fn select_and_ignore_by_code_name_and_category() {
     let p = project();
-    let all = json_findings(&run(&["scan", "-f", "json", "--fail-on", "never"], p.path()));
+    let all = json_findings(&run(
+        &["scan", "-f", "json", "--fail-on", "never"],
+        p.path(),
+    ));
     let codes: Vec<&str> = all.iter().filter_map(|f| f["rule"].as_str()).collect();
-    assert!(codes.contains(&"T001") && codes.contains(&"C001"), "{codes:?}");
-    let only = json_findings(&run(&["scan", "-f", "json", "--select", "insecure-http-endpoint"], p.path()));
+    assert!(
+        codes.contains(&"T001") && codes.contains(&"C001"),
+        "{codes:?}"
+    );
+    let only = json_findings(&run(
+        &["scan", "-f", "json", "--select", "insecure-http-endpoint"],
+        p.path(),
+    ));
     assert!(only.iter().all(|f| f["rule"] == "T001") && !only.is_empty());
-    let ignored = json_findings(&run(&["scan", "-f", "json", "--ignore", "transport"], p.path()));
+    let ignored = json_findings(&run(
+        &["scan", "-f", "json", "--ignore", "transport"],
+        p.path(),
+    ));
     assert!(ignored.iter().all(|f| f["rule"] != "T001"));
 }
 
 #[test]
 fn config_file_sets_defaults() {
     let p = project();
-    std::fs::write(p.path().join("miniguard.toml"), "[scan]\nignore = [\"T001\"]\nfail-on = \"high\"\n[rules.C001]\nseverity = \"critical\"\n").unwrap();
+    std::fs::write(
+        p.path().join("miniguard.toml"),
+        "[scan]\nignore = [\"T001\"]\nfail-on = \"high\"\n[rules.C001]\nseverity = \"critical\"\n",
+    )
+    .unwrap();
     let out = run(&["scan", "-f", "json"], p.path());
     let f = json_findings(&out);
     assert!(f.iter().all(|f| f["rule"] != "T001"));
-    assert!(f.iter().any(|f| f["rule"] == "C001" && f["severity"] == "critical"));
-    assert_eq!(out.status.code(), Some(1), "C001 raised to critical fails the build");
+    assert!(
+        f.iter()
+            .any(|f| f["rule"] == "C001" && f["severity"] == "critical")
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "C001 raised to critical fails the build"
+    );
 }
 
 #[test]
 fn baseline_hides_known_findings_and_shows_new_ones() {
     let p = project();
     let base: PathBuf = p.path().join("baseline.json");
-    let out = bin().args(["scan", "--write-baseline"]).arg(&base).arg(p.path()).output().unwrap();
+    let out = bin()
+        .args(["scan", "--write-baseline"])
+        .arg(&base)
+        .arg(p.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let out = bin().args(["scan", "-f", "json", "--baseline"]).arg(&base).arg(p.path()).output().unwrap();
+    let out = bin()
+        .args(["scan", "-f", "json", "--baseline"])
+        .arg(&base)
+        .arg(p.path())
+        .output()
+        .unwrap();
     assert!(json_findings(&out).is_empty());
     assert_eq!(out.status.code(), Some(0));
     // Moving lines keeps the baseline matching; a new flaw is reported.
     let page = p.path().join("miniprogram/pages/a/a.js");
     let src = std::fs::read_to_string(&page).unwrap();
-    std::fs::write(&page, format!("// moved\n\n{src}wx.request({{ url: 'http://other.example.com' }})\n")).unwrap();
-    let out = bin().args(["scan", "-f", "json", "--baseline"]).arg(&base).arg(p.path()).output().unwrap();
+    std::fs::write(
+        &page,
+        format!("// moved\n\n{src}wx.request({{ url: 'http://other.example.com' }})\n"),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", "-f", "json", "--baseline"])
+        .arg(&base)
+        .arg(p.path())
+        .output()
+        .unwrap();
     let f = json_findings(&out);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["location"]["start"]["line"], 5);
@@ -115,9 +198,22 @@ fn inline_comment_suppresses() {
 fn sarif_and_html_outputs() {
     let p = project();
     let sarif = p.path().join("out.sarif");
-    let out = bin().args(["scan", "--format", "sarif", "--fail-on", "never", "--output"]).arg(&sarif).arg(p.path()).output().unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            "--format",
+            "sarif",
+            "--fail-on",
+            "never",
+            "--output",
+        ])
+        .arg(&sarif)
+        .arg(p.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(v["version"], "2.1.0");
     let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
     let t001 = rules.iter().find(|r| r["id"] == "T001").unwrap();
@@ -125,10 +221,19 @@ fn sarif_and_html_outputs() {
     assert_eq!(t001["properties"]["tags"][1], "security");
     assert_eq!(t001["properties"]["tags"][2], "external/cwe/cwe-319");
     let result = &v["runs"][0]["results"][0];
-    assert!(result["partialFingerprints"].as_object().is_some_and(|o| !o.is_empty()));
+    assert!(
+        result["partialFingerprints"]
+            .as_object()
+            .is_some_and(|o| !o.is_empty())
+    );
 
     let html = p.path().join("report.html");
-    bin().args(["scan", "--format", "html", "--output"]).arg(&html).arg(p.path()).output().unwrap();
+    bin()
+        .args(["scan", "--format", "html", "--output"])
+        .arg(&html)
+        .arg(p.path())
+        .output()
+        .unwrap();
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"));
     assert!(page.contains("T001") && !page.contains("<script src="));
@@ -137,16 +242,46 @@ fn sarif_and_html_outputs() {
 #[test]
 fn broken_input_is_a_warning_not_a_crash() {
     let p = project();
-    std::fs::write(p.path().join("miniprogram/pages/a/broken.js"), "function (((( {").unwrap();
-    std::fs::write(p.path().join("miniprogram/pages/a/a.json"), "{ \"usingComponents\": ").unwrap();
-    std::fs::write(p.path().join("miniprogram/pages/a/a.wxml"), "<view><rich-text nodes=\"{{html\"></view").unwrap();
+    std::fs::write(
+        p.path().join("miniprogram/pages/a/broken.js"),
+        "function (((( {",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("miniprogram/pages/a/a.json"),
+        "{ \"usingComponents\": ",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("miniprogram/pages/a/a.wxml"),
+        "<view><rich-text nodes=\"{{html\"></view",
+    )
+    .unwrap();
     let out = run(&["scan", "-f", "json", "--fail-on", "never"], p.path());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let warnings = v["warnings"].as_array().unwrap();
-    assert!(warnings.iter().any(|w| w["path"].as_str().unwrap().ends_with("broken.js")), "{warnings:#?}");
-    assert!(warnings.iter().any(|w| w["path"].as_str().unwrap().ends_with("a.json")), "{warnings:#?}");
-    assert!(json_findings(&out).iter().any(|f| f["rule"] == "T001"), "the rest is still analysed");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["path"].as_str().unwrap().ends_with("broken.js")),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["path"].as_str().unwrap().ends_with("a.json")),
+        "{warnings:#?}"
+    );
+    assert!(
+        json_findings(&out).iter().any(|f| f["rule"] == "T001"),
+        "the rest is still analysed"
+    );
 }
 
 #[test]
@@ -157,16 +292,31 @@ fn rules_command_lists_and_documents() {
     let out = bin().args(["rules", "sql-injection"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("I001") && text.contains("## Fix") && text.contains("CWE-89"));
-    assert_eq!(bin().args(["rules", "Z999"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(
+        bin()
+            .args(["rules", "Z999"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn readme_rule_table_is_current() {
     let out = bin().args(["rules", "--markdown"]).output().unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
-    let start = readme.find("<!-- rules:start -->").expect("README has <!-- rules:start -->") + "<!-- rules:start -->".len();
-    let end = readme.find("<!-- rules:end -->").expect("README has <!-- rules:end -->");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let start = readme
+        .find("<!-- rules:start -->")
+        .expect("README has <!-- rules:start -->")
+        + "<!-- rules:start -->".len();
+    let end = readme
+        .find("<!-- rules:end -->")
+        .expect("README has <!-- rules:end -->");
     assert_eq!(
         readme[start..end].trim(),
         table.trim(),

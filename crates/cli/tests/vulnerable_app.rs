@@ -19,7 +19,9 @@ fn expected() -> BTreeSet<(String, String, u32)> {
             continue;
         }
         let (code, path, line_no) = (cells[1], cells[2], cells[3]);
-        let is_code = code.len() == 4 && code.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && code[1..].chars().all(|c| c.is_ascii_digit());
+        let is_code = code.len() == 4
+            && code.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && code[1..].chars().all(|c| c.is_ascii_digit());
         if let (true, Ok(n)) = (is_code, line_no.parse::<u32>()) {
             rows.insert((code.to_owned(), path.trim_matches('`').to_owned(), n));
         }
@@ -29,11 +31,22 @@ fn expected() -> BTreeSet<(String, String, u32)> {
 
 fn found() -> BTreeSet<(String, String, u32)> {
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
-        .args(["scan", "--format", "json", "--fail-on", "never", "--no-progress"])
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--no-progress",
+        ])
         .arg(example())
         .output()
         .expect("run miniguard");
-    assert!(out.status.success(), "scan failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     report["findings"]
         .as_array()
@@ -42,7 +55,10 @@ fn found() -> BTreeSet<(String, String, u32)> {
         .map(|f| {
             (
                 f["rule"].as_str().unwrap_or_default().to_owned(),
-                f["location"]["path"].as_str().unwrap_or_default().to_owned(),
+                f["location"]["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 u32::try_from(f["location"]["start"]["line"].as_u64().unwrap_or(0)).unwrap_or(0),
             )
         })
@@ -56,7 +72,10 @@ fn every_planted_flaw_is_found_and_nothing_else() {
     let found = found();
     let missed: Vec<_> = expected.difference(&found).collect();
     let extra: Vec<_> = found.difference(&expected).collect();
-    assert!(missed.is_empty() && extra.is_empty(), "missed (false negatives): {missed:#?}\nunexpected (false positives): {extra:#?}");
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "missed (false negatives): {missed:#?}\nunexpected (false positives): {extra:#?}"
+    );
 }
 
 #[test]
@@ -66,11 +85,22 @@ fn every_rule_has_a_planted_flaw() {
         .into_iter()
         .filter(|code| !code.starts_with('D') && !planted.contains(code))
         .collect();
-    assert!(missing.is_empty(), "rules without a planted flaw in EXPECTED.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "rules without a planted flaw in EXPECTED.md: {missing:?}"
+    );
 }
 
 fn miniguard_rules() -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_miniguard")).args(["rules", "--json"]).output().expect("run miniguard");
+    let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .args(["rules", "--json"])
+        .output()
+        .expect("run miniguard");
     let rules: serde_json::Value = serde_json::from_slice(&out.stdout).expect("rules json");
-    rules.as_array().expect("array").iter().map(|r| r["code"].as_str().unwrap_or_default().to_owned()).collect()
+    rules
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["code"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }

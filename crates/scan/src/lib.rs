@@ -104,9 +104,37 @@ pub struct ScanOutput {
     pub bytes_scanned: u64,
 }
 
-/// Scan a project with the given rules. `progress` is called with the number of files done so
-/// far (from several threads).
+/// Worker threads get large stacks: oxc's parser and the evaluator recurse over nested code, and
+/// generated or hostile files nest deeply. The memory is reserved, not used, until needed.
+const WORKER_STACK: usize = 256 * 1024 * 1024;
+
+/// Scan a project with the given rules on `jobs` threads (default: one per CPU). `progress` is
+/// called with the number of script files done so far (from several threads).
 pub fn scan(
+    project: &Project,
+    rules: &[&'static dyn Rule],
+    jobs: Option<usize>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<ScanOutput, ScanError> {
+    let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
+    if let Some(j) = jobs {
+        builder = builder.num_threads(j.max(1));
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    Ok(pool.install(|| scan_in_pool(project, rules, progress)))
+}
+
+/// Our own failures (problems in the scanned files are warnings, not errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+fn scan_in_pool(
     project: &Project,
     rules: &[&'static dyn Rule],
     progress: &(dyn Fn(u64) + Sync),

@@ -13,7 +13,7 @@ fn fixtures() -> PathBuf {
 
 fn scan_with(rule: &'static dyn Rule, dir: &Path) -> Vec<miniguard_report::Finding> {
     let project = discover(dir, &DiscoverOptions::default()).expect("fixture discovers");
-    let out = miniguard_scan::scan(&project, &[rule], &|_| {});
+    let out = miniguard_scan::scan(&project, &[rule], None, &|_| {}).expect("scan");
     let mut f = out.findings;
     f.sort_by(|a, b| {
         (&a.location.path, a.location.start).cmp(&(&b.location.path, b.location.start))

@@ -40,6 +40,9 @@ use crate::value::{FuncNode, FuncRef, Kind, Labels, Obj, Origin, Sanitized, Sour
 
 /// How deep calls are followed.
 const MAX_DEPTH: usize = 8;
+/// How deeply nested expressions and statements are followed; deeper code (generated or
+/// hostile) is treated as unknown rather than risking the stack.
+const MAX_NESTING: u32 = 400;
 /// Evaluation steps one batch may take before the analysis of deeper calls stops.
 const STEP_BUDGET: u64 = 3_000_000;
 
@@ -90,6 +93,7 @@ pub struct Evaluator<'a, 'r> {
     pages: Vec<PageState<'a>>,
     name_ctx: Option<Rc<str>>,
     steps: u64,
+    depth: u32,
     called: FxHashSet<(usize, u32)>,
     seen: Vec<Seen<'a>>,
     seen_set: FxHashSet<(usize, u32)>,
@@ -121,6 +125,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             pages: Vec::new(),
             name_ctx: None,
             steps: 0,
+            depth: 0,
             called: FxHashSet::default(),
             seen: Vec::new(),
             seen_set: FxHashSet::default(),
@@ -483,6 +488,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn exec(&mut self, s: &'a Statement<'a>) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        self.depth += 1;
+        self.exec_inner(s);
+        self.depth -= 1;
+    }
+
+    fn exec_inner(&mut self, s: &'a Statement<'a>) {
         self.steps += 1;
         match s {
             Statement::BlockStatement(b) => self.exec_block(&b.body),
@@ -746,6 +760,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn bind_pattern(&mut self, p: &'a BindingPattern<'a>, v: Value<'a>) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        self.depth += 1;
+        self.bind_pattern_inner(p, v);
+        self.depth -= 1;
+    }
+
+    fn bind_pattern_inner(&mut self, p: &'a BindingPattern<'a>, v: Value<'a>) {
         match p {
             BindingPattern::BindingIdentifier(id) => {
                 let mut v = v;
@@ -787,6 +810,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn assign_target(&mut self, t: &'a AssignmentTarget<'a>, v: Value<'a>) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        self.depth += 1;
+        self.assign_target_inner(t, v);
+        self.depth -= 1;
+    }
+
+    fn assign_target_inner(&mut self, t: &'a AssignmentTarget<'a>, v: Value<'a>) {
         match t {
             AssignmentTarget::AssignmentTargetIdentifier(id) => {
                 if let Some(sym) = self.symbol_of_ref(id) {
@@ -936,9 +968,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     pub fn eval(&mut self, e: &'a Expression<'a>) -> Value<'a> {
         self.steps += 1;
-        if self.steps > STEP_BUDGET {
+        if self.steps > STEP_BUDGET || self.depth >= MAX_NESTING {
             return Value::unknown();
         }
+        self.depth += 1;
+        let v = self.eval_inner(e);
+        self.depth -= 1;
+        v
+    }
+
+    fn eval_inner(&mut self, e: &'a Expression<'a>) -> Value<'a> {
         match e {
             Expression::StringLiteral(s) => {
                 let text = s.value.as_str();
@@ -1262,7 +1301,14 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     self.member_value(&obj, &k, Some(c.span))
                 } else {
                     let mut v = element_of(&obj);
-                    v.taint.join(&key.taint);
+                    // A lookup in a table of constants (`SORTABLE[req.query.sort]`) is an
+                    // allow-list: the result is one of the constants, whatever the key.
+                    let table = obj.obj().is_some_and(|o| {
+                        !o.fields.is_empty() && o.fields.iter().all(|(_, f)| f.is_constant())
+                    });
+                    if !table {
+                        v.taint.join(&key.taint);
+                    }
                     v
                 }
             }
@@ -1404,6 +1450,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             _ => {}
         }
         if p.starts_with("@ctx.") || p.starts_with("@req.") || p.starts_with("@koareq.") {
+            // Egg's HTTP clients and app (`ctx.httpclient.request`, `ctx.app.curl`) keep a path.
+            if matches!(p, "@ctx.httpclient" | "@ctx.app" | "@ctx.app.httpclient") {
+                return Value::api(&format!("{p}.{prop}"));
+            }
             return Value::unknown();
         }
         if prop == "default" || prop == "__esModule" {
@@ -1684,6 +1734,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 "toString" | "trim" | "toLowerCase" | "toUpperCase" | "slice" | "substring"
                 | "substr",
             ) => receiver.map_or(Sanitized::empty(), |r| r.sanitized),
+            // `phone.replace(/(\d{3})\d{4}(\d{4})/, '$1****$2')`: masked for display.
+            Some("replace" | "replaceAll")
+                if args
+                    .get(1)
+                    .and_then(|a| a.text.as_deref())
+                    .is_some_and(|t| t.contains('*')) =>
+            {
+                Sanitized::MASKED
+            }
             _ => Sanitized::empty(),
         };
         ctx
@@ -1962,7 +2021,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             _ => {}
         }
-        if p.starts_with("crypto-js.enc.") && p.ends_with(".parse") {
+        if (p.starts_with("crypto-js.enc.") || p.starts_with("crypto-js/enc-"))
+            && p.ends_with(".parse")
+        {
             return arg0;
         }
         if matches!(
@@ -2307,6 +2368,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     // ----- JSX ----------------------------------------------------------------------------
 
     fn eval_jsx(&mut self, el: &'a JSXElement<'a>) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        self.depth += 1;
+        self.eval_jsx_inner(el);
+        self.depth -= 1;
+    }
+
+    fn eval_jsx_inner(&mut self, el: &'a JSXElement<'a>) {
         let name = match &el.opening_element.name {
             JSXElementName::Identifier(i) => i.name.as_str().to_owned(),
             JSXElementName::IdentifierReference(i) => i.name.as_str().to_owned(),
