@@ -144,7 +144,7 @@ fn scan_in_pool(
     let scripts: Vec<&SourceFile> = project
         .files
         .iter()
-        .filter(|f| matches!(f.kind, FileKind::Script(_)))
+        .filter(|f| matches!(f.kind, FileKind::Script(_) | FileKind::Vue))
         .collect();
     let results: Vec<BatchResult> = scripts
         .par_chunks(BATCH)

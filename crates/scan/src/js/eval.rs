@@ -684,6 +684,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                         None => Value::unknown(),
                     },
                 };
+                // A Vue single-file component (uni-app page or component): its options object.
+                let m = self.module(self.cur);
+                if m.path
+                    .extension()
+                    .is_some_and(|e| e == "vue" || e == "nvue")
+                    && v.obj().is_some()
+                {
+                    self.run_page("Vue", &v);
+                }
                 self.set_export("default", v);
             }
             Statement::TSExportAssignment(e) => {
@@ -1440,6 +1449,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     if let Some(v) = pg.extra.get(name) {
                         return v.clone();
                     }
+                    if let Some(v) = pg.data.field(name) {
+                        return v.clone();
+                    }
                 }
                 return Value::unknown();
             }
@@ -2069,6 +2081,13 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         result.taint = t;
         result.labels = labels;
+        // `path.join(dir, path.basename(x))`: path functions keep what every tainted part had.
+        if p.starts_with("path.") {
+            let mut tainted = args.iter().filter(|a| !a.deep_taint().is_empty());
+            if let Some(first) = tainted.next() {
+                result.sanitized = tainted.fold(first.sanitized, |acc, a| acc & a.sanitized);
+            }
+        }
         // Callbacks passed to library calls still run (e.g. `pool.query(sql, (err, rows) => ..)`).
         let param = Value {
             taint: result.taint.clone(),
@@ -2185,10 +2204,23 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         if kind == "App" {
             self.app_value = Some(arg.clone());
         }
-        let data = o
+        let mut data = o
             .get("data")
             .cloned()
             .unwrap_or_else(|| Value::object(Obj::default()));
+        // Vue: `data() { return {...} }`.
+        if let Kind::Func(f) = data.kind {
+            self.pages.push(PageState {
+                data: Value::object(Obj::default()),
+                methods: Vec::new(),
+                extra: FxHashMap::default(),
+            });
+            data = self.call_func(f, Value::api("@page"), &[], false);
+            self.pages.pop();
+            if data.obj().is_none() {
+                data = Value::object(Obj::default());
+            }
+        }
         let mut methods: Vec<(Rc<str>, FuncRef<'a>)> = Vec::new();
         let collect = |obj: &Obj<'a>, methods: &mut Vec<(Rc<str>, FuncRef<'a>)>| {
             for (k, v) in &obj.fields {
@@ -2198,7 +2230,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
         };
         collect(o, &mut methods);
-        for group in ["methods", "lifetimes", "pageLifetimes", "observers"] {
+        methods.retain(|(name, _)| &**name != "data");
+        for group in [
+            "methods",
+            "lifetimes",
+            "pageLifetimes",
+            "observers",
+            "watch",
+            "computed",
+        ] {
             if let Some(g) = o.get(group).and_then(Value::obj) {
                 collect(g, &mut methods);
             }
@@ -2238,50 +2278,105 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     fn check_template(&mut self, page: &PageState<'a>) {
         let m = self.module(self.cur);
-        let Some((tpl_path, dialect)) = self.set.index.template_for(&m.path) else {
-            return;
+        let is_vue = m
+            .path
+            .extension()
+            .is_some_and(|e| e == "vue" || e == "nvue");
+        let (rel, src, text, dialect) = if is_vue {
+            // The template block of the same file, masked in place so offsets stay true.
+            let original = m.source;
+            let Some(block) = super::vue::blocks(original, "template").into_iter().next() else {
+                return;
+            };
+            let masked = super::vue::mask(original, &[(block.start, block.end)]);
+            (
+                m.rel.clone(),
+                Rc::from(original),
+                masked,
+                crate::template::Dialect::Wxml,
+            )
+        } else {
+            let Some((tpl_path, dialect)) = self.set.index.template_for(&m.path) else {
+                return;
+            };
+            let Some(file) = self.set.index.file(&tpl_path) else {
+                return;
+            };
+            let Ok(text) = std::fs::read_to_string(&file.path) else {
+                return;
+            };
+            let rel: Rc<str> = Rc::from(file.rel.as_str());
+            let src: Rc<str> = Rc::from(text.as_str());
+            if !self.templates.iter().any(|(r, _)| *r == rel) {
+                self.templates.push((rel.clone(), src.clone()));
+            }
+            (rel, src, text, dialect)
         };
-        let Some(file) = self.set.index.file(&tpl_path) else {
-            return;
-        };
-        let Ok(text) = std::fs::read_to_string(&file.path) else {
-            return;
-        };
-        let rel: Rc<str> = Rc::from(file.rel.as_str());
-        let src: Rc<str> = Rc::from(text.as_str());
-        if !self.templates.iter().any(|(r, _)| *r == rel) {
-            self.templates.push((rel.clone(), src.clone()));
-        }
         let tpl = crate::template::parse(&text, dialect);
         for e in &tpl.errors {
             self.template_errors
                 .push((rel.clone(), e.span.start, e.message.clone()));
         }
         let alloc = self.set.allocator();
+        let mut data = page.data.obj().cloned().unwrap_or_default();
+        for (k, v) in &page.extra {
+            let joined = data.get(k).map_or_else(|| v.clone(), |d| d.join(v));
+            data.set(k, joined);
+        }
         self.pages.push(PageState {
-            data: page.data.clone(),
+            data: Value::object(data),
             methods: Vec::new(),
             extra: FxHashMap::default(),
         });
         let saved_tpl = self.template_file.replace((rel.clone(), src.clone()));
         let mut bindings: Vec<TemplateBinding> = Vec::new();
         tpl.walk(&mut |el, ancestors| {
-            let loops: Vec<_> = ancestors
-                .iter()
-                .chain(std::iter::once(&el))
-                .filter_map(|a| {
-                    a.for_binding(dialect).map(|b| {
-                        (
-                            b.item.clone(),
-                            b.list.clone(),
-                            b.index.clone(),
-                            String::new(),
-                        )
+            let chain = || ancestors.iter().copied().chain(std::iter::once(el));
+            let loops: Vec<_> = if is_vue {
+                chain().filter_map(vue_for_binding).collect()
+            } else {
+                chain()
+                    .filter_map(|a| {
+                        a.for_binding(dialect).map(|b| {
+                            (
+                                b.item.clone(),
+                                b.list.clone(),
+                                b.index.clone(),
+                                String::new(),
+                            )
+                        })
                     })
-                })
-                .collect();
+                    .collect()
+            };
             for attr in &el.attrs {
                 let Some(val) = &attr.value else { continue };
+                let span = Span {
+                    start: val.span.start,
+                    end: val.span.end,
+                };
+                if is_vue {
+                    // `:src="url"`, `v-bind:nodes="html"`, `v-html="html"`: the value is code.
+                    let name = attr.name.as_str();
+                    let bound = name
+                        .strip_prefix(':')
+                        .or_else(|| name.strip_prefix("v-bind:"))
+                        .map(str::to_owned)
+                        .or_else(|| (name == "v-html").then(|| name.to_owned()));
+                    if let Some(bound) = bound {
+                        let expr = crate::template::Part::Expr {
+                            code: val.raw.clone(),
+                            span: val.span,
+                        };
+                        bindings.push((
+                            el.name.to_ascii_lowercase(),
+                            bound,
+                            vec![expr],
+                            loops.clone(),
+                            span,
+                        ));
+                    }
+                    continue;
+                }
                 if !val
                     .parts
                     .iter()
@@ -2294,10 +2389,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     attr.name.clone(),
                     val.parts.clone(),
                     loops.clone(),
-                    Span {
-                        start: val.span.start,
-                        end: val.span.end,
-                    },
+                    span,
                 ));
             }
         });
@@ -2460,6 +2552,25 @@ type TemplateBinding = (
     Vec<(String, Option<crate::template::Part>, String, String)>,
     Span,
 );
+
+/// A Vue `v-for="(item, index) in list"` as a loop binding (item, list, index, unused).
+fn vue_for_binding(
+    el: &crate::template::Element,
+) -> Option<(String, Option<crate::template::Part>, String, String)> {
+    let attr = el.attr("v-for")?;
+    let val = attr.value.as_ref()?;
+    let (item, index, list) = super::vue::parse_v_for(&val.raw)?;
+    let list = crate::template::Part::Expr {
+        code: list,
+        span: val.span,
+    };
+    Some((
+        item,
+        Some(list),
+        index.unwrap_or_else(|| "index".to_owned()),
+        String::new(),
+    ))
+}
 
 // ----- helpers -----------------------------------------------------------------------------
 

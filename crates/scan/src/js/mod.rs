@@ -6,6 +6,7 @@
 
 pub mod apis;
 pub mod eval;
+pub mod vue;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -82,8 +83,10 @@ impl<'a> ModuleSet<'a> {
 
     fn parse(&self, path: &Path) -> Option<usize> {
         let file = self.index.file(path)?;
-        let FileKind::Script(lang) = file.kind else {
-            return None;
+        let lang = match file.kind {
+            FileKind::Script(lang) => lang,
+            FileKind::Vue => ScriptLang::Ts,
+            _ => return None,
         };
         let text = match std::fs::read(&file.path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -98,13 +101,25 @@ impl<'a> ModuleSet<'a> {
             }
         };
         let source: &'a str = self.alloc.alloc_str(text.trim_start_matches('\u{feff}'));
+        // A Vue single-file component: parse its script blocks in place (the rest masked).
+        let mut lang = lang;
+        let parse_text: &'a str = if file.kind == FileKind::Vue {
+            let blocks = vue::blocks(source, "script");
+            if !blocks.iter().any(|b| vue::is_typescript(&b.attrs)) {
+                lang = ScriptLang::Js;
+            }
+            let keep: Vec<(usize, usize)> = blocks.iter().map(|b| (b.start, b.end)).collect();
+            self.alloc.alloc_str(&vue::mask(source, &keep))
+        } else {
+            source
+        };
         let source_type = match lang {
             ScriptLang::Js => SourceType::unambiguous().with_jsx(true),
             ScriptLang::Jsx => SourceType::jsx().with_unambiguous(true),
             ScriptLang::Ts => SourceType::ts().with_unambiguous(true),
             ScriptLang::Tsx => SourceType::tsx().with_unambiguous(true),
         };
-        let ret = Parser::new(self.alloc, source, source_type)
+        let ret = Parser::new(self.alloc, parse_text, source_type)
             .with_options(ParseOptions {
                 allow_return_outside_function: true,
                 ..ParseOptions::default()
@@ -178,7 +193,7 @@ pub fn resolve(index: &ProjectIndex, from: &Path, spec: &str) -> Option<PathBuf>
     candidates.into_iter().find(|c| {
         index
             .file(c)
-            .is_some_and(|f| matches!(f.kind, FileKind::Script(_)))
+            .is_some_and(|f| matches!(f.kind, FileKind::Script(_) | FileKind::Vue))
     })
 }
 
