@@ -115,6 +115,8 @@ bitflags! {
         const ENCRYPTED = 1 << 5;
         /// Coerced to a primitive string (`String(x)`, template literal): no operator objects.
         const PRIMITIVE = 1 << 6;
+        /// Masked for display (`138****8000`, `maskPhone(x)`): no longer the sensitive value.
+        const MASKED = 1 << 7;
     }
 }
 
@@ -325,7 +327,11 @@ impl<'a> Value<'a> {
         self.visit_inner(&mut |v| l |= v.effective_labels(), 0);
         if let Kind::Object(o) = &self.kind {
             for (k, v) in &o.fields {
-                if !v.sanitized.contains(Sanitized::ENCRYPTED) && !v.is_constant() {
+                if !v
+                    .sanitized
+                    .intersects(Sanitized::ENCRYPTED | Sanitized::MASKED)
+                    && !v.is_constant()
+                {
                     l |= crate::names::labels_for_name(k);
                 }
             }
@@ -333,13 +339,24 @@ impl<'a> Value<'a> {
         l
     }
 
-    /// Labels that still matter: none once encrypted or hashed.
+    /// Labels that still matter: none once encrypted, hashed or masked.
     pub fn effective_labels(&self) -> Labels {
-        if self.sanitized.contains(Sanitized::ENCRYPTED) {
+        if self
+            .sanitized
+            .intersects(Sanitized::ENCRYPTED | Sanitized::MASKED)
+        {
             Labels::empty()
         } else {
             self.labels
         }
+    }
+
+    /// Nothing is known: no text, no taint, no labels, no shape.
+    pub fn is_blank(&self) -> bool {
+        self.text.is_none()
+            && self.taint.is_empty()
+            && self.labels.is_empty()
+            && matches!(self.kind, Kind::Unknown)
     }
 
     /// Built from constants only: a literal, or a combination of literals.
@@ -430,7 +447,12 @@ impl<'a> Value<'a> {
         };
         self.taint.join(&other.taint);
         self.labels |= other.labels;
-        if self.text != other.text {
+        // A side we know nothing about (an absent argument, `undefined`) does not erase what the
+        // other side says: `base || 'http://api.example.com'` may well be that URL.
+        if self.is_blank() {
+            self.text.clone_from(&other.text);
+            self.text_origin.clone_from(&other.text_origin);
+        } else if !other.is_blank() && self.text != other.text {
             self.text = None;
             self.text_origin = None;
         }
@@ -516,6 +538,13 @@ mod tests {
         let b = Value::text("https://b", None);
         assert_eq!(a.join(&b).text, None);
         assert_eq!(a.join(&a.clone()).exact_text(), Some("http://a"));
+    }
+
+    #[test]
+    fn join_with_nothing_known_keeps_the_text() {
+        let url = Value::text("http://a", None);
+        assert_eq!(Value::unknown().join(&url).exact_text(), Some("http://a"));
+        assert_eq!(url.join(&Value::unknown()).exact_text(), Some("http://a"));
     }
 
     #[test]

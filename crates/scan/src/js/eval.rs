@@ -94,6 +94,8 @@ pub struct Evaluator<'a, 'r> {
     name_ctx: Option<Rc<str>>,
     steps: u64,
     depth: u32,
+    /// `this` as the last evaluated function left it (the instance after a constructor).
+    last_this: Option<Value<'a>>,
     called: FxHashSet<(usize, u32)>,
     seen: Vec<Seen<'a>>,
     seen_set: FxHashSet<(usize, u32)>,
@@ -126,6 +128,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             name_ctx: None,
             steps: 0,
             depth: 0,
+            last_this: None,
             called: FxHashSet::default(),
             seen: Vec::new(),
             seen_set: FxHashSet::default(),
@@ -942,6 +945,17 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 span: span.into(),
             };
             self.emit(&Event::Respond(&ev));
+        }
+        // `this.x = v` in a constructor or method: the instance gets the field.
+        if matches!(object.get_inner_expression(), Expression::ThisExpression(_))
+            && let Some(this) = self.this_stack.last_mut()
+            && (this.obj().is_some()
+                || (matches!(this.kind, Kind::Unknown) && this.taint.is_empty()))
+        {
+            let mut o = this.obj().cloned().unwrap_or_default();
+            o.set(&prop, v);
+            this.kind = Kind::Object(Rc::new(o));
+            return;
         }
         // Page `this.x = v`.
         if obj_val.api_path() == Some("@page")
@@ -1762,26 +1776,42 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     fn construct(&mut self, f: FuncRef<'a>, c: &'a Class<'a>, args: &[Value<'a>]) -> Value<'a> {
         let mut obj = Obj::default();
+        let mut ctor = None;
         let saved = self.cur;
         self.cur = f.module;
         for el in &c.body.body {
-            if let ClassElement::MethodDefinition(m) = el
-                && let Some(name) = property_key_name(&m.key)
-            {
-                let v = self.func_value(FuncNode::Function(&m.value));
-                if name == "constructor" {
-                    if let Kind::Func(ctor) = v.kind {
-                        self.cur = saved;
-                        self.call_func(ctor, Value::unknown(), args, true);
-                        self.cur = f.module;
+            match el {
+                ClassElement::MethodDefinition(m) => {
+                    let Some(name) = property_key_name(&m.key) else {
+                        continue;
+                    };
+                    let v = self.func_value(FuncNode::Function(&m.value));
+                    if name == "constructor" {
+                        if let Kind::Func(f) = v.kind {
+                            ctor = Some(f);
+                        }
+                    } else {
+                        obj.set(&name, v);
                     }
-                } else {
-                    obj.set(&name, v);
                 }
+                ClassElement::PropertyDefinition(p) if !p.r#static => {
+                    if let (Some(name), Some(init)) = (property_key_name(&p.key), &p.value) {
+                        let v = self.eval(init);
+                        obj.set(&name, v);
+                    }
+                }
+                _ => {}
             }
         }
         self.cur = saved;
-        Value::object(obj)
+        let instance = Value::object(obj);
+        let Some(ctor) = ctor else { return instance };
+        self.last_this = None;
+        self.call_func(ctor, instance.clone(), args, false);
+        match self.last_this.take() {
+            Some(v) if v.obj().is_some() => v,
+            _ => instance,
+        }
     }
 
     /// Evaluate a function of the analysed code with these arguments.
@@ -1865,7 +1895,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         let ret = self.returns.pop().flatten().unwrap_or_default();
         if !is_arrow {
-            self.this_stack.pop();
+            self.last_this = self.this_stack.pop();
         }
         self.cur = saved_cur;
         self.template_file = saved_tpl;
@@ -1912,6 +1942,14 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 self.invoke_callback(arg0.field("complete"), std::slice::from_ref(&resp));
                 self.invoke_callback(arg0.field("fail"), &[Value::unknown()]);
                 return resp;
+            }
+            // uni-app composition API: `onLoad((options) => ...)` from '@dcloudio/uni-app'.
+            if last == "onLoad"
+                && let Kind::Func(f) = arg0.kind
+            {
+                let options = self.param_origin_value(f, 0, SourceKind::PAGE_OPTIONS, "options");
+                self.call_func(f, Value::unknown(), &[options], false);
+                return Value::unknown();
             }
             let source = match last {
                 "getStorageSync" | "getStorage" | "getStorageInfoSync" => Some(SourceKind::STORAGE),
