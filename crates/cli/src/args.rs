@@ -147,4 +147,8 @@ pub struct RulesArgs {
     /// Print the rule table as Markdown (the table in README.md).
     #[arg(long)]
     pub markdown: bool,
+
+    /// Write one Markdown page per rule, and an index, into DIR (how docs/rules is made).
+    #[arg(long, value_name = "DIR")]
+    pub write_docs: Option<std::path::PathBuf>,
 }

@@ -323,3 +323,27 @@ fn readme_rule_table_is_current() {
         "README.md rule table is stale: regenerate it with `cargo run -- rules --markdown`"
     );
 }
+
+#[test]
+fn rule_docs_are_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["rules", "--write-docs"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules");
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let fresh = std::fs::read_to_string(entry.path()).unwrap();
+        let name = entry.file_name();
+        let old = std::fs::read_to_string(committed.join(&name)).unwrap_or_default();
+        assert_eq!(
+            old,
+            fresh,
+            "docs/rules/{} is stale: run `cargo run -- rules --write-docs docs/rules`",
+            name.to_string_lossy()
+        );
+    }
+}
