@@ -1,20 +1,358 @@
+use crate::events::{CallEvent, Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use crate::value::{HOLE, Kind, Sanitized, SourceKind, Value};
 
 crate::declare_rule! {
-    /// TODO
+    /// ## What it finds
+    /// A server-side HTTP request (cloud function or Node backend) whose target URL is chosen by
+    /// the client: the cloud function `event` or the HTTP request decides the scheme and host of
+    /// a call of `axios`, `got`, `node-fetch`/`fetch`, `request`, `superagent`, `needle`,
+    /// `urllib`, egg's `ctx.curl` / `app.curl` / `ctx.httpclient.request`, or
+    /// `http.get` / `https.request`.
+    ///
+    /// A URL whose known start already fixes the scheme and host
+    /// (`'https://api.example.com/items/' + id`) or is a same-site path (`'/items/' + id`) is
+    /// not reported: the client only chooses a path on a fixed server. A URL that starts with an
+    /// unknown base read from configuration (`process.env.API + '/x?id=' + id`) is not reported
+    /// either, since the base is not the client's.
+    ///
+    /// ## Why it matters
+    /// The server fetches whatever the attacker names, from inside the network: cloud metadata
+    /// endpoints (`http://169.254.169.254/`, `http://metadata.tencentyun.com/`) that hand out
+    /// temporary credentials, internal admin panels, databases with HTTP interfaces, or other
+    /// tenants' services. The response often comes back to the attacker, and the request carries
+    /// the server's network position and sometimes its credentials.
+    ///
+    /// ## Example
+    /// ```js
+    /// exports.main = async (event) => {
+    ///   const res = await axios.get(event.imageUrl)   // event.imageUrl = 'http://169.254.169.254/…'
+    ///   return res.data
+    /// }
+    /// ```
+    ///
+    /// ## Fix
+    /// Do not let the client name the host. Keep the host fixed in code and let the client choose
+    /// only an identifier; if arbitrary URLs are a feature, resolve the host, reject private,
+    /// loopback and link-local addresses, allow only `https:` and a list of expected domains, and
+    /// disable redirects (or re-check each hop).
+    ///
+    /// ## References
+    /// - CWE-918: Server-Side Request Forgery (SSRF)
+    /// - OWASP Server-Side Request Forgery Prevention Cheat Sheet
     pub struct Ssrf {
-        code: "X999",
+        code: "I006",
         name: "ssrf",
-        category: Config,
-        severity: Low,
-        confidence: Low,
-        cwe: [],
-        summary: "TODO",
+        category: Injection,
+        severity: High,
+        confidence: Medium,
+        cwe: [918],
+        summary: "Server-side request to a URL chosen by the client",
     }
 }
+
+/// HTTP client libraries (canonical module paths) whose call or methods send a request.
+const CLIENTS: &[&str] = &[
+    "axios",
+    "got",
+    "node-fetch",
+    "fetch",
+    "request",
+    "request-promise",
+    "request-promise-native",
+    "superagent",
+    "needle",
+    "urllib",
+    "undici",
+    "phin",
+    "centra",
+    "bent",
+    "cross-fetch",
+    "isomorphic-fetch",
+];
+
+/// Methods of those libraries that take the URL first.
+const VERBS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "del", "head", "options", "request", "curl", "fetch",
+    "stream", "json",
+];
 
 impl Rule for Ssrf {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        note_guard(cx, event);
+        let Event::Call(call) = event else { return };
+        if cx.is_client() {
+            return;
+        }
+        let Some((url, idx)) = request_url(call) else {
+            return;
+        };
+        let Some(taint) = url.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty()) else {
+            return;
+        };
+        if is_guarded(&taint) {
+            return;
+        }
+        if !host_controlled(url, cx.text(call.arg_span(idx))) {
+            return;
+        }
+        cx.report_flow(&Self::META, call.arg_span(idx), &taint, "server-side request URL")
+            .help("keep the scheme and host fixed in code and let the client choose only an identifier; if any URL must be fetched, allow-list the hosts and reject private and metadata addresses");
+    }
+}
+
+/// The URL a request call sends to, with the index of the argument holding it.
+fn request_url<'v, 'a>(call: &'v CallEvent<'_, 'a>) -> Option<(&'v Value<'a>, usize)> {
+    let path = call.path?;
+    let base = path.split('.').next().unwrap_or(path);
+    let is_client_lib = CLIENTS.contains(&base) && !path.contains("().") && {
+        // `axios(url)`, `axios.get(url)`, `got.post(url)`, `needle('get', url)` ...
+        let rest = path[base.len()..].trim_start_matches('.');
+        rest.is_empty() || VERBS.contains(&rest) || rest == "default"
+    };
+    let is_instance = CLIENTS.contains(&base)
+        && path.ends_with(&format!("().{}", call.method.unwrap_or("")))
+        && call.method.is_some_and(|m| VERBS.contains(&m));
+    let is_node_http = matches!(
+        path,
+        "http.get" | "https.get" | "http.request" | "https.request"
+    );
+    let is_egg = matches!(
+        path,
+        "@ctx.curl"
+            | "@ctx.app.curl"
+            | "@controller.app.curl"
+            | "@ctx.httpclient.request"
+            | "@ctx.httpclient.curl"
+            | "@ctx.app.httpclient.request"
+            | "@ctx.app.httpclient.curl"
+            | "@controller.app.httpclient.request"
+            | "@controller.app.httpclient.curl"
+            | "@controller.httpclient.request"
+            | "@controller.httpclient.curl"
+    );
+    if !(is_client_lib || is_instance || is_node_http || is_egg) {
+        return None;
+    }
+    // `needle('get', url)`, `superagent('GET', url)`: the method name comes first.
+    let idx = usize::from(
+        call.arg(0).and_then(Value::exact_text).is_some_and(|t| {
+            matches!(
+                t.to_ascii_uppercase().as_str(),
+                "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD"
+            )
+        }) && call.args.len() > 1,
+    );
+    let arg = call.arg(idx)?;
+    match &arg.kind {
+        Kind::Object(_) => {
+            // Options object: `axios({ url })`, `request({ uri })`, `http.get({ hostname })`.
+            for key in ["url", "uri", "baseURL", "prefixUrl", "host", "hostname"] {
+                if let Some(v) = arg.field(key)
+                    && v.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty())
+                        .is_some()
+                    && (matches!(key, "host" | "hostname") || host_controlled(v, ""))
+                {
+                    return Some((v, idx));
+                }
+            }
+            None
+        }
+        Kind::Func(_) => None,
+        _ => Some((arg, idx)),
+    }
+}
+
+/// Whether the known start of a URL fixes its scheme and host, or makes it a path of the same
+/// site: `https://api.example.com/…`, `//cdn.example.com/…`, `/orders/…`, `orders/…`,
+/// `?page=…`.
+pub(crate) fn host_is_fixed(url: &Value<'_>) -> bool {
+    url.exact_text().is_some() || prefix_is_fixed(url.prefix())
+}
+
+/// Whether a known URL start fixes the scheme and host or is a same-site path.
+fn prefix_is_fixed(p: &str) -> bool {
+    let lower = p.to_ascii_lowercase();
+    let after_scheme = ["https://", "http://", "wss://", "ws://", "//"]
+        .iter()
+        .find_map(|s| lower.strip_prefix(s));
+    if let Some(rest) = after_scheme {
+        // The host must be complete: something, then the start of the path, query or fragment.
+        return rest.find(['/', '?', '#', '\\']).is_some_and(|i| i > 0);
+    }
+    if let Some(rest) = p.strip_prefix('/') {
+        // `/x` is same-site; `//x` and `/\x` leave the site.
+        return rest.chars().next().is_some_and(|c| c != '/' && c != '\\');
+    }
+    if p.starts_with('?') || p.starts_with('#') {
+        return true;
+    }
+    // A relative path (`orders/`, `pages/detail/detail?id=`): a `/` before any `:`.
+    if p.starts_with("./") || p.starts_with("../") {
+        return true;
+    }
+    match p.find('/') {
+        Some(slash) if slash > 0 => p[..slash]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+        _ => false,
+    }
+}
+
+/// Whether the client can choose the scheme and host of a URL value that carries its taint.
+///
+/// Fixed starts are not; a wholly unknown or wholly client-controlled value is. A value that
+/// starts with an unknown part followed by more text (`base + '/items?id=' + id`) is taken to
+/// start with a configured base, unless the expression at the sink (`sink_text`) visibly starts
+/// with the tainted source itself (`` `${redirect_uri}?code=${code}` ``).
+pub(crate) fn host_controlled(url: &Value<'_>, sink_text: &str) -> bool {
+    if host_is_fixed(url) {
+        return false;
+    }
+    match url.text.as_deref() {
+        None => true,
+        Some(t) if t.starts_with(HOLE) && !t.chars().all(|c| c == HOLE) => {
+            starts_with_source(url, sink_text)
+        }
+        Some(_) => true,
+    }
+}
+
+/// Whether the sink expression's text begins with the text of the value's taint origin.
+fn starts_with_source(url: &Value<'_>, sink_text: &str) -> bool {
+    let taint = url.deep_taint();
+    let Some(origin) = taint.origin else {
+        return false;
+    };
+    let what = origin.what.trim();
+    if what.is_empty()
+        || !what
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'))
+    {
+        return false;
+    }
+    let lead = sink_text
+        .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | '$' | '{'));
+    lead.strip_prefix(what)
+        .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+type OriginKey = (std::rc::Rc<str>, u32, u32);
+
+thread_local! {
+    /// Sources (by origin: file, start, end) that code checked before use: `p.startsWith(base)`,
+    /// `/^\w+$/.test(x)`, `ALLOWED.includes(host)`, `name.includes('..')`.
+    static GUARDED: std::cell::RefCell<rustc_hash::FxHashSet<OriginKey>> =
+        std::cell::RefCell::new(rustc_hash::FxHashSet::default());
+    /// The origin a property read (`url.hostname`) was named after, by the read's origin.
+    static PARENT: std::cell::RefCell<rustc_hash::FxHashMap<OriginKey, OriginKey>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+fn key(o: &crate::value::Origin) -> OriginKey {
+    (o.file.clone(), o.start, o.end)
+}
+
+/// Remember the sources a call checks (a prefix test, a pattern test, an allow-list lookup, a
+/// `..` test). The evaluator walks code in order, so a check before a sink is seen first.
+pub(crate) fn note_guard(cx: &Cx<'_>, event: &Event<'_, '_>) {
+    if let Event::Member(m) = event {
+        // `url.hostname` of a parsed `url`: the read gets its own origin; remember whose part it is.
+        if let Some(parent) = &m.object.deep_taint().origin {
+            let child = (cx.file.clone(), m.span.start, m.span.end);
+            if child != key(parent) {
+                PARENT.with(|p| p.borrow_mut().insert(child, key(parent)));
+            }
+        }
+        return;
+    }
+    let Event::Call(call) = event else { return };
+    let Some(method) = call.method else { return };
+    let receiver_tainted = call.receiver.is_some_and(|r| !r.deep_taint().is_empty());
+    let checked = match method {
+        // `p.startsWith(BASE_DIR)`, `url.startsWith('https://m.example.com/')`; not a bare
+        // scheme test such as `url.startsWith('http')`.
+        "startsWith" if receiver_tainted => call.receiver.filter(|_| {
+            call.arg(0)
+                .and_then(Value::exact_text)
+                .is_none_or(prefix_is_fixed)
+        }),
+        "includes" | "indexOf" if receiver_tainted => {
+            // `name.includes('..')`: a traversal test.
+            call.arg(0)
+                .and_then(Value::exact_text)
+                .filter(|t| t.contains(".."))
+                .and(call.receiver)
+        }
+        // `/^[\w-]+$/.test(x)`, `ALLOWED.includes(x)`, `HOSTS.has(host)`.
+        "test" | "includes" | "has" | "indexOf" if !receiver_tainted => call.arg(0),
+        _ => None,
+    };
+    let Some(origin) = checked.and_then(|v| v.deep_taint().origin) else {
+        return;
+    };
+    let k = key(&origin);
+    // Checking `url.hostname` of a parsed URL checks the URL; checking `req.query.a` does not
+    // check the rest of `req.query`.
+    let parent = PARENT.with(|p| p.borrow().get(&k).cloned());
+    GUARDED.with(|g| {
+        let mut g = g.borrow_mut();
+        if let Some(parent) = parent
+            && !is_container(&origin_text(cx, &parent))
+        {
+            g.insert(parent);
+        }
+        g.insert(k);
+    });
+}
+
+fn origin_text(cx: &Cx<'_>, k: &OriginKey) -> String {
+    if *k.0 == *cx.file {
+        cx.text(crate::events::Span {
+            start: k.1,
+            end: k.2,
+        })
+        .to_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// Request containers and entry parameters, whose other fields are separate inputs.
+fn is_container(what: &str) -> bool {
+    let last = what.rsplit('.').next().unwrap_or(what).trim();
+    what.is_empty()
+        || matches!(
+            last,
+            "query"
+                | "body"
+                | "params"
+                | "headers"
+                | "header"
+                | "cookies"
+                | "request"
+                | "event"
+                | "options"
+                | "req"
+                | "ctx"
+                | "data"
+                | "detail"
+        )
+}
+
+/// Whether the source of this taint (or the value it was read from) was checked by the code
+/// before reaching the sink.
+pub(crate) fn is_guarded(taint: &crate::value::Taint) -> bool {
+    let Some(o) = &taint.origin else { return false };
+    let k = key(o);
+    let parent = PARENT.with(|p| p.borrow().get(&k).cloned());
+    GUARDED.with(|g| {
+        let g = g.borrow();
+        g.contains(&k) || parent.is_some_and(|p| g.contains(&p))
+    })
 }
