@@ -13,6 +13,8 @@ use crate::value::{Sanitized, SourceKind};
 pub fn global(name: &str) -> Option<&'static str> {
     Some(match name {
         "wx" | "uni" | "Taro" | "my" | "tt" | "swan" | "qq" | "jd" | "ks" | "dd" | "has" => "mp",
+        // uniCloud's server API mirrors WeChat cloud development (`database()`, `callFunction`).
+        "uniCloud" => "wxcloud",
         "Page" => "Page",
         "Component" => "Component",
         "App" => "App",

@@ -1631,9 +1631,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && self.role() == Role::Client
         {
             let file = self.module(self.cur).rel.clone();
-            self.facts
-                .mp_calls
-                .push((name.to_owned(), file, span.into()));
+            // Calls written with another platform's namespace keep it (`my.getLocation`): their
+            // rules differ (`requiredPrivateInfos` is WeChat's).
+            let written = self.snippet(callee_span);
+            let ns = written.split('.').next().unwrap_or("").trim();
+            let name = match ns {
+                "my" | "tt" | "swan" | "qq" | "dd" | "ks" | "jd" | "has" => format!("{ns}.{name}"),
+                _ => name.to_owned(),
+            };
+            self.facts.mp_calls.push((name, file, span.into()));
         }
         let mut result = match &callee.kind {
             Kind::Func(f) => {
@@ -2125,6 +2131,17 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             if let Some(first) = tainted.next() {
                 result.sanitized = tainted.fold(first.sanitized, |acc, a| acc & a.sanitized);
             }
+        }
+        // The code-to-session exchange answers with the session_key: callers see it in the result.
+        if args.iter().any(is_session_exchange) {
+            let resp = session_response(&result.taint);
+            for a in args {
+                if let Kind::Func(f) = a.kind {
+                    let params = [Value::unknown(), resp.clone(), resp.clone()];
+                    self.call_func(f, Value::unknown(), &params, true);
+                }
+            }
+            return resp;
         }
         // Callbacks passed to library calls still run (e.g. `pool.query(sql, (err, rows) => ..)`).
         let param = Value {
@@ -2678,6 +2695,37 @@ fn assignment_target_name(t: &AssignmentTarget<'_>) -> Option<String> {
             MemberExpression::PrivateFieldExpression(_) => None,
         },
     }
+}
+
+/// A request URL (or options with `url`) of a platform's code-to-session exchange.
+fn is_session_exchange(a: &Value<'_>) -> bool {
+    let url = if a.text.is_some() {
+        Some(a)
+    } else {
+        a.field("url").or_else(|| a.field("uri"))
+    };
+    url.and_then(|u| u.text.as_deref()).is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.contains("jscode2session") || t.contains("getsessionkeybycode")
+    })
+}
+
+/// The answer of the code-to-session exchange: `session_key` in the parsed body and under
+/// `data` / `body` of the HTTP clients' response objects.
+fn session_response<'a>(taint: &crate::value::Taint) -> Value<'a> {
+    let key = Value {
+        labels: Labels::SESSION_KEY,
+        ..Value::default()
+    };
+    let mut body = Obj::default();
+    body.set("session_key", key);
+    let body = Value::object(body);
+    let mut resp = body.obj().cloned().unwrap_or_default();
+    resp.set("data", body.clone());
+    resp.set("body", body);
+    let mut v = Value::object(resp);
+    v.taint = taint.clone();
+    v
 }
 
 /// Names under which code carries a user's identity.

@@ -1,20 +1,103 @@
+use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 
 crate::declare_rule! {
-    /// TODO
+    /// ## What it finds
+    /// JSON Web Token handling that accepts tokens it should reject:
+    ///
+    /// - the `none` algorithm allowed or used: `jwt.verify(t, key, { algorithms: ['none'] })`,
+    ///   `jwt.sign(payload, key, { algorithm: 'none' })`;
+    /// - `ignoreExpiration: true` in verify options: stolen or logged-out tokens stay valid
+    ///   forever;
+    /// - `jwt.verify(token, '')`: an empty secret.
+    ///
+    /// `algorithms: ['HS256']`, `ignoreExpiration: false` and verify calls without options are
+    /// not reported. Only files that use a JWT library are looked at.
+    ///
+    /// ## Why it matters
+    /// A token signed with `none` has no signature: anyone can write one with any user id or
+    /// role. An empty key is as good as none for HMAC. Ignoring expiry turns a token leaked in
+    /// a log, a screenshot or a shared device into a permanent login.
+    ///
+    /// ## Example
+    /// ```js
+    /// const user = jwt.verify(token, SECRET, { algorithms: ['HS256', 'none'], ignoreExpiration: true })
+    /// ```
+    ///
+    /// ## Fix
+    /// Pin the algorithm you sign with (`algorithms: ['HS256']` or `['RS256']`), keep the
+    /// expiry check, and load a long random secret from configuration.
+    ///
+    /// ## References
+    /// - CWE-327: Use of a Broken or Risky Cryptographic Algorithm
+    /// - CWE-347: Improper Verification of Cryptographic Signature
+    /// - OWASP JSON Web Token Cheat Sheet
     pub struct JwtWeakVerification {
-        code: "X999",
+        code: "A006",
         name: "jwt-weak-verification",
-        category: Config,
-        severity: Low,
-        confidence: Low,
-        cwe: [],
-        summary: "TODO",
+        category: Auth,
+        severity: High,
+        confidence: High,
+        cwe: [327, 347],
+        summary: "JWT verification accepts unsigned, expired or empty-key tokens",
     }
 }
+
+const HELP: &str = "pin the signing algorithm (`algorithms: ['HS256']`), keep the expiry check and use a long random secret";
 
 impl Rule for JwtWeakVerification {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        match event {
+            Event::Literal(lit)
+                if lit.text.eq_ignore_ascii_case("none")
+                    && matches!(lit.name_hint, Some("algorithms" | "algorithm" | "alg"))
+                    && uses_jwt(cx.source) =>
+            {
+                let message = if lit.name_hint == Some("algorithms") {
+                    "the JWT `algorithms` option allows `none`: unsigned tokens with any claims are accepted"
+                } else {
+                    "the JWT uses `algorithm: 'none'`: the token carries no signature, and a server that accepts such tokens accepts forged ones"
+                };
+                cx.report(&Self::META, lit.span, message).help(HELP);
+            }
+            Event::Property(p)
+                if p.key == "ignoreExpiration"
+                    && p.value.text_origin.is_none()
+                    && p.value.taint.is_empty()
+                    && p.value.exact_text() == Some("true")
+                    && uses_jwt(cx.source) =>
+            {
+                cx.report(
+                    &Self::META,
+                    p.value_span,
+                    "`ignoreExpiration: true` makes JWT verification accept expired tokens: a leaked or logged-out token stays valid forever",
+                )
+                .help(HELP);
+            }
+            Event::Call(call)
+                if call.path == Some("jsonwebtoken.verify")
+                    && call.arg(1).and_then(|k| k.exact_text()) == Some("")
+                    && call.arg(1).is_some_and(|k| k.taint.is_empty()) =>
+            {
+                cx.report(
+                    &Self::META,
+                    call.arg_span(1),
+                    "`jwt.verify` is called with an empty secret: anyone can sign tokens that pass the check",
+                )
+                .help(HELP);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether the module uses a JWT library (the option names are common words elsewhere).
+fn uses_jwt(source: &str) -> bool {
+    ["jsonwebtoken", "jwt", "Jwt", "jose"]
+        .iter()
+        .any(|n| source.contains(n))
 }

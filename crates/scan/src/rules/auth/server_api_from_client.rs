@@ -1,20 +1,177 @@
+use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 
 crate::declare_rule! {
-    /// TODO
+    /// ## What it finds
+    /// Mini-program code (the part that runs on the user's phone) that calls a platform's
+    /// server-only API: the code-to-session exchange (`api.weixin.qq.com/sns/jscode2session`,
+    /// `api.q.qq.com/sns/jscode2session`, Douyin `developer.toutiao.com/api/apps/jscode2session`
+    /// and `/api/apps/v2/jscode2session`, `minigame.zijieapi.com/mgplatform/api/apps/jscode2session`,
+    /// Baidu `getSessionKeyByCode` / `jscode2sessionkey`), the access-token endpoint
+    /// (`/cgi-bin/token`), any other `api.weixin.qq.com` / `qyapi.weixin.qq.com` server API, the
+    /// WeChat Pay API (`api.mch.weixin.qq.com`) or the Alipay gateway
+    /// (`openapi.alipay.com/gateway.do`). Any string in client code naming one of these
+    /// endpoints is reported, whether it is requested directly or kept in a config module.
+    ///
+    /// The same URLs in a cloud function or a Node backend are the intended use and are not
+    /// reported, nor is client code calling its own backend (`/api/login`).
+    ///
+    /// ## Why it matters
+    /// These APIs authenticate the caller with the AppSecret, the merchant key or the
+    /// application's private key. Calling them from the mini-program means that secret ships
+    /// inside the package, where anyone can unpack it and act as the application: mint access
+    /// tokens, send messages, read users' data, refund payments. The code-to-session exchange
+    /// also hands the `session_key` to the client, which lets a user forge the "encrypted"
+    /// phone number or user data the server later decrypts. The platforms also refuse to list
+    /// these domains as legal request domains, so the code only works with `urlCheck` off.
+    ///
+    /// ## Example
+    /// ```js
+    /// wx.login({ success: ({ code }) => wx.request({
+    ///   url: 'https://api.weixin.qq.com/sns/jscode2session',
+    ///   data: { appid: APPID, secret: APP_SECRET, js_code: code, grant_type: 'authorization_code' },
+    /// }) })
+    /// ```
+    ///
+    /// ## Fix
+    /// Send the login `code` to your own server or a cloud function, call the platform API
+    /// there with the secret kept in server configuration, and return only your own session
+    /// token to the client. In WeChat cloud functions `cloud.getWXContext()` gives the
+    /// `OPENID` without any exchange.
+    ///
+    /// ## References
+    /// - CWE-602: Client-Side Enforcement of Server-Side Security
+    /// - WeChat: `code2Session` ("must be called from the developer server")
     pub struct ServerApiFromClient {
-        code: "X999",
+        code: "A001",
         name: "server-api-from-client",
-        category: Config,
-        severity: Low,
-        confidence: Low,
-        cwe: [],
-        summary: "TODO",
+        category: Auth,
+        severity: High,
+        confidence: High,
+        cwe: [602],
+        summary: "Server-only platform API called from mini-program client code",
     }
 }
+
+/// Server-only endpoints: (pattern in lower case, what it is). First match wins, so specific
+/// entries come before the host-wide ones.
+const ENDPOINTS: &[(&str, &str)] = &[
+    (
+        "/sns/jscode2session",
+        "the WeChat/QQ code-to-session_key exchange (needs the AppSecret)",
+    ),
+    (
+        "/api/apps/jscode2session",
+        "Douyin's code-to-session_key exchange (needs the AppSecret)",
+    ),
+    (
+        "/api/apps/v2/jscode2session",
+        "Douyin's code-to-session_key exchange (needs the AppSecret)",
+    ),
+    (
+        "developer.toutiao.com/api/apps/",
+        "a Douyin server API (needs the AppSecret or an access_token)",
+    ),
+    (
+        "minigame.zijieapi.com/mgplatform/api/apps/",
+        "a Douyin server API (needs the AppSecret or an access_token)",
+    ),
+    (
+        "/nalogin/getsessionkeybycode",
+        "Baidu's code-to-session_key exchange (needs the secret key)",
+    ),
+    (
+        "/oauth/jscode2sessionkey",
+        "Baidu's code-to-session_key exchange (needs the secret key)",
+    ),
+    (
+        "/cgi-bin/token",
+        "the access_token endpoint (needs the AppSecret)",
+    ),
+    (
+        "/cgi-bin/stable_token",
+        "the access_token endpoint (needs the AppSecret)",
+    ),
+    (
+        "openapi.alipay.com/gateway.do",
+        "the Alipay open API gateway (needs the application private key)",
+    ),
+    (
+        "openapi.alipaydev.com/gateway.do",
+        "the Alipay open API gateway (needs the application private key)",
+    ),
+    (
+        "api.mch.weixin.qq.com",
+        "the WeChat Pay merchant API (needs the merchant key)",
+    ),
+    (
+        "qyapi.weixin.qq.com",
+        "the WeCom server API (needs the corp secret)",
+    ),
+    (
+        "api.weixin.qq.com",
+        "a WeChat server API (needs the AppSecret or an access_token)",
+    ),
+    (
+        "api.q.qq.com/api/gettoken",
+        "QQ's access_token endpoint (needs the AppSecret)",
+    ),
+    (
+        "api.q.qq.com",
+        "a QQ server API (needs the AppSecret or an access_token)",
+    ),
+];
 
 impl Rule for ServerApiFromClient {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        if !cx.is_client() {
+            return;
+        }
+        let Event::Literal(lit) = event else { return };
+        if lit.text.len() > 300 {
+            return;
+        }
+        let lower = lit.text.to_ascii_lowercase();
+        let Some((pattern, what)) = ENDPOINTS.iter().find(|(p, _)| matches_endpoint(&lower, p))
+        else {
+            return;
+        };
+        let shown: String = lit.text.chars().take(80).collect();
+        cx.report(
+            &Self::META,
+            lit.span,
+            format!(
+                "`{shown}` is {what}, used from mini-program code: the secret it requires ships in the client package{}",
+                if pattern.contains("session") { " and the session_key reaches the user" } else { "" }
+            ),
+        )
+        .help("call this API from your server or a cloud function and return only your own session token to the client");
+    }
+}
+
+/// The pattern appears as a host (after `//` or at the start) or as a path (starting with `/`).
+fn matches_endpoint(text: &str, pattern: &str) -> bool {
+    if pattern.starts_with('/') {
+        return text.match_indices(pattern).any(|(i, _)| {
+            let end = i + pattern.len();
+            text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| matches!(c, '?' | '/' | '#' | '&' | ' '))
+        });
+    }
+    text.match_indices(pattern).any(|(i, _)| {
+        let before_ok = i == 0 || text[..i].ends_with("//") || text[..i].ends_with('.');
+        let end = i + pattern.len();
+        let after_ok = pattern.ends_with('/')
+            || text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| matches!(c, '/' | '?' | ':' | '#'));
+        before_ok && after_ok
+    })
 }

@@ -1,20 +1,98 @@
+use miniguard_project::JsonKind;
+
+use crate::config::{JsonFile, node_span};
+use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 
 crate::declare_rule! {
-    /// TODO
+    /// ## What it finds
+    /// Debug mode switched on in what ships to users: `"debug": true` in a mini-program's
+    /// `app.json`, or `wx.setEnableDebug({ enableDebug: true })` (also `uni.`, `Taro.`, `tt.`,
+    /// `qq.`) in client code, which turns on the vConsole debug panel of the released
+    /// mini-program.
+    ///
+    /// `"debug": false`, `enableDebug: false` and values decided at run time
+    /// (`enableDebug: isDev`) are not reported.
+    ///
+    /// ## Why it matters
+    /// Debug mode prints every page's lifecycle, `setData` payloads and the logs of the app
+    /// to a console any user can open: tokens, phone numbers, addresses, API responses and
+    /// internal endpoints become visible to whoever holds the phone, and the extra logging
+    /// slows every page down. A `setEnableDebug(true)` left in the code survives into the
+    /// release build and applies to every user's device.
+    ///
+    /// ## Example
+    /// ```json
+    /// { "pages": ["pages/index/index"], "debug": true }
+    /// ```
+    ///
+    /// ## Fix
+    /// Remove `"debug": true` from `app.json` (or set it to `false`) before release, and call
+    /// `setEnableDebug` only from a development build or a hidden, access-controlled switch.
+    ///
+    /// ## References
+    /// - CWE-489: Active Debug Code
+    /// - CWE-215: Insertion of Sensitive Information Into Debugging Code
+    /// - WeChat: `app.json` `debug`, `wx.setEnableDebug`
     pub struct DebugEnabled {
-        code: "X999",
+        code: "C001",
         name: "debug-enabled",
         category: Config,
         severity: Low,
-        confidence: Low,
-        cwe: [],
-        summary: "TODO",
+        confidence: High,
+        cwe: [489, 215],
+        summary: "Debug mode enabled in the mini-program configuration or code",
     }
 }
 
 impl Rule for DebugEnabled {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
+    }
+
+    fn check_json(&self, cx: &mut Cx<'_>, file: &JsonFile<'_>) {
+        if file.kind != JsonKind::AppJson {
+            return;
+        }
+        let Some(debug) = file.root.get("debug") else {
+            return;
+        };
+        if debug.as_bool() != Some(true) {
+            return;
+        }
+        cx.report(
+            &Self::META,
+            node_span(debug),
+            format!("`\"debug\": true` in {}: the released mini-program logs page data and API payloads to a console any user can open", file.rel),
+        )
+        .help("remove `\"debug\": true` from app.json (or set it to false) before release");
+    }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        let Event::Call(call) = event else { return };
+        if call.path != Some("mp.setEnableDebug") || cx.is_server() {
+            return;
+        }
+        let Some(flag) = call.arg(0).and_then(|a| a.field("enableDebug")) else {
+            return;
+        };
+        if !(flag.taint.is_empty()
+            && flag.text_origin.is_none()
+            && flag.exact_text() == Some("true"))
+        {
+            return;
+        }
+        let callee = cx.text(call.callee_span);
+        let callee = if callee.is_empty() || callee.len() > 40 {
+            "setEnableDebug"
+        } else {
+            callee
+        };
+        cx.report(
+            &Self::META,
+            call.span,
+            format!("`{callee}({{ enableDebug: true }})` turns on the debug console on users' devices: logs, page data and API payloads become visible to whoever holds the phone"),
+        )
+        .help("call setEnableDebug only in development builds or behind an access-controlled switch");
     }
 }
