@@ -77,7 +77,14 @@ impl Rule for SessionKeyOnClient {
             return;
         }
         match event {
-            Event::Member(m) if is_session_key_name(m.property) => {
+            // A constant is the name of something (`config.sessionKey = 'APP_SESSION'`), not the key.
+            Event::Member(m)
+                if is_session_key_name(m.property)
+                    && !m
+                        .object
+                        .field(m.property)
+                        .is_some_and(crate::value::Value::is_constant) =>
+            {
                 let obj = object_text(cx.text(m.span), m.property);
                 cx.report(
                     &Self::META,
