@@ -153,6 +153,45 @@ const MODIFIERS: &[&str] = &[
     "resp",
     "response",
     "callback",
+    // A transformed value is no longer the data itself (`passwordHash`, `pwdMd5`, `phoneEnc`).
+    "hash",
+    "hashed",
+    "salt",
+    "digest",
+    "md5",
+    "sha1",
+    "sha256",
+    "encrypted",
+    "encrypt",
+    "enc",
+    "crypted",
+    "cipher",
+    "ciphertext",
+    // Device facts: `phoneModel`, `mobileBrand`, `phoneSystem`.
+    "model",
+    "brand",
+    "system",
+    "platform",
+    "version",
+];
+
+/// Name endings that make a name a secret key even though `key` is otherwise a modifier
+/// (`APP_SECRET_KEY`, `merchantPrivateKey`, `wxPayApiV3Key`).
+const SECRET_SUFFIXES: &[&str] = &[
+    "secretkey",
+    "apikey",
+    "privatekey",
+    "accesskeysecret",
+    "appsecret",
+    "mchkey",
+    "partnerkey",
+    "paykey",
+    "apisecret",
+    "clientsecret",
+    "jwtsecret",
+    "apiv3key",
+    "signkey",
+    "prikey",
 ];
 
 fn has_modifier(words: &[String]) -> bool {
@@ -173,30 +212,48 @@ pub fn labels_for_name(name: &str) -> Labels {
     if joined == "sessionkey" || (has("session") && has("key") && ws.len() <= 3) {
         return Labels::SESSION_KEY;
     }
-    if matches!(
-        joined.as_str(),
-        "secretkey"
-            | "apikey"
-            | "privatekey"
-            | "accesskeysecret"
-            | "appsecret"
-            | "mchkey"
-            | "partnerkey"
-            | "paykey"
-            | "apisecret"
-            | "clientsecret"
-            | "jwtsecret"
-    ) {
-        return Labels::SECRET;
+    // Tencent Cloud `SecretId` is the public half of a key pair, like an access key id.
+    if joined.ends_with("secretid") {
+        return Labels::empty();
+    }
+    if let Some(suffix) = SECRET_SUFFIXES.iter().find(|s| joined.ends_with(*s)) {
+        // Words of the suffix itself (`api`, `key`) are not modifiers here.
+        let rest: Vec<String> = ws
+            .iter()
+            .filter(|w| !suffix.contains(w.as_str()))
+            .cloned()
+            .collect();
+        return if has_modifier(&rest) {
+            Labels::empty()
+        } else {
+            Labels::SECRET
+        };
     }
     if has_modifier(&ws) {
         // `accessTokenKey` names the storage key, not the token.
         return Labels::empty();
     }
-    if has("password") || has("passwd") || has("pwd") || has("passcode") || joined == "pass" {
+    if has("password")
+        || has("passwd")
+        || has("pwd")
+        || has("passcode")
+        || has("passphrase")
+        || has("pass") && ws.len() <= 3
+    {
         labels |= Labels::PASSWORD;
     }
     if has("token") || joined == "jwt" || joined == "authorization" || has("ticket") && has("auth")
+    {
+        labels |= Labels::TOKEN;
+    }
+    // Session cookies and session ids are bearer credentials too (`3rd_session` is the
+    // custom login state of WeChat's documented login flow).
+    if has("cookie")
+        || has("cookies")
+        || matches!(
+            joined.as_str(),
+            "sessionid" | "jsessionid" | "phpsessid" | "thirdsession" | "3rdsession"
+        )
     {
         labels |= Labels::TOKEN;
     }
@@ -252,6 +309,16 @@ mod tests {
         assert_eq!(labels_for_name("appSecret"), Labels::SECRET);
         assert_eq!(labels_for_name("secretKey"), Labels::SECRET);
         assert_eq!(labels_for_name("authToken"), Labels::TOKEN);
+        assert_eq!(labels_for_name("APP_SECRET_KEY"), Labels::SECRET);
+        assert_eq!(labels_for_name("merchantPrivateKey"), Labels::SECRET);
+        assert_eq!(labels_for_name("wxPayApiV3Key"), Labels::SECRET);
+        assert_eq!(labels_for_name("APPSECRET"), Labels::SECRET);
+        assert_eq!(labels_for_name("app_secret"), Labels::SECRET);
+        assert_eq!(labels_for_name("DB_PASS"), Labels::PASSWORD);
+        assert_eq!(labels_for_name("dbPassword"), Labels::PASSWORD);
+        assert_eq!(labels_for_name("3rd_session"), Labels::TOKEN);
+        assert_eq!(labels_for_name("cookie"), Labels::TOKEN);
+        assert_eq!(labels_for_name("sessionId"), Labels::TOKEN);
     }
 
     #[test]
@@ -269,6 +336,14 @@ mod tests {
             "userInfo",
             "nickName",
             "passwordKey",
+            "passwordHash",
+            "pwdMd5",
+            "SecretId",
+            "secretKeyName",
+            "publicKey",
+            "isPass",
+            "phoneModel",
+            "mobileBrand",
         ] {
             assert_eq!(labels_for_name(name), Labels::empty(), "{name}");
         }

@@ -223,6 +223,18 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
     {
         return Some(Sanitizer::Flags(Sanitized::ENCRYPTED));
     }
+    // Display masking helpers: `maskPhone(p)`, `desensitize(id)`, `hideMobile(m)`.
+    if n.starts_with("mask")
+        || n.ends_with("mask")
+        || n.starts_with("desensiti")
+        || n.starts_with("tuomin")
+        || n.starts_with("hide")
+            && ["phone", "mobile", "tel", "card", "idno", "name", "number"]
+                .iter()
+                .any(|w| n.contains(w))
+    {
+        return Some(Sanitizer::Flags(Sanitized::MASKED));
+    }
     None
 }
 

@@ -1,20 +1,293 @@
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::events::{CallEvent, Cx, Event};
+use crate::names::{labels_for_name, words};
+use crate::rules::secrets::hardcoded_appsecret::is_app_secret_literal;
+use crate::rules::secrets::private_key::private_key_kind;
 use crate::rules::{Rule, RuleMeta};
+use crate::value::Labels;
 
 crate::declare_rule! {
-    /// TODO
+    /// ## What it finds
+    /// Passwords and secrets written in the code:
+    ///
+    /// - a string literal bound to a credential name — `password`, `pwd`, `pass`, `dbPassword`,
+    ///   `secret`, `jwtSecret`, `secretKey`, `apiKey`, `clientSecret`, `accessKeySecret`, WeChat
+    ///   Pay `mchKey` / `partnerKey` / `apiV3Key` — as a variable, an object property (database,
+    ///   Redis, SMTP connection options; `koa-jwt` / `express-jwt` options) or an assignment;
+    /// - credentials in connection URLs: `mysql://user:pass@host`, `mongodb://`, `postgres://`,
+    ///   `redis://:pass@host`, `amqp://`;
+    /// - constant secrets passed to `jwt.sign` / `jwt.verify`, `crypto.createHmac(alg, key)` and
+    ///   `CryptoJS.HmacSHA256(msg, key)`.
+    ///
+    /// Not reported: empty and very short strings, text with spaces or non-ASCII characters
+    /// (labels such as `'请输入密码'`), placeholders (`xxx`, `***`, `your-…`, `<…>`, `${…}`,
+    /// `{{…}}`, `example`, `changeme` is reported), values that are names themselves
+    /// (`'password'`, `'user_password'`, `'DB_PASSWORD'`, i18n keys like `'login.password'`),
+    /// form field names (`name: 'password'`, `type: 'password'`), paths, AppSecret values and private
+    /// keys (their own rules).
+    ///
+    /// ## Why it matters
+    /// A credential in the code is shared with everyone who has the code: the whole team, every
+    /// CI system and backup, every phone the mini-program is installed on. A database password
+    /// or a JWT secret in a repository gives direct access to all users' data or lets anyone mint
+    /// a token for any user. It cannot be rotated without a release.
+    ///
+    /// ## Example
+    /// ```js
+    /// const pool = mysql.createPool({ host: 'db.internal', user: 'shop', password: 'Shop@2023!' })
+    /// const token = jwt.sign({ uid }, 'my-jwt-secret-2023')
+    /// ```
+    ///
+    /// ## Fix
+    /// Rotate the credential, then read it from the environment or a secrets manager
+    /// (`process.env.DB_PASSWORD`, cloud function environment variables, KMS). Never put server
+    /// credentials in mini-program code at all.
+    ///
+    /// ## References
+    /// - CWE-798: Use of Hard-coded Credentials
+    /// - CWE-259: Use of Hard-coded Password
+    /// - OWASP Secrets Management Cheat Sheet
     pub struct HardcodedCredential {
-        code: "X999",
+        code: "K004",
         name: "hardcoded-credential",
-        category: Config,
-        severity: Low,
-        confidence: Low,
-        cwe: [],
-        summary: "TODO",
+        category: Secrets,
+        severity: High,
+        confidence: Medium,
+        cwe: [798, 259],
+        summary: "Password or secret hardcoded in the code",
     }
 }
+
+static CONNECTION_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(mysql2?|mariadb|postgres(?:ql)?|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|smtps?|ftp)://([^:/@\s]*):([^@\s/]+)@",
+    )
+    .expect("valid regex")
+});
+
+/// Values that are words of a form, a validator or a type, never a password.
+const NOT_SECRETS: &[&str] = &[
+    "required",
+    "string",
+    "number",
+    "boolean",
+    "text",
+    "hidden",
+    "none",
+    "null",
+    "undefined",
+    "true",
+    "false",
+    "default",
+    "include",
+    "omit",
+    "same-origin",
+    "object",
+    "function",
+];
 
 impl Rule for HardcodedCredential {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
     }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        match event {
+            Event::Literal(lit) => {
+                if let Some(c) = CONNECTION_URL.captures(lit.text) {
+                    let pass = c.get(3).map_or("", |m| m.as_str());
+                    if !is_placeholder(pass) && !pass.starts_with('$') {
+                        let scheme = c.get(1).map_or("", |m| m.as_str());
+                        cx.report(&Self::META, lit.span, format!("password hardcoded in a `{scheme}://` connection URL"))
+                            .help("build the connection URL from environment variables or a secrets manager");
+                        return;
+                    }
+                }
+                let Some(name) = lit.name_hint else { return };
+                let labels = labels_for_name(name);
+                if !labels.intersects(Labels::PASSWORD | Labels::SECRET)
+                    || !whole_literal(cx, lit.span)
+                {
+                    return;
+                }
+                if is_app_secret_literal(lit.text, lit.name_hint)
+                    || private_key_kind(lit.text, lit.name_hint).is_some()
+                {
+                    return;
+                }
+                if !looks_like_secret_value(lit.text, name) {
+                    return;
+                }
+                let what = if labels.contains(Labels::PASSWORD) {
+                    "password"
+                } else {
+                    "secret"
+                };
+                cx.report(
+                    &Self::META,
+                    lit.span,
+                    format!("{what} hardcoded in `{name}`"),
+                )
+                .help("rotate it and read it from the environment or a secrets manager");
+            }
+            Event::Call(call) => check_call(cx, call),
+            _ => {}
+        }
+    }
+}
+
+/// Constant keys of JWT and HMAC calls.
+fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
+    let Some(path) = call.path else { return };
+    let api = match path {
+        "jsonwebtoken.sign" | "jsonwebtoken.verify" | "jwt.sign" | "jwt.verify" => {
+            format!("jwt.{}", path.rsplit('.').next().unwrap_or("sign"))
+        }
+        "crypto.createHmac" => "crypto.createHmac".to_owned(),
+        _ => match path
+            .strip_prefix("crypto-js.")
+            .or_else(|| path.strip_prefix("crypto-js/"))
+        {
+            Some(h) if h.to_ascii_lowercase().starts_with("hmac") && !h.contains('.') => {
+                format!("CryptoJS.{h}")
+            }
+            _ => return,
+        },
+    };
+    let Some(key) = call.arg(1) else { return };
+    if !key.is_constant() {
+        return;
+    }
+    let Some(text) = key.exact_text() else { return };
+    if text.is_empty() || text.contains("-----BEGIN") || is_placeholder(text) {
+        return;
+    }
+    let message =
+        format!("`{api}` uses a hardcoded secret: anyone with the code can forge signatures");
+    let help = "read the signing secret from the environment or a secrets manager";
+    match &key.text_origin {
+        Some(origin) => {
+            let sink = cx.origin(call.span, "used here");
+            cx.report_at(&HardcodedCredential::META, origin, message)
+                .step(Some(sink), "used as the signing key here")
+                .help(help);
+        }
+        None => {
+            cx.report(&HardcodedCredential::META, call.arg_span(1), message)
+                .help(help);
+        }
+    }
+}
+
+/// A plain string or backtick literal without substitutions, not a part of a template.
+fn whole_literal(cx: &Cx<'_>, span: crate::events::Span) -> bool {
+    let text = cx.text(span);
+    if text.starts_with(['\'', '"']) {
+        return true;
+    }
+    let src = cx.source.as_bytes();
+    let (s, e) = (span.start as usize, span.end as usize);
+    s > 0 && src.get(s - 1) == Some(&b'`') && src.get(e) == Some(&b'`')
+}
+
+/// Whether a literal bound to credential name `name` looks like a real credential.
+fn looks_like_secret_value(text: &str, name: &str) -> bool {
+    if text.len() < 6
+        || text.len() > 200
+        || !text.is_ascii()
+        || text.chars().any(char::is_whitespace)
+    {
+        return false;
+    }
+    if is_placeholder(text) {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    if NOT_SECRETS.contains(&lower.as_str()) {
+        return false;
+    }
+    // The value names something: the same name, another sensitive name (`'user_password'`),
+    // an environment variable name (`'DB_PASSWORD'`), an i18n key (`'login.password'`).
+    let squash = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    if squash(text) == squash(name) || !labels_for_name(text).is_empty() {
+        return false;
+    }
+    let ws = words(text);
+    if ws
+        .iter()
+        .any(|w| matches!(w.as_str(), "password" | "passwd" | "pwd" | "secret"))
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '-')
+    {
+        return false;
+    }
+    if text.contains('_')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
+        return false;
+    }
+    if text.contains('.')
+        && text.split('.').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        })
+    {
+        return false;
+    }
+    // Paths and URLs (`'/pages/password/index'`), CSS values, and regular expressions.
+    if text.starts_with(['/', '.', '#', '^']) || lower.starts_with("http") {
+        return false;
+    }
+    true
+}
+
+/// Placeholder text that stands for a credential to be filled in.
+pub(crate) fn is_placeholder(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("xxx")
+        || lower.contains("***")
+        || lower.contains("...")
+        || lower.contains('…')
+    {
+        return true;
+    }
+    if text.starts_with('<') && text.ends_with('>')
+        || text.contains("${")
+        || text.contains("{{")
+        || text.starts_with('%')
+    {
+        return true;
+    }
+    [
+        "your",
+        "example",
+        "placeholder",
+        "dummy",
+        "sample",
+        "replace",
+        "todo",
+        "fixme",
+        "请填写",
+        "填写",
+        "此处",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+        || !text.is_empty()
+            && !text.bytes().all(|b| b.is_ascii_digit())
+            && text
+                .chars()
+                .all(|c| c == text.chars().next().unwrap_or(' '))
 }

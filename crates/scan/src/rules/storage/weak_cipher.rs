@@ -1,20 +1,218 @@
+use miniguard_report::Severity;
+
+use crate::events::{CallEvent, Cx, Event, Span};
 use crate::rules::{Rule, RuleMeta};
+use crate::value::Value;
 
 crate::declare_rule! {
-    /// TODO
+    /// ## What it finds
+    /// Encryption with a broken or unsuitable cipher or mode:
+    ///
+    /// - crypto-js `DES`, `TripleDES`, `RC4`, `RC4Drop`, `Rabbit` `.encrypt` / `.decrypt`
+    ///   (`CryptoJS.DES.encrypt`, `require('crypto-js/tripledes')`, a vendored `crypto-js.js`);
+    /// - ECB mode: `mode: CryptoJS.mode.ECB`, `crypto-js/mode-ecb`, Node `aes-128-ecb`, and
+    ///   `sm-crypto` / `miniprogram-sm-crypto` `sm4.encrypt(data, key)` without `mode: 'cbc'`
+    ///   (its default mode is ECB);
+    /// - Node `crypto.createCipheriv` / `createDecipheriv` with a DES, 3DES, RC2, RC4, Blowfish,
+    ///   CAST or ECB algorithm;
+    /// - Node `crypto.createCipher` / `createDecipher`: deprecated, no IV and an MD5-based key
+    ///   derivation.
+    ///
+    /// AES (or SM4) in CBC, CTR or GCM mode is not reported.
+    ///
+    /// ## Why it matters
+    /// DES keys are brute-forced in hours; 3DES and Blowfish have 64-bit blocks (Sweet32
+    /// collisions); RC4's keystream is biased. ECB encrypts equal blocks to equal ciphertext, so
+    /// patterns of the plaintext (same phone numbers, same fields) show, and blocks can be cut and
+    /// pasted between messages. `createCipher` derives the key with one MD5 round and reuses the
+    /// same IV for every message.
+    ///
+    /// ## Example
+    /// ```js
+    /// CryptoJS.AES.encrypt(data, key, { mode: CryptoJS.mode.ECB, padding: CryptoJS.pad.Pkcs7 })
+    /// crypto.createCipheriv('des-ede3-cbc', key, iv)
+    /// ```
+    ///
+    /// ## Fix
+    /// Use AES-256-GCM (or AES-CBC with a random IV and an HMAC, or SM4-CBC/GCM where national
+    /// standards apply) with `createCipheriv` and a fresh random IV per message.
+    ///
+    /// ## References
+    /// - CWE-327: Use of a Broken or Risky Cryptographic Algorithm
+    /// - NIST SP 800-131A Rev. 2 (DES and 3DES disallowed for encryption)
     pub struct WeakCipher {
-        code: "X999",
+        code: "S005",
         name: "weak-cipher",
-        category: Config,
-        severity: Low,
-        confidence: Low,
-        cwe: [],
-        summary: "TODO",
+        category: Storage,
+        severity: Medium,
+        confidence: High,
+        cwe: [327],
+        summary: "Broken or risky cipher or cipher mode (DES, 3DES, RC4, ECB, createCipher)",
     }
 }
 
 impl Rule for WeakCipher {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
+    }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        match event {
+            Event::Member(m) if m.path == Some("crypto-js.mode.ECB") => {
+                report_ecb(cx, m.span, "`CryptoJS.mode.ECB`");
+            }
+            Event::Property(p) if p.key == "mode" && is_ecb_module(p.value) => {
+                report_ecb(cx, p.value_span, "crypto-js ECB mode");
+            }
+            Event::Assign(a) if a.property == "mode" && is_ecb_module(a.value) => {
+                report_ecb(cx, a.value_span, "crypto-js ECB mode");
+            }
+            Event::Call(call) => check_call(cx, call),
+            _ => {}
+        }
+    }
+}
+
+fn is_ecb_module(v: &Value<'_>) -> bool {
+    v.api_path() == Some("crypto-js/mode-ecb")
+}
+
+fn report_ecb(cx: &mut Cx<'_>, span: Span, what: &str) {
+    cx.report(
+        &WeakCipher::META,
+        span,
+        format!("{what} encrypts equal blocks to equal ciphertext: patterns of the data show"),
+    )
+    .help("use CBC with a random IV per message, or an authenticated mode (GCM)");
+}
+
+fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
+    let Some(path) = call.path else { return };
+    if let Some((algo, op)) = cryptojs_cipher(path) {
+        if let Some(why) = weak_cryptojs(algo) {
+            cx.report(
+                &WeakCipher::META,
+                call.span,
+                format!("`CryptoJS.{algo}.{op}` uses {why}"),
+            )
+            .help("use AES (CBC with a random IV, or GCM) instead");
+        }
+        return;
+    }
+    if let Some(f) = node_cipher(path) {
+        let alg = call.arg(0).and_then(Value::exact_text);
+        let weak = alg.and_then(weak_node_algorithm);
+        if f == "createCipher" || f == "createDecipher" {
+            let extra = weak.map(|w| format!(" with {w}")).unwrap_or_default();
+            cx.report(&WeakCipher::META, call.span, format!("`crypto.{f}` is deprecated: it derives the key with a single MD5 and uses no per-message IV{extra}"))
+                .severity(if weak.is_some() { Severity::Medium } else { Severity::Low })
+                .help("use `crypto.createCipheriv('aes-256-gcm', key, iv)` with a key from a KDF and a random IV");
+            return;
+        }
+        if let (Some(alg), Some(why)) = (alg, weak) {
+            cx.report(
+                &WeakCipher::META,
+                call.arg_span(0),
+                format!("`crypto.{f}('{alg}', …)` uses {why}"),
+            )
+            .help("use 'aes-256-gcm' (or 'aes-256-cbc' with a random IV and an HMAC)");
+        }
+        return;
+    }
+    if let Some(op) = sm4_call(path) {
+        let opts = call.arg(2);
+        // No options, options without `mode`, or `mode: 'ecb'`; an unknown mode is not reported.
+        let ecb = match opts {
+            None => true,
+            Some(o) => match o.field("mode") {
+                Some(m) => m
+                    .exact_text()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("ecb")),
+                None => o.obj().is_some(),
+            },
+        };
+        if ecb {
+            cx.report(&WeakCipher::META, call.span, format!("`sm4.{op}` runs in ECB mode (the library's default): equal blocks encrypt to equal ciphertext"))
+                .help("pass `{ mode: 'cbc', iv }` with a random IV per message");
+        }
+    }
+}
+
+/// `(algorithm, operation)` of a crypto-js cipher call: `crypto-js.AES.encrypt` and
+/// `crypto-js/aes.encrypt` give `("AES", "encrypt")` / `("aes", "encrypt")`.
+pub(crate) fn cryptojs_cipher(path: &str) -> Option<(&str, &str)> {
+    let rest = path
+        .strip_prefix("crypto-js.")
+        .or_else(|| path.strip_prefix("crypto-js/"))?;
+    let (algo, op) = rest.split_once('.')?;
+    if !matches!(op, "encrypt" | "decrypt") {
+        return None;
+    }
+    let lower = algo.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "aes" | "des" | "tripledes" | "rc4" | "rc4drop" | "rabbit" | "rabbitlegacy" | "blowfish"
+    )
+    .then_some((algo, op))
+}
+
+fn weak_cryptojs(algo: &str) -> Option<&'static str> {
+    Some(match algo.to_ascii_lowercase().as_str() {
+        "des" => "DES, whose 56-bit key is brute-forced in hours",
+        "tripledes" => "Triple DES, a deprecated 64-bit-block cipher (Sweet32)",
+        "rc4" | "rc4drop" => "RC4, whose keystream is biased and recoverable",
+        "rabbit" | "rabbitlegacy" => "Rabbit, a non-standard stream cipher without integrity",
+        "blowfish" => "Blowfish, a 64-bit-block cipher (Sweet32)",
+        _ => return None,
+    })
+}
+
+/// The Node cipher factory a path is (`crypto.createCipheriv` -> `createCipheriv`).
+pub(crate) fn node_cipher(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "crypto.createCipheriv" => "createCipheriv",
+        "crypto.createDecipheriv" => "createDecipheriv",
+        "crypto.createCipher" => "createCipher",
+        "crypto.createDecipher" => "createDecipher",
+        _ => return None,
+    })
+}
+
+/// Why a Node / OpenSSL cipher name is weak.
+fn weak_node_algorithm(alg: &str) -> Option<&'static str> {
+    let a = alg.to_ascii_lowercase();
+    if a.starts_with("des-ede")
+        || a.starts_with("des3")
+        || a == "3des"
+        || a.starts_with("tripledes")
+    {
+        Some("Triple DES, a deprecated 64-bit-block cipher (Sweet32)")
+    } else if a.starts_with("des") {
+        Some("DES, whose 56-bit key is brute-forced in hours")
+    } else if a.starts_with("rc4") {
+        Some("RC4, whose keystream is biased and recoverable")
+    } else if a.starts_with("rc2") {
+        Some("RC2, a broken 64-bit-block cipher")
+    } else if a.starts_with("bf") || a.starts_with("blowfish") {
+        Some("Blowfish, a 64-bit-block cipher (Sweet32)")
+    } else if a.starts_with("cast") || a.starts_with("idea") {
+        Some("a legacy 64-bit-block cipher")
+    } else if a.ends_with("-ecb") || a.contains("-ecb-") {
+        Some("ECB mode, which encrypts equal blocks to equal ciphertext")
+    } else {
+        None
+    }
+}
+
+/// `sm4.encrypt` / `sm4.decrypt` of `sm-crypto` and its mini-program port.
+pub(crate) fn sm4_call(path: &str) -> Option<&'static str> {
+    let (lib, rest) = path.split_once('.')?;
+    if !matches!(lib, "sm-crypto" | "miniprogram-sm-crypto" | "sm-crypto-v2") {
+        return None;
+    }
+    match rest {
+        "sm4.encrypt" => Some("encrypt"),
+        "sm4.decrypt" => Some("decrypt"),
+        _ => None,
     }
 }
