@@ -81,7 +81,7 @@ fn every_planted_flaw_is_found_and_nothing_else() {
 #[test]
 fn every_rule_has_a_planted_flaw() {
     let planted: BTreeSet<String> = expected().into_iter().map(|(code, _, _)| code).collect();
-    let missing: Vec<&str> = miniguard_rules()
+    let missing: Vec<String> = miniguard_rules()
         .into_iter()
         .filter(|code| !code.starts_with('D') && !planted.contains(code))
         .collect();

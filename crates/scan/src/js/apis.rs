@@ -138,6 +138,15 @@ pub fn member_source(object_path: &str, prop: &str) -> Option<SourceKind> {
             _ => None,
         },
         "@event" => None,
+        // H5 pages (uni-app/Taro H5 builds): the page URL is whatever the link said.
+        "location" | "window.location" | "document.location" => match prop {
+            "search" | "hash" | "href" => Some(SourceKind::PAGE_OPTIONS),
+            _ => None,
+        },
+        "document" => {
+            matches!(prop, "URL" | "documentURI" | "referrer").then_some(SourceKind::PAGE_OPTIONS)
+        }
+        "window" => (prop == "name").then_some(SourceKind::PAGE_OPTIONS),
         _ => None,
     }
 }
@@ -195,6 +204,14 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
             "mysql.escape" | "mysql2.escape" | "sqlstring.escape" | "mysql.escapeId"
             | "mysql2.escapeId" | "sqlstring.escapeId" | "pg-format" | "pg.escapeLiteral"
             | "pg-escape" => Sanitizer::Flags(Sanitized::SQL | Sanitized::PRIMITIVE),
+            // Placeholders are filled escaped: only the template's own taint remains.
+            "mysql.format" | "mysql2.format" | "sqlstring.format" => {
+                Sanitizer::Flags(Sanitized::PRIMITIVE)
+            }
+            // Strips `$`-keys: no query operators survive.
+            "mongo-sanitize" | "express-mongo-sanitize.sanitize" => {
+                Sanitizer::Flags(Sanitized::PRIMITIVE)
+            }
             "path.basename" => Sanitizer::Flags(Sanitized::PATH | Sanitized::PRIMITIVE),
             "shell-quote.quote" | "shell_escape" | "shescape.quote" => {
                 Sanitizer::Flags(Sanitized::SHELL | Sanitized::PRIMITIVE)
@@ -216,7 +233,18 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
     ) {
         return Some(Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE));
     }
-    if matches!(n.as_str(), "escapesql" | "sqlescape" | "escapeid") {
+    // A method named `escape` is a SQL driver's (`pool.escape`, egg `app.mysql.escape`) or an
+    // HTML helper's (egg `ctx.helper.escape`): the developer escaped for the sink at hand.
+    if n == "escape" {
+        return Some(Sanitizer::Flags(
+            Sanitized::SQL | Sanitized::HTML | Sanitized::PRIMITIVE,
+        ));
+    }
+    // `pool.escapeId(x)`, pg `escapeLiteral` / `escapeIdentifier`.
+    if matches!(
+        n.as_str(),
+        "escapesql" | "sqlescape" | "escapeid" | "escapeliteral" | "escapeidentifier"
+    ) {
         return Some(Sanitizer::Flags(Sanitized::SQL | Sanitized::PRIMITIVE));
     }
     if n.starts_with("encrypt") || n.ends_with("encrypt") || n == "aesencrypt" || n == "rsaencrypt"

@@ -2118,8 +2118,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 labels |= a.deep_labels();
             }
         }
+        // A tainted API value is the result of an earlier library call
+        // (`decodeURIComponent(x).split('|')`): its taint flows on too.
         if let Some(r) = receiver
-            && !matches!(r.kind, Kind::Api(_))
+            && (!matches!(r.kind, Kind::Api(_)) || !r.taint.is_empty())
         {
             t.join(&r.deep_taint());
         }

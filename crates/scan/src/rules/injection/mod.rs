@@ -1,9 +1,9 @@
 //! Rules of the `injection` category.
 
-pub mod sql_injection;
-pub mod nosql_injection;
-pub mod command_injection;
 pub mod code_injection;
-pub mod path_traversal;
-pub mod ssrf;
+pub mod command_injection;
 pub mod navigation_injection;
+pub mod nosql_injection;
+pub mod path_traversal;
+pub mod sql_injection;
+pub mod ssrf;
