@@ -287,9 +287,18 @@ impl Cx<'_> {
         };
         let sink_origin = self.origin(sink, "sink");
         let origin = taint.origin.clone();
-        self.report(rule, sink, message)
-            .step(origin, format!("source: {from}"))
-            .step(Some(sink_origin), "sink")
+        // Located where the string was built from the input, when it was: that is the line to
+        // fix, and one flaw reached through several wrappers stays one finding.
+        match taint.built.clone() {
+            Some(built) => self
+                .report_at(rule, &built, message)
+                .step(origin, format!("source: {from}"))
+                .step(Some(sink_origin), "sink"),
+            None => self
+                .report(rule, sink, message)
+                .step(origin, format!("source: {from}"))
+                .step(Some(sink_origin), "sink"),
+        }
     }
 }
 

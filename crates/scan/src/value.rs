@@ -135,6 +135,10 @@ pub struct Origin {
 pub struct Taint {
     pub kinds: SourceKind,
     pub origin: Option<Rc<Origin>>,
+    /// Where the tainted data was first built into a string (a template literal or `+`): the
+    /// place to fix for string-building flaws such as SQL or shell commands. Findings are
+    /// located there, so one flaw reached through several wrappers is one finding.
+    pub built: Option<Rc<Origin>>,
 }
 
 impl Taint {
@@ -142,6 +146,7 @@ impl Taint {
         Taint {
             kinds,
             origin: Some(origin),
+            built: None,
         }
     }
 
@@ -155,6 +160,9 @@ impl Taint {
         }
         if self.origin.is_none() || self.kinds.is_empty() {
             self.origin.clone_from(&other.origin);
+        }
+        if self.built.is_none() {
+            self.built.clone_from(&other.built);
         }
         self.kinds |= other.kinds;
     }

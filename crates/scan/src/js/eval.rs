@@ -1076,7 +1076,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     AssignmentOperator::Assign => right,
                     AssignmentOperator::Addition => {
                         let cur = self.eval_target_value(&a.left);
-                        cur.concat(&right)
+                        let v = cur.concat(&right);
+                        self.mark_built(v, a.span)
                     }
                     AssignmentOperator::LogicalOr
                     | AssignmentOperator::LogicalNullish
@@ -1094,7 +1095,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 let l = self.eval(&b.left);
                 let r = self.eval(&b.right);
                 match b.operator {
-                    BinaryOperator::Addition => l.concat(&r),
+                    BinaryOperator::Addition => {
+                        let v = l.concat(&r);
+                        self.mark_built(v, b.span)
+                    }
                     _ => Value::unknown(),
                 }
             }
@@ -1211,6 +1215,14 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         let mut v = acc.unwrap_or_else(|| Value::text("", None));
         v.sanitized |= Sanitized::PRIMITIVE;
+        self.mark_built(v, t.span)
+    }
+
+    /// Record where tainted data was first built into a string.
+    fn mark_built(&self, mut v: Value<'a>, span: oxc_span::Span) -> Value<'a> {
+        if !v.taint.is_empty() && v.taint.built.is_none() && self.template_file.is_none() {
+            v.taint.built = Some(self.origin(span, "string built here"));
+        }
         v
     }
 
@@ -1937,7 +1949,22 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         // Mini-program APIs.
         if let Some(name) = p.strip_prefix("mp.") {
             let last = name.rsplit('.').next().unwrap_or(name);
-            let what = self.snippet(span).chars().take(60).collect::<String>();
+            // Name the call by what it is, not by its (possibly multi-line) source text.
+            let namespace = self
+                .snippet(span)
+                .split('.')
+                .next()
+                .unwrap_or("wx")
+                .trim()
+                .to_owned();
+            let namespace = if namespace.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !namespace.is_empty()
+            {
+                namespace
+            } else {
+                "wx".to_owned()
+            };
+            let what = format!("{namespace}.{name}()");
             if apis::MP_REQUESTS.contains(&last)
                 || name == "cloud.callFunction"
                 || name == "cloud.callContainer"
