@@ -71,7 +71,7 @@ fn broken_files_become_warnings() {
 /// Mutations of real-looking code (a cheap stable-Rust fuzz): truncate, splice, flip.
 #[test]
 fn mutated_code_never_panics() {
-    let seed_code = r#"
+    let seed_code = r"
 const { BASE } = require('./config')
 Page({
   data: { html: '' },
@@ -83,7 +83,7 @@ Page({
   },
 })
 exports.main = async (event) => db.query(`SELECT * FROM t WHERE a = ${event.a}`)
-"#;
+";
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
         state ^= state << 13;
@@ -98,7 +98,7 @@ exports.main = async (event) => db.query(`SELECT * FROM t WHERE a = ${event.a}`)
     let mut files = Vec::new();
     for i in 0..150 {
         let mut code: Vec<char> = seed_code.chars().collect();
-        for _ in 0..(1 + next() % 6) {
+        for _ in 0..=(next() % 6) {
             let pos = usize::try_from(next() % (code.len() as u64 + 1)).unwrap_or(0);
             match next() % 3 {
                 0 => code.truncate(pos),

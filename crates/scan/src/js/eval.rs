@@ -1092,12 +1092,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             Expression::AwaitExpression(a) => self.eval(&a.argument),
             Expression::BinaryExpression(b) => {
-                let l = self.eval(&b.left);
-                let r = self.eval(&b.right);
+                let left = self.eval(&b.left);
+                let right = self.eval(&b.right);
                 match b.operator {
                     BinaryOperator::Addition => {
-                        let v = l.concat(&r);
-                        self.mark_built(v, b.span)
+                        let joined = left.concat(&right);
+                        self.mark_built(joined, b.span)
                     }
                     _ => Value::unknown(),
                 }
