@@ -153,6 +153,7 @@ pub struct Cx<'r> {
     pub role: Role,
     pub source: &'r str,
     pub(crate) out: &'r mut Vec<RawFinding>,
+    guards: Option<&'r crate::js::guards::Guards>,
 }
 
 impl<'r> Cx<'r> {
@@ -162,7 +163,20 @@ impl<'r> Cx<'r> {
             role,
             source,
             out,
+            guards: None,
         }
+    }
+
+    /// The checks seen so far in this batch (see [`crate::js::guards`]).
+    pub(crate) fn with_guards(mut self, guards: &'r crate::js::guards::Guards) -> Self {
+        self.guards = Some(guards);
+        self
+    }
+
+    /// Whether the code checked this taint's source before this point (a prefix test, a
+    /// pattern test, an allow-list lookup).
+    pub fn is_guarded(&self, taint: &crate::value::Taint) -> bool {
+        self.guards.is_some_and(|g| g.is_guarded(taint))
     }
 
     /// The source text of a span in the current file ("" if out of range).

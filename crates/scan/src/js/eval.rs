@@ -94,6 +94,7 @@ pub struct Evaluator<'a, 'r> {
     name_ctx: Option<Rc<str>>,
     steps: u64,
     depth: u32,
+    guards: super::guards::Guards,
     /// `this` as the last evaluated function left it (the instance after a constructor).
     last_this: Option<Value<'a>>,
     called: FxHashSet<(usize, u32)>,
@@ -128,6 +129,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             name_ctx: None,
             steps: 0,
             depth: 0,
+            guards: super::guards::Guards::default(),
             last_this: None,
             called: FxHashSet::default(),
             seen: Vec::new(),
@@ -158,13 +160,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     // ----- events -------------------------------------------------------------------------
 
     fn emit(&mut self, event: &Event<'_, 'a>) {
-        let (file, source, role) = if let Some((rel, src)) = &self.template_file {
-            (rel.clone(), src.clone(), Role::Client)
+        let template = self.template_file.clone();
+        let module;
+        let (file, source, role): (Rc<str>, &str, Role) = if let Some((rel, src)) = &template {
+            (rel.clone(), src, Role::Client)
         } else {
-            let m = self.module(self.cur);
-            (m.rel.clone(), Rc::from(m.source), m.role)
+            module = self.module(self.cur);
+            (module.rel.clone(), module.source, module.role)
         };
-        let mut cx = Cx::new(file, role, &source, &mut self.findings);
+        self.guards.observe(&file, source, event);
+        let mut cx = Cx::new(file, role, source, &mut self.findings).with_guards(&self.guards);
         for rule in self.rules {
             rule.check(&mut cx, event);
         }

@@ -6,6 +6,7 @@
 
 pub mod apis;
 pub mod eval;
+pub mod guards;
 pub mod vue;
 
 use std::cell::RefCell;

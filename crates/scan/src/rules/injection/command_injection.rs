@@ -54,7 +54,6 @@ impl Rule for CommandInjection {
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
-        crate::rules::injection::ssrf::note_guard(cx, event);
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
         let Some((module, func)) = split(path) else {
@@ -70,7 +69,7 @@ impl Rule for CommandInjection {
             _ => return,
         };
         let Some(cmd) = call.arg(0) else { return };
-        if let Some(taint) = untrusted(cmd) {
+        if let Some(taint) = untrusted(cx, cmd) {
             let what = if shell_string {
                 "shell command"
             } else {
@@ -86,7 +85,7 @@ impl Rule for CommandInjection {
         // `spawn('sh', ['-c', x])` or `spawn(cmd, args, { shell: true })`: arguments reach a shell.
         if let Some(args) = call.arg(1)
             && matches!(args.kind, Kind::Array(_))
-            && let Some(taint) = untrusted(args)
+            && let Some(taint) = untrusted(cx, args)
         {
             cx.report_flow(
                 &Self::META,
@@ -116,9 +115,9 @@ fn split(path: &str) -> Option<(&str, &str)> {
     Some((module, rest))
 }
 
-fn untrusted(v: &Value<'_>) -> Option<crate::value::Taint> {
+fn untrusted(cx: &Cx<'_>, v: &Value<'_>) -> Option<crate::value::Taint> {
     v.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SHELL)
-        .filter(|t| !crate::rules::injection::ssrf::is_guarded(t))
+        .filter(|t| !cx.is_guarded(t))
 }
 
 /// Whether a spawn-like call runs through a shell: `shell: true` (or a shell path) in its

@@ -52,7 +52,6 @@ impl Rule for NavigationInjection {
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
-        crate::rules::injection::ssrf::note_guard(cx, event);
         let Event::Call(call) = event else { return };
         let Some(api) = call.path.and_then(|p| p.strip_prefix("mp.")) else {
             return;
@@ -73,7 +72,7 @@ impl Rule for NavigationInjection {
             };
             // A fixed start (`'/pages/detail/detail?id=' + id`) only lets the input fill a
             // parameter.
-            if !starts_unknown(target) || crate::rules::injection::ssrf::is_guarded(&taint) {
+            if !starts_unknown(target) || cx.is_guarded(&taint) {
                 continue;
             }
             let what = match field {

@@ -96,7 +96,6 @@ impl Rule for PathTraversal {
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
-        crate::rules::injection::ssrf::note_guard(cx, event);
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
         let (first, count, what) = if let Some(op) = fs_op(path) {
@@ -128,7 +127,7 @@ impl Rule for PathTraversal {
             if matches!(v.kind, Kind::Func(_)) {
                 continue;
             }
-            if let Some(taint) = untrusted(v) {
+            if let Some(taint) = untrusted(cx, v) {
                 cx.report_flow(&Self::META, call.arg_span(i), &taint, what)
                     .help("reduce the input to a file name with path.basename (or map an id to a fixed path), and check that the resolved path stays inside the base folder");
                 return;
@@ -156,9 +155,9 @@ fn fs_op(path: &str) -> Option<&str> {
     Some(rest.strip_suffix("Sync").unwrap_or(rest))
 }
 
-fn untrusted(v: &Value<'_>) -> Option<Taint> {
+fn untrusted(cx: &Cx<'_>, v: &Value<'_>) -> Option<Taint> {
     let taint = v.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::PATH)?;
-    if crate::rules::injection::ssrf::is_guarded(&taint) {
+    if cx.is_guarded(&taint) {
         return None;
     }
     let what = taint.origin.as_ref().map_or("", |o| &*o.what);

@@ -83,7 +83,6 @@ impl Rule for Ssrf {
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
-        note_guard(cx, event);
         let Event::Call(call) = event else { return };
         if cx.is_client() {
             return;
@@ -94,7 +93,7 @@ impl Rule for Ssrf {
         let Some(taint) = url.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty()) else {
             return;
         };
-        if is_guarded(&taint) {
+        if cx.is_guarded(&taint) {
             return;
         }
         if !host_controlled(url, cx.text(call.arg_span(idx))) {
@@ -175,7 +174,7 @@ pub(crate) fn host_is_fixed(url: &Value<'_>) -> bool {
 }
 
 /// Whether a known URL start fixes the scheme and host or is a same-site path.
-fn prefix_is_fixed(p: &str) -> bool {
+pub(crate) fn prefix_is_fixed(p: &str) -> bool {
     let lower = p.to_ascii_lowercase();
     let after_scheme = ["https://", "http://", "wss://", "ws://", "//"]
         .iter()
@@ -240,119 +239,4 @@ fn starts_with_source(url: &Value<'_>, sink_text: &str) -> bool {
         .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | '$' | '{'));
     lead.strip_prefix(what)
         .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
-}
-
-type OriginKey = (std::rc::Rc<str>, u32, u32);
-
-thread_local! {
-    /// Sources (by origin: file, start, end) that code checked before use: `p.startsWith(base)`,
-    /// `/^\w+$/.test(x)`, `ALLOWED.includes(host)`, `name.includes('..')`.
-    static GUARDED: std::cell::RefCell<rustc_hash::FxHashSet<OriginKey>> =
-        std::cell::RefCell::new(rustc_hash::FxHashSet::default());
-    /// The origin a property read (`url.hostname`) was named after, by the read's origin.
-    static PARENT: std::cell::RefCell<rustc_hash::FxHashMap<OriginKey, OriginKey>> =
-        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
-}
-
-fn key(o: &crate::value::Origin) -> OriginKey {
-    (o.file.clone(), o.start, o.end)
-}
-
-/// Remember the sources a call checks (a prefix test, a pattern test, an allow-list lookup, a
-/// `..` test). The evaluator walks code in order, so a check before a sink is seen first.
-pub(crate) fn note_guard(cx: &Cx<'_>, event: &Event<'_, '_>) {
-    if let Event::Member(m) = event {
-        // `url.hostname` of a parsed `url`: the read gets its own origin; remember whose part it is.
-        if let Some(parent) = &m.object.deep_taint().origin {
-            let child = (cx.file.clone(), m.span.start, m.span.end);
-            if child != key(parent) {
-                PARENT.with(|p| p.borrow_mut().insert(child, key(parent)));
-            }
-        }
-        return;
-    }
-    let Event::Call(call) = event else { return };
-    let Some(method) = call.method else { return };
-    let receiver_tainted = call.receiver.is_some_and(|r| !r.deep_taint().is_empty());
-    let checked = match method {
-        // `p.startsWith(BASE_DIR)`, `url.startsWith('https://m.example.com/')`; not a bare
-        // scheme test such as `url.startsWith('http')`.
-        "startsWith" if receiver_tainted => call.receiver.filter(|_| {
-            call.arg(0)
-                .and_then(Value::exact_text)
-                .is_none_or(prefix_is_fixed)
-        }),
-        "includes" | "indexOf" if receiver_tainted => {
-            // `name.includes('..')`: a traversal test.
-            call.arg(0)
-                .and_then(Value::exact_text)
-                .filter(|t| t.contains(".."))
-                .and(call.receiver)
-        }
-        // `/^[\w-]+$/.test(x)`, `ALLOWED.includes(x)`, `HOSTS.has(host)`.
-        "test" | "includes" | "has" | "indexOf" if !receiver_tainted => call.arg(0),
-        _ => None,
-    };
-    let Some(origin) = checked.and_then(|v| v.deep_taint().origin) else {
-        return;
-    };
-    let k = key(&origin);
-    // Checking `url.hostname` of a parsed URL checks the URL; checking `req.query.a` does not
-    // check the rest of `req.query`.
-    let parent = PARENT.with(|p| p.borrow().get(&k).cloned());
-    GUARDED.with(|g| {
-        let mut g = g.borrow_mut();
-        if let Some(parent) = parent
-            && !is_container(&origin_text(cx, &parent))
-        {
-            g.insert(parent);
-        }
-        g.insert(k);
-    });
-}
-
-fn origin_text(cx: &Cx<'_>, k: &OriginKey) -> String {
-    if *k.0 == *cx.file {
-        cx.text(crate::events::Span {
-            start: k.1,
-            end: k.2,
-        })
-        .to_owned()
-    } else {
-        String::new()
-    }
-}
-
-/// Request containers and entry parameters, whose other fields are separate inputs.
-fn is_container(what: &str) -> bool {
-    let last = what.rsplit('.').next().unwrap_or(what).trim();
-    what.is_empty()
-        || matches!(
-            last,
-            "query"
-                | "body"
-                | "params"
-                | "headers"
-                | "header"
-                | "cookies"
-                | "request"
-                | "event"
-                | "options"
-                | "req"
-                | "ctx"
-                | "data"
-                | "detail"
-        )
-}
-
-/// Whether the source of this taint (or the value it was read from) was checked by the code
-/// before reaching the sink.
-pub(crate) fn is_guarded(taint: &crate::value::Taint) -> bool {
-    let Some(o) = &taint.origin else { return false };
-    let k = key(o);
-    let parent = PARENT.with(|p| p.borrow().get(&k).cloned());
-    GUARDED.with(|g| {
-        let g = g.borrow();
-        g.contains(&k) || parent.is_some_and(|p| g.contains(&p))
-    })
 }

@@ -53,7 +53,6 @@ impl Rule for OpenRedirect {
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
-        crate::rules::injection::ssrf::note_guard(cx, event);
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
         let target: Option<(&Value<'_>, usize)> = match path {
@@ -95,9 +94,7 @@ impl Rule for OpenRedirect {
         let Some(taint) = url.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty()) else {
             return;
         };
-        if !host_controlled(url, cx.text(call.arg_span(i)))
-            || crate::rules::injection::ssrf::is_guarded(&taint)
-        {
+        if !host_controlled(url, cx.text(call.arg_span(i))) || cx.is_guarded(&taint) {
             return;
         }
         cx.report_flow(&Self::META, call.arg_span(i), &taint, "redirect target")

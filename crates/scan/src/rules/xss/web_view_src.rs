@@ -52,7 +52,6 @@ impl Rule for WebViewSrc {
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
-        crate::rules::injection::ssrf::note_guard(cx, event);
         let Event::Binding(b) = event else { return };
         if !matches!(b.element, "web-view" | "webview") || !matches!(b.attribute, "src" | ":src") {
             return;
@@ -63,7 +62,7 @@ impl Rule for WebViewSrc {
         else {
             return;
         };
-        if !host_controlled(b.value, "") || crate::rules::injection::ssrf::is_guarded(&taint) {
+        if !host_controlled(b.value, "") || cx.is_guarded(&taint) {
             return;
         }
         cx.report_flow(&Self::META, b.span, &taint, "`web-view` src")
