@@ -94,6 +94,10 @@ pub struct Evaluator<'a, 'r> {
     name_ctx: Option<Rc<str>>,
     steps: u64,
     depth: u32,
+    /// Spans of the return statements of the functions being evaluated, innermost last.
+    return_spans: Vec<Option<oxc_span::Span>>,
+    /// The span of the last value-returning `return` of the function evaluated last.
+    last_return_span: Option<oxc_span::Span>,
     guards: super::guards::Guards,
     /// `this` as the last evaluated function left it (the instance after a constructor).
     last_this: Option<Value<'a>>,
@@ -129,6 +133,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             name_ctx: None,
             steps: 0,
             depth: 0,
+            return_spans: Vec::new(),
+            last_return_span: None,
             guards: super::guards::Guards::default(),
             last_this: None,
             called: FxHashSet::default(),
@@ -235,7 +241,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             {
                 let event = self.param_origin_value(f, 0, SourceKind::CLOUD_EVENT, "event");
                 let ret = self.call_func(f, Value::unknown(), &[event, Value::unknown()], false);
-                let span = func_span(f.node);
+                let span = self
+                    .last_return_span
+                    .take()
+                    .unwrap_or_else(|| func_span(f.node));
                 let ev = RespondEvent {
                     value: &ret,
                     via: "return value of the cloud function",
@@ -587,6 +596,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                         Some(prev) => prev.join_in(&v),
                         None => *slot = Some(v),
                     }
+                }
+                if let (Some(slot), Some(arg)) = (self.return_spans.last_mut(), &r.argument) {
+                    // The last return with a value: where a response is sent from.
+                    *slot = Some(oxc_span::GetSpan::span(arg));
                 }
             }
             Statement::ThrowStatement(t) => {
@@ -1865,6 +1878,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             self.this_stack.push(this);
         }
         self.returns.push(None);
+        self.return_spans.push(None);
         let params = func_params(f.node);
         for (i, p) in params.iter().flat_map(|ps| ps.items.iter()).enumerate() {
             let mut v = args.get(i).cloned().unwrap_or_default();
@@ -1917,6 +1931,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             FuncNode::Class(_) => {}
         }
         let ret = self.returns.pop().flatten().unwrap_or_default();
+        self.last_return_span = self.return_spans.pop().flatten();
         if !is_arrow {
             self.last_this = self.this_stack.pop();
         }
