@@ -1,0 +1,1 @@
+//! npm semver: versions, ranges and `satisfies`, with npm's prerelease rules.
