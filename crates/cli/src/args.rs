@@ -29,17 +29,22 @@ pub enum Command {
     ///
     /// Exit codes: 0 when no finding is at or above --fail-on, 1 when one is, 2 on a usage or
     /// I/O error.
-    ///
-    /// Examples:
-    ///   miniguard scan .
-    ///   miniguard scan app --format sarif --output results.sarif
-    ///   miniguard scan app --select injection,T001 --fail-on medium
-    ///   miniguard scan app --write-baseline .miniguard-baseline.json
-    ///   miniguard scan app --baseline .miniguard-baseline.json   # only new findings
+    #[command(after_help = SCAN_EXAMPLES)]
     Scan(Box<ScanArgs>),
     /// List the rules, or print one rule's documentation (`miniguard rules T001`).
     Rules(RulesArgs),
 }
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  miniguard scan .
+  miniguard scan app --format sarif --output results.sarif
+  miniguard scan app --select injection,T001 --fail-on medium
+  miniguard scan app --write-baseline .miniguard-baseline.json
+  miniguard scan app --baseline .miniguard-baseline.json     # only new findings
+
+Suppress one finding with a comment on or above its line:
+  // miniguard-ignore T001: staging host, never shipped";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
