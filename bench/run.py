@@ -146,7 +146,9 @@ def gnu_time_works():
 # ------------------------------------------------------------------------------------ runs
 
 def timed_run(cmd, out_path, use_time, env=None, timeout=None):
-    """Run cmd with stdout to out_path. Return (seconds, peak_rss_kb or None, returncode, stderr)."""
+    """Run cmd with stdout to out_path.
+
+    Return (seconds, peak_rss_kb or None, cpu_seconds or None, returncode, stderr)."""
     time_file = out_path + ".time"
     full = [GNU_TIME, "-v", "-o", time_file] + cmd if use_time else cmd
     with open(out_path, "w") as out:
@@ -154,13 +156,18 @@ def timed_run(cmd, out_path, use_time, env=None, timeout=None):
         p = subprocess.run(full, stdout=out, stderr=subprocess.PIPE, text=True, env=env,
                            timeout=timeout, cwd=ROOT)
         secs = time.perf_counter() - t0
-    rss = None
+    rss = cpu = None
     if use_time and os.path.exists(time_file):
         with open(time_file) as fh:
-            m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", fh.read())
+            text = fh.read()
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
         if m:
             rss = int(m.group(1))
-    return secs, rss, p.returncode, p.stderr
+        u = re.search(r"User time \(seconds\): ([\d.]+)", text)
+        s = re.search(r"System time \(seconds\): ([\d.]+)", text)
+        if u and s:
+            cpu = float(u.group(1)) + float(s.group(1))
+    return secs, rss, cpu, p.returncode, p.stderr
 
 
 def parse_miniguard(path):
@@ -192,13 +199,13 @@ def planted_found(findings, planted, kind_map):
 
 
 def bench_tool(name, cmd, parse, runs, warmup, use_time, env=None, timeout=None):
-    times, rsss, result = [], [], None
+    times, rsss, cpus, result = [], [], [], None
     for i in range(warmup + runs):
         label = "warm-up" if i < warmup else f"run {i - warmup + 1}/{runs}"
         out_path = os.path.join(OUT, f"{name}-{i}.json")
         log(f"  {name} {label}: {' '.join(cmd)}")
         try:
-            secs, rss, rc, err = timed_run(cmd, out_path, use_time, env=env, timeout=timeout)
+            secs, rss, cpu, rc, err = timed_run(cmd, out_path, use_time, env=env, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout} s"}
         if rc not in (0, 1):
@@ -208,15 +215,20 @@ def bench_tool(name, cmd, parse, runs, warmup, use_time, env=None, timeout=None)
         except (ValueError, KeyError) as e:
             return {"error": f"could not read its JSON output ({e}); stderr: {err.strip()[-500:]}"}
         log(f"    {secs:.3f} s, {len(result['findings'])} findings, load avg {os.getloadavg()[0]:.2f}"
+            + (f", CPU {cpu:.2f} s" if cpu is not None else "")
             + (f", peak RSS {rss / 1024:.0f} MiB" if rss else ""))
         if i >= warmup:
             times.append(secs)
             if rss:
                 rsss.append(rss)
+            if cpu is not None:
+                cpus.append(cpu)
     return {
         "times": times,
         "median": statistics.median(times),
         "peak_rss_kb": max(rsss) if rsss else None,
+        "cpu_times": cpus,
+        "median_cpu": statistics.median(cpus) if cpus else None,
         **result,
     }
 
@@ -297,7 +309,7 @@ def main():
         if r is None:
             continue
         if "error" in r:
-            rows.append([tool, "-", "-", "-", "-", "-", "-", "-", "FAILED: " + r["error"][:200]])
+            rows.append([tool, "-", "-", "-", "-", "-", "-", "-", "-", "FAILED: " + r["error"][:200]])
             continue
         r["planted_found"] = planted_found(r["findings"], planted, kmap)
         r["finding_count"] = len(r["findings"])
@@ -306,13 +318,14 @@ def main():
             str(r["files"]),
             f"{r['median']:.3f}",
             f"{js / r['median']:.0f}",
+            f"{r['median_cpu']:.2f}" if r["median_cpu"] is not None else "n/a",
             str(r["finding_count"]),
             f"{r['planted_found']}/{len(planted)}",
             f"{r['peak_rss_kb'] / 1024:.0f}" if r["peak_rss_kb"] else "n/a",
             " ".join(f"{t:.3f}" for t in r["times"]),
             "",
         ])
-    head = ["tool", "files scanned", "median s", "JS files/s", "findings", "planted found",
+    head = ["tool", "files scanned", "median s", "JS files/s", "CPU s", "findings", "planted found",
             "peak RSS MiB", "all runs s", ""]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     print()
@@ -327,6 +340,9 @@ def main():
         ratio = sg["median"] / mg["median"]
         print(f"ratio: semgrep median / miniguard median = {sg['median']:.3f} / "
               f"{mg['median']:.3f} = {ratio:.1f}x  (target: >= 10x)")
+        if sg.get("median_cpu") and mg.get("median_cpu"):
+            print(f"       CPU time (user+sys) semgrep / miniguard = {sg['median_cpu']:.2f} / "
+                  f"{mg['median_cpu']:.2f} = {sg['median_cpu'] / mg['median_cpu']:.1f}x")
     elif sg is None:
         print(f"ratio: n/a, semgrep not run: {sg_info}")
     else:
