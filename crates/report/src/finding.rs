@@ -283,6 +283,40 @@ pub struct Finding {
     /// Stable identity that survives lines moving: see [`crate::assign_fingerprints`].
     #[serde(default)]
     pub fingerprint: String,
+    /// For findings of category `dependency`: the package and the advisory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency: Option<DependencyInfo>,
+}
+
+/// What a dependency finding is about: the package as installed, the advisory that affects it,
+/// and how the project pulls it in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyInfo {
+    /// Package name (`lodash`, `@vant/weapp`).
+    pub package: String,
+    /// Installed version; empty when it could not be told.
+    pub version: String,
+    /// Advisory id (`GHSA-...`), absent for an unverifiable dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<String>,
+    /// Other ids of the advisory (CVE, GHSA).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// The affected versions, in npm range syntax (`>=4.0.0 <4.17.12`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerable: Option<String>,
+    /// The smallest version that fixes it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<String>,
+    /// Listed by the project itself, rather than pulled in by another package.
+    pub direct: bool,
+    /// Only a development dependency.
+    pub dev: bool,
+    /// Package names from a direct dependency down to this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// How it was found: `lockfile`, `miniprogram_npm`, or how a copied file was recognised.
+    pub found_by: String,
 }
 
 /// A problem with the input that is not a finding: a file that does not parse, a file too large,

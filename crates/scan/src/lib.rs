@@ -445,6 +445,7 @@ fn place(
             help: f.help,
             trace,
             fingerprint: String::new(),
+            dependency: None,
         });
     }
     (out, suppressed)

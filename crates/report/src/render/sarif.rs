@@ -139,6 +139,8 @@ struct ResultProperties {
     severity: Severity,
     confidence: Confidence,
     category: crate::Category,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dependency: Option<crate::DependencyInfo>,
 }
 
 #[derive(Serialize)]
@@ -379,6 +381,7 @@ fn result(report: &Report, finding: &Finding) -> SarifResult {
             severity: finding.severity,
             confidence: finding.confidence,
             category: finding.category,
+            dependency: finding.dependency.clone(),
         },
     }
 }

@@ -113,6 +113,7 @@ pub fn sample_report() -> Report {
             help: Some("Use an `https://` URL.".into()),
             trace: vec![],
             fingerprint: String::new(),
+            dependency: None,
         },
         Finding {
             rule: "T001".into(),
@@ -131,6 +132,7 @@ pub fn sample_report() -> Report {
             help: Some("Use an `https://` URL.".into()),
             trace: vec![],
             fingerprint: String::new(),
+            dependency: None,
         },
         Finding {
             rule: "I001".into(),
@@ -176,6 +178,7 @@ pub fn sample_report() -> Report {
                 },
             ],
             fingerprint: String::new(),
+            dependency: None,
         },
     ];
     let mut report = Report {
