@@ -425,10 +425,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             if let Some((_, v)) = scope.iter().rev().find(|(n, _)| &**n == name) {
                 return v.clone();
             }
-            if let Some(page) = self.pages.last()
-                && let Some(v) = page.data.field(name)
-            {
-                return v.clone();
+            if let Some(page) = self.pages.last() {
+                if let Some(v) = page.data.field(name) {
+                    return v.clone();
+                }
+                // Data set by a spread of tainted data (`setData({ ...options })`).
+                return Value {
+                    taint: page.data.taint.clone(),
+                    ..Value::default()
+                };
             }
             return Value::unknown();
         }
@@ -2244,6 +2249,18 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         };
         let Some(o) = arg.obj() else { return };
         let mut data = page.data.obj().cloned().unwrap_or_default();
+        // `setData({ ...options })`: a spread of tainted data of unknown shape may set any key,
+        // including keys the page declared with constant defaults.
+        if !arg.taint.is_empty() {
+            page.data.taint.join(&arg.taint);
+            for (k, v) in &mut data.fields {
+                if o.get(k).is_none() {
+                    v.taint.join(&arg.taint);
+                    v.text = None;
+                    v.text_origin = None;
+                }
+            }
+        }
         for (k, v) in &o.fields {
             // `'article.content'` or `'list[0].html'`: the top-level field carries it.
             let top: String = k.split(['.', '[']).next().unwrap_or(k).to_owned();
@@ -2428,7 +2445,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             data.set(k, joined);
         }
         self.pages.push(PageState {
-            data: Value::object(data),
+            data: Value {
+                taint: page.data.taint.clone(),
+                ..Value::object(data)
+            },
             methods: Vec::new(),
             extra: FxHashMap::default(),
         });
