@@ -1812,6 +1812,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             _ => Sanitized::empty(),
         };
+        ctx.labels |= getter_key_labels(method, args);
         ctx
     }
 
@@ -2178,7 +2179,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             t.join(&r.deep_taint());
         }
         result.taint = t;
-        result.labels = labels;
+        // A cloud SDK call (`cloud.openapi.subscribeMessage.send({..})`, a database write)
+        // answers with the platform's result, not with the data it was given.
+        if !p.starts_with("wxcloud.") {
+            result.labels = labels | getter_key_labels(p.rsplit('.').next(), args);
+        }
         // `path.join(dir, path.basename(x))`: path functions keep what every tainted part had.
         if p.starts_with("path.") {
             let mut tainted = args.iter().filter(|a| !a.deep_taint().is_empty());
@@ -2727,6 +2732,21 @@ fn m_span(m: &MemberExpression<'_>) -> oxc_span::Span {
 }
 
 /// Value of one element of an array-like value.
+/// `store.get('token')`, `cache.getItem('password')`, `state.getCommonState('token')`: a getter
+/// called with a constant key returns what the key names.
+fn getter_key_labels(method: Option<&str>, args: &[Value<'_>]) -> Labels {
+    let Some(m) = method else {
+        return Labels::empty();
+    };
+    let getter = m == "get"
+        || m.strip_prefix("get")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()));
+    match (getter, args.first().and_then(Value::exact_text)) {
+        (true, Some(key)) if args.len() <= 2 => labels_for_name(key),
+        _ => Labels::empty(),
+    }
+}
+
 fn element_of<'a>(v: &Value<'a>) -> Value<'a> {
     match &v.kind {
         Kind::Array(e) => {

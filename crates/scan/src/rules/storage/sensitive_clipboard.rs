@@ -11,7 +11,8 @@ crate::declare_rule! {
     /// `setClipboardData({ data })` of every mini-program platform, Alipay's
     /// `my.setClipboard({ text })` and `navigator.clipboard.writeText(x)` in H5 builds, where the
     /// copied value is an authentication token, a password, a secret, the `session_key` or an ID
-    /// card number (recognised by the names it travelled under).
+    /// card number (recognised by the names it travelled under, or by the constant key a getter
+    /// read it under: `store.get('token')`, `cache.getItem('password')`).
     ///
     /// Copying order numbers, invite codes, links, phone numbers of a shop or masked values is
     /// what the clipboard is for and is not reported.

@@ -12,8 +12,10 @@ crate::declare_rule! {
     /// objects (`logger.info`, `ctx.logger.warn`, `this.log.debug`) called with a password, the
     /// `session_key`, a secret, an authentication token, a phone number, an ID card or bank card
     /// number — recognised by the names the value travelled under (`password`,
-    /// `res.data.session_key`, an object with a `token` field), including inside template
-    /// literals and concatenations.
+    /// `res.data.session_key`, an object with a `token` field, a getter's constant key as in
+    /// `store.get('token')`), including inside template literals and concatenations. The
+    /// answer of a cloud API (`cloud.openapi.subscribeMessage.send({..})`, a database write)
+    /// does not carry what was sent.
     ///
     /// Only the logged value counts: a label next to an unrelated value
     /// (`console.log('token expired', err)`) is not reported. Masked values
