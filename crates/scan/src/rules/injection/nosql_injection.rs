@@ -10,7 +10,9 @@ crate::declare_rule! {
     ///   on the client and `aggregate().match(..)`): the whole query object is client data,
     ///   as in `.where(event.query)`, `.where(event)` or `.where({ ...event.filter })`. The
     ///   client then chooses which fields are compared and how, and reads other users' records.
-    ///   A single field value (`.where({ name: event.name })`) is not this rule.
+    ///   A single field value (`.where({ name: event.name })`) is not this rule. In a cloud
+    ///   function the collection name is query structure too: `db.collection(event.dbName)`
+    ///   lets the caller read or change any collection with the function's admin rights.
     /// - MongoDB / Mongoose on a server (`find`, `findOne`, `findOneAndUpdate`, `updateOne`,
     ///   `updateMany`, `deleteOne`, `deleteMany`, `countDocuments`, `aggregate`, ...): a filter
     ///   that is request data as a whole (`User.find(req.body)`), a filter field whose value is
@@ -185,6 +187,20 @@ fn is_cloud_db(path: &str) -> bool {
 
 /// `.where(event.query)` / `.aggregate().match(event.match)` on a cloud database.
 fn check_cloud(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>, method: &str) {
+    // Server side, the client picks the collection: the function's admin rights reach every
+    // collection (users, orders, config), past the database's security rules.
+    if method == "collection" {
+        if let Some(name) = call.arg(0)
+            && !cx.is_client()
+            && !name.is_constant()
+            && let Some(t) = name.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty())
+            && !cx.is_guarded(&t)
+        {
+            cx.report_flow(&NosqlInjection::META, call.arg_span(0), &t, "cloud database collection name")
+                .help("map the client's choice to a fixed collection name (`{ cars: 'CarPublish' }[event.kind]`) or check it against an allow-list");
+        }
+        return;
+    }
     if !matches!(method, "where" | "match") {
         return;
     }
