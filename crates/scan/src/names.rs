@@ -191,6 +191,7 @@ const SECRET_SUFFIXES: &[&str] = &[
     "jwtsecret",
     "apiv3key",
     "signkey",
+    "signaturekey",
     "prikey",
 ];
 
@@ -312,6 +313,8 @@ mod tests {
         assert_eq!(labels_for_name("APP_SECRET_KEY"), Labels::SECRET);
         assert_eq!(labels_for_name("merchantPrivateKey"), Labels::SECRET);
         assert_eq!(labels_for_name("wxPayApiV3Key"), Labels::SECRET);
+        assert_eq!(labels_for_name("tunnelSignatureKey"), Labels::SECRET);
+        assert_eq!(labels_for_name("SIGNATURE_KEY"), Labels::SECRET);
         assert_eq!(labels_for_name("APPSECRET"), Labels::SECRET);
         assert_eq!(labels_for_name("app_secret"), Labels::SECRET);
         assert_eq!(labels_for_name("DB_PASS"), Labels::PASSWORD);

@@ -15,8 +15,9 @@ crate::declare_rule! {
     ///
     /// - a string literal bound to a credential name — `password`, `pwd`, `pass`, `dbPassword`,
     ///   `secret`, `jwtSecret`, `secretKey`, `apiKey`, `clientSecret`, `accessKeySecret`, WeChat
-    ///   Pay `mchKey` / `partnerKey` / `apiV3Key` — as a variable, an object property (database,
-    ///   Redis, SMTP connection options; `koa-jwt` / `express-jwt` options) or an assignment;
+    ///   Pay `mchKey` / `partnerKey` / `apiV3Key`, signing keys (`signKey`, `signatureKey`) — as a
+    ///   variable, an object property (database, Redis, SMTP connection options; `koa-jwt` /
+    ///   `express-jwt` options) or an assignment;
     /// - credentials in connection URLs: `mysql://user:pass@host`, `mongodb://`, `postgres://`,
     ///   `redis://:pass@host`, `amqp://`;
     /// - constant secrets passed to `jwt.sign` / `jwt.verify`, `crypto.createHmac(alg, key)` and
