@@ -33,6 +33,16 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// List the rules, or print one rule's documentation (`miniguard rules T001`).
     Rules(RulesArgs),
+    /// Audit third-party packages: lockfiles, miniprogram_npm and copied library files, against
+    /// an advisory database that works offline.
+    ///
+    /// Exit codes: 0 when no finding is at or above --fail-on, 1 when one is, 2 on a usage or
+    /// I/O error.
+    #[command(after_help = DEPS_EXAMPLES)]
+    Deps(DepsArgs),
+    /// The advisory database: `db info` (which, how many, how old), `db update` (fetch current
+    /// OSV data).
+    Db(DbArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\
@@ -45,6 +55,14 @@ Examples:
 
 Suppress one finding with a comment on or above its line:
   // miniguard-ignore T001: staging host, never shipped";
+
+const DEPS_EXAMPLES: &str = "\
+Examples:
+  miniguard deps .                                   # table of vulnerable packages
+  miniguard deps . --format sarif --output deps.sarif
+  miniguard deps . --sbom cyclonedx --output bom.json
+  miniguard db update                                # current advisories (OSV npm data)
+  miniguard deps . --db path/to/osv-dir-or-zip";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
@@ -123,6 +141,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub include_vendor: bool,
 
+    /// Advisory database for the `dependency` rules: an OSV directory or zip [default: the cache
+    /// of `db update`, else the embedded snapshot].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
     /// Number of parallel jobs [default: number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -156,4 +179,73 @@ pub struct RulesArgs {
     /// Write one Markdown page per rule, and an index, into DIR (how docs/rules is made).
     #[arg(long, value_name = "DIR")]
     pub write_docs: Option<std::path::PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomArg {
+    /// CycloneDX 1.5 JSON.
+    Cyclonedx,
+}
+
+#[derive(Args, Debug)]
+pub struct DepsArgs {
+    /// The project folder to audit.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Output format (text is a table).
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Write the report (or the SBOM) to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write a software bill of materials instead of the report.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub sbom: Option<SbomArg>,
+
+    /// Advisory database: an OSV directory or zip, or `embedded` for the snapshot built in
+    /// [default: the cache of `db update`, else the embedded snapshot].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Exit with 1 when a finding has at least this severity [default: high].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+
+    /// Leave out development-only dependencies.
+    #[arg(long)]
+    pub no_dev: bool,
+
+    /// When to use colours in text output.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Which database is used, how many advisories it holds, and how old it is.
+    Info {
+        /// An OSV directory or zip to describe instead of the default database.
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+    },
+    /// Load current OSV npm advisories into the cache. A failed or interrupted update leaves
+    /// the previous database in place.
+    Update {
+        /// An OSV `all.zip` file or an https:// URL [default: the OSV project's npm all.zip].
+        #[arg(long, value_name = "FILE_OR_URL")]
+        from: Option<String>,
+        /// Where to keep the database [default: $MINIGUARD_CACHE_DIR, $XDG_CACHE_HOME or
+        /// ~/.cache, /miniguard/advisories.zip].
+        #[arg(long, value_name = "FILE")]
+        cache: Option<PathBuf>,
+    },
 }

@@ -46,7 +46,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     }
     let scripts = project.files.iter().filter(|f| f.kind.is_script()).count() as u64;
     let bar = progress_bar(args, scripts);
-    let output = miniguard_scan::scan(&project, &rules, args.jobs, &|n| {
+    let output = miniguard_scan::scan(&project, &rules.code, args.jobs, &|n| {
         if let Some(b) = &bar {
             b.set_position(n);
         }
@@ -84,6 +84,19 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     warnings.extend(output.warnings);
 
     let mut findings = output.findings;
+    // Third-party packages: the `dependency` category.
+    if !rules.deps.is_empty() {
+        let db = crate::cmd_deps::open_db(args.db.as_deref())?;
+        let audit = crate::cmd_deps::audit_project(&args.path, &project.lockfiles, &db, false);
+        let wanted: Vec<&str> = rules.deps.iter().map(|r| r.code).collect();
+        findings.extend(
+            audit
+                .findings
+                .into_iter()
+                .filter(|f| wanted.contains(&f.rule.as_str())),
+        );
+        warnings.extend(audit.inventory.warnings);
+    }
     for f in &mut findings {
         if let Some(sev) = settings
             .rules
@@ -101,7 +114,12 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         root: args.path.display().to_string(),
         findings,
         warnings,
-        rules: rules.iter().map(|r| r.meta().info()).collect(),
+        rules: rules
+            .code
+            .iter()
+            .map(|r| r.meta().info())
+            .chain(rules.deps.iter().map(|r| r.info()))
+            .collect(),
         stats: Stats {
             files_scanned: output.files_scanned,
             files_skipped: project.skipped.len() as u64,
@@ -199,9 +217,17 @@ fn load_settings(args: &ScanArgs) -> Result<Settings> {
 }
 
 fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Option<Severity>> {
-    let arg = match args.fail_on {
+    threshold(args.fail_on, settings.scan.fail_on.as_deref())
+}
+
+/// The `--fail-on` severity: the flag, else the config's `fail-on`, else high. `None` = never.
+pub(crate) fn threshold(
+    flag: Option<SeverityArg>,
+    config: Option<&str>,
+) -> Result<Option<Severity>> {
+    let arg = match flag {
         Some(a) => a,
-        None => match settings.scan.fail_on.as_deref() {
+        None => match config {
             Some("never") => SeverityArg::Never,
             Some(s) => {
                 return Ok(Some(
@@ -221,8 +247,14 @@ fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Opti
     })
 }
 
+/// The rules a scan runs: the analyzer's and the dependency audit's.
+pub(crate) struct Selection {
+    pub code: Vec<&'static dyn Rule>,
+    pub deps: Vec<&'static miniguard_deps::audit::DepRule>,
+}
+
 /// Rules after `--select` / `--ignore` (codes, names or categories).
-fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Vec<&'static dyn Rule>> {
+fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Selection> {
     let select = if args.select.is_empty() {
         &settings.scan.select
     } else {
@@ -233,29 +265,49 @@ fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Vec<&'static dyn
     } else {
         &args.ignore
     };
-    let matches = |r: &dyn Rule, id: &str| -> bool {
+    let matches = |code: &str, name: &str, category: Category, id: &str| -> bool {
+        code.eq_ignore_ascii_case(id)
+            || name.eq_ignore_ascii_case(id)
+            || category.as_str().eq_ignore_ascii_case(id)
+    };
+    let code_matches = |r: &dyn Rule, id: &str| {
         let m = r.meta();
-        m.code.eq_ignore_ascii_case(id)
-            || m.name.eq_ignore_ascii_case(id)
-            || m.category.as_str().eq_ignore_ascii_case(id)
+        matches(m.code, m.name, m.category, id)
+    };
+    let dep_matches = |r: &miniguard_deps::audit::DepRule, id: &str| {
+        matches(r.code, r.name, Category::Dependency, id)
     };
     for id in select.iter().chain(ignore) {
         let id = id.trim();
         if id.is_empty() {
             continue;
         }
-        let known = miniguard_scan::rules::all().iter().any(|r| matches(*r, id))
+        let known = miniguard_scan::rules::all()
+            .iter()
+            .any(|r| code_matches(*r, id))
+            || miniguard_deps::audit::rules()
+                .iter()
+                .any(|r| dep_matches(r, id))
             || id.parse::<Category>().is_ok();
         if !known {
             bail!("unknown rule or category `{id}` (see `miniguard rules`)");
         }
     }
-    Ok(miniguard_scan::rules::all()
-        .iter()
-        .copied()
-        .filter(|r| select.is_empty() || select.iter().any(|id| matches(*r, id.trim())))
-        .filter(|r| !ignore.iter().any(|id| matches(*r, id.trim())))
-        .collect())
+    let keep = |is: &dyn Fn(&str) -> bool| {
+        (select.is_empty() || select.iter().any(|id| is(id.trim())))
+            && !ignore.iter().any(|id| is(id.trim()))
+    };
+    Ok(Selection {
+        code: miniguard_scan::rules::all()
+            .iter()
+            .copied()
+            .filter(|r| keep(&|id| code_matches(*r, id)))
+            .collect(),
+        deps: miniguard_deps::audit::rules()
+            .into_iter()
+            .filter(|r| keep(&|id| dep_matches(r, id)))
+            .collect(),
+    })
 }
 
 fn progress_bar(args: &ScanArgs, total: u64) -> Option<indicatif::ProgressBar> {

@@ -3,6 +3,7 @@
 
 mod args;
 mod baseline;
+mod cmd_deps;
 mod cmd_rules;
 mod cmd_scan;
 mod settings;
@@ -17,6 +18,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Scan(a) => cmd_scan::run(&a),
         args::Command::Rules(a) => cmd_rules::run(&a),
+        args::Command::Deps(a) => cmd_deps::run(&a),
+        args::Command::Db(a) => cmd_deps::run_db(&a),
     };
     match result {
         Ok(code) => code,

@@ -12,9 +12,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod db;
 pub mod lockfile;
 pub mod osv;
+pub mod sbom;
 pub mod semver;
 pub mod vendored;
 

@@ -1,0 +1,331 @@
+//! `miniguard deps` and `miniguard db`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use miniguard_deps::audit::{self, Inventory};
+use miniguard_deps::db::{self, AdvisoryDb, DbInfo};
+use miniguard_project::{DiscoverOptions, discover};
+use miniguard_report::render::{Format, TextOptions};
+use miniguard_report::{Report, Stats, Warning};
+
+use crate::args::{ColorArg, DbArgs, DbCommand, DepsArgs, FormatArg, SbomArg};
+
+/// Advisories older than this make `deps` and `db info` say so.
+const STALE_DAYS: u64 = 30;
+
+/// The database `--db` names (`embedded` for the snapshot built in), else the cache of
+/// `db update`, else the embedded snapshot.
+pub(crate) fn open_db(path: Option<&Path>) -> Result<AdvisoryDb> {
+    if path.is_some_and(|p| p == Path::new("embedded") && !p.exists()) {
+        return AdvisoryDb::embedded().context("cannot load the embedded advisory snapshot");
+    }
+    match path {
+        Some(p) => AdvisoryDb::load(p)
+            .with_context(|| format!("cannot load advisory database {}", p.display())),
+        None => AdvisoryDb::open_default().context("cannot load the advisory database"),
+    }
+}
+
+/// The audit of a project, as `scan` and `deps` both use it.
+pub(crate) struct DepsAudit {
+    pub inventory: Inventory,
+    pub findings: Vec<miniguard_report::Finding>,
+    pub db: DbInfo,
+}
+
+pub(crate) fn audit_project(
+    root: &Path,
+    lockfiles: &[String],
+    db: &AdvisoryDb,
+    no_dev: bool,
+) -> DepsAudit {
+    let mut inventory = audit::inventory(root, lockfiles);
+    if no_dev {
+        inventory.dependencies.retain(|d| !d.dev);
+    }
+    let base = if root.is_file() {
+        root.parent().unwrap_or(Path::new("."))
+    } else {
+        root
+    };
+    let findings = {
+        let hits = audit::matches(&inventory.dependencies, db);
+        audit::findings(&hits, &|rel| std::fs::read_to_string(base.join(rel)).ok())
+    };
+    if let Some(age) = db.info().age_days.filter(|a| *a > STALE_DAYS) {
+        inventory.warnings.push(Warning {
+            path: String::new(),
+            position: None,
+            message: format!("the advisory database is {age} days old: run `miniguard db update`"),
+        });
+    }
+    DepsAudit {
+        inventory,
+        findings,
+        db: db.info(),
+    }
+}
+
+pub fn run(args: &DepsArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    if !args.path.exists() {
+        bail!("{} does not exist", args.path.display());
+    }
+    let fail_on = crate::cmd_scan::threshold(args.fail_on, None)?;
+    let project = discover(&args.path, &DiscoverOptions::default())
+        .with_context(|| format!("cannot read project {}", args.path.display()))?;
+    let db = open_db(args.db.as_deref())?;
+    let result = audit_project(&args.path, &project.lockfiles, &db, args.no_dev);
+
+    if let Some(SbomArg::Cyclonedx) = args.sbom {
+        let hits = audit::matches(&result.inventory.dependencies, &db);
+        let name = std::fs::canonicalize(&args.path)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "project".to_owned());
+        let bom = miniguard_deps::sbom::cyclonedx(
+            &name,
+            env!("CARGO_PKG_VERSION"),
+            &result.inventory.dependencies,
+            &hits,
+            SystemTime::now(),
+        );
+        let text = serde_json::to_string_pretty(&bom)? + "\n";
+        write_out(args.output.as_deref(), text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut report = Report {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        root: args.path.display().to_string(),
+        findings: result.findings,
+        warnings: result.inventory.warnings.clone(),
+        rules: audit::rules().iter().map(|r| r.info()).collect(),
+        stats: Stats {
+            files_scanned: result.inventory.lockfiles.len() as u64,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ..Stats::default()
+        },
+    };
+    report.sort();
+    miniguard_report::assign_fingerprints(&mut report.findings);
+
+    let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    let format = match args.format {
+        FormatArg::Text => {
+            let mut buf = Vec::new();
+            table(&report, &result.inventory, &result.db, &mut buf)?;
+            write_out(args.output.as_deref(), &buf)?;
+            return Ok(exit(failed));
+        }
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Html => Format::Html,
+    };
+    let color = args.color == ColorArg::Always;
+    let mut buf = Vec::new();
+    miniguard_report::render::render(&report, format, TextOptions { color }, &mut buf)?;
+    write_out(args.output.as_deref(), &buf)?;
+    Ok(exit(failed))
+}
+
+fn exit(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_out(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    if let Some(p) = path {
+        return std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The text report of `deps`: one row per vulnerable package and advisory.
+fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> Result<()> {
+    let vulnerable: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == audit::D001.code)
+        .collect();
+    let unverifiable: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == audit::D002.code)
+        .collect();
+    if vulnerable.is_empty() {
+        writeln!(out, "No known vulnerabilities.")?;
+    } else {
+        let rows: Vec<[String; 6]> = vulnerable
+            .iter()
+            .map(|f| {
+                let d = f.dependency.as_ref();
+                let how = d.map_or(String::new(), |d| {
+                    format!(
+                        "{}{}",
+                        if d.direct { "direct" } else { "transitive" },
+                        if d.dev { ", dev" } else { "" }
+                    )
+                });
+                [
+                    d.map_or(String::new(), |d| d.package.clone()),
+                    d.map_or(String::new(), |d| d.version.clone()),
+                    d.and_then(|d| d.advisory.clone()).unwrap_or_default(),
+                    f.severity.to_string(),
+                    d.and_then(|d| d.fixed.clone())
+                        .unwrap_or_else(|| "-".to_owned()),
+                    format!("{}:{} ({how})", f.location.path, f.location.start.line),
+                ]
+            })
+            .collect();
+        let head = [
+            "package",
+            "installed",
+            "advisory",
+            "severity",
+            "fixed in",
+            "path",
+        ];
+        let mut widths = head.map(str::len);
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[&str]| -> String {
+            cells
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_owned()
+        };
+        writeln!(out, "{}", line(&head))?;
+        for r in &rows {
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            writeln!(out, "{}", line(&cells))?;
+        }
+        writeln!(out)?;
+        for f in &vulnerable {
+            let message: String = f.message.chars().take(160).collect();
+            let cut = if message.len() < f.message.len() {
+                "…"
+            } else {
+                ""
+            };
+            writeln!(out, "{:<8} {message}{cut}", f.severity.as_str())?;
+        }
+    }
+    if !unverifiable.is_empty() {
+        writeln!(
+            out,
+            "\nUnverifiable (not in any registry, or version unknown):"
+        )?;
+        for f in &unverifiable {
+            writeln!(
+                out,
+                "  {}:{}: {}",
+                f.location.path, f.location.start.line, f.message
+            )?;
+        }
+    }
+    for w in &report.warnings {
+        let pos = w.position.map_or(String::new(), |p| format!(":{}", p.line));
+        if w.path.is_empty() {
+            writeln!(out, "warning: {}", w.message)?;
+        } else {
+            writeln!(out, "warning: {}{pos}: {}", w.path, w.message)?;
+        }
+    }
+    let packages: std::collections::BTreeSet<(&str, &str)> = vulnerable
+        .iter()
+        .filter_map(|f| {
+            f.dependency
+                .as_ref()
+                .map(|d| (d.package.as_str(), d.version.as_str()))
+        })
+        .collect();
+    writeln!(
+        out,
+        "\n{} vulnerable package versions ({} findings), {} unverifiable; {} dependencies from {} lockfiles and the tree; database: {} ({} advisories{})",
+        packages.len(),
+        vulnerable.len(),
+        unverifiable.len(),
+        inv.dependencies.len(),
+        inv.lockfiles.len(),
+        db.source,
+        db.records,
+        db.newest_modified
+            .as_deref()
+            .map_or(String::new(), |d| format!(", newest {d}")),
+    )?;
+    Ok(())
+}
+
+pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
+    let mut out = anstream::stdout().lock();
+    match &args.command {
+        DbCommand::Info { db } => {
+            let db = open_db(db.as_deref())?;
+            let info = db.info();
+            writeln!(out, "source:      {}", info.source)?;
+            writeln!(out, "advisories:  {}", info.records)?;
+            writeln!(out, "packages:    {}", info.packages)?;
+            writeln!(
+                out,
+                "newest:      {}",
+                info.newest_modified.as_deref().unwrap_or("unknown")
+            )?;
+            if let Some(age) = info.age_days {
+                writeln!(out, "age:         {age} days")?;
+                if age > STALE_DAYS {
+                    let mut err = anstream::stderr();
+                    writeln!(
+                        err,
+                        "warning: the advisory data is older than {STALE_DAYS} days: run `miniguard db update`"
+                    )?;
+                }
+            }
+        }
+        DbCommand::Update { from, cache } => {
+            let cache = match cache {
+                Some(c) => c.clone(),
+                None => db::default_cache_path()
+                    .context("no cache location: pass --cache or set MINIGUARD_CACHE_DIR")?,
+            };
+            if let Some(dir) = cache.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let from = from.as_deref().unwrap_or(db::DEFAULT_UPDATE_URL);
+            if std::io::stderr().is_terminal() {
+                let mut err = anstream::stderr();
+                writeln!(err, "updating the advisory database from {from} ...")?;
+            }
+            let info = db::update(from, &cache).with_context(|| {
+                format!("update from {from} failed; the previous database is unchanged")
+            })?;
+            writeln!(
+                out,
+                "updated {}: {} advisories for {} packages, newest {}",
+                cache.display(),
+                info.records,
+                info.packages,
+                info.newest_modified.as_deref().unwrap_or("unknown")
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

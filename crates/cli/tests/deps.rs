@@ -1,0 +1,275 @@
+//! `miniguard deps` and `miniguard db` end to end: the demo's vulnerable packages are found at
+//! their lockfile lines and copied files, SBOM and SARIF come out well-formed, `db update` from
+//! a local OSV zip works, and a failed update leaves the previous database in place.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    // Never read or write the user's cache from tests.
+    c.env(
+        "MINIGUARD_CACHE_DIR",
+        std::env::temp_dir().join("miniguard-test-no-cache"),
+    );
+    c
+}
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/vulnerable-app")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `| D001 | lodash | 4.17.11 | server/package-lock.json |` rows of EXPECTED.md.
+fn planted_packages() -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(example().join("EXPECTED.md")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('|').map(str::trim).collect();
+            (c.len() >= 6 && c[1] == "D001").then(|| {
+                (
+                    c[2].to_owned(),
+                    c[3].to_owned(),
+                    c[4].trim_matches('`').to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn demo_vulnerable_packages_are_found() {
+    let out = bin()
+        .args(["deps", "--format", "json", "--db", "embedded"])
+        .arg(example())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "critical advisories fail the run"
+    );
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let planted = planted_packages();
+    assert!(planted.len() >= 5, "EXPECTED.md lists the planted packages");
+    for (name, version, file) in &planted {
+        let hit = findings.iter().any(|f| {
+            f["rule"] == "D001"
+                && f["dependency"]["package"] == name.as_str()
+                && f["dependency"]["version"] == version.as_str()
+                && f["location"]["path"] == file.as_str()
+        });
+        assert!(hit, "{name}@{version} in {file} not reported");
+    }
+    // Findings point at the lockfile entry of the package.
+    let lodash = findings
+        .iter()
+        .find(|f| f["dependency"]["package"] == "lodash")
+        .unwrap();
+    let line = usize::try_from(lodash["location"]["start"]["line"].as_u64().unwrap()).unwrap();
+    let lock = std::fs::read_to_string(example().join("server/package-lock.json")).unwrap();
+    assert_eq!(
+        lock.lines().nth(line - 1).map(str::trim),
+        Some("\"node_modules/lodash\": {")
+    );
+    assert!(lodash["dependency"]["fixed"].is_string() && lodash["dependency"]["direct"] == true);
+}
+
+#[test]
+fn text_table_and_sbom() {
+    let out = bin()
+        .args(["deps", "--db", "embedded"])
+        .arg(example())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("package"), "{text}");
+    assert!(
+        text.contains("lodash")
+            && text.contains("4.17.11")
+            && text.contains("server/package-lock.json:")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bom_path = dir.path().join("bom.json");
+    let out = bin()
+        .args([
+            "deps",
+            "--db",
+            "embedded",
+            "--sbom",
+            "cyclonedx",
+            "--output",
+        ])
+        .arg(&bom_path)
+        .arg(example())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let bom: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bom_path).unwrap()).unwrap();
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["specVersion"], "1.5");
+    let comps = bom["components"].as_array().unwrap();
+    assert!(comps.iter().any(|c| c["purl"] == "pkg:npm/lodash@4.17.11"));
+    assert!(
+        comps
+            .iter()
+            .any(|c| c["name"] == "nodemon" && c["scope"] == "excluded"),
+        "dev dependencies are excluded scope"
+    );
+    let vulns = bom["vulnerabilities"].as_array().unwrap();
+    assert!(vulns.iter().any(|v| {
+        v["affects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["ref"] == "pkg:npm/lodash@4.17.11")
+    }));
+}
+
+#[test]
+fn scan_includes_the_dependency_category() {
+    let out = bin()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--select",
+            "dependency",
+            "--db",
+            "embedded",
+            "--fail-on",
+            "never",
+        ])
+        .arg(example())
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty() && findings.iter().all(|f| f["category"] == "dependency"));
+    assert!(
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "D001")
+    );
+}
+
+fn osv_zip(path: &Path, records: &[serde_json::Value]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for r in records {
+        zip.start_file(format!("{}.json", r["id"].as_str().unwrap()), opts)
+            .unwrap();
+        zip.write_all(r.to_string().as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+fn record(id: &str, package: &str, fixed: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "modified": "2026-11-01T00:00:00Z",
+        "summary": format!("test advisory for {package}"),
+        "affected": [{
+            "package": { "ecosystem": "npm", "name": package },
+            "ranges": [{ "type": "SEMVER", "events": [{ "introduced": "0" }, { "fixed": fixed }] }]
+        }],
+        "database_specific": { "severity": "HIGH" }
+    })
+}
+
+#[test]
+fn db_update_from_a_local_zip_and_a_failed_update_keeps_the_old_db() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("all.zip");
+    osv_zip(
+        &good,
+        &[
+            record("TEST-0001", "left-pad", "1.3.0"),
+            record("TEST-0002", "lodash", "4.17.12"),
+        ],
+    );
+    let cache = dir.path().join("cache/advisories.zip");
+
+    let out = bin()
+        .args(["db", "update", "--from"])
+        .arg(&good)
+        .arg("--cache")
+        .arg(&cache)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 advisories"));
+
+    let out = bin()
+        .args(["db", "info", "--db"])
+        .arg(&cache)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        info.contains("advisories:  2") && info.contains("2026-11-01"),
+        "{info}"
+    );
+
+    // A corrupt download must not replace the good database.
+    let bad = dir.path().join("bad.zip");
+    std::fs::write(&bad, b"PK\x03\x04 this is not a zip archive").unwrap();
+    let out = bin()
+        .args(["db", "update", "--from"])
+        .arg(&bad)
+        .arg("--cache")
+        .arg(&cache)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("previous database is unchanged"));
+    let out = bin()
+        .args(["db", "info", "--db"])
+        .arg(&cache)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("advisories:  2"));
+
+    // The updated database is what `deps --db` audits against.
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(
+        proj.path().join("package.json"),
+        r#"{"name":"p","version":"1.0.0","dependencies":{"lodash":"4.17.11"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        proj.path().join("package-lock.json"),
+        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"lodash":"4.17.11"}},"node_modules/lodash":{"version":"4.17.11"}}}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["deps", "--format", "json", "--db"])
+        .arg(&cache)
+        .arg(proj.path())
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["dependency"]["advisory"].as_str())
+        .collect();
+    assert_eq!(ids, ["TEST-0002"]);
+}

@@ -1,0 +1,428 @@
+//! The audit: gather what a project ships (lockfiles, `miniprogram_npm`, copied library files),
+//! match it against the advisory database, and describe each hit as a finding.
+//!
+//! Two rules speak for this crate, `D001 vulnerable-dependency` and
+//! `D002 unverifiable-dependency`; [`rules`] gives their documentation so every front end (the
+//! `deps` command, `scan`, SARIF) describes them the same way.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use miniguard_report::{
+    Category, Confidence, DependencyInfo, Finding, Location, Position, RuleInfo, Severity, Warning,
+};
+
+use crate::db::AdvisoryDb;
+use crate::osv::{Event, Record};
+use crate::semver::Version;
+use crate::{DepOrigin, DepSource, Dependency, lockfile, vendored};
+
+/// What was found in a project.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Every dependency, sorted by file, line and name.
+    pub dependencies: Vec<Dependency>,
+    /// Lockfiles read (relative paths).
+    pub lockfiles: Vec<String>,
+    /// Problems met (a lockfile that does not parse, a file too large).
+    pub warnings: Vec<Warning>,
+}
+
+/// Gather the dependencies of the project at `root`: the given lockfiles (relative paths, as
+/// discovery lists them), `miniprogram_npm` folders and copied library files.
+pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
+    let mut inv = Inventory::default();
+    let base = if root.is_file() {
+        root.parent().unwrap_or(Path::new("."))
+    } else {
+        root
+    };
+    for rel in lockfiles {
+        let Some(kind) = lockfile::kind_of(rel) else {
+            continue;
+        };
+        let path = base.join(rel);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                inv.warnings
+                    .push(warning(rel, None, format!("cannot read lockfile: {e}")));
+                continue;
+            }
+        };
+        let manifest = path
+            .parent()
+            .and_then(|d| std::fs::read_to_string(d.join("package.json")).ok());
+        match lockfile::parse_with_manifest(kind, rel, &text, manifest.as_deref()) {
+            Ok(deps) => {
+                inv.lockfiles.push(rel.clone());
+                inv.dependencies.extend(deps);
+            }
+            Err(e) => {
+                let pos = e.line().map(|line| Position {
+                    line,
+                    column: e.column().unwrap_or(1),
+                });
+                inv.warnings
+                    .push(warning(rel, pos, format!("lockfile not understood: {e}")));
+            }
+        }
+    }
+    if root.is_dir() {
+        match vendored::scan_tree(root) {
+            Ok(found) => inv.dependencies.extend(found),
+            Err(e) => inv.warnings.push(warning(
+                "",
+                None,
+                format!("cannot scan for copied libraries: {e}"),
+            )),
+        }
+    }
+    inv.dependencies.sort_by(|a, b| {
+        (&a.file, a.line, &a.name, &a.version).cmp(&(&b.file, b.line, &b.name, &b.version))
+    });
+    inv.dependencies.dedup();
+    inv
+}
+
+fn warning(path: &str, position: Option<Position>, message: String) -> Warning {
+    Warning {
+        path: path.to_owned(),
+        position,
+        message,
+    }
+}
+
+/// One advisory affecting one dependency (or a dependency that cannot be checked).
+#[derive(Debug, Clone)]
+pub struct Hit<'d> {
+    pub dependency: &'d Dependency,
+    /// `None` for an unverifiable dependency.
+    pub advisory: Option<&'d Record>,
+}
+
+/// Match every dependency against the database. Registry packages with a known version are
+/// matched; local, git and workspace packages, and copies whose version could not be told, are
+/// reported as unverifiable.
+pub fn matches<'d>(deps: &'d [Dependency], db: &'d AdvisoryDb) -> Vec<Hit<'d>> {
+    let mut hits = Vec::new();
+    for dep in deps {
+        let checkable = dep.source == DepSource::Registry && !dep.version.is_empty();
+        if !checkable {
+            if matches!(dep.source, DepSource::Local(_) | DepSource::Git(_))
+                || dep.version.is_empty()
+            {
+                hits.push(Hit {
+                    dependency: dep,
+                    advisory: None,
+                });
+            }
+            continue;
+        }
+        for record in db.matches(&dep.name, &dep.version) {
+            hits.push(Hit {
+                dependency: dep,
+                advisory: Some(record),
+            });
+        }
+    }
+    hits
+}
+
+/// The affected versions of `record` for `name` in npm range syntax (`>=4.0.0 <4.17.12 || 5.0.0`).
+pub fn vulnerable_range(record: &Record, name: &str) -> String {
+    let mut parts = Vec::new();
+    for affected in record.npm_entries(name) {
+        for range in &affected.ranges {
+            let mut lo: Option<String> = None;
+            for event in &range.events {
+                match event {
+                    Event::Introduced(v) => lo = Some(v.clone()),
+                    Event::Fixed(v) => {
+                        parts.push(interval(lo.take().as_deref(), &format!("<{v}")));
+                    }
+                    Event::LastAffected(v) => {
+                        parts.push(interval(lo.take().as_deref(), &format!("<={v}")));
+                    }
+                    Event::Limit(v) => {
+                        if let Some(l) = lo.take() {
+                            parts.push(interval(Some(&l), &format!("<{v}")));
+                        }
+                    }
+                }
+            }
+            if let Some(l) = lo {
+                parts.push(if l == "0" {
+                    "*".to_owned()
+                } else {
+                    format!(">={l}")
+                });
+            }
+        }
+        parts.extend(affected.versions.iter().cloned());
+    }
+    if parts.is_empty() {
+        "*".to_owned()
+    } else {
+        parts.join(" || ")
+    }
+}
+
+fn interval(lo: Option<&str>, hi: &str) -> String {
+    match lo {
+        None | Some("0") => hi.to_owned(),
+        Some(l) => format!(">={l} {hi}"),
+    }
+}
+
+/// The findings of `hits`, located at each dependency's entry. `source_of` reads a file (by
+/// relative path) for the code frame.
+pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for hit in hits {
+        let dep = hit.dependency;
+        let found_by = match &dep.origin {
+            DepOrigin::Lockfile => "lockfile".to_owned(),
+            DepOrigin::MiniprogramNpm => "miniprogram_npm".to_owned(),
+            DepOrigin::Vendored { how } => format!("copied file ({how})"),
+        };
+        let snippet = source_of(&dep.file)
+            .and_then(|s| {
+                s.lines()
+                    .nth(dep.line.saturating_sub(1) as usize)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let width = u32::try_from(snippet.chars().count()).unwrap_or(0);
+        let location = Location {
+            path: dep.file.clone(),
+            start: Position {
+                line: dep.line.max(1),
+                column: 1,
+            },
+            end: Position {
+                line: dep.line.max(1),
+                column: width + 1,
+            },
+            snippet,
+        };
+        let shown = if dep.version.is_empty() {
+            dep.name.clone()
+        } else {
+            format!("{}@{}", dep.name, dep.version)
+        };
+        let kind = if dep.direct { "direct" } else { "transitive" };
+        let scope = if dep.dev { "dev" } else { "prod" };
+        // Reason: the two arms build two different findings; an if-let would nest the larger one.
+        #[allow(clippy::single_match_else)]
+        let finding = match hit.advisory {
+            Some(record) => {
+                if !seen.insert((
+                    record.id.clone(),
+                    dep.file.clone(),
+                    dep.line,
+                    dep.name.clone(),
+                )) {
+                    continue;
+                }
+                let base = record.severity_level().unwrap_or(Severity::Medium);
+                // A dev-only dependency does not ship in the mini-program or run in production.
+                let severity = if dep.dev { base.lowered() } else { base };
+                let installed = Version::parse(&dep.version).ok();
+                let fixed = installed
+                    .as_ref()
+                    .and_then(|v| record.smallest_fixed_above(&dep.name, v))
+                    .map(|v| v.to_string());
+                let summary = record.summary.clone().unwrap_or_else(|| record.id.clone());
+                let mut aliases: Vec<String> = record.aliases.clone();
+                aliases.sort();
+                let via = if dep.chain.len() > 1 {
+                    format!(", via {}", dep.chain.join(" > "))
+                } else {
+                    String::new()
+                };
+                let message = format!(
+                    "{shown} ({kind}, {scope}{via}) is affected by {}: {summary}",
+                    record.id
+                );
+                let help = match &fixed {
+                    Some(f) => format!("upgrade {} to {f} or later", dep.name),
+                    None => format!(
+                        "no fixed version of {} is known: replace it or remove it",
+                        dep.name
+                    ),
+                };
+                let confidence = match dep.origin {
+                    DepOrigin::Vendored { .. } => Confidence::Medium,
+                    _ => Confidence::High,
+                };
+                Finding {
+                    rule: D001.code.to_owned(),
+                    name: D001.name.to_owned(),
+                    category: Category::Dependency,
+                    severity,
+                    confidence,
+                    message,
+                    location,
+                    help: Some(help),
+                    trace: Vec::new(),
+                    fingerprint: String::new(),
+                    dependency: Some(DependencyInfo {
+                        package: dep.name.clone(),
+                        version: dep.version.clone(),
+                        advisory: Some(record.id.clone()),
+                        aliases,
+                        vulnerable: Some(vulnerable_range(record, &dep.name)),
+                        fixed,
+                        direct: dep.direct,
+                        dev: dep.dev,
+                        chain: dep.chain.clone(),
+                        found_by,
+                    }),
+                }
+            }
+            None => {
+                if !seen.insert((String::new(), dep.file.clone(), dep.line, dep.name.clone())) {
+                    continue;
+                }
+                let why = match &dep.source {
+                    DepSource::Local(spec) => format!("a local package (`{spec}`)"),
+                    DepSource::Git(spec) => format!("a git dependency (`{spec}`)"),
+                    _ => "a copy whose version could not be told".to_owned(),
+                };
+                Finding {
+                    rule: D002.code.to_owned(),
+                    name: D002.name.to_owned(),
+                    category: Category::Dependency,
+                    severity: Severity::Info,
+                    confidence: Confidence::Low,
+                    message: format!(
+                        "{shown} is {why}: registry advisories cannot be checked against it"
+                    ),
+                    location,
+                    help: Some(
+                        "pin a released registry version, or audit this code yourself".to_owned(),
+                    ),
+                    trace: Vec::new(),
+                    fingerprint: String::new(),
+                    dependency: Some(DependencyInfo {
+                        package: dep.name.clone(),
+                        version: dep.version.clone(),
+                        advisory: None,
+                        aliases: Vec::new(),
+                        vulnerable: None,
+                        fixed: None,
+                        direct: dep.direct,
+                        dev: dep.dev,
+                        chain: dep.chain.clone(),
+                        found_by,
+                    }),
+                }
+            }
+        };
+        out.push(finding);
+    }
+    out
+}
+
+/// A dependency rule's fixed facts.
+pub struct DepRule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub cwe: &'static [u32],
+    pub summary: &'static str,
+    pub docs: &'static str,
+}
+
+impl DepRule {
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            code: self.code.to_owned(),
+            name: self.name.to_owned(),
+            category: Category::Dependency,
+            severity: self.severity,
+            confidence: self.confidence,
+            cwe: self.cwe.to_vec(),
+            summary: self.summary.to_owned(),
+            docs: self.docs.trim().to_owned(),
+        }
+    }
+}
+
+/// A package with a published advisory.
+pub const D001: DepRule = DepRule {
+    code: "D001",
+    name: "vulnerable-dependency",
+    severity: Severity::High,
+    confidence: Confidence::High,
+    cwe: &[1395],
+    summary: "Third-party package with a known vulnerability",
+    docs: "## What it finds
+A third-party package the mini-program, its cloud functions or its backend ships in a version
+that a published advisory affects: packages in `package-lock.json` / `npm-shrinkwrap.json`,
+`yarn.lock` and `pnpm-lock.yaml`, packages built into `miniprogram_npm/`, and library files
+copied into the tree (`utils/crypto-js.js`, `libs/jquery.min.js`), recognised by version
+banners, characteristic strings and file hashes.
+
+The severity is the advisory's (from its GHSA severity or CVSS vector), one step lower when the
+package is only a development dependency, which does not ship.
+
+## Why it matters
+A known vulnerability comes with a public description and often a public exploit: prototype
+pollution in lodash or minimist, ReDoS in moment, SSRF in axios, token forgery in jsonwebtoken.
+Copied library files are the worst case: nothing updates them.
+
+## Example
+```json
+\"node_modules/lodash\": { \"version\": \"4.17.11\" }
+```
+
+## Fix
+Upgrade to the fixed version the finding names (`npm install lodash@4.17.21`), rebuild
+`miniprogram_npm` (WeChat devtools: Tools > Build npm), and replace copied files with the current
+release. `miniguard db update` fetches current advisories.
+
+## References
+- CWE-1395: Dependency on Vulnerable Third-Party Component
+- OSV: https://ossf.github.io/osv-schema/
+",
+};
+
+/// A package whose version cannot be checked.
+pub const D002: DepRule = DepRule {
+    code: "D002",
+    name: "unverifiable-dependency",
+    severity: Severity::Info,
+    confidence: Confidence::Low,
+    cwe: &[1357],
+    summary: "Third-party code whose version cannot be checked against advisories",
+    docs: "## What it finds
+Dependencies that registry advisories cannot be matched against: `file:`, `link:` and
+`portal:` packages, git dependencies, and copied library files whose version could not be
+told.
+
+## Why it matters
+Nothing tells you when such code has a known vulnerability: it is outside the advisory
+databases' view, so it has to be reviewed and updated by hand.
+
+## Example
+```json
+\"dependencies\": { \"sdk\": \"git+https://example.com/team/sdk.git#v1\" }
+```
+
+## Fix
+Depend on released registry versions where you can; otherwise pin the commit and review the
+code when it changes.
+
+## References
+- CWE-1357: Reliance on Insufficiently Trustworthy Component
+",
+};
+
+/// The rules of the dependency audit.
+pub fn rules() -> [&'static DepRule; 2] {
+    [&D001, &D002]
+}
