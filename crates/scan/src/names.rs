@@ -201,6 +201,30 @@ fn has_modifier(words: &[String]) -> bool {
 
 /// The sensitive-data labels a name gives to the value it holds.
 pub fn labels_for_name(name: &str) -> Labels {
+    // The evaluator asks about the same few hundred names over and over; classifying a name
+    // is pure, so remember the answers (per thread, bounded).
+    thread_local! {
+        static CACHE: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, Labels>> =
+            std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    }
+    if name.len() > 64 {
+        return classify(name);
+    }
+    if let Some(l) = CACHE.with(|c| c.borrow().get(name).copied()) {
+        return l;
+    }
+    let l = classify(name);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 50_000 {
+            c.clear();
+        }
+        c.insert(Box::from(name), l);
+    });
+    l
+}
+
+fn classify(name: &str) -> Labels {
     let ws = words(name);
     if ws.is_empty() || ws.len() > 5 {
         return Labels::empty();
