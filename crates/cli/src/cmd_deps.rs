@@ -43,7 +43,12 @@ pub(crate) fn audit_project(
     db: &AdvisoryDb,
     no_dev: bool,
 ) -> DepsAudit {
-    let mut inventory = audit::inventory(root, lockfiles);
+    // Discovery honours .gitignore; a git-ignored lockfile still describes what is installed.
+    let mut all: Vec<String> = lockfiles.to_vec();
+    all.extend(audit::find_lockfiles(root));
+    all.sort();
+    all.dedup();
+    let mut inventory = audit::inventory(root, &all);
     if no_dev {
         inventory.dependencies.retain(|d| !d.dev);
     }

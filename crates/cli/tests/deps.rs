@@ -273,3 +273,58 @@ fn db_update_from_a_local_zip_and_a_failed_update_keeps_the_old_db() {
         .collect();
     assert_eq!(ids, ["TEST-0002"]);
 }
+
+#[test]
+fn a_git_ignored_lockfile_is_still_audited() {
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(
+        proj.path().join(".gitignore"),
+        "package-lock.json\nnode_modules/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        proj.path().join("package.json"),
+        r#"{"name":"p","version":"1.0.0","dependencies":{"minimist":"0.0.8"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        proj.path().join("package-lock.json"),
+        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"minimist":"0.0.8"}},"node_modules/minimist":{"version":"0.0.8"}}}"#,
+    )
+    .unwrap();
+    // A lockfile inside node_modules belongs to an installed package, not to the project.
+    std::fs::create_dir_all(proj.path().join("node_modules/x")).unwrap();
+    std::fs::write(
+        proj.path().join("node_modules/x/package-lock.json"),
+        "{ broken",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "deps",
+            "--format",
+            "json",
+            "--db",
+            "embedded",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path())
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["dependency"]["package"] == "minimist"),
+        "{findings:#?}"
+    );
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .all(|w| !w["path"].as_str().unwrap_or("").contains("node_modules")),
+        "{warnings:#?}"
+    );
+}

@@ -85,6 +85,58 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
     inv
 }
 
+/// Lockfiles under `root` (relative, `/`-separated, sorted), whether or not version control
+/// ignores them: a lockfile kept out of git still says what gets installed, and a project that
+/// ignores its lockfile must not look clean for it. Installed-package folders
+/// (`node_modules`, `miniprogram_npm`) and hidden folders are not entered; links are not
+/// followed; the walk is bounded.
+pub fn find_lockfiles(root: &Path) -> Vec<String> {
+    const MAX_DEPTH: usize = 16;
+    const MAX_ENTRIES: usize = 200_000;
+    let mut out = Vec::new();
+    if root.is_file() {
+        return out;
+    }
+    let mut stack = vec![(root.to_path_buf(), String::new(), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, rel, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                out.sort();
+                return out;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if kind.is_dir() {
+                if depth < MAX_DEPTH
+                    && !name.starts_with('.')
+                    && !matches!(
+                        name.as_str(),
+                        "node_modules" | "miniprogram_npm" | "bower_components"
+                    )
+                {
+                    stack.push((entry.path(), child_rel, depth + 1));
+                }
+            } else if kind.is_file() && lockfile::kind_of(&name).is_some() {
+                out.push(child_rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn warning(path: &str, position: Option<Position>, message: String) -> Warning {
     Warning {
         path: path.to_owned(),
