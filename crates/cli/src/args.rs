@@ -43,6 +43,15 @@ pub enum Command {
     /// The advisory database: `db info` (which, how many, how old), `db update` (fetch current
     /// OSV data).
     Db(DbArgs),
+    /// Run the hardened backend: TLS (rustls, 1.2+), security headers, problem JSON errors,
+    /// server-side platform login and a hash-chained audit log.
+    ///
+    /// `--dev` needs nothing else: a self-signed certificate, throwaway data and a local fake of
+    /// the WeChat login API. `--config miniguard.toml` reads the server settings of that file.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// The tamper-evident audit log of `serve`.
+    AuditLog(AuditLogArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\
@@ -63,6 +72,13 @@ Examples:
   miniguard deps . --sbom cyclonedx --output bom.json
   miniguard db update                                # current advisories (OSV npm data)
   miniguard deps . --db path/to/osv-dir-or-zip";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  miniguard serve --dev                                # https://127.0.0.1:8443, fake WeChat login
+  miniguard serve --dev --listen 127.0.0.1:9443 --data-dir .miniguard-dev
+  MINIGUARD_WECHAT_SECRET=... miniguard serve --config miniguard.toml
+  miniguard audit-log verify --db /var/lib/miniguard/miniguard.db";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
@@ -247,5 +263,52 @@ pub enum DbCommand {
         /// ~/.cache, /miniguard/advisories.zip].
         #[arg(long, value_name = "FILE")]
         cache: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["dev", "config"])))]
+pub struct ServeArgs {
+    /// Development mode: self-signed certificate for localhost, throwaway data, and a local fake
+    /// of the WeChat login API that logs in `dev:<name>` codes. Loopback addresses only.
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Configuration file with the server settings (listen, database, tls, wechat).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on [default: 127.0.0.1:8443 with --dev, else `listen` of the
+    /// configuration].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// Where --dev keeps its database and certificate [default: a temporary directory, removed
+    /// at exit].
+    #[arg(long, value_name = "DIR", requires = "dev")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Serve plain HTTP for a TLS-terminating reverse proxy in front (the configuration must
+    /// then have no server TLS settings); X-Forwarded-For is read only from its trusted_proxies.
+    #[arg(long, requires = "config")]
+    pub insecure_http_behind_proxy: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditLogArgs {
+    #[command(subcommand)]
+    pub command: AuditLogCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditLogCommand {
+    /// Walk the hash chain and report any edited, deleted or reordered entry.
+    ///
+    /// Exit codes: 0 intact, 1 tampered, 2 error. Prints the head hash: keep it somewhere the
+    /// database's owner cannot reach to detect a rewrite of the whole chain.
+    Verify {
+        /// The server's SQLite database.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
     },
 }

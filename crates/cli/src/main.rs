@@ -6,6 +6,7 @@ mod baseline;
 mod cmd_deps;
 mod cmd_rules;
 mod cmd_scan;
+mod cmd_serve;
 mod settings;
 
 use std::io::Write;
@@ -20,6 +21,8 @@ fn main() -> ExitCode {
         args::Command::Rules(a) => cmd_rules::run(&a),
         args::Command::Deps(a) => cmd_deps::run(&a),
         args::Command::Db(a) => cmd_deps::run_db(&a),
+        args::Command::Serve(a) => cmd_serve::run(&a),
+        args::Command::AuditLog(a) => cmd_serve::run_audit_log(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,176 @@
+//! `miniguard serve` and `miniguard audit-log verify`: thin wiring around `miniguard-server`.
+//! The server library emits `tracing` events; this is where they get a destination (stderr,
+//! filtered by `RUST_LOG`, default `info`).
+
+use std::io::{IsTerminal as _, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use miniguard_server::config::ServerSettings;
+use miniguard_server::db::Db;
+use miniguard_server::launch::{self, DevOptions, Running};
+
+use crate::args::{AuditLogArgs, AuditLogCommand, ServeArgs};
+
+const DEV_LISTEN: &str = "127.0.0.1:8443";
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+pub fn run(args: &ServeArgs) -> Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let running = if args.dev {
+            let listen = match args.listen {
+                Some(a) => a,
+                None => DEV_LISTEN.parse().context("default listen address")?,
+            };
+            launch::start_dev(DevOptions {
+                listen,
+                data_dir: args.data_dir.clone(),
+            })
+            .await?
+        } else {
+            let path = args
+                .config
+                .as_deref()
+                .context("--config FILE or --dev is required")?;
+            let mut settings = ServerSettings::from_file(path)?;
+            if let Some(listen) = args.listen {
+                settings.listen = listen;
+            }
+            if args.insecure_http_behind_proxy {
+                settings.insecure_http_behind_proxy = true;
+                settings.validate()?;
+            }
+            launch::start_configured(&settings).await?
+        };
+        print_summary(&running, args.dev)?;
+        running
+            .run_until(miniguard_server::serve::shutdown_signal())
+            .await
+            .context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_summary(r: &Running, dev: bool) -> Result<()> {
+    let mut out = anstream::stdout().lock();
+    if dev {
+        writeln!(
+            out,
+            "miniguard serve --dev: DEVELOPMENT MODE (fake logins, throwaway keys; never expose it)"
+        )?;
+    } else {
+        writeln!(out, "miniguard serve")?;
+    }
+    writeln!(out, "  listening         {}", r.url)?;
+    if let Some(fp) = &r.cert_fingerprint {
+        let kind = if dev {
+            "self-signed for localhost and 127.0.0.1, new on every start"
+        } else {
+            "from the configured files"
+        };
+        writeln!(out, "  certificate       {kind}")?;
+        writeln!(out, "  SHA-256           {fp}")?;
+    } else {
+        writeln!(
+            out,
+            "  transport         plain HTTP for the TLS-terminating proxy in front"
+        )?;
+    }
+    if let Some(pem) = &r.cert_pem_path {
+        writeln!(out, "  certificate file  {}", pem.display())?;
+    }
+    let removed = if r.data_is_temporary {
+        " (removed at exit)"
+    } else {
+        ""
+    };
+    writeln!(out, "  database          {}{removed}", r.database.display())?;
+    if let Some(fake) = &r.fake_platform_url {
+        writeln!(
+            out,
+            "  fake WeChat API   {fake} (appid {}, accepts codes dev:<name>)",
+            launch::DEV_APPID
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Log in a test user (each code works once, like a real wx.login code; dev:alice:2 logs alice in again):"
+        )?;
+        writeln!(
+            out,
+            "  curl -k -X POST {}/v1/auth/wechat/login -H 'content-type: application/json' -d '{{\"code\":\"dev:alice\"}}'",
+            r.url
+        )?;
+        if let Some(pem) = &r.cert_pem_path {
+            writeln!(
+                out,
+                "  (or trust the certificate instead of -k: curl --cacert {} ...)",
+                pem.display()
+            )?;
+        }
+        writeln!(
+            out,
+            "Session tokens are not issued yet: the login answers 501 once the user is created and audited."
+        )?;
+        writeln!(
+            out,
+            "Check the audit log: miniguard audit-log verify --db {}",
+            r.database.display()
+        )?;
+    }
+    writeln!(out, "Stop with Ctrl-C.")?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn run_audit_log(args: &AuditLogArgs) -> Result<ExitCode> {
+    match &args.command {
+        AuditLogCommand::Verify { db } => runtime()?.block_on(async {
+            if !db.is_file() {
+                anyhow::bail!("no database at {}", db.display());
+            }
+            let handle = Db::open_read_only(db)
+                .await
+                .with_context(|| format!("opening {}", db.display()))?;
+            let report = handle.verify_audit().await.context("reading the audit log");
+            handle.close().await;
+            let report = report?;
+            let mut out = anstream::stdout().lock();
+            if report.is_intact() {
+                writeln!(
+                    out,
+                    "audit log intact: {} entries, head {}",
+                    report.rows, report.head
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                out,
+                "audit log TAMPERED: {} problem(s) in {} entries",
+                report.problems.len(),
+                report.rows
+            )?;
+            for p in &report.problems {
+                writeln!(out, "  {p}")?;
+            }
+            Ok(ExitCode::from(1))
+        }),
+    }
+}

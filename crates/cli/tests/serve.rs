@@ -1,0 +1,123 @@
+//! `miniguard serve --dev` and `miniguard audit-log verify` as a user runs them: the server
+//! starts on a loopback port, says where it is, and stops cleanly on SIGTERM; the verifier exits
+//! 0 on an intact log and 1 on a file edited behind the server's back.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use miniguard_server::db::Db;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_miniguard"))
+}
+
+fn verify(db: &Path) -> (i32, String) {
+    let out = bin()
+        .args(["audit-log", "verify", "--db"])
+        .arg(db)
+        .output()
+        .expect("run miniguard");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn audit_log_verify_exits_1_after_the_file_is_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("miniguard.db");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = Db::open(&path).await.unwrap();
+        for who in ["alice", "bob", "carol"] {
+            db.append_audit("system", "test.entry", &serde_json::json!({ "who": who }))
+                .await
+                .unwrap();
+        }
+        // Closing checkpoints the WAL into the main file.
+        db.close().await;
+    });
+    let (code, out) = verify(&path);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 3 entries"), "{out}");
+
+    // Edit the file in place, as someone with disk access would: "bob" becomes "eve".
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(11)
+        .position(|w| w == br#"{"who":"bob"#)
+        .expect("the detail is in the file");
+    bytes[at + 8..at + 11].copy_from_slice(b"eve");
+    std::fs::write(&path, bytes).unwrap();
+    let (code, out) = verify(&path);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("row 2"), "{out}");
+
+    let (code, _) = verify(&dir.path().join("missing.db"));
+    assert_eq!(code, 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_dev_reports_its_address_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start miniguard serve --dev");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    let url = loop {
+        let line = rx
+            .recv_timeout(Duration::from_mins(1))
+            .expect("serve --dev prints its address");
+        if let Some(rest) = line.trim().strip_prefix("listening") {
+            break rest.trim().to_owned();
+        }
+        printed.push(line);
+    };
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let addr = url.trim_start_matches("https://");
+    std::net::TcpStream::connect(addr).expect("the server accepts connections");
+    let rest: Vec<String> = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(5)).ok())
+        .take_while(|l| !l.starts_with("Stop with"))
+        .collect();
+    let text = rest.join("\n");
+    assert!(text.contains("SHA-256"), "{text}");
+    assert!(
+        text.contains("fake WeChat API   http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains(r#"-d '{"code":"dev:alice"}'"#), "{text}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM to our own child");
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    assert!(
+        dir.path().join("miniguard.db").exists(),
+        "--data-dir is kept"
+    );
+}

@@ -1,0 +1,399 @@
+//! The data layer: every SQL statement of the server lives in this module, so a PostgreSQL
+//! backend can follow without touching handlers.
+//!
+//! SQLite runs in WAL mode with foreign keys on and a busy timeout. Migrations are embedded and
+//! versioned in a `schema_migrations` table; each runs in its own transaction. Queries use
+//! `sqlx::query` with bound parameters only (no compile-time macros, so no database at build
+//! time, and no string-built SQL).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection};
+use tokio::sync::Mutex;
+
+use crate::audit::{self, AuditRow, ChainReport};
+
+/// A failure of the database layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error("audit detail is not serializable: {0}")]
+    Detail(#[from] serde_json::Error),
+    #[error("database schema version {found} is newer than this build knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+/// An embedded migration: a version, a name and SQL.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/0001_init.sql"),
+}];
+
+/// The current time in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A user row's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(pub i64);
+
+/// The database handle. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: SqlitePool,
+    /// Serializes audit appends within this process (the chain needs the previous hash).
+    audit_lock: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        let db = Self {
+            pool,
+            audit_lock: Arc::new(Mutex::new(())),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Opens an existing database read-only, without migrating (for `audit-log verify`).
+    pub async fn open_read_only(path: &Path) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            audit_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Applies every embedded migration newer than the database's version.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.version);
+        if current > known {
+            return Err(DbError::SchemaTooNew {
+                found: current,
+                known,
+            });
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        Ok(())
+    }
+
+    /// The schema version applied.
+    pub async fn schema_version(&self) -> Result<i64, DbError> {
+        Ok(
+            sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// A trivial query, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Finds the user with this platform identity, creating it on first login. Returns the id and
+    /// whether the user was created now. A unionid learned later is filled in, never replaced.
+    pub async fn upsert_user(
+        &self,
+        platform: &str,
+        openid: &str,
+        unionid: Option<&str>,
+    ) -> Result<(UserId, bool), DbError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (platform, openid, unionid, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (platform, openid) DO NOTHING",
+        )
+        .bind(platform)
+        .bind(openid)
+        .bind(unionid)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted && unionid.is_some() {
+            sqlx::query(
+                "UPDATE users SET unionid = ? WHERE platform = ? AND openid = ? AND unionid IS NULL",
+            )
+            .bind(unionid)
+            .bind(platform)
+            .bind(openid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let id: i64 = sqlx::query("SELECT id FROM users WHERE platform = ? AND openid = ?")
+            .bind(platform)
+            .bind(openid)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        tx.commit().await?;
+        Ok((UserId(id), inserted))
+    }
+
+    /// The user with this platform identity, if any.
+    pub async fn find_user(&self, platform: &str, openid: &str) -> Result<Option<UserId>, DbError> {
+        Ok(
+            sqlx::query("SELECT id FROM users WHERE platform = ? AND openid = ?")
+                .bind(platform)
+                .bind(openid)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0).map(UserId))
+                .transpose()?,
+        )
+    }
+
+    /// How many users exist.
+    pub async fn count_users(&self) -> Result<i64, DbError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Appends an entry to the hash-chained audit log and returns the stored row.
+    pub async fn append_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        detail: &serde_json::Value,
+    ) -> Result<AuditRow, DbError> {
+        let detail = serde_json::to_string(detail)?;
+        let _guard = self.audit_lock.lock().await;
+        // IMMEDIATE takes the write lock now, so another process cannot interleave an append.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = append_audit_in(&mut tx, actor, action, detail).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Every audit row in id order.
+    pub async fn audit_rows(&self) -> Result<Vec<AuditRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, detail, prev_hash, hash FROM audit_log ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    id: r.try_get(0)?,
+                    at_ms: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    detail: r.try_get(4)?,
+                    prev_hash: r.try_get(5)?,
+                    hash: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Walks the audit chain (see [`audit::verify`]).
+    pub async fn verify_audit(&self) -> Result<ChainReport, DbError> {
+        let rows = self.audit_rows().await?;
+        let issued = audit_issued(&self.pool).await?;
+        Ok(audit::verify(rows, issued))
+    }
+
+    /// Remembers a nonce until `expires_at_ms`. Returns `false` when it was already seen (a
+    /// replay). Expired nonces are purged on the way.
+    pub async fn remember_nonce(&self, nonce: &str, expires_at_ms: i64) -> Result<bool, DbError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM nonces WHERE expires_at < ?")
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        let fresh = sqlx::query(
+            "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+        )
+        .bind(nonce)
+        .bind(expires_at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn audit_issued(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
+    Ok(
+        sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
+            .fetch_optional(pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?,
+    )
+}
+
+async fn append_audit_in(
+    conn: &mut SqliteConnection,
+    actor: &str,
+    action: &str,
+    detail: String,
+) -> Result<AuditRow, DbError> {
+    let last = sqlx::query("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let prev_hash: String = match last {
+        Some(r) => r.try_get(0)?,
+        None => audit::GENESIS.to_owned(),
+    };
+    // The next id after the highest ever issued, so a cut-off tail stays visible as a gap.
+    let issued: Option<i64> =
+        sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+    let id = issued.unwrap_or(0) + 1;
+    let at_ms = now_ms();
+    let hash = audit::entry_hash(id, at_ms, actor, action, &detail, &prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(at_ms)
+    .bind(actor)
+    .bind(action)
+    .bind(&detail)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(AuditRow {
+        id,
+        at_ms,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        detail,
+        prev_hash,
+        hash,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_users_are_found_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).await.unwrap();
+        assert_eq!(db.schema_version().await.unwrap(), 1);
+        db.close().await;
+        let db = Db::open(&path).await.unwrap();
+        let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();
+        assert!(created);
+        let (b, created) = db.upsert_user("wechat", "o1", Some("u1")).await.unwrap();
+        assert!(!created);
+        assert_eq!(a, b);
+        assert_eq!(db.count_users().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_audit_table_refuses_updates_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).await.unwrap();
+        for i in 0..3 {
+            db.append_audit("system", "test", &serde_json::json!({ "i": i }))
+                .await
+                .unwrap();
+        }
+        assert!(db.verify_audit().await.unwrap().is_intact());
+        let upd = sqlx::query("UPDATE audit_log SET actor = 'x' WHERE id = 2")
+            .execute(&db.pool)
+            .await;
+        assert!(upd.is_err());
+        let del = sqlx::query("DELETE FROM audit_log WHERE id = 3")
+            .execute(&db.pool)
+            .await;
+        assert!(del.is_err());
+        assert_eq!(db.audit_rows().await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_accepted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).await.unwrap();
+        let later = now_ms() + 60_000;
+        assert!(db.remember_nonce("n1", later).await.unwrap());
+        assert!(!db.remember_nonce("n1", later).await.unwrap());
+        assert!(db.remember_nonce("n2", later).await.unwrap());
+    }
+}

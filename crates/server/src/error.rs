@@ -1,0 +1,147 @@
+//! The one error type of the HTTP API and its rendering as RFC 9457 problem JSON.
+//!
+//! A handler returns [`ApiError`]. Turning it into a response has no side effects: the response
+//! carries a [`Problem`] (what the client may see: a fixed title, a status, a type) and a
+//! [`Cause`] (what only the log may see) as extensions. The problem middleware in [`crate::http`]
+//! logs the cause inside the request's span and renders the body with the request id. The same
+//! middleware turns every other error status (axum's 404 and 405, the body limit's 413, the
+//! timeout's 408, a caught panic's 500) into problem JSON, so no error leaves in another shape.
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::platform::PlatformError;
+
+/// What went wrong while serving a request. The `Display` text is for logs, never for clients.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The body or a parameter was malformed; the reason is for the log.
+    #[error("bad request: {0}")]
+    BadRequest(Cow<'static, str>),
+    /// The body was larger than the configured limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// The body was not `application/json`.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(Cow<'static, str>),
+    /// The platform login failed; the platform's own code and message are for the log.
+    #[error("platform login: {0}")]
+    Platform(#[from] PlatformError),
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] crate::db::DbError),
+    /// A dependency the route needs is not ready (e.g. the database during `/readyz`).
+    #[error("not ready: {0}")]
+    NotReady(Cow<'static, str>),
+    /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
+    /// so it is a fixed string, never data from the request.
+    #[error("not implemented: {detail}")]
+    NotImplemented {
+        /// A fixed, client-safe explanation.
+        detail: &'static str,
+    },
+}
+
+/// The client-visible part of an error, attached to the response as an extension and rendered
+/// by the problem middleware (which knows the request id).
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Problem type: `about:blank` for a plain HTTP status, else `urn:miniguard:problem:<slug>`.
+    pub kind: Cow<'static, str>,
+    /// A short, fixed, human-readable summary.
+    pub title: Cow<'static, str>,
+    /// An optional fixed explanation; never request data.
+    pub detail: Option<&'static str>,
+}
+
+impl Problem {
+    /// The generic problem for a bare HTTP status (`type: about:blank`, title = reason phrase).
+    pub fn from_status(status: StatusCode) -> Self {
+        Self {
+            status,
+            kind: Cow::Borrowed("about:blank"),
+            title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
+            detail: None,
+        }
+    }
+
+    fn typed(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            kind: Cow::Owned(format!("urn:miniguard:problem:{slug}")),
+            title: Cow::Borrowed(title),
+            detail: None,
+        }
+    }
+}
+
+/// The log-only cause of an error response; removed from the response before it is sent.
+#[derive(Clone, Debug)]
+pub struct Cause(pub String);
+
+impl ApiError {
+    /// What the client may see.
+    pub fn problem(&self) -> Problem {
+        match self {
+            Self::BadRequest(_) => Problem::from_status(StatusCode::BAD_REQUEST),
+            Self::PayloadTooLarge => Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE),
+            Self::UnsupportedMediaType(_) => {
+                let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+                p.detail = Some("Send the body as application/json.");
+                p
+            }
+            Self::Platform(e) => match e {
+                PlatformError::InvalidCode | PlatformError::CodeUsed => Problem::typed(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-login-code",
+                    "The login code is invalid, expired or already used",
+                ),
+                PlatformError::RateLimited => Problem::typed(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "platform-rate-limited",
+                    "Too many login attempts, try again later",
+                ),
+                PlatformError::Busy => Problem::typed(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "platform-busy",
+                    "The platform is busy, try again shortly",
+                ),
+                _ => Problem::typed(
+                    StatusCode::BAD_GATEWAY,
+                    "platform-unavailable",
+                    "The platform login service failed",
+                ),
+            },
+            Self::Database(_) => Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR),
+            Self::NotReady(_) => Problem::from_status(StatusCode::SERVICE_UNAVAILABLE),
+            Self::NotImplemented { detail } => {
+                let mut p = Problem::typed(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "not-implemented",
+                    "Not implemented in this build",
+                );
+                p.detail = Some(detail);
+                p
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        let mut res = problem.status.into_response();
+        if problem.status == StatusCode::TOO_MANY_REQUESTS {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        res.extensions_mut().insert(problem);
+        res.extensions_mut().insert(Cause(self.to_string()));
+        res
+    }
+}

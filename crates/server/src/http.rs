@@ -1,0 +1,373 @@
+//! The HTTP application: state, middleware stack and router.
+//!
+//! Layers, outermost first:
+//!
+//! 1. request id: a well-formed client `x-request-id` (at most 64 of `[A-Za-z0-9._-]`) is kept
+//!    for correlation, anything else is replaced by a fresh UUID; the id is only ever logged and
+//!    echoed, never used for a decision;
+//! 2. client address: the TCP peer, or, only when the peer is a configured proxy, the first
+//!    untrusted address of `X-Forwarded-For`; `X-Forwarded-*`/`Forwarded` from anyone else are
+//!    removed before a handler can see them;
+//! 3. a `tracing` span per request (method, path, request id, client address, status, latency);
+//! 4. security headers on every response;
+//! 5. problem rendering: every error status becomes `application/problem+json` with the request
+//!    id, and the error's cause is logged here;
+//! 6. panics become 500s; requests time out (408); bodies are limited (413).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::db::Db;
+use crate::error::{Cause, Problem};
+use crate::platform::PlatformClient;
+
+/// The request id header, on every request (after the first layer) and every response.
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Tunables of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// Largest accepted request body in bytes.
+    pub body_limit: usize,
+    /// Time allowed for a whole request, body included.
+    pub request_timeout: Duration,
+    /// Addresses whose `X-Forwarded-For` is believed (the reverse proxies in front of us).
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(15),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Everything a handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    platform: Arc<dyn PlatformClient>,
+    options: AppOptions,
+}
+
+impl AppState {
+    pub fn new(db: Db, platform: Arc<dyn PlatformClient>, options: AppOptions) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                platform,
+                options,
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn platform(&self) -> &dyn PlatformClient {
+        self.inner.platform.as_ref()
+    }
+
+    pub fn options(&self) -> &AppOptions {
+        &self.inner.options
+    }
+}
+
+/// The request id of the current request, as a request extension.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub Arc<str>);
+
+/// The client's address as far as we can tell it (see the module docs), as a request extension.
+/// `None` when the server runs without a socket (tests driving the router directly).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+/// Builds the whole application. No socket needed: tests call it and drive it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let options = state.options().clone();
+    let trusted: Arc<[IpAddr]> = options.trusted_proxies.clone().into();
+
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        // Strict for everything: the API serves no HTML, and any HTML added later starts locked.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+
+    // `Router::layer` wraps what is already there, so the innermost layer comes first.
+    crate::routes::router()
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(RequestBodyLimitLayer::new(options.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(problems))
+        .layer(security_headers)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_millis(),
+                        "response"
+                    );
+                })
+                .on_failure(()),
+        )
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let trusted = Arc::clone(&trusted);
+            async move { client_addr(&trusted, req, next).await }
+        }))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+fn make_span(req: &Request) -> tracing::Span {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map_or("-", |r| &*r.0)
+        .to_owned();
+    let client = req
+        .extensions()
+        .get::<ClientAddr>()
+        .and_then(|c| c.0)
+        .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    // The path only, never the query string (which could carry credentials).
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = ?req.uri().path(),
+        request_id = %id,
+        client = %client,
+    )
+}
+
+fn acceptable_request_id(v: &HeaderValue) -> Option<&str> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    ok.then_some(s)
+}
+
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id: Arc<str> = match req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(acceptable_request_id)
+    {
+        Some(s) => s.into(),
+        None => uuid::Uuid::new_v4().to_string().into(),
+    };
+    // Only [A-Za-z0-9._-] reach here, so the header value is always valid.
+    let value = HeaderValue::from_str(&id).ok();
+    if let Some(v) = &value {
+        req.headers_mut().insert(X_REQUEST_ID, v.clone());
+    }
+    req.extensions_mut().insert(RequestId(id));
+    let mut res = next.run(req).await;
+    if let Some(v) = value {
+        res.headers_mut().insert(X_REQUEST_ID, v);
+    }
+    res
+}
+
+const FORWARDED_HEADERS: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-real-ip",
+];
+
+/// Who the client is: the peer, or, behind a trusted proxy, the right-most untrusted address of
+/// `X-Forwarded-For` (the left part of the list is whatever the client chose to send).
+pub fn resolve_client(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let Some(list) = forwarded_for else {
+        return Some(peer);
+    };
+    let mut last_valid = peer;
+    for part in list.rsplit(',') {
+        match part.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => last_valid = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => return Some(last_valid),
+        }
+    }
+    Some(last_valid)
+}
+
+async fn client_addr(trusted: &[IpAddr], mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let from_proxy = peer.is_some_and(|p| trusted.contains(&p));
+    let xff = if from_proxy {
+        // Several X-Forwarded-For lines form one list.
+        let joined: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!joined.is_empty()).then(|| joined.join(","))
+    } else {
+        None
+    };
+    let client = resolve_client(peer, xff.as_deref(), trusted);
+    if !from_proxy {
+        for name in FORWARDED_HEADERS {
+            req.headers_mut().remove(name);
+        }
+    }
+    req.extensions_mut().insert(ClientAddr(client));
+    next.run(req).await
+}
+
+async fn problems(req: Request, next: Next) -> Response {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let mut res = next.run(req).await;
+    let cause = res.extensions_mut().remove::<Cause>();
+    let problem = res.extensions_mut().remove::<Problem>();
+    let status = res.status();
+    if let Some(Cause(cause)) = &cause {
+        // Debug formatting escapes newlines, so a cause quoting input cannot forge log lines.
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(cause = ?cause, "request failed");
+        } else if status.is_server_error() {
+            tracing::warn!(cause = ?cause, "request not served");
+        } else {
+            tracing::info!(cause = ?cause, "request rejected");
+        }
+    }
+    let problem = match problem {
+        Some(p) => p,
+        None if status.is_client_error() || status.is_server_error() => {
+            Problem::from_status(status)
+        }
+        None => return res,
+    };
+    let mut body = serde_json::json!({
+        "type": problem.kind,
+        "title": problem.title,
+        "status": problem.status.as_u16(),
+        "request_id": request_id.as_deref().unwrap_or(""),
+    });
+    if let (Some(detail), Some(obj)) = (problem.detail, body.as_object_mut()) {
+        obj.insert("detail".into(), detail.into());
+    }
+    let (mut parts, _) = res.into_parts();
+    parts.status = problem.status;
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_untrusted_peers() {
+        let got = resolve_client(Some(ip("203.0.113.9")), Some("1.2.3.4"), &[]);
+        assert_eq!(got, Some(ip("203.0.113.9")));
+    }
+
+    #[test]
+    fn forwarded_for_from_a_trusted_proxy_takes_the_rightmost_untrusted_address() {
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // The client prepended a fake address; the proxies appended the real one.
+        let got = resolve_client(
+            Some(ip("10.0.0.1")),
+            Some("6.6.6.6, 198.51.100.7, 10.0.0.2"),
+            &trusted,
+        );
+        assert_eq!(got, Some(ip("198.51.100.7")));
+    }
+
+    #[test]
+    fn garbage_in_forwarded_for_stops_at_the_last_trusted_hop() {
+        let trusted = [ip("10.0.0.1")];
+        let got = resolve_client(Some(ip("10.0.0.1")), Some("nonsense"), &trusted);
+        assert_eq!(got, Some(ip("10.0.0.1")));
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_well_formed() {
+        let ok = HeaderValue::from_static("abc-123_X.y");
+        assert_eq!(acceptable_request_id(&ok), Some("abc-123_X.y"));
+        let spaces = HeaderValue::from_static("a b");
+        assert_eq!(acceptable_request_id(&spaces), None);
+        let long = HeaderValue::from_str(&"a".repeat(65)).unwrap();
+        assert_eq!(acceptable_request_id(&long), None);
+    }
+}

@@ -1,0 +1,248 @@
+//! Assembling a server from its settings: `serve --dev` (self-signed certificate, throwaway
+//! data, the fake platform on a loopback port) or `serve --config` (certificate files, the real
+//! platform). The binary only prints what [`Running`] reports and waits for a signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::config::{ConfigError, ServerSettings};
+use crate::db::{Db, DbError};
+use crate::http::{AppOptions, AppState, app};
+use crate::platform::fake::FakeWeChat;
+use crate::platform::wechat::{WeChatClient, WeChatConfigError};
+use crate::serve::{Transport, serve};
+use crate::tls::{DevCertificate, TlsError, fingerprint, load_pem_files, server_config};
+
+/// The appid the development fake answers to.
+pub const DEV_APPID: &str = "wxdev0000000000fake";
+
+/// Timeout of calls to the platform.
+const PLATFORM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("platform: {0}")]
+    Platform(#[from] WeChatConfigError),
+    #[error(
+        "--dev listens on loopback addresses only (it logs anyone in with dev:<name>), not on {0}"
+    )]
+    DevNotLoopback(SocketAddr),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LaunchError {
+    let what = what.into();
+    move |source| LaunchError::Io { what, source }
+}
+
+/// `serve --dev` settings.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    pub listen: SocketAddr,
+    /// Where the database and the certificate go; a temporary directory (removed when the server
+    /// stops) when `None`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A bound, ready server: what it listens on and how, before it accepts anything.
+pub struct Running {
+    /// The bound address (the real port when 0 was asked for).
+    pub local_addr: SocketAddr,
+    /// `https://…` or, behind a proxy, `http://…`.
+    pub url: String,
+    /// SHA-256 fingerprint of the served certificate (TLS only).
+    pub cert_fingerprint: Option<String>,
+    /// Where `--dev` wrote its certificate as PEM, for `curl --cacert`.
+    pub cert_pem_path: Option<PathBuf>,
+    /// The SQLite file.
+    pub database: PathBuf,
+    /// Whether the data directory is removed at exit.
+    pub data_is_temporary: bool,
+    /// The fake platform's base URL (`--dev` only).
+    pub fake_platform_url: Option<String>,
+    listener: TcpListener,
+    router: axum::Router,
+    transport: Transport,
+    db: Db,
+    fake: Option<FakeWeChat>,
+    temp_dir: Option<tempfile::TempDir>,
+}
+
+impl Running {
+    /// Serves until `shutdown` completes, then drains connections and closes the database (and,
+    /// in `--dev`, stops the fake and removes the temporary data).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let served = serve(self.listener, self.router, self.transport, shutdown).await;
+        self.db.close().await;
+        if let Some(fake) = self.fake {
+            fake.stop().await;
+        }
+        drop(self.temp_dir);
+        served
+    }
+}
+
+/// Sets up `serve --dev`.
+pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
+    if !options.listen.ip().is_loopback() {
+        return Err(LaunchError::DevNotLoopback(options.listen));
+    }
+    let (temp_dir, data_dir) = if let Some(dir) = options.data_dir {
+        create_dir(&dir)?;
+        (None, dir)
+    } else {
+        let t = tempfile::Builder::new()
+            .prefix("miniguard-dev-")
+            .tempdir()
+            .map_err(io("creating a temporary data directory"))?;
+        let path = t.path().to_path_buf();
+        (Some(t), path)
+    };
+    let database = data_dir.join("miniguard.db");
+    let db = Db::open(&database).await?;
+
+    // A throwaway AppSecret shared only by the fake and our client.
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let fake = FakeWeChat::start(DEV_APPID, SecretString::from(secret.clone()))
+        .await
+        .map_err(io("starting the fake platform"))?;
+    let platform = WeChatClient::new(
+        &fake.base_url(),
+        DEV_APPID,
+        SecretString::from(secret),
+        PLATFORM_TIMEOUT,
+    )?;
+
+    let cert = DevCertificate::generate()?;
+    let cert_pem_path = data_dir.join("dev-cert.pem");
+    std::fs::write(&cert_pem_path, &cert.cert_pem)
+        .map_err(io(format!("writing {}", cert_pem_path.display())))?;
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(io(format!("listening on {}", options.listen)))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(io("reading the bound address"))?;
+    let state = AppState::new(db.clone(), Arc::new(platform), AppOptions::default());
+    Ok(Running {
+        local_addr,
+        url: format!("https://{local_addr}"),
+        cert_fingerprint: Some(cert.fingerprint()),
+        cert_pem_path: Some(cert_pem_path),
+        database,
+        data_is_temporary: temp_dir.is_some(),
+        fake_platform_url: Some(fake.base_url()),
+        listener,
+        router: app(state),
+        transport: Transport::Tls(cert.server_config()?),
+        db,
+        fake: Some(fake),
+        temp_dir,
+    })
+}
+
+/// Sets up `serve --config`.
+pub async fn start_configured(settings: &ServerSettings) -> Result<Running, LaunchError> {
+    let transport = match &settings.tls {
+        Some(tls) => {
+            let (chain, key) = load_pem_files(&tls.cert, &tls.key)?;
+            let fp = chain.first().map(fingerprint);
+            (Transport::Tls(server_config(chain, key)?), fp)
+        }
+        None => (Transport::InsecureHttpBehindProxy, None),
+    };
+    let secret = settings.wechat_secret()?;
+    let platform = WeChatClient::new(
+        &settings.wechat.base_url,
+        &settings.wechat.appid,
+        secret,
+        PLATFORM_TIMEOUT,
+    )?;
+    if let Some(parent) = settings
+        .database
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        create_dir(parent)?;
+    }
+    let db = Db::open(&settings.database).await?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(io(format!("listening on {}", settings.listen)))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(io("reading the bound address"))?;
+    let scheme = match transport.0 {
+        Transport::Tls(_) => "https",
+        Transport::InsecureHttpBehindProxy => "http",
+    };
+    let state = AppState::new(db.clone(), Arc::new(platform), settings.app_options());
+    Ok(Running {
+        local_addr,
+        url: format!("{scheme}://{local_addr}"),
+        cert_fingerprint: transport.1,
+        cert_pem_path: None,
+        database: settings.database.clone(),
+        data_is_temporary: false,
+        fake_platform_url: None,
+        listener,
+        router: app(state),
+        transport: transport.0,
+        db,
+        fake: None,
+        temp_dir: None,
+    })
+}
+
+fn create_dir(dir: &Path) -> Result<(), LaunchError> {
+    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dev_mode_refuses_to_listen_beyond_loopback() {
+        let r = start_dev(DevOptions {
+            listen: "0.0.0.0:0".parse().unwrap(),
+            data_dir: None,
+        })
+        .await;
+        assert!(matches!(r, Err(LaunchError::DevNotLoopback(_))));
+    }
+
+    #[tokio::test]
+    async fn dev_mode_starts_and_stops_and_cleans_up() {
+        let running = start_dev(DevOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: None,
+        })
+        .await
+        .unwrap();
+        assert!(running.url.starts_with("https://127.0.0.1:"));
+        assert!(running.data_is_temporary);
+        let db = running.database.clone();
+        assert!(db.exists());
+        running.run_until(async {}).await.unwrap();
+        assert!(!db.exists(), "the throwaway data directory is removed");
+    }
+}

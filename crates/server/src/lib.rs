@@ -1,0 +1,38 @@
+//! The hardened mini-program backend behind `miniguard serve`.
+//!
+//! Every protective measure is on by default, so a team gets them without writing them:
+//!
+//! - transport: rustls only, TLS 1.2 and 1.3 with rustls' safe cipher suites ([`tls`]); plain HTTP
+//!   only when explicitly enabled behind a proxy, and then `X-Forwarded-*` is believed only from
+//!   the configured proxy addresses ([`http`]);
+//! - every response carries a request id and the security headers (HSTS, `nosniff`, frame denial,
+//!   no referrer, a strict Content-Security-Policy, `Cache-Control: no-store`); bodies are size
+//!   limited and requests time out ([`http`]);
+//! - every error reaches the client as `application/problem+json` with a generic title and the
+//!   request id, while the cause goes to the log only ([`error`]);
+//! - platform login happens on the server: the mini-program sends only its one-time `code`, the
+//!   server exchanges it with the platform ([`platform`]), and the `session_key` never leaves it;
+//! - every login success and failure is appended to a SHA-256 hash-chained audit log that
+//!   [`audit::verify`] checks for edits, deletions and reordering ([`audit`], [`db`]).
+//!
+//! `fn app(state) -> Router` builds the whole HTTP application without a socket, so tests can
+//! drive it with `tower::ServiceExt::oneshot`; [`serve::serve`] runs it on a listener.
+//!
+//! This library never prints and never installs a logger: it emits `tracing` events and the
+//! binary decides where they go.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod launch;
+pub mod platform;
+mod routes;
+pub mod serve;
+pub mod tls;
+
+pub use error::ApiError;
+pub use http::{AppOptions, AppState, app};

@@ -1,0 +1,299 @@
+//! A faithful local fake of WeChat's `jscode2session`, for tests and `serve --dev`.
+//!
+//! It listens on a loopback port and speaks the real protocol: `GET /sns/jscode2session` with
+//! `appid`, `secret`, `js_code` and `grant_type=authorization_code`, HTTP 200 and a JSON body
+//! (sent as `text/plain`, as WeChat does) that is either `{openid, session_key, unionid}` or
+//! `{errcode, errmsg}` with the real codes:
+//!
+//! | case | errcode |
+//! |---|---|
+//! | `js_code` missing | 41008 |
+//! | wrong `appid` | 40013 |
+//! | wrong `secret` | 40125 |
+//! | `grant_type` not `authorization_code` | 40002 |
+//! | a code that is not `dev:<name>` | 40029 |
+//! | a code used before | 40163 |
+//! | [`FakeWeChat::inject_error`] (e.g. 45011 rate limit, -1 busy) | as injected |
+//!
+//! `dev:<name>` or `dev:<name>:<n>` (name and n: 1 to 64 of `[A-Za-z0-9_.-]`) logs in a test user
+//! whose openid is derived from the appid and the name only, so the same name is the same user
+//! across codes and runs. Like a real `wx.login` code, each code works once: log the same user in
+//! again with `dev:alice:2`, `dev:alice:3`, ... Every login gets a fresh random `session_key`, as
+//! with the real API.
+
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+struct FakeState {
+    appid: String,
+    secret: SecretString,
+    used: Mutex<HashSet<String>>,
+    injected: Mutex<VecDeque<i64>>,
+}
+
+/// A running fake. Dropping it stops the server.
+pub struct FakeWeChat {
+    addr: SocketAddr,
+    state: Arc<FakeState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FakeWeChat {
+    /// Starts the fake on `127.0.0.1` with an OS-chosen port.
+    pub async fn start(appid: &str, secret: SecretString) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(FakeState {
+            appid: appid.to_owned(),
+            secret,
+            used: Mutex::new(HashSet::new()),
+            injected: Mutex::new(VecDeque::new()),
+        });
+        let app = router(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "fake platform server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The base URL to give [`super::wechat::WeChatClient`].
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Makes the next request answer with this `errcode` (45011 rate limit, -1 busy, ...).
+    pub fn inject_error(&self, errcode: i64) {
+        self.state
+            .injected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(errcode);
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for FakeWeChat {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The openid the fake gives `dev:<name>` for `appid` (stable across runs).
+pub fn dev_openid(appid: &str, name: &str) -> String {
+    format!("o{}", &derive("openid", appid, name)[..27])
+}
+
+fn dev_unionid(name: &str) -> String {
+    format!("u{}", &derive("unionid", "", name)[..27])
+}
+
+fn derive(label: &str, appid: &str, name: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["miniguard-fake-wechat", label, appid, name] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+fn dev_name(code: &str) -> Option<&str> {
+    let rest = code.strip_prefix("dev:")?;
+    let (name, n) = rest
+        .split_once(':')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
+    let part = |s: &str| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    (part(name) && n.is_none_or(part)).then_some(name)
+}
+
+fn router(state: Arc<FakeState>) -> Router {
+    Router::new()
+        .route("/sns/jscode2session", get(jscode2session))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct Params {
+    appid: Option<String>,
+    secret: Option<String>,
+    js_code: Option<String>,
+    grant_type: Option<String>,
+}
+
+fn answer(body: &serde_json::Value) -> impl IntoResponse + use<> {
+    ([(header::CONTENT_TYPE, "text/plain")], body.to_string())
+}
+
+fn error(errcode: i64, errmsg: &str) -> serde_json::Value {
+    let rid = &uuid::Uuid::new_v4().simple().to_string()[..24];
+    serde_json::json!({ "errcode": errcode, "errmsg": format!("{errmsg}, rid: {rid}") })
+}
+
+async fn jscode2session(
+    State(state): State<Arc<FakeState>>,
+    Query(p): Query<Params>,
+) -> impl IntoResponse {
+    answer(&respond(&state, &p))
+}
+
+fn respond(state: &FakeState, p: &Params) -> serde_json::Value {
+    let injected = state
+        .injected
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop_front();
+    if let Some(code) = injected {
+        let msg = match code {
+            45011 => "api minute-quota reach limit  mustslower  retry next minute",
+            -1 => "system error",
+            _ => "injected error",
+        };
+        return error(code, msg);
+    }
+    let Some(code) = p.js_code.as_deref().filter(|c| !c.is_empty()) else {
+        return error(41008, "missing code");
+    };
+    if p.appid.as_deref() != Some(state.appid.as_str()) {
+        return error(40013, "invalid appid");
+    }
+    // A fake on loopback: a plain comparison is fine here (the real service is not ours).
+    if p.secret.as_deref() != Some(state.secret.expose_secret()) {
+        return error(40125, "invalid appsecret");
+    }
+    if p.grant_type.as_deref() != Some("authorization_code") {
+        return error(40002, "invalid grant_type");
+    }
+    let Some(name) = dev_name(code) else {
+        return error(40029, "invalid code");
+    };
+    let fresh = state
+        .used
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(code.to_owned());
+    if !fresh {
+        return error(40163, "code been used");
+    }
+    let key = uuid::Uuid::new_v4();
+    serde_json::json!({
+        "openid": dev_openid(&state.appid, name),
+        "session_key": base64::engine::general_purpose::STANDARD.encode(key.as_bytes()),
+        "unionid": dev_unionid(name),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::platform::wechat::WeChatClient;
+    use crate::platform::{LoginCode, PlatformClient, PlatformError};
+
+    #[tokio::test]
+    async fn the_fake_speaks_the_protocol_through_the_real_client() {
+        let fake = FakeWeChat::start("wxfake", SecretString::from("s3cret"))
+            .await
+            .unwrap();
+        let client = WeChatClient::new(
+            &fake.base_url(),
+            "wxfake",
+            SecretString::from("s3cret"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let code = |s: &str| LoginCode::parse(s).unwrap();
+
+        let a = client.code2session(&code("dev:alice")).await.unwrap();
+        assert_eq!(a.openid, dev_openid("wxfake", "alice"));
+        let again = client.code2session(&code("dev:alice")).await;
+        assert!(matches!(again, Err(PlatformError::CodeUsed)));
+        let same = client.code2session(&code("dev:alice:2")).await.unwrap();
+        assert_eq!(same.openid, a.openid);
+        let b = client.code2session(&code("dev:alice.2")).await.unwrap();
+        assert_ne!(a.openid, b.openid);
+        let bad = client.code2session(&code("081abc")).await;
+        assert!(matches!(bad, Err(PlatformError::InvalidCode)));
+
+        fake.inject_error(45011);
+        let limited = client.code2session(&code("dev:bob")).await;
+        assert!(matches!(limited, Err(PlatformError::RateLimited)));
+        fake.inject_error(-1);
+        let busy = client.code2session(&code("dev:bob")).await;
+        assert!(matches!(busy, Err(PlatformError::Busy)));
+        assert!(client.code2session(&code("dev:bob")).await.is_ok());
+
+        let wrong_secret = WeChatClient::new(
+            &fake.base_url(),
+            "wxfake",
+            SecretString::from("nope"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let denied = wrong_secret.code2session(&code("dev:carol")).await;
+        assert!(matches!(
+            denied,
+            Err(PlatformError::Api { errcode: 40125, .. })
+        ));
+        fake.stop().await;
+    }
+
+    #[test]
+    fn dev_openids_are_stable_and_shaped_like_real_ones() {
+        let a = dev_openid("wx1", "alice");
+        assert_eq!(a, dev_openid("wx1", "alice"));
+        assert_eq!(a.len(), 28);
+        assert_ne!(a, dev_openid("wx2", "alice"));
+        assert!(dev_name("dev:").is_none());
+        assert!(dev_name("alice").is_none());
+        assert_eq!(dev_name("dev:alice:2"), Some("alice"));
+        assert!(dev_name("dev:alice:").is_none());
+        assert!(dev_name("dev:alice:2:3").is_none());
+    }
+}

@@ -1,0 +1,507 @@
+//! End to end over real HTTPS on 127.0.0.1: each test starts the server on port 0 with a fresh
+//! development certificate, the fake WeChat API on another loopback port, and a client that
+//! trusts exactly that certificate. Nothing leaves the machine; every test stops its servers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miniguard_server::db::Db;
+use miniguard_server::platform::fake::{FakeWeChat, dev_openid};
+use miniguard_server::platform::wechat::WeChatClient;
+use miniguard_server::serve::{Transport, serve};
+use miniguard_server::tls::DevCertificate;
+use miniguard_server::{AppOptions, AppState, app};
+use reqwest::StatusCode;
+use rustls::SupportedProtocolVersion;
+use rustls_pki_types::CertificateDer;
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::Connection as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const APPID: &str = "wxtest0000000001";
+const SECRET: &str = "test-app-secret-do-not-leak";
+
+struct TestServer {
+    base: String,
+    port: u16,
+    cert: CertificateDer<'static>,
+    fake: FakeWeChat,
+    db_path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start() -> Self {
+        Self::start_with(true, Vec::new()).await
+    }
+
+    /// `tls: false` is the `insecure_http_behind_proxy` mode, with these proxies trusted.
+    async fn start_with(tls: bool, trusted_proxies: Vec<std::net::IpAddr>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("miniguard.db");
+        let db = Db::open(&db_path).await.unwrap();
+        let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
+            .await
+            .unwrap();
+        let platform = WeChatClient::new(
+            &fake.base_url(),
+            APPID,
+            SecretString::from(SECRET),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let options = AppOptions {
+            body_limit: 16 * 1024,
+            trusted_proxies,
+            ..AppOptions::default()
+        };
+        let state = AppState::new(db, Arc::new(platform), options);
+        let cert = DevCertificate::generate().unwrap();
+        let transport = if tls {
+            Transport::Tls(cert.server_config().unwrap())
+        } else {
+            Transport::InsecureHttpBehindProxy
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, app(state), transport, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
+            port,
+            cert: cert.cert.clone(),
+            fake,
+            db_path,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    fn client_with(&self, versions: &[&'static SupportedProtocolVersion]) -> reqwest::Client {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.cert.clone()).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
+
+    fn client(&self) -> reqwest::Client {
+        self.client_with(&[&rustls::version::TLS13])
+    }
+
+    async fn login_via_proxy(&self, code: &str, forwarded_for: &str) {
+        let res = reqwest::Client::new()
+            .post(self.url("/v1/auth/wechat/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_IMPLEMENTED);
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn login(&self, code: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let res = self
+            .client()
+            .post(self.url("/v1/auth/wechat/login"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.json().await.unwrap();
+        (status, headers, body)
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("server stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+fn assert_security_headers(h: &reqwest::header::HeaderMap) {
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(
+        get("strict-transport-security").starts_with("max-age="),
+        "{h:?}"
+    );
+    assert_eq!(get("x-content-type-options"), "nosniff");
+    assert_eq!(get("x-frame-options"), "DENY");
+    assert_eq!(get("referrer-policy"), "no-referrer");
+    assert!(get("content-security-policy").contains("default-src 'none'"));
+    assert_eq!(get("cache-control"), "no-store");
+    assert!(!get("x-request-id").is_empty());
+}
+
+async fn assert_problem(res: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    assert_security_headers(res.headers());
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "{status}"
+    );
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["request_id"], id.as_str());
+    assert!(body["title"].is_string());
+    assert!(body["type"].is_string());
+    body
+}
+
+#[tokio::test]
+async fn health_over_tls13_and_tls12_carries_security_headers() {
+    let server = TestServer::start().await;
+    for versions in [
+        &[&rustls::version::TLS13][..],
+        &[&rustls::version::TLS12][..],
+    ] {
+        let res = server
+            .client_with(versions)
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_security_headers(res.headers());
+        assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+    }
+    let ready = server
+        .client()
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn request_ids_are_generated_or_kept_when_well_formed() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    let kept = c
+        .get(server.url("/healthz"))
+        .header("x-request-id", "trace-abc_123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-abc_123");
+    let replaced = c
+        .get(server.url("/healthz"))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    let id = replaced.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(id, "<script>");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn errors_are_problem_json_with_the_request_id() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    let res = c.get(server.url("/no/such/route")).send().await.unwrap();
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+
+    let res = c
+        .get(server.url("/v1/auth/wechat/login"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("allow"));
+    assert_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+
+    let big = serde_json::json!({ "code": "x".repeat(32 * 1024) });
+    let res = c
+        .post(server.url("/v1/auth/wechat/login"))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
+
+    let res = c
+        .post(server.url("/v1/auth/wechat/login"))
+        .body(r#"{"code":"dev:alice"}"#)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+
+    let res = c
+        .post(server.url("/v1/auth/wechat/login"))
+        .json(&serde_json::json!({ "code": "dev:alice", "openid": "forged" }))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, StatusCode::BAD_REQUEST).await;
+    // The parser's message (which quotes the input) stays in the log.
+    assert!(!body.to_string().contains("openid"), "{body}");
+    server.stop().await;
+}
+
+/// A `ClientHello` as a TLS 1.1 client sends it (no `supported_versions` extension), or the same
+/// hello claiming TLS 1.2, to show that only the version makes the difference.
+fn client_hello(version: [u8; 2]) -> Vec<u8> {
+    let mut body = version.to_vec();
+    body.extend_from_slice(&[0x42; 32]); // random
+    body.push(0); // no session id
+    let suites: [u16; 6] = [0xc02b, 0xc02f, 0xc013, 0xc014, 0x002f, 0x0035];
+    body.extend_from_slice(&(u16::try_from(suites.len() * 2).unwrap()).to_be_bytes());
+    for s in suites {
+        body.extend_from_slice(&s.to_be_bytes());
+    }
+    body.extend_from_slice(&[1, 0]); // compression: null only
+    let mut ext = Vec::new();
+    ext.extend_from_slice(&[0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17]); // groups
+    ext.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]); // ec point formats
+    ext.extend_from_slice(&[
+        0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01,
+    ]); // signature algorithms
+    ext.extend_from_slice(&[0xff, 0x01, 0x00, 0x01, 0x00]); // renegotiation_info
+    body.extend_from_slice(&(u16::try_from(ext.len()).unwrap()).to_be_bytes());
+    body.extend(ext);
+    let mut hs = vec![0x01];
+    hs.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
+    hs.extend(body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend_from_slice(&u16::try_from(hs.len()).unwrap().to_be_bytes());
+    record.extend(hs);
+    record
+}
+
+async fn first_record(port: u16, hello: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(hello).await.unwrap();
+    let mut buf = vec![0; 7];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut buf))
+        .await
+        .expect("the server answers")
+        .unwrap();
+    buf
+}
+
+#[tokio::test]
+async fn tls11_is_refused_with_a_protocol_version_alert() {
+    let server = TestServer::start().await;
+    let answer = first_record(server.port, &client_hello([0x03, 0x02])).await;
+    // Alert record, fatal, protocol_version (70).
+    assert_eq!(answer[0], 0x15, "{answer:02x?}");
+    assert_eq!(answer[5], 2, "{answer:02x?}");
+    assert_eq!(answer[6], 70, "{answer:02x?}");
+    // The same hello offering TLS 1.2 gets a ServerHello.
+    let answer = first_record(server.port, &client_hello([0x03, 0x03])).await;
+    assert_eq!(answer[0], 0x16, "{answer:02x?}");
+    assert_eq!(answer[5], 0x02, "{answer:02x?}");
+    server.stop().await;
+}
+
+async fn audit(db_path: &std::path::Path) -> Vec<(String, Value)> {
+    let db = Db::open_read_only(db_path).await.unwrap();
+    let rows = db.audit_rows().await.unwrap();
+    db.close().await;
+    rows.into_iter()
+        .map(|r| (r.action, serde_json::from_str(&r.detail).unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn dev_login_through_the_fake_platform_finds_the_same_user_twice() {
+    let server = TestServer::start().await;
+    let (status, headers, body) = server.login("dev:alice").await;
+    // Sessions need miniguard-crypto; until then the login stops after the user is known.
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert_security_headers(&headers);
+    assert_eq!(body["type"], "urn:miniguard:problem:not-implemented");
+    let (status, _, _) = server.login("dev:alice:2").await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+
+    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    assert_eq!(db.count_users().await.unwrap(), 1);
+    db.close().await;
+    let rows = audit(&server.db_path).await;
+    let verified: Vec<&Value> = rows
+        .iter()
+        .filter(|(a, _)| a == "login.platform_verified")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(verified.len(), 2);
+    assert_eq!(verified[0]["user_id"], verified[1]["user_id"]);
+    assert_eq!(verified[0]["new_user"], true);
+    assert_eq!(verified[1]["new_user"], false);
+    assert_eq!(verified[0]["ip"], "127.0.0.1");
+
+    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let alice = db
+        .find_user("wechat", &dev_openid(APPID, "alice"))
+        .await
+        .unwrap()
+        .expect("alice exists under the openid the fake derives from her name");
+    assert_eq!(verified[0]["user_id"], alice.0);
+    db.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_codes_map_to_generic_problems_and_are_audited() {
+    let server = TestServer::start().await;
+    let (status, _, body) = server.login("081NotARealCode").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["type"], "urn:miniguard:problem:invalid-login-code");
+    let text = body.to_string();
+    for leak in ["40029", "errmsg", "rid", APPID, SECRET] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+
+    let (status, _, _) = server.login("dev:bob").await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    let (status, _, body) = server.login("dev:bob").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a code works once");
+    assert_eq!(body["type"], "urn:miniguard:problem:invalid-login-code");
+
+    server.fake.inject_error(45011);
+    let (status, headers, body) = server.login("dev:carol").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key("retry-after"));
+    assert!(!body.to_string().contains("45011"));
+
+    server.fake.inject_error(-1);
+    let (status, _, _) = server.login("dev:carol").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let (status, _, body) = server.login("not a code\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["type"], "about:blank");
+
+    let reasons: Vec<String> = audit(&server.db_path)
+        .await
+        .into_iter()
+        .filter(|(a, _)| a == "login.failure")
+        .map(|(_, d)| d["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "invalid_code",
+            "code_used",
+            "rate_limited",
+            "platform_busy",
+            "malformed_code"
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_a_tampered_row_is_detected() {
+    let server = TestServer::start().await;
+    for code in ["dev:dan", "bad-code", "dev:erin", "dev:dan:2"] {
+        server.login(code).await;
+    }
+    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let report = db.verify_audit().await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.rows, 4);
+    db.close().await;
+
+    // Someone with the database file removes the guard and rewrites a failure as a success.
+    let url = format!("sqlite://{}", server.db_path.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let blocked =
+        sqlx::query("UPDATE audit_log SET action = 'login.platform_verified' WHERE id = 2")
+            .execute(&mut conn)
+            .await;
+    assert!(blocked.is_err(), "the table is append-only");
+    sqlx::raw_sql(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
+         UPDATE audit_log SET action = 'login.platform_verified' WHERE id = 2;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let report = db.verify_audit().await.unwrap();
+    assert!(!report.is_intact());
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(report.problems[0].to_string().contains("row 2"));
+
+    // Put it back: intact again. Then delete a row instead.
+    sqlx::query("UPDATE audit_log SET action = 'login.failure' WHERE id = 2")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(db.verify_audit().await.unwrap().is_intact());
+    sqlx::query("DELETE FROM audit_log WHERE id = 3")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let report = db.verify_audit().await.unwrap();
+    assert!(!report.is_intact());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.to_string().contains("missing"))
+    );
+    db.close().await;
+    conn.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_proxy_forwarded_for_is_believed_only_from_the_proxy() {
+    // We (127.0.0.1) are the configured proxy: the address we forward is the client's.
+    let server = TestServer::start_with(false, vec!["127.0.0.1".parse().unwrap()]).await;
+    server
+        .login_via_proxy("dev:frank", "6.6.6.6, 198.51.100.7")
+        .await;
+    let rows = audit(&server.db_path).await;
+    assert_eq!(rows[0].1["ip"], "198.51.100.7");
+    server.stop().await;
+
+    // Another address is the proxy: what we send in X-Forwarded-For is ignored.
+    let server = TestServer::start_with(false, vec!["10.9.9.9".parse().unwrap()]).await;
+    server.login_via_proxy("dev:frank", "198.51.100.7").await;
+    let rows = audit(&server.db_path).await;
+    assert_eq!(rows[0].1["ip"], "127.0.0.1");
+    server.stop().await;
+}
