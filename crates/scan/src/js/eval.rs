@@ -510,12 +510,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn exec(&mut self, s: &'a Statement<'a>) {
-        if self.depth >= MAX_NESTING {
-            return;
-        }
-        self.depth += 1;
-        self.exec_inner(s);
-        self.depth -= 1;
+        self.nested(|this| this.exec_inner(s));
     }
 
     fn exec_inner(&mut self, s: &'a Statement<'a>) {
@@ -795,12 +790,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     fn bind_pattern(&mut self, p: &'a BindingPattern<'a>, v: Value<'a>) {
-        if self.depth >= MAX_NESTING {
-            return;
-        }
-        self.depth += 1;
-        self.bind_pattern_inner(p, v);
-        self.depth -= 1;
+        self.nested(|this| this.bind_pattern_inner(p, v));
     }
 
     fn bind_pattern_inner(&mut self, p: &'a BindingPattern<'a>, v: Value<'a>) {
@@ -833,24 +823,14 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             BindingPattern::AssignmentPattern(a) => {
                 let d = self.eval(&a.right);
-                let joined =
-                    if matches!(v.kind, Kind::Unknown) && v.taint.is_empty() && v.text.is_none() {
-                        d
-                    } else {
-                        v.join(&d)
-                    };
+                let joined = if v.is_blank() { d } else { v.join(&d) };
                 self.bind_pattern(&a.left, joined);
             }
         }
     }
 
     fn assign_target(&mut self, t: &'a AssignmentTarget<'a>, v: Value<'a>) {
-        if self.depth >= MAX_NESTING {
-            return;
-        }
-        self.depth += 1;
-        self.assign_target_inner(t, v);
-        self.depth -= 1;
+        self.nested(|this| this.assign_target_inner(t, v));
     }
 
     fn assign_target_inner(&mut self, t: &'a AssignmentTarget<'a>, v: Value<'a>) {
@@ -1014,13 +994,22 @@ impl<'a, 'r> Evaluator<'a, 'r> {
 
     pub fn eval(&mut self, e: &'a Expression<'a>) -> Value<'a> {
         self.steps += 1;
-        if self.steps > STEP_BUDGET || self.depth >= MAX_NESTING {
+        if self.steps > STEP_BUDGET {
             return Value::unknown();
         }
+        self.nested(|this| this.eval_inner(e))
+    }
+
+    /// Run `f` one nesting level deeper; past [`MAX_NESTING`] the result is unknown (the
+    /// default) instead of a stack overflow on generated or hostile code.
+    fn nested<T: Default>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        if self.depth >= MAX_NESTING {
+            return T::default();
+        }
         self.depth += 1;
-        let v = self.eval_inner(e);
+        let result = f(self);
         self.depth -= 1;
-        v
+        result
     }
 
     fn eval_inner(&mut self, e: &'a Expression<'a>) -> Value<'a> {
@@ -2589,12 +2578,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     // ----- JSX ----------------------------------------------------------------------------
 
     fn eval_jsx(&mut self, el: &'a JSXElement<'a>) {
-        if self.depth >= MAX_NESTING {
-            return;
-        }
-        self.depth += 1;
-        self.eval_jsx_inner(el);
-        self.depth -= 1;
+        self.nested(|this| this.eval_jsx_inner(el));
     }
 
     fn eval_jsx_inner(&mut self, el: &'a JSXElement<'a>) {
