@@ -77,6 +77,7 @@ pub struct DevCertificate {
     /// The certificate, PEM (to hand to a client that should trust it).
     pub cert_pem: String,
     key: PrivateKeyDer<'static>,
+    key_pem: String,
 }
 
 impl std::fmt::Debug for DevCertificate {
@@ -97,12 +98,18 @@ impl DevCertificate {
             cert_pem: cert.pem(),
             cert: cert.der().clone(),
             key,
+            key_pem: signing_key.serialize_pem(),
         })
     }
 
     /// SHA-256 of the DER certificate, as colon-separated upper-case hex (what browsers show).
     pub fn fingerprint(&self) -> String {
         fingerprint(&self.cert)
+    }
+
+    /// The throwaway private key as PKCS#8 PEM, for tests that serve the certificate from files.
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
     }
 
     /// A server configuration serving this certificate.

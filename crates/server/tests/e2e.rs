@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use miniguard_server::config::ServerSettings;
 use miniguard_server::db::Db;
+use miniguard_server::launch::start_configured;
 use miniguard_server::platform::fake::{FakeWeChat, dev_openid};
 use miniguard_server::platform::wechat::WeChatClient;
 use miniguard_server::serve::{Transport, serve};
@@ -42,8 +44,20 @@ impl TestServer {
         Self::start_with(true, Vec::new()).await
     }
 
+    async fn start_with_timeout(request_timeout: Duration) -> Self {
+        Self::start_full(true, Vec::new(), request_timeout).await
+    }
+
     /// `tls: false` is the `insecure_http_behind_proxy` mode, with these proxies trusted.
     async fn start_with(tls: bool, trusted_proxies: Vec<std::net::IpAddr>) -> Self {
+        Self::start_full(tls, trusted_proxies, AppOptions::default().request_timeout).await
+    }
+
+    async fn start_full(
+        tls: bool,
+        trusted_proxies: Vec<std::net::IpAddr>,
+        request_timeout: Duration,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("miniguard.db");
         let db = Db::open(&db_path).await.unwrap();
@@ -60,7 +74,7 @@ impl TestServer {
         let options = AppOptions {
             body_limit: 16 * 1024,
             trusted_proxies,
-            ..AppOptions::default()
+            request_timeout,
         };
         let state = AppState::new(db, Arc::new(platform), options);
         let cert = DevCertificate::generate().unwrap();
@@ -504,4 +518,116 @@ async fn behind_a_proxy_forwarded_for_is_believed_only_from_the_proxy() {
     let rows = audit(&server.db_path).await;
     assert_eq!(rows[0].1["ip"], "127.0.0.1");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_whose_body_never_comes_times_out_with_a_problem() {
+    let server = TestServer::start_with_timeout(Duration::from_millis(500)).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(server.cert.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    // Announce a body, send none of it.
+    tls.write_all(
+        b"POST /v1/auth/wechat/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+          Content-Type: application/json\r\nContent-Length: 20\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&answer).contains("request_id") {
+        let n = tokio::time::timeout_at(deadline, tls.read(&mut buf))
+            .await
+            .expect("the server answers before the deadline")
+            .unwrap();
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    drop(tls);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_server_serves_tls_from_files_and_reads_the_secret_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = DevCertificate::generate().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), &cert.cert_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.key_pem()).unwrap();
+    std::fs::write(dir.path().join("wechat-secret"), format!("{SECRET}\n")).unwrap();
+    let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
+        .await
+        .unwrap();
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+database = "data/miniguard.db"
+[server.tls]
+cert = "cert.pem"
+key = "key.pem"
+[server.wechat]
+appid = "{APPID}"
+base_url = "{}"
+secret_file = "wechat-secret"
+"#,
+        fake.base_url()
+    );
+    let path = dir.path().join("miniguard.toml");
+    std::fs::write(&path, toml).unwrap();
+    let settings = ServerSettings::from_file(&path).unwrap();
+    let running = start_configured(&settings).await.unwrap();
+    assert!(running.url.starts_with("https://127.0.0.1:"));
+    assert_eq!(
+        running.cert_fingerprint.as_deref(),
+        Some(cert.fingerprint().as_str())
+    );
+    let url = running.url.clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(running.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .unwrap();
+    let res = client
+        .post(format!("{url}/v1/auth/wechat/login"))
+        .json(&serde_json::json!({ "code": "dev:gina" }))
+        .send()
+        .await
+        .unwrap();
+    // The secret from the file was accepted by the platform: the login got past code2session.
+    assert_eq!(res.status(), StatusCode::NOT_IMPLEMENTED);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    assert!(dir.path().join("data/miniguard.db").exists());
+    fake.stop().await;
 }
