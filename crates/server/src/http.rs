@@ -371,3 +371,62 @@ mod tests {
         assert_eq!(acceptable_request_id(&long), None);
     }
 }
+
+#[cfg(test)]
+mod oneshot_tests {
+    //! The router driven without a socket, as handlers' tests do.
+
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use secrecy::SecretString;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::platform::wechat::WeChatClient;
+
+    async fn state(dir: &std::path::Path) -> AppState {
+        let db = Db::open(&dir.join("t.db")).await.unwrap();
+        // Never called in these tests: port 9 on loopback (discard) is not listening.
+        let platform = WeChatClient::new(
+            "http://127.0.0.1:9",
+            "wx1",
+            SecretString::from("s"),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        AppState::new(db, Arc::new(platform), AppOptions::default())
+    }
+
+    async fn body_json(res: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn readyz_turns_503_when_the_database_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path()).await;
+        let app = app(state.clone());
+        let ok = app
+            .clone()
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        state.db().close().await;
+        let gone = app
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let id = gone.headers()[X_REQUEST_ID].to_str().unwrap().to_owned();
+        let body = body_json(gone).await;
+        assert_eq!(body["request_id"], id.as_str());
+        // The cause (a closed pool) is not in the body.
+        assert!(!body.to_string().contains("pool"), "{body}");
+    }
+}
