@@ -176,6 +176,7 @@ impl ServerSettings {
             body_limit: self.body_limit_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             trusted_proxies: self.trusted_proxies.clone(),
+            ..AppOptions::default()
         }
     }
 

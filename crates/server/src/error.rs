@@ -36,6 +36,12 @@ pub enum ApiError {
     /// A dependency the route needs is not ready (e.g. the database during `/readyz`).
     #[error("not ready: {0}")]
     NotReady(Cow<'static, str>),
+    /// The client sent too many requests; it may retry after this long.
+    #[error("rate limited, retry after {retry_after:?}")]
+    RateLimited {
+        /// How long until a request would be allowed.
+        retry_after: std::time::Duration,
+    },
     /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
     /// so it is a fixed string, never data from the request.
     #[error("not implemented: {detail}")]
@@ -119,6 +125,11 @@ impl ApiError {
             },
             Self::Database(_) => Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR),
             Self::NotReady(_) => Problem::from_status(StatusCode::SERVICE_UNAVAILABLE),
+            Self::RateLimited { .. } => Problem::typed(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests, try again later",
+            ),
             Self::NotImplemented { detail } => {
                 let mut p = Problem::typed(
                     StatusCode::NOT_IMPLEMENTED,
@@ -136,9 +147,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
         let mut res = problem.status.into_response();
-        if problem.status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = match &self {
+            // Whole seconds, rounded up, at least one.
+            Self::RateLimited { retry_after } => {
+                Some((retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1))
+            }
+            Self::Platform(PlatformError::RateLimited) => Some(60),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res.extensions_mut().insert(problem);
         res.extensions_mut().insert(Cause(self.to_string()));

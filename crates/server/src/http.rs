@@ -32,8 +32,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::db::Db;
+use crate::error::ApiError;
 use crate::error::{Cause, Problem};
 use crate::platform::PlatformClient;
+use crate::ratelimit::{Rate, RateLimiter};
 
 /// The request id header, on every request (after the first layer) and every response.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -47,6 +49,10 @@ pub struct AppOptions {
     pub request_timeout: Duration,
     /// Addresses whose `X-Forwarded-For` is believed (the reverse proxies in front of us).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Per client address, on every route.
+    pub general_rate: Rate,
+    /// Per client address, on the auth routes (login), in addition to the general rate.
+    pub auth_rate: Rate,
 }
 
 impl Default for AppOptions {
@@ -55,6 +61,8 @@ impl Default for AppOptions {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(15),
             trusted_proxies: Vec::new(),
+            general_rate: Rate::new(600, 100),
+            auth_rate: Rate::new(30, 10),
         }
     }
 }
@@ -68,6 +76,8 @@ pub struct AppState {
 struct Inner {
     db: Db,
     platform: Arc<dyn PlatformClient>,
+    general_limit: RateLimiter,
+    auth_limit: RateLimiter,
     options: AppOptions,
 }
 
@@ -77,6 +87,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 db,
                 platform,
+                general_limit: RateLimiter::new(options.general_rate),
+                auth_limit: RateLimiter::new(options.auth_rate),
                 options,
             }),
         }
@@ -92,6 +104,11 @@ impl AppState {
 
     pub fn options(&self) -> &AppOptions {
         &self.inner.options
+    }
+
+    /// The stricter limit of the auth routes.
+    pub(crate) fn auth_limit(&self) -> &RateLimiter {
+        &self.inner.auth_limit
     }
 }
 
@@ -143,7 +160,7 @@ pub fn app(state: AppState) -> Router {
         ));
 
     // `Router::layer` wraps what is already there, so the innermost layer comes first.
-    crate::routes::router()
+    crate::routes::router(&state)
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(RequestBodyLimitLayer::new(options.body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -151,6 +168,7 @@ pub fn app(state: AppState) -> Router {
             options.request_timeout,
         ))
         .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), general_limit))
         .layer(middleware::from_fn(problems))
         .layer(security_headers)
         .layer(
@@ -284,6 +302,23 @@ async fn client_addr(trusted: &[IpAddr], mut req: Request, next: Next) -> Respon
     }
     req.extensions_mut().insert(ClientAddr(client));
     next.run(req).await
+}
+
+/// Refuses a request over the client's rate before any other work.
+pub(crate) fn limit(limiter: &RateLimiter, req: &Request) -> Result<(), ApiError> {
+    let client = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
+    limiter
+        .check(client, std::time::Instant::now())
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })
+}
+
+async fn general_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    limit(&state.inner.general_limit, &req)?;
+    Ok(next.run(req).await)
 }
 
 async fn problems(req: Request, next: Next) -> Response {

@@ -12,6 +12,8 @@
 //!   request id, while the cause goes to the log only ([`error`]);
 //! - platform login happens on the server: the mini-program sends only its one-time `code`, the
 //!   server exchanges it with the platform ([`platform`]), and the `session_key` never leaves it;
+//! - every client address is rate limited, auth routes more strictly, in memory and before any
+//!   database work ([`ratelimit`]);
 //! - every login success and failure is appended to a SHA-256 hash-chained audit log that
 //!   [`audit::verify`] checks for edits, deletions and reordering ([`audit`], [`db`]).
 //!
@@ -30,6 +32,7 @@ pub mod error;
 pub mod http;
 pub mod launch;
 pub mod platform;
+pub mod ratelimit;
 mod routes;
 pub mod serve;
 pub mod tls;

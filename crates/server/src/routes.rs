@@ -1,8 +1,10 @@
 //! Routes. Each handler states its auth requirement at the top; none of these need a session.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -13,11 +15,24 @@ use crate::error::ApiError;
 use crate::http::{AppState, ClientAddr};
 use crate::platform::LoginCode;
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    let auth = Router::new()
+        .route("/v1/auth/wechat/login", post(wechat_login))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/v1/auth/wechat/login", post(wechat_login))
+        .merge(auth)
+}
+
+/// The auth routes' stricter per-client limit (on top of the general one).
+async fn auth_limit(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    crate::http::limit(state.auth_limit(), &req)?;
+    Ok(next.run(req).await)
 }
 
 /// Auth: none. The process is up.

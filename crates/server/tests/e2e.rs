@@ -11,6 +11,7 @@ use miniguard_server::db::Db;
 use miniguard_server::launch::start_configured;
 use miniguard_server::platform::fake::{FakeWeChat, dev_openid};
 use miniguard_server::platform::wechat::WeChatClient;
+use miniguard_server::ratelimit::Rate;
 use miniguard_server::serve::{Transport, serve};
 use miniguard_server::tls::DevCertificate;
 use miniguard_server::{AppOptions, AppState, app};
@@ -27,6 +28,13 @@ use tokio::task::JoinHandle;
 
 const APPID: &str = "wxtest0000000001";
 const SECRET: &str = "test-app-secret-do-not-leak";
+
+fn test_options() -> AppOptions {
+    AppOptions {
+        body_limit: 16 * 1024,
+        ..AppOptions::default()
+    }
+}
 
 struct TestServer {
     base: String,
@@ -45,19 +53,29 @@ impl TestServer {
     }
 
     async fn start_with_timeout(request_timeout: Duration) -> Self {
-        Self::start_full(true, Vec::new(), request_timeout).await
+        Self::start_full(
+            true,
+            AppOptions {
+                request_timeout,
+                ..test_options()
+            },
+        )
+        .await
     }
 
     /// `tls: false` is the `insecure_http_behind_proxy` mode, with these proxies trusted.
     async fn start_with(tls: bool, trusted_proxies: Vec<std::net::IpAddr>) -> Self {
-        Self::start_full(tls, trusted_proxies, AppOptions::default().request_timeout).await
+        Self::start_full(
+            tls,
+            AppOptions {
+                trusted_proxies,
+                ..test_options()
+            },
+        )
+        .await
     }
 
-    async fn start_full(
-        tls: bool,
-        trusted_proxies: Vec<std::net::IpAddr>,
-        request_timeout: Duration,
-    ) -> Self {
+    async fn start_full(tls: bool, options: AppOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("miniguard.db");
         let db = Db::open(&db_path).await.unwrap();
@@ -71,11 +89,6 @@ impl TestServer {
             Duration::from_secs(5),
         )
         .unwrap();
-        let options = AppOptions {
-            body_limit: 16 * 1024,
-            trusted_proxies,
-            request_timeout,
-        };
         let state = AppState::new(db, Arc::new(platform), options);
         let cert = DevCertificate::generate().unwrap();
         let transport = if tls {
@@ -630,4 +643,36 @@ secret_file = "wechat-secret"
     task.await.unwrap().unwrap();
     assert!(dir.path().join("data/miniguard.db").exists());
     fake.stop().await;
+}
+
+#[tokio::test]
+async fn logins_over_the_rate_get_429_without_touching_the_platform_or_the_audit_log() {
+    let server = TestServer::start_full(
+        true,
+        AppOptions {
+            auth_rate: Rate::new(1, 3),
+            ..test_options()
+        },
+    )
+    .await;
+    for i in 0..3 {
+        let (status, _, _) = server.login(&format!("bad-code-{i}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    let (status, headers, body) = server.login("dev:henry").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["type"], "urn:miniguard:problem:rate-limited");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Other routes still answer.
+    let res = server
+        .client()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Three failures audited, nothing for the refused request.
+    assert_eq!(audit(&server.db_path).await.len(), 3);
+    server.stop().await;
 }
