@@ -127,7 +127,8 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
         }
         writeln!(
             out,
-            "Session tokens are not issued yet: the login answers 501 once the user is created and audited."
+            "It answers access_token and refresh_token; then:\n  curl -k {}/v1/me -H 'authorization: Bearer ACCESS_TOKEN'",
+            r.url
         )?;
         writeln!(
             out,

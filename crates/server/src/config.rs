@@ -6,6 +6,9 @@
 //! listen = "0.0.0.0:8443"
 //! database = "/var/lib/miniguard/miniguard.db"
 //!
+//! data_keys_env = "MINIGUARD_DATA_KEYS"      # "1:BASE64KEY,2:..."; or: data_keys_file = "..."
+//! #                                          # make one: echo 1:$(openssl rand -base64 32)
+//!
 //! [server.tls]
 //! cert = "/etc/miniguard/cert.pem"
 //! key = "/etc/miniguard/key.pem"
@@ -24,6 +27,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use miniguard_crypto::Keyring;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -69,6 +73,10 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     #[serde(default = "default_timeout")]
     pub request_timeout_secs: u64,
+    /// Environment variable holding the data keys (`ID:BASE64` entries; the highest id encrypts).
+    pub data_keys_env: Option<String>,
+    /// File holding the data keys, same format.
+    pub data_keys_file: Option<PathBuf>,
     pub wechat: WeChatSettings,
 }
 
@@ -128,6 +136,9 @@ impl ServerSettings {
         if let Some(f) = &mut s.wechat.secret_file {
             *f = base.join(&*f);
         }
+        if let Some(f) = &mut s.data_keys_file {
+            *f = base.join(&*f);
+        }
         Ok(s)
     }
 
@@ -162,6 +173,13 @@ impl ServerSettings {
                 "body_limit_bytes and request_timeout_secs must be positive".into(),
             ));
         }
+        if self.data_keys_env.is_some() == self.data_keys_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "[server] needs exactly one of data_keys_env or data_keys_file \
+                 (a key line is `1:` and 32 random bytes in base64: echo 1:$(openssl rand -base64 32))"
+                    .into(),
+            ));
+        }
         match (&self.wechat.secret_env, &self.wechat.secret_file) {
             (Some(_), None) | (None, Some(_)) => Ok(()),
             _ => Err(ConfigError::Invalid(
@@ -178,6 +196,26 @@ impl ServerSettings {
             trusted_proxies: self.trusted_proxies.clone(),
             ..AppOptions::default()
         }
+    }
+
+    /// Reads the data-at-rest keyring from the environment variable or file the configuration
+    /// names.
+    pub fn keyring(&self) -> Result<Keyring, ConfigError> {
+        let text = if let Some(var) = &self.data_keys_env {
+            std::env::var(var).map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "environment variable {var} (server.data_keys_env) is not set"
+                ))
+            })?
+        } else if let Some(path) = &self.data_keys_file {
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?
+        } else {
+            return Err(ConfigError::Invalid("no data keys configured".into()));
+        };
+        Keyring::from_text(&text).map_err(|e| ConfigError::Invalid(format!("data keys: {e}")))
     }
 
     /// Reads the WeChat AppSecret from the environment variable or file the configuration names.
@@ -214,6 +252,7 @@ mod tests {
 [server]
 listen = "127.0.0.1:8443"
 database = "data/mg.db"
+data_keys_file = "keys.txt"
 [server.tls]
 cert = "cert.pem"
 key = "key.pem"
@@ -245,6 +284,8 @@ secret_file = "secret.txt"
         assert!(ServerSettings::from_toml(&proxied).is_ok());
         let both = GOOD.replace("secret_file", "secret_env = \"X\"\nsecret_file");
         assert!(ServerSettings::from_toml(&both).is_err());
+        let no_keys = GOOD.replace("data_keys_file = \"keys.txt\"\n", "");
+        assert!(ServerSettings::from_toml(&no_keys).is_err());
         let unknown = GOOD.replace("[server.tls]", "secret = \"inline\"\n[server.tls]");
         assert!(ServerSettings::from_toml(&unknown).is_err());
     }

@@ -38,11 +38,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "tokens",
+        sql: include_str!("../migrations/0002_tokens.sql"),
+    },
+];
 
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -54,6 +61,44 @@ pub fn now_ms() -> i64 {
 /// A user row's id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserId(pub i64);
+
+/// Which of a login's two tokens a `sessions` row holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+/// A stored token (by hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: i64,
+    pub user_id: UserId,
+    pub family_id: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+    pub replaced_at_ms: Option<i64>,
+}
+
+/// A token to store.
+#[derive(Clone, Copy, Debug)]
+pub struct NewToken<'a> {
+    pub user: UserId,
+    pub kind: TokenKind,
+    pub hash: &'a [u8; 32],
+    pub family_id: &'a str,
+    pub expires_at_ms: i64,
+}
 
 /// The database handle. Cheap to clone.
 #[derive(Clone)]
@@ -209,6 +254,122 @@ impl Db {
         )
     }
 
+    /// Stores (or replaces) the user's encrypted platform session key.
+    pub async fn store_session_key(&self, user: UserId, envelope: &[u8]) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO platform_session_keys (user_id, envelope, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET envelope = excluded.envelope,
+                                                 updated_at = excluded.updated_at",
+        )
+        .bind(user.0)
+        .bind(envelope)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user's encrypted platform session key, if stored.
+    pub async fn session_key_envelope(&self, user: UserId) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(
+            sqlx::query("SELECT envelope FROM platform_session_keys WHERE user_id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
+    }
+
+    /// Stores tokens (by hash) in one transaction.
+    pub async fn insert_tokens(&self, tokens: &[NewToken<'_>]) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        for t in tokens {
+            sqlx::query(
+                "INSERT INTO sessions (user_id, kind, token_hash, family_id, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(t.user.0)
+            .bind(t.kind.as_str())
+            .bind(&t.hash[..])
+            .bind(t.family_id)
+            .bind(now)
+            .bind(t.expires_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The token of this kind with this hash, whatever its state.
+    pub async fn find_token(
+        &self,
+        kind: TokenKind,
+        hash: &[u8; 32],
+    ) -> Result<Option<TokenRow>, DbError> {
+        let row = sqlx::query(
+            "SELECT id, user_id, family_id, created_at, expires_at, revoked_at, replaced_at
+             FROM sessions WHERE kind = ? AND token_hash = ?",
+        )
+        .bind(kind.as_str())
+        .bind(&hash[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(TokenRow {
+                id: r.try_get(0)?,
+                user_id: UserId(r.try_get(1)?),
+                family_id: r.try_get(2)?,
+                created_at_ms: r.try_get(3)?,
+                expires_at_ms: r.try_get(4)?,
+                revoked_at_ms: r.try_get(5)?,
+                replaced_at_ms: r.try_get(6)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks a refresh token as used, only if it is still live. `false` when another request got
+    /// there first (which the caller treats as reuse).
+    pub async fn mark_replaced(&self, id: i64) -> Result<bool, DbError> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET replaced_at = ?
+             WHERE id = ? AND replaced_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Revokes every token of a family; returns how many were live.
+    pub async fn revoke_family(&self, family_id: &str) -> Result<u64, DbError> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(family_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Revokes every token of a user ("log out everywhere"); returns how many were live.
+    pub async fn revoke_user(&self, user: UserId) -> Result<u64, DbError> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(user.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64, DbError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM users")
@@ -355,7 +516,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).await.unwrap();
-        assert_eq!(db.schema_version().await.unwrap(), 1);
+        assert_eq!(db.schema_version().await.unwrap(), 2);
         db.close().await;
         let db = Db::open(&path).await.unwrap();
         let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();

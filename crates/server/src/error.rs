@@ -36,6 +36,12 @@ pub enum ApiError {
     /// A dependency the route needs is not ready (e.g. the database during `/readyz`).
     #[error("not ready: {0}")]
     NotReady(Cow<'static, str>),
+    /// No valid session; the reason is for the log.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Our own failure (randomness, encryption, a stored value that does not parse).
+    #[error("internal: {0}")]
+    Internal(Cow<'static, str>),
     /// The client sent too many requests; it may retry after this long.
     #[error("rate limited, retry after {retry_after:?}")]
     RateLimited {
@@ -125,6 +131,12 @@ impl ApiError {
             },
             Self::Database(_) => Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR),
             Self::NotReady(_) => Problem::from_status(StatusCode::SERVICE_UNAVAILABLE),
+            Self::Unauthorized(_) => Problem::typed(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid access token is required",
+            ),
+            Self::Internal(_) => Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR),
             Self::RateLimited { .. } => Problem::typed(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
@@ -155,6 +167,12 @@ impl IntoResponse for ApiError {
             Self::Platform(PlatformError::RateLimited) => Some(60),
             _ => None,
         };
+        if matches!(self, Self::Unauthorized(_)) {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"miniguard\""),
+            );
+        }
         if let Some(secs) = retry_after {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

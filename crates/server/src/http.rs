@@ -36,6 +36,8 @@ use crate::error::ApiError;
 use crate::error::{Cause, Problem};
 use crate::platform::PlatformClient;
 use crate::ratelimit::{Rate, RateLimiter};
+use crate::sessions::SessionPolicy;
+use miniguard_crypto::Keyring;
 
 /// The request id header, on every request (after the first layer) and every response.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -53,6 +55,8 @@ pub struct AppOptions {
     pub general_rate: Rate,
     /// Per client address, on the auth routes (login), in addition to the general rate.
     pub auth_rate: Rate,
+    /// Token lifetimes.
+    pub sessions: SessionPolicy,
 }
 
 impl Default for AppOptions {
@@ -63,6 +67,7 @@ impl Default for AppOptions {
             trusted_proxies: Vec::new(),
             general_rate: Rate::new(600, 100),
             auth_rate: Rate::new(30, 10),
+            sessions: SessionPolicy::default(),
         }
     }
 }
@@ -76,17 +81,25 @@ pub struct AppState {
 struct Inner {
     db: Db,
     platform: Arc<dyn PlatformClient>,
+    keyring: Keyring,
     general_limit: RateLimiter,
     auth_limit: RateLimiter,
     options: AppOptions,
 }
 
 impl AppState {
-    pub fn new(db: Db, platform: Arc<dyn PlatformClient>, options: AppOptions) -> Self {
+    /// `keyring` encrypts data at rest (the platform session keys); its newest key encrypts.
+    pub fn new(
+        db: Db,
+        platform: Arc<dyn PlatformClient>,
+        keyring: Keyring,
+        options: AppOptions,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 platform,
+                keyring,
                 general_limit: RateLimiter::new(options.general_rate),
                 auth_limit: RateLimiter::new(options.auth_rate),
                 options,
@@ -104,6 +117,14 @@ impl AppState {
 
     pub fn options(&self) -> &AppOptions {
         &self.inner.options
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.inner.keyring
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.inner.options.sessions
     }
 
     /// The stricter limit of the auth routes.
@@ -431,7 +452,11 @@ mod oneshot_tests {
             Duration::from_secs(1),
         )
         .unwrap();
-        AppState::new(db, Arc::new(platform), AppOptions::default())
+        let keyring = Keyring::new(
+            miniguard_crypto::KeyId(1),
+            miniguard_crypto::Key::generate().unwrap(),
+        );
+        AppState::new(db, Arc::new(platform), keyring, AppOptions::default())
     }
 
     async fn body_json(res: Response) -> serde_json::Value {

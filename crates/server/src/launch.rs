@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use miniguard_crypto::{Key, KeyId, Keyring};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
@@ -42,6 +43,8 @@ pub enum LaunchError {
     Config(#[from] ConfigError),
     #[error("platform: {0}")]
     Platform(#[from] WeChatConfigError),
+    #[error("data keys: {0}")]
+    Keys(String),
     #[error(
         "--dev listens on loopback addresses only (it logs anyone in with dev:<name>), not on {0}"
     )]
@@ -141,7 +144,15 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     let local_addr = listener
         .local_addr()
         .map_err(io("reading the bound address"))?;
-    let state = AppState::new(db.clone(), Arc::new(platform), AppOptions::default());
+    // A throwaway data key: what --dev encrypts dies with it.
+    let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
+    let keyring = Keyring::new(KeyId(1), key);
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(platform),
+        keyring,
+        AppOptions::default(),
+    );
     Ok(Running {
         local_addr,
         url: format!("https://{local_addr}"),
@@ -170,6 +181,7 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         None => (Transport::InsecureHttpBehindProxy, None),
     };
     let secret = settings.wechat_secret()?;
+    let keyring = settings.keyring()?;
     let platform = WeChatClient::new(
         &settings.wechat.base_url,
         &settings.wechat.appid,
@@ -194,7 +206,12 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         Transport::Tls(_) => "https",
         Transport::InsecureHttpBehindProxy => "http",
     };
-    let state = AppState::new(db.clone(), Arc::new(platform), settings.app_options());
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(platform),
+        keyring,
+        settings.app_options(),
+    );
     Ok(Running {
         local_addr,
         url: format!("{scheme}://{local_addr}"),

@@ -11,7 +11,10 @@
 //! - every error reaches the client as `application/problem+json` with a generic title and the
 //!   request id, while the cause goes to the log only ([`error`]);
 //! - platform login happens on the server: the mini-program sends only its one-time `code`, the
-//!   server exchanges it with the platform ([`platform`]), and the `session_key` never leaves it;
+//!   server exchanges it with the platform ([`platform`]), and the `session_key` never leaves it
+//!   (it is stored encrypted with `miniguard-crypto`'s AES-256-GCM keyring);
+//! - sessions are opaque tokens stored as hashes: a short-lived access token and a rotating
+//!   refresh token whose reuse revokes the whole login ([`sessions`]);
 //! - every client address is rate limited, auth routes more strictly, in memory and before any
 //!   database work ([`ratelimit`]);
 //! - every login success and failure is appended to a SHA-256 hash-chained audit log that
@@ -35,6 +38,7 @@ pub mod platform;
 pub mod ratelimit;
 mod routes;
 pub mod serve;
+pub mod sessions;
 pub mod tls;
 
 pub use error::ApiError;

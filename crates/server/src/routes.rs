@@ -7,21 +7,29 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use miniguard_crypto::AssociatedData;
+use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use serde_json::json;
 use tracing::instrument;
 
+use crate::db::UserId;
 use crate::error::ApiError;
 use crate::http::{AppState, ClientAddr};
 use crate::platform::LoginCode;
+use crate::sessions::{self, Authenticated, Issued, Refreshed};
 
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
     let auth = Router::new()
         .route("/v1/auth/wechat/login", post(wechat_login))
+        .route("/v1/auth/refresh", post(refresh))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/auth/logout-all", post(logout_all))
+        .route("/v1/me", get(me))
         .merge(auth)
 }
 
@@ -111,24 +119,129 @@ async fn wechat_login(
             session.unionid.as_deref(),
         )
         .await?;
-    // The session_key is not stored until miniguard-crypto can encrypt it at rest; it is dropped
-    // (and wiped) here, never logged and never returned.
-    drop(session.session_key);
+    // The session_key is kept server side only, encrypted and bound to this user's row.
+    let aad = AssociatedData::field("platform_session_keys", "envelope", &user.0.to_string());
+    let envelope = state
+        .keyring()
+        .encrypt(session.session_key.expose_secret().as_bytes(), &aad)
+        .map_err(|e| ApiError::Internal(format!("encrypting the session key: {e}").into()))?;
+    drop(session);
+    state.db().store_session_key(user, &envelope).await?;
+    let issued = sessions::start(&state, user).await?;
     state
         .db()
         .append_audit(
             &format!("user:{}", user.0),
-            "login.platform_verified",
-            &json!({ "platform": platform.platform(), "user_id": user.0, "new_user": created, "ip": ip }),
+            "login.success",
+            &json!({
+                "platform": platform.platform(),
+                "user_id": user.0,
+                "new_user": created,
+                "family": issued.family.as_str(),
+                "ip": ip,
+            }),
         )
         .await?;
-    tracing::info!(
-        user_id = user.0,
-        new_user = created,
-        "platform login verified"
-    );
-    Err(ApiError::NotImplemented {
-        detail: "The platform confirmed the login, but this build cannot issue session tokens yet \
-                 (they need miniguard-crypto).",
-    })
+    tracing::info!(user_id = user.0, new_user = created, "login");
+    Ok(Json(token_response(&issued, Some((user, created)))))
+}
+
+/// The body every token-issuing route answers with. The tokens appear here and nowhere else.
+fn token_response(issued: &Issued, user: Option<(UserId, bool)>) -> serde_json::Value {
+    let mut body = json!({
+        "token_type": "Bearer",
+        "access_token": issued.access.expose_secret(),
+        "expires_in": issued.expires_in,
+        "refresh_token": issued.refresh.expose_secret(),
+        "refresh_expires_in": issued.refresh_expires_in,
+    });
+    if let (Some((user, created)), Some(obj)) = (user, body.as_object_mut()) {
+        obj.insert("user".into(), json!({ "id": user.0, "new": created }));
+    }
+    body
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// Auth: the refresh token in the body (no access token: it may have expired). Spends it and
+/// answers a new pair; a spent token presented again revokes its whole login.
+#[instrument(skip_all)]
+async fn refresh(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    body: Result<Json<RefreshRequest>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(req) = body.map_err(|r| body_error(&r))?;
+    let ip = client.0.map(|ip| ip.to_string());
+    match sessions::refresh(&state, &req.refresh_token).await? {
+        Refreshed::Rotated { user, issued } => {
+            state
+                .db()
+                .append_audit(
+                    &format!("user:{}", user.0),
+                    "session.refresh",
+                    &json!({ "family": issued.family.as_str(), "ip": ip }),
+                )
+                .await?;
+            Ok(Json(token_response(&issued, None)))
+        }
+        Refreshed::Reused { user, family_id } => {
+            state
+                .db()
+                .append_audit(
+                    &format!("user:{}", user.0),
+                    "session.refresh_reuse",
+                    &json!({ "family": family_id, "revoked": "family", "ip": ip }),
+                )
+                .await?;
+            tracing::warn!(user_id = user.0, "refresh token reused: login revoked");
+            Err(ApiError::Unauthorized("reused refresh token"))
+        }
+        Refreshed::Refused(reason) => Err(ApiError::Unauthorized(reason)),
+    }
+}
+
+/// Auth: access token. Ends this login (its whole token family).
+#[instrument(skip_all)]
+async fn logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state.db().revoke_family(&auth.family_id).await?;
+    state
+        .db()
+        .append_audit(
+            &format!("user:{}", auth.user.0),
+            "session.logout",
+            &json!({ "family": auth.family_id, "tokens_revoked": revoked }),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Auth: access token. Ends every login of the user.
+#[instrument(skip_all)]
+async fn logout_all(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state.db().revoke_user(auth.user).await?;
+    state
+        .db()
+        .append_audit(
+            &format!("user:{}", auth.user.0),
+            "session.logout_all",
+            &json!({ "tokens_revoked": revoked }),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Auth: access token. Who the caller is.
+async fn me(auth: Authenticated) -> Json<serde_json::Value> {
+    Json(json!({ "user_id": auth.user.0 }))
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use miniguard_crypto::{AssociatedData, Keyring};
 use miniguard_server::config::ServerSettings;
 use miniguard_server::db::Db;
 use miniguard_server::launch::start_configured;
@@ -28,6 +29,13 @@ use tokio::task::JoinHandle;
 
 const APPID: &str = "wxtest0000000001";
 const SECRET: &str = "test-app-secret-do-not-leak";
+
+/// A fixed data key, so tests can open what the server encrypted.
+const TEST_KEYS: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+fn test_keyring() -> Keyring {
+    Keyring::from_text(TEST_KEYS).unwrap()
+}
 
 fn test_options() -> AppOptions {
     AppOptions {
@@ -89,7 +97,7 @@ impl TestServer {
             Duration::from_secs(5),
         )
         .unwrap();
-        let state = AppState::new(db, Arc::new(platform), options);
+        let state = AppState::new(db, Arc::new(platform), test_keyring(), options);
         let cert = DevCertificate::generate().unwrap();
         let transport = if tls {
             Transport::Tls(cert.server_config().unwrap())
@@ -145,7 +153,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::NOT_IMPLEMENTED);
+        assert_eq!(res.status(), StatusCode::OK);
     }
 
     fn url(&self, path: &str) -> String {
@@ -375,12 +383,24 @@ async fn audit(db_path: &std::path::Path) -> Vec<(String, Value)> {
 async fn dev_login_through_the_fake_platform_finds_the_same_user_twice() {
     let server = TestServer::start().await;
     let (status, headers, body) = server.login("dev:alice").await;
-    // Sessions need miniguard-crypto; until then the login stops after the user is known.
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_security_headers(&headers);
-    assert_eq!(body["type"], "urn:miniguard:problem:not-implemented");
-    let (status, _, _) = server.login("dev:alice:2").await;
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["access_token"].as_str().unwrap().len(), 43);
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["user"]["new"], true);
+    // Nothing about the platform session leaves the server.
+    for field in ["session_key", "openid", "unionid"] {
+        assert!(!body.to_string().contains(field), "{field} in {body}");
+    }
+    let (status, _, again) = server.login("dev:alice:2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["user"]["id"], body["user"]["id"]);
+    assert_eq!(again["user"]["new"], false);
+    assert_ne!(
+        again["access_token"], body["access_token"],
+        "a new token on every login"
+    );
 
     let db = Db::open_read_only(&server.db_path).await.unwrap();
     assert_eq!(db.count_users().await.unwrap(), 1);
@@ -388,7 +408,7 @@ async fn dev_login_through_the_fake_platform_finds_the_same_user_twice() {
     let rows = audit(&server.db_path).await;
     let verified: Vec<&Value> = rows
         .iter()
-        .filter(|(a, _)| a == "login.platform_verified")
+        .filter(|(a, _)| a == "login.success")
         .map(|(_, d)| d)
         .collect();
     assert_eq!(verified.len(), 2);
@@ -420,7 +440,7 @@ async fn bad_codes_map_to_generic_problems_and_are_audited() {
     }
 
     let (status, _, _) = server.login("dev:bob").await;
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(status, StatusCode::OK);
     let (status, _, body) = server.login("dev:bob").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a code works once");
     assert_eq!(body["type"], "urn:miniguard:problem:invalid-login-code");
@@ -473,14 +493,13 @@ async fn the_audit_chain_verifies_and_a_tampered_row_is_detected() {
     // Someone with the database file removes the guard and rewrites a failure as a success.
     let url = format!("sqlite://{}", server.db_path.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let blocked =
-        sqlx::query("UPDATE audit_log SET action = 'login.platform_verified' WHERE id = 2")
-            .execute(&mut conn)
-            .await;
+    let blocked = sqlx::query("UPDATE audit_log SET action = 'login.success' WHERE id = 2")
+        .execute(&mut conn)
+        .await;
     assert!(blocked.is_err(), "the table is append-only");
     sqlx::raw_sql(
         "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
-         UPDATE audit_log SET action = 'login.platform_verified' WHERE id = 2;",
+         UPDATE audit_log SET action = 'login.success' WHERE id = 2;",
     )
     .execute(&mut conn)
     .await
@@ -585,6 +604,7 @@ async fn a_configured_server_serves_tls_from_files_and_reads_the_secret_from_a_f
     std::fs::write(dir.path().join("cert.pem"), &cert.cert_pem).unwrap();
     std::fs::write(dir.path().join("key.pem"), cert.key_pem()).unwrap();
     std::fs::write(dir.path().join("wechat-secret"), format!("{SECRET}\n")).unwrap();
+    std::fs::write(dir.path().join("data-keys"), format!("{TEST_KEYS}\n")).unwrap();
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
         .unwrap();
@@ -593,6 +613,7 @@ async fn a_configured_server_serves_tls_from_files_and_reads_the_secret_from_a_f
 [server]
 listen = "127.0.0.1:0"
 database = "data/miniguard.db"
+data_keys_file = "data-keys"
 [server.tls]
 cert = "cert.pem"
 key = "key.pem"
@@ -637,8 +658,8 @@ secret_file = "wechat-secret"
         .send()
         .await
         .unwrap();
-    // The secret from the file was accepted by the platform: the login got past code2session.
-    assert_eq!(res.status(), StatusCode::NOT_IMPLEMENTED);
+    // The secret and the keys from the files work: the platform accepted us, tokens were issued.
+    assert_eq!(res.status(), StatusCode::OK);
     let _ = stop.send(());
     task.await.unwrap().unwrap();
     assert!(dir.path().join("data/miniguard.db").exists());
@@ -674,5 +695,183 @@ async fn logins_over_the_rate_get_429_without_touching_the_platform_or_the_audit
     assert_eq!(res.status(), StatusCode::OK);
     // Three failures audited, nothing for the refused request.
     assert_eq!(audit(&server.db_path).await.len(), 3);
+    server.stop().await;
+}
+
+async fn post_json(server: &TestServer, path: &str, body: &Value) -> (StatusCode, Value) {
+    let res = server
+        .client()
+        .post(server.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn me(server: &TestServer, access: &Value) -> StatusCode {
+    server
+        .client()
+        .get(server.url("/v1/me"))
+        .bearer_auth(access.as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn the_session_key_is_stored_encrypted_and_bound_to_its_user() {
+    let server = TestServer::start().await;
+    let (status, _, body) = server.login("dev:ivy").await;
+    assert_eq!(status, StatusCode::OK);
+    let user = body["user"]["id"].as_i64().unwrap();
+    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let user_id = miniguard_server::db::UserId(user);
+    let envelope = db.session_key_envelope(user_id).await.unwrap().unwrap();
+    db.close().await;
+    let keyring = test_keyring();
+    let aad = AssociatedData::field("platform_session_keys", "envelope", &user.to_string());
+    let key = keyring.decrypt(&envelope, &aad).unwrap();
+    // WeChat session keys are base64 of 16 bytes.
+    assert_eq!(key.len(), 24);
+    // Moved to another user's row, the envelope does not open.
+    let other = AssociatedData::field("platform_session_keys", "envelope", "999");
+    assert!(keyring.decrypt(&envelope, &other).is_err());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_login() {
+    let server = TestServer::start().await;
+    let (_, _, login) = server.login("dev:jack").await;
+    assert_eq!(me(&server, &login["access_token"]).await, StatusCode::OK);
+
+    let (status, first) = post_json(
+        &server,
+        "/v1/auth/refresh",
+        &serde_json::json!({ "refresh_token": login["refresh_token"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_ne!(first["refresh_token"], login["refresh_token"]);
+    assert!(
+        first["refresh_expires_in"].as_u64().unwrap()
+            <= login["refresh_expires_in"].as_u64().unwrap()
+    );
+    assert_eq!(me(&server, &first["access_token"]).await, StatusCode::OK);
+
+    // The spent refresh token comes back (a copy in an attacker's hands): the whole login dies.
+    let (status, body) = post_json(
+        &server,
+        "/v1/auth/refresh",
+        &serde_json::json!({ "refresh_token": login["refresh_token"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        me(&server, &first["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&server, &login["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = post_json(
+        &server,
+        "/v1/auth/refresh",
+        &serde_json::json!({ "refresh_token": first["refresh_token"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let actions: Vec<String> = audit(&server.db_path)
+        .await
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        actions,
+        ["login.success", "session.refresh", "session.refresh_reuse"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn logout_ends_one_login_and_logout_all_ends_every_one() {
+    let server = TestServer::start().await;
+    let (_, _, a) = server.login("dev:kim").await;
+    let (_, _, b) = server.login("dev:kim:2").await;
+    let (_, _, c) = server.login("dev:kim:3").await;
+    let logout = |token: &Value, path: &'static str| {
+        let req = server
+            .client()
+            .post(server.url(path))
+            .bearer_auth(token.as_str().unwrap());
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(
+        logout(&a["access_token"], "/v1/auth/logout").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        me(&server, &a["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(me(&server, &b["access_token"]).await, StatusCode::OK);
+    let (status, _) = post_json(
+        &server,
+        "/v1/auth/refresh",
+        &serde_json::json!({ "refresh_token": a["refresh_token"] }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a logged-out refresh token is dead too"
+    );
+
+    assert_eq!(
+        logout(&b["access_token"], "/v1/auth/logout-all").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        me(&server, &b["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&server, &c["access_token"]).await,
+        StatusCode::UNAUTHORIZED
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn protected_routes_demand_a_bearer_token() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    let res = c.get(server.url("/v1/me")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"miniguard\""
+    );
+    let body = assert_problem(res, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(body["type"], "urn:miniguard:problem:unauthorized");
+    for bad in [
+        "Bearer nonsense",
+        "Basic dXNlcjpwYXNz",
+        "Bearer ",
+        &format!("Bearer {}", "A".repeat(43)),
+    ] {
+        let res = c
+            .get(server.url("/v1/me"))
+            .header("authorization", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{bad}");
+    }
     server.stop().await;
 }
