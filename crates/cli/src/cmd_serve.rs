@@ -127,8 +127,9 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
         }
         writeln!(
             out,
-            "It answers access_token and refresh_token; then:\n  curl -k {}/v1/me -H 'authorization: Bearer ACCESS_TOKEN'",
-            r.url
+            "It answers access_token, refresh_token and signing_key. Authenticated routes (GET /v1/me, \
+             POST /v1/auth/logout) also need X-MG-Timestamp, X-MG-Nonce and X-MG-Signature \
+             (HMAC-SHA256 with signing_key; the protocol is in crates/crypto/src/signing.rs)."
         )?;
         writeln!(
             out,

@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "tokens",
         sql: include_str!("../migrations/0002_tokens.sql"),
     },
+    Migration {
+        version: 3,
+        name: "signing_keys",
+        sql: include_str!("../migrations/0003_signing_keys.sql"),
+    },
 ];
 
 /// The current time in milliseconds since the Unix epoch.
@@ -88,6 +93,8 @@ pub struct TokenRow {
     pub expires_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
     pub replaced_at_ms: Option<i64>,
+    /// The encrypted request-signing key (access tokens only).
+    pub signing_key: Option<Vec<u8>>,
 }
 
 /// A token to store.
@@ -98,6 +105,8 @@ pub struct NewToken<'a> {
     pub hash: &'a [u8; 32],
     pub family_id: &'a str,
     pub expires_at_ms: i64,
+    /// The encrypted request-signing key (access tokens only).
+    pub signing_key: Option<&'a [u8]>,
 }
 
 /// The database handle. Cheap to clone.
@@ -287,8 +296,9 @@ impl Db {
         let now = now_ms();
         for t in tokens {
             sqlx::query(
-                "INSERT INTO sessions (user_id, kind, token_hash, family_id, created_at, expires_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions
+                   (user_id, kind, token_hash, family_id, created_at, expires_at, signing_key)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(t.user.0)
             .bind(t.kind.as_str())
@@ -296,6 +306,7 @@ impl Db {
             .bind(t.family_id)
             .bind(now)
             .bind(t.expires_at_ms)
+            .bind(t.signing_key)
             .execute(&mut *tx)
             .await?;
         }
@@ -310,7 +321,8 @@ impl Db {
         hash: &[u8; 32],
     ) -> Result<Option<TokenRow>, DbError> {
         let row = sqlx::query(
-            "SELECT id, user_id, family_id, created_at, expires_at, revoked_at, replaced_at
+            "SELECT id, user_id, family_id, created_at, expires_at, revoked_at, replaced_at,
+                    signing_key
              FROM sessions WHERE kind = ? AND token_hash = ?",
         )
         .bind(kind.as_str())
@@ -326,6 +338,7 @@ impl Db {
                 expires_at_ms: r.try_get(4)?,
                 revoked_at_ms: r.try_get(5)?,
                 replaced_at_ms: r.try_get(6)?,
+                signing_key: r.try_get(7)?,
             })
         })
         .transpose()
@@ -516,7 +529,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).await.unwrap();
-        assert_eq!(db.schema_version().await.unwrap(), 2);
+        assert_eq!(db.schema_version().await.unwrap(), 3);
         db.close().await;
         let db = Db::open(&path).await.unwrap();
         let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();

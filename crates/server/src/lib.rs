@@ -14,7 +14,9 @@
 //!   server exchanges it with the platform ([`platform`]), and the `session_key` never leaves it
 //!   (it is stored encrypted with `miniguard-crypto`'s AES-256-GCM keyring);
 //! - sessions are opaque tokens stored as hashes: a short-lived access token and a rotating
-//!   refresh token whose reuse revokes the whole login ([`sessions`]);
+//!   refresh token whose reuse revokes the whole login ([`sessions`]); every authenticated
+//!   request is signed with the access token's own key, within a time window, with a nonce
+//!   that works once ([`signed`]);
 //! - every client address is rate limited, auth routes more strictly, in memory and before any
 //!   database work ([`ratelimit`]);
 //! - every login success and failure is appended to a SHA-256 hash-chained audit log that
@@ -39,6 +41,7 @@ pub mod ratelimit;
 mod routes;
 pub mod serve;
 pub mod sessions;
+pub mod signed;
 pub mod tls;
 
 pub use error::ApiError;

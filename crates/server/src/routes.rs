@@ -24,13 +24,20 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/auth/wechat/login", post(wechat_login))
         .route("/v1/auth/refresh", post(refresh))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    // Every route here needs a live access token and a signed request.
+    let session = Router::new()
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/logout-all", post(logout_all))
         .route("/v1/me", get(me))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::signed::require_session,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(auth)
+        .merge(session)
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).
@@ -154,6 +161,7 @@ fn token_response(issued: &Issued, user: Option<(UserId, bool)>) -> serde_json::
         "expires_in": issued.expires_in,
         "refresh_token": issued.refresh.expose_secret(),
         "refresh_expires_in": issued.refresh_expires_in,
+        "signing_key": issued.signing_key.expose_secret(),
     });
     if let (Some((user, created)), Some(obj)) = (user, body.as_object_mut()) {
         obj.insert("user".into(), json!({ "id": user.0, "new": created }));
@@ -205,7 +213,7 @@ async fn refresh(
     }
 }
 
-/// Auth: access token. Ends this login (its whole token family).
+/// Auth: signed session. Ends this login (its whole token family).
 #[instrument(skip_all)]
 async fn logout(
     State(state): State<AppState>,
@@ -223,7 +231,7 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Auth: access token. Ends every login of the user.
+/// Auth: signed session. Ends every login of the user.
 #[instrument(skip_all)]
 async fn logout_all(
     State(state): State<AppState>,
@@ -241,7 +249,7 @@ async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Auth: access token. Who the caller is.
+/// Auth: signed session. Who the caller is.
 async fn me(auth: Authenticated) -> Json<serde_json::Value> {
     Json(json!({ "user_id": auth.user.0 }))
 }

@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
-use miniguard_crypto::{FamilyId, Token};
+use miniguard_crypto::{AssociatedData, FamilyId, SigningKey, Token, TokenHash};
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::db::{NewToken, TokenKind, TokenRow, UserId, now_ms};
 use crate::error::ApiError;
@@ -41,11 +41,18 @@ impl Default for SessionPolicy {
 pub struct Issued {
     pub access: Token,
     pub refresh: Token,
+    /// The access token's request-signing key, base64url (see [`crate::signed`]).
+    pub signing_key: SecretString,
     pub family: FamilyId,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Seconds until the refresh token (the login) expires.
     pub refresh_expires_in: u64,
+}
+
+/// Binds a sealed signing key to the access token it belongs to.
+pub(crate) fn signing_key_aad(access_hash: &TokenHash) -> AssociatedData {
+    AssociatedData::field("sessions", "signing_key", &access_hash.to_hex())
 }
 
 fn ms(d: Duration) -> i64 {
@@ -71,6 +78,16 @@ pub async fn issue(
     // An access token never outlives its login.
     let access_expires_at = (now.saturating_add(ms(policy.access_ttl))).min(refresh_expires_at_ms);
     let (access_hash, refresh_hash) = (access.hash(), refresh.hash());
+    let signing_key = SigningKey::generate()
+        .map_err(|e| random_failure(&e))?
+        .to_base64url();
+    let sealed_key = state
+        .keyring()
+        .encrypt(
+            signing_key.expose_secret().as_bytes(),
+            &signing_key_aad(&access_hash),
+        )
+        .map_err(|e| ApiError::Internal(format!("encrypting a signing key: {e}").into()))?;
     state
         .db()
         .insert_tokens(&[
@@ -80,6 +97,7 @@ pub async fn issue(
                 hash: access_hash.as_bytes(),
                 family_id: family.as_str(),
                 expires_at_ms: access_expires_at,
+                signing_key: Some(&sealed_key),
             },
             NewToken {
                 user,
@@ -87,6 +105,7 @@ pub async fn issue(
                 hash: refresh_hash.as_bytes(),
                 family_id: family.as_str(),
                 expires_at_ms: refresh_expires_at_ms,
+                signing_key: None,
             },
         ])
         .await?;
@@ -94,6 +113,7 @@ pub async fn issue(
     Ok(Issued {
         access,
         refresh,
+        signing_key,
         family,
         expires_in: secs(access_expires_at),
         refresh_expires_in: secs(refresh_expires_at_ms),
@@ -152,40 +172,50 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Refreshed, Api
     })
 }
 
-/// The caller of a route that needs a session: a live access token in `Authorization: Bearer`.
-/// Using it as a handler argument is the route's auth declaration.
+/// The caller of a route that needs a session, established by [`crate::signed::require_session`]
+/// (a live access token and a valid request signature). Taking it as a handler argument is the
+/// route's auth declaration; on a route without that layer it refuses every request.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: UserId,
     pub family_id: String,
+    /// The access token's row, the scope of its nonces.
+    pub token_id: i64,
 }
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized("no bearer token"))?;
-        let token = Token::parse(presented.trim())
-            .map_err(|_| ApiError::Unauthorized("malformed token"))?;
-        let row: TokenRow = state
-            .db()
-            .find_token(TokenKind::Access, token.hash().as_bytes())
-            .await?
-            .ok_or(ApiError::Unauthorized("unknown access token"))?;
-        if row.revoked_at_ms.is_some() {
-            return Err(ApiError::Unauthorized("revoked access token"));
-        }
-        if row.expires_at_ms <= now_ms() {
-            return Err(ApiError::Unauthorized("expired access token"));
-        }
-        Ok(Self {
-            user: row.user_id,
-            family_id: row.family_id,
-        })
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized("route lacks the session layer"))
     }
+}
+
+/// Looks up a live access token from an `Authorization: Bearer` header value.
+pub(crate) async fn access_token(
+    state: &AppState,
+    authorization: Option<&str>,
+) -> Result<(TokenRow, TokenHash), ApiError> {
+    let presented = authorization
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized("no bearer token"))?;
+    let token =
+        Token::parse(presented.trim()).map_err(|_| ApiError::Unauthorized("malformed token"))?;
+    let hash = token.hash();
+    let row: TokenRow = state
+        .db()
+        .find_token(TokenKind::Access, hash.as_bytes())
+        .await?
+        .ok_or(ApiError::Unauthorized("unknown access token"))?;
+    if row.revoked_at_ms.is_some() {
+        return Err(ApiError::Unauthorized("revoked access token"));
+    }
+    if row.expires_at_ms <= now_ms() {
+        return Err(ApiError::Unauthorized("expired access token"));
+    }
+    Ok((row, hash))
 }

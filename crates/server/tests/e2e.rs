@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use miniguard_crypto::{AssociatedData, Keyring};
+use miniguard_crypto::signing::generate_nonce;
+use miniguard_crypto::{AssociatedData, Keyring, RequestParts, SigningKey};
 use miniguard_server::config::ServerSettings;
 use miniguard_server::db::Db;
 use miniguard_server::launch::start_configured;
@@ -711,15 +712,71 @@ async fn post_json(server: &TestServer, path: &str, body: &Value) -> (StatusCode
     (status, body)
 }
 
-async fn me(server: &TestServer, access: &Value) -> StatusCode {
+/// Sends a request signed as the protocol says, with the session's token and key.
+async fn signed_at(
+    server: &TestServer,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    session: &Value,
+    timestamp: u64,
+    nonce: &str,
+) -> reqwest::Response {
+    let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let parts = RequestParts {
+        method,
+        path,
+        query,
+        timestamp,
+        nonce,
+        body,
+    };
+    let signature = miniguard_crypto::sign(&key, &parts).unwrap();
     server
         .client()
-        .get(server.url("/v1/me"))
-        .bearer_auth(access.as_str().unwrap())
+        .request(method.parse().unwrap(), server.url(path_and_query))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .header("x-mg-timestamp", timestamp.to_string())
+        .header("x-mg-nonce", nonce)
+        .header("x-mg-signature", signature)
+        .body(body.to_vec())
         .send()
         .await
         .unwrap()
-        .status()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn signed(
+    server: &TestServer,
+    method: &str,
+    path_and_query: &str,
+    session: &Value,
+) -> StatusCode {
+    let nonce = generate_nonce().unwrap();
+    signed_at(
+        server,
+        method,
+        path_and_query,
+        b"",
+        session,
+        unix_now(),
+        &nonce,
+    )
+    .await
+    .status()
+}
+
+async fn me(server: &TestServer, session: &Value) -> StatusCode {
+    signed(server, "GET", "/v1/me", session).await
 }
 
 #[tokio::test]
@@ -747,7 +804,7 @@ async fn the_session_key_is_stored_encrypted_and_bound_to_its_user() {
 async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_login() {
     let server = TestServer::start().await;
     let (_, _, login) = server.login("dev:jack").await;
-    assert_eq!(me(&server, &login["access_token"]).await, StatusCode::OK);
+    assert_eq!(me(&server, &login).await, StatusCode::OK);
 
     let (status, first) = post_json(
         &server,
@@ -761,7 +818,7 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_login() {
         first["refresh_expires_in"].as_u64().unwrap()
             <= login["refresh_expires_in"].as_u64().unwrap()
     );
-    assert_eq!(me(&server, &first["access_token"]).await, StatusCode::OK);
+    assert_eq!(me(&server, &first).await, StatusCode::OK);
 
     // The spent refresh token comes back (a copy in an attacker's hands): the whole login dies.
     let (status, body) = post_json(
@@ -771,14 +828,8 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_login() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(
-        me(&server, &first["access_token"]).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me(&server, &login["access_token"]).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me(&server, &first).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&server, &login).await, StatusCode::UNAUTHORIZED);
     let (status, _) = post_json(
         &server,
         "/v1/auth/refresh",
@@ -805,22 +856,12 @@ async fn logout_ends_one_login_and_logout_all_ends_every_one() {
     let (_, _, a) = server.login("dev:kim").await;
     let (_, _, b) = server.login("dev:kim:2").await;
     let (_, _, c) = server.login("dev:kim:3").await;
-    let logout = |token: &Value, path: &'static str| {
-        let req = server
-            .client()
-            .post(server.url(path))
-            .bearer_auth(token.as_str().unwrap());
-        async move { req.send().await.unwrap().status() }
-    };
     assert_eq!(
-        logout(&a["access_token"], "/v1/auth/logout").await,
+        signed(&server, "POST", "/v1/auth/logout", &a).await,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        me(&server, &a["access_token"]).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(me(&server, &b["access_token"]).await, StatusCode::OK);
+    assert_eq!(me(&server, &a).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&server, &b).await, StatusCode::OK);
     let (status, _) = post_json(
         &server,
         "/v1/auth/refresh",
@@ -834,17 +875,11 @@ async fn logout_ends_one_login_and_logout_all_ends_every_one() {
     );
 
     assert_eq!(
-        logout(&b["access_token"], "/v1/auth/logout-all").await,
+        signed(&server, "POST", "/v1/auth/logout-all", &b).await,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        me(&server, &b["access_token"]).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me(&server, &c["access_token"]).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me(&server, &b).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&server, &c).await, StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
 
@@ -873,5 +908,90 @@ async fn protected_routes_demand_a_bearer_token() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{bad}");
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn requests_must_be_signed_fresh_and_used_once() {
+    let server = TestServer::start().await;
+    let (_, _, session) = server.login("dev:lee").await;
+    assert_eq!(session["signing_key"].as_str().unwrap().len(), 43);
+    let now = unix_now();
+
+    // A valid token alone is not enough.
+    let res = server
+        .client()
+        .get(server.url("/v1/me"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Signed, it works once (the query is signed in canonical order); the same nonce again is a
+    // replay.
+    let nonce = generate_nonce().unwrap();
+    let ok = signed_at(&server, "GET", "/v1/me?b=2&a=1", b"", &session, now, &nonce).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let replay = signed_at(&server, "GET", "/v1/me?b=2&a=1", b"", &session, now, &nonce).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+
+    // Outside the 300 s window, even with a fresh nonce.
+    let stale_nonce = generate_nonce().unwrap();
+    let stale = signed_at(
+        &server,
+        "GET",
+        "/v1/me",
+        b"",
+        &session,
+        now - 301,
+        &stale_nonce,
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
+
+    // Another session's key does not sign for this token.
+    let (_, _, other) = server.login("dev:mia").await;
+    let mut forged = session.clone();
+    forged["signing_key"] = other["signing_key"].clone();
+    assert_eq!(me(&server, &forged).await, StatusCode::UNAUTHORIZED);
+
+    // The signature covers the body: sign one body, send another.
+    let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
+    let nonce = generate_nonce().unwrap();
+    let parts = RequestParts {
+        method: "POST",
+        path: "/v1/auth/logout",
+        query: "",
+        timestamp: now,
+        nonce: &nonce,
+        body: b"{}",
+    };
+    let signature = miniguard_crypto::sign(&key, &parts).unwrap();
+    let tampered = server
+        .client()
+        .post(server.url("/v1/auth/logout"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .header("x-mg-timestamp", now.to_string())
+        .header("x-mg-nonce", &nonce)
+        .header("x-mg-signature", signature)
+        .body(r#"{"all":true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&server, &session).await,
+        StatusCode::OK,
+        "still logged in"
+    );
+
+    let rejected: Vec<String> = audit(&server.db_path)
+        .await
+        .into_iter()
+        .filter(|(a, _)| a == "auth.signature_rejected")
+        .map(|(_, d)| d["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rejected, ["replay", "bad_signature", "bad_signature"]);
     server.stop().await;
 }
