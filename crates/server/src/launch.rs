@@ -93,13 +93,31 @@ impl Running {
     /// Serves until `shutdown` completes, then drains connections and closes the database (and,
     /// in `--dev`, stops the fake and removes the temporary data).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_forever(self.db.clone()));
         let served = serve(self.listener, self.router, self.transport, shutdown).await;
+        sweeper.abort();
         self.db.close().await;
         if let Some(fake) = self.fake {
             fake.stop().await;
         }
         drop(self.temp_dir);
         served
+    }
+}
+
+/// How often expired tokens and nonces are deleted.
+const SWEEP_EVERY: Duration = Duration::from_mins(10);
+
+async fn sweep_forever(db: Db) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        // A day of grace keeps just-expired rows for inspection.
+        match db.sweep(24 * 3600 * 1000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "swept expired tokens and nonces"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired tokens failed"),
+        }
     }
 }
 

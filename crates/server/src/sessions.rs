@@ -3,7 +3,8 @@
 //! A login issues a short-lived access token and a refresh token of a new family. Refreshing
 //! spends the refresh token (it is marked replaced, never deleted) and issues a new pair in the
 //! same family, with the family's absolute expiry kept: a refresh never extends a login beyond
-//! its first `refresh_ttl`. Presenting a spent refresh token again means it was copied: the whole
+//! its first `refresh_ttl`, and a refresh token left unused for `idle_ttl` ends the login (idle
+//! timeout). Presenting a spent refresh token again means it was copied: the whole
 //! family is revoked, the thief's and the owner's tokens alike (RFC 6819 5.2.2.3). Logout revokes
 //! the family; "log out everywhere" revokes every token of the user.
 
@@ -25,6 +26,8 @@ pub struct SessionPolicy {
     pub access_ttl: Duration,
     /// Absolute life of a login (its refresh family), however often it is refreshed.
     pub refresh_ttl: Duration,
+    /// Idle timeout: a refresh token not used within this long ends its login.
+    pub idle_ttl: Duration,
 }
 
 impl Default for SessionPolicy {
@@ -32,6 +35,7 @@ impl Default for SessionPolicy {
         Self {
             access_ttl: Duration::from_mins(15),
             refresh_ttl: Duration::from_hours(24 * 30),
+            idle_ttl: Duration::from_hours(24 * 7),
         }
     }
 }
@@ -162,6 +166,11 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Refreshed, Api
     }
     if row.expires_at_ms <= now_ms() {
         return Ok(Refreshed::Refused("expired refresh token"));
+    }
+    // Each refresh makes a new row, so a row's age is how long the login has been idle.
+    if now_ms().saturating_sub(row.created_at_ms) > ms(state.session_policy().idle_ttl) {
+        state.db().revoke_family(&row.family_id).await?;
+        return Ok(Refreshed::Refused("idle login timed out"));
     }
     let family = FamilyId::parse(&row.family_id)
         .map_err(|e| ApiError::Internal(format!("stored family id: {e}").into()))?;

@@ -57,6 +57,7 @@ fn header<'a>(req: &'a Request, name: &str) -> Result<&'a str, ApiError> {
 }
 
 /// The layer of every route that needs a session.
+#[tracing::instrument(skip_all)]
 pub async fn require_session(
     State(state): State<AppState>,
     req: Request,

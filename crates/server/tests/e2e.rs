@@ -995,3 +995,22 @@ async fn requests_must_be_signed_fresh_and_used_once() {
     assert_eq!(rejected, ["replay", "bad_signature", "bad_signature"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_login_left_idle_ends() {
+    let mut options = test_options();
+    options.sessions.idle_ttl = Duration::from_millis(300);
+    let server = TestServer::start_full(true, options).await;
+    let (_, _, login) = server.login("dev:nora").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, _) = post_json(
+        &server,
+        "/v1/auth/refresh",
+        &serde_json::json!({ "refresh_token": login["refresh_token"] }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The idle login is revoked as a whole.
+    assert_eq!(me(&server, &login).await, StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
