@@ -52,6 +52,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// The tamper-evident audit log of `serve`.
     AuditLog(AuditLogArgs),
+    /// Keys for `serve`: `keys generate` makes a data-encryption keyring line.
+    Keys(KeysArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\
@@ -78,7 +80,8 @@ Examples:
   miniguard serve --dev                                # https://127.0.0.1:8443, fake WeChat login
   miniguard serve --dev --listen 127.0.0.1:9443 --data-dir .miniguard-dev
   MINIGUARD_WECHAT_SECRET=... miniguard serve --config miniguard.toml
-  miniguard audit-log verify --db /var/lib/miniguard/miniguard.db";
+  miniguard audit-log verify --db /var/lib/miniguard/miniguard.db
+  miniguard keys generate --out /etc/miniguard/data-keys   # the keyring for data_keys_file";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
@@ -312,3 +315,41 @@ pub enum AuditLogCommand {
         db: PathBuf,
     },
 }
+
+#[derive(Args, Debug)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Make a fresh AES-256 data-encryption key as a keyring line (`ID:BASE64`), the format of
+    /// `data_keys_env` / `data_keys_file` in the server section of miniguard.toml.
+    ///
+    /// Without --out the line alone goes to standard output (for
+    /// `export MINIGUARD_DATA_KEYS=$(miniguard keys generate)`) and the instructions to standard
+    /// error. Keep a backup: data encrypted under a lost key cannot be recovered.
+    #[command(after_help = KEYS_EXAMPLES)]
+    Generate {
+        /// Write the line to FILE, created with mode 0600 (owner read/write only), instead of
+        /// printing it.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+
+        /// Replace FILE if it exists (its old key is lost: only for a key never used).
+        #[arg(long, requires = "out")]
+        force: bool,
+
+        /// The key id. When rotating, give the next id and add the line to the existing ones
+        /// (`1:OLD,2:NEW`); the highest id encrypts, all decrypt.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        id: u32,
+    },
+}
+
+const KEYS_EXAMPLES: &str = "\
+Examples:
+  miniguard keys generate --out /etc/miniguard/data-keys   # then: data_keys_file = \"/etc/miniguard/data-keys\"
+  export MINIGUARD_DATA_KEYS=$(miniguard keys generate)     # then: data_keys_env = \"MINIGUARD_DATA_KEYS\"
+  miniguard keys generate --id 2                            # a rotation: append to the existing line";

@@ -4,6 +4,7 @@
 mod args;
 mod baseline;
 mod cmd_deps;
+mod cmd_keys;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         args::Command::Db(a) => cmd_deps::run_db(&a),
         args::Command::Serve(a) => cmd_serve::run(&a),
         args::Command::AuditLog(a) => cmd_serve::run_audit_log(&a),
+        args::Command::Keys(a) => cmd_keys::run(&a),
     };
     match result {
         Ok(code) => code,
