@@ -129,7 +129,7 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
             out,
             "It answers access_token, refresh_token and signing_key. Authenticated routes (GET /v1/me, \
              POST /v1/auth/logout) also need X-MG-Timestamp, X-MG-Nonce and X-MG-Signature \
-             (HMAC-SHA256 with signing_key; the protocol is in crates/crypto/src/signing.rs)."
+             (HMAC-SHA256 with signing_key; the protocol is in docs/protocol.md)."
         )?;
         writeln!(
             out,
