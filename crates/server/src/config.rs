@@ -7,7 +7,7 @@
 //! database = "/var/lib/miniguard/miniguard.db"
 //!
 //! data_keys_env = "MINIGUARD_DATA_KEYS"      # "1:BASE64KEY,2:..."; or: data_keys_file = "..."
-//! #                                          # make one: echo 1:$(openssl rand -base64 32)
+//! #                                          # make one: miniguard keys generate
 //!
 //! [server.tls]
 //! cert = "/etc/miniguard/cert.pem"
@@ -176,7 +176,7 @@ impl ServerSettings {
         if self.data_keys_env.is_some() == self.data_keys_file.is_some() {
             return Err(ConfigError::Invalid(
                 "[server] needs exactly one of data_keys_env or data_keys_file \
-                 (a key line is `1:` and 32 random bytes in base64: echo 1:$(openssl rand -base64 32))"
+                 (make a key line with `miniguard keys generate`)"
                     .into(),
             ));
         }
