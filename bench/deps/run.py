@@ -64,38 +64,8 @@ sys.path.insert(0, HERE)
 import gen_lockfile  # noqa: E402
 import gen_vendored  # noqa: E402
 
-
-def log(msg=""):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def sh(cmd, **kw):
-    return subprocess.run(cmd, text=True, capture_output=True, **kw)
-
-
-# ------------------------------------------------------------------------------------ setup
-
-def build_miniguard(skip):
-    binary = os.path.join(ROOT, "target", "release", "miniguard")
-    if not skip:
-        log("building miniguard (cargo build --release) ...")
-        p = subprocess.run(["cargo", "build", "--release", "--bin", "miniguard"], cwd=ROOT)
-        if p.returncode != 0:
-            sys.exit("error: cargo build --release failed; fix the build or pass --no-build "
-                     "to measure the binary already in target/release")
-    if not os.path.exists(binary):
-        sys.exit(f"error: {binary} not found")
-    return binary
-
-
-def git_state():
-    try:
-        rev = sh(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
-        dirty = sh(["git", "status", "--porcelain", "--untracked-files=no", "--", "crates"],
-                   cwd=ROOT).stdout.strip()
-        return rev + (" (+ uncommitted changes in crates/)" if dirty else "")
-    except OSError:
-        return "unknown"
+sys.path.insert(0, os.path.dirname(HERE))
+from benchlib import build_miniguard, git_state, log, sh  # noqa: E402
 
 
 def ensure_lockfile(packages, seed, regen):
