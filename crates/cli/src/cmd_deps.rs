@@ -61,13 +61,6 @@ pub(crate) fn audit_project(
         let hits = audit::matches(&inventory.dependencies, db);
         audit::findings(&hits, &|rel| std::fs::read_to_string(base.join(rel)).ok())
     };
-    if let Some(age) = db.info().age_days.filter(|a| *a > STALE_DAYS) {
-        inventory.warnings.push(Warning {
-            path: String::new(),
-            position: None,
-            message: format!("the advisory database is {age} days old: run `miniguard db update`"),
-        });
-    }
     DepsAudit {
         inventory,
         findings,
@@ -84,7 +77,15 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     let project = discover(&args.path, &DiscoverOptions::default())
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
     let db = open_db(args.db.as_deref())?;
-    let result = audit_project(&args.path, &project.lockfiles, &db, args.no_dev);
+    let mut result = audit_project(&args.path, &project.lockfiles, &db, args.no_dev);
+    // `deps` says when its data is old; `scan` leaves that to `deps` and `db info`.
+    if let Some(age) = result.db.age_days.filter(|a| *a > STALE_DAYS) {
+        result.inventory.warnings.push(Warning {
+            path: String::new(),
+            position: None,
+            message: format!("the advisory database is {age} days old: run `miniguard db update`"),
+        });
+    }
 
     if let Some(SbomArg::Cyclonedx) = args.sbom {
         let hits = audit::matches(&result.inventory.dependencies, &db);
