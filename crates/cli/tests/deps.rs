@@ -328,3 +328,33 @@ fn a_git_ignored_lockfile_is_still_audited() {
         "{warnings:#?}"
     );
 }
+
+#[test]
+fn deps_warns_about_old_advisory_data_and_scan_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv");
+    std::fs::create_dir_all(&db).unwrap();
+    let mut old = record("TEST-OLD", "left-pad", "1.3.0");
+    old["modified"] = serde_json::json!("2020-01-01T00:00:00Z");
+    std::fs::write(db.join("TEST-OLD.json"), old.to_string()).unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(proj.path().join("a.js"), "const x = 1\n").unwrap();
+
+    let out = bin()
+        .args(["deps", "--format", "json", "--db"])
+        .arg(&db)
+        .arg(proj.path())
+        .output()
+        .unwrap();
+    let warnings = json(&out)["warnings"].clone();
+    assert!(warnings.to_string().contains("days old"), "{warnings}");
+
+    let out = bin()
+        .args(["scan", "--format", "json", "--db"])
+        .arg(&db)
+        .arg(proj.path())
+        .output()
+        .unwrap();
+    let warnings = json(&out)["warnings"].clone();
+    assert!(!warnings.to_string().contains("days old"), "{warnings}");
+}
