@@ -126,15 +126,7 @@ impl TestServer {
     }
 
     fn client_with(&self, versions: &[&'static SupportedProtocolVersion]) -> reqwest::Client {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.cert.clone()).unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let config = client_config(&self.cert, versions);
         reqwest::Client::builder()
             .use_preconfigured_tls(config)
             .timeout(Duration::from_secs(10))
@@ -187,6 +179,20 @@ impl TestServer {
                 .unwrap();
         }
     }
+}
+
+/// A rustls client that trusts only `cert` and speaks `versions`.
+fn client_config(
+    cert: &CertificateDer<'static>,
+    versions: &[&'static SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.clone()).unwrap();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 fn assert_security_headers(h: &reqwest::header::HeaderMap) {
@@ -556,15 +562,7 @@ async fn behind_a_proxy_forwarded_for_is_believed_only_from_the_proxy() {
 #[tokio::test]
 async fn a_request_whose_body_never_comes_times_out_with_a_problem() {
     let server = TestServer::start_with_timeout(Duration::from_millis(500)).await;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(server.cert.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = client_config(&server.cert, rustls::DEFAULT_VERSIONS);
     let tcp = TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();
@@ -640,15 +638,7 @@ secret_file = "wechat-secret"
         let _ = stopped.await;
     }));
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.cert.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = client_config(&cert.cert, rustls::DEFAULT_VERSIONS);
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .build()
