@@ -2057,8 +2057,13 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 return Value::unknown();
             }
             "@reject" => return Value::unknown(),
-            "Promise.resolve" | "Promise.reject" | "util.promisify" | "Buffer.from"
-            | "Object.freeze" => {
+            "Promise.resolve"
+            | "Promise.reject"
+            | "util.promisify"
+            | "Buffer.from"
+            | "Object.freeze"
+            | "vue.defineComponent"
+            | "@vue/composition-api.defineComponent" => {
                 return arg0;
             }
             "Promise.all" | "Promise.allSettled" | "Promise.race" => return arg0,
@@ -2259,10 +2264,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             // `'article.content'` or `'list[0].html'`: the top-level field carries it.
             let top: String = k.split(['.', '[']).next().unwrap_or(k).to_owned();
             if top.len() == k.len() {
-                let merged = match data.get(&top) {
-                    Some(prev) if !prev.taint.is_empty() || prev.obj().is_some() => prev.join(v),
-                    _ => v.clone(),
-                };
+                let merged = data_update(data.get(&top), v);
                 data.set(&top, merged);
             } else {
                 let mut prev = data.get(&top).cloned().unwrap_or_default();
@@ -2435,8 +2437,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         let alloc = self.set.allocator();
         let mut data = page.data.obj().cloned().unwrap_or_default();
         for (k, v) in &page.extra {
-            let joined = data.get(k).map_or_else(|| v.clone(), |d| d.join(v));
-            data.set(k, joined);
+            let merged = data_update(data.get(k), v);
+            data.set(k, merged);
         }
         self.pages.push(PageState {
             data: Value {
@@ -2683,6 +2685,16 @@ fn vue_for_binding(
         index.unwrap_or_else(|| "index".to_owned()),
         String::new(),
     ))
+}
+
+/// A page data field after an update (`setData({k: v})`, Vue `this.k = v`): a constant initial
+/// value (`url: ''`) is a placeholder the update replaces; a tainted or structured one may
+/// survive the update, so both are kept.
+fn data_update<'a>(prev: Option<&Value<'a>>, v: &Value<'a>) -> Value<'a> {
+    match prev {
+        Some(prev) if !prev.taint.is_empty() || prev.obj().is_some() => prev.join(v),
+        _ => v.clone(),
+    }
 }
 
 // ----- helpers -----------------------------------------------------------------------------
