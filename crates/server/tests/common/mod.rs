@@ -1,0 +1,312 @@
+//! What every end-to-end test file shares: a server on 127.0.0.1 port 0 with a fresh
+//! development certificate and the fake WeChat API, a client that trusts exactly that
+//! certificate, signed requests, and the checks of headers and problems.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miniguard_crypto::signing::generate_nonce;
+use miniguard_crypto::{Keyring, RequestParts, SigningKey};
+use miniguard_server::db::Db;
+use miniguard_server::platform::fake::FakeWeChat;
+use miniguard_server::platform::wechat::WeChatClient;
+use miniguard_server::serve::{Transport, serve};
+use miniguard_server::tls::DevCertificate;
+use miniguard_server::{AppOptions, AppState, app};
+use reqwest::StatusCode;
+use rustls::SupportedProtocolVersion;
+use rustls_pki_types::CertificateDer;
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const APPID: &str = "wxtest0000000001";
+pub const SECRET: &str = "test-app-secret-do-not-leak";
+
+/// A fixed data key, so tests can open what the server encrypted.
+pub const TEST_KEYS: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+pub fn test_keyring() -> Keyring {
+    Keyring::from_text(TEST_KEYS).unwrap()
+}
+
+pub fn test_options() -> AppOptions {
+    AppOptions {
+        body_limit: 16 * 1024,
+        ..AppOptions::default()
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub port: u16,
+    pub cert: CertificateDer<'static>,
+    pub fake: FakeWeChat,
+    pub db_path: PathBuf,
+    pub stop: Option<oneshot::Sender<()>>,
+    pub task: Option<JoinHandle<std::io::Result<()>>>,
+    pub _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(true, Vec::new()).await
+    }
+
+    pub async fn start_with_timeout(request_timeout: Duration) -> Self {
+        Self::start_full(
+            true,
+            AppOptions {
+                request_timeout,
+                ..test_options()
+            },
+        )
+        .await
+    }
+
+    /// `tls: false` is the `insecure_http_behind_proxy` mode, with these proxies trusted.
+    pub async fn start_with(tls: bool, trusted_proxies: Vec<std::net::IpAddr>) -> Self {
+        Self::start_full(
+            tls,
+            AppOptions {
+                trusted_proxies,
+                ..test_options()
+            },
+        )
+        .await
+    }
+
+    pub async fn start_full(tls: bool, options: AppOptions) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("miniguard.db");
+        let db = Db::open(&db_path).await.unwrap();
+        let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
+            .await
+            .unwrap();
+        let platform = WeChatClient::new(
+            &fake.base_url(),
+            APPID,
+            SecretString::from(SECRET),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let state = AppState::new(db, Arc::new(platform), test_keyring(), options);
+        let cert = DevCertificate::generate().unwrap();
+        let transport = if tls {
+            Transport::Tls(cert.server_config().unwrap())
+        } else {
+            Transport::InsecureHttpBehindProxy
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, app(state), transport, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
+            port,
+            cert: cert.cert.clone(),
+            fake,
+            db_path,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    pub fn client_with(&self, versions: &[&'static SupportedProtocolVersion]) -> reqwest::Client {
+        let config = client_config(&self.cert, versions);
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        self.client_with(&[&rustls::version::TLS13])
+    }
+
+    pub async fn login_via_proxy(&self, code: &str, forwarded_for: &str) {
+        let res = reqwest::Client::new()
+            .post(self.url("/v1/auth/wechat/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, code: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let res = self
+            .client()
+            .post(self.url("/v1/auth/wechat/login"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.json().await.unwrap();
+        (status, headers, body)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("server stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+/// A rustls client that trusts only `cert` and speaks `versions`.
+pub fn client_config(
+    cert: &CertificateDer<'static>,
+    versions: &[&'static SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.clone()).unwrap();
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+pub fn assert_security_headers(h: &reqwest::header::HeaderMap) {
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    assert!(
+        get("strict-transport-security").starts_with("max-age="),
+        "{h:?}"
+    );
+    assert_eq!(get("x-content-type-options"), "nosniff");
+    assert_eq!(get("x-frame-options"), "DENY");
+    assert_eq!(get("referrer-policy"), "no-referrer");
+    assert!(get("content-security-policy").contains("default-src 'none'"));
+    assert_eq!(get("cache-control"), "no-store");
+    assert!(!get("x-request-id").is_empty());
+}
+
+pub async fn assert_problem(res: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    assert_security_headers(res.headers());
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "{status}"
+    );
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["request_id"], id.as_str());
+    assert!(body["title"].is_string());
+    assert!(body["type"].is_string());
+    body
+}
+
+pub async fn audit(db_path: &std::path::Path) -> Vec<(String, Value)> {
+    let db = Db::open_read_only(db_path).await.unwrap();
+    let rows = db.audit_rows().await.unwrap();
+    db.close().await;
+    rows.into_iter()
+        .map(|r| (r.action, serde_json::from_str(&r.detail).unwrap()))
+        .collect()
+}
+
+pub async fn post_json(server: &TestServer, path: &str, body: &Value) -> (StatusCode, Value) {
+    let res = server
+        .client()
+        .post(server.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Sends a request signed as the protocol says, with the session's token and key.
+pub async fn signed_at(
+    server: &TestServer,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    session: &Value,
+    timestamp: u64,
+    nonce: &str,
+) -> reqwest::Response {
+    let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let parts = RequestParts {
+        method,
+        path,
+        query,
+        timestamp,
+        nonce,
+        body,
+    };
+    let signature = miniguard_crypto::sign(&key, &parts).unwrap();
+    server
+        .client()
+        .request(method.parse().unwrap(), server.url(path_and_query))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .header("x-mg-timestamp", timestamp.to_string())
+        .header("x-mg-nonce", nonce)
+        .header("x-mg-signature", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub async fn signed(
+    server: &TestServer,
+    method: &str,
+    path_and_query: &str,
+    session: &Value,
+) -> StatusCode {
+    let nonce = generate_nonce().unwrap();
+    signed_at(
+        server,
+        method,
+        path_and_query,
+        b"",
+        session,
+        unix_now(),
+        &nonce,
+    )
+    .await
+    .status()
+}
+
+pub async fn me(server: &TestServer, session: &Value) -> StatusCode {
+    signed(server, "GET", "/v1/me", session).await
+}
