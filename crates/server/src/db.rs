@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "signing_keys",
         sql: include_str!("../migrations/0003_signing_keys.sql"),
     },
+    Migration {
+        version: 7,
+        name: "storage_keys",
+        sql: include_str!("../migrations/0007_storage_keys.sql"),
+    },
 ];
 
 /// The current time in milliseconds since the Unix epoch.
@@ -157,7 +162,9 @@ impl Db {
         })
     }
 
-    /// Applies every embedded migration newer than the database's version.
+    /// Applies every embedded migration the database has not applied yet, in version order (by
+    /// set, not by the highest version, so a migration numbered below one already applied is
+    /// still run).
     pub async fn migrate(&self) -> Result<(), DbError> {
         sqlx::query(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -165,10 +172,13 @@ impl Db {
         )
         .execute(&self.pool)
         .await?;
-        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-            .fetch_one(&self.pool)
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&self.pool)
             .await?
-            .try_get(0)?;
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let current = applied.iter().copied().max().unwrap_or(0);
         let known = MIGRATIONS.last().map_or(0, |m| m.version);
         if current > known {
             return Err(DbError::SchemaTooNew {
@@ -176,7 +186,7 @@ impl Db {
                 known,
             });
         }
-        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
             sqlx::query(
@@ -288,6 +298,39 @@ impl Db {
                 .map(|r| r.try_get(0))
                 .transpose()?,
         )
+    }
+
+    /// The user's client storage key (`key_id`, envelope), if one was issued.
+    pub async fn storage_key(&self, user: UserId) -> Result<Option<(i64, Vec<u8>)>, DbError> {
+        sqlx::query("SELECT key_id, envelope FROM storage_keys WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+    }
+
+    /// Stores the user's first client storage key unless one exists already (two first requests
+    /// racing keep one key), and answers the key that is stored.
+    pub async fn insert_storage_key(
+        &self,
+        user: UserId,
+        envelope: &[u8],
+    ) -> Result<(i64, Vec<u8>), DbError> {
+        sqlx::query(
+            "INSERT INTO storage_keys (user_id, key_id, envelope, created_at) VALUES (?, 1, ?, ?)
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user.0)
+        .bind(envelope)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT key_id, envelope FROM storage_keys WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     /// Stores tokens (by hash) in one transaction.
@@ -547,7 +590,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).await.unwrap();
-        assert_eq!(db.schema_version().await.unwrap(), 3);
+        assert_eq!(
+            db.schema_version().await.unwrap(),
+            MIGRATIONS.last().unwrap().version
+        );
         db.close().await;
         let db = Db::open(&path).await.unwrap();
         let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();

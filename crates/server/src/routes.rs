@@ -29,6 +29,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/logout-all", post(logout_all))
         .route("/v1/me", get(me))
+        .route("/v1/me/storage-key", get(storage_key))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::signed::require_session,
@@ -252,4 +253,33 @@ async fn logout_all(
 /// Auth: signed session. Who the caller is.
 async fn me(auth: Authenticated) -> Json<serde_json::Value> {
     Json(json!({ "user_id": auth.user.0 }))
+}
+
+/// Auth: signed session. The key the client SDK seals its local storage with: 32 random bytes
+/// per user, made on first request and kept encrypted at rest, so a value stored on one device
+/// opens again after the next login. The client keeps it in memory only.
+#[instrument(skip_all)]
+async fn storage_key(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let aad = AssociatedData::field("storage_keys", "envelope", &auth.user.0.to_string());
+    let (key_id, envelope) = if let Some(stored) = state.db().storage_key(auth.user).await? {
+        stored
+    } else {
+        let key = miniguard_crypto::Token::generate()
+            .map_err(|e| ApiError::Internal(format!("OS random number generator: {e}").into()))?;
+        let envelope = state
+            .keyring()
+            .encrypt(key.expose_secret().as_bytes(), &aad)
+            .map_err(|e| ApiError::Internal(format!("encrypting a storage key: {e}").into()))?;
+        state.db().insert_storage_key(auth.user, &envelope).await?
+    };
+    let key = state
+        .keyring()
+        .decrypt(&envelope, &aad)
+        .map_err(|e| ApiError::Internal(format!("opening a storage key: {e}").into()))?;
+    let key = std::str::from_utf8(&key)
+        .map_err(|_| ApiError::Internal("a storage key is not text".into()))?;
+    Ok(Json(json!({ "key": key, "key_id": key_id })))
 }

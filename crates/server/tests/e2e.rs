@@ -714,3 +714,58 @@ async fn a_login_left_idle_ends() {
     assert_eq!(me(&server, &login).await, StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn each_user_has_one_storage_key_kept_encrypted() {
+    let server = TestServer::start().await;
+    let (_, _, kim) = server.login("dev:kim").await;
+    let (_, _, lee) = server.login("dev:lee").await;
+    let get_key = |session: Value| {
+        let server = &server;
+        async move {
+            let nonce = generate_nonce().unwrap();
+            let res = signed_at(
+                server,
+                "GET",
+                "/v1/me/storage-key",
+                b"",
+                &session,
+                unix_now(),
+                &nonce,
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let first = get_key(kim.clone()).await;
+    let key = first["key"].as_str().unwrap();
+    assert_eq!(first["key_id"], 1);
+    let raw =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, key).unwrap();
+    assert_eq!(raw.len(), 32);
+    // The same key after a new login; another user's differs.
+    let (_, _, kim_again) = server.login("dev:kim:2").await;
+    assert_eq!(get_key(kim_again).await, first);
+    assert_ne!(get_key(lee).await["key"], first["key"]);
+    // At rest it is an envelope bound to Kim's row, not the key.
+    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let user = miniguard_server::db::UserId(kim["user"]["id"].as_i64().unwrap());
+    let (_, envelope) = db.storage_key(user).await.unwrap().unwrap();
+    db.close().await;
+    assert!(!envelope.windows(key.len()).any(|w| w == key.as_bytes()));
+    let aad = AssociatedData::field("storage_keys", "envelope", &user.0.to_string());
+    assert_eq!(
+        &*test_keyring().decrypt(&envelope, &aad).unwrap(),
+        key.as_bytes()
+    );
+    // Without a session there is no key.
+    let res = server
+        .client()
+        .get(server.url("/v1/me/storage-key"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::UNAUTHORIZED).await;
+    server.stop().await;
+}
