@@ -19,6 +19,23 @@
 //! # base_url = "https://api.weixin.qq.com"
 //! ```
 //!
+//! Optional sections, shown with their defaults:
+//!
+//! ```toml
+//! [server.sessions]
+//! access_ttl = "15m"       # life of an access token
+//! login_ttl = "30d"        # absolute life of a login, however often it is refreshed
+//! idle_ttl = "7d"          # a login whose refresh token is not used this long ends
+//!
+//! [server.limits]          # per client address (IPv6 by /64), GCRA
+//! per_minute = 600         # every route
+//! burst = 100
+//! auth_per_minute = 30     # login and refresh, in addition
+//! auth_burst = 10
+//! ```
+//!
+//! Durations are a whole number and a unit: `s`, `m`, `h` or `d`.
+//!
 //! Instead of `[server.tls]`, `insecure_http_behind_proxy = true` serves plain HTTP for a reverse
 //! proxy that terminates TLS; `trusted_proxies = ["10.0.0.2"]` names the proxies whose
 //! `X-Forwarded-For` is believed.
@@ -32,6 +49,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::http::AppOptions;
+use crate::ratelimit::Rate;
+use crate::sessions::SessionPolicy;
 
 /// A configuration problem. Never quotes a secret.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +97,84 @@ pub struct ServerSettings {
     /// File holding the data keys, same format.
     pub data_keys_file: Option<PathBuf>,
     pub wechat: WeChatSettings,
+    #[serde(default)]
+    pub sessions: SessionSettings,
+    #[serde(default)]
+    pub limits: LimitSettings,
+}
+
+/// `[server.sessions]`: token lifetimes (see [`SessionPolicy`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    pub access_ttl: ConfigDuration,
+    pub login_ttl: ConfigDuration,
+    pub idle_ttl: ConfigDuration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        let p = SessionPolicy::default();
+        Self {
+            access_ttl: ConfigDuration(p.access_ttl),
+            login_ttl: ConfigDuration(p.refresh_ttl),
+            idle_ttl: ConfigDuration(p.idle_ttl),
+        }
+    }
+}
+
+/// `[server.limits]`: per-client-address rates (see [`Rate`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    pub per_minute: u32,
+    pub burst: u32,
+    pub auth_per_minute: u32,
+    pub auth_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        let o = AppOptions::default();
+        Self {
+            per_minute: o.general_rate.per_minute,
+            burst: o.general_rate.burst,
+            auth_per_minute: o.auth_rate.per_minute,
+            auth_burst: o.auth_rate.burst,
+        }
+    }
+}
+
+/// A duration written as a whole number and a unit: `90s`, `15m`, `12h`, `30d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigDuration(pub Duration);
+
+impl ConfigDuration {
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit())?;
+        let (number, unit) = text.split_at(split);
+        let n: u64 = number.parse().ok()?;
+        let seconds = match unit {
+            "s" => n,
+            "m" => n.checked_mul(60)?,
+            "h" => n.checked_mul(3600)?,
+            "d" => n.checked_mul(86_400)?,
+            _ => return None,
+        };
+        Some(Self(Duration::from_secs(seconds)))
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration: write a whole number and a unit (s, m, h, d), e.g. \"15m\""
+            ))
+        })
+    }
 }
 
 /// `[server.tls]`.
@@ -180,6 +277,13 @@ impl ServerSettings {
                     .into(),
             ));
         }
+        self.check_sessions()?;
+        let l = &self.limits;
+        if l.per_minute == 0 || l.burst == 0 || l.auth_per_minute == 0 || l.auth_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "[server.limits] rates and bursts must be positive".into(),
+            ));
+        }
         match (&self.wechat.secret_env, &self.wechat.secret_file) {
             (Some(_), None) | (None, Some(_)) => Ok(()),
             _ => Err(ConfigError::Invalid(
@@ -188,13 +292,42 @@ impl ServerSettings {
         }
     }
 
+    /// Token lifetimes must nest: an access token outlives neither an idle login nor a whole
+    /// one, and each is at least a minute (a shorter access token cannot be used in time).
+    fn check_sessions(&self) -> Result<(), ConfigError> {
+        let s = &self.sessions;
+        let (access, idle, login) = (s.access_ttl.0, s.idle_ttl.0, s.login_ttl.0);
+        if access < Duration::from_mins(1) || access > Duration::from_hours(24) {
+            return Err(ConfigError::Invalid(
+                "[server.sessions] access_ttl must be between 1m and 24h".into(),
+            ));
+        }
+        if !(access <= idle && idle <= login) {
+            return Err(ConfigError::Invalid(
+                "[server.sessions] needs access_ttl <= idle_ttl <= login_ttl".into(),
+            ));
+        }
+        if login > Duration::from_hours(24 * 365) {
+            return Err(ConfigError::Invalid(
+                "[server.sessions] login_ttl must be at most 365d".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The HTTP layer's options.
     pub fn app_options(&self) -> AppOptions {
         AppOptions {
             body_limit: self.body_limit_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             trusted_proxies: self.trusted_proxies.clone(),
-            ..AppOptions::default()
+            general_rate: Rate::new(self.limits.per_minute, self.limits.burst),
+            auth_rate: Rate::new(self.limits.auth_per_minute, self.limits.auth_burst),
+            sessions: SessionPolicy {
+                access_ttl: self.sessions.access_ttl.0,
+                refresh_ttl: self.sessions.login_ttl.0,
+                idle_ttl: self.sessions.idle_ttl.0,
+            },
         }
     }
 
@@ -288,5 +421,45 @@ secret_file = "secret.txt"
         assert!(ServerSettings::from_toml(&no_keys).is_err());
         let unknown = GOOD.replace("[server.tls]", "secret = \"inline\"\n[server.tls]");
         assert!(ServerSettings::from_toml(&unknown).is_err());
+    }
+
+    #[test]
+    fn session_lifetimes_and_limits_come_from_the_file_and_must_make_sense() {
+        let defaults = ServerSettings::from_toml(GOOD).unwrap().app_options();
+        assert_eq!(defaults.sessions.access_ttl, Duration::from_mins(15));
+        assert_eq!(defaults.general_rate.per_minute, 600);
+        let tuned = format!(
+            "{GOOD}[server.sessions]\naccess_ttl = \"5m\"\nidle_ttl = \"12h\"\nlogin_ttl = \"2d\"\n\
+             [server.limits]\nauth_per_minute = 5\nauth_burst = 2\n"
+        );
+        let o = ServerSettings::from_toml(&tuned).unwrap().app_options();
+        assert_eq!(o.sessions.access_ttl, Duration::from_mins(5));
+        assert_eq!(o.sessions.idle_ttl, Duration::from_hours(12));
+        assert_eq!(o.sessions.refresh_ttl, Duration::from_hours(48));
+        assert_eq!((o.auth_rate.per_minute, o.auth_rate.burst), (5, 2));
+        assert_eq!(
+            o.general_rate.per_minute, 600,
+            "unset keys keep their default"
+        );
+        for bad in [
+            "[server.sessions]\naccess_ttl = \"30s\"\n",
+            "[server.sessions]\naccess_ttl = \"2h\"\nidle_ttl = \"1h\"\n",
+            "[server.sessions]\nidle_ttl = \"40d\"\n",
+            "[server.sessions]\naccess_ttl = \"15 minutes\"\n",
+            "[server.sessions]\nlogin_ttl = \"99999999999999999d\"\n",
+            "[server.limits]\nburst = 0\n",
+            "[server.limits]\nper_second = 3\n",
+        ] {
+            assert!(
+                ServerSettings::from_toml(&format!("{GOOD}{bad}")).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ConfigDuration::parse("90s"),
+            Some(ConfigDuration(Duration::from_secs(90)))
+        );
+        assert_eq!(ConfigDuration::parse("m"), None);
+        assert_eq!(ConfigDuration::parse("-5m"), None);
     }
 }
