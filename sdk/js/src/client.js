@@ -2,7 +2,7 @@
 // The miniguard client: login, signed requests, single-flight refresh, logout.
 
 const { MiniguardError } = require('./errors');
-const { utf8Encode, b64urlEncode, b64urlDecode } = require('./encoding');
+const { isPairAt, utf8Encode, b64urlEncode, b64urlDecode } = require('./encoding');
 const { signatureHeaders, canonicalQuery, encodeComponent } = require('./signing');
 const { resolveRandom } = require('./random');
 const { PLATFORMS, globalApi, platformTransport, platformLogin, platformStorage } = require('./platform');
@@ -50,7 +50,7 @@ function escapeLoose(text, what) {
     if (c < 0x20 || c === 0x7f) throw invalid(what + ' holds control characters');
     if (c === 0x23) throw invalid(what + ' must not hold "#"');
     if (c > 0x7e || c === 0x20) {
-      const hi = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+      const hi = isPairAt(text, i) ? 2 : 1;
       const bytes = utf8Encode(text.substr(i, hi));
       for (let k = 0; k < bytes.length; k++) out += '%' + (bytes[k] < 16 ? '0' : '') + bytes[k].toString(16).toUpperCase();
       i += hi - 1;

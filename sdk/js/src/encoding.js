@@ -38,6 +38,13 @@ function utf8Encode(str) {
   return new Uint8Array(out);
 }
 
+/** True when `text[i]` and `text[i + 1]` are a high and low surrogate (one code point). */
+function isPairAt(text, i) {
+  const c = text.charCodeAt(i);
+  const d = text.charCodeAt(i + 1);
+  return c >= 0xd800 && c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff;
+}
+
 /** Strict UTF-8 decoding: throws on any malformed, overlong or surrogate sequence. */
 function utf8Decode(bytes) {
   let out = '';
@@ -164,4 +171,4 @@ function bytesEqual(a, b) {
   return diff === 0;
 }
 
-module.exports = { utf8Encode, utf8Decode, b64urlEncode, b64urlDecode, hex, bytesEqual };
+module.exports = { isPairAt, utf8Encode, utf8Decode, b64urlEncode, b64urlDecode, hex, bytesEqual };

@@ -5,7 +5,7 @@
 const { sha256 } = require('@noble/hashes/sha2');
 const { hmac } = require('@noble/hashes/hmac');
 const { MiniguardError } = require('./errors');
-const { utf8Encode, b64urlEncode, b64urlDecode, hex } = require('./encoding');
+const { isPairAt, utf8Encode, b64urlEncode, b64urlDecode, hex } = require('./encoding');
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const MIN_NONCE_BYTES = 16;
@@ -43,7 +43,7 @@ function formDecode(text) {
       i++;
     } else {
       // One code point (a surrogate pair stays together) as UTF-8.
-      const hi = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+      const hi = isPairAt(text, i) ? 2 : 1;
       const bytes = utf8Encode(text.substr(i, hi));
       for (let k = 0; k < bytes.length; k++) out.push(bytes[k]);
       i += hi;
