@@ -27,6 +27,7 @@ function json(status, value) {
 function createFakeServer(clock, options) {
   const opts = options || {};
   const origin = opts.origin || 'https://api.example.test';
+  const mount = opts.mount || '';
   const users = new Map(); // name -> { id }
   const usedCodes = new Set();
   const access = new Map(); // token -> { userId, family, key, expiresAt, revoked, nonces:Set }
@@ -137,7 +138,9 @@ function createFakeServer(clock, options) {
     return t;
   }
 
-  async function route(req, path, query) {
+  async function route(req, fullPath, query) {
+    if (!fullPath.startsWith(mount + '/')) return problem(404, 'about:blank', 'Not Found');
+    const path = fullPath.slice(mount.length);
     const login = /^\/v1\/auth\/(wechat|alipay|douyin)\/login$/.exec(path);
     if (login && req.method === 'POST') {
       const b = jsonBody(req);
@@ -173,7 +176,7 @@ function createFakeServer(clock, options) {
       r.spent = true;
       return json(200, issue(r.userId, r.family));
     }
-    const t = authenticate(req, path, query);
+    const t = authenticate(req, fullPath, query);
     if (!t) return unauthorized();
     if (path === '/v1/me' && req.method === 'GET') return json(200, { user_id: t.userId });
     if (path === '/v1/me/storage-key' && req.method === 'GET') {
@@ -196,7 +199,7 @@ function createFakeServer(clock, options) {
       if (req.body !== '' && header(req.headers, 'content-type') !== 'application/json') {
         return problem(415, 'about:blank', 'Unsupported Media Type');
       }
-      return json(200, { method: req.method, path, query, canonical_query: ref.canonicalQuery(query), body: req.body });
+      return json(200, { method: req.method, path: fullPath, query, canonical_query: ref.canonicalQuery(query), body: req.body });
     }
     if (path === '/v1/forbidden') return problem(403, 'urn:miniguard:problem:forbidden', 'Forbidden');
     return problem(404, 'about:blank', 'Not Found');
