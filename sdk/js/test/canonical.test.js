@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const sdk = require('..');
-const ref = require('./helpers/reference');
+const ref = require('../support/reference');
 
 const NONCE = 'AAECAwQFBgcICQoLDA0ODw';
 const KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';

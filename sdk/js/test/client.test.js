@@ -1,11 +1,11 @@
 'use strict';
 // The client against the in-process fake server, which verifies every signature with the
-// independent reference (test/helpers/reference.js).
+// independent reference (support/reference.js).
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createClient } = require('..');
-const { setup, another, settle } = require('./helpers/setup');
+const { setup, another, settle } = require('../support/setup');
 
 const signed = (server) => server.log.filter((e) => e.nonce !== undefined);
 

@@ -46,15 +46,22 @@ test('live: login with a fresh dev:<name> code, signed GET /v1/me, storage round
 
   const store = new Map();
   const box = secureStorage(client, { storage: { getItem: (k) => store.get(k), setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) } });
-  try {
-    await box.set('greeting', { text: '你好' });
-    assert.deepEqual(await box.get('greeting'), { text: '你好' });
-  } catch (e) {
-    // A server from before GET /v1/me/storage-key answers 404 there.
-    if (!(e.code === 'http' && e.status === 404)) throw e;
-  }
-
+  await box.set('greeting', { text: '你好' });
+  assert.match(store.get('greeting'), /^mg1\.[0-9]+\./);
+  assert.deepEqual(await box.get('greeting'), { text: '你好' });
+  // The same user's next login gets the same storage key, so the value still opens.
   await client.logout();
+  const again = createClient({
+    baseUrl: url,
+    platform: 'wechat',
+    request: nodeTransport(process.env.MINIGUARD_CA_FILE),
+    login: async () => `dev:${name}:2`,
+  });
+  await again.login();
+  const box2 = secureStorage(again, { storage: { getItem: (k) => store.get(k), setItem: (k, v) => store.set(k, v), removeItem: (k) => store.delete(k) } });
+  assert.deepEqual(await box2.get('greeting'), { text: '你好' });
+  await again.logout();
+
   await assert.rejects(client.request({ path: '/v1/me' }), { code: 'login_required' });
 });
 

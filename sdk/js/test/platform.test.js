@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const nodeCrypto = require('node:crypto');
 const { createClient, secureStorage } = require('..');
-const { createFakeServer, createClock } = require('./helpers/fake-server');
+const { createFakeServer, createClock } = require('../support/fake-server');
 
 /** A platform object in the style of `wx` (WeChat) or `tt` (Douyin). */
 function fakeWx(server, user, calls) {

@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const nodeCrypto = require('node:crypto');
 const { createClient, secureStorage } = require('..');
-const { setup } = require('./helpers/setup');
+const { setup } = require('../support/setup');
 
 function withoutGlobalCrypto(fn) {
   const desc = Object.getOwnPropertyDescriptor(globalThis, 'crypto');

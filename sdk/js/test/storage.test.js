@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const nodeCrypto = require('node:crypto');
 const { secureStorage, createClient } = require('..');
-const { setup, another } = require('./helpers/setup');
+const { setup, another } = require('../support/setup');
 
 function memoryStore() {
   const map = new Map();

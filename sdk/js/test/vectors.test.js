@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const sdk = require('..');
-const ref = require('./helpers/reference');
+const ref = require('../support/reference');
 
 const vectors = JSON.parse(
   fs.readFileSync(path.join(__dirname, '../../../crates/crypto/tests/vectors/signing.json'), 'utf8')
@@ -51,3 +51,13 @@ for (const q of vectors.invalid_queries) {
     assert.throws(() => ref.canonicalQuery(q));
   });
 }
+
+test('the ES module entry exports the same implementation', async () => {
+  const esm = await import('../index.mjs');
+  assert.equal(esm.createClient, sdk.createClient);
+  assert.equal(esm.secureStorage, sdk.secureStorage);
+  assert.equal(esm.sign, sdk.sign);
+  assert.equal(esm.default, sdk);
+  const v = vectors.vectors[1];
+  assert.equal(esm.sign(vectors.signing_key, v), v.signature);
+});

@@ -1,6 +1,6 @@
 'use strict';
 const nodeCrypto = require('node:crypto');
-const { createClient } = require('../..');
+const { createClient } = require('..');
 const { createFakeServer, createClock } = require('./fake-server');
 
 /** A client wired to a fresh fake server and a settable clock. */
