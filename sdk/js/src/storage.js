@@ -96,8 +96,13 @@ function secureStorage(client, options) {
             'moved from another name, or sealed for another user'
         );
       }
-      // Authenticated plaintext was written by set(), so it is UTF-8 JSON.
-      return JSON.parse(utf8Decode(plain));
+      // Authenticated plaintext comes from set(), so it is UTF-8 JSON; anything else (another
+      // writer holding the same key) is reported, not returned.
+      try {
+        return JSON.parse(utf8Decode(plain));
+      } catch (e) {
+        throw new MiniguardError('storage_format', 'stored value for ' + JSON.stringify(name) + ' does not hold JSON');
+      }
     },
 
     async remove(name) {

@@ -164,3 +164,21 @@ test('bad names, unstorable values and a broken platform storage give clear erro
   const noStore = createClient({ baseUrl: 'https://a.example', platform: 'wechat', request: async () => ({}) });
   assert.throws(() => secureStorage(noStore), { code: 'storage' });
 });
+
+test('an authenticated value that is not JSON is reported, not returned', async () => {
+  const { box, store, server } = await ready();
+  const key = nodeCrypto.randomBytes(32);
+  server.setStorageKey('alice', key, 3);
+  const nonce = nodeCrypto.randomBytes(12);
+  const c = nodeCrypto.createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(Buffer.from('n', 'utf8'));
+  const sealed = Buffer.concat([c.update('not json', 'utf8'), c.final(), c.getAuthTag()]);
+  store.map.set('n', `mg1.3.${nonce.toString('base64url')}.${sealed.toString('base64url')}`);
+  await assert.rejects(box.get('n'), { code: 'storage_format' });
+  // The same construction with JSON opens: the format matches Node's AES-GCM exactly.
+  const c2 = nodeCrypto.createCipheriv('aes-256-gcm', key, nonce);
+  c2.setAAD(Buffer.from('n', 'utf8'));
+  const ok = Buffer.concat([c2.update('{"x":1}', 'utf8'), c2.final(), c2.getAuthTag()]);
+  store.map.set('n', `mg1.3.${nonce.toString('base64url')}.${ok.toString('base64url')}`);
+  assert.deepEqual(await box.get('n'), { x: 1 });
+});
