@@ -253,7 +253,13 @@ function createClient(options) {
     }
     if (gen !== generation) return; // a login or logout happened meanwhile
     if (res.status === 200) {
-      adopt(parseBody(res), gen);
+      try {
+        adopt(parseBody(res), gen);
+      } catch (e) {
+        // The old refresh token is spent and the answer unusable: only a new login helps.
+        forget();
+        throw loginRequired('the refresh answer was unreadable (' + e.message + ')');
+      }
       return;
     }
     if (res.status === 429) {

@@ -365,3 +365,24 @@ test('a base URL path prefix is part of the signed path', async () => {
 test('platform is checked', () => {
   assert.throws(() => createClient({ baseUrl: 'https://a.example', platform: 'qq', request: async () => ({}) }), { code: 'invalid_request' });
 });
+
+test('an unreadable refresh answer ends the session instead of reusing the spent token', async () => {
+  const { server, clock } = setup();
+  const c = createClient({
+    baseUrl: server.origin,
+    platform: 'wechat',
+    now: clock.now,
+    login: async () => 'dev:ivan',
+    request: async (req) => {
+      const res = await server.handle(req);
+      if (req.url.endsWith('/v1/auth/refresh')) res.body = '{"access_token": 1}';
+      return res;
+    },
+  });
+  await c.login();
+  clock.t += 1000 * 1000;
+  await assert.rejects(c.request({ path: '/v1/me' }), { code: 'login_required' });
+  await assert.rejects(c.request({ path: '/v1/me' }), { code: 'login_required' });
+  assert.equal(server.refreshCalls, 1);
+  assert.equal(server.anyFamilyRevoked(), false);
+});
