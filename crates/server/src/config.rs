@@ -88,6 +88,9 @@ pub struct ServerSettings {
     pub insecure_http_behind_proxy: bool,
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Addresses besides loopback that may read `/metrics` (a Prometheus server).
+    #[serde(default)]
+    pub metrics_from: Vec<IpAddr>,
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
     #[serde(default = "default_timeout")]
@@ -321,6 +324,7 @@ impl ServerSettings {
             body_limit: self.body_limit_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             trusted_proxies: self.trusted_proxies.clone(),
+            metrics_from: self.metrics_from.clone(),
             general_rate: Rate::new(self.limits.per_minute, self.limits.burst),
             auth_rate: Rate::new(self.limits.auth_per_minute, self.limits.auth_burst),
             sessions: SessionPolicy {

@@ -34,6 +34,7 @@ use tower_http::trace::TraceLayer;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::error::{Cause, Problem};
+use crate::metrics::Metrics;
 use crate::platform::PlatformClient;
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::sessions::SessionPolicy;
@@ -57,6 +58,8 @@ pub struct AppOptions {
     pub auth_rate: Rate,
     /// Token lifetimes.
     pub sessions: SessionPolicy,
+    /// Addresses besides loopback that may read `/metrics`.
+    pub metrics_from: Vec<IpAddr>,
 }
 
 impl Default for AppOptions {
@@ -68,6 +71,7 @@ impl Default for AppOptions {
             general_rate: Rate::new(600, 100),
             auth_rate: Rate::new(30, 10),
             sessions: SessionPolicy::default(),
+            metrics_from: Vec::new(),
         }
     }
 }
@@ -84,6 +88,7 @@ struct Inner {
     keyring: Keyring,
     general_limit: RateLimiter,
     auth_limit: RateLimiter,
+    metrics: Metrics,
     options: AppOptions,
 }
 
@@ -102,6 +107,7 @@ impl AppState {
                 keyring,
                 general_limit: RateLimiter::new(options.general_rate),
                 auth_limit: RateLimiter::new(options.auth_rate),
+                metrics: Metrics::default(),
                 options,
             }),
         }
@@ -125,6 +131,10 @@ impl AppState {
 
     pub fn session_policy(&self) -> SessionPolicy {
         self.inner.options.sessions
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The stricter limit of the auth routes.
@@ -180,8 +190,28 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ));
 
+    let (routes, doc) = crate::routes::router(&state).split_for_parts();
+    let doc: Arc<str> = serde_json::to_string(&crate::openapi::finish(doc))
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        .into();
     // `Router::layer` wraps what is already there, so the innermost layer comes first.
-    crate::routes::router(&state)
+    routes
+        .route(
+            crate::openapi::OPENAPI_PATH,
+            axum::routing::get(move || {
+                let doc = Arc::clone(&doc);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
+        .route(
+            crate::metrics::METRICS_PATH,
+            axum::routing::get(crate::metrics::serve_metrics),
+        )
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(RequestBodyLimitLayer::new(options.body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -191,6 +221,10 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), general_limit))
         .layer(middleware::from_fn(problems))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::record,
+        ))
         .layer(security_headers)
         .layer(
             TraceLayer::new_for_http()

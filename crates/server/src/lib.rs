@@ -36,6 +36,8 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod launch;
+pub mod metrics;
+pub mod openapi;
 pub mod platform;
 pub mod ratelimit;
 mod routes;

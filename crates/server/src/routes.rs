@@ -1,17 +1,19 @@
 //! Routes. Each handler states its auth requirement at the top; none of these need a session.
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use miniguard_crypto::AssociatedData;
 use secrecy::ExposeSecret as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::db::UserId;
 use crate::error::ApiError;
@@ -19,24 +21,25 @@ use crate::http::{AppState, ClientAddr};
 use crate::platform::LoginCode;
 use crate::sessions::{self, Authenticated, Issued, Refreshed};
 
-pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    let auth = Router::new()
-        .route("/v1/auth/wechat/login", post(wechat_login))
-        .route("/v1/auth/refresh", post(refresh))
+/// Every route with its OpenAPI entry (see [`crate::openapi`]).
+pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let auth = OpenApiRouter::new()
+        .routes(routes!(wechat_login))
+        .routes(routes!(refresh))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
     // Every route here needs a live access token and a signed request.
-    let session = Router::new()
-        .route("/v1/auth/logout", post(logout))
-        .route("/v1/auth/logout-all", post(logout_all))
-        .route("/v1/me", get(me))
-        .route("/v1/me/storage-key", get(storage_key))
+    let session = OpenApiRouter::new()
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(me))
+        .routes(routes!(storage_key))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::signed::require_session,
         ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
         .merge(auth)
         .merge(session)
 }
@@ -51,24 +54,36 @@ async fn auth_limit(
     Ok(next.run(req).await)
 }
 
+#[derive(Serialize, ToSchema)]
+struct Status {
+    /// `ok` (`/healthz`) or `ready` (`/readyz`).
+    status: &'static str,
+}
+
 /// Auth: none. The process is up.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is up", body = Status)))]
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
 /// Auth: none. The process can serve: the database answers.
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, description = "The database answers", body = Status)))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     state
         .db()
         .ping()
         .await
         .map_err(|e| ApiError::NotReady(format!("database: {e}").into()))?;
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(Status { status: "ready" }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
+    /// The one-time code from the platform's login call (`wx.login` and its kin).
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
     code: String,
 }
 
@@ -85,12 +100,18 @@ fn body_error(rejection: &JsonRejection) -> ApiError {
 
 /// Auth: none (this is where a session starts). The platform verifies the code; the server
 /// keeps the `session_key` and never returns it.
+#[utoipa::path(post, path = "/v1/auth/wechat/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in: a new token pair and signing key", body = TokenResponse),
+        (status = 502, description = "The platform failed", body = crate::openapi::ProblemBody,
+            content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all, fields(platform = "wechat"))]
 async fn wechat_login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     body: Result<Json<LoginRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TokenResponse>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     let ip = client.0.map(|ip| ip.to_string());
     let platform = state.platform();
@@ -155,35 +176,69 @@ async fn wechat_login(
 }
 
 /// The body every token-issuing route answers with. The tokens appear here and nowhere else.
-fn token_response(issued: &Issued, user: Option<(UserId, bool)>) -> serde_json::Value {
-    let mut body = json!({
-        "token_type": "Bearer",
-        "access_token": issued.access.expose_secret(),
-        "expires_in": issued.expires_in,
-        "refresh_token": issued.refresh.expose_secret(),
-        "refresh_expires_in": issued.refresh_expires_in,
-        "signing_key": issued.signing_key.expose_secret(),
-    });
-    if let (Some((user, created)), Some(obj)) = (user, body.as_object_mut()) {
-        obj.insert("user".into(), json!({ "id": user.0, "new": created }));
-    }
-    body
+#[derive(Serialize, ToSchema)]
+struct TokenResponse {
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Opaque access token (base64url of 32 random bytes).
+    access_token: String,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    /// Opaque refresh token; spend it once at `/v1/auth/refresh`.
+    refresh_token: String,
+    /// Seconds until the login ends, however often it is refreshed.
+    refresh_expires_in: u64,
+    /// This access token's request-signing key (base64url of 32 bytes).
+    signing_key: String,
+    /// At login only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    user: Option<UserSummary>,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+struct UserSummary {
+    id: i64,
+    /// Whether this login created the user.
+    new: bool,
+}
+
+fn token_response(issued: &Issued, user: Option<(UserId, bool)>) -> TokenResponse {
+    TokenResponse {
+        token_type: "Bearer",
+        access_token: issued.access.expose_secret().to_owned(),
+        expires_in: issued.expires_in,
+        refresh_token: issued.refresh.expose_secret().to_owned(),
+        refresh_expires_in: issued.refresh_expires_in,
+        signing_key: issued.signing_key.expose_secret().to_owned(),
+        user: user.map(|(user, created)| UserSummary {
+            id: user.0,
+            new: created,
+        }),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
     refresh_token: String,
 }
 
 /// Auth: the refresh token in the body (no access token: it may have expired). Spends it and
 /// answers a new pair; a spent token presented again revokes its whole login.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair in the same login", body = TokenResponse),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn refresh(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     body: Result<Json<RefreshRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TokenResponse>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     let ip = client.0.map(|ip| ip.to_string());
     match sessions::refresh(&state, &req.refresh_token).await? {
@@ -215,6 +270,8 @@ async fn refresh(
 }
 
 /// Auth: signed session. Ends this login (its whole token family).
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("session" = [], "signature" = [])),
+    responses((status = 204, description = "This login is over")))]
 #[instrument(skip_all)]
 async fn logout(
     State(state): State<AppState>,
@@ -233,6 +290,8 @@ async fn logout(
 }
 
 /// Auth: signed session. Ends every login of the user.
+#[utoipa::path(post, path = "/v1/auth/logout-all", tag = "auth", security(("session" = [], "signature" = [])),
+    responses((status = 204, description = "Every login of the user is over")))]
 #[instrument(skip_all)]
 async fn logout_all(
     State(state): State<AppState>,
@@ -250,19 +309,38 @@ async fn logout_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Serialize, ToSchema)]
+struct Me {
+    user_id: i64,
+}
+
 /// Auth: signed session. Who the caller is.
-async fn me(auth: Authenticated) -> Json<serde_json::Value> {
-    Json(json!({ "user_id": auth.user.0 }))
+#[utoipa::path(get, path = "/v1/me", tag = "account", security(("session" = [], "signature" = [])),
+    responses((status = 200, description = "The caller", body = Me)))]
+async fn me(auth: Authenticated) -> Json<Me> {
+    Json(Me {
+        user_id: auth.user.0,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+struct StorageKey {
+    /// base64url of 32 random bytes.
+    key: String,
+    /// Which of the user's storage keys this is.
+    key_id: i64,
 }
 
 /// Auth: signed session. The key the client SDK seals its local storage with: 32 random bytes
 /// per user, made on first request and kept encrypted at rest, so a value stored on one device
 /// opens again after the next login. The client keeps it in memory only.
+#[utoipa::path(get, path = "/v1/me/storage-key", tag = "account", security(("session" = [], "signature" = [])),
+    responses((status = 200, description = "The caller's storage key", body = StorageKey)))]
 #[instrument(skip_all)]
 async fn storage_key(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<StorageKey>, ApiError> {
     let aad = AssociatedData::field("storage_keys", "envelope", &auth.user.0.to_string());
     let (key_id, envelope) = if let Some(stored) = state.db().storage_key(auth.user).await? {
         stored
@@ -281,5 +359,8 @@ async fn storage_key(
         .map_err(|e| ApiError::Internal(format!("opening a storage key: {e}").into()))?;
     let key = std::str::from_utf8(&key)
         .map_err(|_| ApiError::Internal("a storage key is not text".into()))?;
-    Ok(Json(json!({ "key": key, "key_id": key_id })))
+    Ok(Json(StorageKey {
+        key: key.to_owned(),
+        key_id,
+    }))
 }

@@ -769,3 +769,110 @@ async fn each_user_has_one_storage_key_kept_encrypted() {
     assert_problem(res, StatusCode::UNAUTHORIZED).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_with_its_security() {
+    let server = TestServer::start().await;
+    let res = server
+        .client()
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method, protected) in [
+        ("/healthz", "get", false),
+        ("/v1/auth/wechat/login", "post", false),
+        ("/v1/auth/refresh", "post", false),
+        ("/v1/auth/logout", "post", true),
+        ("/v1/me", "get", true),
+        ("/v1/me/storage-key", "get", true),
+    ] {
+        let op = &paths[path][method];
+        assert!(op.is_object(), "{method} {path} missing");
+        let security = op["security"].as_array().map_or(0, Vec::len);
+        assert_eq!(security > 0, protected, "{method} {path}: {op}");
+        if protected {
+            assert!(op["responses"]["401"].is_object(), "{path}");
+        }
+        assert!(op["responses"]["429"].is_object(), "{path}");
+    }
+    // Each documented operation exists: none answers 404 or 405.
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let res = server
+                .client()
+                .request(method.to_uppercase().parse().unwrap(), server.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&res.status()),
+                "{method} {path}: {}",
+                res.status()
+            );
+        }
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["session"]["scheme"], "bearer");
+    assert_eq!(schemes["signature"]["name"], "X-MG-Signature");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_only_loopback_reads_them() {
+    let server = TestServer::start().await;
+    for _ in 0..3 {
+        server
+            .client()
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+    }
+    server
+        .client()
+        .get(server.url("/no/such/path/42"))
+        .send()
+        .await
+        .unwrap();
+    let res = server
+        .client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"miniguard_http_requests_total{method="GET",route="/healthz",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(
+        !text.contains("/no/such/path"),
+        "raw paths never become labels"
+    );
+    assert!(
+        text.contains("miniguard_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    server.stop().await;
+
+    // Behind a proxy, a client elsewhere does not see the endpoint at all.
+    let proxied = TestServer::start_with(false, vec!["127.0.0.1".parse().unwrap()]).await;
+    let res = reqwest::Client::new()
+        .get(proxied.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+    proxied.stop().await;
+}
