@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "signing_keys",
         sql: include_str!("../migrations/0003_signing_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "user_phones",
+        sql: include_str!("../migrations/0004_user_phones.sql"),
+    },
 ];
 
 /// The current time in milliseconds since the Unix epoch.
@@ -481,6 +486,53 @@ impl Db {
     }
 }
 
+/// Phone numbers (migration 4).
+impl Db {
+    /// The platform a user logged in with.
+    pub async fn user_platform(&self, user: UserId) -> Result<Option<String>, DbError> {
+        Ok(sqlx::query("SELECT platform FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    /// Stores (or replaces) the user's encrypted phone number; `source` is `code` or
+    /// `encrypted_data`.
+    pub async fn store_phone(
+        &self,
+        user: UserId,
+        envelope: &[u8],
+        source: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO user_phones (user_id, envelope, source, bound_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET envelope = excluded.envelope,
+                 source = excluded.source, bound_at = excluded.bound_at",
+        )
+        .bind(user.0)
+        .bind(envelope)
+        .bind(source)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user's encrypted phone number, if bound.
+    pub async fn phone_envelope(&self, user: UserId) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(
+            sqlx::query("SELECT envelope FROM user_phones WHERE user_id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
+    }
+}
+
 async fn audit_issued(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
     Ok(
         sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
@@ -547,7 +599,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).await.unwrap();
-        assert_eq!(db.schema_version().await.unwrap(), 3);
+        assert_eq!(db.schema_version().await.unwrap(), 4);
         db.close().await;
         let db = Db::open(&path).await.unwrap();
         let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();

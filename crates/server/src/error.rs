@@ -48,6 +48,10 @@ pub enum ApiError {
         /// How long until a request would be allowed.
         retry_after: std::time::Duration,
     },
+    /// Platform open data (WeChat `encryptedData`, a `rawData` signature, a phone number's
+    /// watermark) failed verification; the reason is for the log.
+    #[error("open data rejected: {0}")]
+    OpenData(&'static str),
     /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
     /// so it is a fixed string, never data from the request.
     #[error("not implemented: {detail}")]
@@ -141,6 +145,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
                 "Too many requests, try again later",
+            ),
+            Self::OpenData(_) => Problem::typed(
+                StatusCode::BAD_REQUEST,
+                "invalid-open-data",
+                "The platform data failed verification",
             ),
             Self::NotImplemented { detail } => {
                 let mut p = Problem::typed(

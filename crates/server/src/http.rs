@@ -34,7 +34,7 @@ use tower_http::trace::TraceLayer;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::error::{Cause, Problem};
-use crate::platform::PlatformClient;
+use crate::platform::{PlatformClient, Platforms};
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::sessions::SessionPolicy;
 use miniguard_crypto::Keyring;
@@ -57,6 +57,8 @@ pub struct AppOptions {
     pub auth_rate: Rate,
     /// Token lifetimes.
     pub sessions: SessionPolicy,
+    /// How old WeChat open data (the old phone flow's `encryptedData`) may be, by its watermark.
+    pub open_data_max_age: Duration,
 }
 
 impl Default for AppOptions {
@@ -68,6 +70,9 @@ impl Default for AppOptions {
             general_rate: Rate::new(600, 100),
             auth_rate: Rate::new(30, 10),
             sessions: SessionPolicy::default(),
+            // The client sends encryptedData right after the user tapped the button; 10 minutes
+            // allows for slow networks and clock skew, and stops replays of old captures.
+            open_data_max_age: Duration::from_mins(10),
         }
     }
 }
@@ -80,7 +85,7 @@ pub struct AppState {
 
 struct Inner {
     db: Db,
-    platform: Arc<dyn PlatformClient>,
+    platforms: Platforms,
     keyring: Keyring,
     general_limit: RateLimiter,
     auth_limit: RateLimiter,
@@ -95,10 +100,20 @@ impl AppState {
         keyring: Keyring,
         options: AppOptions,
     ) -> Self {
+        Self::with_platforms(db, Platforms::new(platform), keyring, options)
+    }
+
+    /// Like [`AppState::new`] with several platforms (each gets `/v1/auth/<name>/login`).
+    pub fn with_platforms(
+        db: Db,
+        platforms: Platforms,
+        keyring: Keyring,
+        options: AppOptions,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
-                platform,
+                platforms,
                 keyring,
                 general_limit: RateLimiter::new(options.general_rate),
                 auth_limit: RateLimiter::new(options.auth_rate),
@@ -111,8 +126,14 @@ impl AppState {
         &self.inner.db
     }
 
+    /// The primary (first configured) platform.
     pub fn platform(&self) -> &dyn PlatformClient {
-        self.inner.platform.as_ref()
+        self.inner.platforms.primary().as_ref()
+    }
+
+    /// Every configured platform, by name.
+    pub fn platforms(&self) -> &Platforms {
+        &self.inner.platforms
     }
 
     pub fn options(&self) -> &AppOptions {

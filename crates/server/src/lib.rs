@@ -36,6 +36,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod launch;
+pub mod phone;
 pub mod platform;
 pub mod ratelimit;
 mod routes;

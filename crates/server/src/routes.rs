@@ -20,9 +20,15 @@ use crate::platform::LoginCode;
 use crate::sessions::{self, Authenticated, Issued, Refreshed};
 
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    let auth = Router::new()
-        .route("/v1/auth/wechat/login", post(wechat_login))
-        .route("/v1/auth/refresh", post(refresh))
+    let mut auth = Router::new().route("/v1/auth/refresh", post(refresh));
+    // `/v1/auth/<platform>/login` for each configured platform (wechat, douyin, alipay).
+    for name in state.platforms().names() {
+        auth = auth.route(
+            &format!("/v1/auth/{name}/login"),
+            post(move |s, c, b| platform_login(s, c, b, name)),
+        );
+    }
+    let auth = auth
         .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
     // Every route here needs a live access token and a signed request.
     let session = Router::new()
@@ -38,10 +44,11 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/readyz", get(readyz))
         .merge(auth)
         .merge(session)
+        .merge(crate::phone::router(state))
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).
-async fn auth_limit(
+pub(crate) async fn auth_limit(
     State(state): State<AppState>,
     req: Request,
     next: Next,
@@ -72,7 +79,7 @@ struct LoginRequest {
 }
 
 /// Maps a JSON body rejection to the error the client sees (the reason goes to the log).
-fn body_error(rejection: &JsonRejection) -> ApiError {
+pub(crate) fn body_error(rejection: &JsonRejection) -> ApiError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
@@ -83,16 +90,21 @@ fn body_error(rejection: &JsonRejection) -> ApiError {
 }
 
 /// Auth: none (this is where a session starts). The platform verifies the code; the server
-/// keeps the `session_key` and never returns it.
-#[instrument(skip_all, fields(platform = "wechat"))]
-async fn wechat_login(
+/// keeps the `session_key` (WeChat, Douyin) and never returns it.
+#[instrument(skip_all, fields(platform = name))]
+async fn platform_login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     body: Result<Json<LoginRequest>, JsonRejection>,
+    name: &'static str,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     let ip = client.0.map(|ip| ip.to_string());
-    let platform = state.platform();
+    let platforms = state.platforms().clone();
+    let platform = platforms
+        .get(name)
+        .ok_or(ApiError::Internal("login route without its platform".into()))?
+        .as_ref();
     let Some(code) = LoginCode::parse(&req.code) else {
         state
             .db()
@@ -127,13 +139,15 @@ async fn wechat_login(
         )
         .await?;
     // The session_key is kept server side only, encrypted and bound to this user's row.
-    let aad = AssociatedData::field("platform_session_keys", "envelope", &user.0.to_string());
-    let envelope = state
-        .keyring()
-        .encrypt(session.session_key.expose_secret().as_bytes(), &aad)
-        .map_err(|e| ApiError::Internal(format!("encrypting the session key: {e}").into()))?;
+    if let Some(key) = &session.session_key {
+        let aad = session_key_aad(user);
+        let envelope = state
+            .keyring()
+            .encrypt(key.expose_secret().as_bytes(), &aad)
+            .map_err(|e| ApiError::Internal(format!("encrypting the session key: {e}").into()))?;
+        state.db().store_session_key(user, &envelope).await?;
+    }
     drop(session);
-    state.db().store_session_key(user, &envelope).await?;
     let issued = sessions::start(&state, user).await?;
     state
         .db()
@@ -151,6 +165,11 @@ async fn wechat_login(
         .await?;
     tracing::info!(user_id = user.0, new_user = created, "login");
     Ok(Json(token_response(&issued, Some((user, created)))))
+}
+
+/// Binds a stored platform session key to its user's row.
+pub(crate) fn session_key_aad(user: UserId) -> AssociatedData {
+    AssociatedData::field("platform_session_keys", "envelope", &user.0.to_string())
 }
 
 /// The body every token-issuing route answers with. The tokens appear here and nowhere else.
