@@ -164,14 +164,14 @@ async fn bind_phone(
         }
         (None, Some(data), Some(iv)) => {
             let key = session_key(&state, user).await?;
-            let opened =
-                match miniguard_crypto::decrypt_open_data(&key, &data, &iv, wechat.appid()) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        fail(wechat_reason(&e)).await?;
-                        return Err(ApiError::OpenData(wechat_reason(&e)));
-                    }
-                };
+            let opened = match miniguard_crypto::decrypt_open_data(&key, &data, &iv, wechat.appid())
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    fail(wechat_reason(&e)).await?;
+                    return Err(ApiError::OpenData(wechat_reason(&e)));
+                }
+            };
             let now = crate::platform::fake::unix_now();
             let max_age = state.options().open_data_max_age.as_secs();
             if !opened.watermark.is_fresh(now, max_age) {

@@ -28,8 +28,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
             post(move |s, c, b| platform_login(s, c, b, name)),
         );
     }
-    let auth = auth
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
+    let auth = auth.route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
     // Every route here needs a live access token and a signed request.
     let session = Router::new()
         .route("/v1/auth/logout", post(logout))
@@ -103,7 +102,9 @@ async fn platform_login(
     let platforms = state.platforms().clone();
     let platform = platforms
         .get(name)
-        .ok_or(ApiError::Internal("login route without its platform".into()))?
+        .ok_or(ApiError::Internal(
+            "login route without its platform".into(),
+        ))?
         .as_ref();
     let Some(code) = LoginCode::parse(&req.code) else {
         state

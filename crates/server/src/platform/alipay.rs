@@ -164,7 +164,9 @@ pub fn from_alipay(err: &serde_json::Value) -> PlatformError {
     let code = err["code"].as_str().unwrap_or_default();
     let sub = err["sub_code"].as_str().unwrap_or_default();
     match (code, sub) {
-        (_, "isv.code-invalid" | "isv.code-expired" | "isv.code-used") => PlatformError::InvalidCode,
+        (_, "isv.code-invalid" | "isv.code-expired" | "isv.code-used") => {
+            PlatformError::InvalidCode
+        }
         ("20000", _) => PlatformError::Busy,
         (_, s) if s.ends_with("call-limited") => PlatformError::RateLimited,
         _ => PlatformError::Api {
@@ -188,7 +190,11 @@ pub fn parse_token_response(
     };
     match sign.as_deref() {
         Some(s) if rsa2_verify(alipay_key, raw, s) => {}
-        Some(_) => return Err(PlatformError::BadResponse("response signature does not verify".into())),
+        Some(_) => {
+            return Err(PlatformError::BadResponse(
+                "response signature does not verify".into(),
+            ));
+        }
         None if is_error => {}
         None => return Err(PlatformError::BadResponse("response is not signed".into())),
     }
@@ -347,7 +353,11 @@ mod tests {
         assert_eq!(rsa2_sign(&key, &content).unwrap(), OPENSSL_SIGNATURE);
         let public = public_key_from_pem(APP_PUBLIC).unwrap();
         assert!(rsa2_verify(&public, &content, OPENSSL_SIGNATURE));
-        assert!(!rsa2_verify(&public, &content.replace("1.0", "2.0"), OPENSSL_SIGNATURE));
+        assert!(!rsa2_verify(
+            &public,
+            &content.replace("1.0", "2.0"),
+            OPENSSL_SIGNATURE
+        ));
         assert!(!rsa2_verify(&public, &content, "not base64!"));
     }
 

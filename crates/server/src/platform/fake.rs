@@ -32,8 +32,8 @@
 //! with the real API.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
@@ -305,7 +305,10 @@ fn router(state: Arc<FakeState>) -> Router {
         .with_state(state)
 }
 
-async fn stable_token(State(state): State<Arc<FakeState>>, body: axum::body::Bytes) -> impl IntoResponse {
+async fn stable_token(
+    State(state): State<Arc<FakeState>>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let reply = if v["grant_type"].as_str() != Some("client_credential") {
         error(40002, "invalid grant_type")
@@ -379,7 +382,10 @@ async fn get_phone(
             "phone_info": phone_object(name, &appid, unix_now()),
         })
     })();
-    ([(header::CONTENT_TYPE, "application/json")], reply.to_string())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        reply.to_string(),
+    )
 }
 
 #[derive(Deserialize)]

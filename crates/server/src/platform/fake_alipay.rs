@@ -152,7 +152,11 @@ fn respond(state: &FakeState, body: &[u8]) -> (&'static str, String) {
             .unwrap_or_default()
     };
     let Some(sign) = Some(get("sign")).filter(|s| !s.is_empty()) else {
-        return error("40001", "Missing Required Arguments", "isv.missing-signature");
+        return error(
+            "40001",
+            "Missing Required Arguments",
+            "isv.missing-signature",
+        );
     };
     if get("app_id") != state.app_id {
         return error("40002", "Invalid Arguments", "isv.invalid-app-id");
@@ -186,8 +190,11 @@ fn respond(state: &FakeState, body: &[u8]) -> (&'static str, String) {
     if !lock(&state.used).insert(code.to_owned()) {
         return error("40002", "Invalid Arguments", "isv.code-invalid");
     }
-    let digits = u64::from_str_radix(&hex_of(&derive("alipay-userid", &state.app_id, name))[..12], 16)
-        .unwrap_or(0)
+    let digits = u64::from_str_radix(
+        &hex_of(&derive("alipay-userid", &state.app_id, name))[..12],
+        16,
+    )
+    .unwrap_or(0)
         % 1_000_000_000_000;
     let inner = serde_json::json!({
         "user_id": format!("2088{digits:012}"),

@@ -81,13 +81,23 @@ fn error(err_no: i64, tips: &str) -> serde_json::Value {
     serde_json::json!({ "err_no": err_no, "err_tips": tips, "data": null })
 }
 
-async fn jscode2session(State(state): State<Arc<FakeState>>, body: Bytes) -> Json<serde_json::Value> {
+async fn jscode2session(
+    State(state): State<Arc<FakeState>>,
+    body: Bytes,
+) -> Json<serde_json::Value> {
     Json(respond(&state, &body))
 }
 
 fn respond(state: &FakeState, body: &[u8]) -> serde_json::Value {
     if let Some(n) = lock(&state.injected).pop_front() {
-        return error(n, if n == -1 { "system error" } else { "injected error" });
+        return error(
+            n,
+            if n == -1 {
+                "system error"
+            } else {
+                "injected error"
+            },
+        );
     }
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         return error(40014, "bad params");

@@ -320,7 +320,10 @@ mod tests {
         let ok = br#"{"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber":"13800138000",
             "purePhoneNumber":"13800138000","countryCode":"86",
             "watermark":{"timestamp":1637744274,"appid":"wx1"}}}"#;
-        assert_eq!(parse_phone_response(ok, "wx1").unwrap().masked(), "138****8000");
+        assert_eq!(
+            parse_phone_response(ok, "wx1").unwrap().masked(),
+            "138****8000"
+        );
         assert!(matches!(
             parse_phone_response(ok, "wx2"),
             Err(PlatformError::BadResponse(_))
