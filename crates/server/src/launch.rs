@@ -29,7 +29,7 @@ use crate::tls::{DevCertificate, TlsError, fingerprint, load_pem_files, server_c
 pub const DEV_APPID: &str = "wxdev0000000000fake";
 /// The Douyin appid of the development fake.
 pub const DEV_DOUYIN_APPID: &str = "ttdev0000000000fake";
-/// The Alipay app_id of the development fake.
+/// The Alipay `app_id` of the development fake.
 pub const DEV_ALIPAY_APP_ID: &str = "2021000000000000";
 
 /// Timeout of calls to the platform.

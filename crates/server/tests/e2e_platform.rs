@@ -200,8 +200,8 @@ async fn phone_by_code_shares_one_access_token_and_renews_it_when_invalidated() 
         let alice = alice.clone();
         async move { signed_post(s, PHONE, &body, &alice).await }
     };
-    let (a, b, c, d) = tokio::join!(bind(1), bind(2), bind(3), bind(4));
-    for res in [a, b, c, d] {
+    let (r1, r2, r3, r4) = tokio::join!(bind(1), bind(2), bind(3), bind(4));
+    for res in [r1, r2, r3, r4] {
         let body = ok_json(res).await;
         assert_eq!(body["phone"], mask_phone(&dev_phone("alice")));
         assert_eq!(body["country_code"], "86");
@@ -335,7 +335,11 @@ async fn phone_by_encrypted_data_checks_appid_age_and_integrity() {
 
 fn raw_signature(raw: &str, key: &str) -> String {
     let digest = sha1::Sha1::digest(format!("{raw}{key}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    digest.iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 #[tokio::test]

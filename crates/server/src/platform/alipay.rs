@@ -3,7 +3,7 @@
 //!
 //! The request is a form POST to the gateway with the common parameters (`app_id`, `method`,
 //! `charset=utf-8`, `sign_type=RSA2`, `timestamp` as `yyyy-MM-dd HH:mm:ss` in UTC+8,
-//! `version=1.0`) and `sign`: RSA2, i.e. SHA256withRSA (PKCS#1 v1.5) with the app's private key
+//! `version=1.0`) and `sign`: RSA2, i.e. `SHA256withRSA` (PKCS#1 v1.5) with the app's private key
 //! over every non-empty parameter except `sign`, sorted by name, joined as `k=v&k=v` with raw
 //! (not URL-encoded) values ([`sign_content`]).
 //!
@@ -66,7 +66,7 @@ pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) ->
     out
 }
 
-/// SHA256withRSA (PKCS#1 v1.5), base64.
+/// `SHA256withRSA` (PKCS#1 v1.5), base64.
 pub fn rsa2_sign(key: &RsaPrivateKey, content: &str) -> Result<String, PlatformError> {
     let signer = SigningKey::<Sha256>::new(key.clone());
     let sig = signer
@@ -75,7 +75,7 @@ pub fn rsa2_sign(key: &RsaPrivateKey, content: &str) -> Result<String, PlatformE
     Ok(STANDARD.encode(sig.to_bytes()))
 }
 
-/// Checks a base64 SHA256withRSA signature.
+/// Checks a base64 `SHA256withRSA` signature.
 pub fn rsa2_verify(key: &RsaPublicKey, content: &str, sign_b64: &str) -> bool {
     let Ok(bytes) = STANDARD.decode(sign_b64.trim()) else {
         return false;
@@ -101,6 +101,7 @@ pub fn public_key_from_pem(pem: &str) -> Result<RsaPublicKey, WeChatConfigError>
 }
 
 /// `yyyy-MM-dd HH:mm:ss` in UTC+8 (Beijing time, what the gateway expects).
+#[allow(clippy::many_single_char_names)] // the published algorithm's names
 pub fn alipay_timestamp(unix_secs: i64) -> String {
     let t = unix_secs + 8 * 3600;
     let (days, rem) = (t.div_euclid(86_400), t.rem_euclid(86_400));
@@ -328,7 +329,7 @@ mod tests {
     const ALIPAY_PUBLIC: &str = include_str!("../../tests/keys/alipay_public.pem");
 
     /// `openssl dgst -sha256 -sign tests/keys/app_private.pem` over the signing string below,
-    /// base64: an independent implementation of SHA256withRSA.
+    /// base64: an independent implementation of `SHA256withRSA`.
     const OPENSSL_SIGNATURE: &str = "WQ4SP04sHY2xtaX5eIlBAh7PNuJumsb+09LcOazZVKMizP1sfVWWQtyyJznMOmuNEqzbDSct2Q3nrpXP2hJ0tFJ0Xn1X6+Hi8/Uc0jaDH+JKpTOKHEPhcxR28J4cmttChBNgdyVBbhzGuLmJ3Y752bSqV3kawP084QX+/M3AZVXD790YBylW3onv0IJa/d0SrCC5btsvSga5YyRpGd5U/fxh+nbvsSiThTnkcheErTnjAlQP2tVhN1aR547Zg1oc1wn1Zpw1Zfb+fy2ZmI7Ya0ou05WnQa8TucOIz2vgy6VDBNETwKI0DK+OartmhIgyN8BleTykuLXrA+/3m8caEA==";
 
     #[test]

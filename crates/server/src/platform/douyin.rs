@@ -1,4 +1,4 @@
-//! Douyin (ByteDance) mini-program login: `POST {base}/api/apps/v2/jscode2session` with JSON
+//! Douyin (`ByteDance`) mini-program login: `POST {base}/api/apps/v2/jscode2session` with JSON
 //! `{appid, secret, code, anonymous_code}`, answered with
 //! `{"err_no":0,"err_tips":"success","data":{session_key, openid, anonymous_openid, unionid}}`
 //! or a non-zero `err_no`:
@@ -9,7 +9,7 @@
 //! | 40015 | appid error | `Api` |
 //! | 40017 | secret error | `Api` |
 //! | 40018 | code expired or invalid | `InvalidCode` |
-//! | 40019 | anonymous_code invalid | `InvalidCode` |
+//! | 40019 | `anonymous_code` invalid | `InvalidCode` |
 //! | -1 | system error | `Busy` |
 //!
 //! The secret travels in the body (not the URL); the `session_key` goes straight into a secret

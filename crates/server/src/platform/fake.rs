@@ -54,7 +54,7 @@ struct FakeState {
     secret: SecretString,
     used: Mutex<HashSet<String>>,
     injected: Mutex<VecDeque<i64>>,
-    /// The latest session_key issued per openid.
+    /// The latest `session_key` issued per openid.
     session_keys: Mutex<HashMap<String, String>>,
     /// The live access token and when it was issued.
     access_token: Mutex<Option<(String, std::time::Instant)>>,
@@ -129,7 +129,7 @@ impl FakeWeChat {
             .push_back(errcode);
     }
 
-    /// The session_key most recently issued to `openid` (base64), as WeChat and the user's
+    /// The `session_key` most recently issued to `openid` (base64), as WeChat and the user's
     /// client would both know it. Test API, not an HTTP route.
     pub fn session_key(&self, openid: &str) -> Option<SecretString> {
         lock(&self.state.session_keys)

@@ -190,11 +190,9 @@ fn respond(state: &FakeState, body: &[u8]) -> (&'static str, String) {
     if !lock(&state.used).insert(code.to_owned()) {
         return error("40002", "Invalid Arguments", "isv.code-invalid");
     }
-    let digits = u64::from_str_radix(
-        &hex_of(&derive("alipay-userid", &state.app_id, name))[..12],
-        16,
-    )
-    .unwrap_or(0)
+    let digits = derive("alipay-userid", &state.app_id, name)
+        .bytes()
+        .fold(0u64, |n, b| n.wrapping_mul(31).wrapping_add(u64::from(b)))
         % 1_000_000_000_000;
     let inner = serde_json::json!({
         "user_id": format!("2088{digits:012}"),
@@ -208,8 +206,4 @@ fn respond(state: &FakeState, body: &[u8]) -> (&'static str, String) {
         ),
     });
     (RESPONSE_KEY, inner.to_string())
-}
-
-fn hex_of(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
 }
