@@ -172,7 +172,7 @@ async fn bind_phone(
                     return Err(ApiError::OpenData(wechat_reason(&e)));
                 }
             };
-            let now = crate::platform::fake::unix_now();
+            let now = crate::platform::unix_now();
             let max_age = state.options().open_data_max_age.as_secs();
             if !opened.watermark.is_fresh(now, max_age) {
                 fail("stale_watermark").await?;

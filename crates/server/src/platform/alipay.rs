@@ -269,7 +269,7 @@ impl AlipayClient {
 
     #[instrument(skip_all, fields(platform = "alipay"))]
     async fn exchange(&self, code: &LoginCode) -> Result<PlatformSession, PlatformError> {
-        let now = i64::try_from(crate::platform::fake::unix_now()).unwrap_or(0);
+        let now = i64::try_from(super::unix_now()).unwrap_or(0);
         let timestamp = alipay_timestamp(now);
         let mut params: Vec<(&str, &str)> = vec![
             ("app_id", &self.app_id),

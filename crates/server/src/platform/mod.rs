@@ -285,6 +285,13 @@ pub(crate) fn endpoint(
         .map_err(|e| wechat::WeChatConfigError::BadUrl(format!("{e}")))
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Largest answer read from a platform.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 

@@ -167,16 +167,10 @@ impl WeChatClient {
         if token.expose_secret().is_empty() {
             return Err(PlatformError::BadResponse("empty access_token".into()));
         }
-        let life = Duration::from_secs(expires_in);
-        // Renew early; a very short life is used for half its length.
-        let usable = life
-            .checked_sub(TOKEN_MARGIN)
-            .filter(|d| !d.is_zero())
-            .unwrap_or(life / 2);
         tracing::info!(expires_in, "fetched a WeChat access token");
         Ok(CachedToken {
             token,
-            renew_at: Instant::now() + usable,
+            renew_at: Instant::now() + renew_after(expires_in),
         })
     }
 
@@ -201,6 +195,16 @@ impl WeChatClient {
                 other => return other,
             }
         }
+    }
+}
+
+/// How long a token WeChat says lives `expires_in` seconds is used: until 5 minutes before it
+/// expires, or for half its life when it lives less than twice that margin.
+fn renew_after(expires_in: u64) -> Duration {
+    let life = Duration::from_secs(expires_in);
+    match life.checked_sub(TOKEN_MARGIN) {
+        Some(usable) if life > TOKEN_MARGIN * 2 => usable,
+        _ => life / 2,
     }
 }
 
@@ -313,6 +317,16 @@ mod tests {
             parse_code2session(b"<html>"),
             Err(PlatformError::BadResponse(_))
         ));
+    }
+
+    #[test]
+    fn tokens_are_renewed_before_they_expire() {
+        assert_eq!(renew_after(7200), Duration::from_mins(115));
+        assert_eq!(renew_after(601), Duration::from_secs(301));
+        assert_eq!(renew_after(600), Duration::from_mins(5));
+        assert_eq!(renew_after(300), Duration::from_secs(150));
+        assert_eq!(renew_after(1), Duration::from_millis(500));
+        assert_eq!(renew_after(0), Duration::ZERO);
     }
 
     #[test]
