@@ -39,14 +39,15 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/auth/wechat/phone", post(bind_phone))
         .route("/v1/auth/wechat/verify-userinfo", post(verify_userinfo))
-        // The phone route calls WeChat: the stricter auth limit applies, as on login.
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::routes::auth_limit,
-        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::signed::require_session,
+        ))
+        // Outermost (the last layer added runs first): the phone route calls WeChat, so the
+        // stricter auth limit applies, as on login, before any database work.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::routes::auth_limit,
         ))
 }
 

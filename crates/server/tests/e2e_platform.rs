@@ -535,3 +535,22 @@ async fn alipay_logins_are_signed_both_ways_and_a_forged_answer_is_refused() {
         && d["reason"] == "platform_bad_response"));
     p.stop().await;
 }
+
+#[tokio::test]
+async fn the_phone_route_has_the_auth_rate_limit_before_any_session_work() {
+    // The shared harness: WeChat only, the default auth rate (burst 10).
+    let s = TestServer::start().await;
+    let (status, _, ivy) = s.login("dev:ivy").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut statuses = Vec::new();
+    for i in 1..=12 {
+        let body = json!({ "code": format!("dev:ivy:{i}") });
+        statuses.push(signed_post(&s, PHONE, &body, &ivy).await.status());
+    }
+    assert_eq!(statuses[0], StatusCode::OK);
+    assert_eq!(statuses[11], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // Refused before the session check: an unsigned request gets 429, not 401.
+    let (status, _) = post_json(&s, PHONE, &json!({ "code": "dev:ivy:13" })).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    s.stop().await;
+}
