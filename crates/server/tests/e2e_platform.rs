@@ -25,6 +25,7 @@ use miniguard_server::serve::{Transport, serve};
 use miniguard_server::tls::DevCertificate;
 use miniguard_server::{AppOptions, AppState, app};
 use reqwest::StatusCode;
+use rustls_pki_types::pem::PemObject as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use sha1::Digest as _;
@@ -553,4 +554,115 @@ async fn the_phone_route_has_the_auth_rate_limit_before_any_session_work() {
     let (status, _) = post_json(&s, PHONE, &json!({ "code": "dev:ivy:13" })).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_configured_server_logs_in_through_douyin_and_alipay_with_keys_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = DevCertificate::generate().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("cert.pem", &cert.cert_pem);
+    write("key.pem", cert.key_pem());
+    write("wechat-secret", &format!("{SECRET}\n"));
+    write("douyin-secret", &format!("{DOUYIN_SECRET}\n"));
+    write("app.pem", APP_PRIVATE);
+    write("alipay-public.pem", ALIPAY_PUBLIC);
+    write("data-keys", &format!("{TEST_KEYS}\n"));
+    let wechat = FakeWeChat::start(APPID, SecretString::from(SECRET))
+        .await
+        .unwrap();
+    let douyin = FakeDouyin::start(DOUYIN_APPID, SecretString::from(DOUYIN_SECRET))
+        .await
+        .unwrap();
+    let alipay = FakeAlipay::start(ALIPAY_APP_ID, APP_PUBLIC, ALIPAY_PRIVATE)
+        .await
+        .unwrap();
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+database = "data/miniguard.db"
+data_keys_file = "data-keys"
+[server.tls]
+cert = "cert.pem"
+key = "key.pem"
+[server.wechat]
+appid = "{APPID}"
+base_url = "{}"
+secret_file = "wechat-secret"
+[server.platforms.douyin]
+appid = "{DOUYIN_APPID}"
+base_url = "{}"
+secret_file = "douyin-secret"
+[server.platforms.alipay]
+app_id = "{ALIPAY_APP_ID}"
+gateway = "{}"
+private_key_file = "app.pem"
+alipay_public_key_file = "alipay-public.pem"
+"#,
+        wechat.base_url(),
+        douyin.base_url(),
+        alipay.gateway_url()
+    );
+    let path = dir.path().join("miniguard.toml");
+    std::fs::write(&path, toml).unwrap();
+    let settings = miniguard_server::config::ServerSettings::from_file(&path).unwrap();
+    let running = miniguard_server::launch::start_configured(&settings)
+        .await
+        .unwrap();
+    let url = running.url.clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(running.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&cert.cert, rustls::DEFAULT_VERSIONS))
+        .build()
+        .unwrap();
+    for platform in ["wechat", "douyin", "alipay"] {
+        let res = client
+            .post(format!("{url}/v1/auth/{platform}/login"))
+            .json(&json!({ "code": "dev:jo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{platform}");
+    }
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    wechat.stop().await;
+    douyin.stop().await;
+    alipay.stop().await;
+}
+
+#[tokio::test]
+async fn dev_mode_logs_dev_names_in_on_all_three_platforms() {
+    let running = miniguard_server::launch::start_dev(miniguard_server::launch::DevOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: None,
+    })
+    .await
+    .unwrap();
+    let url = running.url.clone();
+    let pem = std::fs::read(running.cert_pem_path.clone().unwrap()).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(running.run_until(async {
+        let _ = stopped.await;
+    }));
+    let cert = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&cert, rustls::DEFAULT_VERSIONS))
+        .build()
+        .unwrap();
+    for platform in ["wechat", "douyin", "alipay"] {
+        let res = client
+            .post(format!("{url}/v1/auth/{platform}/login"))
+            .json(&json!({ "code": "dev:kim" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{platform}");
+    }
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
 }
