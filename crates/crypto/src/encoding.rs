@@ -22,6 +22,11 @@ pub(crate) fn b64_std_decode(text: &str) -> Option<Vec<u8>> {
     STANDARD.decode(text.as_bytes()).ok()
 }
 
+/// Standard base64 with padding, as WeChat sends it.
+pub(crate) fn b64_std_encode(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
 /// Decodes a key written by a person or a secret manager: either alphabet, padding optional,
 /// surrounding whitespace ignored.
 pub(crate) fn b64_lenient_decode(text: &str) -> Option<Vec<u8>> {

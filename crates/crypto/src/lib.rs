@@ -52,5 +52,6 @@ pub use signing::{
 pub use token::{FamilyId, Token, TokenError, TokenHash};
 pub use totp::{Totp, TotpAlgorithm, TotpError, TotpSecret};
 pub use wechat::{
-    OpenData, Watermark, WechatError, WechatSessionKey, decrypt_open_data, verify_raw_data,
+    OpenData, Watermark, WechatError, WechatSessionKey, decrypt_open_data, encrypt_open_data,
+    encrypt_open_data_with_iv, verify_raw_data,
 };

@@ -22,15 +22,17 @@
 use std::fmt;
 
 use aes::cipher::block_padding::Pkcs7;
-use aes::cipher::{BlockDecryptMut as _, KeyIvInit as _};
+use aes::cipher::{BlockDecryptMut as _, BlockEncryptMut as _, KeyIvInit as _};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha1::{Digest as _, Sha1};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use crate::encoding;
+use crate::random::{self, RandomError};
 
 type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
+type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
 
 /// The largest `encryptedData` accepted, in base64 characters (user info is about 500).
 pub const MAX_ENCRYPTED_DATA_CHARS: usize = 64 * 1024;
@@ -182,6 +184,36 @@ pub fn decrypt_open_data(
     Ok(OpenData { json, watermark })
 }
 
+/// Encrypts open data the way WeChat does (AES-128-CBC, PKCS#7, the session key), with a fresh
+/// random iv. Returns `(encryptedData, iv)`, both standard base64. The server never needs this:
+/// it exists for faithful fakes of the platform and for client-side test tooling.
+pub fn encrypt_open_data(
+    session_key: &WechatSessionKey,
+    plaintext: &[u8],
+) -> Result<(String, String), RandomError> {
+    let iv = random::bytes::<16>()?;
+    Ok((
+        encrypt_open_data_with_iv(session_key, plaintext, &iv),
+        encoding::b64_std_encode(&iv),
+    ))
+}
+
+/// [`encrypt_open_data`] with a given iv (deterministic; for test vectors).
+pub fn encrypt_open_data_with_iv(
+    session_key: &WechatSessionKey,
+    plaintext: &[u8],
+    iv: &[u8; 16],
+) -> String {
+    let key = session_key.key_bytes();
+    let mut buffer = Zeroizing::new(plaintext.to_vec());
+    buffer.resize(plaintext.len() + 16, 0);
+    // The buffer has a whole spare block, which is all PKCS#7 padding ever needs.
+    let sealed = Aes128CbcEnc::new(key.as_ref().into(), iv.into())
+        .encrypt_padded_mut::<Pkcs7>(&mut buffer, plaintext.len())
+        .map_or_else(|_| Vec::new(), <[u8]>::to_vec);
+    encoding::b64_std_encode(&sealed)
+}
+
 /// Checks `signature == hex(SHA-1(raw_data + session_key))` in constant time.
 pub fn verify_raw_data(
     raw_data: &str,
@@ -204,7 +236,6 @@ pub fn verify_raw_data(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aes::cipher::BlockEncryptMut as _;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     use proptest::prelude::*;
@@ -264,6 +295,15 @@ mod tests {
             encrypt(SESSION_KEY, IV, DECRYPTED.as_bytes()),
             ENCRYPTED_DATA
         );
+        let iv: [u8; 16] = STANDARD.decode(IV).unwrap().try_into().unwrap();
+        assert_eq!(
+            encrypt_open_data_with_iv(&key(), DECRYPTED.as_bytes(), &iv),
+            ENCRYPTED_DATA
+        );
+        let (data, fresh_iv) = encrypt_open_data(&key(), DECRYPTED.as_bytes()).unwrap();
+        assert_ne!(fresh_iv, IV);
+        let round = decrypt_open_data(&key(), &data, &fresh_iv, APP_ID).unwrap();
+        assert_eq!(round.json, expected);
     }
 
     #[test]

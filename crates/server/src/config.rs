@@ -17,6 +17,18 @@
 //! appid = "wx0123456789abcdef"
 //! secret_env = "MINIGUARD_WECHAT_SECRET"     # or: secret_file = "/run/secrets/wechat"
 //! # base_url = "https://api.weixin.qq.com"
+//! # open_data_max_age_secs = 600               # how old an old-flow encryptedData may be
+//!
+//! [server.platforms.douyin]                   # optional: /v1/auth/douyin/login
+//! appid = "tt0123456789abcdef"
+//! secret_env = "MINIGUARD_DOUYIN_SECRET"     # or: secret_file
+//! # base_url = "https://developer.toutiao.com"
+//!
+//! [server.platforms.alipay]                   # optional: /v1/auth/alipay/login
+//! app_id = "2021000000000000"
+//! private_key_file = "/run/secrets/alipay-app-key.pem"   # PKCS#8 PEM; or: private_key_env
+//! alipay_public_key_file = "/etc/miniguard/alipay-public.pem"  # SPKI PEM; or: alipay_public_key_env
+//! # gateway = "https://openapi.alipay.com/gateway.do"
 //! ```
 //!
 //! Optional sections, shown with their defaults:
@@ -104,6 +116,9 @@ pub struct ServerSettings {
     pub sessions: SessionSettings,
     #[serde(default)]
     pub limits: LimitSettings,
+    /// `[server.platforms.*]`: the other platforms.
+    #[serde(default)]
+    pub platforms: PlatformSettings,
 }
 
 /// `[server.sessions]`: token lifetimes (see [`SessionPolicy`]).
@@ -180,6 +195,81 @@ impl<'de> Deserialize<'de> for ConfigDuration {
     }
 }
 
+/// `[server.platforms]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSettings {
+    pub douyin: Option<DouyinSettings>,
+    pub alipay: Option<AlipaySettings>,
+}
+
+/// `[server.platforms.douyin]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DouyinSettings {
+    pub appid: String,
+    #[serde(default = "default_douyin_url")]
+    pub base_url: String,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<PathBuf>,
+}
+
+/// `[server.platforms.alipay]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlipaySettings {
+    pub app_id: String,
+    #[serde(default = "default_alipay_gateway")]
+    pub gateway: String,
+    /// The app's RSA private key (PKCS#8 PEM), from an environment variable or a file.
+    pub private_key_env: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+    /// Alipay's public key (SPKI PEM), from an environment variable or a file.
+    pub alipay_public_key_env: Option<String>,
+    pub alipay_public_key_file: Option<PathBuf>,
+}
+
+fn default_douyin_url() -> String {
+    crate::platform::douyin::DEFAULT_BASE_URL.to_owned()
+}
+
+fn default_alipay_gateway() -> String {
+    crate::platform::alipay::DEFAULT_GATEWAY.to_owned()
+}
+
+fn default_open_data_max_age() -> u64 {
+    AppOptions::default().open_data_max_age.as_secs()
+}
+
+/// Reads a secret from the environment variable or the file named (exactly one must be).
+fn read_secret(
+    env: Option<&String>,
+    file: Option<&PathBuf>,
+    what: &str,
+) -> Result<SecretString, ConfigError> {
+    let secret = match (env, file) {
+        (Some(var), None) => std::env::var(var).map_err(|_| {
+            ConfigError::Invalid(format!("environment variable {var} ({what}) is not set"))
+        })?,
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            text.trim_end_matches(['\r', '\n']).to_owned()
+        }
+        _ => {
+            return Err(ConfigError::Invalid(format!(
+                "{what}: exactly one of the _env or _file settings"
+            )));
+        }
+    };
+    if secret.is_empty() {
+        return Err(ConfigError::Invalid(format!("{what} is empty")));
+    }
+    Ok(SecretString::from(secret))
+}
+
 /// `[server.tls]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +289,9 @@ pub struct WeChatSettings {
     pub secret_env: Option<String>,
     /// File holding the AppSecret (a trailing newline is ignored).
     pub secret_file: Option<PathBuf>,
+    /// How old (by its watermark) open data of the old phone flow may be; default 600.
+    #[serde(default = "default_open_data_max_age")]
+    pub open_data_max_age_secs: u64,
 }
 
 fn default_body_limit() -> usize {
@@ -238,6 +331,22 @@ impl ServerSettings {
         }
         if let Some(f) = &mut s.data_keys_file {
             *f = base.join(&*f);
+        }
+        if let Some(f) = s
+            .platforms
+            .douyin
+            .as_mut()
+            .and_then(|d| d.secret_file.as_mut())
+        {
+            *f = base.join(&*f);
+        }
+        if let Some(a) = &mut s.platforms.alipay {
+            for f in [&mut a.private_key_file, &mut a.alipay_public_key_file]
+                .into_iter()
+                .flatten()
+            {
+                *f = base.join(&*f);
+            }
         }
         Ok(s)
     }
@@ -287,6 +396,38 @@ impl ServerSettings {
                 "[server.limits] rates and bursts must be positive".into(),
             ));
         }
+        let one = |a: bool, b: bool, msg: &str| {
+            if a == b {
+                Err(ConfigError::Invalid(msg.into()))
+            } else {
+                Ok(())
+            }
+        };
+        if let Some(d) = &self.platforms.douyin {
+            one(
+                d.secret_env.is_some(),
+                d.secret_file.is_some(),
+                "[server.platforms.douyin] needs exactly one of secret_env or secret_file",
+            )?;
+        }
+        if let Some(a) = &self.platforms.alipay {
+            one(
+                a.private_key_env.is_some(),
+                a.private_key_file.is_some(),
+                "[server.platforms.alipay] needs exactly one of private_key_env or private_key_file",
+            )?;
+            one(
+                a.alipay_public_key_env.is_some(),
+                a.alipay_public_key_file.is_some(),
+                "[server.platforms.alipay] needs exactly one of alipay_public_key_env or \
+                 alipay_public_key_file",
+            )?;
+        }
+        if self.wechat.open_data_max_age_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "[server.wechat] open_data_max_age_secs must be positive".into(),
+            ));
+        }
         match (&self.wechat.secret_env, &self.wechat.secret_file) {
             (Some(_), None) | (None, Some(_)) => Ok(()),
             _ => Err(ConfigError::Invalid(
@@ -318,6 +459,39 @@ impl ServerSettings {
         Ok(())
     }
 
+    /// The Douyin AppSecret, when Douyin is configured.
+    pub fn douyin_secret(&self) -> Result<Option<SecretString>, ConfigError> {
+        self.platforms
+            .douyin
+            .as_ref()
+            .map(|d| {
+                read_secret(
+                    d.secret_env.as_ref(),
+                    d.secret_file.as_ref(),
+                    "server.platforms.douyin secret",
+                )
+            })
+            .transpose()
+    }
+
+    /// The Alipay app private key and Alipay public key (PEM), when Alipay is configured.
+    pub fn alipay_keys(&self) -> Result<Option<(SecretString, SecretString)>, ConfigError> {
+        let Some(a) = &self.platforms.alipay else {
+            return Ok(None);
+        };
+        let private = read_secret(
+            a.private_key_env.as_ref(),
+            a.private_key_file.as_ref(),
+            "server.platforms.alipay private key",
+        )?;
+        let public = read_secret(
+            a.alipay_public_key_env.as_ref(),
+            a.alipay_public_key_file.as_ref(),
+            "server.platforms.alipay public key",
+        )?;
+        Ok(Some((private, public)))
+    }
+
     /// The HTTP layer's options.
     pub fn app_options(&self) -> AppOptions {
         AppOptions {
@@ -332,6 +506,7 @@ impl ServerSettings {
                 refresh_ttl: self.sessions.login_ttl.0,
                 idle_ttl: self.sessions.idle_ttl.0,
             },
+            open_data_max_age: Duration::from_secs(self.wechat.open_data_max_age_secs),
         }
     }
 
@@ -465,5 +640,36 @@ secret_file = "secret.txt"
         );
         assert_eq!(ConfigDuration::parse("m"), None);
         assert_eq!(ConfigDuration::parse("-5m"), None);
+    }
+
+    #[test]
+    fn other_platforms_read_their_secrets_from_files_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("miniguard.toml");
+        let text = format!(
+            "{GOOD}[server.platforms.douyin]\nappid = \"tt1\"\nsecret_file = \"dy.txt\"\n\
+             [server.platforms.alipay]\napp_id = \"2021\"\nprivate_key_file = \"app.pem\"\n\
+             alipay_public_key_env = \"MINIGUARD_TEST_ALIPAY_PUBLIC_UNSET\"\n"
+        );
+        std::fs::write(&path, &text).unwrap();
+        std::fs::write(dir.path().join("dy.txt"), "dysecret\n").unwrap();
+        std::fs::write(dir.path().join("app.pem"), "PEM").unwrap();
+        let s = ServerSettings::from_file(&path).unwrap();
+        assert_eq!(
+            s.douyin_secret().unwrap().unwrap().expose_secret(),
+            "dysecret"
+        );
+        let douyin = s.platforms.douyin.as_ref().unwrap();
+        assert_eq!(douyin.base_url, "https://developer.toutiao.com");
+        // The public key's variable is not set: a clear error, no panic.
+        assert!(s.alipay_keys().is_err());
+        let inline = text.replace("secret_file = \"dy.txt\"", "secret = \"inline\"");
+        assert!(ServerSettings::from_toml(&inline).is_err());
+        let both = text.replace(
+            "private_key_file = \"app.pem\"",
+            "private_key_file = \"app.pem\"\nprivate_key_env = \"X\"",
+        );
+        assert!(ServerSettings::from_toml(&both).is_err());
+        assert_eq!(s.app_options().open_data_max_age.as_secs(), 600);
     }
 }

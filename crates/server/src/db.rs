@@ -55,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0003_signing_keys.sql"),
     },
     Migration {
+        version: 4,
+        name: "user_phones",
+        sql: include_str!("../migrations/0004_user_phones.sql"),
+    },
+    Migration {
         version: 7,
         name: "storage_keys",
         sql: include_str!("../migrations/0007_storage_keys.sql"),
@@ -521,6 +526,53 @@ impl Db {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Phone numbers (migration 4).
+impl Db {
+    /// The platform a user logged in with.
+    pub async fn user_platform(&self, user: UserId) -> Result<Option<String>, DbError> {
+        Ok(sqlx::query("SELECT platform FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    /// Stores (or replaces) the user's encrypted phone number; `source` is `code` or
+    /// `encrypted_data`.
+    pub async fn store_phone(
+        &self,
+        user: UserId,
+        envelope: &[u8],
+        source: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO user_phones (user_id, envelope, source, bound_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET envelope = excluded.envelope,
+                 source = excluded.source, bound_at = excluded.bound_at",
+        )
+        .bind(user.0)
+        .bind(envelope)
+        .bind(source)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user's encrypted phone number, if bound.
+    pub async fn phone_envelope(&self, user: UserId) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(
+            sqlx::query("SELECT envelope FROM user_phones WHERE user_id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
     }
 }
 

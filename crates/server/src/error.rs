@@ -48,6 +48,13 @@ pub enum ApiError {
         /// How long until a request would be allowed.
         retry_after: std::time::Duration,
     },
+    /// Platform open data (WeChat `encryptedData`, a `rawData` signature, a phone number's
+    /// watermark) failed verification; the reason is for the log.
+    #[error("open data rejected: {0}")]
+    OpenData(&'static str),
+    /// There is no such thing (or the caller may not know it exists).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
     /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
     /// so it is a fixed string, never data from the request.
     #[error("not implemented: {detail}")]
@@ -142,6 +149,12 @@ impl ApiError {
                 "rate-limited",
                 "Too many requests, try again later",
             ),
+            Self::OpenData(_) => Problem::typed(
+                StatusCode::BAD_REQUEST,
+                "invalid-open-data",
+                "The platform data failed verification",
+            ),
+            Self::NotFound(_) => Problem::from_status(StatusCode::NOT_FOUND),
             Self::NotImplemented { detail } => {
                 let mut p = Problem::typed(
                     StatusCode::NOT_IMPLEMENTED,

@@ -35,7 +35,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::error::{Cause, Problem};
 use crate::metrics::Metrics;
-use crate::platform::PlatformClient;
+use crate::platform::{PlatformClient, Platforms};
 use crate::ratelimit::{Rate, RateLimiter};
 use crate::sessions::SessionPolicy;
 use miniguard_crypto::Keyring;
@@ -60,6 +60,8 @@ pub struct AppOptions {
     pub sessions: SessionPolicy,
     /// Addresses besides loopback that may read `/metrics`.
     pub metrics_from: Vec<IpAddr>,
+    /// How old WeChat open data (the old phone flow's `encryptedData`) may be, by its watermark.
+    pub open_data_max_age: Duration,
 }
 
 impl Default for AppOptions {
@@ -72,6 +74,9 @@ impl Default for AppOptions {
             auth_rate: Rate::new(30, 10),
             sessions: SessionPolicy::default(),
             metrics_from: Vec::new(),
+            // The client sends encryptedData right after the user tapped the button; 10 minutes
+            // allows for slow networks and clock skew, and stops replays of old captures.
+            open_data_max_age: Duration::from_mins(10),
         }
     }
 }
@@ -84,7 +89,7 @@ pub struct AppState {
 
 struct Inner {
     db: Db,
-    platform: Arc<dyn PlatformClient>,
+    platforms: Platforms,
     keyring: Keyring,
     general_limit: RateLimiter,
     auth_limit: RateLimiter,
@@ -100,10 +105,20 @@ impl AppState {
         keyring: Keyring,
         options: AppOptions,
     ) -> Self {
+        Self::with_platforms(db, Platforms::new(platform), keyring, options)
+    }
+
+    /// Like [`AppState::new`] with several platforms (each gets `/v1/auth/<name>/login`).
+    pub fn with_platforms(
+        db: Db,
+        platforms: Platforms,
+        keyring: Keyring,
+        options: AppOptions,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
-                platform,
+                platforms,
                 keyring,
                 general_limit: RateLimiter::new(options.general_rate),
                 auth_limit: RateLimiter::new(options.auth_rate),
@@ -117,8 +132,14 @@ impl AppState {
         &self.inner.db
     }
 
+    /// The primary (first configured) platform.
     pub fn platform(&self) -> &dyn PlatformClient {
-        self.inner.platform.as_ref()
+        self.inner.platforms.primary().as_ref()
+    }
+
+    /// Every configured platform, by name.
+    pub fn platforms(&self) -> &Platforms {
+        &self.inner.platforms
     }
 
     pub fn options(&self) -> &AppOptions {

@@ -15,13 +15,22 @@ use tokio::net::TcpListener;
 use crate::config::{ConfigError, ServerSettings};
 use crate::db::{Db, DbError};
 use crate::http::{AppOptions, AppState, app};
+use crate::platform::Platforms;
+use crate::platform::alipay::AlipayClient;
+use crate::platform::douyin::DouyinClient;
 use crate::platform::fake::FakeWeChat;
+use crate::platform::fake_alipay::FakeAlipay;
+use crate::platform::fake_douyin::FakeDouyin;
 use crate::platform::wechat::{WeChatClient, WeChatConfigError};
 use crate::serve::{Transport, serve};
 use crate::tls::{DevCertificate, TlsError, fingerprint, load_pem_files, server_config};
 
 /// The appid the development fake answers to.
 pub const DEV_APPID: &str = "wxdev0000000000fake";
+/// The Douyin appid of the development fake.
+pub const DEV_DOUYIN_APPID: &str = "ttdev0000000000fake";
+/// The Alipay `app_id` of the development fake.
+pub const DEV_ALIPAY_APP_ID: &str = "2021000000000000";
 
 /// Timeout of calls to the platform.
 const PLATFORM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,6 +95,7 @@ pub struct Running {
     transport: Transport,
     db: Db,
     fake: Option<FakeWeChat>,
+    other_fakes: Option<(FakeDouyin, FakeAlipay)>,
     temp_dir: Option<tempfile::TempDir>,
 }
 
@@ -99,6 +109,10 @@ impl Running {
         self.db.close().await;
         if let Some(fake) = self.fake {
             fake.stop().await;
+        }
+        if let Some((douyin, alipay)) = self.other_fakes {
+            douyin.stop().await;
+            alipay.stop().await;
         }
         drop(self.temp_dir);
         served
@@ -151,6 +165,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
         SecretString::from(secret),
         PLATFORM_TIMEOUT,
     )?;
+    let (platforms, other_fakes) = dev_platforms(platform).await?;
 
     let cert = DevCertificate::generate()?;
     let cert_pem_path = data_dir.join("dev-cert.pem");
@@ -165,12 +180,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     // A throwaway data key: what --dev encrypts dies with it.
     let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
     let keyring = Keyring::new(KeyId(1), key);
-    let state = AppState::new(
-        db.clone(),
-        Arc::new(platform),
-        keyring,
-        AppOptions::default(),
-    );
+    let state = AppState::with_platforms(db.clone(), platforms, keyring, AppOptions::default());
     Ok(Running {
         local_addr,
         url: format!("https://{local_addr}"),
@@ -184,6 +194,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
         transport: Transport::Tls(cert.server_config()?),
         db,
         fake: Some(fake),
+        other_fakes: Some(other_fakes),
         temp_dir,
     })
 }
@@ -224,12 +235,25 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         Transport::Tls(_) => "https",
         Transport::InsecureHttpBehindProxy => "http",
     };
-    let state = AppState::new(
-        db.clone(),
-        Arc::new(platform),
-        keyring,
-        settings.app_options(),
-    );
+    let mut platforms = Platforms::new(Arc::new(platform));
+    if let (Some(d), Some(secret)) = (&settings.platforms.douyin, settings.douyin_secret()?) {
+        let client = DouyinClient::new(&d.base_url, &d.appid, secret, PLATFORM_TIMEOUT)?;
+        platforms = platforms.with(Arc::new(client));
+    }
+    if let (Some(a), Some((private, public))) =
+        (&settings.platforms.alipay, settings.alipay_keys()?)
+    {
+        use secrecy::ExposeSecret as _;
+        let client = AlipayClient::new(
+            &a.gateway,
+            &a.app_id,
+            &private,
+            public.expose_secret(),
+            PLATFORM_TIMEOUT,
+        )?;
+        platforms = platforms.with(Arc::new(client));
+    }
+    let state = AppState::with_platforms(db.clone(), platforms, keyring, settings.app_options());
     Ok(Running {
         local_addr,
         url: format!("{scheme}://{local_addr}"),
@@ -243,8 +267,54 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         transport: transport.0,
         db,
         fake: None,
+        other_fakes: None,
         temp_dir: None,
     })
+}
+
+/// `--dev`: the fakes of Douyin and Alipay next to WeChat's, with throwaway secrets and keys,
+/// so `dev:<name>` works on all three login routes.
+async fn dev_platforms(
+    wechat: WeChatClient,
+) -> Result<(Platforms, (FakeDouyin, FakeAlipay)), LaunchError> {
+    use secrecy::ExposeSecret as _;
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let douyin_fake = FakeDouyin::start(DEV_DOUYIN_APPID, SecretString::from(secret.clone()))
+        .await
+        .map_err(io("starting the fake Douyin"))?;
+    let douyin = DouyinClient::new(
+        &douyin_fake.base_url(),
+        DEV_DOUYIN_APPID,
+        SecretString::from(secret),
+        PLATFORM_TIMEOUT,
+    )?;
+    // Two throwaway RSA key pairs (the app's and the fake Alipay's), off the async threads.
+    let keys = tokio::task::spawn_blocking(|| {
+        Ok::<_, WeChatConfigError>((
+            crate::platform::fake_alipay::generate_key_pair()?,
+            crate::platform::fake_alipay::generate_key_pair()?,
+        ))
+    })
+    .await
+    .map_err(|e| LaunchError::Keys(format!("generating RSA keys: {e}")))??;
+    let ((app_private, app_public), (alipay_private, alipay_public)) = keys;
+    let alipay_fake = FakeAlipay::start(
+        DEV_ALIPAY_APP_ID,
+        &app_public,
+        alipay_private.expose_secret(),
+    )
+    .await?;
+    let alipay = AlipayClient::new(
+        &alipay_fake.gateway_url(),
+        DEV_ALIPAY_APP_ID,
+        &app_private,
+        &alipay_public,
+        PLATFORM_TIMEOUT,
+    )?;
+    let platforms = Platforms::new(Arc::new(wechat))
+        .with(Arc::new(douyin))
+        .with(Arc::new(alipay));
+    Ok((platforms, (douyin_fake, alipay_fake)))
 }
 
 fn create_dir(dir: &Path) -> Result<(), LaunchError> {

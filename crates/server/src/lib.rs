@@ -38,6 +38,7 @@ pub mod http;
 pub mod launch;
 pub mod metrics;
 pub mod openapi;
+pub mod phone;
 pub mod platform;
 pub mod ratelimit;
 mod routes;

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Extension, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -24,7 +24,7 @@ use crate::sessions::{self, Authenticated, Issued, Refreshed};
 /// Every route with its OpenAPI entry (see [`crate::openapi`]).
 pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let auth = OpenApiRouter::new()
-        .routes(routes!(wechat_login))
+        .routes(routes!(platform_login))
         .routes(routes!(refresh))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
     // Every route here needs a live access token and a signed request.
@@ -42,10 +42,11 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
         .merge(auth)
         .merge(session)
+        .merge(crate::phone::router(state))
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).
-async fn auth_limit(
+pub(crate) async fn auth_limit(
     State(state): State<AppState>,
     req: Request,
     next: Next,
@@ -88,7 +89,7 @@ struct LoginRequest {
 }
 
 /// Maps a JSON body rejection to the error the client sees (the reason goes to the log).
-fn body_error(rejection: &JsonRejection) -> ApiError {
+pub(crate) fn body_error(rejection: &JsonRejection) -> ApiError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
@@ -99,22 +100,31 @@ fn body_error(rejection: &JsonRejection) -> ApiError {
 }
 
 /// Auth: none (this is where a session starts). The platform verifies the code; the server
-/// keeps the `session_key` and never returns it.
-#[utoipa::path(post, path = "/v1/auth/wechat/login", tag = "auth", request_body = LoginRequest,
+/// keeps the `session_key` (WeChat, Douyin) and never returns it. `platform` is one of the
+/// configured platforms; any other answers 404.
+#[utoipa::path(post, path = "/v1/auth/{platform}/login", tag = "auth", request_body = LoginRequest,
+    params(("platform" = String, Path, description = "wechat, douyin or alipay (as configured)")),
     responses(
         (status = 200, description = "Logged in: a new token pair and signing key", body = TokenResponse),
+        (status = 404, description = "No such platform configured", body = crate::openapi::ProblemBody,
+            content_type = "application/problem+json"),
         (status = 502, description = "The platform failed", body = crate::openapi::ProblemBody,
             content_type = "application/problem+json"),
     ))]
-#[instrument(skip_all, fields(platform = "wechat"))]
-async fn wechat_login(
+#[instrument(skip_all, fields(platform = %name))]
+async fn platform_login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
+    Path(name): Path<String>,
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     let ip = client.0.map(|ip| ip.to_string());
-    let platform = state.platform();
+    let platforms = state.platforms().clone();
+    let Some(platform) = platforms.get(&name) else {
+        return Err(ApiError::NotFound("no such platform configured"));
+    };
+    let platform = platform.as_ref();
     let Some(code) = LoginCode::parse(&req.code) else {
         state
             .db()
@@ -149,13 +159,15 @@ async fn wechat_login(
         )
         .await?;
     // The session_key is kept server side only, encrypted and bound to this user's row.
-    let aad = AssociatedData::field("platform_session_keys", "envelope", &user.0.to_string());
-    let envelope = state
-        .keyring()
-        .encrypt(session.session_key.expose_secret().as_bytes(), &aad)
-        .map_err(|e| ApiError::Internal(format!("encrypting the session key: {e}").into()))?;
+    if let Some(key) = &session.session_key {
+        let aad = session_key_aad(user);
+        let envelope = state
+            .keyring()
+            .encrypt(key.expose_secret().as_bytes(), &aad)
+            .map_err(|e| ApiError::Internal(format!("encrypting the session key: {e}").into()))?;
+        state.db().store_session_key(user, &envelope).await?;
+    }
     drop(session);
-    state.db().store_session_key(user, &envelope).await?;
     let issued = sessions::start(&state, user).await?;
     state
         .db()
@@ -173,6 +185,11 @@ async fn wechat_login(
         .await?;
     tracing::info!(user_id = user.0, new_user = created, "login");
     Ok(Json(token_response(&issued, Some((user, created)))))
+}
+
+/// Binds a stored platform session key to its user's row.
+pub(crate) fn session_key_aad(user: UserId) -> AssociatedData {
+    AssociatedData::field("platform_session_keys", "envelope", &user.0.to_string())
 }
 
 /// The body every token-issuing route answers with. The tokens appear here and nowhere else.

@@ -15,21 +15,32 @@
 //! | a code used before | 40163 |
 //! | [`FakeWeChat::inject_error`] (e.g. 45011 rate limit, -1 busy) | as injected |
 //!
+//! The phone-number API is faked as well: `POST /cgi-bin/stable_token` (`grant_type`
+//! `client_credential` else 40002, wrong `appid` 40013, wrong `secret` 40125; the same token is
+//! returned, with its remaining life, until [`FakeWeChat::invalidate_access_tokens`] or
+//! `force_refresh: true`) and `POST /wxa/business/getuserphonenumber?access_token=` (missing
+//! token 41001, unknown or invalidated token 40001, a code that is not `dev:<name>[:<n>]` or was
+//! used before 40029). The phone number of `dev:<name>` is [`dev_phone`]`(name)`. For the old
+//! flow, [`FakeWeChat::session_key`] and [`FakeWeChat::encrypted_phone`] give tests the
+//! `encryptedData`/`iv` the real client would get, encrypted with the session key this fake
+//! issued at login.
+//!
 //! `dev:<name>` or `dev:<name>:<n>` (name and n: 1 to 64 of `[A-Za-z0-9_.-]`) logs in a test user
 //! whose openid is derived from the appid and the name only, so the same name is the same user
 //! across codes and runs. Like a real `wx.login` code, each code works once: log the same user in
 //! again with `dev:alice:2`, `dev:alice:3`, ... Every login gets a fresh random `session_key`, as
 //! with the real API.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -43,7 +54,18 @@ struct FakeState {
     secret: SecretString,
     used: Mutex<HashSet<String>>,
     injected: Mutex<VecDeque<i64>>,
+    /// The latest `session_key` issued per openid.
+    session_keys: Mutex<HashMap<String, String>>,
+    /// The live access token and when it was issued.
+    access_token: Mutex<Option<(String, std::time::Instant)>>,
+    token_requests: AtomicUsize,
+    phone_codes_used: Mutex<HashSet<String>>,
+    /// When set, phone answers carry this appid in their watermark.
+    watermark_appid: Mutex<Option<String>>,
 }
+
+/// Lifetime of a fake access token, as WeChat's.
+const TOKEN_LIFE_SECS: u64 = 7200;
 
 /// A running fake. Dropping it stops the server.
 pub struct FakeWeChat {
@@ -63,6 +85,11 @@ impl FakeWeChat {
             secret,
             used: Mutex::new(HashSet::new()),
             injected: Mutex::new(VecDeque::new()),
+            session_keys: Mutex::new(HashMap::new()),
+            access_token: Mutex::new(None),
+            token_requests: AtomicUsize::new(0),
+            phone_codes_used: Mutex::new(HashSet::new()),
+            watermark_appid: Mutex::new(None),
         });
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -102,6 +129,46 @@ impl FakeWeChat {
             .push_back(errcode);
     }
 
+    /// The `session_key` most recently issued to `openid` (base64), as WeChat and the user's
+    /// client would both know it. Test API, not an HTTP route.
+    pub fn session_key(&self, openid: &str) -> Option<SecretString> {
+        lock(&self.state.session_keys)
+            .get(openid)
+            .map(|k| SecretString::from(k.clone()))
+    }
+
+    /// What `getPhoneNumber` hands the old-flow client for `dev:<name>`: `(encryptedData, iv)`
+    /// of the phone object with a watermark of `appid` and `timestamp`, encrypted with the
+    /// session key last issued to `openid`. `None` when the fake issued `openid` no key.
+    pub fn encrypted_phone(
+        &self,
+        openid: &str,
+        name: &str,
+        appid: &str,
+        timestamp: u64,
+    ) -> Option<(String, String)> {
+        let key = self.session_key(openid)?;
+        let key = miniguard_crypto::WechatSessionKey::from_base64(key.expose_secret()).ok()?;
+        let payload = phone_object(name, appid, timestamp);
+        miniguard_crypto::encrypt_open_data(&key, payload.to_string().as_bytes()).ok()
+    }
+
+    /// How many `stable_token` requests were answered.
+    pub fn token_requests(&self) -> usize {
+        self.state.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// Invalidates the live access token (as a token fetched elsewhere or a secret reset does):
+    /// calls with it get 40001, and the next `stable_token` issues a new one.
+    pub fn invalidate_access_tokens(&self) {
+        *lock(&self.state.access_token) = None;
+    }
+
+    /// Makes phone answers carry another app's watermark (`None` restores this app's).
+    pub fn set_watermark_appid(&self, appid: Option<&str>) {
+        *lock(&self.state.watermark_appid) = appid.map(str::to_owned);
+    }
+
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -121,16 +188,90 @@ impl Drop for FakeWeChat {
     }
 }
 
+/// A fake's HTTP server on `127.0.0.1`, shared by the three fakes; dropping it stops it.
+pub(crate) struct LoopbackServer {
+    pub(crate) addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl LoopbackServer {
+    pub(crate) async fn start(app: Router) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "fake platform server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 /// The openid the fake gives `dev:<name>` for `appid` (stable across runs).
 pub fn dev_openid(appid: &str, name: &str) -> String {
     format!("o{}", &derive("openid", appid, name)[..27])
 }
 
+/// The phone number the fake vouches for `dev:<name>`: `138` and 8 digits derived from the
+/// name (stable across runs).
+pub fn dev_phone(name: &str) -> String {
+    let digest = Sha256::digest(format!("miniguard-fake-phone:{name}").as_bytes());
+    let mut n = u64::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ]);
+    n %= 100_000_000;
+    format!("138{n:08}")
+}
+
+fn phone_object(name: &str, appid: &str, timestamp: u64) -> serde_json::Value {
+    let phone = dev_phone(name);
+    serde_json::json!({
+        "phoneNumber": phone,
+        "purePhoneNumber": phone,
+        "countryCode": "86",
+        "watermark": { "timestamp": timestamp, "appid": appid },
+    })
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) use super::unix_now;
+
 fn dev_unionid(name: &str) -> String {
     format!("u{}", &derive("unionid", "", name)[..27])
 }
 
-fn derive(label: &str, appid: &str, name: &str) -> String {
+pub(crate) fn derive(label: &str, appid: &str, name: &str) -> String {
     let mut h = Sha256::new();
     for part in ["miniguard-fake-wechat", label, appid, name] {
         h.update((part.len() as u64).to_be_bytes());
@@ -139,7 +280,7 @@ fn derive(label: &str, appid: &str, name: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
 }
 
-fn dev_name(code: &str) -> Option<&str> {
+pub(crate) fn dev_name(code: &str) -> Option<&str> {
     let rest = code.strip_prefix("dev:")?;
     let (name, n) = rest
         .split_once(':')
@@ -155,7 +296,92 @@ fn dev_name(code: &str) -> Option<&str> {
 fn router(state: Arc<FakeState>) -> Router {
     Router::new()
         .route("/sns/jscode2session", get(jscode2session))
+        .route("/cgi-bin/stable_token", post(stable_token))
+        .route("/wxa/business/getuserphonenumber", post(get_phone))
         .with_state(state)
+}
+
+async fn stable_token(
+    State(state): State<Arc<FakeState>>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let reply = if v["grant_type"].as_str() != Some("client_credential") {
+        error(40002, "invalid grant_type")
+    } else if v["appid"].as_str() != Some(state.appid.as_str()) {
+        error(40013, "invalid appid")
+    } else if v["secret"].as_str() != Some(state.secret.expose_secret()) {
+        error(40125, "invalid appsecret")
+    } else {
+        state.token_requests.fetch_add(1, Ordering::SeqCst);
+        let mut current = lock(&state.access_token);
+        let now = std::time::Instant::now();
+        let live = current
+            .as_ref()
+            .filter(|(_, at)| now.duration_since(*at).as_secs() < TOKEN_LIFE_SECS)
+            .filter(|_| v["force_refresh"].as_bool() != Some(true))
+            .cloned();
+        let (token, at) = live.unwrap_or_else(|| {
+            let fresh = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            *current = Some((fresh.clone(), now));
+            (fresh, now)
+        });
+        serde_json::json!({
+            "access_token": token,
+            "expires_in": TOKEN_LIFE_SECS - now.duration_since(at).as_secs(),
+        })
+    };
+    answer(&reply)
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    access_token: Option<String>,
+}
+
+async fn get_phone(
+    State(state): State<Arc<FakeState>>,
+    Query(q): Query<TokenQuery>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
+    let reply = (|| {
+        let Some(token) = q.access_token.filter(|t| !t.is_empty()) else {
+            return error(41001, "access_token missing");
+        };
+        let live = lock(&state.access_token)
+            .as_ref()
+            .is_some_and(|(t, _)| *t == token);
+        if !live {
+            return error(
+                40001,
+                "invalid credential, access_token is invalid or not latest",
+            );
+        }
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let code = v["code"].as_str().unwrap_or_default();
+        let Some(name) = dev_name(code) else {
+            return error(40029, "invalid code");
+        };
+        if !lock(&state.phone_codes_used).insert(code.to_owned()) {
+            return error(40029, "invalid code");
+        }
+        let appid = lock(&state.watermark_appid)
+            .clone()
+            .unwrap_or_else(|| state.appid.clone());
+        serde_json::json!({
+            "errcode": 0,
+            "errmsg": "ok",
+            "phone_info": phone_object(name, &appid, unix_now()),
+        })
+    })();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        reply.to_string(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -220,10 +446,12 @@ fn respond(state: &FakeState, p: &Params) -> serde_json::Value {
     if !fresh {
         return error(40163, "code been used");
     }
-    let key = uuid::Uuid::new_v4();
+    let key = base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes());
+    let openid = dev_openid(&state.appid, name);
+    lock(&state.session_keys).insert(openid.clone(), key.clone());
     serde_json::json!({
-        "openid": dev_openid(&state.appid, name),
-        "session_key": base64::engine::general_purpose::STANDARD.encode(key.as_bytes()),
+        "openid": openid,
+        "session_key": key,
         "unionid": dev_unionid(name),
     })
 }
