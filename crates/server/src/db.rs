@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "signing_keys",
         sql: include_str!("../migrations/0003_signing_keys.sql"),
     },
+    Migration {
+        version: 5,
+        name: "mfa",
+        sql: include_str!("../migrations/0005_mfa.sql"),
+    },
 ];
 
 /// The current time in milliseconds since the Unix epoch.
@@ -475,6 +480,11 @@ impl Db {
         Ok(fresh)
     }
 
+    /// The pool, for the feature data layers beside this one (`crate::mfa::store`).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -547,7 +557,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).await.unwrap();
-        assert_eq!(db.schema_version().await.unwrap(), 3);
+        assert_eq!(
+            db.schema_version().await.unwrap(),
+            MIGRATIONS.last().unwrap().version
+        );
         db.close().await;
         let db = Db::open(&path).await.unwrap();
         let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();

@@ -57,6 +57,8 @@ pub struct AppOptions {
     pub auth_rate: Rate,
     /// Token lifetimes.
     pub sessions: SessionPolicy,
+    /// Second factors, step-up and per-account lockout.
+    pub mfa: crate::mfa::MfaPolicy,
 }
 
 impl Default for AppOptions {
@@ -68,6 +70,7 @@ impl Default for AppOptions {
             general_rate: Rate::new(600, 100),
             auth_rate: Rate::new(30, 10),
             sessions: SessionPolicy::default(),
+            mfa: crate::mfa::MfaPolicy::default(),
         }
     }
 }
@@ -85,6 +88,8 @@ struct Inner {
     general_limit: RateLimiter,
     auth_limit: RateLimiter,
     options: AppOptions,
+    mfa: crate::mfa::MfaServices,
+    account_limits: crate::lockout::AccountLimits,
 }
 
 impl AppState {
@@ -95,6 +100,23 @@ impl AppState {
         keyring: Keyring,
         options: AppOptions,
     ) -> Self {
+        Self::with_mfa(
+            db,
+            platform,
+            keyring,
+            options,
+            crate::mfa::MfaServices::default(),
+        )
+    }
+
+    /// [`AppState::new`] with the outside services of MFA (SMS provider, SOTER client).
+    pub fn with_mfa(
+        db: Db,
+        platform: Arc<dyn PlatformClient>,
+        keyring: Keyring,
+        options: AppOptions,
+        mfa: crate::mfa::MfaServices,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -102,9 +124,21 @@ impl AppState {
                 keyring,
                 general_limit: RateLimiter::new(options.general_rate),
                 auth_limit: RateLimiter::new(options.auth_rate),
+                account_limits: crate::lockout::AccountLimits::new(&options.mfa.lockout),
                 options,
+                mfa,
             }),
         }
+    }
+
+    /// The outside services of MFA.
+    pub fn mfa(&self) -> &crate::mfa::MfaServices {
+        &self.inner.mfa
+    }
+
+    /// The per-account attempt rates.
+    pub(crate) fn account_limits(&self) -> &crate::lockout::AccountLimits {
+        &self.inner.account_limits
     }
 
     pub fn db(&self) -> &Db {

@@ -145,6 +145,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     let fake = FakeWeChat::start(DEV_APPID, SecretString::from(secret.clone()))
         .await
         .map_err(io("starting the fake platform"))?;
+    let mfa = dev_mfa_services(&fake.base_url(), &secret);
     let platform = WeChatClient::new(
         &fake.base_url(),
         DEV_APPID,
@@ -165,11 +166,12 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     // A throwaway data key: what --dev encrypts dies with it.
     let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
     let keyring = Keyring::new(KeyId(1), key);
-    let state = AppState::new(
+    let state = AppState::with_mfa(
         db.clone(),
         Arc::new(platform),
         keyring,
         AppOptions::default(),
+        mfa,
     );
     Ok(Running {
         local_addr,
@@ -245,6 +247,24 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         fake: None,
         temp_dir: None,
     })
+}
+
+/// `--dev`'s MFA services: SMS codes go to the log (target `miniguard::dev_sms`), SOTER is
+/// checked by the fake platform.
+fn dev_mfa_services(fake_base_url: &str, secret: &str) -> crate::mfa::MfaServices {
+    let soter = crate::mfa::soter::SoterClient::new(
+        fake_base_url,
+        DEV_APPID,
+        SecretString::from(secret.to_owned()),
+        PLATFORM_TIMEOUT,
+    )
+    .map_err(|e| tracing::warn!(error = %e, "SOTER disabled"))
+    .ok()
+    .map(Arc::new);
+    crate::mfa::MfaServices {
+        sms: Some(Arc::new(crate::mfa::sms::ConsoleSms)),
+        soter,
+    }
 }
 
 fn create_dir(dir: &Path) -> Result<(), LaunchError> {

@@ -30,12 +30,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod launch;
+pub mod lockout;
+pub mod mfa;
 pub mod platform;
 pub mod ratelimit;
 mod routes;

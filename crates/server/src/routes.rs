@@ -38,6 +38,8 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/readyz", get(readyz))
         .merge(auth)
         .merge(session)
+        .merge(crate::mfa::router(state))
+        .merge(crate::accounts::router(state))
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).

@@ -20,16 +20,26 @@
 //! across codes and runs. Like a real `wx.login` code, each code works once: log the same user in
 //! again with `dev:alice:2`, `dev:alice:3`, ... Every login gets a fresh random `session_key`, as
 //! with the real API.
+//!
+//! For SOTER biometrics it also serves `POST /cgi-bin/stable_token` (JSON `grant_type`, `appid`,
+//! `secret`, `force_refresh` → `{access_token, expires_in}`; 40002, 40013, 40125 as above) and
+//! `POST /cgi-bin/soter/verify_signature?access_token=` (JSON `openid`, `json_string`,
+//! `json_signature` → `{errcode: 0, errmsg: "ok", is_ok}`; 40001 for an unknown token, 47001 for a
+//! malformed body). The real service checks an RSA signature made by the device's TEE key; the
+//! fake holds one ECDSA P-256 key per instance and checks that instead, which is faithful at the
+//! HTTP protocol level, the level the server depends on. Tests make a device's signature with
+//! [`FakeWeChat::sign_soter_result`].
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -43,6 +53,9 @@ struct FakeState {
     secret: SecretString,
     used: Mutex<HashSet<String>>,
     injected: Mutex<VecDeque<i64>>,
+    /// The stand-in for every device's SOTER key (see the module docs).
+    soter_key: ring::signature::EcdsaKeyPair,
+    access_tokens: Mutex<HashSet<String>>,
 }
 
 /// A running fake. Dropping it stops the server.
@@ -63,6 +76,8 @@ impl FakeWeChat {
             secret,
             used: Mutex::new(HashSet::new()),
             injected: Mutex::new(VecDeque::new()),
+            soter_key: soter_key()?,
+            access_tokens: Mutex::new(HashSet::new()),
         });
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -100,6 +115,16 @@ impl FakeWeChat {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push_back(errcode);
+    }
+
+    /// Signs a SOTER `resultJSON` as the user's device would (test helper; base64 signature).
+    pub fn sign_soter_result(&self, json_string: &str) -> String {
+        let rng = ring::rand::SystemRandom::new();
+        self.state
+            .soter_key
+            .sign(&rng, json_string.as_bytes())
+            .map(|sig| base64::engine::general_purpose::STANDARD.encode(sig.as_ref()))
+            .unwrap_or_default()
     }
 
     /// Stops the server and waits for it.
@@ -155,7 +180,102 @@ fn dev_name(code: &str) -> Option<&str> {
 fn router(state: Arc<FakeState>) -> Router {
     Router::new()
         .route("/sns/jscode2session", get(jscode2session))
+        .route("/cgi-bin/stable_token", post(stable_token))
+        .route(
+            "/cgi-bin/soter/verify_signature",
+            post(soter_verify_signature),
+        )
         .with_state(state)
+}
+
+fn soter_key() -> std::io::Result<ring::signature::EcdsaKeyPair> {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+        .map_err(|_| std::io::Error::other("generating the fake SOTER key"))?;
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|_| std::io::Error::other("loading the fake SOTER key"))
+}
+
+#[derive(Deserialize)]
+struct StableTokenRequest {
+    grant_type: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+    #[allow(dead_code)] // accepted as the real API does; every fake token lives 7200 s anyway
+    force_refresh: Option<bool>,
+}
+
+async fn stable_token(State(state): State<Arc<FakeState>>, body: Bytes) -> impl IntoResponse {
+    let Ok(p) = serde_json::from_slice::<StableTokenRequest>(&body) else {
+        return answer(&error(47001, "data format error"));
+    };
+    if p.grant_type.as_deref() != Some("client_credential") {
+        return answer(&error(40002, "invalid grant_type"));
+    }
+    if p.appid.as_deref() != Some(state.appid.as_str()) {
+        return answer(&error(40013, "invalid appid"));
+    }
+    if p.secret.as_deref() != Some(state.secret.expose_secret()) {
+        return answer(&error(40125, "invalid appsecret"));
+    }
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    state
+        .access_tokens
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(token.clone());
+    answer(&serde_json::json!({ "access_token": token, "expires_in": 7200 }))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    access_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SoterVerifyRequest {
+    openid: String,
+    json_string: String,
+    json_signature: String,
+}
+
+async fn soter_verify_signature(
+    State(state): State<Arc<FakeState>>,
+    Query(q): Query<TokenQuery>,
+    body: Bytes,
+) -> impl IntoResponse {
+    let known = q.access_token.as_deref().is_some_and(|t| {
+        state
+            .access_tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(t)
+    });
+    if !known {
+        return answer(&error(
+            40001,
+            "invalid credential, access_token is invalid or not latest",
+        ));
+    }
+    let Ok(req) = serde_json::from_slice::<SoterVerifyRequest>(&body) else {
+        return answer(&error(47001, "data format error"));
+    };
+    if !crate::platform::plausible_id(&req.openid) || req.json_string.is_empty() {
+        return answer(&error(47001, "data format error"));
+    }
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_ASN1,
+        ring::signature::KeyPair::public_key(&state.soter_key).as_ref(),
+    );
+    let is_ok = base64::engine::general_purpose::STANDARD
+        .decode(req.json_signature.trim())
+        .is_ok_and(|sig| public.verify(req.json_string.as_bytes(), &sig).is_ok());
+    answer(&serde_json::json!({ "errcode": 0, "errmsg": "ok", "is_ok": is_ok }))
 }
 
 #[derive(Deserialize)]
