@@ -99,7 +99,9 @@ fn outside_sequences(password: &str) -> usize {
 fn repeated_chunk(password: &str) -> bool {
     let chars: Vec<char> = password.chars().collect();
     (1..=4).any(|n| {
-        chars.len() >= 2 * n && chars.len() % n == 0 && chars.chunks(n).all(|c| c == &chars[..n])
+        chars.len() >= 2 * n
+            && chars.len().is_multiple_of(n)
+            && chars.chunks(n).all(|c| c == &chars[..n])
     })
 }
 

@@ -247,7 +247,7 @@ impl Env {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
-    async fn user_of(&self, session: &Value) -> UserId {
+    fn user_of(session: &Value) -> UserId {
         UserId(session["user"]["id"].as_i64().unwrap())
     }
 
@@ -356,12 +356,7 @@ async fn totp_enrolment_confirmation_and_a_used_step_is_refused() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The secret is stored encrypted, never in clear.
-    let stored = env
-        .db
-        .totp(env.user_of(&alice).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = env.db.totp(Env::user_of(&alice)).await.unwrap().unwrap();
     let raw = secret.expose_bytes();
     assert!(!stored.secret.windows(raw.len()).any(|w| w == raw));
 
@@ -412,13 +407,7 @@ async fn step_up_is_demanded_then_granted_and_factor_changes_end_other_logins() 
     // Disabling is a factor change: the first login ended, this one goes on.
     assert_eq!(me(&env.server, &first).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&env.server, &fresh).await, StatusCode::OK);
-    assert!(
-        env.db
-            .totp(env.user_of(&fresh).await)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(env.db.totp(Env::user_of(&fresh)).await.unwrap().is_none());
 
     let rows = audit(&env.server.db_path).await;
     let acts = actions(&rows);
@@ -498,7 +487,7 @@ async fn sms_codes_are_bound_single_use_limited_and_expire() {
     let (status, _) = env.post("/v1/mfa/sms/send", None, &s).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no verified phone yet");
 
-    let user = env.user_of(&s).await;
+    let user = Env::user_of(&s);
     env.db
         .set_verified_phone(&test_keyring(), user, "+8613800138000")
         .await

@@ -513,7 +513,7 @@ impl Db {
 
     // ---- lockout counters ----
 
-    /// (failures, locked_until) of a lockout key.
+    /// `(failures, locked_until)` of a lockout key.
     pub async fn failure_state(&self, key: &str) -> Result<Option<(u32, i64)>, DbError> {
         let row = sqlx::query("SELECT failures, locked_until FROM auth_failures WHERE key = ?")
             .bind(key)
