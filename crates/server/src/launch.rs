@@ -118,6 +118,15 @@ async fn sweep_forever(db: Db) {
             Ok(n) => tracing::info!(rows = n, "swept expired tokens and nonces"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired tokens failed"),
         }
+        // Expired MFA challenges, and lockout counters a day old (they start over anyway).
+        let day_ago = crate::db::now_ms() - 24 * 3600 * 1000;
+        let swept = match db.sweep_challenges(day_ago).await {
+            Ok(n) => db.sweep_failures(day_ago).await.map(|m| n + m),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = swept {
+            tracing::warn!(error = %e, "sweeping MFA challenges failed");
+        }
     }
 }
 

@@ -561,6 +561,19 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes lockout counters whose last failure is before `before_ms` and whose lock is
+    /// over; returns how many.
+    pub async fn sweep_failures(&self, before_ms: i64) -> Result<u64, DbError> {
+        Ok(
+            sqlx::query("DELETE FROM auth_failures WHERE last_failure_at < ? AND locked_until < ?")
+                .bind(before_ms)
+                .bind(now_ms())
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+
     pub async fn clear_failures(&self, keys: &[&str]) -> Result<(), DbError> {
         for key in keys {
             sqlx::query("DELETE FROM auth_failures WHERE key = ?")
