@@ -988,3 +988,44 @@ async fn second_factor_failures_lock_the_address_and_are_audited() {
     );
     env.stop().await;
 }
+
+#[tokio::test]
+async fn refreshes_are_limited_per_account_across_addresses() {
+    let env = start(
+        false,
+        LockoutPolicy {
+            refresh_rate: Rate::new(1, 2),
+            ..relaxed()
+        },
+    )
+    .await;
+    let mut session = env.login("dev:rhea").await;
+    let refresh = |token: String, ip: &'static str| {
+        let req = env
+            .server
+            .client()
+            .post(env.server.url("/v1/auth/refresh"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({ "refresh_token": token }));
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let headers = res.headers().clone();
+            (status, headers, res.json::<Value>().await.unwrap())
+        }
+    };
+    for ip in ["192.0.2.21", "192.0.2.22"] {
+        let token = session["refresh_token"].as_str().unwrap().to_owned();
+        let (status, _, body) = refresh(token, ip).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        session = body;
+    }
+    let token = session["refresh_token"].as_str().unwrap().to_owned();
+    let (status, headers, body) = refresh(token.clone(), "192.0.2.23").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    // Refused before spending: the token was not marked used (no reuse alarm later).
+    let rows = audit(&env.server.db_path).await;
+    assert!(!actions(&rows).contains(&"session.refresh_reuse"));
+    env.stop().await;
+}

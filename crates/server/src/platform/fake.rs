@@ -404,6 +404,50 @@ mod tests {
         fake.stop().await;
     }
 
+    #[tokio::test]
+    async fn the_fake_checks_soter_signatures_and_api_credentials() {
+        use crate::mfa::soter::{SoterClient, SoterError};
+        let fake = FakeWeChat::start("wxfake", SecretString::from("s3cret"))
+            .await
+            .unwrap();
+        let client = SoterClient::new(
+            &fake.base_url(),
+            "wxfake",
+            SecretString::from("s3cret"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let json = r#"{"raw":"challenge","counter":1}"#;
+        let sig = fake.sign_soter_result(json);
+        assert!(client.verify_signature("o1", json, &sig).await.unwrap());
+        assert!(!client.verify_signature("o1", "{}", &sig).await.unwrap());
+        assert!(!client.verify_signature("o1", json, "!!").await.unwrap());
+        let wrong = SoterClient::new(
+            &fake.base_url(),
+            "wxfake",
+            SecretString::from("nope"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert!(matches!(
+            wrong.verify_signature("o1", json, &sig).await,
+            Err(SoterError::Api { errcode: 40125 })
+        ));
+        // Without a valid access token the API answers 40001.
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}/cgi-bin/soter/verify_signature?access_token=forged",
+                fake.base_url()
+            ))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        assert_eq!(body["errcode"], 40001);
+        fake.stop().await;
+    }
+
     #[test]
     fn dev_openids_are_stable_and_shaped_like_real_ones() {
         let a = dev_openid("wx1", "alice");
