@@ -117,7 +117,7 @@ impl FakeWeChat {
             .push_back(errcode);
     }
 
-    /// Signs a SOTER `resultJSON` as the user's device would (test helper; base64 signature).
+    /// Signs a SOTER `resultJSON` as the user's device would, for tests (base64 signature).
     pub fn sign_soter_result(&self, json_string: &str) -> String {
         let rng = ring::rand::SystemRandom::new();
         self.state
