@@ -54,6 +54,8 @@ pub enum Command {
     AuditLog(AuditLogArgs),
     /// Keys for `serve`: `keys generate` makes a data-encryption keyring line.
     Keys(KeysArgs),
+    /// Staff accounts of `serve`: `accounts create` makes an admin or operator.
+    Accounts(AccountsArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\
@@ -353,3 +355,42 @@ Examples:
   miniguard keys generate --out /etc/miniguard/data-keys   # then: data_keys_file = \"/etc/miniguard/data-keys\"
   export MINIGUARD_DATA_KEYS=$(miniguard keys generate)     # then: data_keys_env = \"MINIGUARD_DATA_KEYS\"
   miniguard keys generate --id 2                            # a rotation: append to the existing line";
+
+#[derive(Args, Debug)]
+pub struct AccountsArgs {
+    #[command(subcommand)]
+    pub command: AccountsCommand,
+}
+
+/// A staff role.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StaffRole {
+    Admin,
+    Operator,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountsCommand {
+    /// Create a staff account. The password is read from standard input (first line), never
+    /// from the command line; it must be 12 to 128 characters, not a common password, not
+    /// containing the username, not keyboard rows or sequences. The account must enrol TOTP at
+    /// its first `POST /v1/admin/login`.
+    ///
+    /// Exit codes: 0 created, 2 error (weak password, taken username, ...).
+    #[command(after_help = ACCOUNTS_EXAMPLES)]
+    Create {
+        /// The server's SQLite database (created and migrated if needed).
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// 3 to 64 of a-z, 0-9, '.', '_', '-' (upper case is lowered).
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
+        role: StaffRole,
+    },
+}
+
+const ACCOUNTS_EXAMPLES: &str = "\
+Examples:
+  miniguard accounts create --db /var/lib/miniguard/miniguard.db --username ops.chief --role admin
+  (then type the password and press Enter, or pipe it: ... < password-file)";

@@ -3,6 +3,7 @@
 
 mod args;
 mod baseline;
+mod cmd_accounts;
 mod cmd_deps;
 mod cmd_keys;
 mod cmd_rules;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         args::Command::Serve(a) => cmd_serve::run(&a),
         args::Command::AuditLog(a) => cmd_serve::run_audit_log(&a),
         args::Command::Keys(a) => cmd_keys::run(&a),
+        args::Command::Accounts(a) => cmd_accounts::run(&a),
     };
     match result {
         Ok(code) => code,

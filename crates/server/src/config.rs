@@ -507,6 +507,7 @@ impl ServerSettings {
                 idle_ttl: self.sessions.idle_ttl.0,
             },
             open_data_max_age: Duration::from_secs(self.wechat.open_data_max_age_secs),
+            mfa: crate::mfa::MfaPolicy::default(),
         }
     }
 

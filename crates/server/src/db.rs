@@ -60,6 +60,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0004_user_phones.sql"),
     },
     Migration {
+        version: 5,
+        name: "mfa",
+        sql: include_str!("../migrations/0005_mfa.sql"),
+    },
+    Migration {
         version: 7,
         name: "storage_keys",
         sql: include_str!("../migrations/0007_storage_keys.sql"),
@@ -521,6 +526,11 @@ impl Db {
             == 1;
         tx.commit().await?;
         Ok(fresh)
+    }
+
+    /// The pool, for the feature data layers beside this one (`crate::mfa::store`).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Closes the pool (waits for connections to be returned).

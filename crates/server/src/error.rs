@@ -55,6 +55,22 @@ pub enum ApiError {
     /// There is no such thing (or the caller may not know it exists).
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// A password or a second-factor code was wrong, expired or already used; the reason is for
+    /// the log. Unlike [`ApiError::Unauthorized`] the session (if any) stays valid.
+    #[error("invalid credentials: {0}")]
+    InvalidCredentials(&'static str),
+    /// The session may not do this (e.g. a login limited to factor enrolment); reason for the log.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The route demands a second-factor verification within a recent window (step-up).
+    #[error("a recent second-factor verification is required")]
+    MfaRequired,
+    /// A new password breaks the policy; `detail` is a fixed, client-safe explanation.
+    #[error("weak password: {detail}")]
+    WeakPassword {
+        /// Which rule it broke.
+        detail: &'static str,
+    },
     /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
     /// so it is a fixed string, never data from the request.
     #[error("not implemented: {detail}")]
@@ -155,6 +171,30 @@ impl ApiError {
                 "The platform data failed verification",
             ),
             Self::NotFound(_) => Problem::from_status(StatusCode::NOT_FOUND),
+            Self::InvalidCredentials(_) => Problem::typed(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "The credentials are invalid, expired or already used",
+            ),
+            Self::Forbidden(_) => Problem::typed(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "This session may not do that",
+            ),
+            Self::MfaRequired => Problem::typed(
+                StatusCode::FORBIDDEN,
+                "mfa-required",
+                "A recent second-factor verification is required",
+            ),
+            Self::WeakPassword { detail } => {
+                let mut p = Problem::typed(
+                    StatusCode::BAD_REQUEST,
+                    "weak-password",
+                    "The password does not meet the policy",
+                );
+                p.detail = Some(detail);
+                p
+            }
             Self::NotImplemented { detail } => {
                 let mut p = Problem::typed(
                     StatusCode::NOT_IMPLEMENTED,

@@ -62,6 +62,8 @@ pub struct AppOptions {
     pub metrics_from: Vec<IpAddr>,
     /// How old WeChat open data (the old phone flow's `encryptedData`) may be, by its watermark.
     pub open_data_max_age: Duration,
+    /// Second factors, step-up and per-account lockout.
+    pub mfa: crate::mfa::MfaPolicy,
 }
 
 impl Default for AppOptions {
@@ -77,6 +79,7 @@ impl Default for AppOptions {
             // The client sends encryptedData right after the user tapped the button; 10 minutes
             // allows for slow networks and clock skew, and stops replays of old captures.
             open_data_max_age: Duration::from_mins(10),
+            mfa: crate::mfa::MfaPolicy::default(),
         }
     }
 }
@@ -95,6 +98,8 @@ struct Inner {
     auth_limit: RateLimiter,
     metrics: Metrics,
     options: AppOptions,
+    mfa: crate::mfa::MfaServices,
+    account_limits: crate::lockout::AccountLimits,
 }
 
 impl AppState {
@@ -105,7 +110,13 @@ impl AppState {
         keyring: Keyring,
         options: AppOptions,
     ) -> Self {
-        Self::with_platforms(db, Platforms::new(platform), keyring, options)
+        Self::with_services(
+            db,
+            Platforms::new(platform),
+            keyring,
+            options,
+            crate::mfa::MfaServices::default(),
+        )
     }
 
     /// Like [`AppState::new`] with several platforms (each gets `/v1/auth/<name>/login`).
@@ -115,6 +126,34 @@ impl AppState {
         keyring: Keyring,
         options: AppOptions,
     ) -> Self {
+        Self::with_services(
+            db,
+            platforms,
+            keyring,
+            options,
+            crate::mfa::MfaServices::default(),
+        )
+    }
+
+    /// [`AppState::new`] with the outside services of MFA (SMS provider, SOTER client).
+    pub fn with_mfa(
+        db: Db,
+        platform: Arc<dyn PlatformClient>,
+        keyring: Keyring,
+        options: AppOptions,
+        mfa: crate::mfa::MfaServices,
+    ) -> Self {
+        Self::with_services(db, Platforms::new(platform), keyring, options, mfa)
+    }
+
+    /// Every part given: the platforms and the outside services of MFA.
+    pub fn with_services(
+        db: Db,
+        platforms: Platforms,
+        keyring: Keyring,
+        options: AppOptions,
+        mfa: crate::mfa::MfaServices,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -123,9 +162,21 @@ impl AppState {
                 general_limit: RateLimiter::new(options.general_rate),
                 auth_limit: RateLimiter::new(options.auth_rate),
                 metrics: Metrics::default(),
+                account_limits: crate::lockout::AccountLimits::new(&options.mfa.lockout),
                 options,
+                mfa,
             }),
         }
+    }
+
+    /// The outside services of MFA.
+    pub fn mfa(&self) -> &crate::mfa::MfaServices {
+        &self.inner.mfa
+    }
+
+    /// The per-account attempt rates.
+    pub(crate) fn account_limits(&self) -> &crate::lockout::AccountLimits {
+        &self.inner.account_limits
     }
 
     pub fn db(&self) -> &Db {

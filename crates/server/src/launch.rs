@@ -132,6 +132,15 @@ async fn sweep_forever(db: Db) {
             Ok(n) => tracing::info!(rows = n, "swept expired tokens and nonces"),
             Err(e) => tracing::warn!(error = %e, "sweeping expired tokens failed"),
         }
+        // Expired MFA challenges, and lockout counters a day old (they start over anyway).
+        let day_ago = crate::db::now_ms() - 24 * 3600 * 1000;
+        let swept = match db.sweep_challenges(day_ago).await {
+            Ok(n) => db.sweep_failures(day_ago).await.map(|m| n + m),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = swept {
+            tracing::warn!(error = %e, "sweeping MFA challenges failed");
+        }
     }
 }
 
@@ -159,6 +168,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     let fake = FakeWeChat::start(DEV_APPID, SecretString::from(secret.clone()))
         .await
         .map_err(io("starting the fake platform"))?;
+    let mfa = dev_mfa_services(&fake.base_url(), &secret);
     let platform = WeChatClient::new(
         &fake.base_url(),
         DEV_APPID,
@@ -180,7 +190,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     // A throwaway data key: what --dev encrypts dies with it.
     let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
     let keyring = Keyring::new(KeyId(1), key);
-    let state = AppState::with_platforms(db.clone(), platforms, keyring, AppOptions::default());
+    let state = AppState::with_services(db.clone(), platforms, keyring, AppOptions::default(), mfa);
     Ok(Running {
         local_addr,
         url: format!("https://{local_addr}"),
@@ -315,6 +325,24 @@ async fn dev_platforms(
         .with(Arc::new(douyin))
         .with(Arc::new(alipay));
     Ok((platforms, (douyin_fake, alipay_fake)))
+}
+
+/// `--dev`'s MFA services: SMS codes go to the log (target `miniguard::dev_sms`), SOTER is
+/// checked by the fake platform.
+fn dev_mfa_services(fake_base_url: &str, secret: &str) -> crate::mfa::MfaServices {
+    let soter = crate::mfa::soter::SoterClient::new(
+        fake_base_url,
+        DEV_APPID,
+        SecretString::from(secret.to_owned()),
+        PLATFORM_TIMEOUT,
+    )
+    .map_err(|e| tracing::warn!(error = %e, "SOTER disabled"))
+    .ok()
+    .map(Arc::new);
+    crate::mfa::MfaServices {
+        sms: Some(Arc::new(crate::mfa::sms::ConsoleSms)),
+        soter,
+    }
 }
 
 fn create_dir(dir: &Path) -> Result<(), LaunchError> {

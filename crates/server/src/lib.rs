@@ -18,7 +18,12 @@
 //!   request is signed with the access token's own key, within a time window, with a nonce
 //!   that works once ([`signed`]);
 //! - every client address is rate limited, auth routes more strictly, in memory and before any
-//!   database work ([`ratelimit`]);
+//!   database work ([`ratelimit`]); login, second-factor and refresh attempts are also limited
+//!   per account, and failed passwords and codes lock the (account, address) pair with growing,
+//!   capped delays that never lock the owner out for good ([`lockout`]);
+//! - second factors (TOTP, SMS codes, WeChat SOTER, recovery codes) mark the login as verified,
+//!   and sensitive routes demand a recent factor (step-up) ([`mfa`]); staff accounts log in with
+//!   an Argon2id password and a mandatory TOTP ([`accounts`]);
 //! - every login success and failure is appended to a SHA-256 hash-chained audit log that
 //!   [`audit::verify`] checks for edits, deletions and reordering ([`audit`], [`db`]).
 //!
@@ -30,13 +35,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod audit;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod launch;
+pub mod lockout;
 pub mod metrics;
+pub mod mfa;
 pub mod openapi;
 pub mod phone;
 pub mod platform;

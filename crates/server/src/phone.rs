@@ -54,7 +54,7 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
 }
 
 /// Binds a phone number to a user's row.
-fn phone_aad(user: UserId) -> AssociatedData {
+pub(crate) fn phone_aad(user: UserId) -> AssociatedData {
     AssociatedData::field("user_phones", "envelope", &user.0.to_string())
 }
 

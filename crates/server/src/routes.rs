@@ -43,6 +43,8 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(auth)
         .merge(session)
         .merge(crate::phone::router(state))
+        .merge(OpenApiRouter::from(crate::mfa::router(state)))
+        .merge(OpenApiRouter::from(crate::accounts::router(state)))
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).

@@ -154,6 +154,11 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Refreshed, Api
     else {
         return Ok(Refreshed::Refused("unknown refresh token"));
     };
+    // Per account, whatever the address (see crate::lockout).
+    state.account_limits().check(
+        crate::lockout::Attempt::Refresh,
+        &crate::mfa::otp_account(row.user_id),
+    )?;
     if row.revoked_at_ms.is_some() {
         return Ok(Refreshed::Refused("revoked refresh token"));
     }
@@ -190,6 +195,8 @@ pub struct Authenticated {
     pub family_id: String,
     /// The access token's row, the scope of its nonces.
     pub token_id: i64,
+    /// When this login last verified a second factor (see [`crate::mfa::require_recent_mfa`]).
+    pub mfa_at_ms: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for Authenticated {

@@ -129,10 +129,16 @@ pub async fn require_session(
             _ => "malformed signature headers",
         }));
     }
+    // A staff login without a second factor may only enrol one (see crate::accounts).
+    let (mfa_at_ms, limited) = state.db().family_mfa(&row.family_id).await?;
+    if limited && !crate::mfa::allowed_while_limited(parts.uri.path()) {
+        return Err(ApiError::Forbidden("login limited to TOTP enrolment"));
+    }
     parts.extensions.insert(Authenticated {
         user: row.user_id,
         family_id: row.family_id,
         token_id: row.id,
+        mfa_at_ms,
     });
     Ok(next.run(Request::from_parts(parts, Body::from(body))).await)
 }

@@ -30,6 +30,15 @@
 //! across codes and runs. Like a real `wx.login` code, each code works once: log the same user in
 //! again with `dev:alice:2`, `dev:alice:3`, ... Every login gets a fresh random `session_key`, as
 //! with the real API.
+//!
+//! For SOTER biometrics it also serves `POST /cgi-bin/stable_token` (JSON `grant_type`, `appid`,
+//! `secret`, `force_refresh` → `{access_token, expires_in}`; 40002, 40013, 40125 as above) and
+//! `POST /cgi-bin/soter/verify_signature?access_token=` (JSON `openid`, `json_string`,
+//! `json_signature` → `{errcode: 0, errmsg: "ok", is_ok}`; 40001 for an unknown token, 47001 for a
+//! malformed body). The real service checks an RSA signature made by the device's TEE key; the
+//! fake holds one ECDSA P-256 key per instance and checks that instead, which is faithful at the
+//! HTTP protocol level, the level the server depends on. Tests make a device's signature with
+//! [`FakeWeChat::sign_soter_result`].
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -37,6 +46,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -62,6 +72,8 @@ struct FakeState {
     phone_codes_used: Mutex<HashSet<String>>,
     /// When set, phone answers carry this appid in their watermark.
     watermark_appid: Mutex<Option<String>>,
+    /// The stand-in for every device's SOTER key (see the module docs).
+    soter_key: ring::signature::EcdsaKeyPair,
 }
 
 /// Lifetime of a fake access token, as WeChat's.
@@ -90,6 +102,7 @@ impl FakeWeChat {
             token_requests: AtomicUsize::new(0),
             phone_codes_used: Mutex::new(HashSet::new()),
             watermark_appid: Mutex::new(None),
+            soter_key: soter_key()?,
         });
         let app = router(Arc::clone(&state));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -167,6 +180,16 @@ impl FakeWeChat {
     /// Makes phone answers carry another app's watermark (`None` restores this app's).
     pub fn set_watermark_appid(&self, appid: Option<&str>) {
         *lock(&self.state.watermark_appid) = appid.map(str::to_owned);
+    }
+
+    /// Signs a SOTER `resultJSON` as the user's device would, for tests (base64 signature).
+    pub fn sign_soter_result(&self, json_string: &str) -> String {
+        let rng = ring::rand::SystemRandom::new();
+        self.state
+            .soter_key
+            .sign(&rng, json_string.as_bytes())
+            .map(|sig| base64::engine::general_purpose::STANDARD.encode(sig.as_ref()))
+            .unwrap_or_default()
     }
 
     /// Stops the server and waits for it.
@@ -298,7 +321,20 @@ fn router(state: Arc<FakeState>) -> Router {
         .route("/sns/jscode2session", get(jscode2session))
         .route("/cgi-bin/stable_token", post(stable_token))
         .route("/wxa/business/getuserphonenumber", post(get_phone))
+        .route(
+            "/cgi-bin/soter/verify_signature",
+            post(soter_verify_signature),
+        )
         .with_state(state)
+}
+
+fn soter_key() -> std::io::Result<ring::signature::EcdsaKeyPair> {
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+        .map_err(|_| std::io::Error::other("generating the fake SOTER key"))?;
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|_| std::io::Error::other("loading the fake SOTER key"))
 }
 
 async fn stable_token(
@@ -382,6 +418,45 @@ async fn get_phone(
         [(header::CONTENT_TYPE, "application/json")],
         reply.to_string(),
     )
+}
+
+#[derive(Deserialize)]
+struct SoterVerifyRequest {
+    openid: String,
+    json_string: String,
+    json_signature: String,
+}
+
+async fn soter_verify_signature(
+    State(state): State<Arc<FakeState>>,
+    Query(q): Query<TokenQuery>,
+    body: Bytes,
+) -> impl IntoResponse {
+    let known = q.access_token.as_deref().is_some_and(|t| {
+        lock(&state.access_token)
+            .as_ref()
+            .is_some_and(|(live, _)| live == t)
+    });
+    if !known {
+        return answer(&error(
+            40001,
+            "invalid credential, access_token is invalid or not latest",
+        ));
+    }
+    let Ok(req) = serde_json::from_slice::<SoterVerifyRequest>(&body) else {
+        return answer(&error(47001, "data format error"));
+    };
+    if !crate::platform::plausible_id(&req.openid) || req.json_string.is_empty() {
+        return answer(&error(47001, "data format error"));
+    }
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_ASN1,
+        ring::signature::KeyPair::public_key(&state.soter_key).as_ref(),
+    );
+    let is_ok = base64::engine::general_purpose::STANDARD
+        .decode(req.json_signature.trim())
+        .is_ok_and(|sig| public.verify(req.json_string.as_bytes(), &sig).is_ok());
+    answer(&serde_json::json!({ "errcode": 0, "errmsg": "ok", "is_ok": is_ok }))
 }
 
 #[derive(Deserialize)]
@@ -509,6 +584,50 @@ mod tests {
             denied,
             Err(PlatformError::Api { errcode: 40125, .. })
         ));
+        fake.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_fake_checks_soter_signatures_and_api_credentials() {
+        use crate::mfa::soter::{SoterClient, SoterError};
+        let fake = FakeWeChat::start("wxfake", SecretString::from("s3cret"))
+            .await
+            .unwrap();
+        let client = SoterClient::new(
+            &fake.base_url(),
+            "wxfake",
+            SecretString::from("s3cret"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let json = r#"{"raw":"challenge","counter":1}"#;
+        let sig = fake.sign_soter_result(json);
+        assert!(client.verify_signature("o1", json, &sig).await.unwrap());
+        assert!(!client.verify_signature("o1", "{}", &sig).await.unwrap());
+        assert!(!client.verify_signature("o1", json, "!!").await.unwrap());
+        let wrong = SoterClient::new(
+            &fake.base_url(),
+            "wxfake",
+            SecretString::from("nope"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert!(matches!(
+            wrong.verify_signature("o1", json, &sig).await,
+            Err(SoterError::Api { errcode: 40125 })
+        ));
+        // Without a valid access token the API answers 40001.
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}/cgi-bin/soter/verify_signature?access_token=forged",
+                fake.base_url()
+            ))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        assert_eq!(body["errcode"], 40001);
         fake.stop().await;
     }
 
