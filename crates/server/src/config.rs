@@ -55,6 +55,8 @@ pub enum ConfigError {
 #[derive(Deserialize)]
 struct File {
     server: Option<ServerSettings>,
+    /// `[collections.NAME]`: the data API's schemas (see `crate::data::schema`).
+    collections: Option<toml::Value>,
 }
 
 /// `[server]`.
@@ -78,6 +80,9 @@ pub struct ServerSettings {
     /// File holding the data keys, same format.
     pub data_keys_file: Option<PathBuf>,
     pub wechat: WeChatSettings,
+    /// The file's `[collections.*]` (not part of `[server]`).
+    #[serde(skip)]
+    pub collections: crate::data::Collections,
 }
 
 /// `[server.tls]`.
@@ -148,11 +153,23 @@ impl ServerSettings {
             path: "configuration".into(),
             source: Box::new(e),
         })?;
-        let s = file
+        let mut s = file
             .server
             .ok_or_else(|| ConfigError::Invalid("no [server] section".into()))?;
         s.validate()?;
+        s.collections = crate::data::Collections::from_toml(file.collections.as_ref())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(s)
+    }
+
+    /// Only the `[collections.*]` of a `miniguard.toml` (what `serve --dev --config FILE` uses).
+    pub fn collections_from_file(path: &Path) -> Result<crate::data::Collections, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        crate::data::Collections::from_config_text(&text)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
     }
 
     /// Checks the settings as a whole (after command-line overrides, too).

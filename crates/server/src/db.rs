@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "signing_keys",
         sql: include_str!("../migrations/0003_signing_keys.sql"),
     },
+    Migration {
+        version: 6,
+        name: "data_api",
+        sql: include_str!("../migrations/0006_data_api.sql"),
+    },
 ];
 
 /// The current time in milliseconds since the Unix epoch.
@@ -475,6 +480,37 @@ impl Db {
         Ok(fresh)
     }
 
+    /// The pool, for the collections' data layer (`crate::data::store`), which runs only SQL
+    /// that `crate::data::query` builds from validated schemas.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The user's roles (`user_roles`), sorted.
+    pub async fn user_roles(&self, user: UserId) -> Result<Vec<String>, DbError> {
+        sqlx::query("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    /// Grants a role (idempotent).
+    pub async fn grant_role(&self, user: UserId, role: &str) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id, role) DO NOTHING",
+        )
+        .bind(user.0)
+        .bind(role)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -547,7 +583,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path).await.unwrap();
-        assert_eq!(db.schema_version().await.unwrap(), 3);
+        let newest = MIGRATIONS.last().map_or(0, |m| m.version);
+        assert_eq!(db.schema_version().await.unwrap(), newest);
         db.close().await;
         let db = Db::open(&path).await.unwrap();
         let (a, created) = db.upsert_user("wechat", "o1", None).await.unwrap();

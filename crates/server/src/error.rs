@@ -48,6 +48,17 @@ pub enum ApiError {
         /// How long until a request would be allowed.
         retry_after: std::time::Duration,
     },
+    /// No such collection or record, or one the caller may not read (the same answer, so
+    /// existence is not confirmed).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The caller may not do this; the reason is for the log.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// A record or query failed validation: (field, message) pairs, shown to the client. The
+    /// messages are fixed texts; a field is a schema name or, for an unknown field, the key sent.
+    #[error("invalid: {0:?}")]
+    Invalid(Vec<(String, String)>),
     /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
     /// so it is a fixed string, never data from the request.
     #[error("not implemented: {detail}")]
@@ -91,6 +102,10 @@ impl Problem {
         }
     }
 }
+
+/// Field-level errors shown to the client as the problem's `errors` member.
+#[derive(Clone, Debug)]
+pub struct ProblemErrors(pub serde_json::Value);
 
 /// The log-only cause of an error response; removed from the response before it is sent.
 #[derive(Clone, Debug)]
@@ -142,6 +157,17 @@ impl ApiError {
                 "rate-limited",
                 "Too many requests, try again later",
             ),
+            Self::NotFound(_) => Problem::from_status(StatusCode::NOT_FOUND),
+            Self::Forbidden(_) => Problem::typed(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You are not allowed to do this",
+            ),
+            Self::Invalid(_) => Problem::typed(
+                StatusCode::BAD_REQUEST,
+                "invalid-record",
+                "The request has invalid fields",
+            ),
             Self::NotImplemented { detail } => {
                 let mut p = Problem::typed(
                     StatusCode::NOT_IMPLEMENTED,
@@ -176,6 +202,13 @@ impl IntoResponse for ApiError {
         if let Some(secs) = retry_after {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Self::Invalid(errors) = &self {
+            let list: Vec<serde_json::Value> = errors
+                .iter()
+                .map(|(field, message)| serde_json::json!({ "field": field, "message": message }))
+                .collect();
+            res.extensions_mut().insert(ProblemErrors(list.into()));
         }
         res.extensions_mut().insert(problem);
         res.extensions_mut().insert(Cause(self.to_string()));

@@ -45,6 +45,8 @@ pub enum LaunchError {
     Platform(#[from] WeChatConfigError),
     #[error("data keys: {0}")]
     Keys(String),
+    #[error("{0}")]
+    Collections(#[from] crate::data::store::StoreError),
     #[error(
         "--dev listens on loopback addresses only (it logs anyone in with dev:<name>), not on {0}"
     )]
@@ -123,6 +125,14 @@ async fn sweep_forever(db: Db) {
 
 /// Sets up `serve --dev`.
 pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
+    start_dev_with(options, crate::data::Collections::default()).await
+}
+
+/// Sets up `serve --dev` serving these collections (`serve --dev --config FILE`).
+pub async fn start_dev_with(
+    options: DevOptions,
+    collections: crate::data::Collections,
+) -> Result<Running, LaunchError> {
     if !options.listen.ip().is_loopback() {
         return Err(LaunchError::DevNotLoopback(options.listen));
     }
@@ -139,6 +149,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     };
     let database = data_dir.join("miniguard.db");
     let db = Db::open(&database).await?;
+    crate::data::store::install(&db, &collections).await?;
 
     // A throwaway AppSecret shared only by the fake and our client.
     let secret = uuid::Uuid::new_v4().simple().to_string();
@@ -170,7 +181,8 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
         Arc::new(platform),
         keyring,
         AppOptions::default(),
-    );
+    )
+    .with_collections(collections);
     Ok(Running {
         local_addr,
         url: format!("https://{local_addr}"),
@@ -214,6 +226,7 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         create_dir(parent)?;
     }
     let db = Db::open(&settings.database).await?;
+    crate::data::store::install(&db, &settings.collections).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(io(format!("listening on {}", settings.listen)))?;
@@ -229,7 +242,8 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         Arc::new(platform),
         keyring,
         settings.app_options(),
-    );
+    )
+    .with_collections(settings.collections.clone());
     Ok(Running {
         local_addr,
         url: format!("{scheme}://{local_addr}"),

@@ -32,6 +32,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod data;
 pub mod db;
 pub mod error;
 pub mod http;

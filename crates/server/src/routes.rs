@@ -38,6 +38,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route("/readyz", get(readyz))
         .merge(auth)
         .merge(session)
+        .merge(crate::data::router(state))
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).
