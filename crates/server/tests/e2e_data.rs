@@ -243,7 +243,10 @@ async fn crud_with_every_field_type_and_encryption_at_rest() {
     assert_eq!(created["body"], "<p style=\"color: red\">hi <img></p>");
     assert_eq!(created["order"], order_id.as_str());
     assert_eq!(created["secret"], "s3cret-value");
-    assert!(created.get("hidden").is_none(), "private fields are never returned");
+    assert!(
+        created.get("hidden").is_none(),
+        "private fields are never returned"
+    );
     assert!(created["created"].as_str().unwrap().ends_with('Z'));
 
     let (s, got) = call(
@@ -258,35 +261,29 @@ async fn crud_with_every_field_type_and_encryption_at_rest() {
     assert_eq!(got, created);
 
     // At rest: the encrypted field is an envelope bound to table, field and record id.
-    let mut conn = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}?mode=ro",
-        server.db_path.display()
-    ))
-    .await
-    .unwrap();
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", server.db_path.display()))
+            .await
+            .unwrap();
     let row = sqlx::query("SELECT f_secret, f_hidden FROM c_things WHERE id = ?")
         .bind(&id)
         .fetch_one(&mut conn)
         .await
         .unwrap();
     let envelope: Vec<u8> = row.get(0);
-    assert!(
-        !envelope
-            .windows(b"s3cret".len())
-            .any(|w| w == b"s3cret")
-    );
+    assert!(!envelope.windows(b"s3cret".len()).any(|w| w == b"s3cret"));
     assert_eq!(envelope[0], 1, "envelope version");
     assert_eq!(&envelope[1..5], &1u32.to_be_bytes(), "key id");
     let plain = test_keyring()
-        .decrypt(
-            &envelope,
-            &AssociatedData::field("c_things", "secret", &id),
-        )
+        .decrypt(&envelope, &AssociatedData::field("c_things", "secret", &id))
         .unwrap();
     assert_eq!(&plain[..], b"\"s3cret-value\"");
     assert!(
         test_keyring()
-            .decrypt(&envelope, &AssociatedData::field("c_things", "secret", "other"))
+            .decrypt(
+                &envelope,
+                &AssociatedData::field("c_things", "secret", "other")
+            )
             .is_err()
     );
     let hidden: String = row.get(1);
@@ -295,12 +292,26 @@ async fn crud_with_every_field_type_and_encryption_at_rest() {
 
     // Update: typed, partial; the read-only field refuses a change.
     let path = format!("/v1/collections/things/records/{id}");
-    let (s, updated) = call(&server, &alice, "PATCH", &path, Some(&json!({ "n": 4, "kind": null }))).await;
+    let (s, updated) = call(
+        &server,
+        &alice,
+        "PATCH",
+        &path,
+        Some(&json!({ "n": 4, "kind": null })),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{updated}");
     assert_eq!(updated["n"], 4);
     assert_eq!(updated["kind"], Value::Null);
     assert_eq!(updated["secret"], "s3cret-value");
-    let (s, body) = call(&server, &alice, "PATCH", &path, Some(&json!({ "fixed": "again" }))).await;
+    let (s, body) = call(
+        &server,
+        &alice,
+        "PATCH",
+        &path,
+        Some(&json!({ "fixed": "again" })),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(error_fields(&body), ["fixed"]);
 
@@ -329,7 +340,14 @@ async fn crud_with_every_field_type_and_encryption_at_rest() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(error_fields(&body), ["order"]);
 
-    let (s, list) = call(&server, &alice, "GET", "/v1/collections/things/records", None).await;
+    let (s, list) = call(
+        &server,
+        &alice,
+        "GET",
+        "/v1/collections/things/records",
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["total"], 1);
     assert_eq!(list["page"], 1);
@@ -372,7 +390,9 @@ async fn invalid_writes_answer_400_with_field_level_errors() {
     assert_eq!(body["type"], "urn:miniguard:problem:invalid-record");
     assert_eq!(
         error_fields(&body),
-        ["at", "code", "flag", "kind", "meta", "n", "name", "owner", "surprise", "x"]
+        [
+            "at", "code", "flag", "kind", "meta", "n", "name", "owner", "surprise", "x"
+        ]
     );
     let by_field = |f: &str| {
         body["errors"]
@@ -390,10 +410,24 @@ async fn invalid_writes_answer_400_with_field_level_errors() {
     assert_eq!(by_field("name"), "required");
     assert_eq!(by_field("owner"), "set by the server");
     // Not an object, not JSON.
-    let (s, _) = call(&server, &alice, "POST", "/v1/collections/things/records", Some(&json!([1]))).await;
+    let (s, _) = call(
+        &server,
+        &alice,
+        "POST",
+        "/v1/collections/things/records",
+        Some(&json!([1])),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // Nothing was stored.
-    let (_, list) = call(&server, &alice, "GET", "/v1/collections/things/records", None).await;
+    let (_, list) = call(
+        &server,
+        &alice,
+        "GET",
+        "/v1/collections/things/records",
+        None,
+    )
+    .await;
     assert_eq!(list["total"], 0);
     server.stop().await;
 }
@@ -425,7 +459,14 @@ async fn filters_sort_and_pagination() {
         ("page", "2"),
         ("per_page", "5"),
     ]);
-    let (s, list) = call(&server, &alice, "GET", &format!("/v1/collections/orders/records?{q}"), None).await;
+    let (s, list) = call(
+        &server,
+        &alice,
+        "GET",
+        &format!("/v1/collections/orders/records?{q}"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{list}");
     assert_eq!(list["total"], 14, "even qty 4..=30");
     assert_eq!(list["page"], 2);
@@ -441,7 +482,14 @@ async fn filters_sort_and_pagination() {
         ("filter", "not (qty <= 27 or item ~ \"tea\")"),
         ("sort", "qty"),
     ]);
-    let (_, list) = call(&server, &alice, "GET", &format!("/v1/collections/orders/records?{q}"), None).await;
+    let (_, list) = call(
+        &server,
+        &alice,
+        "GET",
+        &format!("/v1/collections/orders/records?{q}"),
+        None,
+    )
+    .await;
     let qtys: Vec<i64> = list["items"]
         .as_array()
         .unwrap()
@@ -451,10 +499,24 @@ async fn filters_sort_and_pagination() {
     assert_eq!(qtys, [29]);
     // SQL in a literal is a literal.
     let q = query(&[("filter", "item = \"x' OR 1=1; DROP TABLE c_orders; --\"")]);
-    let (s, list) = call(&server, &alice, "GET", &format!("/v1/collections/orders/records?{q}"), None).await;
+    let (s, list) = call(
+        &server,
+        &alice,
+        "GET",
+        &format!("/v1/collections/orders/records?{q}"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["total"], 0);
-    let (_, list) = call(&server, &alice, "GET", "/v1/collections/orders/records", None).await;
+    let (_, list) = call(
+        &server,
+        &alice,
+        "GET",
+        "/v1/collections/orders/records",
+        None,
+    )
+    .await;
     assert_eq!(list["total"], 30, "the table is intact");
     // Refused filters and parameters, each naming what was wrong.
     for (pairs, field) in [
@@ -471,14 +533,27 @@ async fn filters_sort_and_pagination() {
         (vec![("limit", "1")], "query"),
     ] {
         let q = query(&pairs);
-        let (s, body) =
-            call(&server, &alice, "GET", &format!("/v1/collections/orders/records?{q}"), None).await;
+        let (s, body) = call(
+            &server,
+            &alice,
+            "GET",
+            &format!("/v1/collections/orders/records?{q}"),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{pairs:?}");
         assert_eq!(error_fields(&body), [field], "{pairs:?}");
     }
     let deep = format!("{}qty = 1{}", "(".repeat(50), ")".repeat(50));
     let q = query(&[("filter", &deep)]);
-    let (s, _) = call(&server, &alice, "GET", &format!("/v1/collections/orders/records?{q}"), None).await;
+    let (s, _) = call(
+        &server,
+        &alice,
+        "GET",
+        &format!("/v1/collections/orders/records?{q}"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     server.stop().await;
 }
@@ -495,24 +570,60 @@ async fn authorization_table_roles_actions_collections_and_idor() {
     let create = |who: &'static str, coll: &'static str, body: Value| (who, coll, body);
     let mut ids = std::collections::HashMap::new();
     for (who, coll, body) in [
-        create("alice", "orders", json!({ "item": "alice tea", "qty": 1, "phone": "111" })),
-        create("bob", "orders", json!({ "item": "bob tea", "qty": 2, "phone": "222" })),
-        create("alice", "posts", json!({ "title": "alice draft", "status": "draft" })),
-        create("alice", "posts", json!({ "title": "alice pub", "status": "published" })),
-        create("bob", "posts", json!({ "title": "bob draft", "status": "draft" })),
+        create(
+            "alice",
+            "orders",
+            json!({ "item": "alice tea", "qty": 1, "phone": "111" }),
+        ),
+        create(
+            "bob",
+            "orders",
+            json!({ "item": "bob tea", "qty": 2, "phone": "222" }),
+        ),
+        create(
+            "alice",
+            "posts",
+            json!({ "title": "alice draft", "status": "draft" }),
+        ),
+        create(
+            "alice",
+            "posts",
+            json!({ "title": "alice pub", "status": "published" }),
+        ),
+        create(
+            "bob",
+            "posts",
+            json!({ "title": "bob draft", "status": "draft" }),
+        ),
     ] {
         let u = match who {
             "alice" => &alice,
             _ => &bob,
         };
-        let (s, rec) = call(&server, u, "POST", &format!("/v1/collections/{coll}/records"), Some(&body)).await;
+        let (s, rec) = call(
+            &server,
+            u,
+            "POST",
+            &format!("/v1/collections/{coll}/records"),
+            Some(&body),
+        )
+        .await;
         assert_eq!(s, StatusCode::CREATED, "{rec}");
         ids.insert(
-            body["item"].as_str().or(body["title"].as_str()).unwrap().to_owned(),
+            body["item"]
+                .as_str()
+                .or(body["title"].as_str())
+                .unwrap()
+                .to_owned(),
             rec["id"].as_str().unwrap().to_owned(),
         );
     }
-    let users = [("alice", &alice), ("bob", &bob), ("carol", &carol), ("dave", &dave)];
+    let users = [
+        ("alice", &alice),
+        ("bob", &bob),
+        ("carol", &carol),
+        ("dave", &dave),
+    ];
     let get_user = |n: &str| users.iter().find(|(k, _)| *k == n).unwrap().1;
 
     // (user, action, collection, record, expected status)
@@ -521,30 +632,90 @@ async fn authorization_table_roles_actions_collections_and_idor() {
         ("alice", "GET", "orders", "alice tea", StatusCode::OK),
         ("bob", "GET", "orders", "alice tea", StatusCode::NOT_FOUND),
         ("bob", "PATCH", "orders", "alice tea", StatusCode::NOT_FOUND),
-        ("bob", "DELETE", "orders", "alice tea", StatusCode::NOT_FOUND),
+        (
+            "bob",
+            "DELETE",
+            "orders",
+            "alice tea",
+            StatusCode::NOT_FOUND,
+        ),
         ("carol", "GET", "orders", "alice tea", StatusCode::OK),
-        ("carol", "PATCH", "orders", "alice tea", StatusCode::FORBIDDEN),
-        ("carol", "DELETE", "orders", "alice tea", StatusCode::FORBIDDEN),
+        (
+            "carol",
+            "PATCH",
+            "orders",
+            "alice tea",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "carol",
+            "DELETE",
+            "orders",
+            "alice tea",
+            StatusCode::FORBIDDEN,
+        ),
         ("dave", "GET", "orders", "alice tea", StatusCode::NOT_FOUND),
-        ("dave", "DELETE", "orders", "alice tea", StatusCode::NOT_FOUND),
-        ("alice", "DELETE", "orders", "alice tea", StatusCode::FORBIDDEN),
+        (
+            "dave",
+            "DELETE",
+            "orders",
+            "alice tea",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "alice",
+            "DELETE",
+            "orders",
+            "alice tea",
+            StatusCode::FORBIDDEN,
+        ),
         ("alice", "PATCH", "orders", "alice tea", StatusCode::OK),
         ("alice", "GET", "orders", "bob tea", StatusCode::NOT_FOUND),
         ("alice", "PATCH", "orders", "bob tea", StatusCode::NOT_FOUND),
-        ("alice", "DELETE", "orders", "bob tea", StatusCode::NOT_FOUND),
+        (
+            "alice",
+            "DELETE",
+            "orders",
+            "bob tea",
+            StatusCode::NOT_FOUND,
+        ),
         // Posts: published ones are public; staff edit; owner or admin delete.
         ("bob", "GET", "posts", "alice pub", StatusCode::OK),
         ("bob", "GET", "posts", "alice draft", StatusCode::NOT_FOUND),
         ("bob", "PATCH", "posts", "alice pub", StatusCode::FORBIDDEN),
         ("bob", "DELETE", "posts", "alice pub", StatusCode::FORBIDDEN),
-        ("bob", "PATCH", "posts", "alice draft", StatusCode::NOT_FOUND),
+        (
+            "bob",
+            "PATCH",
+            "posts",
+            "alice draft",
+            StatusCode::NOT_FOUND,
+        ),
         ("carol", "GET", "posts", "bob draft", StatusCode::OK),
         ("carol", "PATCH", "posts", "bob draft", StatusCode::OK),
-        ("carol", "DELETE", "posts", "bob draft", StatusCode::FORBIDDEN),
+        (
+            "carol",
+            "DELETE",
+            "posts",
+            "bob draft",
+            StatusCode::FORBIDDEN,
+        ),
         ("dave", "GET", "posts", "bob draft", StatusCode::NOT_FOUND),
-        ("dave", "DELETE", "posts", "alice pub", StatusCode::NO_CONTENT),
+        (
+            "dave",
+            "DELETE",
+            "posts",
+            "alice pub",
+            StatusCode::NO_CONTENT,
+        ),
         ("alice", "GET", "posts", "alice draft", StatusCode::OK),
-        ("alice", "DELETE", "posts", "alice draft", StatusCode::NO_CONTENT),
+        (
+            "alice",
+            "DELETE",
+            "posts",
+            "alice draft",
+            StatusCode::NO_CONTENT,
+        ),
     ];
     for (who, method, coll, record, expected) in table {
         let id = &ids[*record];
@@ -567,15 +738,32 @@ async fn authorization_table_roles_actions_collections_and_idor() {
         }
     }
     // The refused PATCHes changed nothing.
-    let (_, bob_order) = call(&server, &bob, "GET", &format!("/v1/collections/orders/records/{}", ids["bob tea"]), None).await;
+    let (_, bob_order) = call(
+        &server,
+        &bob,
+        "GET",
+        &format!("/v1/collections/orders/records/{}", ids["bob tea"]),
+        None,
+    )
+    .await;
     assert_eq!(bob_order["qty"], 2);
 
     // IDOR through lists and filters: totals and items never include another user's records.
     for (who, coll, filter, total) in [
         ("bob", "orders", None, 1),
-        ("bob", "orders", Some(format!("id = \"{}\"", ids["alice tea"])), 0),
+        (
+            "bob",
+            "orders",
+            Some(format!("id = \"{}\"", ids["alice tea"])),
+            0,
+        ),
         ("bob", "orders", Some(format!("owner = {}", alice.id)), 0),
-        ("bob", "orders", Some("item ~ \"alice\" or qty > 0".to_owned()), 1),
+        (
+            "bob",
+            "orders",
+            Some("item ~ \"alice\" or qty > 0".to_owned()),
+            1,
+        ),
         ("bob", "orders", Some("not item = \"x\"".to_owned()), 1),
         ("alice", "orders", None, 1),
         ("carol", "orders", None, 2),
@@ -591,7 +779,10 @@ async fn authorization_table_roles_actions_collections_and_idor() {
         let (s, list) = call(&server, get_user(who), "GET", &path, None).await;
         assert_eq!(s, StatusCode::OK, "{list}");
         assert_eq!(list["total"], total, "{who} {coll} {filter:?}: {list}");
-        assert_eq!(list["items"].as_array().unwrap().len() as i64, total);
+        assert_eq!(
+            i64::try_from(list["items"].as_array().unwrap().len()).unwrap(),
+            total
+        );
         if who == "bob" {
             for item in list["items"].as_array().unwrap() {
                 assert_eq!(item["owner"], bob.id, "{item}");
@@ -620,7 +811,11 @@ async fn authorization_table_roles_actions_collections_and_idor() {
     assert!(denied.iter().any(|d| d["action"] == "delete"
         && d["collection"] == "orders"
         && d["user_id"] == alice.id));
-    assert!(denied.iter().any(|d| d["action"] == "read" && d["user_id"] == bob.id));
+    assert!(
+        denied
+            .iter()
+            .any(|d| d["action"] == "read" && d["user_id"] == bob.id)
+    );
     server.stop().await;
 }
 
@@ -653,7 +848,8 @@ fn payloads() -> Vec<String> {
 
 /// Attributes the rich-text whitelist allows.
 const ALLOWED_ATTRS: [&str; 11] = [
-    "class", "style", "span", "width", "alt", "src", "height", "start", "type", "colspan", "rowspan",
+    "class", "style", "span", "width", "alt", "src", "height", "start", "type", "colspan",
+    "rowspan",
 ];
 
 /// No script execution vector in sanitized output: every `<` starts a whitelisted tag (ammonia
@@ -661,16 +857,22 @@ const ALLOWED_ATTRS: [&str; 11] = [
 /// dangerous URL scheme or CSS function in any attribute value.
 fn assert_safe(payload: &str, out: &str) {
     let lower = out.to_ascii_lowercase();
-    for bad in ["<script", "<iframe", "<object", "<embed", "<svg", "<style", "<link", "<meta", "<base", "<form", "<math"] {
+    for bad in [
+        "<script", "<iframe", "<object", "<embed", "<svg", "<style", "<link", "<meta", "<base",
+        "<form", "<math",
+    ] {
         assert!(!lower.contains(bad), "{bad} in {out:?} from {payload:?}");
     }
     let mut rest = out;
     while let Some(start) = rest.find('<') {
-        let tag_end = rest[start..].find('>').map(|e| start + e).unwrap_or(rest.len());
+        let tag_end = rest[start..].find('>').map_or(rest.len(), |e| start + e);
         let tag = &rest[start + 1..tag_end];
         rest = &rest[tag_end.min(rest.len())..];
         let tag = tag.trim_start_matches('/');
-        let name: String = tag.chars().take_while(char::is_ascii_alphanumeric).collect();
+        let name: String = tag
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
         assert!(
             miniguard_server::data::sanitize::TAGS.contains(&name.as_str()),
             "tag {name:?} in {out:?} from {payload:?}"
@@ -679,7 +881,9 @@ fn assert_safe(payload: &str, out: &str) {
         let mut attrs = &tag[name.len()..];
         while let Some(eq) = attrs.find("=\"") {
             let attr_name = attrs[..eq].trim().to_ascii_lowercase();
-            let value_end = attrs[eq + 2..].find('"').map_or(attrs.len(), |e| eq + 2 + e);
+            let value_end = attrs[eq + 2..]
+                .find('"')
+                .map_or(attrs.len(), |e| eq + 2 + e);
             let value = &attrs[eq + 2..value_end];
             assert!(
                 ALLOWED_ATTRS.contains(&attr_name.as_str()) || attr_name == "dir",
@@ -691,14 +895,29 @@ fn assert_safe(payload: &str, out: &str) {
                 .chars()
                 .filter(|c| !c.is_whitespace() && !c.is_control())
                 .collect();
-            for bad in ["javascript:", "vbscript:", "livescript:", "data:", "expression(", "url(", "\\", "behavior", "binding", "&#", "@import"] {
+            for bad in [
+                "javascript:",
+                "vbscript:",
+                "livescript:",
+                "data:",
+                "expression(",
+                "url(",
+                "\\",
+                "behavior",
+                "binding",
+                "&#",
+                "@import",
+            ] {
                 assert!(
                     !squashed.contains(bad),
                     "{bad} in attribute of {out:?} from {payload:?}"
                 );
             }
             if attr_name == "src" {
-                assert!(squashed.starts_with("https://") || squashed.starts_with("http://"), "{out:?}");
+                assert!(
+                    squashed.starts_with("https://") || squashed.starts_with("http://"),
+                    "{out:?}"
+                );
             }
             attrs = &attrs[(value_end + 1).min(attrs.len())..];
         }

@@ -101,12 +101,7 @@ async fn deny(
 }
 
 fn invalid(errors: Vec<FieldError>) -> ApiError {
-    ApiError::Invalid(
-        errors
-            .into_iter()
-            .map(|e| (e.field, e.message))
-            .collect(),
-    )
+    ApiError::Invalid(errors.into_iter().map(|e| (e.field, e.message)).collect())
 }
 
 fn one_error(field: &str, message: impl Into<String>) -> ApiError {
@@ -118,9 +113,7 @@ fn body_object(
 ) -> Result<serde_json::Map<String, Json_>, ApiError> {
     let Json(v) = body.map_err(|r| match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType(r.body_text().into())
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(r.body_text().into()),
         _ => ApiError::BadRequest(r.body_text().into()),
     })?;
     match v {
@@ -341,7 +334,11 @@ async fn update_record(
     let sealed = records::seal(c, state.keyring(), &id, write.values)
         .map_err(|e| ApiError::Internal(e.into()))?;
     // The rules again in SQL, so a concurrent change between read and write cannot slip through.
-    let cond = Cond::And(vec![c.read.to_cond(c, &p, now), c.write.to_cond(c, &p, now)]).simplify();
+    let cond = Cond::And(vec![
+        c.read.to_cond(c, &p, now),
+        c.write.to_cond(c, &p, now),
+    ])
+    .simplify();
     match store::update(state.db(), c, &id, now, sealed, &cond).await? {
         WriteOutcome::Done(1) => {}
         WriteOutcome::Done(_) => return Err(ApiError::NotFound("no such record")),
@@ -365,8 +362,11 @@ async fn delete_record(
         deny(&state, &p, c, "delete", Some(&id)).await?;
         return Err(ApiError::Forbidden("delete denied"));
     }
-    let cond =
-        Cond::And(vec![c.read.to_cond(c, &p, now), c.delete.to_cond(c, &p, now)]).simplify();
+    let cond = Cond::And(vec![
+        c.read.to_cond(c, &p, now),
+        c.delete.to_cond(c, &p, now),
+    ])
+    .simplify();
     if store::delete(state.db(), c, &id, &cond).await? == 0 {
         return Err(ApiError::NotFound("no such record"));
     }

@@ -324,6 +324,7 @@ pub fn to_json(c: &Collection, p: &Principal, r: &RecordView, now: i64) -> Json 
 }
 
 // Civil-date arithmetic (Howard Hinnant's algorithms), proleptic Gregorian calendar.
+#[allow(clippy::many_single_char_names)] // Reason: the algorithm's published names.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -334,6 +335,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+#[allow(clippy::many_single_char_names)] // Reason: the algorithm's published names.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -348,6 +350,8 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` to milliseconds since the epoch (years 0001-9999).
+// Reason: date parts read best under their usual one-letter names.
+#[allow(clippy::many_single_char_names)]
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b.len() > 40 || !s.is_ascii() {
@@ -359,7 +363,10 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
             .all(|c| c.is_ascii_digit())
             .then(|| t.parse().ok())?
     };
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':'
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
         || b[16] != b':'
     {
         return None;
@@ -490,9 +497,13 @@ ro = "string readonly""#,
         assert_eq!(fields, ["at", "bogus", "item", "kind", "owner", "qty"]);
         let missing = validate_write(c, &p, &Map::new(), None, 0).unwrap_err();
         assert_eq!(missing[0].field, "item");
-        let ok = serde_json::json!({"item": "tea", "note": "<b onclick=x>hi</b><script>1</script>"});
+        let ok =
+            serde_json::json!({"item": "tea", "note": "<b onclick=x>hi</b><script>1</script>"});
         let w = validate_write(c, &p, ok.as_object().unwrap(), None, 0).unwrap();
-        assert!(w.values.contains(&("note".into(), SqlValue::Text("<b>hi</b>".into()))));
+        assert!(
+            w.values
+                .contains(&("note".into(), SqlValue::Text("<b>hi</b>".into())))
+        );
         let existing = RecordView::default();
         let ro = serde_json::json!({"ro": "x"});
         assert!(validate_write(c, &p, ro.as_object().unwrap(), Some(&existing), 0).is_err());
@@ -528,6 +539,9 @@ ro = "string readonly""#,
         let opened = open(c, &keys, &row("a")).unwrap();
         assert_eq!(opened.fields["phone"], SqlValue::Text("13800138000".into()));
         assert_eq!(opened.fields["n"], SqlValue::Int(7));
-        assert!(open(c, &keys, &row("b")).is_err(), "moved to another record");
+        assert!(
+            open(c, &keys, &row("b")).is_err(),
+            "moved to another record"
+        );
     }
 }

@@ -86,7 +86,8 @@ impl Rule {
             match e {
                 Expr::Atom(Atom::Cmp(cmp)) => {
                     check_comparison(c, cmp).map_err(|e| e.to_string())?;
-                    if c.field(&cmp.field).is_some_and(|f| f.ty == super::schema::FieldType::Owner)
+                    if c.field(&cmp.field)
+                        .is_some_and(|f| f.ty == super::schema::FieldType::Owner)
                     {
                         return Err("compare the owner with `owner`, not a field comparison".into());
                     }
@@ -108,6 +109,8 @@ impl Rule {
     }
 
     /// Evaluates the rule for one record.
+    // Reason: the evaluator's short names (expression, collection, principal, record) repeat often.
+    #[allow(clippy::many_single_char_names)]
     pub fn allows(&self, c: &Collection, p: &Principal, record: &RecordView, now_ms: i64) -> bool {
         fn eval(e: &Expr, c: &Collection, p: &Principal, r: &RecordView, now: i64) -> bool {
             match e {
@@ -130,6 +133,8 @@ impl Rule {
     }
 
     /// Compiles the rule for one principal into a SQL condition (bound parameters only).
+    // Reason: as in `allows`.
+    #[allow(clippy::many_single_char_names)]
     pub fn to_cond(&self, c: &Collection, p: &Principal, now_ms: i64) -> Cond {
         fn comp(e: &Expr, c: &Collection, p: &Principal, now: i64) -> Cond {
             match e {
@@ -157,6 +162,8 @@ impl Rule {
 }
 
 /// Compares a stored value with a literal the way the SQL form does.
+// Reason: SQLite compares INTEGER with REAL as REAL; the in-memory form must agree with it.
+#[allow(clippy::cast_precision_loss)]
 pub fn compare(v: &SqlValue, op: CmpOp, lit: &SqlValue) -> bool {
     use std::cmp::Ordering;
     if *lit == SqlValue::Null {
@@ -256,7 +263,10 @@ delete = "role:admin and mfa""#,
         assert!(c.delete.allows(&c, &admin_fresh, &draft, now));
         assert!(!c.delete.allows(&c, &who(3, &[], Some(now)), &draft, now));
         // A future step-up time is not fresh.
-        assert!(!c.delete.allows(&c, &who(3, &["admin"], Some(now + 1)), &draft, now));
+        assert!(
+            !c.delete
+                .allows(&c, &who(3, &["admin"], Some(now + 1)), &draft, now)
+        );
     }
 
     #[test]
@@ -275,7 +285,9 @@ delete = "role:admin and mfa""#,
     fn compiled_rules_bind_the_principal_and_fold_constants() {
         let c = coll();
         let mut sql = super::super::query::Sql::default();
-        c.read.to_cond(&c, &who(7, &[], None), 0).render(&c, &mut sql);
+        c.read
+            .to_cond(&c, &who(7, &[], None), 0)
+            .render(&c, &mut sql);
         assert!(!sql.text.contains('7'), "{}", sql.text);
         assert!(sql.params.contains(&SqlValue::Int(7)));
         assert!(sql.params.contains(&SqlValue::Text("published".into())));
@@ -288,7 +300,14 @@ delete = "role:admin and mfa""#,
     #[test]
     fn rules_are_checked_against_the_schema() {
         let c = coll();
-        for bad in ["nope = 1", "score = \"x\"", "role:", "owner = 1", "owner or", "admin"] {
+        for bad in [
+            "nope = 1",
+            "score = \"x\"",
+            "role:",
+            "owner = 1",
+            "owner or",
+            "admin",
+        ] {
             let r = Rule::parse(bad);
             assert!(r.is_err() || r.unwrap().check(&c).is_err(), "{bad}");
         }

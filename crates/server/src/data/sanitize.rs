@@ -22,8 +22,8 @@ pub const TAGS: &[&str] = &[
     "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "big", "caption", "cite",
     "code", "col", "colgroup", "dd", "del", "div", "dl", "dt", "em", "fieldset", "footer", "h1",
     "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img", "ins", "label", "legend", "li",
-    "mark", "nav", "ol", "p", "pre", "q", "rt", "ruby", "s", "section", "small", "span",
-    "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul",
+    "mark", "nav", "ol", "p", "pre", "q", "rt", "ruby", "s", "section", "small", "span", "strong",
+    "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul",
 ];
 
 /// Style properties kept.
@@ -85,9 +85,11 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
         .link_rel(None)
         .strip_comments(true)
         .clean_content_tags(
-            ["script", "style", "iframe", "object", "embed", "noscript", "template", "xmp"]
-                .into_iter()
-                .collect(),
+            [
+                "script", "style", "iframe", "object", "embed", "noscript", "template", "xmp",
+            ]
+            .into_iter()
+            .collect(),
         )
         .attribute_filter(|_element, attribute, value| match attribute {
             "style" => {
@@ -96,9 +98,9 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
             }
             "class" => {
                 // Class names only: no quotes, angle brackets or entities.
-                let ok = value.chars().all(|c| {
-                    c.is_alphanumeric() || matches!(c, ' ' | '-' | '_')
-                });
+                let ok = value
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
                 ok.then_some(Cow::Borrowed(value))
             }
             "dir" => matches!(value, "ltr" | "rtl").then_some(Cow::Borrowed(value)),
@@ -178,8 +180,14 @@ mod tests {
             ("<script>alert(1)</script>", "alert"),
             ("<img src=javascript:alert(1)>", "javascript"),
             ("<img src=\"data:image/png;base64,AAAA\">", "data:"),
-            ("<p style=\"width: expression(alert(1))\">t</p>", "expression"),
-            ("<p style=\"background-image: url(javascript:x)\">t</p>", "url("),
+            (
+                "<p style=\"width: expression(alert(1))\">t</p>",
+                "expression",
+            ),
+            (
+                "<p style=\"background-image: url(javascript:x)\">t</p>",
+                "url(",
+            ),
             ("<a href=\"https://e.com\">t</a>", "href"),
             ("<img src=\"//evil.com/x.png\">", "evil"),
         ] {

@@ -46,9 +46,18 @@ pub struct SchemaError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldType {
     /// Length bounds in characters (inclusive).
-    String { min: usize, max: usize },
-    Int { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
+    String {
+        min: usize,
+        max: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Bool,
     Enum(Vec<String>),
     /// Milliseconds since the Unix epoch; RFC 3339 on the wire.
@@ -103,6 +112,8 @@ impl FieldType {
 }
 
 /// One field.
+// Reason: the flags are independent switches of the configuration, one bool each.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
 pub struct Field {
     pub name: String,
@@ -482,7 +493,7 @@ pub fn parse_type(text: &str) -> Result<FieldType, String> {
                     h.parse().map_err(|_| "float bounds are numbers")?,
                 ),
             };
-            if !(min <= max) || !min.is_finite() || !max.is_finite() {
+            if !min.is_finite() || !max.is_finite() || min > max {
                 return Err("float bounds: finite MIN <= MAX".into());
             }
             FieldType::Float { min, max }
@@ -620,21 +631,23 @@ fn validate(s: &serde_json::Value, v: &serde_json::Value, at: &str) -> Result<()
     match v {
         J::String(text) => {
             let n = text.chars().count() as u64;
-            if count("minLength").is_some_and(|m| n < m) || count("maxLength").is_some_and(|m| n > m)
+            if count("minLength").is_some_and(|m| n < m)
+                || count("maxLength").is_some_and(|m| n > m)
             {
                 return Err(format!("{here}: length out of range"));
             }
         }
         J::Number(n) => {
             let x = n.as_f64().unwrap_or(f64::NAN);
-            if num("minimum").is_some_and(|m| !(x >= m)) || num("maximum").is_some_and(|m| !(x <= m))
-            {
+            // JSON numbers are finite, so plain comparisons are total here.
+            if num("minimum").is_some_and(|m| x < m) || num("maximum").is_some_and(|m| x > m) {
                 return Err(format!("{here}: out of range"));
             }
         }
         J::Array(items) => {
             let n = items.len() as u64;
-            if count("minItems").is_some_and(|m| n < m) || count("maxItems").is_some_and(|m| n > m) {
+            if count("minItems").is_some_and(|m| n < m) || count("maxItems").is_some_and(|m| n > m)
+            {
                 return Err(format!("{here}: wrong number of items"));
             }
             if let Some(item_schema) = s.get("items") {
@@ -694,7 +707,10 @@ delete = "role:admin and mfa"
             o.field("item").unwrap().ty,
             FieldType::String { min: 1, max: 100 }
         );
-        assert_eq!(o.field("qty").unwrap().ty, FieldType::Int { min: 1, max: 99 });
+        assert_eq!(
+            o.field("qty").unwrap().ty,
+            FieldType::Int { min: 1, max: 99 }
+        );
         assert!(o.field("phone").unwrap().encrypted);
         assert_eq!(o.owner_field().unwrap().column(), "owner_id");
         assert_eq!(o.mfa_window, Duration::from_mins(5));
@@ -746,8 +762,8 @@ fields = { a = "int(1..2) sparkly" }"#;
 
     #[test]
     fn missing_rules_default_to_nobody() {
-        let c = Collections::from_config_text("[collections.x]\nfields = { a = \"bool\" }")
-            .unwrap();
+        let c =
+            Collections::from_config_text("[collections.x]\nfields = { a = \"bool\" }").unwrap();
         let x = c.get("x").unwrap();
         assert_eq!(x.read, Rule::False);
         assert_eq!(x.delete, Rule::False);
@@ -761,7 +777,10 @@ fields = { a = "int(1..2) sparkly" }"#;
                 "required":["n"],"additionalProperties":false}"#,
         )
         .unwrap();
-        assert!(s.validate(&serde_json::json!({"n": 2, "tags": ["a"]})).is_ok());
+        assert!(
+            s.validate(&serde_json::json!({"n": 2, "tags": ["a"]}))
+                .is_ok()
+        );
         for bad in [
             serde_json::json!({"tags": []}),
             serde_json::json!({"n": 0}),

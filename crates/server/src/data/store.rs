@@ -320,13 +320,21 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("changed"), "{e}");
-        let e = install(&db, &schema("a = \"int encrypted\", b = \"string unique\"", ""))
-            .await
-            .unwrap_err();
+        let e = install(
+            &db,
+            &schema("a = \"int encrypted\", b = \"string unique\"", ""),
+        )
+        .await
+        .unwrap_err();
         assert!(e.to_string().contains("changed"), "{e}");
-        install(&db, &schema("b = \"string unique\"", "allow_changes = true"))
+        install(
+            &db,
+            &schema("b = \"string unique\"", "allow_changes = true"),
+        )
+        .await
+        .unwrap();
+        install(&db, &schema("b = \"string unique\"", ""))
             .await
             .unwrap();
-        install(&db, &schema("b = \"string unique\"", "")).await.unwrap();
     }
 }
