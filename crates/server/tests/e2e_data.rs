@@ -950,3 +950,121 @@ fn the_checker_itself_catches_vectors() {
         assert!(caught, "{raw}");
     }
 }
+
+/// `serve --dev --config FILE` serves FILE's collections (the CLI passes what
+/// `ServerSettings::collections_from_file` reads to `launch::start_dev_with`).
+#[tokio::test]
+async fn dev_server_serves_the_collections_of_its_config_file() {
+    use miniguard_server::config::ServerSettings;
+    use miniguard_server::launch::{DevOptions, start_dev_with};
+    use rustls_pki_types::pem::PemObject as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("miniguard.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let collections = ServerSettings::collections_from_file(&config).unwrap();
+    assert!(collections.get("orders").is_some());
+    let running = start_dev_with(
+        DevOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: None,
+        },
+        collections,
+    )
+    .await
+    .unwrap();
+    let base = running.url.clone();
+    let cert = rustls_pki_types::CertificateDer::from_pem_file(running.cert_pem_path.clone().unwrap())
+        .unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(running.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&cert, &[&rustls::version::TLS13]))
+        .build()
+        .unwrap();
+    let session: Value = client
+        .post(format!("{base}/v1/auth/wechat/login"))
+        .json(&json!({ "code": "dev:alice" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let send = |method: &str, path: &str, body: Option<Value>| {
+        let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let nonce = generate_nonce().unwrap();
+        let timestamp = unix_now();
+        let signature = miniguard_crypto::sign(
+            &key,
+            &RequestParts {
+                method,
+                path,
+                query: "",
+                timestamp,
+                nonce: &nonce,
+                body: &bytes,
+            },
+        )
+        .unwrap();
+        client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(session["access_token"].as_str().unwrap())
+            .header("x-mg-timestamp", timestamp.to_string())
+            .header("x-mg-nonce", nonce)
+            .header("x-mg-signature", signature)
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+    };
+    let created = send(
+        "POST",
+        "/v1/collections/orders/records",
+        Some(json!({ "item": "tea", "qty": 1 })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let list: Value = send("GET", "/v1/collections/orders/records", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    let missing = send("GET", "/v1/collections/undeclared/records", None)
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+/// `[collections.*]` next to `[server]` reach the configured server's settings; a bad schema
+/// stops the configuration with the collection and field named.
+#[test]
+fn server_settings_carry_the_collections() {
+    use miniguard_server::config::ServerSettings;
+    let server = r#"
+[server]
+listen = "127.0.0.1:8443"
+database = "mg.db"
+data_keys_env = "X"
+insecure_http_behind_proxy = true
+[server.wechat]
+appid = "wx1"
+secret_env = "Y"
+"#;
+    let s = ServerSettings::from_toml(&format!("{server}{CONFIG}")).unwrap();
+    assert_eq!(s.collections.by_name.len(), 3);
+    let bad = format!("{server}[collections.x]\nfields = {{ a = \"int(9..1)\" }}\n");
+    let e = ServerSettings::from_toml(&bad).unwrap_err().to_string();
+    assert!(e.contains("collections.x.fields.a"), "{e}");
+}
