@@ -974,8 +974,9 @@ async fn dev_server_serves_the_collections_of_its_config_file() {
     .await
     .unwrap();
     let base = running.url.clone();
-    let cert = rustls_pki_types::CertificateDer::from_pem_file(running.cert_pem_path.clone().unwrap())
-        .unwrap();
+    let cert =
+        rustls_pki_types::CertificateDer::from_pem_file(running.cert_pem_path.clone().unwrap())
+            .unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(running.run_until(async {
         let _ = stopped.await;
