@@ -22,6 +22,9 @@
 //! Instead of `[server.tls]`, `insecure_http_behind_proxy = true` serves plain HTTP for a reverse
 //! proxy that terminates TLS; `trusted_proxies = ["10.0.0.2"]` names the proxies whose
 //! `X-Forwarded-For` is believed.
+//!
+//! `[collections.NAME]` tables (beside `[server]`) declare the data API's collections; they
+//! are parsed by `crate::data::schema` into [`ServerSettings::collections`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
