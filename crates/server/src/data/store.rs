@@ -337,4 +337,115 @@ mod tests {
             .await
             .unwrap();
     }
+
+    /// The two forms of a rule (in memory, SQL) agree on every record, NULLs included.
+    #[tokio::test]
+    async fn rules_in_memory_and_in_sql_agree() {
+        use crate::data::records;
+        use crate::data::rules::{Principal, Rule};
+        use crate::db::UserId;
+
+        let (_d, db) = db().await;
+        let cs = schema(
+            "s = \"string\", n = \"int\", x = \"float\", b = \"bool\", owner = \"owner\"",
+            "",
+        );
+        install(&db, &cs).await.unwrap();
+        let c = cs.get("things").unwrap();
+        let (u1, _) = db.upsert_user("wechat", "o1", None).await.unwrap();
+        let (u2, _) = db.upsert_user("wechat", "o2", None).await.unwrap();
+        let samples = [
+            (
+                u1,
+                SqlValue::Text("tea".into()),
+                SqlValue::Int(3),
+                SqlValue::Float(0.5),
+                SqlValue::Int(1),
+            ),
+            (
+                u2,
+                SqlValue::Text("Tea 茶".into()),
+                SqlValue::Int(-1),
+                SqlValue::Null,
+                SqlValue::Int(0),
+            ),
+            (
+                u1,
+                SqlValue::Null,
+                SqlValue::Null,
+                SqlValue::Float(2.0),
+                SqlValue::Null,
+            ),
+            (
+                u2,
+                SqlValue::Text(String::new()),
+                SqlValue::Int(3),
+                SqlValue::Float(3.0),
+                SqlValue::Int(1),
+            ),
+        ];
+        let mut rows = Vec::new();
+        for (owner, sv, nv, xv, bv) in samples {
+            let id = records::new_id();
+            let values = vec![
+                ("b".to_owned(), bv),
+                ("n".to_owned(), nv),
+                ("s".to_owned(), sv),
+                ("x".to_owned(), xv),
+            ];
+            let sealed = records::seal(c, &test_keys(), &id, values).unwrap();
+            insert(&db, c, &id, owner.0, 1, sealed).await.unwrap();
+            rows.push(id);
+        }
+        let rules = [
+            "owner",
+            "not owner",
+            "role:staff or n > 2",
+            "s = \"tea\"",
+            "not s = \"tea\"",
+            "s ~ \"ea\" and not x >= 1",
+            "s = null or n != 3",
+            "x > 1 or x < 1",
+            "b = true and owner",
+            "not (n <= 3 and s != null)",
+            "n = 3 and x = 3",
+            "mfa or s ~ \"\"",
+            "x >= 0.5 and not (b = false)",
+        ];
+        for p in [
+            Principal {
+                user: u1,
+                roles: vec![],
+                mfa_at_ms: None,
+            },
+            Principal {
+                user: u2,
+                roles: vec!["staff".into()],
+                mfa_at_ms: Some(10),
+            },
+            Principal {
+                user: UserId(999),
+                roles: vec![],
+                mfa_at_ms: None,
+            },
+        ] {
+            for text in rules {
+                let rule = Rule::parse(text).unwrap();
+                rule.check(c).unwrap();
+                let cond = rule.to_cond(c, &p, 20);
+                for id in &rows {
+                    let row = find(&db, c, id, &Cond::Const(true)).await.unwrap().unwrap();
+                    let view = records::open(c, &test_keys(), &row).unwrap();
+                    let in_memory = rule.allows(c, &p, &view, 20);
+                    let in_sql = find(&db, c, id, &cond).await.unwrap().is_some();
+                    assert_eq!(in_memory, in_sql, "{text} for {p:?} on {view:?}");
+                }
+            }
+        }
+    }
+
+    fn test_keys() -> miniguard_crypto::Keyring {
+        miniguard_crypto::Keyring::from_text("1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
+            .unwrap()
+    }
 }
