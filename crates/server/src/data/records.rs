@@ -544,4 +544,47 @@ ro = "string readonly""#,
             "moved to another record"
         );
     }
+
+    #[test]
+    fn field_level_read_and_write_rules() {
+        let cs = Collections::from_config_text(
+            r#"[collections.posts]
+read = "true"
+write = "owner or role:editor"
+[collections.posts.fields]
+title = "string"
+status = { type = "enum(draft|published)", write = "role:editor" }
+notes = { type = "string", read = "owner" }
+owner = "owner""#,
+        )
+        .unwrap();
+        let c = cs.get("posts").unwrap();
+        let author = Principal {
+            user: UserId(1),
+            roles: vec![],
+            mfa_at_ms: None,
+        };
+        let editor = Principal {
+            user: UserId(2),
+            roles: vec!["editor".into()],
+            mfa_at_ms: None,
+        };
+        let body = serde_json::json!({"title": "t", "status": "published"});
+        let errs = validate_write(c, &author, body.as_object().unwrap(), None, 0).unwrap_err();
+        assert_eq!(errs[0].field, "status");
+        assert!(validate_write(c, &editor, body.as_object().unwrap(), None, 0).is_ok());
+        let mut fields = HashMap::new();
+        fields.insert("notes".to_owned(), SqlValue::Text("mine".into()));
+        let rec = RecordView {
+            id: "r".into(),
+            owner: Some(1),
+            fields,
+            ..RecordView::default()
+        };
+        assert_eq!(to_json(c, &author, &rec, 0)["notes"], "mine");
+        assert!(to_json(c, &editor, &rec, 0).get("notes").is_none());
+        // Not readable for every record, so not filterable by the editor.
+        let notes = c.field("notes").unwrap();
+        assert!(!field_readable(c, notes, &editor, None, 0));
+    }
 }
