@@ -39,10 +39,18 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                 Some(a) => a,
                 None => DEV_LISTEN.parse().context("default listen address")?,
             };
-            launch::start_dev(DevOptions {
-                listen,
-                data_dir: args.data_dir.clone(),
-            })
+            // --config with --dev: only the file's [collections.*] are used.
+            let collections = match &args.config {
+                Some(path) => ServerSettings::collections_from_file(path)?,
+                None => miniguard_server::data::Collections::default(),
+            };
+            launch::start_dev_with(
+                DevOptions {
+                    listen,
+                    data_dir: args.data_dir.clone(),
+                },
+                collections,
+            )
             .await?
         } else {
             let path = args

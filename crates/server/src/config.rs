@@ -51,6 +51,9 @@
 //! Instead of `[server.tls]`, `insecure_http_behind_proxy = true` serves plain HTTP for a reverse
 //! proxy that terminates TLS; `trusted_proxies = ["10.0.0.2"]` names the proxies whose
 //! `X-Forwarded-For` is believed.
+//!
+//! `[collections.NAME]` tables (beside `[server]`) declare the data API's collections; they
+//! are parsed by `crate::data::schema` into [`ServerSettings::collections`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -86,6 +89,8 @@ pub enum ConfigError {
 #[derive(Deserialize)]
 struct File {
     server: Option<ServerSettings>,
+    /// `[collections.NAME]`: the data API's schemas (see `crate::data::schema`).
+    collections: Option<toml::Value>,
 }
 
 /// `[server]`.
@@ -119,6 +124,9 @@ pub struct ServerSettings {
     /// `[server.platforms.*]`: the other platforms.
     #[serde(default)]
     pub platforms: PlatformSettings,
+    /// The file's `[collections.*]` (not part of `[server]`).
+    #[serde(skip)]
+    pub collections: crate::data::Collections,
 }
 
 /// `[server.sessions]`: token lifetimes (see [`SessionPolicy`]).
@@ -357,11 +365,23 @@ impl ServerSettings {
             path: "configuration".into(),
             source: Box::new(e),
         })?;
-        let s = file
+        let mut s = file
             .server
             .ok_or_else(|| ConfigError::Invalid("no [server] section".into()))?;
         s.validate()?;
+        s.collections = crate::data::Collections::from_toml(file.collections.as_ref())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok(s)
+    }
+
+    /// Only the `[collections.*]` of a `miniguard.toml` (what `serve --dev --config FILE` uses).
+    pub fn collections_from_file(path: &Path) -> Result<crate::data::Collections, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        crate::data::Collections::from_config_text(&text)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
     }
 
     /// Checks the settings as a whole (after command-line overrides, too).

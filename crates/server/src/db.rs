@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_mfa.sql"),
     },
     Migration {
+        version: 6,
+        name: "data_api",
+        sql: include_str!("../migrations/0006_data_api.sql"),
+    },
+    Migration {
         version: 7,
         name: "storage_keys",
         sql: include_str!("../migrations/0007_storage_keys.sql"),
@@ -528,9 +533,25 @@ impl Db {
         Ok(fresh)
     }
 
-    /// The pool, for the feature data layers beside this one (`crate::mfa::store`).
+    /// The pool, for the feature data layers beside this one (`crate::mfa::store`, and
+    /// `crate::data::store`, which runs only SQL that `crate::data::query` builds from validated
+    /// schemas).
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Grants a role (idempotent).
+    pub async fn grant_role(&self, user: UserId, role: &str) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id, role) DO NOTHING",
+        )
+        .bind(user.0)
+        .bind(role)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Closes the pool (waits for connections to be returned).

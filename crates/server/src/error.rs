@@ -71,6 +71,10 @@ pub enum ApiError {
         /// Which rule it broke.
         detail: &'static str,
     },
+    /// A record or query failed validation: (field, message) pairs, shown to the client. The
+    /// messages are fixed texts; a field is a schema name or, for an unknown field, the key sent.
+    #[error("invalid: {0:?}")]
+    Invalid(Vec<(String, String)>),
     /// The route exists but this build cannot complete it yet; `detail` is shown to the client,
     /// so it is a fixed string, never data from the request.
     #[error("not implemented: {detail}")]
@@ -114,6 +118,10 @@ impl Problem {
         }
     }
 }
+
+/// Field-level errors shown to the client as the problem's `errors` member.
+#[derive(Clone, Debug)]
+pub struct ProblemErrors(pub serde_json::Value);
 
 /// The log-only cause of an error response; removed from the response before it is sent.
 #[derive(Clone, Debug)]
@@ -179,7 +187,7 @@ impl ApiError {
             Self::Forbidden(_) => Problem::typed(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                "This session may not do that",
+                "You are not allowed to do this",
             ),
             Self::MfaRequired => Problem::typed(
                 StatusCode::FORBIDDEN,
@@ -195,6 +203,11 @@ impl ApiError {
                 p.detail = Some(detail);
                 p
             }
+            Self::Invalid(_) => Problem::typed(
+                StatusCode::BAD_REQUEST,
+                "invalid-record",
+                "The request has invalid fields",
+            ),
             Self::NotImplemented { detail } => {
                 let mut p = Problem::typed(
                     StatusCode::NOT_IMPLEMENTED,
@@ -229,6 +242,13 @@ impl IntoResponse for ApiError {
         if let Some(secs) = retry_after {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Self::Invalid(errors) = &self {
+            let list: Vec<serde_json::Value> = errors
+                .iter()
+                .map(|(field, message)| serde_json::json!({ "field": field, "message": message }))
+                .collect();
+            res.extensions_mut().insert(ProblemErrors(list.into()));
         }
         res.extensions_mut().insert(problem);
         res.extensions_mut().insert(Cause(self.to_string()));

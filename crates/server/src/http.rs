@@ -100,6 +100,7 @@ struct Inner {
     options: AppOptions,
     mfa: crate::mfa::MfaServices,
     account_limits: crate::lockout::AccountLimits,
+    collections: std::sync::OnceLock<crate::data::Collections>,
 }
 
 impl AppState {
@@ -165,6 +166,7 @@ impl AppState {
                 account_limits: crate::lockout::AccountLimits::new(&options.mfa.lockout),
                 options,
                 mfa,
+                collections: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -207,6 +209,21 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Serves these collections (`[collections.*]`); set once, before serving (a second call
+    /// is ignored). Their tables must exist: see [`crate::data::store::install`].
+    pub fn with_collections(self, collections: crate::data::Collections) -> Self {
+        let _ = self.inner.collections.set(collections);
+        self
+    }
+
+    /// The declared collections (none unless [`Self::with_collections`] was called).
+    pub fn collections(&self) -> &crate::data::Collections {
+        static NONE: crate::data::Collections = crate::data::Collections {
+            by_name: std::collections::BTreeMap::new(),
+        };
+        self.inner.collections.get().unwrap_or(&NONE)
     }
 
     /// The stricter limit of the auth routes.
@@ -452,6 +469,7 @@ async fn problems(req: Request, next: Next) -> Response {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let mut res = next.run(req).await;
     let cause = res.extensions_mut().remove::<Cause>();
+    let errors = res.extensions_mut().remove::<crate::error::ProblemErrors>();
     let problem = res.extensions_mut().remove::<Problem>();
     let status = res.status();
     if let Some(Cause(cause)) = &cause {
@@ -479,6 +497,9 @@ async fn problems(req: Request, next: Next) -> Response {
     });
     if let (Some(detail), Some(obj)) = (problem.detail, body.as_object_mut()) {
         obj.insert("detail".into(), detail.into());
+    }
+    if let (Some(errors), Some(obj)) = (errors, body.as_object_mut()) {
+        obj.insert("errors".into(), errors.0);
     }
     let (mut parts, _) = res.into_parts();
     parts.status = problem.status;

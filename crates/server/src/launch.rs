@@ -54,6 +54,8 @@ pub enum LaunchError {
     Platform(#[from] WeChatConfigError),
     #[error("data keys: {0}")]
     Keys(String),
+    #[error("{0}")]
+    Collections(#[from] crate::data::store::StoreError),
     #[error(
         "--dev listens on loopback addresses only (it logs anyone in with dev:<name>), not on {0}"
     )]
@@ -146,6 +148,14 @@ async fn sweep_forever(db: Db) {
 
 /// Sets up `serve --dev`.
 pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
+    start_dev_with(options, crate::data::Collections::default()).await
+}
+
+/// Sets up `serve --dev` serving these collections (`serve --dev --config FILE`).
+pub async fn start_dev_with(
+    options: DevOptions,
+    collections: crate::data::Collections,
+) -> Result<Running, LaunchError> {
     if !options.listen.ip().is_loopback() {
         return Err(LaunchError::DevNotLoopback(options.listen));
     }
@@ -162,6 +172,7 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     };
     let database = data_dir.join("miniguard.db");
     let db = Db::open(&database).await?;
+    crate::data::store::install(&db, &collections).await?;
 
     // A throwaway AppSecret shared only by the fake and our client.
     let secret = uuid::Uuid::new_v4().simple().to_string();
@@ -190,7 +201,8 @@ pub async fn start_dev(options: DevOptions) -> Result<Running, LaunchError> {
     // A throwaway data key: what --dev encrypts dies with it.
     let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
     let keyring = Keyring::new(KeyId(1), key);
-    let state = AppState::with_services(db.clone(), platforms, keyring, AppOptions::default(), mfa);
+    let state = AppState::with_services(db.clone(), platforms, keyring, AppOptions::default(), mfa)
+        .with_collections(collections);
     Ok(Running {
         local_addr,
         url: format!("https://{local_addr}"),
@@ -235,6 +247,7 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         create_dir(parent)?;
     }
     let db = Db::open(&settings.database).await?;
+    crate::data::store::install(&db, &settings.collections).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(io(format!("listening on {}", settings.listen)))?;
@@ -263,7 +276,8 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         )?;
         platforms = platforms.with(Arc::new(client));
     }
-    let state = AppState::with_platforms(db.clone(), platforms, keyring, settings.app_options());
+    let state = AppState::with_platforms(db.clone(), platforms, keyring, settings.app_options())
+        .with_collections(settings.collections.clone());
     Ok(Running {
         local_addr,
         url: format!("{scheme}://{local_addr}"),

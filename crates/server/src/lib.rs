@@ -38,6 +38,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod config;
+pub mod data;
 pub mod db;
 pub mod error;
 pub mod http;
