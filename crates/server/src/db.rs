@@ -554,8 +554,16 @@ impl Db {
         Ok(())
     }
 
-    /// Closes the pool (waits for connections to be returned).
+    /// Closes the pool (waits for connections to be returned). A writable database is first
+    /// checkpointed, so a clean shutdown leaves everything in the main file: SQLite checkpoints
+    /// on the last connection's close only when no other connection is closing at that moment.
     pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::debug!(error = %e, "checkpoint before close");
+        }
         self.pool.close().await;
     }
 }
