@@ -24,14 +24,16 @@ use axum::extract::{Extension, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use miniguard_crypto::password::{needs_rehash, verify_dummy};
 use miniguard_crypto::{PolicyViolation, check_password_policy, hash_password, verify_password};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::db::{Db, DbError, UserId};
 use crate::error::ApiError;
@@ -170,13 +172,15 @@ pub async fn create_account(
         .ok_or(AccountError::Taken)
 }
 
-pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    let open = Router::new()
-        .route("/v1/admin/login", post(admin_login))
+/// The staff routes with their OpenAPI entries.
+pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    let open = OpenApiRouter::new()
+        .routes(routes!(admin_login))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
-    let session = Router::new()
-        .route("/v1/admin/me", get(admin_me))
-        .route("/v1/admin/password", post(change_password))
+    // Every route here needs a live access token and a signed request.
+    let session = OpenApiRouter::new()
+        .routes(routes!(admin_me))
+        .routes(routes!(change_password))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::signed::require_session,
@@ -205,25 +209,53 @@ async fn check_password(password: SecretString, stored: Option<String>) -> Resul
     .map_err(|e| ApiError::Internal(format!("password check task: {e}").into()))?
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdminLoginRequest {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
+    /// The current TOTP code, once TOTP is enrolled.
+    #[schema(required = false)]
     totp: Option<String>,
 }
 
-fn staff_token_response(issued: &Issued, user: UserId, limited: bool) -> serde_json::Value {
-    json!({
-        "token_type": "Bearer",
-        "access_token": issued.access.expose_secret(),
-        "expires_in": issued.expires_in,
-        "refresh_token": issued.refresh.expose_secret(),
-        "refresh_expires_in": issued.refresh_expires_in,
-        "signing_key": issued.signing_key.expose_secret(),
-        "user": { "id": user.0 },
-        "mfa_enrolment_required": limited,
-    })
+/// The body of a staff login: the token pair of [`crate::routes`] plus the enrolment flag.
+#[derive(Serialize, ToSchema)]
+struct StaffTokenResponse {
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Opaque access token (base64url of 32 random bytes).
+    access_token: String,
+    /// Seconds until the access token expires.
+    expires_in: u64,
+    /// Opaque refresh token; spend it once at `/v1/auth/refresh`.
+    refresh_token: String,
+    /// Seconds until the login ends, however often it is refreshed.
+    refresh_expires_in: u64,
+    /// This access token's request-signing key (base64url of 32 bytes).
+    signing_key: String,
+    user: StaffUser,
+    /// True when the login is limited to TOTP enrolment (no factor yet).
+    mfa_enrolment_required: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct StaffUser {
+    id: i64,
+}
+
+fn staff_token_response(issued: &Issued, user: UserId, limited: bool) -> StaffTokenResponse {
+    StaffTokenResponse {
+        token_type: "Bearer",
+        access_token: issued.access.expose_secret().to_owned(),
+        expires_in: issued.expires_in,
+        refresh_token: issued.refresh.expose_secret().to_owned(),
+        refresh_expires_in: issued.refresh_expires_in,
+        signing_key: issued.signing_key.expose_secret().to_owned(),
+        user: StaffUser { id: user.0 },
+        mfa_enrolment_required: limited,
+    }
 }
 
 async fn login_failed(
@@ -252,12 +284,21 @@ async fn login_failed(
 }
 
 /// Auth: none (this is where a staff session starts). Password, then TOTP; see the module docs.
+#[utoipa::path(post, path = "/v1/admin/login", tag = "admin", request_body = AdminLoginRequest,
+    responses(
+        (status = 200, description = "Logged in; without TOTP enrolled, a login limited to enrolment",
+            body = StaffTokenResponse),
+        (status = 401, description = "Wrong username, password or TOTP code (invalid-credentials)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "TOTP is enrolled: send the same body with `totp` (mfa-required)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn admin_login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     body: Result<Json<AdminLoginRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<StaffTokenResponse>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     let ip = client.0;
     let Some(username) = normalize_username(&req.username) else {
@@ -323,32 +364,62 @@ async fn admin_login(
     Ok(Json(staff_token_response(&issued, user, false)))
 }
 
+#[derive(Serialize, ToSchema)]
+struct AdminMe {
+    user_id: i64,
+    username: String,
+    /// `admin`, `operator` or both.
+    roles: Vec<String>,
+    /// When this login last verified a factor (milliseconds since the Unix epoch), or null.
+    #[schema(required = true)]
+    mfa_at: Option<i64>,
+}
+
 /// Auth: signed staff session. Who the caller is and what they may do.
+#[utoipa::path(get, path = "/v1/admin/me", tag = "admin", security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The calling staff account", body = AdminMe),
+        (status = 403, description = "Not a staff account, or a login limited to TOTP enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn admin_me(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AdminMe>, ApiError> {
     let Some(username) = state.db().local_username(auth.user).await? else {
         return Err(ApiError::Forbidden("not a staff account"));
     };
     let roles = state.db().user_roles(auth.user).await?;
-    Ok(Json(json!({
-        "user_id": auth.user.0,
-        "username": username,
-        "roles": roles,
-        "mfa_at": auth.mfa_at_ms,
-    })))
+    Ok(Json(AdminMe {
+        user_id: auth.user.0,
+        username,
+        roles,
+        mfa_at: auth.mfa_at_ms,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePassword {
+    #[schema(value_type = String)]
     current_password: SecretString,
+    /// 12 to 128 characters, not common, not the username, not keyboard rows or repeats.
+    #[schema(value_type = String)]
     new_password: SecretString,
 }
 
 /// Auth: signed staff session and a factor within [`STEP_UP_WINDOW`]. Changes the password
 /// (policy checked); other logins end.
+#[utoipa::path(post, path = "/v1/admin/password", tag = "admin", request_body = ChangePassword, security(("session" = [], "signature" = [])),
+    responses(
+        (status = 204, description = "The password is changed; other logins ended"),
+        (status = 400, description = "The new password breaks the policy (weak-password, with a detail), \
+            or a malformed request", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong current password (invalid-credentials); or no valid session \
+            or signature", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "No factor within 5 minutes (mfa-required); not a staff account, \
+            or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn change_password(
     State(state): State<AppState>,

@@ -43,8 +43,8 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(auth)
         .merge(session)
         .merge(crate::phone::router(state))
-        .merge(OpenApiRouter::from(crate::mfa::router(state)))
-        .merge(OpenApiRouter::from(crate::accounts::router(state)))
+        .merge(crate::mfa::router(state))
+        .merge(crate::accounts::router(state))
         .merge(OpenApiRouter::from(crate::data::router(state)))
 }
 

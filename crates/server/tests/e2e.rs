@@ -792,6 +792,19 @@ async fn the_openapi_document_lists_every_route_with_its_security() {
         ("/v1/auth/logout", "post", true),
         ("/v1/me", "get", true),
         ("/v1/me/storage-key", "get", true),
+        ("/v1/mfa/totp/enroll", "post", true),
+        ("/v1/mfa/totp/confirm", "post", true),
+        ("/v1/mfa/totp/verify", "post", true),
+        ("/v1/mfa/totp/disable", "post", true),
+        ("/v1/mfa/recovery", "post", true),
+        ("/v1/mfa/recovery/regenerate", "post", true),
+        ("/v1/mfa/sms/send", "post", true),
+        ("/v1/mfa/sms/verify", "post", true),
+        ("/v1/mfa/soter/challenge", "post", true),
+        ("/v1/mfa/soter/verify", "post", true),
+        ("/v1/admin/login", "post", false),
+        ("/v1/admin/me", "get", true),
+        ("/v1/admin/password", "post", true),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} missing");

@@ -33,16 +33,18 @@ use std::time::Duration;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router, middleware};
+use axum::{Json, middleware};
 use miniguard_crypto::{
     AssociatedData, Token, TokenHash, Totp, TotpError, TotpSecret, find_recovery_code,
     generate_recovery_codes,
 };
 use secrecy::ExposeSecret as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::db::{UserId, now_ms};
 use crate::error::ApiError;
@@ -185,18 +187,19 @@ pub async fn require_recent_mfa(
     checked
 }
 
-pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v1/mfa/totp/enroll", post(totp_enroll))
-        .route("/v1/mfa/totp/confirm", post(totp_confirm))
-        .route("/v1/mfa/totp/verify", post(totp_verify))
-        .route("/v1/mfa/totp/disable", post(totp_disable))
-        .route("/v1/mfa/recovery", post(recovery_use))
-        .route("/v1/mfa/recovery/regenerate", post(recovery_regenerate))
-        .route("/v1/mfa/sms/send", post(sms_send))
-        .route("/v1/mfa/sms/verify", post(sms_verify))
-        .route("/v1/mfa/soter/challenge", post(soter_challenge))
-        .route("/v1/mfa/soter/verify", post(soter_verify))
+/// The MFA routes with their OpenAPI entries; every one needs a signed session.
+pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(totp_enroll))
+        .routes(routes!(totp_confirm))
+        .routes(routes!(totp_verify))
+        .routes(routes!(totp_disable))
+        .routes(routes!(recovery_use))
+        .routes(routes!(recovery_regenerate))
+        .routes(routes!(sms_send))
+        .routes(routes!(sms_verify))
+        .routes(routes!(soter_challenge))
+        .routes(routes!(soter_verify))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::signed::require_session,
@@ -367,19 +370,72 @@ async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<u64, Ap
         .await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
+    /// A 6-digit TOTP code, or a recovery code at `/v1/mfa/recovery`.
     code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct TotpEnrollment {
+    /// The new secret in base32, for typing into an authenticator app.
+    secret: String,
+    /// The same secret as an `otpauth://totp/...` URI, for a QR code.
+    otpauth_uri: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RecoveryCodes {
+    /// One-time recovery codes, shown this once.
+    recovery_codes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Verified {
+    /// When this login verified the factor (milliseconds since the Unix epoch).
+    mfa_at: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RecoveryUsed {
+    /// When this login verified the factor (milliseconds since the Unix epoch).
+    mfa_at: i64,
+    /// Recovery codes left unused.
+    remaining: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SmsChallenge {
+    /// Send it back with the code to `/v1/mfa/sms/verify`.
+    challenge_id: String,
+    /// Seconds the code stays valid.
+    expires_in: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct SoterChallenge {
+    /// Send it back with the result to `/v1/mfa/soter/verify`.
+    challenge_id: String,
+    /// The `challenge` for `wx.startSoterAuthentication`.
+    challenge: String,
+    /// Seconds the challenge stays valid.
+    expires_in: u64,
 }
 
 /// Auth: signed session (also allowed in a login limited to enrolment). Starts a TOTP
 /// enrolment: a fresh secret, stored encrypted and pending until confirmed.
+#[utoipa::path(post, path = "/v1/mfa/totp/enroll", tag = "mfa", security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "A pending TOTP secret", body = TotpEnrollment),
+        (status = 403, description = "TOTP is already enrolled (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn totp_enroll(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TotpEnrollment>, ApiError> {
     if let Some(row) = state.db().totp(auth.user).await?
         && row.confirmed_at_ms.is_some()
     {
@@ -409,22 +465,28 @@ async fn totp_enroll(
         &json!({ "family": auth.family_id }),
     )
     .await?;
-    Ok(Json(json!({
-        "secret": secret.to_base32().expose_secret(),
-        "otpauth_uri": uri.expose_secret(),
-    })))
+    Ok(Json(TotpEnrollment {
+        secret: secret.to_base32().expose_secret().to_owned(),
+        otpauth_uri: uri.expose_secret().to_owned(),
+    }))
 }
 
 /// Auth: signed session (also allowed in a login limited to enrolment). Activates the pending
 /// TOTP factor with a first code; answers the recovery codes, which are never shown again.
 /// Other logins of the user end; a login limited to enrolment becomes a full one.
+#[utoipa::path(post, path = "/v1/mfa/totp/confirm", tag = "mfa", request_body = CodeRequest, security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "TOTP is active; the recovery codes, shown once", body = RecoveryCodes),
+        (status = 401, description = "No pending enrolment, or a wrong code (invalid-credentials); or no valid session or signature",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn totp_confirm(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     auth: Authenticated,
     body: Result<Json<CodeRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RecoveryCodes>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     gate(&state, auth.user, client.0).await?;
     let Some(row) = state.db().totp(auth.user).await? else {
@@ -455,28 +517,44 @@ async fn totp_confirm(
         &json!({ "family": auth.family_id, "other_sessions_revoked": revoked }),
     )
     .await?;
-    Ok(Json(json!({ "recovery_codes": codes })))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }
 
 /// Auth: signed session. Verifies a TOTP code (step-up); a time step works once.
+#[utoipa::path(post, path = "/v1/mfa/totp/verify", tag = "mfa", request_body = CodeRequest, security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The factor is verified for this login", body = Verified),
+        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials); or no valid session or signature",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn totp_verify(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     auth: Authenticated,
     body: Result<Json<CodeRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     gate(&state, auth.user, client.0).await?;
     if let Err(reason) = verify_totp_code(&state, auth.user, &req.code).await? {
         return Err(failed(&state, auth.user, "totp", reason, client.0).await);
     }
     let at = succeeded(&state, auth.user, &auth.family_id, "totp", client.0, false).await?;
-    Ok(Json(json!({ "mfa_at": at })))
+    Ok(Json(Verified { mfa_at: at }))
 }
 
 /// Auth: signed session and a factor within [`STEP_UP_WINDOW`]. Removes the TOTP factor and
 /// the recovery codes; other logins end.
+#[utoipa::path(post, path = "/v1/mfa/totp/disable", tag = "mfa", security(("session" = [], "signature" = [])),
+    responses(
+        (status = 204, description = "TOTP and the recovery codes are removed; other logins ended"),
+        (status = 403, description = "No factor within 5 minutes (mfa-required); no TOTP factor, or a login limited to totp enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn totp_disable(
     State(state): State<AppState>,
@@ -498,13 +576,21 @@ async fn totp_disable(
 }
 
 /// Auth: signed session. Spends one recovery code as a factor.
+#[utoipa::path(post, path = "/v1/mfa/recovery", tag = "mfa", request_body = CodeRequest, security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The recovery code is spent; the factor is verified for this login", body = RecoveryUsed),
+        (status = 401, description = "Wrong or used recovery code (invalid-credentials); or no valid session or signature",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn recovery_use(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     auth: Authenticated,
     body: Result<Json<CodeRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RecoveryUsed>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     gate(&state, auth.user, client.0).await?;
     let stored = state.db().unused_recovery_codes(auth.user).await?;
@@ -540,16 +626,25 @@ async fn recovery_use(
         &json!({ "family": auth.family_id, "remaining": remaining }),
     )
     .await?;
-    Ok(Json(json!({ "mfa_at": at, "remaining": remaining })))
+    Ok(Json(RecoveryUsed {
+        mfa_at: at,
+        remaining: u64::try_from(remaining).unwrap_or(u64::MAX),
+    }))
 }
 
 /// Auth: signed session and a factor within [`STEP_UP_WINDOW`]. New recovery codes replace the
 /// old ones; other logins end.
+#[utoipa::path(post, path = "/v1/mfa/recovery/regenerate", tag = "mfa", security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "New recovery codes, shown once; the old ones no longer work", body = RecoveryCodes),
+        (status = 403, description = "No factor within 5 minutes (mfa-required); no TOTP factor, or a login limited to totp enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn recovery_regenerate(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RecoveryCodes>, ApiError> {
     require_recent_mfa(&state, &auth, STEP_UP_WINDOW, "/v1/mfa/recovery/regenerate").await?;
     let enrolled = state
         .db()
@@ -568,7 +663,9 @@ async fn recovery_regenerate(
         &json!({ "family": auth.family_id, "other_sessions_revoked": revoked }),
     )
     .await?;
-    Ok(Json(json!({ "recovery_codes": codes })))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }
 
 fn new_id() -> Result<String, ApiError> {
@@ -583,11 +680,19 @@ fn sms_hash(challenge_id: &str, code: &str) -> TokenHash {
 
 /// Auth: signed session. Sends a 6-digit code to the user's verified phone number; answers the
 /// challenge id the code is bound to.
+#[utoipa::path(post, path = "/v1/mfa/sms/send", tag = "mfa", security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "A code was sent to the verified phone number", body = SmsChallenge),
+        (status = 403, description = "No verified phone number, or a login limited to totp enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 501, description = "SMS codes are not configured (not-implemented)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn sms_send(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SmsChallenge>, ApiError> {
     let Some(provider) = state.mfa().sms.clone() else {
         return Err(ApiError::NotImplemented {
             detail: "SMS codes are not configured on this server.",
@@ -635,16 +740,18 @@ async fn sms_send(
         &json!({ "family": auth.family_id, "phone": sms::mask_phone(&phone), "provider": provider.name() }),
     )
     .await?;
-    Ok(Json(json!({
-        "challenge_id": id,
-        "expires_in": policy.sms_ttl.as_secs(),
-    })))
+    Ok(Json(SmsChallenge {
+        challenge_id: id,
+        expires_in: policy.sms_ttl.as_secs(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SmsVerifyRequest {
+    /// From `/v1/mfa/sms/send`.
     challenge_id: String,
+    /// The 6 digits received.
     code: String,
 }
 
@@ -687,13 +794,21 @@ async fn usable_challenge(
 
 /// Auth: signed session. Verifies an SMS code against its challenge (same login, 5 minutes,
 /// 5 attempts, once).
+#[utoipa::path(post, path = "/v1/mfa/sms/verify", tag = "mfa", request_body = SmsVerifyRequest, security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The factor is verified for this login", body = Verified),
+        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials); or no valid session or signature",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn sms_verify(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     auth: Authenticated,
     body: Result<Json<SmsVerifyRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     gate(&state, auth.user, client.0).await?;
     let max = state.options().mfa.sms_max_attempts;
@@ -717,16 +832,24 @@ async fn sms_verify(
         return Err(failed(&state, auth.user, "sms", "used_challenge", client.0).await);
     }
     let at = succeeded(&state, auth.user, &auth.family_id, "sms", client.0, false).await?;
-    Ok(Json(json!({ "mfa_at": at })))
+    Ok(Json(Verified { mfa_at: at }))
 }
 
 /// Auth: signed session of a WeChat user. A one-time challenge for
 /// `wx.startSoterAuthentication`, bound to this login.
+#[utoipa::path(post, path = "/v1/mfa/soter/challenge", tag = "mfa", security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "A one-time challenge bound to this login", body = SoterChallenge),
+        (status = 403, description = "Not a WeChat user, or a login limited to totp enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 501, description = "SOTER is not configured (not-implemented)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn soter_challenge(
     State(state): State<AppState>,
     auth: Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SoterChallenge>, ApiError> {
     if state.mfa().soter.is_none() {
         return Err(ApiError::NotImplemented {
             detail: "SOTER biometrics are not configured on this server.",
@@ -756,30 +879,43 @@ async fn soter_challenge(
             expires_at_ms: now.saturating_add(ms(policy.soter_ttl)),
         })
         .await?;
-    Ok(Json(json!({
-        "challenge_id": id,
-        "challenge": challenge,
-        "expires_in": policy.soter_ttl.as_secs(),
-    })))
+    Ok(Json(SoterChallenge {
+        challenge_id: id,
+        challenge,
+        expires_in: policy.soter_ttl.as_secs(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SoterVerifyRequest {
+    /// From `/v1/mfa/soter/challenge`.
     challenge_id: String,
+    /// `resultJSON` from `wx.startSoterAuthentication`.
     result_json: String,
+    /// `resultJSONSignature` from `wx.startSoterAuthentication`.
     result_json_signature: String,
 }
 
 /// Auth: signed session of a WeChat user. Checks that the signed `result_json` carries the
 /// issued challenge, then has WeChat verify the device signature.
+#[utoipa::path(post, path = "/v1/mfa/soter/verify", tag = "mfa", request_body = SoterVerifyRequest, security(("session" = [], "signature" = [])),
+    responses(
+        (status = 200, description = "The factor is verified for this login", body = Verified),
+        (status = 401, description = "Unknown, used or expired challenge, a result for another challenge or a bad signature (invalid-credentials); or no valid session or signature",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 501, description = "SOTER is not configured (not-implemented)",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[instrument(skip_all)]
 async fn soter_verify(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
     auth: Authenticated,
     body: Result<Json<SoterVerifyRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     let Json(req) = body.map_err(|r| body_error(&r))?;
     let Some(soter) = state.mfa().soter.clone() else {
         return Err(ApiError::NotImplemented {
@@ -816,7 +952,7 @@ async fn soter_verify(
         return Err(failed(&state, auth.user, "soter", "used_challenge", client.0).await);
     }
     let at = succeeded(&state, auth.user, &auth.family_id, "soter", client.0, false).await?;
-    Ok(Json(json!({ "mfa_at": at })))
+    Ok(Json(Verified { mfa_at: at }))
 }
 
 #[cfg(test)]
