@@ -19,12 +19,12 @@
 
 use std::net::IpAddr;
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::Json;
 use miniguard_crypto::password::{needs_rehash, verify_dummy};
 use miniguard_crypto::{PolicyViolation, check_password_policy, hash_password, verify_password};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -220,7 +220,7 @@ struct AdminLoginRequest {
     totp: Option<String>,
 }
 
-/// The body of a staff login: the token pair of [`crate::routes`] plus the enrolment flag.
+/// The body of a staff login: the token pair of a platform login plus the enrolment flag.
 #[derive(Serialize, ToSchema)]
 struct StaffTokenResponse {
     /// Always `Bearer`.
