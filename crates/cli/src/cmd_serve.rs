@@ -39,15 +39,19 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                 Some(a) => a,
                 None => DEV_LISTEN.parse().context("default listen address")?,
             };
-            // --config with --dev: only the file's [collections.*] are used.
-            let collections = match &args.config {
-                Some(path) => ServerSettings::collections_from_file(path)?,
-                None => miniguard_server::data::Collections::default(),
+            // --config with --dev: only the file's [collections.*] and [server.limits] are used.
+            let (collections, limits) = match &args.config {
+                Some(path) => (
+                    ServerSettings::collections_from_file(path)?,
+                    ServerSettings::dev_limits_from_file(path)?,
+                ),
+                None => (miniguard_server::data::Collections::default(), None),
             };
             launch::start_dev_with(
                 DevOptions {
                     listen,
                     data_dir: args.data_dir.clone(),
+                    limits,
                 },
                 collections,
             )

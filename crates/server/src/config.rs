@@ -171,6 +171,29 @@ impl Default for LimitSettings {
     }
 }
 
+impl LimitSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.per_minute == 0
+            || self.burst == 0
+            || self.auth_per_minute == 0
+            || self.auth_burst == 0
+        {
+            return Err(ConfigError::Invalid(
+                "[server.limits] rates and bursts must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rates of the HTTP layer: (every route, auth routes).
+    pub fn rates(&self) -> (Rate, Rate) {
+        (
+            Rate::new(self.per_minute, self.burst),
+            Rate::new(self.auth_per_minute, self.auth_burst),
+        )
+    }
+}
+
 /// A duration written as a whole number and a unit: `90s`, `15m`, `12h`, `30d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConfigDuration(pub Duration);
@@ -384,6 +407,33 @@ impl ServerSettings {
             .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))
     }
 
+    /// For `serve --dev --config FILE`: the file's `[server.limits]`, if it has one (the rest of
+    /// `[server]` is not needed in development and not read). Lets a team run scanners and load
+    /// tests against the dev server with limits of its choosing.
+    pub fn dev_limits_from_file(path: &Path) -> Result<Option<LimitSettings>, ConfigError> {
+        #[derive(Deserialize)]
+        struct DevFile {
+            server: Option<DevServer>,
+        }
+        #[derive(Deserialize)]
+        struct DevServer {
+            limits: Option<LimitSettings>,
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let file: DevFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        })?;
+        let limits = file.server.and_then(|s| s.limits);
+        if let Some(l) = &limits {
+            l.check()?;
+        }
+        Ok(limits)
+    }
+
     /// Checks the settings as a whole (after command-line overrides, too).
     pub fn validate(&self) -> Result<(), ConfigError> {
         match (&self.tls, self.insecure_http_behind_proxy) {
@@ -410,12 +460,7 @@ impl ServerSettings {
             ));
         }
         self.check_sessions()?;
-        let l = &self.limits;
-        if l.per_minute == 0 || l.burst == 0 || l.auth_per_minute == 0 || l.auth_burst == 0 {
-            return Err(ConfigError::Invalid(
-                "[server.limits] rates and bursts must be positive".into(),
-            ));
-        }
+        self.limits.check()?;
         let one = |a: bool, b: bool, msg: &str| {
             if a == b {
                 Err(ConfigError::Invalid(msg.into()))
@@ -519,8 +564,8 @@ impl ServerSettings {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             trusted_proxies: self.trusted_proxies.clone(),
             metrics_from: self.metrics_from.clone(),
-            general_rate: Rate::new(self.limits.per_minute, self.limits.burst),
-            auth_rate: Rate::new(self.limits.auth_per_minute, self.limits.auth_burst),
+            general_rate: self.limits.rates().0,
+            auth_rate: self.limits.rates().1,
             sessions: SessionPolicy {
                 access_ttl: self.sessions.access_ttl.0,
                 refresh_ttl: self.sessions.login_ttl.0,
@@ -661,6 +706,24 @@ secret_file = "secret.txt"
         );
         assert_eq!(ConfigDuration::parse("m"), None);
         assert_eq!(ConfigDuration::parse("-5m"), None);
+
+        // `serve --dev --config` reads [server.limits] alone, without the rest of [server].
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dev.toml");
+        std::fs::write(&path, "[server.limits]\nauth_per_minute = 6000\n").unwrap();
+        let dev = ServerSettings::dev_limits_from_file(&path)
+            .unwrap()
+            .unwrap();
+        assert_eq!(dev.rates().1.per_minute, 6000);
+        assert_eq!(dev.rates().0.per_minute, 600);
+        std::fs::write(&path, "[collections.x]\n").unwrap();
+        assert!(
+            ServerSettings::dev_limits_from_file(&path)
+                .unwrap()
+                .is_none()
+        );
+        std::fs::write(&path, "[server.limits]\nburst = 0\n").unwrap();
+        assert!(ServerSettings::dev_limits_from_file(&path).is_err());
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct DevOptions {
     /// Where the database and the certificate go; a temporary directory (removed when the server
     /// stops) when `None`.
     pub data_dir: Option<PathBuf>,
+    /// Per-address rate limits; the defaults when `None`.
+    pub limits: Option<crate::config::LimitSettings>,
 }
 
 /// A bound, ready server: what it listens on and how, before it accepts anything.
@@ -201,7 +203,11 @@ pub async fn start_dev_with(
     // A throwaway data key: what --dev encrypts dies with it.
     let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
     let keyring = Keyring::new(KeyId(1), key);
-    let state = AppState::with_services(db.clone(), platforms, keyring, AppOptions::default(), mfa)
+    let mut app_options = AppOptions::default();
+    if let Some(limits) = &options.limits {
+        (app_options.general_rate, app_options.auth_rate) = limits.rates();
+    }
+    let state = AppState::with_services(db.clone(), platforms, keyring, app_options, mfa)
         .with_collections(collections);
     Ok(Running {
         local_addr,
@@ -372,6 +378,7 @@ mod tests {
         let r = start_dev(DevOptions {
             listen: "0.0.0.0:0".parse().unwrap(),
             data_dir: None,
+            limits: None,
         })
         .await;
         assert!(matches!(r, Err(LaunchError::DevNotLoopback(_))));
@@ -382,6 +389,7 @@ mod tests {
         let running = start_dev(DevOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
+            limits: None,
         })
         .await
         .unwrap();

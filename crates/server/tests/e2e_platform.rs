@@ -640,6 +640,7 @@ async fn dev_mode_logs_dev_names_in_on_all_three_platforms() {
     let running = miniguard_server::launch::start_dev(miniguard_server::launch::DevOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
+        limits: None,
     })
     .await
     .unwrap();
