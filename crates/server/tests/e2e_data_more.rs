@@ -1,0 +1,401 @@
+//! Key rotation of every envelope the server keeps, and what a damaged envelope does, end to end
+//! over real HTTPS on 127.0.0.1: a server on a data directory that survives restarts, the
+//! rotation run between them, and the values read back through the data API.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miniguard_crypto::signing::generate_nonce;
+use miniguard_crypto::{AssociatedData, Key, KeyId, Keyring, RequestParts, SigningKey};
+use miniguard_server::data::Collections;
+use miniguard_server::data::store::install;
+use miniguard_server::db::Db;
+use miniguard_server::platform::fake::FakeWeChat;
+use miniguard_server::platform::wechat::WeChatClient;
+use miniguard_server::rotation::{self, RotationError};
+use miniguard_server::serve::{Transport, serve};
+use miniguard_server::tls::DevCertificate;
+use miniguard_server::{AppState, app};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::{Connection as _, Row as _};
+use tokio::sync::oneshot;
+
+mod common;
+use common::*;
+
+const CONFIG: &str = r#"
+[collections.addresses]
+fields = { line = "string encrypted", phone = "string encrypted", label = "string", owner = "owner" }
+read = "owner"
+write = "owner"
+delete = "owner"
+"#;
+
+/// A server on `dir/miniguard.db` with this keyring; the directory outlives the server.
+async fn start_on(dir: &Path, keyring: Keyring) -> TestServer {
+    let db_path = dir.join("miniguard.db");
+    let db = Db::open(&db_path).await.unwrap();
+    let collections = Collections::from_config_text(CONFIG).unwrap();
+    install(&db, &collections).await.unwrap();
+    let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
+        .await
+        .unwrap();
+    let platform = WeChatClient::new(
+        &fake.base_url(),
+        APPID,
+        SecretString::from(SECRET),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let state = AppState::new(db, Arc::new(platform), keyring, test_options())
+        .with_collections(collections);
+    let cert = DevCertificate::generate().unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(
+        listener,
+        app(state),
+        Transport::Tls(cert.server_config().unwrap()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    TestServer {
+        base: format!("https://127.0.0.1:{port}"),
+        port,
+        cert: cert.cert.clone(),
+        fake,
+        db_path,
+        stop: Some(stop),
+        task: Some(task),
+        _dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// A signed request with an optional JSON body; the status and the body (JSON or null).
+async fn call(
+    server: &TestServer,
+    session: &Value,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
+    let nonce = generate_nonce().unwrap();
+    let timestamp = unix_now();
+    let parts = RequestParts {
+        method,
+        path,
+        query: "",
+        timestamp,
+        nonce: &nonce,
+        body: &bytes,
+    };
+    let signature = miniguard_crypto::sign(&key, &parts).unwrap();
+    let mut req = server
+        .client()
+        .request(method.parse().unwrap(), server.url(path))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .header("x-mg-timestamp", timestamp.to_string())
+        .header("x-mg-nonce", &nonce)
+        .header("x-mg-signature", signature);
+    if body.is_some() {
+        req = req.header("content-type", "application/json").body(bytes);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    if status.is_server_error() {
+        return (status, assert_problem(res, status).await);
+    }
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn login(server: &TestServer, name: &str) -> Value {
+    let (status, _, session) = server.login(&format!("dev:{name}")).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    session
+}
+
+async fn create(server: &TestServer, session: &Value, n: usize) -> String {
+    let (s, body) = call(
+        server,
+        session,
+        "POST",
+        "/v1/collections/addresses/records",
+        Some(&json!({ "line": format!("{n} Long Street"), "phone": format!("+86 1380000{n:04}"), "label": format!("l{n}") })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn collections() -> Collections {
+    Collections::from_config_text(CONFIG).unwrap()
+}
+
+/// Envelopes per key id summed over every target.
+async fn totals(db: &Db) -> std::collections::BTreeMap<KeyId, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for u in rotation::key_usage(db, &collections()).await.unwrap() {
+        assert_eq!(u.malformed, 0, "{}.{}", u.table, u.column);
+        for (k, n) in u.by_key {
+            *out.entry(k).or_default() += n;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn rotation_reencrypts_everything_resumes_and_retires_only_unused_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys_path = dir.path().join("data-keys");
+    std::fs::write(&keys_path, format!("{TEST_KEYS}\n")).unwrap();
+
+    let server = start_on(dir.path(), Keyring::from_text(TEST_KEYS).unwrap()).await;
+    let alice = login(&server, "alice").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(create(&server, &alice, n).await);
+    }
+    // A storage key (storage_keys) too; the login stored a session key and a signing key.
+    let (s, before_key) = call(&server, &alice, "GET", "/v1/me/storage-key", None).await;
+    assert_eq!(s, StatusCode::OK, "{before_key}");
+    server.stop().await;
+
+    let db = Db::open(&dir.path().join("miniguard.db")).await.unwrap();
+    let before = totals(&db).await;
+    assert_eq!(before.keys().copied().collect::<Vec<_>>(), vec![KeyId(1)]);
+    let all = before[&KeyId(1)];
+    // 10 encrypted record fields + session key + signing key + storage key.
+    assert!(all >= 13, "{before:?}");
+
+    // Rotate: a second key in the file, the first kept.
+    assert_eq!(rotation::add_key_to_file(&keys_path).unwrap(), KeyId(2));
+    let ring = Keyring::from_text(&std::fs::read_to_string(&keys_path).unwrap()).unwrap();
+    assert_eq!(ring.current_id(), KeyId(2));
+
+    // An interrupted run: only 4 envelopes, in batches of 3.
+    let p = rotation::reencrypt(&db, &ring, &collections(), 3, Some(4))
+        .await
+        .unwrap();
+    assert_eq!(p.reencrypted, 4);
+    assert!(!p.complete);
+    let mid = totals(&db).await;
+    assert_eq!(mid[&KeyId(2)], 4);
+    assert_eq!(mid[&KeyId(1)], all - 4);
+
+    // Key 1 is still in use: retiring it is refused, and so is retiring the newest.
+    let err = rotation::retire_key_in_file(&keys_path, &db, &collections(), KeyId(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RotationError::KeyInUse(KeyId(1), n) if n == all - 4),
+        "{err}"
+    );
+    let err = rotation::retire_key_in_file(&keys_path, &db, &collections(), KeyId(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotationError::NewestKey(KeyId(2))), "{err}");
+
+    // Resumed: finishes, and a further run finds nothing to do.
+    let p = rotation::reencrypt(&db, &ring, &collections(), 3, None)
+        .await
+        .unwrap();
+    assert!(p.complete);
+    assert_eq!(p.reencrypted, all - 4);
+    assert_eq!(p.current, 4);
+    let again = rotation::reencrypt(&db, &ring, &collections(), 3, None)
+        .await
+        .unwrap();
+    assert_eq!((again.reencrypted, again.current), (0, all));
+    assert_eq!(
+        totals(&db).await,
+        std::collections::BTreeMap::from([(KeyId(2), all)])
+    );
+
+    // Now key 1 can go; the file keeps only key 2.
+    rotation::retire_key_in_file(&keys_path, &db, &collections(), KeyId(1))
+        .await
+        .unwrap();
+    db.close().await;
+    let ring = Keyring::from_text(&std::fs::read_to_string(&keys_path).unwrap()).unwrap();
+    assert_eq!(ring.key_ids().collect::<Vec<_>>(), vec![KeyId(2)]);
+
+    // A server with only the new key: the old login still signs (its signing key was
+    // re-encrypted), every value reads back, and the storage key is the same one.
+    let server = start_on(dir.path(), ring).await;
+    for (n, id) in ids.iter().enumerate() {
+        let (s, body) = call(
+            &server,
+            &alice,
+            "GET",
+            &format!("/v1/collections/addresses/records/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["line"], format!("{n} Long Street"));
+        assert_eq!(body["phone"], format!("+86 1380000{n:04}"));
+    }
+    let (s, after_key) = call(&server, &alice, "GET", "/v1/me/storage-key", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(after_key, before_key);
+    // New writes go under key 2 as well.
+    create(&server, &alice, 9).await;
+    server.stop().await;
+    let db = Db::open(&dir.path().join("miniguard.db")).await.unwrap();
+    assert_eq!(
+        totals(&db).await.keys().copied().collect::<Vec<_>>(),
+        vec![KeyId(2)]
+    );
+    db.close().await;
+}
+
+async fn phone_envelope(db_path: &Path, id: &str) -> Vec<u8> {
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db_path.display()))
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT f_phone FROM c_addresses WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+async fn set_phone_envelope(db_path: &Path, id: &str, envelope: &[u8]) {
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db_path.display()))
+        .await
+        .unwrap();
+    let n = sqlx::query("UPDATE c_addresses SET f_phone = ? WHERE id = ?")
+        .bind(envelope)
+        .bind(id)
+        .execute(&mut conn)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn tampered_swapped_and_wrong_key_envelopes_fail_loudly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_on(dir.path(), test_keyring()).await;
+    let alice = login(&server, "alice").await;
+    let a = create(&server, &alice, 1).await;
+    let b = create(&server, &alice, 2).await;
+    let db_path = server.db_path.clone();
+    let path_a = format!("/v1/collections/addresses/records/{a}");
+    let original = phone_envelope(&db_path, &a).await;
+
+    let get_a = || call(&server, &alice, "GET", &path_a, None);
+    let (s, body) = get_a().await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["phone"], "+86 13800000001");
+
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("tampered ciphertext", {
+            let mut e = original.clone();
+            let last = e.len() - 1;
+            e[last] ^= 1;
+            e
+        }),
+        ("tampered key id header", {
+            let mut e = original.clone();
+            e[4] ^= 1;
+            e
+        }),
+        // Record B's envelope moved into record A's row: bound to B's id, it must not open.
+        (
+            "swapped from another row",
+            phone_envelope(&db_path, &b).await,
+        ),
+        // Same key id, same associated data, another key.
+        ("wrong key", {
+            let other = Keyring::new(KeyId(1), Key::generate().unwrap());
+            other
+                .encrypt(
+                    b"\"+86 13999999999\"",
+                    &AssociatedData::field("c_addresses", "phone", &a),
+                )
+                .unwrap()
+        }),
+        ("truncated", original[..original.len() - 20].to_vec()),
+    ];
+    for (what, envelope) in &damaged {
+        set_phone_envelope(&db_path, &a, envelope).await;
+        let (s, body) = get_a().await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{what}: {body}");
+        let text = body.to_string();
+        assert!(!text.contains("13800000002"), "{what}: {text}");
+        assert!(!text.contains("13999999999"), "{what}: {text}");
+        // The list fails too rather than answering garbage or skipping the row.
+        let (s, _) = call(
+            &server,
+            &alice,
+            "GET",
+            "/v1/collections/addresses/records",
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+        // A re-encryption run refuses to continue over it, naming the row, and leaves it as is.
+        let ring = test_keyring();
+        let db = Db::open(&db_path).await.unwrap();
+        let err = rotation::reencrypt(&db, &ring, &collections(), 100, None)
+            .await
+            .unwrap_err();
+        db.close().await;
+        match &err {
+            RotationError::Envelope { table, row, .. } if table == "c_addresses" => {
+                assert_eq!(row, &a, "{what}");
+            }
+            other => panic!("{what}: {other}"),
+        }
+        assert_eq!(&phone_envelope(&db_path, &a).await, envelope, "{what}");
+    }
+
+    // Restored, it reads again (the failures were the envelope, not the server).
+    set_phone_envelope(&db_path, &a, &original).await;
+    let (s, body) = get_a().await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["phone"], "+86 13800000001");
+    server.stop().await;
+
+    // A server given a wrong keyring (same id, other key) cannot open anything: not even the
+    // session's signing key, so the login is refused, and records never come back as garbage.
+    let wrong = Keyring::new(KeyId(1), Key::generate().unwrap());
+    let server = start_on(dir.path(), wrong).await;
+    let res = signed_request(&server, &alice, &path_a).await;
+    assert!(
+        res.status() == StatusCode::UNAUTHORIZED
+            || res.status() == StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        res.status()
+    );
+    let status = res.status();
+    let body = assert_problem(res, status).await;
+    assert!(!body.to_string().contains("13800000001"));
+    // And a rotation with that keyring refuses at the first envelope.
+    server.stop().await;
+    let db = Db::open(&db_path).await.unwrap();
+    let mut ring = Keyring::new(KeyId(1), Key::generate().unwrap());
+    ring.rotate(Key::generate().unwrap()).unwrap();
+    let err = rotation::reencrypt(&db, &ring, &collections(), 100, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotationError::Envelope { .. }), "{err}");
+    db.close().await;
+}
+
+async fn signed_request(server: &TestServer, session: &Value, path: &str) -> reqwest::Response {
+    let nonce = generate_nonce().unwrap();
+    signed_at(server, "GET", path, b"", session, unix_now(), &nonce).await
+}
