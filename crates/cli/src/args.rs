@@ -272,7 +272,7 @@ pub enum DbCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("mode").required(true).args(["dev", "config"])))]
+#[command(group(clap::ArgGroup::new("mode").required(true).multiple(true).args(["dev", "config"])))]
 pub struct ServeArgs {
     /// Development mode: self-signed certificate for localhost, throwaway data, and a local fake
     /// of the WeChat login API that logs in `dev:<name>` codes. Loopback addresses only.
@@ -295,7 +295,7 @@ pub struct ServeArgs {
 
     /// Serve plain HTTP for a TLS-terminating reverse proxy in front (the configuration must
     /// then have no server TLS settings); X-Forwarded-For is read only from its trusted_proxies.
-    #[arg(long, requires = "config")]
+    #[arg(long, requires = "config", conflicts_with = "dev")]
     pub insecure_http_behind_proxy: bool,
 }
 
