@@ -32,6 +32,12 @@ fields = { line = "string encrypted", phone = "string encrypted", label = "strin
 read = "owner"
 write = "owner"
 delete = "owner"
+
+[collections.docs]
+fields = { title = "string", scan = "file(max=1KB, types=image/png|application/pdf)", owner = "owner" }
+read = "owner"
+write = "owner"
+delete = "owner"
 "#;
 
 /// A server on `dir/miniguard.db` with this keyring; the directory outlives the server.
@@ -398,4 +404,225 @@ async fn tampered_swapped_and_wrong_key_envelopes_fail_loudly() {
 async fn signed_request(server: &TestServer, session: &Value, path: &str) -> reqwest::Response {
     let nonce = generate_nonce().unwrap();
     signed_at(server, "GET", path, b"", session, unix_now(), &nonce).await
+}
+
+/// A signed request with a raw body and a Content-Type.
+async fn raw(
+    server: &TestServer,
+    session: &Value,
+    method: &str,
+    path_and_query: &str,
+    content_type: &str,
+    body: &[u8],
+) -> reqwest::Response {
+    let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let nonce = generate_nonce().unwrap();
+    let timestamp = unix_now();
+    let parts = RequestParts {
+        method,
+        path,
+        query,
+        timestamp,
+        nonce: &nonce,
+        body,
+    };
+    let signature = miniguard_crypto::sign(&key, &parts).unwrap();
+    server
+        .client()
+        .request(method.parse().unwrap(), server.url(path_and_query))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .header("x-mg-timestamp", timestamp.to_string())
+        .header("x-mg-nonce", &nonce)
+        .header("x-mg-signature", signature)
+        .header("content-type", content_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn png(len: usize) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend((0..len.saturating_sub(8)).map(|i| u8::try_from(i % 251).unwrap()));
+    v
+}
+
+fn uploads(dir: &Path) -> Vec<String> {
+    match std::fs::read_dir(dir.join("uploads")) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn uploads_are_sniffed_bounded_stored_by_random_name_and_served_as_attachments() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_on(dir.path(), test_keyring()).await;
+    let alice = login(&server, "alice").await;
+    let bob = login(&server, "bob").await;
+    let (s, rec) = call(
+        &server,
+        &alice,
+        "POST",
+        "/v1/collections/docs/records",
+        Some(&json!({ "title": "id card" })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{rec}");
+    let id = rec["id"].as_str().unwrap();
+    let files = format!("/v1/collections/docs/records/{id}/files/scan");
+
+    // Good: a PNG, its Unicode name kept, its path parts dropped.
+    let image = png(600);
+    let q = "?name=..%2F..%2F%E7%85%A7%E7%89%87%201.png";
+    let res = raw(
+        &server,
+        &alice,
+        "POST",
+        &format!("{files}{q}"),
+        "image/png",
+        &image,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    let meta = &body["scan"];
+    assert_eq!(meta["name"], "照片 1.png");
+    assert_eq!(meta["size"], 600);
+    assert_eq!(meta["type"], "image/png");
+    assert_eq!(meta["sha256"].as_str().unwrap().len(), 64, "{meta}");
+    assert!(meta.get("blob").is_none(), "{meta}");
+    let stored = uploads(dir.path());
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].len(), 32);
+    assert!(stored[0].bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(
+        std::fs::read(dir.path().join("uploads").join(&stored[0])).unwrap(),
+        image
+    );
+    // The record shows the same metadata.
+    let (s, got) = call(
+        &server,
+        &alice,
+        "GET",
+        &format!("/v1/collections/docs/records/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(&got["scan"], meta);
+
+    // Download: the bytes, as an attachment, with the sniffed type and nosniff.
+    let res = raw(
+        &server,
+        &alice,
+        "GET",
+        &files,
+        "application/octet-stream",
+        b"",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers().clone();
+    assert_eq!(h["content-type"], "image/png");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"__ 1.png\"; filename*=UTF-8''%E7%85%A7%E7%89%87%201.png"
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), image.as_slice());
+
+    // Refused: a PDF body declared as PNG, HTML declared as PNG, a declared type the field
+    // does not allow, too big for the field, too big for the server, empty.
+    let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        (
+            "image/png",
+            b"%PDF-1.7 not a png".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "image/png",
+            b"<html><script>alert(1)</script>".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("application/pdf", png(100), StatusCode::BAD_REQUEST),
+        (
+            "image/gif",
+            b"GIF89a......".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "text/html",
+            b"<html>".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        ("image/png", png(1025), StatusCode::PAYLOAD_TOO_LARGE),
+        ("image/png", png(20 * 1024), StatusCode::PAYLOAD_TOO_LARGE),
+        ("image/png", Vec::new(), StatusCode::BAD_REQUEST),
+    ];
+    for (ct, bytes, want) in cases {
+        let res = raw(&server, &alice, "POST", &files, ct, &bytes).await;
+        assert_problem(res, want).await;
+    }
+    // Nothing new stored, the first file still served.
+    assert_eq!(uploads(dir.path()), stored);
+
+    // Another user's record: neither upload nor download, and it looks absent.
+    let res = raw(&server, &bob, "POST", &files, "image/png", &png(100)).await;
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+    let res = raw(&server, &bob, "GET", &files, "image/png", b"").await;
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+    // Path tricks in the field: no such field.
+    for bad in ["..%2F..%2Fminiguard.db", "title", "nope"] {
+        let res = raw(
+            &server,
+            &alice,
+            "GET",
+            &format!("/v1/collections/docs/records/{id}/files/{bad}"),
+            "image/png",
+            b"",
+        )
+        .await;
+        assert_problem(res, StatusCode::NOT_FOUND).await;
+    }
+    // The field cannot be set through JSON (it would point at any stored blob).
+    let (s, body) = call(
+        &server,
+        &alice,
+        "PATCH",
+        &format!("/v1/collections/docs/records/{id}"),
+        Some(&json!({ "scan": { "name": "x", "blob": "../../miniguard.db" } })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+
+    // Replacing the file removes the old blob; a PDF is accepted as well.
+    let pdf = b"%PDF-1.4\n1 0 obj\n".to_vec();
+    let res = raw(
+        &server,
+        &alice,
+        "POST",
+        &format!("{files}?name=scan.pdf"),
+        "application/pdf",
+        &pdf,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let now = uploads(dir.path());
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, stored);
+    let res = raw(&server, &alice, "GET", &files, "image/png", b"").await;
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), pdf.as_slice());
+
+    // Bytes changed on disk are never served.
+    std::fs::write(dir.path().join("uploads").join(&now[0]), b"%PDF-1.4 evil").unwrap();
+    let res = raw(&server, &alice, "GET", &files, "image/png", b"").await;
+    assert_problem(res, StatusCode::INTERNAL_SERVER_ERROR).await;
+    server.stop().await;
 }
