@@ -42,9 +42,19 @@ delete = "owner"
 
 /// A server on `dir/miniguard.db` with this keyring; the directory outlives the server.
 async fn start_on(dir: &Path, keyring: Keyring) -> TestServer {
+    start_serving(dir, keyring, Collections::from_config_text(CONFIG).unwrap())
+        .await
+        .0
+}
+
+/// A server with these collections; also answers its certificate as PEM.
+async fn start_serving(
+    dir: &Path,
+    keyring: Keyring,
+    collections: Collections,
+) -> (TestServer, String) {
     let db_path = dir.join("miniguard.db");
     let db = Db::open(&db_path).await.unwrap();
-    let collections = Collections::from_config_text(CONFIG).unwrap();
     install(&db, &collections).await.unwrap();
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
@@ -72,7 +82,7 @@ async fn start_on(dir: &Path, keyring: Keyring) -> TestServer {
             let _ = stopped.await;
         },
     ));
-    TestServer {
+    let server = TestServer {
         base: format!("https://127.0.0.1:{port}"),
         port,
         cert: cert.cert.clone(),
@@ -81,7 +91,8 @@ async fn start_on(dir: &Path, keyring: Keyring) -> TestServer {
         stop: Some(stop),
         task: Some(task),
         _dir: tempfile::tempdir().unwrap(),
-    }
+    };
+    (server, cert.cert_pem.clone())
 }
 
 /// A signed request with an optional JSON body; the status and the body (JSON or null).
@@ -624,5 +635,186 @@ async fn uploads_are_sniffed_bounded_stored_by_random_name_and_served_as_attachm
     std::fs::write(dir.path().join("uploads").join(&now[0]), b"%PDF-1.4 evil").unwrap();
     let res = raw(&server, &alice, "GET", &files, "image/png", b"").await;
     assert_problem(res, StatusCode::INTERNAL_SERVER_ERROR).await;
+    server.stop().await;
+}
+
+fn example_config() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/secure-app/miniguard.toml")
+}
+
+#[test]
+fn the_secure_app_example_config_loads() {
+    let c =
+        miniguard_server::config::ServerSettings::collections_from_file(&example_config()).unwrap();
+    let names: Vec<_> = c.by_name.keys().cloned().collect();
+    assert_eq!(names, ["addresses", "goods", "orders"]);
+    let addresses = c.get("addresses").unwrap();
+    for f in ["recipient", "phone", "address"] {
+        assert!(addresses.field(f).unwrap().encrypted, "{f}");
+    }
+    assert!(matches!(
+        c.get("goods").unwrap().field("photo").unwrap().ty,
+        miniguard_server::data::schema::FieldType::File { max, .. } if max == 2 * 1024 * 1024
+    ));
+}
+
+/// Runs `mg-curl.py ARGS` with the session file and certificate; (exit code, stdout).
+async fn mg_curl(base: &str, cacert: &Path, session: &Path, args: &[&str]) -> (i32, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/secure-app/mg-curl.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(script)
+        .args(args)
+        .arg("--base")
+        .arg(base)
+        .arg("--cacert")
+        .arg(cacert)
+        .arg("--session")
+        .arg(session)
+        .stderr(std::process::Stdio::null());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn mg_curl_walks_through_the_secure_app_example() {
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        eprintln!("python3 is not available; skipping the mg-curl.py walk-through");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let collections =
+        miniguard_server::config::ServerSettings::collections_from_file(&example_config()).unwrap();
+    let (server, pem) = start_serving(dir.path(), test_keyring(), collections).await;
+    let cacert = dir.path().join("cert.pem");
+    std::fs::write(&cacert, pem).unwrap();
+    let alice = dir.path().join("alice.json");
+    let staff = dir.path().join("staff.json");
+    let base = server.base.clone();
+    let run = |session: &Path, args: &[&str]| {
+        let (base, cacert, session) = (base.clone(), cacert.clone(), session.to_path_buf());
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            mg_curl(&base, &cacert, &session, &args).await
+        }
+    };
+
+    // The script reproduces the protocol's test vectors.
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crypto/tests/vectors/signing.json")
+        .display()
+        .to_string();
+    assert_eq!(run(&alice, &["--check-vectors", &vectors]).await.0, 0);
+
+    let (code, out) = run(&alice, &["login", "dev:alice"]).await;
+    assert_eq!(code, 0, "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&alice).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (code, out) = run(&staff, &["login", "dev:sam"]).await;
+    assert_eq!(code, 0, "{out}");
+    let sam: Value = serde_json::from_str(&out).unwrap();
+    let db = Db::open(&server.db_path).await.unwrap();
+    db.grant_role(
+        miniguard_server::db::UserId(sam["user"]["id"].as_i64().unwrap()),
+        "staff",
+    )
+    .await
+    .unwrap();
+    db.close().await;
+
+    // Alice may not stock the shop; staff may.
+    let tea = r#"{"name":"Oolong tea","price_cents":1200,"status":"on_sale","cost_cents":700}"#;
+    let (code, out) = run(&alice, &["POST", "/v1/collections/goods/records", tea]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"status\":403"), "{out}");
+    let (code, out) = run(&staff, &["POST", "/v1/collections/goods/records", tea]).await;
+    assert_eq!(code, 0, "{out}");
+    let good: Value = serde_json::from_str(&out).unwrap();
+    let good_id = good["id"].as_str().unwrap();
+    // Alice sees the goods without the staff-only cost.
+    let (code, out) = run(
+        &alice,
+        &[
+            "GET",
+            "/v1/collections/goods/records?filter=status%20%3D%20%22on_sale%22",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list["items"][0]["name"], "Oolong tea", "{list}");
+    assert!(list["items"][0].get("cost_cents").is_none(), "{list}");
+
+    // A photo upload and download.
+    let photo = dir.path().join("tea.png");
+    std::fs::write(&photo, png(300)).unwrap();
+    let at_photo = format!("@{}", photo.display());
+    let upload = format!("/v1/collections/goods/records/{good_id}/files/photo?name=tea.png");
+    let (code, out) = run(&staff, &["POST", &upload, &at_photo, "--type", "image/png"]).await;
+    assert_eq!(code, 0, "{out}");
+    let got = dir.path().join("got.png");
+    let download = format!("/v1/collections/goods/records/{good_id}/files/photo");
+    let (code, _) = run(
+        &alice,
+        &["GET", &download, "--out", &got.display().to_string()],
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read(&got).unwrap(), png(300));
+
+    // An address, encrypted at rest, and an order pointing at it.
+    let (code, out) = run(
+        &alice,
+        &[
+            "POST",
+            "/v1/collections/addresses/records",
+            r#"{"label":"home","recipient":"Alice","phone":"+86 13800000000","address":"1 Long Street"}"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let address: Value = serde_json::from_str(&out).unwrap();
+    let order = json!({ "item": good_id, "quantity": 2, "address": address["id"] }).to_string();
+    let (code, out) = run(&alice, &["POST", "/v1/collections/orders/records", &order]).await;
+    assert_eq!(code, 0, "{out}");
+    let order: Value = serde_json::from_str(&out).unwrap();
+    let order_path = format!(
+        "/v1/collections/orders/records/{}",
+        order["id"].as_str().unwrap()
+    );
+    // Staff read it but not her address; deleting the order needs an admin with a fresh MFA.
+    let (code, _) = run(&staff, &["GET", &order_path]).await;
+    assert_eq!(code, 0);
+    let address_path = format!(
+        "/v1/collections/addresses/records/{}",
+        address["id"].as_str().unwrap()
+    );
+    let (code, out) = run(&staff, &["GET", &address_path]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("\"status\":404"), "{out}");
+    let (code, out) = run(&alice, &["DELETE", &order_path]).await;
+    assert_eq!(code, 1);
+    assert!(out.contains("\"status\":403"), "{out}");
+    // Alice cannot mark her own order paid.
+    let (code, out) = run(&alice, &["PATCH", &order_path, r#"{"status":"paid"}"#]).await;
+    assert_eq!(code, 1, "{out}");
+    // The stored phone number is ciphertext.
+    let raw = std::fs::read(&server.db_path).unwrap();
+    let wal = std::fs::read(server.db_path.with_extension("db-wal")).unwrap_or_default();
+    let needle = b"13800000000";
+    assert!(!raw.windows(needle.len()).any(|w| w == needle));
+    assert!(!wal.windows(needle.len()).any(|w| w == needle));
     server.stop().await;
 }
