@@ -236,3 +236,139 @@ fn acknowledged_writes_survive_sigkill_and_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `keys rotate` stopped part way (`--limit`, as a crash would leave it) and resumed: the
+/// command-line flow of key rotation on a configured server's database.
+#[test]
+fn keys_rotate_resumes_and_retire_waits_until_a_key_is_unused() {
+    use miniguard_crypto::{AssociatedData, Keyring};
+    use miniguard_server::db::Db;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("miniguard.toml");
+    std::fs::write(
+        &config,
+        r#"
+[server]
+listen = "127.0.0.1:8443"
+database = "data/mg.db"
+data_keys_file = "keys.txt"
+[server.tls]
+cert = "cert.pem"
+key = "key.pem"
+[server.wechat]
+appid = "wx0123"
+secret_file = "secret.txt"
+
+[collections.notes]
+fields = { text = "string encrypted", owner = "owner" }
+read = "owner"
+write = "owner"
+"#,
+    )
+    .unwrap();
+    let keys = dir.path().join("keys.txt");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let keys_arg = keys.display().to_string();
+    let config_arg = config.display().to_string();
+    let (code, _, err) = run(&["keys", "generate", "--out", &keys_arg]);
+    assert_eq!(code, 0, "{err}");
+
+    // Ten users' platform session keys under key 1.
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let db_path = dir.path().join("data/mg.db");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ring = Keyring::from_text(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let aad = |id: i64| AssociatedData::field("platform_session_keys", "envelope", &id.to_string());
+    let users = rt.block_on(async {
+        let db = Db::open(&db_path).await.unwrap();
+        let mut users = Vec::new();
+        for n in 0..10 {
+            let (user, _) = db
+                .upsert_user("wechat", &format!("openid-{n}"), None)
+                .await
+                .unwrap();
+            let env = ring
+                .encrypt(format!("session-key-{n}").as_bytes(), &aad(user.0))
+                .unwrap();
+            db.store_session_key(user, &env).await.unwrap();
+            users.push(user);
+        }
+        db.close().await;
+        users
+    });
+
+    // Interrupted: a new key, then only 3 of 10 re-encrypted.
+    let (code, _, err) = run(&[
+        "keys",
+        "rotate",
+        "--config",
+        &config_arg,
+        "--batch",
+        "2",
+        "--limit",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Added data key 2"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    let (code, out, err) = run(&["keys", "status", "--config", &config_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("platform_session_keys.envelope\tkey 1: 7, key 2: 3"),
+        "{out}"
+    );
+    // Key 1 is in use: retiring it fails and keeps the file.
+    let before = std::fs::read_to_string(&keys).unwrap();
+    let (code, _, err) = run(&["keys", "retire", "--config", &config_arg, "--id", "1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("still used by 7"), "{err}");
+    assert_eq!(std::fs::read_to_string(&keys).unwrap(), before);
+
+    // Resumed: no third key, every envelope under key 2.
+    let (code, _, err) = run(&["keys", "rotate", "--config", &config_arg, "--resume"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Re-encrypted 7"), "{err}");
+    let (_, out, _) = run(&["keys", "status", "--config", &config_arg]);
+    assert!(
+        out.contains("platform_session_keys.envelope\tkey 2: 10"),
+        "{out}"
+    );
+    let (code, _, err) = run(&["keys", "retire", "--config", &config_arg, "--id", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&keys).unwrap();
+    assert!(
+        text.starts_with("2:") && text.lines().count() == 1,
+        "key 2 only"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The values open with the new keyring alone.
+    let ring = Keyring::from_text(&text).unwrap();
+    rt.block_on(async {
+        let db = Db::open(&db_path).await.unwrap();
+        for (n, user) in users.iter().enumerate() {
+            let env = db.session_key_envelope(*user).await.unwrap().unwrap();
+            let plain = ring.decrypt(&env, &aad(user.0)).unwrap();
+            assert_eq!(plain.as_slice(), format!("session-key-{n}").as_bytes());
+        }
+        db.close().await;
+    });
+}
