@@ -1,6 +1,8 @@
 //! Crash safety of the data API: `miniguard serve --dev` on a data directory takes signed writes
 //! from several clients at once, is killed with SIGKILL while requests are in flight, is started
 //! again on the same directory, and every record whose write was answered 2xx is there, intact.
+//! The text field is encrypted: `--dev --data-dir` keeps its data key in the directory (0600),
+//! so the second run opens what the first wrote, and the first run's login still signs.
 
 #![cfg(unix)]
 
@@ -16,7 +18,7 @@ use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
 [collections.notes]
-fields = { n = "int", text = "string(1..200)", owner = "owner" }
+fields = { n = "int", text = "string(1..200) encrypted", owner = "owner" }
 read = "true"
 write = "owner"
 delete = "owner"
@@ -203,8 +205,13 @@ fn acknowledged_writes_survive_sigkill_and_restart() {
     let (mut child, url) = start(&data, &config);
     let client = self::client(&data);
     rt.block_on(async {
-        // --dev makes a fresh data key each run, so the old login cannot sign any more.
-        let session = login(&client, &url).await;
+        // The data key was kept in the directory: the first run's login still signs.
+        let key_file = data.join("dev-data-keys");
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         for (number, text, id) in &acked {
             let (status, body) = signed(
                 &client,
