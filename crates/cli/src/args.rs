@@ -350,6 +350,44 @@ pub enum KeysCommand {
         #[arg(long, value_name = "N", default_value_t = 1)]
         id: u32,
     },
+    /// Rotate the data key: append a new key to `data_keys_file` (old keys kept), then
+    /// re-encrypt every envelope under an older key, one transaction per batch. Safe to rerun
+    /// after a crash (`--resume` finishes without adding another key).
+    ///
+    /// A running server must be restarted after the key is added before it can read
+    /// re-encrypted values: with a server running, use `--add-only`, restart it, then `--resume`.
+    Rotate {
+        /// The miniguard.toml with the server section (database, data keys, collections).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Only re-encrypt to the newest key already in the keyring (finish an interrupted run).
+        #[arg(long, conflicts_with = "add_only")]
+        resume: bool,
+        /// Only add the new key to the file; re-encrypt later with `--resume`.
+        #[arg(long)]
+        add_only: bool,
+        /// Rows per transaction.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        batch: usize,
+        /// Stop after re-encrypting N envelopes (the rest waits for the next `--resume`).
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+    },
+    /// How many envelopes of each table use each key id.
+    Status {
+        /// The miniguard.toml with the server section.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Remove key N from `data_keys_file`; refused while any envelope uses it, and for the newest.
+    Retire {
+        /// The miniguard.toml with the server section.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The key id to remove.
+        #[arg(long, value_name = "N")]
+        id: u32,
+    },
 }
 
 const KEYS_EXAMPLES: &str = "\

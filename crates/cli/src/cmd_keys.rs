@@ -1,13 +1,19 @@
 //! `miniguard keys generate`: a fresh data-encryption key as a keyring line (`ID:BASE64`), the
 //! format `serve --config` reads from `data_keys_env` or `data_keys_file`
-//! (`miniguard_crypto::Keyring::from_text`).
+//! (`miniguard_crypto::Keyring::from_text`). `keys rotate`, `keys status` and `keys retire`:
+//! key rotation over the database of a `miniguard.toml` (design in
+//! `miniguard_server::rotation`).
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use miniguard_crypto::{Key, KeyId, Keyring};
+use miniguard_server::config::ServerSettings;
+use miniguard_server::db::Db;
+use miniguard_server::rotation;
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
@@ -16,7 +22,142 @@ use crate::args::{KeysArgs, KeysCommand};
 pub fn run(args: &KeysArgs) -> Result<ExitCode> {
     match &args.command {
         KeysCommand::Generate { out, force, id } => generate(out.as_deref(), *force, *id),
+        KeysCommand::Rotate {
+            config,
+            resume,
+            add_only,
+            batch,
+            limit,
+        } => runtime()?.block_on(rotate(config, *resume, *add_only, *batch, *limit)),
+        KeysCommand::Status { config } => runtime()?.block_on(status(config)),
+        KeysCommand::Retire { config, id } => runtime()?.block_on(retire(config, *id)),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn settings(config: &Path) -> Result<ServerSettings> {
+    ServerSettings::from_file(config).with_context(|| format!("reading {}", config.display()))
+}
+
+async fn open_db(s: &ServerSettings) -> Result<Db> {
+    let db = Db::open(&s.database)
+        .await
+        .with_context(|| format!("opening {}", s.database.display()))?;
+    Ok(db)
+}
+
+async fn rotate(
+    config: &Path,
+    resume: bool,
+    add_only: bool,
+    batch: usize,
+    limit: Option<u64>,
+) -> Result<ExitCode> {
+    let s = settings(config)?;
+    let mut err = anstream::stderr().lock();
+    if !resume {
+        let Some(path) = &s.data_keys_file else {
+            bail!(
+                "keys rotate adds the new key to data_keys_file, but {} takes its keys from \
+                 data_keys_env. Add a key yourself (`miniguard keys generate --id N` appended to the \
+                 variable's value), restart the server, then run `miniguard keys rotate --resume`",
+                config.display()
+            );
+        };
+        let id = rotation::add_key_to_file(path)?;
+        writeln!(
+            err,
+            "Added data key {id} to {} (old keys kept; mode 0600).",
+            path.display()
+        )?;
+        if add_only {
+            writeln!(
+                err,
+                "Restart the server so it encrypts under key {id}, then run `miniguard keys \
+                 rotate --resume --config {}`.",
+                config.display()
+            )?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let keyring = s.keyring().context("loading the data keys")?;
+    let db = open_db(&s).await?;
+    let result = rotation::reencrypt(&db, &keyring, &s.collections, batch, limit).await;
+    db.close().await;
+    let progress = result?;
+    writeln!(
+        err,
+        "Re-encrypted {} envelope(s) under key {}; {} already current.",
+        progress.reencrypted,
+        keyring.current_id(),
+        progress.current
+    )?;
+    if progress.complete {
+        writeln!(
+            err,
+            "Every envelope is under key {}. Restart running servers if they were started before \
+             the key was added; `miniguard keys status` shows which old keys can be retired.",
+            keyring.current_id()
+        )?;
+    } else {
+        writeln!(
+            err,
+            "Stopped at the limit; run `miniguard keys rotate --resume --config {}` to continue.",
+            config.display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(config: &Path) -> Result<ExitCode> {
+    let s = settings(config)?;
+    let db = open_db(&s).await?;
+    let result = rotation::key_usage(&db, &s.collections).await;
+    db.close().await;
+    let mut out = std::io::stdout().lock();
+    for u in result? {
+        let keys: Vec<String> = u
+            .by_key
+            .iter()
+            .map(|(id, n)| format!("key {id}: {n}"))
+            .collect();
+        let mut line = format!("{}.{}\t{}", u.table, u.column, keys.join(", "));
+        if keys.is_empty() {
+            line.push_str("(empty)");
+        }
+        if u.malformed > 0 {
+            let _ = write!(line, ", malformed: {}", u.malformed);
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn retire(config: &Path, id: u32) -> Result<ExitCode> {
+    let s = settings(config)?;
+    let Some(path) = &s.data_keys_file else {
+        bail!(
+            "{} takes its keys from data_keys_env; remove the key from the variable yourself \
+             once `miniguard keys status` shows it unused",
+            config.display()
+        );
+    };
+    let db = open_db(&s).await?;
+    let result = rotation::retire_key_in_file(path, &db, &s.collections, KeyId(id)).await;
+    db.close().await;
+    result?;
+    writeln!(
+        anstream::stderr().lock(),
+        "Removed key {id} from {}.",
+        path.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn generate(out: Option<&Path>, force: bool, id: u32) -> Result<ExitCode> {

@@ -114,6 +114,16 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
         ""
     };
     writeln!(out, "  database          {}{removed}", r.database.display())?;
+    if dev
+        && !r.data_is_temporary
+        && let Some(dir) = r.database.parent()
+    {
+        writeln!(
+            out,
+            "  data key          {} (mode 0600, kept for the next run on this directory)",
+            dir.join(launch::DEV_DATA_KEYS_FILE).display()
+        )?;
+    }
     if let Some(fake) = &r.fake_platform_url {
         writeln!(
             out,

@@ -200,9 +200,8 @@ pub async fn start_dev_with(
     let local_addr = listener
         .local_addr()
         .map_err(io("reading the bound address"))?;
-    // A throwaway data key: what --dev encrypts dies with it.
-    let key = Key::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
-    let keyring = Keyring::new(KeyId(1), key);
+    // A throwaway data key, or with --data-dir one kept next to the database (0600).
+    let keyring = dev_keyring(temp_dir.is_none().then_some(data_dir.as_path()))?;
     let mut app_options = AppOptions::default();
     if let Some(limits) = &options.limits {
         (app_options.general_rate, app_options.auth_rate) = limits.rates();
@@ -367,6 +366,45 @@ fn dev_mfa_services(fake_base_url: &str, secret: &str) -> crate::mfa::MfaService
 
 fn create_dir(dir: &Path) -> Result<(), LaunchError> {
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))
+}
+
+/// The file in a `--dev --data-dir` directory holding the development data key.
+pub const DEV_DATA_KEYS_FILE: &str = "dev-data-keys";
+
+/// `--dev`'s keyring: a throwaway key, or with a data directory the key kept in
+/// [`DEV_DATA_KEYS_FILE`] there (created with mode 0600 on the first run), so encrypted fields
+/// and logins survive a restart on the same directory.
+fn dev_keyring(data_dir: Option<&Path>) -> Result<Keyring, LaunchError> {
+    let generate = || Key::generate().map_err(|e| LaunchError::Keys(e.to_string()));
+    let Some(dir) = data_dir else {
+        return Ok(Keyring::new(KeyId(1), generate()?));
+    };
+    let path = dir.join(DEV_DATA_KEYS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Keyring::from_text(&text)
+            .map_err(|e| LaunchError::Keys(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use secrecy::ExposeSecret as _;
+            use std::io::Write as _;
+            let key = generate()?;
+            let line = format!("1:{}\n", key.to_base64().expose_secret());
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(&path)
+                .map_err(io(format!("creating {}", path.display())))?;
+            file.write_all(line.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io(format!("writing {}", path.display())))?;
+            Ok(Keyring::new(KeyId(1), key))
+        }
+        Err(e) => Err(io(format!("reading {}", path.display()))(e)),
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! audited as `authz.denied`. Lists are filtered by the read rule in SQL before `COUNT`,
 //! `LIMIT` and `OFFSET`, so neither items nor totals reveal other users' records.
 
+pub mod files;
 pub mod filter;
 pub mod query;
 pub mod records;
@@ -56,6 +57,10 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route(
             "/v1/collections/{name}/records/{id}",
             get(get_record).patch(update_record).delete(delete_record),
+        )
+        .route(
+            "/v1/collections/{name}/records/{id}/files/{field}",
+            get(files::download).post(files::upload),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -202,6 +202,9 @@ pub fn typed_value(f: &Field, v: &Json) -> Result<SqlValue, String> {
             SqlValue::Text(sanitize_rich_text(s))
         }
         FieldType::Owner => return Err("set by the server".into()),
+        FieldType::File { .. } => {
+            return Err("set by uploading to .../records/{id}/files/{field}".into());
+        }
         FieldType::Relation(_) => {
             let s = v.as_str().ok_or("must be a record id")?;
             if !valid_id(s) {
@@ -315,6 +318,7 @@ pub fn to_json(c: &Collection, p: &Principal, r: &RecordView, now: i64) -> Json 
                 (FieldType::Json(_), SqlValue::Text(t)) => {
                     serde_json::from_str(t).unwrap_or(Json::Null)
                 }
+                (FieldType::File { .. }, SqlValue::Text(t)) => super::files::public_meta(t),
                 (_, v) => plain_json(v),
             }
         };

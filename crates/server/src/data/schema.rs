@@ -66,6 +66,14 @@ pub enum FieldType {
     RichText,
     Owner,
     Relation(String),
+    /// An uploaded file (`file(max=2MB, types=image/png|application/pdf)`, see `super::files`):
+    /// the column holds its metadata as JSON, the bytes live under `<data dir>/uploads/`.
+    File {
+        /// The largest accepted size in bytes.
+        max: u64,
+        /// Allowed media types, each one `super::files::FileKind` can recognise.
+        types: Vec<String>,
+    },
 }
 
 /// The longest string a `string` field without bounds accepts, and the cap of rich text.
@@ -85,6 +93,7 @@ impl FieldType {
             Self::RichText => "richtext".into(),
             Self::Owner => "owner".into(),
             Self::Relation(c) => format!("relation({c})"),
+            Self::File { max, types } => format!("file(max={max},types={})", types.join("|")),
         }
     }
 
@@ -99,7 +108,7 @@ impl FieldType {
 
     /// Whether values order meaningfully (sort, `<`, `>`).
     pub fn orderable(&self) -> bool {
-        !matches!(self, Self::Json(_) | Self::Bool)
+        !matches!(self, Self::Json(_) | Self::Bool | Self::File { .. })
     }
 
     /// Whether `~` (contains) applies.
@@ -374,9 +383,23 @@ fn parse_field(name: &str, spec: &toml::Value) -> Result<Field, String> {
     let mut json_schema = None;
     match spec {
         toml::Value::String(s) => {
-            let mut words = s.split_whitespace();
-            f.ty = parse_type(words.next().ok_or("empty field type")?)?;
-            for w in words {
+            // The type runs to its closing parenthesis (`file(max=2MB, types=...)` has spaces).
+            let s = s.trim();
+            let (ty, rest) = match (s.find('('), s.find(char::is_whitespace)) {
+                (Some(open), Some(ws)) if open < ws => {
+                    let close = s[open..]
+                        .find(')')
+                        .map(|i| open + i + 1)
+                        .ok_or("missing )")?;
+                    s.split_at(close)
+                }
+                _ => s.split_once(char::is_whitespace).unwrap_or((s, "")),
+            };
+            if ty.is_empty() {
+                return Err("empty field type".into());
+            }
+            f.ty = parse_type(ty)?;
+            for w in rest.split_whitespace() {
                 set_flag(&mut f, w, true)?;
             }
         }
@@ -416,6 +439,11 @@ fn parse_field(name: &str, spec: &toml::Value) -> Result<Field, String> {
     }
     if f.encrypted && f.unique {
         return Err("encrypted values use random nonces, so they cannot be unique".into());
+    }
+    if matches!(f.ty, FieldType::File { .. }) && (f.encrypted || f.unique || f.required) {
+        return Err(
+            "file fields are set by uploading and take no encrypted/unique/required flag".into(),
+        );
     }
     if f.ty == FieldType::Owner && (f.encrypted || f.unique || f.required) {
         return Err("the owner field is set by the server and takes no flags".into());
@@ -516,6 +544,7 @@ pub fn parse_type(text: &str) -> Result<FieldType, String> {
             }
             FieldType::Relation(other.to_owned())
         }
+        "file" => parse_file_type(args.unwrap_or(""))?,
         "bool" | "datetime" | "json" | "richtext" | "owner" if args.is_some() => {
             return Err(format!("{head} takes no arguments"));
         }
@@ -527,6 +556,59 @@ pub fn parse_type(text: &str) -> Result<FieldType, String> {
         _ => return Err(format!("unknown type {head:?}")),
     };
     Ok(ty)
+}
+
+/// The largest `max` a file field may declare (the server's `body_limit_bytes` bounds it too).
+pub const MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
+/// A file field's `max` when it names none.
+pub const DEFAULT_FILE_SIZE: u64 = 5 * 1024 * 1024;
+
+/// `max=2MB, types=image/png|image/jpeg` (both optional; sizes in B, KB, MB, powers of 1024).
+fn parse_file_type(args: &str) -> Result<FieldType, String> {
+    let mut max = DEFAULT_FILE_SIZE;
+    let mut types: Vec<String> = super::files::FileKind::ALL
+        .iter()
+        .map(|k| k.mime().to_owned())
+        .collect();
+    for part in args.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or("file takes max=SIZE and types=a/b|c/d")?;
+        match k.trim() {
+            "max" => max = parse_size(v.trim()).ok_or("file max is like 512KB, 2MB or 1048576")?,
+            "types" => {
+                types = v.split('|').map(|t| t.trim().to_owned()).collect();
+                for t in &types {
+                    if super::files::FileKind::from_mime(t).is_none() {
+                        return Err(format!(
+                            "file type {t:?} is not one the server recognises by content \
+                             (image/png, image/jpeg, image/gif, image/webp, application/pdf)"
+                        ));
+                    }
+                }
+            }
+            other => return Err(format!("file takes max and types, not {other:?}")),
+        }
+    }
+    if max == 0 || max > MAX_FILE_SIZE {
+        return Err("file max is between 1 byte and 100MB".into());
+    }
+    Ok(FieldType::File { max, types })
+}
+
+/// `100`, `100B`, `512KB`, `2MB` (powers of 1024).
+fn parse_size(s: &str) -> Option<u64> {
+    let upper = s.to_ascii_uppercase();
+    let (num, mult) = if let Some(n) = upper.strip_suffix("MB") {
+        (n, 1024 * 1024)
+    } else if let Some(n) = upper.strip_suffix("KB") {
+        (n, 1024)
+    } else if let Some(n) = upper.strip_suffix('B') {
+        (n, 1)
+    } else {
+        (upper.as_str(), 1)
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
 }
 
 /// A small, well-defined subset of JSON Schema (draft 2020-12 keywords): `type` (a name or a

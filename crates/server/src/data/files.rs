@@ -1,0 +1,414 @@
+//! Uploads: `file` fields, `POST` and `GET /v1/collections/{name}/records/{id}/files/{field}`.
+//!
+//! - **Declared** as `file(max=2MB, types=image/png|image/jpeg|application/pdf)` (both parts
+//!   optional: 5MB and every type below by default).
+//! - **Upload**: the raw bytes as the (signed) body, the media type in `Content-Type`, the
+//!   original file name in the signed query `?name=...`. The record must be readable (else 404)
+//!   and writable under the collection's `write` rule and the field's own `write` rule (else
+//!   403). The declared type must be allowed (415), the content's magic bytes must match it
+//!   (400: a PNG named `.pdf`, an HTML page sent as `image/png`), and the size must be within the
+//!   field's `max` (413). The server's `body_limit_bytes` is enforced while the body streams in,
+//!   before anything is buffered past it, so a file field can never accept more than that limit:
+//!   raise it in `[server]` for larger files.
+//! - **Storage**: `<data dir>/uploads/<32 random hex digits>` (the data dir is the database's
+//!   directory), outside any web root; no part of a client-supplied name ever reaches a path.
+//!   Written to a temporary file, synced and renamed, then the record's column is set to
+//!   `{ "name", "size", "type", "sha256", "blob" }` (`blob`, the stored name, is never shown);
+//!   a replaced file's blob is removed after the update commits.
+//! - **Download**: the `read` rule and the field's `read` rule (404 otherwise); the SHA-256 is
+//!   checked before serving (500 when the stored bytes changed), served as
+//!   `Content-Disposition: attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>`,
+//!   the sniffed `Content-Type`, `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as Json_, json};
+use sha2::{Digest as _, Sha256};
+
+use super::query::{Cond, SqlValue};
+use super::schema::{Collection, Field, FieldType};
+use super::store::WriteOutcome;
+use super::{collection, deny, principal, readable_record, records, store};
+use crate::db::now_ms;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::sessions::Authenticated;
+
+/// The kinds of content the server recognises by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+    Pdf,
+}
+
+impl FileKind {
+    pub const ALL: [Self; 5] = [Self::Png, Self::Jpeg, Self::Gif, Self::Webp, Self::Pdf];
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Gif => "image/gif",
+            Self::Webp => "image/webp",
+            Self::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn from_mime(m: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.mime().eq_ignore_ascii_case(m.trim()))
+    }
+
+    /// What the content is, by its magic bytes.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(Self::Gif)
+        } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+            Some(Self::Webp)
+        } else if bytes.starts_with(b"%PDF-") {
+            Some(Self::Pdf)
+        } else {
+            None
+        }
+    }
+}
+
+/// The stored metadata without the internal blob name (what records show).
+pub fn public_meta(text: &str) -> Json_ {
+    match serde_json::from_str::<Json_>(text) {
+        Ok(Json_::Object(mut m)) => {
+            m.remove("blob");
+            Json_::Object(m)
+        }
+        _ => Json_::Null,
+    }
+}
+
+/// A client's file name made safe to show and to put in a header: the last path component,
+/// letters, digits, `.`, `-`, `_` and spaces only, no leading dots, at most 100 characters.
+pub fn sanitize_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' '))
+        .take(100)
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    if trimmed.is_empty() {
+        "file".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// RFC 5987 `attr-char`s stay, every other byte of the UTF-8 is percent-encoded.
+fn percent_encode(s: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''encoded`.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        percent_encode(name)
+    )
+}
+
+/// `<database directory>/uploads`.
+fn uploads_dir(state: &AppState) -> PathBuf {
+    let options = state.db().pool().connect_options();
+    let db_file = options.get_filename();
+    let dir = db_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    dir.join("uploads")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// 32 hex digits; anything else in a stored `blob` is refused (it could be a tampered path).
+fn valid_blob(name: &str) -> bool {
+    name.len() == 32 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn io_error(what: &'static str) -> impl Fn(std::io::Error) -> ApiError {
+    move |e| ApiError::Internal(format!("{what}: {e}").into())
+}
+
+fn file_field<'a>(
+    c: &'a Collection,
+    name: &str,
+) -> Result<(&'a Field, u64, &'a [String]), ApiError> {
+    match c.field(name) {
+        Some(f) => match &f.ty {
+            FieldType::File { max, types } => Ok((f, *max, types.as_slice())),
+            _ => Err(ApiError::NotFound("no such file field")),
+        },
+        None => Err(ApiError::NotFound("no such file field")),
+    }
+}
+
+/// Writes `bytes` to a new random name in the uploads directory; answers the name.
+fn store_blob(dir: &std::path::Path, bytes: &[u8]) -> Result<String, ApiError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(io_error("creating the uploads directory"))?;
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_error("creating an upload"))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(io_error("writing an upload"))?;
+    tmp.persist_noclobber(dir.join(&name))
+        .map_err(|e| ApiError::Internal(format!("storing an upload: {}", e.error).into()))?;
+    Ok(name)
+}
+
+/// Auth: signed session; `read` (404), then `write` and the field's `write` rule (403).
+#[tracing::instrument(skip_all, fields(collection = %name))]
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path((name, id, field)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let c = collection(&state, &name)?;
+    let (f, max, types) = file_field(c, &field)?;
+    let p = principal(&state, &auth).await?;
+    let now = now_ms();
+    let before = readable_record(&state, &p, c, &id, "upload", now).await?;
+    let field_ok = f
+        .write
+        .as_ref()
+        .is_none_or(|r| r.allows(c, &p, &before, now));
+    let readonly_set = f.readonly
+        && before
+            .fields
+            .get(&f.name)
+            .is_some_and(|v| *v != SqlValue::Null);
+    if !c.write.allows(c, &p, &before, now) || !field_ok || readonly_set {
+        deny(&state, &p, c, "upload", Some(&id)).await?;
+        return Err(ApiError::Forbidden("upload denied"));
+    }
+    // The declared type: allowed for the field, and what the content really is.
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if !types.iter().any(|t| t.eq_ignore_ascii_case(&declared)) {
+        return Err(ApiError::UnsupportedMediaType(
+            "the Content-Type is not one this field accepts".into(),
+        ));
+    }
+    if u64::try_from(body.len()).unwrap_or(u64::MAX) > max {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if body.is_empty() {
+        return Err(ApiError::Invalid(vec![(
+            field.clone(),
+            "the file is empty".into(),
+        )]));
+    }
+    let kind = FileKind::sniff(&body);
+    if kind.map(FileKind::mime) != Some(declared.as_str()) {
+        return Err(ApiError::Invalid(vec![(
+            field.clone(),
+            "the content does not match the Content-Type".into(),
+        )]));
+    }
+    let original = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let shown = sanitize_name(&original);
+    let digest = Sha256::digest(&body);
+    let sha256 = hex(&digest);
+    let dir = uploads_dir(&state);
+    let bytes = body.clone();
+    let dir2 = dir.clone();
+    let blob = tokio::task::spawn_blocking(move || store_blob(&dir2, &bytes))
+        .await
+        .map_err(|e| ApiError::Internal(format!("upload task: {e}").into()))??;
+    let meta = json!({
+        "name": shown,
+        "size": body.len(),
+        "type": declared,
+        "sha256": sha256,
+        "blob": blob,
+    });
+    let cond = Cond::And(vec![
+        c.read.to_cond(c, &p, now),
+        c.write.to_cond(c, &p, now),
+    ])
+    .simplify();
+    let values = vec![(f.column(), SqlValue::Text(meta.to_string()))];
+    let outcome = store::update(state.db(), c, &id, now, values, &cond).await;
+    if !matches!(outcome, Ok(WriteOutcome::Done(1))) {
+        let _ = std::fs::remove_file(dir.join(&blob));
+        outcome?;
+        return Err(ApiError::NotFound("no such record"));
+    }
+    // The replaced file is no longer referenced.
+    if let Some(SqlValue::Text(old)) = before.fields.get(&f.name)
+        && let Ok(old) = serde_json::from_str::<Json_>(old)
+        && let Some(old_blob) = old["blob"].as_str()
+        && valid_blob(old_blob)
+    {
+        let _ = std::fs::remove_file(dir.join(old_blob));
+    }
+    let mut after = before;
+    after
+        .fields
+        .insert(f.name.clone(), SqlValue::Text(meta.to_string()));
+    after.updated = now;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(records::to_json(c, &p, &after, now)),
+    )
+        .into_response())
+}
+
+/// Auth: signed session; `read` and the field's `read` rule (404 otherwise).
+#[tracing::instrument(skip_all, fields(collection = %name))]
+pub(super) async fn download(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path((name, id, field)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let c = collection(&state, &name)?;
+    let (f, _, _) = file_field(c, &field)?;
+    let p = principal(&state, &auth).await?;
+    let now = now_ms();
+    let rec = readable_record(&state, &p, c, &id, "download", now).await?;
+    if !records::field_readable(c, f, &p, Some(&rec), now) {
+        return Err(ApiError::NotFound("no such file"));
+    }
+    let Some(SqlValue::Text(text)) = rec.fields.get(&f.name) else {
+        return Err(ApiError::NotFound("no such file"));
+    };
+    let meta: Json_ = serde_json::from_str(text)
+        .map_err(|e| ApiError::Internal(format!("file metadata: {e}").into()))?;
+    let (Some(blob), Some(kind), Some(shown), Some(sha)) = (
+        meta["blob"].as_str().filter(|b| valid_blob(b)),
+        meta["type"].as_str().and_then(FileKind::from_mime),
+        meta["name"].as_str(),
+        meta["sha256"].as_str(),
+    ) else {
+        return Err(ApiError::Internal("file metadata is damaged".into()));
+    };
+    let path = uploads_dir(&state).join(blob);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(io_error("reading an upload"))?;
+    let actual = hex(&Sha256::digest(&bytes));
+    if actual != sha || FileKind::sniff(&bytes) != Some(kind) {
+        return Err(ApiError::Internal("a stored upload changed on disk".into()));
+    }
+    let disposition = HeaderValue::from_str(&content_disposition(&sanitize_name(shown)))
+        .map_err(|e| ApiError::Internal(format!("content-disposition: {e}").into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind.mime())),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_paths_and_odd_characters() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("..\\..\\boot.ini"), "boot.ini");
+        assert_eq!(sanitize_name("...hidden"), "hidden");
+        assert_eq!(sanitize_name("a\"b;c\r\n.png"), "abc.png");
+        assert_eq!(sanitize_name("照片 1.png"), "照片 1.png");
+        assert_eq!(sanitize_name("../"), "file");
+        assert_eq!(sanitize_name(""), "file");
+        assert_eq!(
+            content_disposition("照片.png"),
+            "attachment; filename=\"__.png\"; filename*=UTF-8''%E7%85%A7%E7%89%87.png"
+        );
+    }
+
+    #[test]
+    fn sniffing_needs_the_magic_bytes() {
+        assert_eq!(
+            FileKind::sniff(b"\x89PNG\r\n\x1a\nrest"),
+            Some(FileKind::Png)
+        );
+        assert_eq!(FileKind::sniff(b"%PDF-1.7"), Some(FileKind::Pdf));
+        assert_eq!(FileKind::sniff(b"RIFF0000WEBPVP8 "), Some(FileKind::Webp));
+        assert_eq!(FileKind::sniff(b"<html><script>"), None);
+        assert_eq!(FileKind::sniff(b"\x89PN"), None);
+        assert!(!valid_blob("../x"));
+        assert!(valid_blob(&"a".repeat(32)));
+    }
+}
