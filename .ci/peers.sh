@@ -11,6 +11,7 @@ BIN=${1:-target/debug/miniguard}
 PORT=18443
 PROXY_PORT=18480
 WORK=$(mktemp -d)
+ROOT=$(pwd)
 SERVER_PID=""
 PROXY_PID=""
 cleanup() {
@@ -38,6 +39,13 @@ URL="https://127.0.0.1:$PORT"
 CA="$WORK/dev/dev-cert.pem"
 failed=0
 
+if [ -d sdk/js/node_modules ]; then
+    echo "peers: sdk/js live test (login, signed request, storage key)"
+    (cd sdk/js && MINIGUARD_URL="$URL" MINIGUARD_CA_FILE="$CA" npm test --silent) >"$WORK/sdk.out" 2>&1 \
+        || { failed=1; tail -40 "$WORK/sdk.out"; }
+    grep -E '^# (pass|fail|skipped)' "$WORK/sdk.out" || true
+fi
+
 echo "peers: sslyze"
 timeout 300 "$WORK/venv/bin/sslyze" --json_out="$WORK/sslyze.json" "127.0.0.1:$PORT" >"$WORK/sslyze.out" 2>&1 || true
 "$PY" - "$WORK/sslyze.json" <<'PYEOF' || failed=1
@@ -63,9 +71,11 @@ print("  sslyze: nothing below TLS 1.2, no weak suite")
 PYEOF
 
 echo "peers: schemathesis"
+cd "$WORK" # it keeps its example database in the working directory
 timeout 900 "$WORK/venv/bin/st" run "$URL/openapi.json" --tls-verify "$CA" --checks all \
     --max-examples 25 --seed 1 --no-color >"$WORK/st.out" 2>&1 || { failed=1; tail -80 "$WORK/st.out"; }
 tail -12 "$WORK/st.out"
+cd "$ROOT"
 
 echo "peers: sqlmap against the login body"
 sqlmap() {
@@ -92,10 +102,15 @@ ID=$(curl -s -X POST "$PROXY/v1/collections/orders/records" -H 'Content-Type: ap
 sqlmap -u "$PROXY/v1/collections/orders/records?filter=qty%3E1&sort=-created&page=1" -p filter,sort,page
 sqlmap -u "$PROXY/v1/collections/orders/records/$ID*"
 
+# The proxy signs every request, so checks about missing or invalid authentication belong to the
+# direct run above; here: no 5xx, and answers that conform to the document.
 echo "peers: schemathesis with a signed session (through the proxy; logout routes excluded)"
-timeout 900 "$WORK/venv/bin/st" run "$PROXY/openapi.json" --url "$PROXY" --checks all \
+cd "$WORK"
+timeout 900 "$WORK/venv/bin/st" run "$PROXY/openapi.json" --url "$PROXY" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
     --max-examples 25 --seed 1 --no-color --exclude-path-regex '^/v1/auth/logout' \
     >"$WORK/st2.out" 2>&1 || { failed=1; tail -80 "$WORK/st2.out"; }
 tail -12 "$WORK/st2.out"
+cd "$ROOT"
 
 exit $failed

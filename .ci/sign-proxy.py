@@ -117,9 +117,14 @@ def main() -> int:
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(res_body)))
             self.end_headers()
-            self.wfile.write(res_body)
+            if self.command != "HEAD":
+                self.wfile.write(res_body)
 
-        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _forward
+        # Every method goes upstream (QUERY, TRACE, ...), so the server, not this proxy, answers.
+        def __getattr__(self, name):
+            if name.startswith("do_"):
+                return self._forward
+            raise AttributeError(name)
 
         def log_message(self, *a):
             pass
