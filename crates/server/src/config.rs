@@ -124,9 +124,21 @@ pub struct ServerSettings {
     /// `[server.platforms.*]`: the other platforms.
     #[serde(default)]
     pub platforms: PlatformSettings,
+    /// `[server.sms]`: the SMS gateway for one-time codes; without it `/v1/mfa/sms/*` answer 501.
+    pub sms: Option<SmsSettings>,
     /// The file's `[collections.*]` (not part of `[server]`).
     #[serde(skip)]
     pub collections: crate::data::Collections,
+}
+
+/// `[server.sms]`: an HTTP SMS gateway (`crate::mfa::sms::HttpSms`): JSON sent by POST to `url` with
+/// a bearer token read from `token_env` or `token_file`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    pub url: String,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
 }
 
 /// `[server.sessions]`: token lifetimes (see [`SessionPolicy`]).
@@ -360,6 +372,9 @@ impl ServerSettings {
         if let Some(f) = &mut s.wechat.secret_file {
             *f = base.join(&*f);
         }
+        if let Some(f) = s.sms.as_mut().and_then(|sms| sms.token_file.as_mut()) {
+            *f = base.join(&*f);
+        }
         if let Some(f) = &mut s.data_keys_file {
             *f = base.join(&*f);
         }
@@ -460,6 +475,13 @@ impl ServerSettings {
             ));
         }
         self.check_sessions()?;
+        if let Some(sms) = &self.sms
+            && sms.token_env.is_some() == sms.token_file.is_some()
+        {
+            return Err(ConfigError::Invalid(
+                "[server.sms] needs exactly one of token_env or token_file".into(),
+            ));
+        }
         self.limits.check()?;
         let one = |a: bool, b: bool, msg: &str| {
             if a == b {
@@ -706,6 +728,17 @@ secret_file = "secret.txt"
         );
         assert_eq!(ConfigDuration::parse("m"), None);
         assert_eq!(ConfigDuration::parse("-5m"), None);
+
+        let sms =
+            format!("{GOOD}[server.sms]\nurl = \"https://sms.example/send\"\ntoken_file = \"t\"\n");
+        assert_eq!(
+            ServerSettings::from_toml(&sms).unwrap().sms.unwrap().url,
+            "https://sms.example/send"
+        );
+        assert!(
+            ServerSettings::from_toml(&format!("{GOOD}[server.sms]\nurl = \"https://x\"\n"))
+                .is_err()
+        );
 
         // `serve --dev --config` reads [server.limits] alone, without the rest of [server].
         let dir = tempfile::tempdir().unwrap();

@@ -226,6 +226,38 @@ pub async fn start_dev_with(
     })
 }
 
+/// `serve --config`'s MFA services: SOTER through the configured WeChat app, SMS through
+/// `[server.sms]` when present.
+fn configured_mfa_services(
+    settings: &ServerSettings,
+) -> Result<crate::mfa::MfaServices, LaunchError> {
+    let invalid = |e: String| LaunchError::Config(ConfigError::Invalid(e));
+    let soter = crate::mfa::soter::SoterClient::new(
+        &settings.wechat.base_url,
+        &settings.wechat.appid,
+        settings.wechat_secret()?,
+        PLATFORM_TIMEOUT,
+    )
+    .map_err(|e| invalid(format!("SOTER: {e}")))?;
+    let sms = match &settings.sms {
+        Some(s) => {
+            let token = crate::mfa::sms::HttpSms::token_from(
+                s.token_env.as_deref(),
+                s.token_file.as_deref(),
+            )
+            .map_err(|e| invalid(format!("[server.sms]: {e}")))?;
+            let provider = crate::mfa::sms::HttpSms::new(&s.url, token, PLATFORM_TIMEOUT)
+                .map_err(|e| invalid(format!("[server.sms]: {e}")))?;
+            Some(Arc::new(provider) as Arc<dyn crate::mfa::sms::SmsProvider>)
+        }
+        None => None,
+    };
+    Ok(crate::mfa::MfaServices {
+        sms,
+        soter: Some(Arc::new(soter)),
+    })
+}
+
 /// Sets up `serve --config`.
 pub async fn start_configured(settings: &ServerSettings) -> Result<Running, LaunchError> {
     let transport = match &settings.tls {
@@ -281,8 +313,14 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         )?;
         platforms = platforms.with(Arc::new(client));
     }
-    let state = AppState::with_platforms(db.clone(), platforms, keyring, settings.app_options())
-        .with_collections(settings.collections.clone());
+    let state = AppState::with_services(
+        db.clone(),
+        platforms,
+        keyring,
+        settings.app_options(),
+        configured_mfa_services(settings)?,
+    )
+    .with_collections(settings.collections.clone());
     Ok(Running {
         local_addr,
         url: format!("{scheme}://{local_addr}"),

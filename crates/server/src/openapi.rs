@@ -4,7 +4,7 @@
 //! `routes!`, which takes the path, method, parameters, body and responses from the handler's
 //! `#[utoipa::path]` attribute, so a route cannot exist without its entry. Each protected
 //! operation declares the `session` (bearer access token) and `signature` (the `X-MG-*` headers)
-//! requirements. [`finish`] then adds the answers every route can give (problem JSON for 400,
+//! requirements. `finish` then adds the answers every route can give (problem JSON for 400,
 //! 408, 413, 415, 429, 500 and 503; 401 for protected operations), so the handlers state only
 //! what is particular to them.
 

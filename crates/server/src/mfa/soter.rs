@@ -7,7 +7,7 @@
 //! `{"openid", "json_string", "json_signature"}`, answered `{"errcode": 0, "errmsg": "ok",
 //! "is_ok": true}`.
 //!
-//! The access token comes from [`SoterClient::access_token`], a minimal
+//! The access token comes from `SoterClient::access_token`, a minimal
 //! `POST /cgi-bin/stable_token` fetch cached until shortly before it expires; it is one small
 //! function so a shared access-token cache can replace it.
 
