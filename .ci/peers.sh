@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/debug/miniguard}
-PORT=18443
-PROXY_PORT=18480
+# Ports chosen by the system, so a busy port on the machine cannot break the run.
+PROXY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 WORK=$(mktemp -d)
 ROOT=$(pwd)
 SERVER_PID=""
@@ -27,7 +27,7 @@ python3 -m venv "$WORK/venv"
     'sslyze==6.3.1' 'schemathesis==4.32.5' 'sqlmap==1.10.10'
 PY="$WORK/venv/bin/python"
 
-"$BIN" serve --dev --listen "127.0.0.1:$PORT" --data-dir "$WORK/dev" --config .ci/peers.toml \
+"$BIN" serve --dev --listen "127.0.0.1:0" --data-dir "$WORK/dev" --config .ci/peers.toml \
     >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
@@ -35,7 +35,8 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 grep -q '^  listening' "$WORK/serve.out" || { cat "$WORK/serve.err"; echo "peers: the server did not start"; exit 1; }
-URL="https://127.0.0.1:$PORT"
+URL=$(awk '$1 == "listening" {print $2; exit}' "$WORK/serve.out")
+PORT=${URL##*:}
 CA="$WORK/dev/dev-cert.pem"
 failed=0
 
