@@ -64,7 +64,7 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
 #[derive(ToSchema)]
 #[allow(dead_code)] // a schema only: the handler builds the JSON
 pub(crate) struct RecordPage {
-    /// The records the caller may read, each with `id`, `owner`, `created`, `updated` and the
+    /// The records the caller may read, each with `id`, `created`, `updated` and the
     /// fields the caller may read.
     #[schema(value_type = Vec<Object>)]
     items: Vec<Json_>,
@@ -222,8 +222,8 @@ async fn check_relations(
 /// Auth: signed session; the collection's `read` rule, applied in SQL.
 #[utoipa::path(get, path = "/v1/collections/{name}/records", tag = "data", security(("session" = [], "signature" = [])),
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"),
-        ("filter" = Option<String>, Query, description = "A filter expression over the readable fields, e.g. `title ~ 'a' && done = false`"),
-        ("sort" = Option<String>, Query, description = "Comma-separated fields, `-` for descending; default `-created`"),
+        ("filter" = Option<String>, Query, description = "A filter expression over the readable fields, e.g. `title ~ 'a' and done = false`"),
+        ("sort" = Option<String>, Query, description = "Comma-separated fields, `-` for descending; default newest first"),
         ("page" = Option<i64>, Query, description = "The page, from 1 (default 1)", minimum = 1),
         ("per_page" = Option<i64>, Query, description = "The page size (default 20)", minimum = 1, maximum = 100)),
     responses(
