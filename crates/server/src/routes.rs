@@ -45,7 +45,7 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(crate::phone::router(state))
         .merge(crate::mfa::router(state))
         .merge(crate::accounts::router(state))
-        .merge(OpenApiRouter::from(crate::data::router(state)))
+        .merge(crate::data::router(state))
 }
 
 /// The auth routes' stricter per-client limit (on top of the general one).

@@ -211,6 +211,18 @@ fn store_blob(dir: &std::path::Path, bytes: &[u8]) -> Result<String, ApiError> {
 }
 
 /// Auth: signed session; `read` (404), then `write` and the field's `write` rule (403).
+#[utoipa::path(post, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id"), ("field" = String, Path, description = "A file field of the collection"),
+        ("name" = Option<String>, Query, description = "The original file name (sanitised before it is kept)")),
+    request_body(description = "The file's raw bytes; Content-Type one of the field's declared types, matching the content", content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"), ("application/pdf"))),
+    responses(
+        (status = 201, description = "The record with the file's metadata", body = Object),
+        (status = 400, description = "An empty file, or content that does not match the Content-Type (invalid-record, with `errors`), or a malformed request", body = super::InvalidRecordProblem, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's or the field's rule refuses the upload, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection, file field, or record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than the field's max or the body limit", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "The Content-Type is not one the field accepts", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 pub(super) async fn upload(
     State(state): State<AppState>,
@@ -324,6 +336,13 @@ pub(super) async fn upload(
 }
 
 /// Auth: signed session; `read` and the field's `read` rule (404 otherwise).
+#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id"), ("field" = String, Path, description = "A file field of the collection")),
+    responses(
+        (status = 200, description = "The file, as an attachment with its sniffed type", content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"), ("application/pdf"))),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection, file field, readable record or file (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 pub(super) async fn download(
     State(state): State<AppState>,

@@ -22,13 +22,14 @@ pub mod schema;
 pub mod store;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::get;
 use serde_json::{Value as Json_, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use rules::Principal;
 pub use schema::{Collection, Collections, SchemaError};
@@ -47,25 +48,60 @@ pub const MAX_PER_PAGE: i64 = 100;
 /// The furthest row a page may start at (deep OFFSETs cost a scan each).
 pub const MAX_OFFSET: i64 = 100_000;
 
-/// The routes, each behind [`crate::signed::require_session`].
-pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/collections/{name}/records",
-            get(list_records).post(create_record),
-        )
-        .route(
-            "/v1/collections/{name}/records/{id}",
-            get(get_record).patch(update_record).delete(delete_record),
-        )
-        .route(
-            "/v1/collections/{name}/records/{id}/files/{field}",
-            get(files::download).post(files::upload),
-        )
+/// The routes with their OpenAPI entries, each behind [`crate::signed::require_session`].
+pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_records, create_record))
+        .routes(routes!(get_record, update_record, delete_record))
+        .routes(routes!(files::download, files::upload))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::signed::require_session,
         ))
+}
+
+/// A page of records (the schema of `GET .../records`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: the handler builds the JSON
+pub(crate) struct RecordPage {
+    /// The records the caller may read, each with `id`, `created`, `updated` and the
+    /// fields the caller may read.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<Json_>,
+    /// The page number, from 1.
+    page: i64,
+    /// The page size, 1 to 100.
+    per_page: i64,
+    /// How many records match the filter and the `read` rule.
+    total: i64,
+}
+
+/// One rejected field of an `invalid-record` problem.
+#[derive(serde::Serialize, ToSchema)]
+#[allow(dead_code)] // a schema only: the problem middleware renders it
+pub(crate) struct FieldProblem {
+    /// The field (or `query`, `filter`, `sort`, `page`, `per_page`).
+    field: String,
+    /// What is wrong with it.
+    message: String,
+}
+
+/// A 400 answer of the data API: a malformed request (`about:blank`) or, with `errors`, the
+/// fields that failed validation (`urn:miniguard:problem:invalid-record`).
+#[derive(serde::Serialize, ToSchema)]
+#[schema(title = "InvalidRecordProblem")]
+#[allow(dead_code)] // a schema only: the problem middleware renders it
+pub(crate) struct InvalidRecordProblem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    request_id: String,
+    #[schema(required = false)]
+    detail: Option<String>,
+    /// The rejected fields (invalid-record only).
+    #[schema(required = false)]
+    errors: Option<Vec<FieldProblem>>,
 }
 
 /// The one function that builds authorization inputs for a caller.
@@ -184,6 +220,18 @@ async fn check_relations(
 }
 
 /// Auth: signed session; the collection's `read` rule, applied in SQL.
+#[utoipa::path(get, path = "/v1/collections/{name}/records", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"),
+        ("filter" = Option<String>, Query, description = "A filter expression over the readable fields, e.g. `title ~ 'a' and done = false`"),
+        ("sort" = Option<String>, Query, description = "Comma-separated fields, `-` for descending; default newest first"),
+        ("page" = Option<i64>, Query, description = "The page, from 1 (default 1)", minimum = 1),
+        ("per_page" = Option<i64>, Query, description = "The page size (default 20)", minimum = 1, maximum = 100)),
+    responses(
+        (status = 200, description = "The readable records matching the filter", body = RecordPage),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 async fn list_records(
     State(state): State<AppState>,
@@ -256,6 +304,13 @@ async fn list_records(
 }
 
 /// Auth: signed session; the `read` rule (404 when it fails).
+#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
+    responses(
+        (status = 200, description = "The record, with the fields the caller may read", body = Object),
+        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 async fn get_record(
     State(state): State<AppState>,
@@ -270,6 +325,15 @@ async fn get_record(
 }
 
 /// Auth: signed session; the `create` rule (default: `write`) on the record to be created.
+#[utoipa::path(post, path = "/v1/collections/{name}/records", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml")),
+    request_body(content = Object, description = "The record's fields, checked against the collection's schema"),
+    responses(
+        (status = 201, description = "The created record", body = Object),
+        (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the create, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 async fn create_record(
     State(state): State<AppState>,
@@ -308,6 +372,15 @@ async fn create_record(
 }
 
 /// Auth: signed session; `read` (404) then `write` on the record before and after (403).
+#[utoipa::path(patch, path = "/v1/collections/{name}/records/{id}", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
+    request_body(content = Object, description = "The fields to change, checked against the collection's schema"),
+    responses(
+        (status = 200, description = "The updated record", body = Object),
+        (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the update, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 async fn update_record(
     State(state): State<AppState>,
@@ -353,6 +426,13 @@ async fn update_record(
 }
 
 /// Auth: signed session; `read` (404) then `delete` (403).
+#[utoipa::path(delete, path = "/v1/collections/{name}/records/{id}", tag = "data", security(("session" = [], "signature" = [])),
+    params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
+    responses(
+        (status = 204, description = "The record is deleted"),
+        (status = 403, description = "The collection's rule refuses the delete, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
 async fn delete_record(
     State(state): State<AppState>,
