@@ -68,6 +68,25 @@ fn creates_staff_accounts_and_refuses_weak_passwords() {
         assert_eq!(handle.user_roles(admin).await.unwrap(), vec!["admin"]);
         let (oper, _) = handle.local_account("night.shift").await.unwrap().unwrap();
         assert_eq!(handle.user_roles(oper).await.unwrap(), vec!["operator"]);
+        // Creating an account is an admin action: audited, the password nowhere.
+        let created: Vec<_> = handle
+            .audit_rows()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "account.created")
+            .collect();
+        assert_eq!(
+            created.len(),
+            2,
+            "two accounts created, the taken name refused"
+        );
+        assert!(created[0].detail.contains("ops.chief") && created[0].detail.contains("admin"));
+        assert!(
+            created
+                .iter()
+                .all(|r| !r.detail.contains("passphrase") && !r.detail.contains("violet"))
+        );
         handle.close().await;
     });
 }

@@ -167,9 +167,17 @@ pub async fn create_account(
     check_new_password(password.expose_secret(), &username).map_err(AccountError::WeakPassword)?;
     let hash =
         hash_password(password.expose_secret()).map_err(|e| AccountError::Hash(e.to_string()))?;
-    db.create_local_account(&username, &hash, role)
+    let user = db
+        .create_local_account(&username, &hash, role)
         .await?
-        .ok_or(AccountError::Taken)
+        .ok_or(AccountError::Taken)?;
+    db.append_audit(
+        "cli",
+        "account.created",
+        &serde_json::json!({ "user_id": user.0, "username": username, "role": role }),
+    )
+    .await?;
+    Ok(user)
 }
 
 /// The staff routes with their OpenAPI entries.
