@@ -21,10 +21,9 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Extension, Request, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::middleware;
 use miniguard_crypto::password::{needs_rehash, verify_dummy};
 use miniguard_crypto::{PolicyViolation, check_password_policy, hash_password, verify_password};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -184,7 +183,10 @@ pub async fn create_account(
 pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     let open = OpenApiRouter::new()
         .routes(routes!(admin_login))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::routes::auth_limit,
+        ));
     // Every route here needs a live access token and a signed request.
     let session = OpenApiRouter::new()
         .routes(routes!(admin_me))
@@ -194,16 +196,6 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
             crate::signed::require_session,
         ));
     open.merge(session)
-}
-
-/// The auth routes' stricter per-address limit.
-async fn auth_limit(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    crate::http::limit(state.auth_limit(), &req)?;
-    Ok(next.run(req).await)
 }
 
 /// Argon2id off the async threads.

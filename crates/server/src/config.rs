@@ -620,25 +620,11 @@ impl ServerSettings {
 
     /// Reads the WeChat AppSecret from the environment variable or file the configuration names.
     pub fn wechat_secret(&self) -> Result<SecretString, ConfigError> {
-        let secret = if let Some(var) = &self.wechat.secret_env {
-            std::env::var(var).map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "environment variable {var} (server.wechat.secret_env) is not set"
-                ))
-            })?
-        } else if let Some(path) = &self.wechat.secret_file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
-            text.trim_end_matches(['\r', '\n']).to_owned()
-        } else {
-            return Err(ConfigError::Invalid("no WeChat secret configured".into()));
-        };
-        if secret.is_empty() {
-            return Err(ConfigError::Invalid("the WeChat secret is empty".into()));
-        }
-        Ok(SecretString::from(secret))
+        read_secret(
+            self.wechat.secret_env.as_ref(),
+            self.wechat.secret_file.as_ref(),
+            "server.wechat secret",
+        )
     }
 }
 

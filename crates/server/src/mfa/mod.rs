@@ -206,16 +206,7 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
         ))
 }
 
-/// Maps a JSON body rejection to the error the client sees.
-pub(crate) fn body_error(rejection: &JsonRejection) -> ApiError {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType(rejection.body_text().into())
-        }
-        _ => ApiError::BadRequest(rejection.body_text().into()),
-    }
-}
+pub(crate) use crate::routes::body_error;
 
 pub(crate) async fn audit(
     state: &AppState,
