@@ -11,3 +11,4 @@ npm install --no-audit --no-fund
 node build.js --check
 npm run --silent types
 npm test
+bash test/packed/run.sh
