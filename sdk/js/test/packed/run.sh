@@ -4,7 +4,8 @@
 #   2. install the tarball into a copy of examples/secure-app/miniprogram;
 #   3. run WeChat's own npm build (packNpm of miniprogram-ci, offline);
 #   4. drive.js: load that mini-program and the packed SDK with a simulated `wx` and drive a real
-#      `miniguard serve --dev` through it (login, pages, signed CRUD, refresh, replay refused).
+#      `miniguard serve --dev` through it (login, pages, signed CRUD, refresh, replay refused);
+#   5. bundlers.mjs: Vite and webpack (under uni-app and Taro) bundle the installed package.
 # Usage: bash test/packed/run.sh   (MINIGUARD_BIN=path/to/miniguard to skip the cargo build)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,3 +54,6 @@ find "$WORK/app/miniprogram_npm" -type f | sed "s|$WORK/app/||" | sort
 echo "packed: the mini-program and the packed SDK against miniguard serve --dev"
 timeout 300 node "$HERE/drive.js" --app "$WORK/app" --bin "$BIN" \
     --config "$REPO/examples/secure-app/miniguard.toml" --work "$WORK"
+
+echo "packed: the bundlers under uni-app and Taro (Vite, webpack) on the installed package"
+timeout 300 node "$HERE/bundlers.mjs" "$WORK/app" "$WORK/bundles"
