@@ -40,19 +40,22 @@ const WORK = option('work');
 const DATA = path.join(WORK, 'serve-data');
 const START_TIMEOUT_MS = 60000;
 const REQUEST_TIMEOUT_MS = 15000;
+/** The whole run, server start to stop; past it the server is killed and the run fails. */
+const RUN_TIMEOUT_MS = 240000;
 
 // ---------------------------------------------------------------------------------------------
 // The server
 
 let server = null;
+let serverChild = null;
 let baseUrl = '';
 let ca = null;
 
 function startServer() {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', DATA, '--config', CONFIG], {
+    const child = (serverChild = spawn(BIN, ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', DATA, '--config', CONFIG], {
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -257,6 +260,23 @@ let shop = null;
 let sdk = null;
 let staff = null;
 let tea = null;
+
+// The server never outlives this process, however it ends.
+function killServerNow() {
+  if (serverChild && serverChild.exitCode === null) serverChild.kill('SIGKILL');
+}
+process.on('exit', killServerNow);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killServerNow();
+    process.exit(1);
+  });
+}
+setTimeout(() => {
+  console.error('drive.js: not done after ' + RUN_TIMEOUT_MS + ' ms; stopping');
+  killServerNow();
+  process.exit(1);
+}, RUN_TIMEOUT_MS).unref();
 
 test.before(async () => {
   fs.mkdirSync(DATA, { recursive: true });
