@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The packed-build test: the SDK as a mini-program team gets it.
 #   1. npm pack the SDK; the tarball holds the built file, the types, no sources;
-#   2. install the tarball into a copy of examples/secure-app/miniprogram;
+#   2. copy examples/secure-app/miniprogram (the auditor must find nothing in it: the two halves
+#      agree) and install the tarball into the copy;
 #   3. run WeChat's own npm build (packNpm of miniprogram-ci, offline);
 #   4. drive.js: load that mini-program and the packed SDK with a simulated `wx` and drive a real
 #      `miniguard serve --dev` through it (login, pages, signed CRUD, refresh, replay refused);
@@ -37,6 +38,8 @@ fi
 echo "packed: install into examples/secure-app/miniprogram (a copy)"
 mkdir "$WORK/app"
 tar -C "$REPO/examples/secure-app/miniprogram" --exclude=node_modules --exclude=miniprogram_npm -cf - . | tar -C "$WORK/app" -xf -
+echo "packed: miniguard scan of the example mini-program finds nothing, not even info"
+"$BIN" scan "$WORK/app" --no-progress --fail-on info
 node -e '
 const fs = require("fs");
 const file = process.argv[1] + "/package.json";
