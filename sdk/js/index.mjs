@@ -1,5 +1,6 @@
-// ES module entry: the same implementation as the CommonJS entry (src/index.js).
-import sdk from './src/index.js';
+// ES module entry: re-exports the one built CommonJS file (miniprogram/index.js, built from
+// src/ by build.js), so ES module and CommonJS importers share one implementation.
+import sdk from './miniprogram/index.js';
 
 export const {
   createClient,
