@@ -365,13 +365,10 @@ def main() -> int:
             }
         )
 
-    names = {p["name"] for p in projects}
+    # A verdict is stale when no finding of its project matched it (verdicts of projects left
+    # out with --only are not judged).
     repos = {p["repo"] for p in projects}
-    stale = [
-        v for v in verdicts
-        if id(v) not in used and v["repo"] in repos
-    ]
-    # A verdict shared by several findings at one line is used once; that is not stale.
+    stale = [v for v in verdicts if id(v) not in used and v["repo"] in repos]
     summary = {
         "binary": args.bin,
         "projects": len(per_project),
@@ -393,7 +390,6 @@ def main() -> int:
         "unreviewed": unreviewed,
         "notes": notes,
     }
-    del names
 
     if args.json:
         json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)
