@@ -11,6 +11,7 @@
 pub mod discover;
 pub mod json;
 mod layout;
+pub mod read;
 mod sniff;
 
 use std::path::PathBuf;
