@@ -226,3 +226,81 @@ fn write_shapes_for_benchmarks() {
     all.push(shapes::many_findings(72_000));
     shapes::write_to(Path::new(&dir), &all).expect("write shapes");
 }
+
+/// Stable smoke fuzz of the Vue block splitter, the nesting pre-scan and the JSON config
+/// reader (the libFuzzer targets `vue_blocks` and `json_config` check the same with nightly):
+/// mutations of real snippets never panic and keep the splitter's invariants.
+#[test]
+fn smoke_fuzz_vue_split_depth_and_json() {
+    use miniguard_scan::js::{depth, vue};
+    let seeds = [
+        "<template>\n<view v-html=\"a\"><template v-if=\"b\">x</template></view>\n</template>\n<script lang=\"ts\">\nexport default { data() { return { a: `${b}` } } }\n</script>\n",
+        "{\"pages\": [\"a/b\"], \"usingComponents\": {\"x\": \"/c/x\"}, \"window\": {\"t\": [1, 2, {\"k\": null}]}}",
+        "type T = Array<Map<string, (a: number) => void>>; const x = [{a: (1)}];",
+    ];
+    let mut state: u64 = std::env::var("MINIGUARD_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x2545_F491_4F6C_DD1D);
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pieces = [
+        "<script",
+        "</script>",
+        "<template",
+        "</template>",
+        ">",
+        "{",
+        "}",
+        "(",
+        "`",
+        "${",
+        "\"",
+        "\n",
+        "é",
+        "[",
+        "<",
+    ];
+    for i in 0..3000 {
+        let seed = seeds[i % seeds.len()];
+        let mut s: String = seed.to_owned();
+        for _ in 0..=(next() % 8) {
+            let at = usize::try_from(next() % (s.len() as u64 + 1)).unwrap_or(0);
+            let mut at = at.min(s.len());
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            match next() % 3 {
+                0 => s.truncate(at),
+                1 => s.insert_str(
+                    at,
+                    pieces[usize::try_from(next() % pieces.len() as u64).unwrap_or(0)],
+                ),
+                _ => {
+                    if let Some(c) = s[at..].chars().next() {
+                        s.replace_range(at..at + c.len_utf8(), "");
+                    }
+                }
+            }
+        }
+        for tag in ["script", "template"] {
+            let split = vue::split(&s, tag);
+            let mut last = 0;
+            for b in &split.blocks {
+                assert!(
+                    b.start <= b.end && b.end <= s.len() && b.start >= last,
+                    "{s:?}"
+                );
+                last = b.end;
+            }
+            let keep: Vec<(usize, usize)> = split.blocks.iter().map(|b| (b.start, b.end)).collect();
+            assert_eq!(vue::mask(&s, &keep).len(), s.len());
+        }
+        let _ = depth::check(&s, 8, depth::Options { angles: true });
+        let _ = miniguard_project::json::parse(&s);
+    }
+}
