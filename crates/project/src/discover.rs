@@ -436,7 +436,7 @@ fn walk(
     out: &mut Collected,
 ) -> Result<Vec<Entry>, DiscoverError> {
     let mut builder = WalkBuilder::new(root);
-    let root_ignores = check_ignore_files(root);
+    let root_ignores = crate::read::check_ignore_files(root);
     if let Err(problem) = &root_ignores {
         out.warnings.push(DiscoverWarning::new(
             "",
@@ -503,7 +503,7 @@ fn walk(
             }
             // The walker reads a folder's ignore files when it enters it: refuse a folder whose
             // ignore file is not a regular file (a FIFO would block) or is too large.
-            if use_ignores && let Err(problem) = check_ignore_files(entry.path()) {
+            if use_ignores && let Err(problem) = crate::read::check_ignore_files(entry.path()) {
                 walk_warnings
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -584,32 +584,6 @@ fn walk(
 pub const MAX_EXCLUDES: usize = 10_000;
 /// At most this many bytes per `exclude` glob.
 pub const MAX_EXCLUDE_LEN: usize = 4096;
-/// Largest ignore file (`.gitignore`, `.ignore`, `.miniguardignore`, `.git/info/exclude`) the
-/// walk applies; the `ignore` crate holds every line of them as a matcher.
-pub const MAX_IGNORE_FILE: u64 = 1024 * 1024;
-
-/// Checks the ignore files of a folder before the walker reads them.
-fn check_ignore_files(dir: &Path) -> Result<(), String> {
-    for name in [
-        ".gitignore",
-        ".ignore",
-        ".miniguardignore",
-        ".git/info/exclude",
-    ] {
-        let meta = match fs::metadata(dir.join(name)) {
-            Ok(meta) => meta,
-            Err(_) => continue,
-        };
-        if !meta.is_file() {
-            return Err(format!("{name} is not a regular file"));
-        }
-        if meta.len() > MAX_IGNORE_FILE {
-            return Err(format!("{name} is larger than {MAX_IGNORE_FILE} bytes"));
-        }
-    }
-    Ok(())
-}
-
 /// A user-supplied string cut to a length fit for an error message.
 fn shorten(s: &str) -> String {
     const MAX: usize = 200;

@@ -96,6 +96,33 @@ pub fn check_regular(path: &Path, limit: u64) -> Result<(), ReadError> {
     Ok(())
 }
 
+/// Largest ignore file (`.gitignore`, `.ignore`, `.miniguardignore`, `.git/info/exclude`) a
+/// walk applies; the `ignore` crate keeps every line of them as a matcher.
+pub const MAX_IGNORE_FILE: u64 = 1024 * 1024;
+
+/// Checks the ignore files of a folder before a walker (the `ignore` crate, which opens them
+/// itself) reads them: each must be a regular file of at most [`MAX_IGNORE_FILE`] bytes. A
+/// FIFO would block the walk; a huge file would take gigabytes of matchers.
+pub fn check_ignore_files(dir: &Path) -> Result<(), String> {
+    for name in [
+        ".gitignore",
+        ".ignore",
+        ".miniguardignore",
+        ".git/info/exclude",
+    ] {
+        let Ok(meta) = fs::metadata(dir.join(name)) else {
+            continue;
+        };
+        if !meta.is_file() {
+            return Err(format!("{name} is not a regular file"));
+        }
+        if meta.len() > MAX_IGNORE_FILE {
+            return Err(format!("{name} is larger than {MAX_IGNORE_FILE} bytes"));
+        }
+    }
+    Ok(())
+}
+
 /// Opens `path` (following links) if it is a regular file.
 fn open_regular(path: &Path) -> Result<File, ReadError> {
     let meta = fs::metadata(path)?;
@@ -162,6 +189,12 @@ pub fn resolve_inside(root: &Path, path: &Path) -> Result<PathBuf, ReadError> {
     } else {
         Err(ReadError::OutsideTree)
     }
+}
+
+/// [`read_bytes`] of a file the scanned tree names, refused unless it resolves inside `root`.
+pub fn read_inside_bytes(root: &Path, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let real = resolve_inside(root, path)?;
+    read_bytes(&real, limit)
 }
 
 /// [`read_string`] of a file the scanned tree names, refused unless it resolves inside `root`.
