@@ -360,16 +360,14 @@ pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
                 let mut err = anstream::stderr();
                 writeln!(err, "updating the advisory database from {from} ...")?;
             }
-            let info = match update_interruptible(from, &cache)? {
-                Some(result) => result.with_context(|| {
-                    format!("update from {from} failed; the previous database is unchanged")
-                })?,
-                None => {
-                    let mut err = anstream::stderr();
-                    writeln!(err, "interrupted; the previous database is unchanged")?;
-                    return Ok(ExitCode::from(130));
-                }
+            let Some(result) = update_interruptible(from, &cache)? else {
+                let mut err = anstream::stderr();
+                writeln!(err, "interrupted; the previous database is unchanged")?;
+                return Ok(ExitCode::from(130));
             };
+            let info = result.with_context(|| {
+                format!("update from {from} failed; the previous database is unchanged")
+            })?;
             writeln!(
                 out,
                 "updated {}: {} advisories for {} packages, newest {}",

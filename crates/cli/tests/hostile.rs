@@ -29,13 +29,11 @@ fn run(cmd: &mut Command) -> Output {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(out) => out.expect("output"),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("miniguard blocked: {cmd:?}");
-        }
-    }
+    let Ok(out) = rx.recv_timeout(Duration::from_mins(1)) else {
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        panic!("miniguard blocked: {cmd:?}");
+    };
+    out.expect("output")
 }
 
 fn write(root: &Path, rel: &str, text: &str) {

@@ -294,7 +294,7 @@ fn analyse_batch(
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
     for file in chunk {
-        let Some(idx) = set.load(&file.path) else {
+        let Some(idx) = set.load_entry(&file.path) else {
             continue;
         };
         if let Some(m) = set.get(idx)
@@ -316,6 +316,17 @@ fn analyse_batch(
             });
         }
         ev.run_entry(idx);
+    }
+    if let Some(rel) = set.import_cap_hit.borrow().as_ref() {
+        warnings.push(Warning {
+            path: rel.clone(),
+            position: None,
+            message: format!(
+                "not followed as an import: the files analysed with it already import more \
+                 than {} modules (their calls into it are unknown)",
+                js::MAX_BATCH_MODULES
+            ),
+        });
     }
     for (rel, offset, msg) in set.failures.borrow().iter() {
         let position = offset.map(|(line, column)| Position { line, column });

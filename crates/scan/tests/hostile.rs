@@ -61,8 +61,9 @@ fn deep_script_nesting_is_refused_before_parsing_with_a_warning() {
 
 #[test]
 fn nesting_below_the_limit_is_still_analysed() {
-    // 900 levels: parsed and analysed (the evaluator follows 400 and says so), no crash.
-    for shape in shapes::script_nesting(900) {
+    // 990 levels, just under the limit: parsed and analysed (the evaluator follows 400 and
+    // says so), without a crash.
+    for shape in shapes::script_nesting(990) {
         let out = scan(&shape);
         let (file, _) = &shape.files[0];
         assert!(
@@ -303,4 +304,29 @@ fn smoke_fuzz_vue_split_depth_and_json() {
         let _ = depth::check(&s, 8, depth::Options { angles: true });
         let _ = miniguard_project::json::parse(&s);
     }
+}
+
+/// Issue 12 (part): each batch parses what its files import into its own arena; the number of
+/// modules one batch parses is capped, with a warning naming the first import left out.
+#[test]
+fn modules_per_batch_are_capped() {
+    let n = miniguard_scan::js::MAX_BATCH_MODULES + 50;
+    let mut files: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("lib/m{i}.js"), format!("module.exports = {i}\n")))
+        .collect();
+    let mut main = String::new();
+    for i in 0..n {
+        main.push_str("require('./lib/m");
+        main.push_str(&i.to_string());
+        main.push_str("')\n");
+    }
+    files.push(("main.js".to_owned(), main));
+    let out = scan_files(&files);
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.message.contains("not followed as an import")),
+        "{:?}",
+        out.warnings.iter().take(5).collect::<Vec<_>>()
+    );
 }

@@ -2572,7 +2572,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 ),
             ));
         }
-        let mut scopes: Vec<Option<Rc<Vec<(Rc<str>, Value<'a>)>>>> = vec![None; loop_nodes.len()];
+        let mut scopes: Vec<Option<LoopScope<'a>>> = vec![None; loop_nodes.len()];
         for (element, attribute, parts, chain, span) in bindings {
             let scope = match chain {
                 Some(c) => self.loop_scope(alloc, &loop_nodes, &mut scopes, c),
@@ -2614,9 +2614,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         &mut self,
         alloc: &'a oxc_allocator::Allocator,
         nodes: &[LoopNode],
-        scopes: &mut [Option<Rc<Vec<(Rc<str>, Value<'a>)>>>],
+        scopes: &mut [Option<LoopScope<'a>>],
         node: usize,
-    ) -> Rc<Vec<(Rc<str>, Value<'a>)>> {
+    ) -> LoopScope<'a> {
         let mut path = Vec::new();
         let mut at = Some(node);
         while let Some(n) = at {
@@ -2636,10 +2636,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         &mut self,
         alloc: &'a oxc_allocator::Allocator,
         nodes: &[LoopNode],
-        scopes: &mut [Option<Rc<Vec<(Rc<str>, Value<'a>)>>>],
+        scopes: &mut [Option<LoopScope<'a>>],
         path: &[usize],
-        base: Rc<Vec<(Rc<str>, Value<'a>)>>,
-    ) -> Rc<Vec<(Rc<str>, Value<'a>)>> {
+        base: LoopScope<'a>,
+    ) -> LoopScope<'a> {
         let mut scope = base;
         for &n in path.iter().rev() {
             let Some(node) = nodes.get(n) else { continue };
@@ -2789,6 +2789,9 @@ type TemplateBinding = (
     Option<usize>,
     Span,
 );
+
+/// The variables in scope inside a template loop: (name, value), outermost loop first.
+type LoopScope<'a> = Rc<Vec<(Rc<str>, Value<'a>)>>;
 
 /// Template loops nested deeper than this are not followed (their variables are unknown).
 const MAX_TEMPLATE_LOOPS: u32 = 32;

@@ -43,8 +43,19 @@ pub struct ModuleSet<'a> {
     modules: RefCell<Vec<Rc<Module<'a>>>>,
     by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
     /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
-    pub failures: RefCell<Vec<(String, Option<(u32, u32)>, String)>>,
+    pub failures: RefCell<Vec<Failure>>,
+    /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
+    pub import_cap_hit: RefCell<Option<String>>,
 }
+
+/// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
+/// if known, message.
+pub type Failure = (String, Option<(u32, u32)>, String);
+
+/// Modules one batch parses at most. Each batch parses what its files import into its own
+/// arena; in a large, densely connected require graph every batch would parse most of the
+/// project, so imports past this many modules are treated as unknown (with a warning).
+pub const MAX_BATCH_MODULES: usize = 2000;
 
 impl<'a> ModuleSet<'a> {
     pub fn new(alloc: &'a Allocator, index: &'a ProjectIndex) -> Self {
@@ -54,6 +65,7 @@ impl<'a> ModuleSet<'a> {
             modules: RefCell::new(Vec::new()),
             by_path: RefCell::new(FxHashMap::default()),
             failures: RefCell::new(Vec::new()),
+            import_cap_hit: RefCell::new(None),
         }
     }
 
@@ -74,7 +86,26 @@ impl<'a> ModuleSet<'a> {
     }
 
     /// Load (parse once) the module at `path`, which must be a script file of the project.
+    /// Imports past [`MAX_BATCH_MODULES`] modules in this batch are not loaded (see
+    /// [`ModuleSet::load_entry`] for the batch's own files).
     pub fn load(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        if self.len() >= MAX_BATCH_MODULES {
+            let mut first = self.import_cap_hit.borrow_mut();
+            if first.is_none()
+                && let Some(f) = self.index.file(path)
+            {
+                *first = Some(f.rel.clone());
+            }
+            return None;
+        }
+        self.load_entry(path)
+    }
+
+    /// [`ModuleSet::load`] without the module cap, for the files a batch analyses.
+    pub fn load_entry(&self, path: &Path) -> Option<usize> {
         if let Some(found) = self.by_path.borrow().get(path) {
             return *found;
         }
