@@ -104,9 +104,13 @@ pub struct ScanOutput {
     pub bytes_scanned: u64,
 }
 
-/// Worker threads get large stacks: oxc's parser and the evaluator recurse over nested code, and
-/// generated or hostile files nest deeply. The memory is reserved, not used, until needed.
-const WORKER_STACK: usize = 256 * 1024 * 1024;
+/// Worker thread stack size. Nesting is bounded before any recursion (the pre-scan in
+/// [`js::depth`] refuses sources and bindings nested deeper than 1000 levels; the evaluator
+/// stops at 400), so the stack is not what keeps hostile files from crashing the scan. Every
+/// hostile shape just under those limits passes with 8 MiB in a debug build
+/// (`tests/hostile.rs`); 32 MiB leaves a fourfold margin. The memory is reserved, not used,
+/// until needed.
+const WORKER_STACK: usize = 32 * 1024 * 1024;
 
 /// Scan a project with the given rules on `jobs` threads (default: one per CPU). `progress` is
 /// called with the number of script files done so far (from several threads).

@@ -76,6 +76,21 @@ fn nesting_below_the_limit_is_still_analysed() {
 }
 
 #[test]
+fn bindings_below_the_limit_are_still_analysed() {
+    for shape in shapes::binding_nesting(990) {
+        let out = scan(&shape);
+        assert!(
+            !out.warnings
+                .iter()
+                .any(|w| w.message.contains("binding nested")),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+    }
+}
+
+#[test]
 fn deep_template_bindings_are_refused_in_every_dialect_and_vue() {
     for shape in shapes::binding_nesting(100_000) {
         let out = scan(&shape);
