@@ -300,3 +300,32 @@ fn error_causes_are_printed_once_and_jobs_are_capped() {
         .arg(proj.path()));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn an_oversized_lockfile_fails_closed() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    lockfile(proj.path());
+    // Sparse: 40 MiB without writing them.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(proj.path().join("package-lock.json"))
+        .expect("open");
+    f.set_len(40 * 1024 * 1024).expect("set_len");
+    let out = run(bin()
+        .args([
+            "deps",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        report["warnings"].to_string().contains("larger than"),
+        "{report:#}"
+    );
+}

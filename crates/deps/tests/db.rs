@@ -451,3 +451,23 @@ fn a_db_folder_with_self_links_is_walked_once() {
     let db = AdvisoryDb::load(&root).unwrap();
     assert_eq!(db.records().len(), 1);
 }
+
+/// Issue 12: `db update` interrupted by SIGINT left its temporary file; the handler of the
+/// `db` command calls `remove_temp_files`, which removes this process's temporary files and
+/// nothing else.
+#[test]
+fn temporary_files_of_an_interrupted_update_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("advisories.zip");
+    let ours = dir
+        .path()
+        .join(format!(".advisories.zip.{}.123.0.tmp", std::process::id()));
+    let other = dir.path().join(".advisories.zip.1.123.0.tmp");
+    std::fs::write(&ours, b"partial").unwrap();
+    std::fs::write(&other, b"someone else's").unwrap();
+    std::fs::write(&cache, b"old").unwrap();
+    db::remove_temp_files(&cache);
+    assert!(!ours.exists());
+    assert!(other.exists());
+    assert_eq!(std::fs::read(&cache).unwrap(), b"old");
+}

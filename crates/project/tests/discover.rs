@@ -851,3 +851,27 @@ fn pages_that_are_not_an_array_are_reported() {
         p.warnings
     );
 }
+
+/// Issue 12: a 72 MB `app.json` with a raised size limit took 3.1 GB as a JSON tree; JSON files
+/// are parsed up to 8 MiB whatever the limit, with a warning beyond.
+#[test]
+fn huge_json_is_not_parsed_even_with_a_raised_limit() {
+    let dir = tree(&[("a.js", "var a = 1")]);
+    let big = format!(
+        "{{\"pages\": [\"a\"], \"x\": \"{}\"}}",
+        "y".repeat(9 * 1024 * 1024)
+    );
+    write(dir.path(), "app.json", big.as_bytes());
+    let opts = DiscoverOptions {
+        max_file_size: 64 * 1024 * 1024,
+        ..DiscoverOptions::default()
+    };
+    let p = discover(dir.path(), &opts).unwrap();
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.rel == "app.json" && w.message.contains("JSON larger than")),
+        "{:?}",
+        p.warnings
+    );
+}
