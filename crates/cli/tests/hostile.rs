@@ -288,6 +288,15 @@ fn error_causes_are_printed_once_and_jobs_are_capped() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.matches("not a regular file").count(), 1, "{err}");
+    // `db update --from DIR` printed "Is a directory (os error 21)" twice.
+    let out = run(bin()
+        .args(["db", "update", "--cache"])
+        .arg(proj.path().join("cache.zip"))
+        .arg("--from")
+        .arg(proj.path()));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("not a regular file").count(), 1, "{err}");
     let out = run(bin()
         .args([
             "scan",
