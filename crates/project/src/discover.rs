@@ -12,7 +12,10 @@
 //! repository), `.ignore`, `.git/info/exclude` and a `.miniguardignore` are honoured; the user's
 //! global gitignore is not, so results do not depend on who runs the scan. Hidden files and
 //! folders are skipped: mini-program projects keep nothing worth auditing in them. The
-//! [`DiscoverOptions::exclude`] globs have gitignore syntax and are matched from the root.
+//! [`DiscoverOptions::exclude`] globs have gitignore syntax and are matched from the root (at
+//! most 10,000 of at most 4 KiB each). Ignore files are checked before the walker opens them:
+//! one that is not a regular file or is larger than 1 MiB makes its folder unscanned (a warning),
+//! or, at the root, turns ignore files off (a warning) so that more is scanned rather than less.
 //!
 //! Unless [`DiscoverOptions::include_vendor`] is set, these folders are skipped and listed once in
 //! [`Project::skipped`] (a folder a `.gitignore` already leaves out is neither walked nor

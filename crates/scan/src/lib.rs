@@ -6,8 +6,10 @@
 //! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
 //!
 //! Files are analysed in parallel batches (rayon); each batch parses the modules it needs into
-//! its own arena. Problems with the input (syntax errors, bad JSON, unreadable files) become
-//! [`Warning`]s; the scan goes on.
+//! its own arena (at most [`js::MAX_BATCH_MODULES`]). Problems with the input (syntax errors, bad
+//! JSON, unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
+//! only partly analysed (nested too deeply, an evaluation budget spent, an unclosed Vue block,
+//! invalid UTF-8) is named in a warning; see `docs/limits.md`.
 
 #![forbid(unsafe_code)]
 
