@@ -25,8 +25,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(masked.len(), src.len());
         assert_eq!(masked.matches('\n').count(), src.matches('\n').count());
     }
-    for angles in [false, true] {
-        if let Err(deep) = depth::check(src, 64, depth::Options { angles }) {
+    for (angles, jsx) in [(false, false), (true, false), (false, true), (true, true)] {
+        if let Err(deep) = depth::check(src, 64, depth::Options { angles, jsx }) {
             assert!(deep.offset < src.len());
         }
     }

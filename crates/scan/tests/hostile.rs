@@ -316,7 +316,14 @@ fn smoke_fuzz_vue_split_depth_and_json() {
             let keep: Vec<(usize, usize)> = split.blocks.iter().map(|b| (b.start, b.end)).collect();
             assert_eq!(vue::mask(&s, &keep).len(), s.len());
         }
-        let _ = depth::check(&s, 8, depth::Options { angles: true });
+        let _ = depth::check(
+            &s,
+            8,
+            depth::Options {
+                angles: true,
+                jsx: true,
+            },
+        );
         let _ = miniguard_project::json::parse(&s);
     }
 }

@@ -25,6 +25,9 @@ pub struct Options {
     /// (`i<n`) look the same, so an angle level ends at `;`, at the bracket that encloses it,
     /// and at a line end unless the line ends with `<` or `,` (a type split over lines).
     pub angles: bool,
+    /// Count JSX elements (`<div>` opens a level, `</div>` and `/>` close one). A compact
+    /// comparison (`a<b`) also opens one; such levels end at `;` and at the enclosing bracket.
+    pub jsx: bool,
 }
 
 /// Where a text nests deeper than allowed.
@@ -44,6 +47,13 @@ enum Frame {
     Subst,
 }
 
+/// Angle and JSX levels opened directly inside one bracket (or at the top level).
+#[derive(Clone, Copy, Default)]
+struct Open {
+    angles: u32,
+    tags: u32,
+}
+
 enum Mode {
     Code,
     Template,
@@ -53,10 +63,10 @@ enum Mode {
 pub fn check(src: &str, limit: u32, opts: Options) -> Result<(), TooDeep> {
     let b = src.as_bytes();
     let limit_usize = limit as usize;
-    // Each frame carries the angle levels opened directly inside it.
-    let mut frames: Vec<(Frame, u32)> = Vec::new();
-    let mut base_angles: u32 = 0;
-    let mut angle_total: usize = 0;
+    let mut frames: Vec<(Frame, Open)> = Vec::new();
+    let mut base = Open::default();
+    // Sums of the angle and tag levels of every frame.
+    let mut soft: usize = 0;
     let mut mode = Mode::Code;
     // Last byte of code that was not whitespace, for `=>`, `>=` and line ends.
     let mut last_sig: u8 = 0;
@@ -64,36 +74,33 @@ pub fn check(src: &str, limit: u32, opts: Options) -> Result<(), TooDeep> {
     let mut unary_run: usize = 0;
     let mut i = 0;
     let too_deep = |offset: usize| TooDeep { offset, limit };
-    macro_rules! angles_here {
+    macro_rules! open_here {
         () => {
             match frames.last_mut() {
-                Some((_, a)) => a,
-                None => &mut base_angles,
+                Some((_, o)) => o,
+                None => &mut base,
             }
         };
     }
     while i < b.len() {
         let c = b[i];
-        match mode {
-            Mode::Template => {
-                match c {
-                    b'\\' => i += 1,
-                    b'`' => mode = Mode::Code,
-                    b'$' if b.get(i + 1) == Some(&b'{') => {
-                        frames.push((Frame::Subst, 0));
-                        if frames.len() + angle_total > limit_usize {
-                            return Err(too_deep(i));
-                        }
-                        mode = Mode::Code;
-                        last_sig = b'{';
-                        i += 1;
+        if let Mode::Template = mode {
+            match c {
+                b'\\' => i += 1,
+                b'`' => mode = Mode::Code,
+                b'$' if b.get(i + 1) == Some(&b'{') => {
+                    frames.push((Frame::Subst, Open::default()));
+                    if frames.len() + soft > limit_usize {
+                        return Err(too_deep(i));
                     }
-                    _ => {}
+                    mode = Mode::Code;
+                    last_sig = b'{';
+                    i += 1;
                 }
-                i += 1;
-                continue;
+                _ => {}
             }
-            Mode::Code => {}
+            i += 1;
+            continue;
         }
         match c {
             b' ' | b'\t' | b'\r' => {
@@ -102,38 +109,45 @@ pub fn check(src: &str, limit: u32, opts: Options) -> Result<(), TooDeep> {
             }
             b'\n' => {
                 if opts.angles && last_sig != b'<' && last_sig != b',' {
-                    let a = angles_here!();
-                    angle_total -= *a as usize;
-                    *a = 0;
+                    let o = open_here!();
+                    soft -= o.angles as usize;
+                    o.angles = 0;
                 }
                 i += 1;
                 continue;
             }
             _ => {}
         }
-        let is_unary = matches!(c, b'!' | b'~' | b'+' | b'-');
-        if is_unary {
+        if matches!(c, b'!' | b'~' | b'+' | b'-') {
             unary_run += 1;
-            if frames.len() + angle_total + unary_run > limit_usize {
+            if frames.len() + soft + unary_run > limit_usize {
                 return Err(too_deep(i));
             }
         } else {
             unary_run = 0;
         }
+        let next = b.get(i + 1).copied().unwrap_or(0);
         match c {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
+            b'/' if next == b'/' => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
                 continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
+            b'/' if next == b'*' => {
                 i += 2;
                 while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
                     i += 1;
                 }
                 i += 2;
                 continue;
+            }
+            b'/' if opts.jsx && next == b'>' => {
+                let o = open_here!();
+                if o.tags > 0 {
+                    o.tags -= 1;
+                    soft -= 1;
+                }
             }
             b'\'' | b'"' => {
                 i += 1;
@@ -147,47 +161,60 @@ pub fn check(src: &str, limit: u32, opts: Options) -> Result<(), TooDeep> {
             b'`' => mode = Mode::Template,
             b'\\' => i += 1,
             b'(' | b'[' | b'{' => {
-                frames.push((Frame::Bracket, 0));
-                if frames.len() + angle_total > limit_usize {
+                frames.push((Frame::Bracket, Open::default()));
+                if frames.len() + soft > limit_usize {
                     return Err(too_deep(i));
                 }
             }
             b')' | b']' | b'}' => {
-                if let Some((frame, a)) = frames.pop() {
-                    angle_total -= a as usize;
+                if let Some((frame, o)) = frames.pop() {
+                    soft -= (o.angles + o.tags) as usize;
                     if frame == Frame::Subst && c == b'}' {
                         mode = Mode::Template;
                     }
                 }
             }
             b';' => {
-                let a = angles_here!();
-                angle_total -= *a as usize;
-                *a = 0;
+                let o = open_here!();
+                soft -= (o.angles + o.tags) as usize;
+                *o = Open::default();
             }
-            b'<' if opts.angles => {
-                let next = b
-                    .get(i + 1..)
-                    .and_then(|r| r.iter().find(|c| !c.is_ascii_whitespace()))
-                    .copied()
-                    .unwrap_or(0);
-                if next.is_ascii_alphabetic()
-                    || matches!(next, b'_' | b'$' | b'<' | b'(' | b'[' | b'{')
-                {
-                    *angles_here!() += 1;
-                    angle_total += 1;
-                    if frames.len() + angle_total > limit_usize {
-                        return Err(too_deep(i));
+            b'<' => {
+                if opts.jsx {
+                    let o = open_here!();
+                    if next == b'/' {
+                        if o.tags > 0 {
+                            o.tags -= 1;
+                            soft -= 1;
+                        }
+                    } else if next.is_ascii_alphabetic() || next == b'>' {
+                        o.tags += 1;
+                        soft += 1;
                     }
+                }
+                if opts.angles {
+                    let after = b
+                        .get(i + 1..)
+                        .and_then(|r| r.iter().find(|c| !c.is_ascii_whitespace()))
+                        .copied()
+                        .unwrap_or(0);
+                    if after.is_ascii_alphabetic()
+                        || matches!(after, b'_' | b'$' | b'<' | b'(' | b'[' | b'{')
+                    {
+                        open_here!().angles += 1;
+                        soft += 1;
+                    }
+                }
+                if frames.len() + soft > limit_usize {
+                    return Err(too_deep(i));
                 }
             }
             b'>' if opts.angles => {
-                let next = b.get(i + 1).copied().unwrap_or(0);
                 if last_sig != b'=' && last_sig != b'-' && next != b'=' {
-                    let a = angles_here!();
-                    if *a > 0 {
-                        *a -= 1;
-                        angle_total -= 1;
+                    let o = open_here!();
+                    if o.angles > 0 {
+                        o.angles -= 1;
+                        soft -= 1;
                     }
                 }
             }
@@ -203,8 +230,22 @@ pub fn check(src: &str, limit: u32, opts: Options) -> Result<(), TooDeep> {
 mod tests {
     use super::*;
 
-    const TS: Options = Options { angles: true };
-    const JS: Options = Options { angles: false };
+    const TS: Options = Options {
+        angles: true,
+        jsx: false,
+    };
+    const JS: Options = Options {
+        angles: false,
+        jsx: false,
+    };
+    const JSX: Options = Options {
+        angles: false,
+        jsx: true,
+    };
+    const TSX: Options = Options {
+        angles: true,
+        jsx: true,
+    };
 
     #[test]
     fn counts_brackets_templates_and_operators() {
@@ -240,5 +281,19 @@ mod tests {
             + &"const ok = a<b\n".repeat(200)
             + "let m: Map<string, Array<number>> = new Map();\nconst f = (x) => x >= 1;\n";
         assert!(check(&comparisons, 10, TS).is_ok());
+    }
+
+    #[test]
+    fn jsx_elements_count_and_close() {
+        let deep =
+            "const x = (\n".to_owned() + &"<div>\n".repeat(50) + &"</div>\n".repeat(50) + ");";
+        assert!(check(&deep, 40, JSX).is_err());
+        assert!(check(&deep, 40, TSX).is_err());
+        assert!(check(&deep, 60, JSX).is_ok());
+        let flat = "const x = (<ul>\n".to_owned()
+            + &"<li a={1}><b>x</b><br/></li>\n".repeat(500)
+            + "</ul>);\nfor (let i=0;i<n;i++) {}\nif (a<b) f()\n";
+        assert!(check(&flat, 10, JSX).is_ok());
+        assert!(check(&flat, 10, TSX).is_ok());
     }
 }

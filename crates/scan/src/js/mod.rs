@@ -161,12 +161,12 @@ impl<'a> ModuleSet<'a> {
             source
         };
         // Bound the nesting before oxc recurses over it (see `depth`).
-        let angles = matches!(lang, ScriptLang::Ts | ScriptLang::Tsx);
-        if let Err(deep) = depth::check(
-            parse_text,
-            depth::MAX_SOURCE_NESTING,
-            depth::Options { angles },
-        ) {
+        let opts = depth::Options {
+            angles: matches!(lang, ScriptLang::Ts | ScriptLang::Tsx),
+            // `.js` is parsed with JSX on (see `source_type` below).
+            jsx: matches!(lang, ScriptLang::Js | ScriptLang::Jsx | ScriptLang::Tsx),
+        };
+        if let Err(deep) = depth::check(parse_text, depth::MAX_SOURCE_NESTING, opts) {
             self.failures.borrow_mut().push((
                 file.rel.clone(),
                 Some(crate::template::line_col(parse_text, deep.offset as u32)),

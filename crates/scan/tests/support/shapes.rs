@@ -42,7 +42,8 @@ fn nest(open: &str, middle: &str, close: &str, n: usize) -> String {
 }
 
 /// Script nesting shapes of the issue, `n` levels deep (the issue's sizes: 200k `(`, 300k-deep
-/// types, 100k `class extends (`, 400k `{a:`, 300k `` `${ ``, 1M `[`).
+/// types, 100k `class extends (`, 400k `{a:`, 300k `` `${ ``, 1M `[`), plus nested JSX
+/// elements and prefix operators.
 pub fn script_nesting(n: usize) -> Vec<Shape> {
     let one = |name, file: &str, text: String| Shape {
         name,
@@ -81,6 +82,11 @@ pub fn script_nesting(n: usize) -> Vec<Shape> {
             "array",
             "a.js",
             format!("var a = {};\n", nest("[", "1", "]", n)),
+        ),
+        one(
+            "jsx",
+            "a.jsx",
+            format!("var j = (\n{});\n", nest("<div>", "hi", "</div>", n)),
         ),
         one("unary", "a.js", format!("var u = {}1;\n", "!\n".repeat(n))),
     ]
