@@ -209,13 +209,11 @@ pub fn check(src: &str, limit: u32, opts: Options) -> Result<(), TooDeep> {
                     return Err(too_deep(i));
                 }
             }
-            b'>' if opts.angles => {
-                if last_sig != b'=' && last_sig != b'-' && next != b'=' {
-                    let o = open_here!();
-                    if o.angles > 0 {
-                        o.angles -= 1;
-                        soft -= 1;
-                    }
+            b'>' if opts.angles && last_sig != b'=' && last_sig != b'-' && next != b'=' => {
+                let o = open_here!();
+                if o.angles > 0 {
+                    o.angles -= 1;
+                    soft -= 1;
                 }
             }
             _ => {}
