@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzz the template parser for a short while: `fuzz/run-short.sh [SECONDS]` (default 30).
+# Fuzz the template parser, the Vue block splitter and the JSON config reader for a short
+# while: `fuzz/run-short.sh [SECONDS]` (default 30).
 #
 # With cargo-fuzz and a nightly toolchain this runs the libFuzzer target `wxml`. Without them
 # (the usual case here: only stable Rust), it runs the stable smoke fuzz test
@@ -16,11 +17,21 @@ cd "$root"
 
 if cargo fuzz --version >/dev/null 2>&1 && cargo +nightly --version >/dev/null 2>&1; then
   echo "running libFuzzer target wxml for ${secs}s" >&2
-  mkdir -p fuzz/corpus/wxml
-  exec cargo +nightly fuzz run wxml fuzz/corpus/wxml -- \
+  mkdir -p fuzz/corpus/wxml fuzz/corpus/vue_blocks fuzz/corpus/json_config
+  cargo +nightly fuzz run wxml fuzz/corpus/wxml -- \
     -max_total_time="$secs" -dict=fuzz/wxml.dict
+  # The Vue block splitter (with the nesting pre-scan) and the JSON config reader, briefly.
+  for target in vue_blocks json_config; do
+    echo "running libFuzzer target $target for $(( (secs + 2) / 3 ))s" >&2
+    cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
+      -max_total_time="$(( (secs + 2) / 3 ))"
+  done
+  exit 0
 fi
 
 echo "cargo fuzz or nightly not available; running the stable smoke fuzz for ${secs}s" >&2
 MINIGUARD_FUZZ_SECS="$secs" MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" \
-  exec cargo test --release -p miniguard-scan --test template_fuzz -- --nocapture
+  cargo test --release -p miniguard-scan --test template_fuzz -- --nocapture
+# The Vue splitter, the nesting pre-scan and the JSON reader: the same mutations, briefly.
+MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" \
+  exec cargo test --release -p miniguard-scan --test hostile smoke -- --nocapture

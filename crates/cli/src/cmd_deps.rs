@@ -59,7 +59,13 @@ pub(crate) fn audit_project(
     };
     let findings = {
         let hits = audit::matches(&inventory.dependencies, db);
-        audit::findings(&hits, &|rel| std::fs::read_to_string(base.join(rel)).ok())
+        audit::findings(&hits, &|rel| {
+            miniguard_project::read::read_string(
+                &base.join(rel),
+                miniguard_project::read::LOCKFILE_LIMIT,
+            )
+            .ok()
+        })
     };
     DepsAudit {
         inventory,
@@ -121,12 +127,14 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     miniguard_report::assign_fingerprints(&mut report.findings);
 
     let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    // A lockfile that could not be read fails closed: the report is written, then exit 2.
+    let incomplete = result.inventory.failed > 0;
     let format = match args.format {
         FormatArg::Text => {
             let mut buf = Vec::new();
             table(&report, &result.inventory, &result.db, &mut buf)?;
             write_out(args.output.as_deref(), &buf)?;
-            return Ok(exit(failed));
+            return Ok(exit(failed, incomplete));
         }
         FormatArg::Json => Format::Json,
         FormatArg::Sarif => Format::Sarif,
@@ -136,11 +144,15 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     let mut buf = Vec::new();
     miniguard_report::render::render(&report, format, TextOptions { color }, &mut buf)?;
     write_out(args.output.as_deref(), &buf)?;
-    Ok(exit(failed))
+    Ok(exit(failed, incomplete))
 }
 
-fn exit(failed: bool) -> ExitCode {
-    if failed {
+/// 2 when a lockfile could not be read (the audit is incomplete), else 1 for findings at or
+/// above `--fail-on`, else 0.
+pub(crate) fn exit(failed: bool, incomplete: bool) -> ExitCode {
+    if incomplete {
+        ExitCode::from(2)
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -155,6 +167,34 @@ fn write_out(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
     out.write_all(bytes)?;
     out.flush()?;
     Ok(())
+}
+
+/// Runs `db::update` on a worker thread while waiting for SIGINT/SIGTERM; on a signal the
+/// temporary file of the update is removed and `None` returned (the old cache is untouched, as
+/// the rename is the last step).
+fn update_interruptible(from: &str, cache: &Path) -> Result<Option<Result<DbInfo, db::DbError>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal handler")?;
+    let (from_owned, cache_owned) = (from.to_owned(), cache.to_path_buf());
+    let outcome = runtime.block_on(async move {
+        let work = tokio::task::spawn_blocking(move || db::update(&from_owned, &cache_owned));
+        tokio::select! {
+            joined = work => Some(joined),
+            () = miniguard_server::serve::shutdown_signal() => None,
+        }
+    });
+    // The worker may still be writing: do not wait for it.
+    runtime.shutdown_background();
+    match outcome {
+        Some(Ok(result)) => Ok(Some(result)),
+        Some(Err(e)) => bail!("the update stopped unexpectedly: {e}"),
+        None => {
+            db::remove_temp_files(cache);
+            Ok(None)
+        }
+    }
 }
 
 /// The text report of `deps`: one row per vulnerable package and advisory.
@@ -320,7 +360,12 @@ pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
                 let mut err = anstream::stderr();
                 writeln!(err, "updating the advisory database from {from} ...")?;
             }
-            let info = db::update(from, &cache).with_context(|| {
+            let Some(result) = update_interruptible(from, &cache)? else {
+                let mut err = anstream::stderr();
+                writeln!(err, "interrupted; the previous database is unchanged")?;
+                return Ok(ExitCode::from(130));
+            };
+            let info = result.with_context(|| {
                 format!("update from {from} failed; the previous database is unchanged")
             })?;
             writeln!(

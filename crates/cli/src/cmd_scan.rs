@@ -73,6 +73,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
                 format!("skipped: {size} bytes is over --max-file-size ({max_file_size})")
             }
             SkipReason::Binary => "skipped: binary file".to_owned(),
+            SkipReason::Minified => "skipped: minified or bundled code is not analysed".to_owned(),
             _ => continue,
         };
         warnings.push(Warning {
@@ -84,6 +85,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     warnings.extend(output.warnings);
 
     let mut findings = output.findings;
+    let mut lockfiles_failed = false;
     // Third-party packages: the `dependency` category.
     if !rules.deps.is_empty() {
         let db = crate::cmd_deps::open_db(args.db.as_deref())?;
@@ -95,6 +97,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
                 .into_iter()
                 .filter(|f| wanted.contains(&f.rule.as_str())),
         );
+        lockfiles_failed = audit.inventory.failed > 0;
         warnings.extend(audit.inventory.warnings);
     }
     for f in &mut findings {
@@ -142,13 +145,23 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let baseline_path = args.baseline.clone().or_else(|| {
-        settings
-            .scan
-            .baseline
-            .as_ref()
-            .map(|b| args_dir(args).join(b))
-    });
+    let baseline_path = match (&args.baseline, &settings.scan.baseline) {
+        (Some(flag), _) => Some(flag.clone()),
+        // Named by the scanned tree: it must stay inside it (and be a regular file).
+        (None, Some(b)) => Some(
+            miniguard_project::read::resolve_inside(args_dir(args), &args_dir(args).join(b))
+                .map_err(anyhow::Error::from)
+                .and_then(|p| {
+                    miniguard_project::read::check_regular(
+                        &p,
+                        miniguard_project::read::BASELINE_LIMIT,
+                    )?;
+                    Ok(p)
+                })
+                .with_context(|| format!("cannot read baseline {b} named in miniguard.toml"))?,
+        ),
+        (None, None) => None,
+    };
     if let Some(path) = baseline_path {
         let known = baseline::read(&path)?;
         let before = report.findings.len();
@@ -189,11 +202,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     }
 
     let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(crate::cmd_deps::exit(failed, lockfiles_failed))
 }
 
 fn args_dir(args: &ScanArgs) -> &Path {
@@ -208,12 +217,8 @@ fn load_settings(args: &ScanArgs) -> Result<Settings> {
     if let Some(path) = &args.config {
         return Settings::load(path);
     }
-    let default = args_dir(args).join("miniguard.toml");
-    if default.is_file() {
-        Settings::load(&default)
-    } else {
-        Ok(Settings::default())
-    }
+    let dir = args_dir(args);
+    Ok(Settings::load_in_tree(dir, &dir.join("miniguard.toml"))?.unwrap_or_default())
 }
 
 fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Option<Severity>> {

@@ -12,12 +12,15 @@
 //! [rules.S002]
 //! severity = "low"              # change a rule's severity
 //! ```
-//! Flags given on the command line win over the file.
+//! Flags given on the command line win over the file. `[server]` and `[collections.*]` are
+//! `serve`'s and are accepted here. The `miniguard.toml` found in a scanned folder is read only
+//! if it resolves inside that folder, and `baseline` must too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use miniguard_project::read;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +30,12 @@ pub struct Settings {
     pub scan: ScanSettings,
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSettings>,
+    /// `[server]` and `[collections.*]` belong to `serve`, which reads the same file; `scan`
+    /// accepts them and leaves their checking to `serve`.
+    #[serde(default, rename = "server")]
+    _server: Option<toml::Table>,
+    #[serde(default, rename = "collections")]
+    _collections: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,11 +59,28 @@ pub struct RuleSettings {
 }
 
 impl Settings {
+    /// Reads a config named on the command line (anywhere), as a bounded regular-file read.
     pub fn load(path: &Path) -> Result<Settings> {
-        let text = std::fs::read_to_string(path)
+        let text = read::read_string(path, read::CONFIG_LIMIT)
             .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    /// Reads the `miniguard.toml` of a scanned folder: it must resolve inside `root` (a link to
+    /// a file of the machine running the scan is refused before it is read, so no error message
+    /// can show its content). `None` when there is none.
+    pub fn load_in_tree(root: &Path, path: &Path) -> Result<Option<Settings>> {
+        if std::fs::symlink_metadata(path).is_err() {
+            return Ok(None);
+        }
+        let text = read::read_inside(root, path, read::CONFIG_LIMIT)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        Self::parse(path, &text).map(Some)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Settings> {
         let settings: Settings =
-            toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+            toml::from_str(text).with_context(|| format!("invalid config {}", path.display()))?;
         for code in settings.rules.keys() {
             if miniguard_scan::rules::find(code).is_none() {
                 bail!(

@@ -12,6 +12,8 @@ use miniguard_report::{
     Category, Confidence, DependencyInfo, Finding, Location, Position, RuleInfo, Severity, Warning,
 };
 
+use miniguard_project::read;
+
 use crate::db::AdvisoryDb;
 use crate::osv::{Event, Record};
 use crate::semver::Version;
@@ -26,6 +28,9 @@ pub struct Inventory {
     pub lockfiles: Vec<String>,
     /// Problems met (a lockfile that does not parse, a file too large).
     pub warnings: Vec<Warning>,
+    /// Lockfiles that could not be read completely (each also has a warning): the audit of
+    /// what they list is incomplete, and front ends should not exit as if all were well.
+    pub failed: usize,
 }
 
 /// Gather the dependencies of the project at `root`: the given lockfiles (relative paths, as
@@ -42,23 +47,58 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
             continue;
         };
         let path = base.join(rel);
-        let text = match std::fs::read_to_string(&path) {
+        // Lockfiles fail closed: whatever keeps one from being read completely is a warning
+        // and counts in `failed`, so front ends can exit non-zero.
+        let text = match read::read_inside(base, &path, read::LOCKFILE_LIMIT) {
             Ok(t) => t,
+            Err(read::ReadError::NotUtf8) => {
+                inv.failed += 1;
+                inv.warnings.push(warning(
+                    rel,
+                    None,
+                    "lockfile is not valid UTF-8; read with the invalid bytes replaced, so \
+                     some dependencies may be missing"
+                        .to_owned(),
+                ));
+                read::read_bytes(&path, read::LOCKFILE_LIMIT)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default()
+            }
             Err(e) => {
+                inv.failed += 1;
                 inv.warnings
                     .push(warning(rel, None, format!("cannot read lockfile: {e}")));
                 continue;
             }
         };
-        let manifest = path
-            .parent()
-            .and_then(|d| std::fs::read_to_string(d.join("package.json")).ok());
+        // The manifest beside it: a regular file inside the tree, or none (a link out of the
+        // tree or to a FIFO is refused with a warning).
+        let manifest_path = path.parent().map(|d| d.join("package.json"));
+        let manifest = match manifest_path {
+            Some(m) if std::fs::symlink_metadata(&m).is_ok() => {
+                match read::read_inside(base, &m, read::JSON_LIMIT) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        let mrel = rel
+                            .rsplit_once('/')
+                            .map_or("package.json".to_owned(), |(d, _)| {
+                                format!("{d}/package.json")
+                            });
+                        inv.warnings
+                            .push(warning(&mrel, None, format!("cannot read: {e}")));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         match lockfile::parse_with_manifest(kind, rel, &text, manifest.as_deref()) {
             Ok(deps) => {
                 inv.lockfiles.push(rel.clone());
                 inv.dependencies.extend(deps);
             }
             Err(e) => {
+                inv.failed += 1;
                 let pos = e.line().map(|line| Position {
                     line,
                     column: e.column().unwrap_or(1),
@@ -159,6 +199,18 @@ pub struct Hit<'d> {
 pub fn matches<'d>(deps: &'d [Dependency], db: &'d AdvisoryDb) -> Vec<Hit<'d>> {
     let mut hits = Vec::new();
     for dep in deps {
+        // `latest`, `*`, `1.2`, `^1.0.0`: a registry dependency without an exact version cannot be
+        // matched against advisory ranges; it is reported, not passed over.
+        let inexact = dep.source == DepSource::Registry
+            && !dep.version.is_empty()
+            && Version::parse(&dep.version).is_err();
+        if inexact {
+            hits.push(Hit {
+                dependency: dep,
+                advisory: None,
+            });
+            continue;
+        }
         let checkable = dep.source == DepSource::Registry && !dep.version.is_empty();
         if !checkable {
             if matches!(dep.source, DepSource::Local(_) | DepSource::Git(_))
@@ -232,6 +284,9 @@ fn interval(lo: Option<&str>, hi: &str) -> String {
 pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
+    // Each file is read once and indexed by line, however many hits it has.
+    let mut files: std::collections::HashMap<String, Option<(String, Vec<usize>)>> =
+        std::collections::HashMap::new();
     for hit in hits {
         let dep = hit.dependency;
         let found_by = match &dep.origin {
@@ -239,12 +294,22 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
             DepOrigin::MiniprogramNpm => "miniprogram_npm".to_owned(),
             DepOrigin::Vendored { how } => format!("copied file ({how})"),
         };
-        let snippet = source_of(&dep.file)
-            .and_then(|s| {
-                s.lines()
-                    .nth(dep.line.saturating_sub(1) as usize)
-                    .map(str::to_owned)
+        let file = files.entry(dep.file.clone()).or_insert_with(|| {
+            source_of(&dep.file).map(|s| {
+                let mut starts = vec![0];
+                starts.extend(s.match_indices('\n').map(|(i, _)| i + 1));
+                (s, starts)
             })
+        });
+        let snippet = file
+            .as_ref()
+            .and_then(|(s, starts)| {
+                let n = dep.line.saturating_sub(1) as usize;
+                let start = *starts.get(n)?;
+                let end = starts.get(n + 1).map_or(s.len(), |e| e - 1);
+                s.get(start..end.max(start))
+            })
+            .map(|l| l.trim_end_matches('\r').to_owned())
             .unwrap_or_default();
         let width = u32::try_from(snippet.chars().count()).unwrap_or(0);
         let location = Location {
@@ -341,6 +406,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                 let why = match &dep.source {
                     DepSource::Local(spec) => format!("a local package (`{spec}`)"),
                     DepSource::Git(spec) => format!("a git dependency (`{spec}`)"),
+                    DepSource::Registry if !dep.version.is_empty() => {
+                        "not pinned to an exact version".to_owned()
+                    }
                     _ => "a copy whose version could not be told".to_owned(),
                 };
                 Finding {

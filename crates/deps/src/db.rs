@@ -56,9 +56,12 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_archive_bytes: 512 << 20,
-            max_uncompressed_bytes: 4 << 30,
-            max_entry_bytes: 16 << 20,
-            max_entries: 2_000_000,
+            // The real npm data decompresses to a few hundred MB; its largest record is well
+            // under 100 KB. Records are compacted after parsing (see `Record::compact`), so
+            // what stays in memory is far smaller than what was read.
+            max_uncompressed_bytes: 1 << 30,
+            max_entry_bytes: 1 << 20,
+            max_entries: 1_000_000,
             timeout: Duration::from_mins(5),
         }
     }
@@ -203,6 +206,10 @@ impl AdvisoryDb {
         let records: Vec<Record> = records
             .into_iter()
             .filter(|r| r.npm_packages().next().is_some())
+            .map(|mut r| {
+                r.compact();
+                r
+            })
             .collect();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
@@ -333,19 +340,17 @@ fn read_err(path: &Path, source: io::Error) -> DbError {
 
 /// Reads a whole file, refusing more than `max` bytes (checked while reading, not from metadata,
 /// which a growing file or a device could misstate).
+/// Only regular files are opened: a FIFO or a device named by `--from` or `--db` is refused.
 fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, DbError> {
-    let file = fs::File::open(path).map_err(|e| read_err(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| read_err(path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(DbError::TooLarge {
+    use miniguard_project::read::{self, ReadError};
+    read::read_bytes(path, max).map_err(|e| match e {
+        ReadError::TooLarge { .. } => DbError::TooLarge {
             what: path.display().to_string(),
             max,
-        });
-    }
-    Ok(bytes)
+        },
+        ReadError::Io(source) => read_err(path, source),
+        other => read_err(path, io::Error::other(other.to_string())),
+    })
 }
 
 /// Reads at most `max` bytes from `r`; more is an error naming `what`.
@@ -449,18 +454,32 @@ fn parse_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Record>, DbError> {
 /// Every `*.json` under `root`, in path order, depth-limited so a symlink loop ends.
 fn load_dir(root: &Path, limits: &Limits) -> Result<Vec<Record>, DbError> {
     const MAX_DEPTH: usize = 16;
+    // Symbolic links are not followed (a folder linking to itself would otherwise be walked
+    // once per path to it: 4^16 folders for four self-links), and the walk visits a bounded
+    // number of folders.
+    const MAX_DIRS: usize = 100_000;
     let mut files = Vec::new();
     let mut stack = vec![(root.to_path_buf(), 0)];
+    let mut dirs = 0usize;
     while let Some((dir, depth)) = stack.pop() {
+        dirs += 1;
+        if dirs > MAX_DIRS {
+            return Err(DbError::TooManyEntries { max: MAX_DIRS });
+        }
         for entry in fs::read_dir(&dir).map_err(|e| read_err(&dir, e))? {
-            let path = entry.map_err(|e| read_err(&dir, e))?.path();
-            if path.is_dir() {
+            let entry = entry.map_err(|e| read_err(&dir, e))?;
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if file_type.is_dir() {
                 if depth < MAX_DEPTH {
                     stack.push((path, depth + 1));
                 }
-            } else if path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            } else if file_type.is_file()
+                && path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
             {
                 files.push(path);
                 if files.len() > limits.max_entries {
@@ -549,6 +568,29 @@ fn download(url: &str, limits: &Limits) -> Result<Vec<u8>, DbError> {
             },
             e => fail(e),
         })
+}
+
+/// Removes the temporary files this process may have left beside `cache` (an update interrupted
+/// while writing: `db update` calls this when it gets SIGINT or SIGTERM).
+pub fn remove_temp_files(cache: &Path) {
+    let dir = match cache.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = cache.file_name().map_or_else(
+        || CACHE_FILE_NAME.into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let prefix = format!(".{base}.{}.", std::process::id());
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Writes `bytes` to `path` so that `path` is at every moment either the old or the new file:

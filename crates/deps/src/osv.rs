@@ -202,6 +202,38 @@ impl Affected {
 }
 
 impl Record {
+    /// Drops what the audit never reads (`details`, `references`, `related`, the open-ended
+    /// `*_specific` parts other than GHSA's `severity` and `cwe_ids`) and shortens the summary,
+    /// so a database of large records stays small in memory.
+    pub fn compact(&mut self) {
+        const MAX_SUMMARY: usize = 1024;
+        self.details = None;
+        self.references = Vec::new();
+        self.related = Vec::new();
+        if let Some(summary) = &mut self.summary
+            && summary.len() > MAX_SUMMARY
+        {
+            let mut end = MAX_SUMMARY;
+            while !summary.is_char_boundary(end) {
+                end -= 1;
+            }
+            summary.truncate(end);
+            summary.push('…');
+        }
+        if let Some(serde_json::Value::Object(map)) = &mut self.database_specific {
+            map.retain(|k, _| k == "severity" || k == "cwe_ids");
+        } else {
+            self.database_specific = None;
+        }
+        for a in &mut self.affected {
+            a.ecosystem_specific = None;
+            a.database_specific = None;
+            for r in &mut a.ranges {
+                r.database_specific = None;
+            }
+        }
+    }
+
     /// Whether this advisory affects npm package `name` at `version`. A version that does not
     /// parse is compared by string against the explicit `versions` lists only.
     pub fn affects(&self, name: &str, version: &str) -> bool {

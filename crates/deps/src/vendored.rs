@@ -36,6 +36,8 @@ pub mod retire;
 
 use std::path::{Path, PathBuf};
 
+use miniguard_project::read::check_ignore_files;
+
 use crate::{DepOrigin, DepSource, Dependency};
 
 pub use npm::miniprogram_npm;
@@ -158,10 +160,25 @@ pub fn scan_tree_with(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, Ve
     let mut out = ScanOutcome::default();
     let mut js_files = Vec::new();
     let mut npm_dirs = Vec::new();
+    // Ignore files are opened by the walker itself: check them first (a FIFO `.gitignore`
+    // would block it). A bad one at the root turns ignore files off; in a folder, the folder
+    // is left out (discovery reports both).
+    let use_ignores = check_ignore_files(root).is_ok();
     let walk = ignore::WalkBuilder::new(root)
         .require_git(false)
         .follow_links(false)
-        .filter_entry(|e| e.file_name() != "node_modules")
+        .parents(use_ignores)
+        .ignore(use_ignores)
+        .git_ignore(use_ignores)
+        .git_exclude(use_ignores)
+        .git_global(false)
+        .filter_entry(move |e| {
+            e.file_name() != "node_modules"
+                && !(use_ignores
+                    && e.depth() > 0
+                    && e.file_type().is_some_and(|t| t.is_dir())
+                    && check_ignore_files(e.path()).is_err())
+        })
         .build();
     for entry in walk.flatten() {
         let Some(kind) = entry.file_type() else {
@@ -242,10 +259,10 @@ fn rel_path(root: &Path, path: &Path) -> Option<String> {
 }
 
 /// Read at most `cap` bytes: the size seen during the walk may be stale.
+/// Regular files only (the file may have been swapped for a FIFO since the walk).
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut buf = Vec::new();
-    file.take(cap).read_to_end(&mut buf)?;
-    Ok(buf)
+    miniguard_project::read::read_prefix(path, cap).map_err(|e| match e {
+        miniguard_project::read::ReadError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    })
 }

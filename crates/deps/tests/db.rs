@@ -397,3 +397,77 @@ fn embedded_snapshot_finds_known_advisories() {
     assert_eq!(info.source, DbSource::Embedded);
     assert!(info.newest_modified.is_some());
 }
+
+/// Issue 12: a small zip of huge records used 4 GB before it was refused, and a slightly
+/// smaller one was accepted and then loaded by every scan. The default limits refuse a record
+/// over 1 MiB, and what is kept of a loaded record is what the audit reads.
+#[test]
+fn huge_records_are_refused_by_default_and_kept_small_when_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, bytes) = old_cache(dir.path());
+    let mut huge: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("TEST-PRE-1.json")).unwrap())
+            .unwrap();
+    huge["details"] = serde_json::Value::String("x".repeat(2 << 20));
+    let from = dir.path().join("huge.zip");
+    std::fs::write(
+        &from,
+        zip_of(&[("HUGE.json", serde_json::to_vec(&huge).unwrap().as_slice())]),
+    )
+    .unwrap();
+    let err = db::update(from.to_str().unwrap(), &cache).unwrap_err();
+    assert!(matches!(err, DbError::TooLarge { .. }), "{err}");
+    assert_intact(&cache, &bytes);
+
+    huge["details"] = serde_json::Value::String("x".repeat(512 << 10));
+    huge["references"] = serde_json::json!([{"type": "WEB", "url": "https://example.invalid/a"}]);
+    std::fs::write(
+        &from,
+        zip_of(&[("BIG.json", serde_json::to_vec(&huge).unwrap().as_slice())]),
+    )
+    .unwrap();
+    let db = AdvisoryDb::load(&from).unwrap();
+    let r = &db.records()[0];
+    assert!(r.details.is_none() && r.references.is_empty());
+    assert!(r.severity_level().is_some());
+}
+
+/// Issue 12: `--db DIR` with folders linking to themselves was walked once per path
+/// (4^16 folders); links are not followed.
+#[cfg(unix)]
+#[test]
+fn a_db_folder_with_self_links_is_walked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("osv");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(
+        fixtures().join("TEST-PRE-1.json"),
+        root.join("TEST-PRE-1.json"),
+    )
+    .unwrap();
+    for name in ["a", "b", "c", "d"] {
+        std::os::unix::fs::symlink(&root, root.join(name)).unwrap();
+    }
+    let db = AdvisoryDb::load(&root).unwrap();
+    assert_eq!(db.records().len(), 1);
+}
+
+/// Issue 12: `db update` interrupted by SIGINT left its temporary file; the handler of the
+/// `db` command calls `remove_temp_files`, which removes this process's temporary files and
+/// nothing else.
+#[test]
+fn temporary_files_of_an_interrupted_update_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("advisories.zip");
+    let ours = dir
+        .path()
+        .join(format!(".advisories.zip.{}.123.0.tmp", std::process::id()));
+    let other = dir.path().join(".advisories.zip.1.123.0.tmp");
+    std::fs::write(&ours, b"partial").unwrap();
+    std::fs::write(&other, b"someone else's").unwrap();
+    std::fs::write(&cache, b"old").unwrap();
+    db::remove_temp_files(&cache);
+    assert!(!ours.exists());
+    assert!(other.exists());
+    assert_eq!(std::fs::read(&cache).unwrap(), b"old");
+}

@@ -760,3 +760,22 @@ fn measure_three_thousand_packages() {
         text.len() / 1024
     );
 }
+
+/// Issue 12: 100k `peerDependencies` with `peerDependenciesMeta` took 31 s (a linear lookup per
+/// peer); the meta map is now read once.
+#[test]
+fn many_peer_dependencies_parse_in_linear_time() {
+    let n = 20_000;
+    let peers: Vec<String> = (0..n).map(|i| format!("\"p{i}\": \"^1.0.0\"")).collect();
+    let meta: Vec<String> = (0..n)
+        .map(|i| format!("\"p{i}\": {{\"optional\": true}}"))
+        .collect();
+    let text = format!(
+        r#"{{"name":"r","version":"1.0.0","lockfileVersion":3,"packages":{{"":{{"name":"r","version":"1.0.0","dependencies":{{"a":"1.0.0"}}}},"node_modules/a":{{"version":"1.0.0","peerDependencies":{{{}}},"peerDependenciesMeta":{{{}}}}}}}}}"#,
+        peers.join(","),
+        meta.join(",")
+    );
+    let deps = lockfile::parse_with_manifest(LockfileKind::Npm, "package-lock.json", &text, None)
+        .expect("parse");
+    assert!(deps.iter().any(|d| d.name == "a"));
+}

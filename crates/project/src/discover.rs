@@ -12,7 +12,10 @@
 //! repository), `.ignore`, `.git/info/exclude` and a `.miniguardignore` are honoured; the user's
 //! global gitignore is not, so results do not depend on who runs the scan. Hidden files and
 //! folders are skipped: mini-program projects keep nothing worth auditing in them. The
-//! [`DiscoverOptions::exclude`] globs have gitignore syntax and are matched from the root.
+//! [`DiscoverOptions::exclude`] globs have gitignore syntax and are matched from the root (at
+//! most 10,000 of at most 4 KiB each). Ignore files are checked before the walker opens them:
+//! one that is not a regular file or is larger than 1 MiB makes its folder unscanned (a warning),
+//! or, at the root, turns ignore files off (a warning) so that more is scanned rather than less.
 //!
 //! Unless [`DiscoverOptions::include_vendor`] is set, these folders are skipped and listed once in
 //! [`Project::skipped`] (a folder a `.gitignore` already leaves out is neither walked nor
@@ -436,24 +439,45 @@ fn walk(
     out: &mut Collected,
 ) -> Result<Vec<Entry>, DiscoverError> {
     let mut builder = WalkBuilder::new(root);
+    let root_ignores = crate::read::check_ignore_files(root);
+    if let Err(problem) = &root_ignores {
+        out.warnings.push(DiscoverWarning::new(
+            "",
+            format!("{problem}; no ignore file was applied, so ignored files are scanned too"),
+        ));
+    }
+    let use_ignores = root_ignores.is_ok();
     builder
         .hidden(true)
-        .parents(true)
-        .ignore(true)
-        .git_ignore(true)
-        .git_exclude(true)
+        .parents(use_ignores)
+        .ignore(use_ignores)
+        .git_ignore(use_ignores)
+        .git_exclude(use_ignores)
         .git_global(false)
         .require_git(false)
         .follow_links(opts.follow_links)
-        .add_custom_ignore_filename(".miniguardignore")
         .sort_by_file_name(std::cmp::Ord::cmp);
+    if use_ignores {
+        builder.add_custom_ignore_filename(".miniguardignore");
+    }
+    if opts.exclude.len() > MAX_EXCLUDES {
+        return Err(DiscoverError::InvalidExclude {
+            glob: format!("({} globs)", opts.exclude.len()),
+            message: format!("at most {MAX_EXCLUDES} exclude globs are accepted"),
+        });
+    }
     if !opts.exclude.is_empty() {
         let mut overrides = OverrideBuilder::new(root);
         for glob in &opts.exclude {
             let invalid = |message: String| DiscoverError::InvalidExclude {
-                glob: glob.clone(),
-                message,
+                glob: shorten(glob),
+                message: shorten(&message),
             };
+            if glob.len() > MAX_EXCLUDE_LEN {
+                return Err(invalid(format!(
+                    "an exclude glob is at most {MAX_EXCLUDE_LEN} bytes long"
+                )));
+            }
             if glob.starts_with('!') {
                 return Err(invalid("a leading '!' is not supported in excludes".into()));
             }
@@ -464,17 +488,35 @@ fn walk(
         let overrides = overrides
             .build()
             .map_err(|e| DiscoverError::InvalidExclude {
-                glob: opts.exclude.join(", "),
-                message: e.to_string(),
+                glob: shorten(&opts.exclude.join(", ")),
+                message: shorten(&e.to_string()),
             })?;
         builder.overrides(overrides);
     }
     let skipped_dirs: Arc<Mutex<Vec<Skipped>>> = Arc::default();
-    if !opts.include_vendor {
+    let walk_warnings: Arc<Mutex<Vec<DiscoverWarning>>> = Arc::default();
+    {
         let skipped_dirs = Arc::clone(&skipped_dirs);
+        let walk_warnings = Arc::clone(&walk_warnings);
         let root = root.to_path_buf();
+        let include_vendor = opts.include_vendor;
         builder.filter_entry(move |entry| {
             if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            // The walker reads a folder's ignore files when it enters it: refuse a folder whose
+            // ignore file is not a regular file (a FIFO would block) or is too large.
+            if use_ignores && let Err(problem) = crate::read::check_ignore_files(entry.path()) {
+                walk_warnings
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(DiscoverWarning::new(
+                        &rel_path(&root, entry.path()),
+                        format!("{problem}; the folder was not scanned"),
+                    ));
+                return false;
+            }
+            if include_vendor {
                 return true;
             }
             let name = entry.file_name().to_string_lossy();
@@ -525,6 +567,12 @@ fn walk(
         }
     }
     entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.warnings.extend(
+        walk_warnings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..),
+    );
     out.skipped.extend(
         skipped_dirs
             .lock()
@@ -532,6 +580,24 @@ fn walk(
             .drain(..),
     );
     Ok(entries)
+}
+
+/// At most this many `exclude` globs (each becomes a matcher; hundreds of thousands of them
+/// take gigabytes).
+pub const MAX_EXCLUDES: usize = 10_000;
+/// At most this many bytes per `exclude` glob.
+pub const MAX_EXCLUDE_LEN: usize = 4096;
+/// A user-supplied string cut to a length fit for an error message.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 /// Whether a `dist` folder is the compiled output of sources beside it (see the module docs).
@@ -685,14 +751,22 @@ fn collect_page_components(
     opts: &DiscoverOptions,
     warnings: &mut Vec<DiscoverWarning>,
 ) {
+    // Per app, the components so far: a set, so that tens of thousands of entries are neither
+    // searched linearly nor sorted again for every file.
+    let mut sets: Vec<BTreeSet<String>> = apps
+        .iter()
+        .map(|a| a.components.iter().cloned().collect())
+        .collect();
     for file in files
         .iter()
         .filter(|f| f.kind == FileKind::Json(JsonKind::PageJson))
     {
         let Some(app) = apps
-            .iter_mut()
-            .filter(|a| is_under(&file.rel, &a.root_rel))
-            .max_by_key(|a| a.root_rel.len())
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| is_under(&file.rel, &a.root_rel))
+            .max_by_key(|(_, a)| a.root_rel.len())
+            .map(|(i, _)| i)
         else {
             continue;
         };
@@ -707,14 +781,16 @@ fn collect_page_components(
             continue;
         };
         let components = node.get("usingComponents").map_or(&[][..], |c| c.entries());
-        for member in components {
-            if let Some(path) = member.value.as_str()
-                && !app.components.iter().any(|c| c == path)
-            {
-                app.components.push(path.to_owned());
-            }
+        if let Some(set) = sets.get_mut(app) {
+            set.extend(
+                components
+                    .iter()
+                    .filter_map(|m| m.value.as_str().map(str::to_owned)),
+            );
         }
-        app.components.sort();
+    }
+    for (app, set) in apps.iter_mut().zip(sets) {
+        app.components = set.into_iter().collect();
     }
 }
 

@@ -3,7 +3,6 @@
 //! the rules; this module implements them over the list of walked files.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::PathBuf;
 
 use crate::discover::{AppConfig, DiscoverWarning, SubPackage};
@@ -136,7 +135,17 @@ pub(crate) fn load_json(
     if entry.size > max_size {
         return None; // reported as skipped (too large) by the caller
     }
-    let bytes = match fs::read(&entry.path) {
+    if entry.size > crate::read::JSON_LIMIT {
+        warnings.push(DiscoverWarning::new(
+            &entry.rel,
+            format!(
+                "JSON larger than {} bytes; not parsed",
+                crate::read::JSON_LIMIT
+            ),
+        ));
+        return None;
+    }
+    let bytes = match crate::read::read_bytes(&entry.path, max_size.min(crate::read::JSON_LIMIT)) {
         Ok(bytes) => bytes,
         Err(err) => {
             warnings.push(DiscoverWarning::new(
@@ -365,6 +374,17 @@ impl Layout {
                 .is_some_and(|n| n.get("pages").is_some_and(|p| p.as_array().is_some()));
             let beside_app_script = exists(&join(dir, "app.js")) || exists(&join(dir, "app.ts"));
             if !(has_pages || declared.is_some() || (node.is_none() && beside_app_script)) {
+                if let Some(pages) = node.as_ref().and_then(|n| n.get("pages")) {
+                    // `"pages": 42`: the author meant a mini-program root; say why it is not one.
+                    warnings.push(DiscoverWarning {
+                        rel: entry.rel.clone(),
+                        line: Some(pages.start.line),
+                        column: Some(pages.start.column),
+                        message: "\"pages\" is not an array; this folder is not treated as a \
+                                  mini-program root"
+                            .to_owned(),
+                    });
+                }
                 continue;
             }
             let platform = declared

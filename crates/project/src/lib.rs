@@ -2,7 +2,9 @@
 //! analyzer should read, each with its kind (script, template, JSON config) and its role (client
 //! code running in the mini-program, cloud function, or Node backend).
 //!
-//! The entry point is [`discover()`]; [`json`] is the spanned JSON parser the config rules use.
+//! The entry point is [`discover()`]; [`json`] is the spanned JSON parser the config rules use;
+//! [`read`] is how every miniguard crate reads a file of a scanned tree (regular files only,
+//! size-limited, and inside the tree when the tree names the path).
 //! How files are chosen, how roots and platforms are detected and how roles are assigned is
 //! explained in the docs of the [`discover()`](mod@discover) module.
 
@@ -11,6 +13,7 @@
 pub mod discover;
 pub mod json;
 mod layout;
+pub mod read;
 mod sniff;
 
 use std::path::PathBuf;

@@ -1,8 +1,6 @@
 //! Content heuristics and the name tables discovery decides by.
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::{self, Read};
 use std::path::Path;
 
 use crate::Role;
@@ -66,10 +64,9 @@ pub(crate) const SERVER_FRAMEWORKS: &[&str] = &[
 pub(crate) const SERVER_DIR_NAMES: &[&str] = &["server", "backend", "api", "serverless"];
 
 /// Reads at most `limit` bytes from the start of a file.
-pub(crate) fn read_prefix(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    File::open(path)?.take(limit).read_to_end(&mut buf)?;
-    Ok(buf)
+/// Only regular files are opened (a FIFO named like a project file must not block discovery).
+pub(crate) fn read_prefix(path: &Path, limit: u64) -> Result<Vec<u8>, crate::read::ReadError> {
+    crate::read::read_prefix(path, limit)
 }
 
 pub(crate) fn looks_binary(prefix: &[u8]) -> bool {

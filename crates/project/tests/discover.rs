@@ -750,3 +750,128 @@ fn symbolic_links_are_followed_only_on_request() {
     let project = discover(dir.path(), &opts).unwrap();
     assert_eq!(rels(&project), vec!["link/a.js", "real/a.js"]);
 }
+
+/// Issue 12: a huge or blocking ignore file is checked before the walker opens it.
+#[test]
+fn oversized_and_fifo_ignore_files_are_not_read() {
+    let dir = tree(&[
+        ("app.json", r#"{"pages": ["a"]}"#),
+        ("a.js", "Page({})"),
+        ("sub/b.js", "var b = 1"),
+    ]);
+    // 2 MiB of patterns at the root: no ignore file applies, with a warning.
+    let big = "x*y\n".repeat(512 * 1024);
+    write(dir.path(), ".gitignore", big.as_bytes());
+    let p = scan(dir.path());
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.message.contains(".gitignore is larger than")),
+        "{:?}",
+        p.warnings
+    );
+    assert!(rels(&p).contains(&"sub/b.js"));
+    #[cfg(unix)]
+    {
+        fs::remove_file(dir.path().join(".gitignore")).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("sub/.gitignore"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let p = scan(dir.path());
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.rel == "sub" && w.message.contains("not a regular file")),
+            "{:?}",
+            p.warnings
+        );
+        assert!(!rels(&p).contains(&"sub/b.js"));
+    }
+}
+
+/// Issue 12: 200k exclude globs took gigabytes and printed a 4 MB error.
+#[test]
+fn too_many_excludes_are_refused_with_a_short_message() {
+    let dir = tree(&[("a.js", "var a = 1")]);
+    let opts = DiscoverOptions {
+        exclude: (0..20_000).map(|i| format!("dir{i}/")).collect(),
+        ..DiscoverOptions::default()
+    };
+    let err = discover(dir.path(), &opts).unwrap_err();
+    assert!(matches!(err, DiscoverError::InvalidExclude { .. }));
+    assert!(err.to_string().len() < 300, "{}", err.to_string().len());
+    let opts = DiscoverOptions {
+        exclude: vec![format!("[{}", "a".repeat(100_000))],
+        ..DiscoverOptions::default()
+    };
+    let err = discover(dir.path(), &opts).unwrap_err();
+    assert!(err.to_string().len() < 400, "{}", err.to_string().len());
+}
+
+/// Issue 12: tens of thousands of `usingComponents` were searched linearly and re-sorted for
+/// every page JSON.
+#[test]
+fn many_using_components_are_merged_through_a_set() {
+    let mut files: Vec<(String, String)> = vec![(
+        "app.json".to_owned(),
+        r#"{"pages": ["p0/index"]}"#.to_owned(),
+    )];
+    for page in 0..20 {
+        let comps: Vec<String> = (0..5_000)
+            .map(|i| format!("\"c{i}\": \"/components/c{}/index\"", i + page * 100))
+            .collect();
+        files.push((format!("p{page}/index.js"), "Page({})".to_owned()));
+        files.push((
+            format!("p{page}/index.json"),
+            format!("{{\"usingComponents\": {{{}}}}}", comps.join(",")),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in &files {
+        write(dir.path(), rel, text.as_bytes());
+    }
+    let p = scan(dir.path());
+    let app = &p.apps[0];
+    assert_eq!(app.components.len(), 5_000 + 19 * 100);
+    assert!(app.components.windows(2).all(|w| w[0] < w[1]));
+}
+
+/// Issue 12: `"pages": 42` left the folder out without a word.
+#[test]
+fn pages_that_are_not_an_array_are_reported() {
+    let dir = tree(&[("app.json", r#"{"pages": 42}"#), ("a.js", "var a = 1")]);
+    let p = scan(dir.path());
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.rel == "app.json" && w.message.contains("not an array")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+/// Issue 12: a 72 MB `app.json` with a raised size limit took 3.1 GB as a JSON tree; JSON files
+/// are parsed up to 8 MiB whatever the limit, with a warning beyond.
+#[test]
+fn huge_json_is_not_parsed_even_with_a_raised_limit() {
+    let dir = tree(&[("a.js", "var a = 1")]);
+    let big = format!(
+        "{{\"pages\": [\"a\"], \"x\": \"{}\"}}",
+        "y".repeat(9 * 1024 * 1024)
+    );
+    write(dir.path(), "app.json", big.as_bytes());
+    let opts = DiscoverOptions {
+        max_file_size: 64 * 1024 * 1024,
+        ..DiscoverOptions::default()
+    };
+    let p = discover(dir.path(), &opts).unwrap();
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.rel == "app.json" && w.message.contains("JSON larger than")),
+        "{:?}",
+        p.warnings
+    );
+}

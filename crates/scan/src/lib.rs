@@ -6,8 +6,10 @@
 //! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
 //!
 //! Files are analysed in parallel batches (rayon); each batch parses the modules it needs into
-//! its own arena. Problems with the input (syntax errors, bad JSON, unreadable files) become
-//! [`Warning`]s; the scan goes on.
+//! its own arena (at most [`js::MAX_BATCH_MODULES`]). Problems with the input (syntax errors, bad
+//! JSON, unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
+//! only partly analysed (nested too deeply, an evaluation budget spent, an unclosed Vue block,
+//! invalid UTF-8) is named in a warning; see `docs/limits.md`.
 
 #![forbid(unsafe_code)]
 
@@ -104,9 +106,13 @@ pub struct ScanOutput {
     pub bytes_scanned: u64,
 }
 
-/// Worker threads get large stacks: oxc's parser and the evaluator recurse over nested code, and
-/// generated or hostile files nest deeply. The memory is reserved, not used, until needed.
-const WORKER_STACK: usize = 256 * 1024 * 1024;
+/// Worker thread stack size. Nesting is bounded before any recursion (the pre-scan in
+/// [`js::depth`] refuses sources and bindings nested deeper than 1000 levels; the evaluator
+/// stops at 400), so the stack is not what keeps hostile files from crashing the scan. Every
+/// hostile shape just under those limits passes with 8 MiB in a debug build
+/// (`tests/hostile.rs`); 32 MiB leaves a fourfold margin. The memory is reserved, not used,
+/// until needed.
+const WORKER_STACK: usize = 32 * 1024 * 1024;
 
 /// Scan a project with the given rules on `jobs` threads (default: one per CPU). `progress` is
 /// called with the number of script files done so far (from several threads).
@@ -118,12 +124,22 @@ pub fn scan(
 ) -> Result<ScanOutput, ScanError> {
     let mut builder = rayon::ThreadPoolBuilder::new().stack_size(WORKER_STACK);
     if let Some(j) = jobs {
-        builder = builder.num_threads(j.max(1));
+        builder = builder.num_threads(j.clamp(1, max_jobs()));
     }
     let pool = builder
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     Ok(pool.install(|| scan_in_pool(project, rules, progress)))
+}
+
+/// The most worker threads a scan starts, whatever `jobs` asks for: each batch holds its own
+/// arena of parsed modules, so memory grows with the thread count, and more threads than
+/// cores only add to it.
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(4, std::num::NonZero::get)
+        .saturating_mul(2)
+        .clamp(2, 64)
 }
 
 /// Our own failures (problems in the scanned files are warnings, not errors).
@@ -179,8 +195,21 @@ fn scan_in_pool(
         let FileKind::Json(kind) = f.kind else {
             continue;
         };
-        let Ok(text) = std::fs::read_to_string(&f.path) else {
-            continue;
+        let text = match miniguard_project::read::read_string(
+            &f.path,
+            miniguard_project::read::JSON_LIMIT,
+        ) {
+            Ok(text) => text,
+            Err(e) => {
+                if !project.warnings.iter().any(|w| w.rel == f.rel) {
+                    out.warnings.push(Warning {
+                        path: f.rel.clone(),
+                        position: None,
+                        message: format!("cannot read: {e}"),
+                    });
+                }
+                continue;
+            }
         };
         let node = match miniguard_project::json::parse(&text) {
             Ok(n) => n,
@@ -229,9 +258,7 @@ fn scan_in_pool(
     }
     let read = |rel: &str| -> Option<Rc<str>> {
         let f = project.file(rel)?;
-        std::fs::read_to_string(&f.path)
-            .ok()
-            .map(|s| Rc::from(s.as_str()))
+        js::read_source(f).ok().map(|(s, _)| Rc::from(s.as_str()))
     };
     let (kept, sup) = place(found, &read);
     out.suppressed += sup;
@@ -248,6 +275,9 @@ fn scan_in_pool(
         ))
     });
     out.findings = raw;
+    // A module imported by files of several batches is reported by each of them.
+    out.warnings.sort();
+    out.warnings.dedup();
     out.files_scanned = project.files.len() as u64;
     out.bytes_scanned = project.files.iter().map(|f| f.size).sum();
     out
@@ -270,7 +300,7 @@ fn analyse_batch(
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
     for file in chunk {
-        let Some(idx) = set.load(&file.path) else {
+        let Some(idx) = set.load_entry(&file.path) else {
             continue;
         };
         if let Some(m) = set.get(idx)
@@ -293,20 +323,31 @@ fn analyse_batch(
         }
         ev.run_entry(idx);
     }
-    for (rel, msg) in set.failures.borrow().iter() {
+    if let Some(rel) = set.import_cap_hit.borrow().as_ref() {
         warnings.push(Warning {
             path: rel.clone(),
             position: None,
+            message: format!(
+                "not followed as an import: the files analysed with it already import more \
+                 than {} modules (their calls into it are unknown)",
+                js::MAX_BATCH_MODULES
+            ),
+        });
+    }
+    for (rel, offset, msg) in set.failures.borrow().iter() {
+        let position = offset.map(|(line, column)| Position { line, column });
+        warnings.push(Warning {
+            path: rel.clone(),
+            position,
             message: msg.clone(),
         });
     }
-    for (rel, offset, msg) in &ev.template_errors {
-        if let Some((_, src)) = ev.templates.iter().find(|(r, _)| r == rel) {
-            let (line, column) = template::line_col(src, *offset);
+    for (idx, why) in &ev.partial {
+        if let Some(m) = set.get(*idx) {
             warnings.push(Warning {
-                path: rel.to_string(),
-                position: Some(Position { line, column }),
-                message: format!("template: {msg}"),
+                path: m.rel.to_string(),
+                position: None,
+                message: (*why).to_owned(),
             });
         }
     }
@@ -318,6 +359,19 @@ fn analyse_batch(
     }
     for (rel, src) in &ev.templates {
         sources.insert(rel.clone(), src.clone());
+    }
+    // Template errors of page templates and of Vue template blocks (whose source is the
+    // module's own).
+    for (rel, offset, msg) in &ev.template_errors {
+        let position = sources.get(rel).map(|src| {
+            let (line, column) = template::line_col(src, *offset);
+            Position { line, column }
+        });
+        warnings.push(Warning {
+            path: rel.to_string(),
+            position,
+            message: format!("template: {msg}"),
+        });
     }
     let findings = std::mem::take(&mut ev.findings);
     let (findings, suppressed) = place(findings, &|rel| sources.get(rel).cloned());
@@ -399,7 +453,14 @@ fn place(
             continue;
         };
         let location = lines.location(src, &f.file, f.span);
-        if suppress::is_suppressed(src, lines.line_of(f.span.start), f.rule.code, f.rule.name) {
+        let line = lines.line_of(f.span.start);
+        let above = line.checked_sub(1).map(|l| lines.line_text(src, l));
+        if suppress::lines_suppress(
+            Some(lines.line_text(src, line)),
+            above,
+            f.rule.code,
+            f.rule.name,
+        ) {
             suppressed += 1;
             continue;
         }
@@ -469,6 +530,17 @@ impl LineIndex {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         }
+    }
+
+    /// The text of 0-based `line`, without its line break (empty past the end).
+    pub fn line_text<'s>(&self, src: &'s str, line: usize) -> &'s str {
+        let Some(&start) = self.starts.get(line) else {
+            return "";
+        };
+        let end = self.starts.get(line + 1).map_or(src.len(), |e| e - 1);
+        src.get(start..end.max(start))
+            .unwrap_or_default()
+            .trim_end_matches('\r')
     }
 
     fn position(&self, src: &str, offset: u32) -> Position {

@@ -7,6 +7,12 @@ pub fn is_suppressed(src: &str, line: usize, code: &str, name: &str) -> bool {
     let mut lines = src.lines();
     let this = lines.clone().nth(line);
     let above = if line > 0 { lines.nth(line - 1) } else { None };
+    lines_suppress(this, above, code, name)
+}
+
+/// [`is_suppressed`] for a flagged line and the line above it that the caller already has
+/// (without splitting the whole file again for each finding).
+pub fn lines_suppress(this: Option<&str>, above: Option<&str>, code: &str, name: &str) -> bool {
     [this, above]
         .into_iter()
         .flatten()

@@ -269,24 +269,30 @@ fn glob_match(glob: &str, path: &str) -> bool {
     g[gi..].iter().all(|s| *s == "**")
 }
 
-/// `*` within one path segment.
+/// `*` within one path segment. Greedy with one backtrack point (the last `*`), so the time is
+/// at most the product of the two lengths whatever the number of `*`s (trying every split at
+/// every `*` was exponential).
 fn segment_match(glob: &str, seg: &str) -> bool {
-    match glob.split_once('*') {
-        None => glob == seg,
-        Some((pre, rest)) => {
-            if !seg.starts_with(pre) {
-                return false;
-            }
-            let tail = &seg[pre.len()..];
-            if rest.is_empty() {
-                return true;
-            }
-            // Try every split; segments are short.
-            (0..=tail.len())
-                .filter(|&i| tail.is_char_boundary(i))
-                .any(|i| segment_match(rest, &tail[i..]))
+    let g = glob.as_bytes();
+    let s = seg.as_bytes();
+    let (mut gi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if gi < g.len() && g[gi] == b'*' {
+            star = Some((gi, si));
+            gi += 1;
+        } else if gi < g.len() && g[gi] == s[si] {
+            gi += 1;
+            si += 1;
+        } else if let Some((sg, ss)) = star {
+            gi = sg + 1;
+            si = ss + 1;
+            star = Some((sg, ss + 1));
+        } else {
+            return false;
         }
     }
+    g[gi..].iter().all(|&c| c == b'*')
 }
 
 /// What every parser needs to emit dependencies.
@@ -376,6 +382,17 @@ mod tests {
         assert!(glob_match("libs/ui-*", "libs/ui-kit"));
         assert!(!glob_match("libs/ui-*", "libs/core"));
         assert!(glob_match("local", "local"));
+        assert!(glob_match("*a*b", "xxaxxb"));
+        assert!(!glob_match("a*", "b"));
+    }
+
+    /// Issue 12: many `*` in one segment made the matcher exponential.
+    #[test]
+    fn many_stars_match_in_polynomial_time() {
+        let glob = format!("packages/{}b", "*a".repeat(40));
+        let folder = format!("packages/{}", "a".repeat(200));
+        assert!(!glob_match(&glob, &folder));
+        assert!(glob_match(&glob, &(folder + "b")));
     }
 
     #[test]

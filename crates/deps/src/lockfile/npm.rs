@@ -217,7 +217,16 @@ fn packages_section(out: &Out, packages: &Node, manifest: Option<&Manifest>) -> 
 /// `dependencies`, `optionalDependencies` and `peerDependencies` (npm 7+ installs peers) of an
 /// entry, with whether each is optional.
 fn runtime_deps(entry: &Node) -> impl Iterator<Item = (&str, bool)> {
-    let peer_meta = entry.get("peerDependenciesMeta");
+    // Optional peers, collected once: looking each peer up in the meta map would be quadratic
+    // in the number of peers.
+    let optional_peers: std::collections::HashSet<&str> = entry
+        .get("peerDependenciesMeta")
+        .map(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter(|(_, m)| m.get_bool("optional"))
+        .map(|(k, _)| k.text.as_str())
+        .collect();
     let section = |name: &'static str| {
         entry
             .get(name)
@@ -229,9 +238,7 @@ fn runtime_deps(entry: &Node) -> impl Iterator<Item = (&str, bool)> {
         .map(|(k, _)| (k.text.as_str(), false))
         .chain(section("optionalDependencies").map(|(k, _)| (k.text.as_str(), true)))
         .chain(section("peerDependencies").map(move |(k, _)| {
-            let optional = peer_meta
-                .and_then(|m| m.get(&k.text))
-                .is_some_and(|m| m.get_bool("optional"));
+            let optional = optional_peers.contains(k.text.as_str());
             (k.text.as_str(), optional)
         }))
 }

@@ -235,12 +235,8 @@ fn declared_dependencies(root: &Path, npm_dir: &str) -> Option<Vec<String>> {
 }
 
 fn read(root: &Path, rel: &str) -> Option<Vec<u8>> {
-    let path = root.join(rel);
-    let meta = std::fs::metadata(&path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_READ {
-        return None;
-    }
-    std::fs::read(path).ok()
+    // Inside the tree (a `package.json` linked out of it is not read), regular, bounded.
+    miniguard_project::read::read_inside_bytes(root, &root.join(rel), MAX_READ).ok()
 }
 
 #[cfg(test)]

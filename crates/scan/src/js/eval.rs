@@ -45,6 +45,11 @@ const MAX_DEPTH: usize = 8;
 const MAX_NESTING: u32 = 400;
 /// Evaluation steps one batch may take before the analysis of deeper calls stops.
 const STEP_BUDGET: u64 = 3_000_000;
+/// Why a module was partly analysed (the texts of the warnings).
+pub const PARTIAL_NESTING: &str =
+    "code nested deeper than 400 levels; the deeper code was not analysed";
+pub const PARTIAL_BUDGET: &str =
+    "the evaluation budget ran out in this file; the rest of it was not followed";
 
 #[derive(Clone)]
 enum ExportState<'a> {
@@ -82,6 +87,8 @@ pub struct Evaluator<'a, 'r> {
     /// Template sources read for page bindings: (rel, text).
     pub templates: Vec<(Rc<str>, Rc<str>)>,
     pub template_errors: Vec<(Rc<str>, u32, String)>,
+    /// Modules whose analysis was cut short: (module index, why). Reported as warnings.
+    pub partial: std::collections::BTreeSet<(usize, &'static str)>,
     envs: Vec<FxHashMap<SymbolId, Value<'a>>>,
     exports: Vec<ExportState<'a>>,
     cur: usize,
@@ -121,6 +128,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             facts: Facts::default(),
             templates: Vec::new(),
             template_errors: Vec::new(),
+            partial: std::collections::BTreeSet::new(),
             envs: Vec::new(),
             exports: Vec::new(),
             cur: 0,
@@ -995,6 +1003,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     pub fn eval(&mut self, e: &'a Expression<'a>) -> Value<'a> {
         self.steps += 1;
         if self.steps > STEP_BUDGET {
+            self.partial.insert((self.cur, PARTIAL_BUDGET));
             return Value::unknown();
         }
         self.nested(|this| this.eval_inner(e))
@@ -1004,6 +1013,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     /// default) instead of a stack overflow on generated or hostile code.
     fn nested<T: Default>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
         if self.depth >= MAX_NESTING {
+            self.partial.insert((self.cur, PARTIAL_NESTING));
             return T::default();
         }
         self.depth += 1;
@@ -2402,7 +2412,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         let (rel, src, text, dialect) = if is_vue {
             // The template block of the same file, masked in place so offsets stay true.
             let original = m.source;
-            let Some(block) = super::vue::blocks(original, "template").into_iter().next() else {
+            let split = super::vue::split(original, "template");
+            if let Some(at) = split.unclosed {
+                self.template_errors.push((
+                    m.rel.clone(),
+                    at as u32,
+                    "<template> block without its end tag; the template was not analysed"
+                        .to_owned(),
+                ));
+            }
+            let Some(block) = split.blocks.into_iter().next() else {
                 return;
             };
             let masked = super::vue::mask(original, &[(block.start, block.end)]);
@@ -2419,10 +2438,21 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             let Some(file) = self.set.index.file(&tpl_path) else {
                 return;
             };
-            let Ok(text) = std::fs::read_to_string(&file.path) else {
-                return;
-            };
             let rel: Rc<str> = Rc::from(file.rel.as_str());
+            let text = match super::read_source(file) {
+                Ok((text, exact)) => {
+                    if !exact {
+                        self.template_errors
+                            .push((rel.clone(), 0, super::NOT_UTF8.to_owned()));
+                    }
+                    text
+                }
+                Err(e) => {
+                    self.template_errors
+                        .push((rel.clone(), 0, format!("cannot read: {e}")));
+                    return;
+                }
+            };
             let src: Rc<str> = Rc::from(text.as_str());
             if !self.templates.iter().any(|(r, _)| *r == rel) {
                 self.templates.push((rel.clone(), src.clone()));
@@ -2450,24 +2480,43 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         });
         let saved_tpl = self.template_file.replace((rel.clone(), src.clone()));
         let mut bindings: Vec<TemplateBinding> = Vec::new();
+        // Loops form a tree: each element points at the innermost loop around it, so a binding
+        // costs nothing per enclosing loop, and each loop's list is evaluated once.
+        let mut loop_nodes: Vec<LoopNode> = Vec::new();
+        let mut chain_of: Vec<Option<usize>> = Vec::new();
+        let mut loops_cut = false;
         tpl.walk(&mut |el, ancestors| {
-            let chain = || ancestors.iter().copied().chain(std::iter::once(el));
-            let loops: Vec<_> = if is_vue {
-                chain().filter_map(vue_for_binding).collect()
+            chain_of.truncate(ancestors.len());
+            let parent = chain_of.last().copied().flatten();
+            let own = if is_vue {
+                vue_for_binding(el)
             } else {
-                chain()
-                    .filter_map(|a| {
-                        a.for_binding(dialect).map(|b| {
-                            (
-                                b.item.clone(),
-                                b.list.clone(),
-                                b.index.clone(),
-                                String::new(),
-                            )
-                        })
-                    })
-                    .collect()
+                el.for_binding(dialect)
+                    .map(|b| (b.item.clone(), b.list.clone(), b.index.clone()))
             };
+            let chain = match own {
+                Some((item, list, index)) => {
+                    let level = parent
+                        .and_then(|p| loop_nodes.get(p))
+                        .map_or(0, |n| n.level)
+                        + 1;
+                    if level > MAX_TEMPLATE_LOOPS {
+                        loops_cut = true;
+                        parent
+                    } else {
+                        loop_nodes.push(LoopNode {
+                            parent,
+                            level,
+                            item,
+                            list,
+                            index,
+                        });
+                        Some(loop_nodes.len() - 1)
+                    }
+                }
+                None => parent,
+            };
+            chain_of.push(chain);
             for attr in &el.attrs {
                 let Some(val) = &attr.value else { continue };
                 let span = Span {
@@ -2491,7 +2540,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                             el.name.to_ascii_lowercase(),
                             bound,
                             vec![expr],
-                            loops.clone(),
+                            chain,
                             span,
                         ));
                     }
@@ -2508,25 +2557,28 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     el.name.to_ascii_lowercase(),
                     attr.name.clone(),
                     val.parts.clone(),
-                    loops.clone(),
+                    chain,
                     span,
                 ));
             }
         });
-        for (element, attribute, parts, loops, span) in bindings {
-            let mut scope: Vec<(Rc<str>, Value<'a>)> = Vec::new();
-            self.template_scope = Some(scope.clone());
-            for (item, list, index, _) in &loops {
-                let list_val = match list {
-                    Some(crate::template::Part::Expr { code, span }) => {
-                        self.eval_template_code(alloc, code, span.start)
-                    }
-                    _ => Value::unknown(),
-                };
-                scope.push((Rc::from(item.as_str()), element_of(&list_val)));
-                scope.push((Rc::from(index.as_str()), Value::unknown()));
-                self.template_scope = Some(scope.clone());
-            }
+        if loops_cut {
+            self.template_errors.push((
+                rel.clone(),
+                0,
+                format!(
+                    "loops nested deeper than {MAX_TEMPLATE_LOOPS} levels; the inner loop \
+                     variables were not followed"
+                ),
+            ));
+        }
+        let mut scopes: Vec<Option<LoopScope<'a>>> = vec![None; loop_nodes.len()];
+        for (element, attribute, parts, chain, span) in bindings {
+            let scope = match chain {
+                Some(c) => self.loop_scope(alloc, &loop_nodes, &mut scopes, c),
+                None => Rc::new(Vec::new()),
+            };
+            self.template_scope = Some(scope.as_ref().clone());
             let mut acc: Option<Value<'a>> = None;
             for part in &parts {
                 let v = match part {
@@ -2555,12 +2607,83 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         self.pages.pop();
     }
 
+    /// The variables in scope inside loop `node`: those of the enclosing loops plus its item
+    /// (an element of its evaluated list) and index. Each loop is evaluated once per template;
+    /// the walk up the tree is iterative and at most [`MAX_TEMPLATE_LOOPS`] long.
+    fn loop_scope(
+        &mut self,
+        alloc: &'a oxc_allocator::Allocator,
+        nodes: &[LoopNode],
+        scopes: &mut [Option<LoopScope<'a>>],
+        node: usize,
+    ) -> LoopScope<'a> {
+        let mut path = Vec::new();
+        let mut at = Some(node);
+        while let Some(n) = at {
+            if let Some(Some(done)) = scopes.get(n) {
+                let done = done.clone();
+                return self.extend_scopes(alloc, nodes, scopes, &path, done);
+            }
+            path.push(n);
+            at = nodes.get(n).and_then(|x| x.parent);
+        }
+        self.extend_scopes(alloc, nodes, scopes, &path, Rc::new(Vec::new()))
+    }
+
+    /// Evaluates the loops of `path` (innermost first) from the outermost, starting with the
+    /// scope `base` of the loop around them.
+    fn extend_scopes(
+        &mut self,
+        alloc: &'a oxc_allocator::Allocator,
+        nodes: &[LoopNode],
+        scopes: &mut [Option<LoopScope<'a>>],
+        path: &[usize],
+        base: LoopScope<'a>,
+    ) -> LoopScope<'a> {
+        let mut scope = base;
+        for &n in path.iter().rev() {
+            let Some(node) = nodes.get(n) else { continue };
+            self.template_scope = Some(scope.as_ref().clone());
+            let list_val = match &node.list {
+                Some(crate::template::Part::Expr { code, span }) => {
+                    self.eval_template_code(alloc, code, span.start)
+                }
+                _ => Value::unknown(),
+            };
+            let mut next = scope.as_ref().clone();
+            next.push((Rc::from(node.item.as_str()), element_of(&list_val)));
+            next.push((Rc::from(node.index.as_str()), Value::unknown()));
+            scope = Rc::new(next);
+            if let Some(slot) = scopes.get_mut(n) {
+                *slot = Some(scope.clone());
+            }
+        }
+        scope
+    }
+
     fn eval_template_code(
         &mut self,
         alloc: &'a oxc_allocator::Allocator,
         code: &str,
         offset: u32,
     ) -> Value<'a> {
+        if let Err(deep) = super::depth::check(
+            code,
+            super::depth::MAX_SOURCE_NESTING,
+            super::depth::Options::default(),
+        ) {
+            if let Some((rel, _)) = &self.template_file {
+                self.template_errors.push((
+                    rel.clone(),
+                    offset.saturating_add(deep.offset as u32),
+                    format!(
+                        "binding nested deeper than {} levels; the binding was not analysed",
+                        deep.limit
+                    ),
+                ));
+            }
+            return Value::unknown();
+        }
         let src: &'a str = alloc.alloc_str(code);
         let Ok(expr) =
             oxc_parser::Parser::new(alloc, src, oxc_span::SourceType::mjs()).parse_expression()
@@ -2573,7 +2696,6 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         let saved_rules = std::mem::take(&mut self.findings);
         let v = self.eval(expr);
         self.findings = saved_rules;
-        let _ = offset;
         v
     }
 
@@ -2658,20 +2780,36 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 }
 
-/// A template attribute with bindings: element, attribute, value parts, enclosing loops
-/// (item name, list expression, index name, unused), value span.
+/// A template attribute with bindings: element, attribute, value parts, the innermost
+/// enclosing loop (an index into the loop nodes), value span.
 type TemplateBinding = (
     String,
     String,
     Vec<crate::template::Part>,
-    Vec<(String, Option<crate::template::Part>, String, String)>,
+    Option<usize>,
     Span,
 );
 
-/// A Vue `v-for="(item, index) in list"` as a loop binding (item, list, index, unused).
+/// The variables in scope inside a template loop: (name, value), outermost loop first.
+type LoopScope<'a> = Rc<Vec<(Rc<str>, Value<'a>)>>;
+
+/// Template loops nested deeper than this are not followed (their variables are unknown).
+const MAX_TEMPLATE_LOOPS: u32 = 32;
+
+/// A `wx:for` / `v-for` loop of a template, in a tree of loops.
+struct LoopNode {
+    parent: Option<usize>,
+    /// 1 for an outermost loop.
+    level: u32,
+    item: String,
+    list: Option<crate::template::Part>,
+    index: String,
+}
+
+/// A Vue `v-for="(item, index) in list"` as a loop binding (item, list, index).
 fn vue_for_binding(
     el: &crate::template::Element,
-) -> Option<(String, Option<crate::template::Part>, String, String)> {
+) -> Option<(String, Option<crate::template::Part>, String)> {
     let attr = el.attr("v-for")?;
     let val = attr.value.as_ref()?;
     let (item, index, list) = super::vue::parse_v_for(&val.raw)?;
@@ -2683,7 +2821,6 @@ fn vue_for_binding(
         item,
         Some(list),
         index.unwrap_or_else(|| "index".to_owned()),
-        String::new(),
     ))
 }
 

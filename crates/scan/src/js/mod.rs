@@ -5,6 +5,7 @@
 //! across `require`/`import`. Batches run in parallel; each owns its arena.
 
 pub mod apis;
+pub mod depth;
 pub mod eval;
 pub mod guards;
 pub mod vue;
@@ -41,9 +42,20 @@ pub struct ModuleSet<'a> {
     pub index: &'a ProjectIndex,
     modules: RefCell<Vec<Rc<Module<'a>>>>,
     by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
-    /// Read or parse failures: (rel path, message).
-    pub failures: RefCell<Vec<(String, String)>>,
+    /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
+    pub failures: RefCell<Vec<Failure>>,
+    /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
+    pub import_cap_hit: RefCell<Option<String>>,
 }
+
+/// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
+/// if known, message.
+pub type Failure = (String, Option<(u32, u32)>, String);
+
+/// Modules one batch parses at most. Each batch parses what its files import into its own
+/// arena; in a large, densely connected require graph every batch would parse most of the
+/// project, so imports past this many modules are treated as unknown (with a warning).
+pub const MAX_BATCH_MODULES: usize = 2000;
 
 impl<'a> ModuleSet<'a> {
     pub fn new(alloc: &'a Allocator, index: &'a ProjectIndex) -> Self {
@@ -53,6 +65,7 @@ impl<'a> ModuleSet<'a> {
             modules: RefCell::new(Vec::new()),
             by_path: RefCell::new(FxHashMap::default()),
             failures: RefCell::new(Vec::new()),
+            import_cap_hit: RefCell::new(None),
         }
     }
 
@@ -73,7 +86,26 @@ impl<'a> ModuleSet<'a> {
     }
 
     /// Load (parse once) the module at `path`, which must be a script file of the project.
+    /// Imports past [`MAX_BATCH_MODULES`] modules in this batch are not loaded (see
+    /// [`ModuleSet::load_entry`] for the batch's own files).
     pub fn load(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        if self.len() >= MAX_BATCH_MODULES {
+            let mut first = self.import_cap_hit.borrow_mut();
+            if first.is_none()
+                && let Some(f) = self.index.file(path)
+            {
+                *first = Some(f.rel.clone());
+            }
+            return None;
+        }
+        self.load_entry(path)
+    }
+
+    /// [`ModuleSet::load`] without the module cap, for the files a batch analyses.
+    pub fn load_entry(&self, path: &Path) -> Option<usize> {
         if let Some(found) = self.by_path.borrow().get(path) {
             return *found;
         }
@@ -89,15 +121,21 @@ impl<'a> ModuleSet<'a> {
             FileKind::Vue => ScriptLang::Ts,
             _ => return None,
         };
-        let text = match std::fs::read(&file.path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            },
+        let text = match read_source(file) {
+            Ok((text, exact)) => {
+                if !exact {
+                    self.failures
+                        .borrow_mut()
+                        .push((file.rel.clone(), None, NOT_UTF8.to_owned()));
+                }
+                text
+            }
             Err(e) => {
-                self.failures
-                    .borrow_mut()
-                    .push((file.rel.clone(), format!("cannot read: {e}")));
+                self.failures.borrow_mut().push((
+                    file.rel.clone(),
+                    None,
+                    format!("cannot read: {e}"),
+                ));
                 return None;
             }
         };
@@ -105,7 +143,15 @@ impl<'a> ModuleSet<'a> {
         // A Vue single-file component: parse its script blocks in place (the rest masked).
         let mut lang = lang;
         let parse_text: &'a str = if file.kind == FileKind::Vue {
-            let blocks = vue::blocks(source, "script");
+            let split = vue::split(source, "script");
+            if let Some(at) = split.unclosed {
+                self.failures.borrow_mut().push((
+                    file.rel.clone(),
+                    Some(crate::template::line_col(source, at as u32)),
+                    "<script> block without its end tag; its code was not analysed".to_owned(),
+                ));
+            }
+            let blocks = split.blocks;
             if !blocks.iter().any(|b| vue::is_typescript(&b.attrs)) {
                 lang = ScriptLang::Js;
             }
@@ -114,6 +160,23 @@ impl<'a> ModuleSet<'a> {
         } else {
             source
         };
+        // Bound the nesting before oxc recurses over it (see `depth`).
+        let opts = depth::Options {
+            angles: matches!(lang, ScriptLang::Ts | ScriptLang::Tsx),
+            // `.js` is parsed with JSX on (see `source_type` below).
+            jsx: matches!(lang, ScriptLang::Js | ScriptLang::Jsx | ScriptLang::Tsx),
+        };
+        if let Err(deep) = depth::check(parse_text, depth::MAX_SOURCE_NESTING, opts) {
+            self.failures.borrow_mut().push((
+                file.rel.clone(),
+                Some(crate::template::line_col(parse_text, deep.offset as u32)),
+                format!(
+                    "code nested deeper than {} levels; the file was not analysed",
+                    deep.limit
+                ),
+            ));
+            return None;
+        }
         let source_type = match lang {
             ScriptLang::Js => SourceType::unambiguous().with_jsx(true),
             ScriptLang::Jsx => SourceType::jsx().with_unambiguous(true),
@@ -153,6 +216,24 @@ impl<'a> ModuleSet<'a> {
         modules.push(Rc::new(module));
         Some(modules.len() - 1)
     }
+}
+
+/// The warning for a source that is not UTF-8 (GBK templates are common in older projects).
+pub const NOT_UTF8: &str =
+    "not valid UTF-8; analysed with the invalid bytes replaced (columns after them may be off)";
+
+/// Reads a discovered source file: a regular file only, at most its discovered size plus
+/// some slack (a file that grew during the scan is cut off, not read without end). Returns the
+/// text and whether it was valid UTF-8 (if not, invalid bytes are replaced).
+pub fn read_source(
+    file: &miniguard_project::SourceFile,
+) -> Result<(String, bool), miniguard_project::read::ReadError> {
+    let limit = file.size.saturating_add(1024 * 1024);
+    let bytes = miniguard_project::read::read_bytes(&file.path, limit)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(t) => (t, true),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), false),
+    })
 }
 
 /// Resolve a module specifier written in `from` to a project file.

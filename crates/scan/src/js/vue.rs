@@ -14,62 +14,91 @@ pub struct Block {
 
 /// Top-level `<tag ...>...</tag>` blocks (`script` or `template`) of a single-file component.
 /// For `template`, nested `<template>` tags inside are matched so the outer block is found.
+/// A block whose end tag is missing is left out; [`split`] also says where it starts.
 pub fn blocks(src: &str, tag: &str) -> Vec<Block> {
+    split(src, tag).blocks
+}
+
+/// The blocks of [`blocks`], and the offset of a `<tag` whose end tag is missing (the blocks
+/// after it cannot be told apart from its content).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Split {
+    pub blocks: Vec<Block>,
+    pub unclosed: Option<usize>,
+}
+
+/// Finds the blocks in one forward pass: every search starts where the last one ended, so the
+/// time is linear in the file whatever the number of blocks or the nesting of `<template>`.
+pub fn split(src: &str, tag: &str) -> Split {
     let open = format!("<{tag}");
     let close = format!("</{tag}");
     let lower = src.to_ascii_lowercase();
-    let mut out = Vec::new();
+    let find_from = |needle: &str, from: usize| -> Option<usize> {
+        lower
+            .get(from..)
+            .and_then(|s| s.find(needle))
+            .map(|i| i + from)
+    };
+    let mut out = Split::default();
     let mut pos = 0;
-    while let Some(i) = lower
-        .get(pos..)
-        .and_then(|s| s.find(&open))
-        .map(|i| i + pos)
-    {
+    while let Some(i) = find_from(&open, pos) {
         let after = i + open.len();
         // `<scripts>` or `<template-x>` are other tags.
-        if !lower[after..].starts_with(|c: char| c == '>' || c.is_ascii_whitespace() || c == '/') {
+        if !lower.get(after..).is_some_and(|r| {
+            r.starts_with(|c: char| c == '>' || c.is_ascii_whitespace() || c == '/')
+        }) {
             pos = after;
             continue;
         }
-        let Some(gt) = lower[after..].find('>').map(|g| g + after) else {
+        let Some(gt) = find_from(">", after) else {
+            out.unclosed = Some(i);
             break;
         };
-        let attrs = src[after..gt].to_owned();
+        let attrs = src.get(after..gt).unwrap_or_default().to_owned();
         if attrs.trim_end().ends_with('/') {
             pos = gt + 1;
             continue;
         }
         let content_start = gt + 1;
-        // Find the matching close tag, counting nested same-name tags.
-        let mut depth = 1;
+        // Find the matching close tag, counting nested same-name tags (not for scripts, whose
+        // content is code). Both searches only move forward.
+        let mut depth = 1usize;
         let mut p = content_start;
+        let mut next_open = if tag == "script" {
+            None
+        } else {
+            find_from(&open, p)
+        };
+        let mut next_close = find_from(&close, p);
         let mut content_end = None;
-        while depth > 0 {
-            let next_open = lower[p..].find(&open).map(|x| x + p);
-            let Some(next_close) = lower[p..].find(&close).map(|x| x + p) else {
-                break;
-            };
+        while let Some(c) = next_close {
             match next_open {
-                Some(o) if o < next_close && tag != "script" => {
+                Some(o) if o < c => {
                     depth += 1;
                     p = o + open.len();
+                    next_open = find_from(&open, p);
                 }
                 _ => {
                     depth -= 1;
+                    p = c + close.len();
                     if depth == 0 {
-                        content_end = Some(next_close);
+                        content_end = Some(c);
+                        break;
                     }
-                    p = next_close + close.len();
+                    next_close = find_from(&close, p);
                 }
             }
         }
-        let Some(end) = content_end else { break };
-        out.push(Block {
+        let Some(end) = content_end else {
+            out.unclosed = Some(i);
+            break;
+        };
+        out.blocks.push(Block {
             attrs,
             start: content_start,
             end,
         });
-        pos = lower[end..].find('>').map_or(src.len(), |g| g + end + 1);
+        pos = find_from(">", end).map_or(src.len(), |g| g + 1);
         if tag == "template" {
             // Only the outermost template block matters.
             break;
@@ -79,11 +108,27 @@ pub fn blocks(src: &str, tag: &str) -> Vec<Block> {
 }
 
 /// `src` with everything outside `keep` ranges replaced by spaces of the same byte length,
-/// newlines kept.
+/// newlines kept. Linear in `src` and `keep` (ranges in any order).
 pub fn mask(src: &str, keep: &[(usize, usize)]) -> String {
+    let mut ranges: Vec<(usize, usize)> = keep.to_vec();
+    ranges.sort_unstable();
+    let mut next = ranges.iter().peekable();
+    let mut current: Option<(usize, usize)> = None;
     let mut out = String::with_capacity(src.len());
     for (i, ch) in src.char_indices() {
-        let inside = keep.iter().any(|&(s, e)| i >= s && i < e);
+        while current.is_none_or(|(_, e)| i >= e) {
+            match next.peek() {
+                Some(&&(_, e)) if e <= i => {
+                    next.next();
+                }
+                Some(&&r) if r.0 <= i => {
+                    current = Some(r);
+                    next.next();
+                }
+                _ => break,
+            }
+        }
+        let inside = current.is_some_and(|(s, e)| i >= s && i < e);
         if inside || ch == '\n' {
             out.push(ch);
         } else if ch == '\r' {

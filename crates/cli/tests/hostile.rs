@@ -1,0 +1,340 @@
+//! Issue 12 end to end: a scanned tree cannot make the binary block, read files outside the
+//! tree, print them, or pass over a lockfile it could not read.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    c.env(
+        "MINIGUARD_CACHE_DIR",
+        std::env::temp_dir().join("miniguard-test-no-cache"),
+    );
+    c
+}
+
+/// Runs with a deadline: a blocked process (a FIFO opened for reading) is killed and the test
+/// fails instead of hanging. Output is drained on another thread, so a large report cannot
+/// fill the pipe and block the child.
+fn run(cmd: &mut Command) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(out) = rx.recv_timeout(Duration::from_mins(1)) else {
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+        panic!("miniguard blocked: {cmd:?}");
+    };
+    out.expect("output")
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+fn app(root: &Path) {
+    write(root, "app.json", r#"{"pages": ["pages/a/a"]}"#);
+    write(
+        root,
+        "pages/a/a.js",
+        "Page({ onLoad() { wx.request({ url: 'http://api.example.com/x' }) } })\n",
+    );
+}
+
+fn lockfile(root: &Path) {
+    write(
+        root,
+        "package-lock.json",
+        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"minimist":"0.0.8"}},"node_modules/minimist":{"version":"0.0.8"}}}"#,
+    );
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_config_linked_out_of_the_tree_is_not_read_or_printed() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let secret = outside.path().join("passwd");
+    std::fs::write(&secret, "root:x:0:0:SECRET-LINE:/root:/bin/sh\n").expect("write");
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    std::os::unix::fs::symlink(&secret, proj.path().join("miniguard.toml")).expect("symlink");
+    let out = run(bin().args(["scan", "--no-progress"]).arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("outside the scanned folder"), "{err}");
+    assert!(!err.contains("SECRET-LINE"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRET-LINE"));
+}
+
+#[test]
+fn a_baseline_named_by_the_tree_must_stay_inside_it() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(outside.path(), "b.json", r#"{"version":1,"findings":[]}"#);
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    let rel = format!(
+        "../{}/b.json",
+        outside.path().file_name().expect("name").to_string_lossy()
+    );
+    write(
+        proj.path(),
+        "miniguard.toml",
+        &format!("[scan]\nbaseline = \"{rel}\"\n"),
+    );
+    let out = run(bin().args(["scan", "--no-progress"]).arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside the scanned folder"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_where_files_are_expected_do_not_block() {
+    // A FIFO package.json beside a lockfile and beside src/ + dist/, a FIFO baseline and a FIFO
+    // .gitignore: every command ends, with a warning or an error naming the file.
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    lockfile(proj.path());
+    std::fs::create_dir_all(proj.path().join("src")).expect("mkdir");
+    std::fs::create_dir_all(proj.path().join("dist")).expect("mkdir");
+    write(proj.path(), "dist/x.js", "var a = 1\n");
+    mkfifo(&proj.path().join("package.json"));
+    std::fs::create_dir_all(proj.path().join("sub")).expect("mkdir");
+    mkfifo(&proj.path().join("sub/.gitignore"));
+    let out = run(bin()
+        .args([
+            "scan",
+            "--no-progress",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+        ])
+        .arg(proj.path()));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("not a regular file"), "{warnings}");
+    assert!(warnings.contains(".gitignore"), "{warnings}");
+    let out = run(bin()
+        .args(["deps", "--db", "embedded", "--format", "json"])
+        .arg(proj.path()));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("package.json"),
+        "{}",
+        stderr(&out)
+    );
+
+    let single = run(bin()
+        .args(["scan", "--no-progress"])
+        .arg(proj.path().join("pages/a/a.js")));
+    assert!(single.status.code().is_some(), "{}", stderr(&single));
+
+    write(
+        proj.path(),
+        "miniguard.toml",
+        "[scan]\nbaseline = \"base.json\"\n",
+    );
+    mkfifo(&proj.path().join("base.json"));
+    let out = run(bin().args(["scan", "--no-progress"]).arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+
+    let fifo = proj.path().join("all.zip");
+    mkfifo(&fifo);
+    let out = run(bin()
+        .args(["db", "update", "--cache"])
+        .arg(proj.path().join("cache.zip"))
+        .arg("--from")
+        .arg(&fifo));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_linked_package_json_is_read_only_inside_the_tree() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    lockfile(proj.path());
+    std::os::unix::fs::symlink("/dev/zero", proj.path().join("package.json")).expect("symlink");
+    let out = run(bin()
+        .args([
+            "deps",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("outside the scanned folder"),
+        "{text} {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_lockfile_with_an_invalid_byte_fails_closed() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    lockfile(proj.path());
+    let mut bytes = std::fs::read(proj.path().join("package-lock.json")).expect("read");
+    bytes.insert(1, 0xff);
+    std::fs::write(proj.path().join("package-lock.json"), bytes).expect("write");
+    let out = run(bin()
+        .args([
+            "deps",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        report["warnings"].to_string().contains("not valid UTF-8"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn unpinned_versions_are_reported_as_unverifiable() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    write(
+        proj.path(),
+        "package-lock.json",
+        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"a":"*","b":"latest","c":"1.2"}},"node_modules/a":{"version":"*"},"node_modules/b":{"version":"latest"},"node_modules/c":{"version":"1.2"}}}"#,
+    );
+    let out = run(bin()
+        .args([
+            "deps",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path()));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    for name in ["a", "b", "c"] {
+        assert!(
+            findings.iter().any(|f| f["rule"] == "D002"
+                && f["dependency"]["package"] == name
+                && f["message"].as_str().unwrap_or("").contains("not pinned")),
+            "{name}: {findings:#?}"
+        );
+    }
+}
+
+#[test]
+fn scan_accepts_the_server_and_collections_sections() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    write(
+        proj.path(),
+        "miniguard.toml",
+        "[scan]\nfail-on = \"never\"\n\n[server]\nlisten = \"127.0.0.1:8443\"\n\n[collections.posts]\nfields = { title = \"text\" }\n",
+    );
+    let out = run(bin().args(["scan", "--no-progress"]).arg(proj.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn error_causes_are_printed_once_and_jobs_are_capped() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--config"])
+        .arg(proj.path())
+        .arg(proj.path()));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("not a regular file").count(), 1, "{err}");
+    // `db update --from DIR` printed "Is a directory (os error 21)" twice.
+    let out = run(bin()
+        .args(["db", "update", "--cache"])
+        .arg(proj.path().join("cache.zip"))
+        .arg("--from")
+        .arg(proj.path()));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("not a regular file").count(), 1, "{err}");
+    let out = run(bin()
+        .args([
+            "scan",
+            "--no-progress",
+            "--fail-on",
+            "never",
+            "-j",
+            "100000",
+        ])
+        .arg(proj.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn an_oversized_lockfile_fails_closed() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    lockfile(proj.path());
+    // Sparse: 40 MiB without writing them.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(proj.path().join("package-lock.json"))
+        .expect("open");
+    f.set_len(40 * 1024 * 1024).expect("set_len");
+    let out = run(bin()
+        .args([
+            "deps",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        report["warnings"].to_string().contains("larger than"),
+        "{report:#}"
+    );
+}

@@ -1,0 +1,354 @@
+//! Issue 12: the analyzer under hostile input. Every shape ends with a result and a warning that
+//! says what was cut short; none crashes (a stack overflow aborts the whole test binary), and
+//! each runs at a size that would take minutes or overflow the stack without its bound.
+
+mod support;
+
+use std::path::Path;
+
+use miniguard_project::{DiscoverOptions, discover};
+use support::shapes::{self, Shape};
+
+fn scan_files(files: &[(String, String)]) -> miniguard_scan::ScanOutput {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap_or(Path::new("."))).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let opts = DiscoverOptions {
+        max_file_size: 8 * 1024 * 1024,
+        ..DiscoverOptions::default()
+    };
+    let project = discover(dir.path(), &opts).expect("discover");
+    miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(2), &|_| {}).expect("scan")
+}
+
+fn scan(shape: &Shape) -> miniguard_scan::ScanOutput {
+    scan_files(&shape.files)
+}
+
+fn warned(out: &miniguard_scan::ScanOutput, path: &str, needle: &str) -> bool {
+    out.warnings
+        .iter()
+        .any(|w| w.path == path && w.message.contains(needle))
+}
+
+#[test]
+fn deep_script_nesting_is_refused_before_parsing_with_a_warning() {
+    for shape in shapes::script_nesting(200_000) {
+        eprintln!("shape {}", shape.name);
+        let out = scan(&shape);
+        let (file, _) = &shape.files[0];
+        assert!(
+            warned(&out, file, "nested deeper than"),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+        let w = out
+            .warnings
+            .iter()
+            .find(|w| &w.path == file)
+            .expect("warning");
+        assert!(
+            w.position.is_some(),
+            "{}: the warning says where",
+            shape.name
+        );
+    }
+}
+
+#[test]
+fn nesting_below_the_limit_is_still_analysed() {
+    // 990 levels, just under the limit: parsed and analysed (the evaluator follows 400 and
+    // says so), without a crash.
+    for shape in shapes::script_nesting(990) {
+        let out = scan(&shape);
+        let (file, _) = &shape.files[0];
+        assert!(
+            !warned(&out, file, "the file was not analysed"),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+    }
+}
+
+#[test]
+fn bindings_below_the_limit_are_still_analysed() {
+    for shape in shapes::binding_nesting(990) {
+        let out = scan(&shape);
+        assert!(
+            !out.warnings
+                .iter()
+                .any(|w| w.message.contains("binding nested")),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+    }
+}
+
+#[test]
+fn deep_template_bindings_are_refused_in_every_dialect_and_vue() {
+    for shape in shapes::binding_nesting(100_000) {
+        let out = scan(&shape);
+        let file = &shape.files.last().expect("template or vue file").0;
+        assert!(
+            warned(&out, file, "binding nested deeper than"),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+    }
+}
+
+#[test]
+fn evaluator_depth_cut_is_reported() {
+    let shape = &shapes::script_nesting(600)[0];
+    let out = scan(shape);
+    assert!(
+        warned(&out, "a.js", "nested deeper than 400"),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn vue_with_many_script_blocks_is_linear() {
+    // 20k blocks: the old masking did 20k range checks per character of a 600 KB file.
+    let out = scan(&shapes::vue_many_scripts(20_000));
+    assert_eq!(out.files_scanned, 1);
+}
+
+#[test]
+fn vue_with_deeply_nested_templates_is_linear() {
+    let out = scan(&shapes::vue_nested_templates(50_000));
+    assert_eq!(out.files_scanned, 1);
+    assert!(
+        warned(&out, "src/pages/t.vue", "nested deeper than"),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn unclosed_vue_blocks_are_reported() {
+    let out = scan_files(&[
+        (
+            "src/pages/s.vue".to_owned(),
+            "<template><view/></template>\n<script>\nexport default {}\n".to_owned(),
+        ),
+        (
+            "src/pages/t.vue".to_owned(),
+            "<template><view v-html=\"x\">\n<script>\nexport default { data() { return { x: '' } } }\n</script>\n".to_owned(),
+        ),
+    ]);
+    assert!(
+        warned(
+            &out,
+            "src/pages/s.vue",
+            "<script> block without its end tag"
+        ),
+        "{:?}",
+        out.warnings
+    );
+    assert!(
+        warned(
+            &out,
+            "src/pages/t.vue",
+            "<template> block without its end tag"
+        ),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn nested_loops_around_many_bindings_are_bounded() {
+    // 40 loops deep (past the 32 followed) around 20k bindings.
+    let out = scan(&shapes::nested_loops(40, 20_000));
+    assert!(
+        warned(&out, "pages/l/index.wxml", "loops nested deeper than 32"),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn many_findings_in_one_file_are_placed_in_linear_time() {
+    let out = scan(&shapes::many_findings(30_000));
+    assert!(
+        out.findings.len() >= 1000,
+        "{} {:?}",
+        out.findings.len(),
+        out.warnings
+    );
+}
+
+#[test]
+fn templates_in_gbk_are_analysed_with_a_warning() {
+    let mut files = vec![
+        (
+            "app.json".to_owned(),
+            "{\"pages\": [\"pages/g/index\"]}".to_owned(),
+        ),
+        (
+            "pages/g/index.js".to_owned(),
+            "Page({ data: { u: '' }, onLoad(o) { this.setData({ u: o.u }) } })\n".to_owned(),
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in &files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    // "标题" in GBK, then a tainted web-view.
+    let mut wxml = b"<text>\xb1\xea\xcc\xe2</text>\n".to_vec();
+    wxml.extend_from_slice(b"<web-view src=\"{{u}}\"></web-view>\n");
+    std::fs::write(dir.path().join("pages/g/index.wxml"), wxml).expect("write");
+    files.clear();
+    let project = discover(dir.path(), &DiscoverOptions::default()).expect("discover");
+    let out = miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(1), &|_| {})
+        .expect("scan");
+    assert!(
+        warned(&out, "pages/g/index.wxml", "not valid UTF-8"),
+        "{:?}",
+        out.warnings
+    );
+    assert!(
+        out.findings
+            .iter()
+            .any(|f| f.location.path == "pages/g/index.wxml"),
+        "the template was analysed: {:?}",
+        out.findings
+    );
+}
+
+/// Writes every shape at the issue's sizes to `$MINIGUARD_SHAPES_DIR`, for measuring the binary
+/// with `/usr/bin/time -v miniguard scan DIR/<shape>`. Does nothing without the variable.
+#[test]
+fn write_shapes_for_benchmarks() {
+    let Some(dir) = std::env::var_os("MINIGUARD_SHAPES_DIR") else {
+        return;
+    };
+    let mut all = shapes::script_nesting(200_000);
+    all.extend(shapes::binding_nesting(200_000));
+    all.push(shapes::vue_many_scripts(100_000));
+    all.push(shapes::vue_nested_templates(300_000));
+    all.push(shapes::nested_loops(100, 100_000));
+    all.push(shapes::many_findings(72_000));
+    shapes::write_to(Path::new(&dir), &all).expect("write shapes");
+}
+
+/// Stable smoke fuzz of the Vue block splitter, the nesting pre-scan and the JSON config
+/// reader (the libFuzzer targets `vue_blocks` and `json_config` check the same with nightly):
+/// mutations of real snippets never panic and keep the splitter's invariants.
+#[test]
+fn smoke_fuzz_vue_split_depth_and_json() {
+    use miniguard_scan::js::{depth, vue};
+    let seeds = [
+        "<template>\n<view v-html=\"a\"><template v-if=\"b\">x</template></view>\n</template>\n<script lang=\"ts\">\nexport default { data() { return { a: `${b}` } } }\n</script>\n",
+        "{\"pages\": [\"a/b\"], \"usingComponents\": {\"x\": \"/c/x\"}, \"window\": {\"t\": [1, 2, {\"k\": null}]}}",
+        "type T = Array<Map<string, (a: number) => void>>; const x = [{a: (1)}];",
+    ];
+    let mut state: u64 = std::env::var("MINIGUARD_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x2545_F491_4F6C_DD1D);
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pieces = [
+        "<script",
+        "</script>",
+        "<template",
+        "</template>",
+        ">",
+        "{",
+        "}",
+        "(",
+        "`",
+        "${",
+        "\"",
+        "\n",
+        "é",
+        "[",
+        "<",
+    ];
+    for i in 0..3000 {
+        let seed = seeds[i % seeds.len()];
+        let mut s: String = seed.to_owned();
+        for _ in 0..=(next() % 8) {
+            let at = usize::try_from(next() % (s.len() as u64 + 1)).unwrap_or(0);
+            let mut at = at.min(s.len());
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            match next() % 3 {
+                0 => s.truncate(at),
+                1 => s.insert_str(
+                    at,
+                    pieces[usize::try_from(next() % pieces.len() as u64).unwrap_or(0)],
+                ),
+                _ => {
+                    if let Some(c) = s[at..].chars().next() {
+                        s.replace_range(at..at + c.len_utf8(), "");
+                    }
+                }
+            }
+        }
+        for tag in ["script", "template"] {
+            let split = vue::split(&s, tag);
+            let mut last = 0;
+            for b in &split.blocks {
+                assert!(
+                    b.start <= b.end && b.end <= s.len() && b.start >= last,
+                    "{s:?}"
+                );
+                last = b.end;
+            }
+            let keep: Vec<(usize, usize)> = split.blocks.iter().map(|b| (b.start, b.end)).collect();
+            assert_eq!(vue::mask(&s, &keep).len(), s.len());
+        }
+        let _ = depth::check(
+            &s,
+            8,
+            depth::Options {
+                angles: true,
+                jsx: true,
+            },
+        );
+        let _ = miniguard_project::json::parse(&s);
+    }
+}
+
+/// Issue 12 (part): each batch parses what its files import into its own arena; the number of
+/// modules one batch parses is capped, with a warning naming the first import left out.
+#[test]
+fn modules_per_batch_are_capped() {
+    let n = miniguard_scan::js::MAX_BATCH_MODULES + 50;
+    let mut files: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("lib/m{i}.js"), format!("module.exports = {i}\n")))
+        .collect();
+    let mut main = String::new();
+    for i in 0..n {
+        main.push_str("require('./lib/m");
+        main.push_str(&i.to_string());
+        main.push_str("')\n");
+    }
+    files.push(("main.js".to_owned(), main));
+    let out = scan_files(&files);
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.message.contains("not followed as an import")),
+        "{:?}",
+        out.warnings.iter().take(5).collect::<Vec<_>>()
+    );
+}
