@@ -56,6 +56,8 @@ pub enum Command {
     Keys(KeysArgs),
     /// Staff accounts of `serve`: `accounts create` makes an admin or operator.
     Accounts(AccountsArgs),
+    /// Roles of `serve`'s users (`role:NAME` in collection rules): `roles grant|revoke|list`.
+    Roles(crate::cmd_roles::RolesArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\
