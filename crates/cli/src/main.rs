@@ -4,7 +4,9 @@
 mod args;
 mod baseline;
 mod cmd_accounts;
+mod cmd_completions;
 mod cmd_deps;
+mod cmd_init;
 mod cmd_keys;
 mod cmd_roles;
 mod cmd_rules;
@@ -29,6 +31,9 @@ fn main() -> ExitCode {
         args::Command::Keys(a) => cmd_keys::run(&a),
         args::Command::Accounts(a) => cmd_accounts::run(&a),
         args::Command::Roles(a) => cmd_roles::run(&a),
+        args::Command::Init(a) => cmd_init::run(&a),
+        args::Command::Completions(a) => cmd_completions::run_completions(&a),
+        args::Command::Man(a) => cmd_completions::run_man(&a),
     };
     match result {
         Ok(code) => code,
