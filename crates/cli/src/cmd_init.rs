@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser as _};
 use miniguard_project::{DiscoverOptions, Platform, Project};
 
-/// The baseline file name `--baseline` uses when given no FILE.
+/// The baseline file `--baseline` writes unless `--baseline-file` names another.
 pub const DEFAULT_BASELINE: &str = ".miniguard-baseline.json";
 
 #[derive(Args, Debug)]
@@ -29,15 +29,14 @@ pub struct InitArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Also accept today's findings: write them to FILE (relative to the project folder) and
-    /// point `[scan] baseline` at it, so scans report only findings that appear later.
-    #[arg(
-        long,
-        value_name = "FILE",
-        num_args = 0..=1,
-        default_missing_value = DEFAULT_BASELINE
-    )]
-    pub baseline: Option<PathBuf>,
+    /// Also accept today's findings: write them to the baseline file and point
+    /// `[scan] baseline` at it, so scans report only findings that appear later.
+    #[arg(long)]
+    pub baseline: bool,
+
+    /// The baseline file for --baseline, relative to the project folder.
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_BASELINE, requires = "baseline")]
+    pub baseline_file: PathBuf,
 }
 
 const INIT_EXAMPLES: &str = "\
@@ -54,7 +53,7 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         );
     }
     let config = args.path.join("miniguard.toml");
-    let baseline = args.baseline.as_ref().map(|b| args.path.join(b));
+    let baseline = args.baseline.then(|| args.path.join(&args.baseline_file));
     // Check every target before writing anything, so a refusal leaves the folder as it was.
     for target in std::iter::once(&config).chain(baseline.as_ref()) {
         if target.exists() && !args.force {
@@ -66,7 +65,11 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     }
     let project = miniguard_project::discover(&args.path, &DiscoverOptions::default())
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
-    let text = config_text(&project, &args.path, args.baseline.as_deref());
+    let text = config_text(
+        &project,
+        &args.path,
+        args.baseline.then_some(args.baseline_file.as_path()),
+    );
     write_file(&config, &text)?;
 
     let mut out = anstream::stdout().lock();
