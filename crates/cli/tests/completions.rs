@@ -52,7 +52,11 @@ fn complete_in_bash(script: &std::path::Path, words: &[&str]) -> Vec<String> {
         quoted.join(" "),
         words[cword],
     );
-    let out = Command::new("bash").arg("-c").arg(program).output().unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(program)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout)
         .unwrap()

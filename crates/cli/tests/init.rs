@@ -27,7 +27,9 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn example(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
 }
 
 #[test]
@@ -43,11 +45,17 @@ fn init_writes_a_commented_config_that_scan_reads() {
     assert!(stdout.contains("1 cloud function folder"), "{stdout}");
     assert!(stdout.contains("Next steps:"), "{stdout}");
     assert!(stdout.contains(&format!("miniguard scan {}", app.display())));
-    assert!(stdout.contains("--baseline"), "it says how to accept today's findings");
+    assert!(
+        stdout.contains("--baseline"),
+        "it says how to accept today's findings"
+    );
 
     let text = std::fs::read_to_string(app.join("miniguard.toml")).unwrap();
     assert!(text.contains("#   platform:              wechat"), "{text}");
-    assert!(text.contains("#   cloud function roots:  cloudfunctions"), "{text}");
+    assert!(
+        text.contains("#   cloud function roots:  cloudfunctions"),
+        "{text}"
+    );
     assert!(text.contains("server/package-lock.json"), "{text}");
     // Every setting is explained; the live ones are what scan reads.
     let value: toml::Value = toml::from_str(&text).unwrap();
@@ -83,7 +91,11 @@ fn init_refuses_to_overwrite_without_force() {
     assert!(forced.status.success(), "{forced:?}");
     let text = std::fs::read_to_string(app.join("miniguard.toml")).unwrap();
     assert!(text.contains("[scan]"), "{text}");
-    assert!(String::from_utf8(forced.stdout).unwrap().contains("a WeChat mini-program"));
+    assert!(
+        String::from_utf8(forced.stdout)
+            .unwrap()
+            .contains("a WeChat mini-program")
+    );
 }
 
 #[test]
