@@ -152,7 +152,7 @@ fn platform_label(p: Platform) -> &'static str {
         Platform::Qq => "a QQ mini-program",
         Platform::UniApp => "a uni-app project",
         Platform::Taro => "a Taro project",
-        _ => "a project of no recognised platform",
+        Platform::Unknown => "a project of no recognised platform",
     }
 }
 

@@ -160,7 +160,7 @@ fn every_command_and_flag_of_the_recipes_exists() {
     }
 }
 
-/// Runs a workflow step's `run:` script the way the runner does (bash, a GITHUB_OUTPUT file).
+/// Runs a workflow step's `run:` script the way the runner does (bash, a `GITHUB_OUTPUT` file).
 fn run_step(script: &str, cwd: &Path, scratch: &Path) -> (Output, String) {
     let github_output = scratch.join("github-output");
     std::fs::write(&github_output, "").unwrap();
