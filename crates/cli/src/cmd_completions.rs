@@ -44,6 +44,14 @@ fn command() -> clap::Command {
     crate::args::Cli::command()
 }
 
+/// A page whose footer names the program and its version (`miniguard 0.1.0`), not the
+/// subcommand.
+fn page_of(cmd: clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(cmd)
+        .source(format!("miniguard {}", env!("CARGO_PKG_VERSION")))
+        .manual("miniguard manual")
+}
+
 pub fn run_completions(args: &CompletionsArgs) -> Result<ExitCode> {
     let mut cmd = command();
     let mut out = std::io::stdout().lock();
@@ -57,7 +65,7 @@ pub fn run_man(args: &ManArgs) -> Result<ExitCode> {
     match &args.out {
         None => {
             let mut out = std::io::stdout().lock();
-            clap_mangen::Man::new(cmd).render(&mut out)?;
+            page_of(cmd).render(&mut out)?;
             out.flush()?;
         }
         Some(dir) => {
@@ -90,7 +98,7 @@ fn write_pages(cmd: clap::Command, dir: &Path) -> Result<usize> {
         cmd.build();
         let path = dir.join(format!("{page}.1"));
         let mut buf = Vec::new();
-        clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+        page_of(cmd.clone()).render(&mut buf)?;
         std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
         written += 1;
         for sub in cmd.get_subcommands() {

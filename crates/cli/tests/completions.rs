@@ -120,6 +120,10 @@ fn the_man_page_documents_every_subcommand_and_flag() {
     let scan = std::fs::read_to_string(dir.path().join("miniguard-scan.1")).unwrap();
     // The synopsis is what one types; every flag of `scan --help` has its paragraph.
     assert!(scan.contains("\\fBminiguard scan\\fR"), "{scan}");
+    assert!(
+        scan.contains(&format!("\"miniguard {}\"", env!("CARGO_PKG_VERSION"))),
+        "the footer names the program: {scan}"
+    );
     let help = String::from_utf8(miniguard(&["scan", "--help"]).stdout).unwrap();
     for flag in help
         .split_whitespace()
