@@ -16,7 +16,8 @@ Settings (flags win over the environment):
   --session FILE  MG_SESSION  default .mg-session.json (written with mode 0600: it holds tokens)
 
 The answer's body goes to standard output, the status line to standard error; the exit status
-is 0 for a 2xx answer and 1 otherwise.
+is 0 for a 2xx answer, 1 for any other answer, and 2 when no request could be made (a missing
+file or session, an unreachable server), with a one-line message instead of a traceback.
 """
 
 import argparse
@@ -35,6 +36,10 @@ import urllib.request
 
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 HEX = "0123456789abcdefABCDEF"
+
+
+class UsageError(Exception):
+    """A problem the user can fix (a missing file, no session, an unreachable server)."""
 
 
 def b64url(data: bytes) -> str:
@@ -96,9 +101,23 @@ def signature(signing_key: str, canonical: str) -> str:
     return b64url(mac.digest())
 
 
+def read_bytes(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror or e}") from None
+
+
+def read_json(path: str, what: str):
+    try:
+        return json.loads(read_bytes(path, what).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise UsageError(f"{what} {path} is not JSON: {e}") from None
+
+
 def check_vectors(path: str) -> int:
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
+    doc = read_json(path, "the vectors file")
     key = doc["signing_key"]
     for v in doc["vectors"]:
         body = v["body"].encode("utf-8")
@@ -120,8 +139,15 @@ def check_vectors(path: str) -> int:
 
 
 def ssl_context(cacert):
-    ctx = ssl.create_default_context(cafile=cacert) if cacert else ssl.create_default_context()
-    return ctx
+    if not cacert:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=cacert)
+    except (OSError, ssl.SSLError) as e:
+        raise UsageError(
+            f"cannot use the certificate {cacert}: {e} "
+            "(serve --dev writes it to dev-cert.pem in its --data-dir)"
+        ) from None
 
 
 def send(url, method, headers, body, ctx):
@@ -131,13 +157,38 @@ def send(url, method, headers, body, ctx):
             return res.status, res.reason, res.read()
     except urllib.error.HTTPError as e:
         return e.code, e.reason, e.read()
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        raise UsageError(f"cannot reach {url}: {reason} (is the server running? check --base)") from None
 
 
 def save_session(path, session):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(session, f)
-    os.chmod(path, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(session, f)
+        os.chmod(path, 0o600)
+    except OSError as e:
+        raise UsageError(f"cannot write the session file {path}: {e.strerror or e}") from None
+
+
+def load_session(path):
+    if not os.path.exists(path):
+        raise UsageError(f"no session in {path}; log in first: mg-curl.py login dev:alice")
+    session = read_json(path, "the session file")
+    if not isinstance(session, dict) or not all(
+        isinstance(session.get(k), str) for k in ("access_token", "signing_key")
+    ):
+        raise UsageError(f"{path} is not a session written by mg-curl.py login; log in again")
+    return session
+
+
+def write_out(path, data):
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def main(argv=None) -> int:
@@ -171,7 +222,10 @@ def main(argv=None) -> int:
         )
         print(f"HTTP {status} {reason}", file=sys.stderr)
         if 200 <= status < 300:
-            session = json.loads(data)
+            try:
+                session = json.loads(data)
+            except ValueError:
+                raise UsageError(f"the login answer is not JSON: {data[:200]!r}") from None
             save_session(a.session, session)
             user = session.get("user", {})
             print(json.dumps({"user": user, "session_file": a.session}))
@@ -179,12 +233,10 @@ def main(argv=None) -> int:
         sys.stdout.write(data.decode("utf-8", "replace") + "\n")
         return 1
 
-    with open(a.session, encoding="utf-8") as f:
-        session = json.load(f)
+    session = load_session(a.session)
     method = a.method.upper()
     if a.body.startswith("@"):
-        with open(a.body[1:], "rb") as f:
-            body = f.read()
+        body = read_bytes(a.body[1:], "the body file")
         content_type = a.type or "application/octet-stream"
     else:
         body = a.body.encode("utf-8")
@@ -204,12 +256,21 @@ def main(argv=None) -> int:
     status, reason, data = send(base + a.path, method, headers, body, ctx)
     print(f"HTTP {status} {reason}", file=sys.stderr)
     if a.out:
-        with open(a.out, "wb") as f:
-            f.write(data)
+        write_out(a.out, data)
     elif data:
         sys.stdout.write(data.decode("utf-8", "replace") + "\n")
     return 0 if 200 <= status < 300 else 1
 
 
+def run() -> int:
+    try:
+        return main()
+    except UsageError as e:
+        print(f"mg-curl: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -56,6 +56,15 @@ pub enum Command {
     Keys(KeysArgs),
     /// Staff accounts of `serve`: `accounts create` makes an admin or operator.
     Accounts(AccountsArgs),
+    /// Roles of `serve`'s users (`role:NAME` in collection rules): `roles grant|revoke|list`.
+    Roles(crate::cmd_roles::RolesArgs),
+    /// Start here: write a commented miniguard.toml for the project in PATH (and, with
+    /// --baseline, accept today's findings), then print the next steps.
+    Init(crate::cmd_init::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(crate::cmd_completions::CompletionsArgs),
+    /// Print the man page (or write every page with --out DIR).
+    Man(crate::cmd_completions::ManArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\

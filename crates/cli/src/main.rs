@@ -4,8 +4,11 @@
 mod args;
 mod baseline;
 mod cmd_accounts;
+mod cmd_completions;
 mod cmd_deps;
+mod cmd_init;
 mod cmd_keys;
+mod cmd_roles;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
@@ -27,6 +30,10 @@ fn main() -> ExitCode {
         args::Command::AuditLog(a) => cmd_serve::run_audit_log(&a),
         args::Command::Keys(a) => cmd_keys::run(&a),
         args::Command::Accounts(a) => cmd_accounts::run(&a),
+        args::Command::Roles(a) => cmd_roles::run(&a),
+        args::Command::Init(a) => cmd_init::run(&a),
+        args::Command::Completions(a) => cmd_completions::run_completions(&a),
+        args::Command::Man(a) => cmd_completions::run_man(&a),
     };
     match result {
         Ok(code) => code,

@@ -50,6 +50,7 @@ pub mod openapi;
 pub mod phone;
 pub mod platform;
 pub mod ratelimit;
+pub mod roles_admin;
 pub mod rotation;
 mod routes;
 pub mod serve;

@@ -311,17 +311,14 @@ test('staff stock the shop (a second client of the packed SDK, logged in as dev:
     .then(() => null, (e) => e);
   assert.equal(refused && refused.code, 'http');
   assert.equal(refused.status, 403, 'goods need role:staff');
-  // There is no role command yet; in development the role is granted in the database, as the
-  // secure-app README does with sqlite3.
-  execFileSync('python3', [
-    '-c',
-    'import sqlite3, sys, time\n' +
-      'db = sqlite3.connect(sys.argv[1], timeout=10)\n' +
-      'db.execute("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, \'staff\', ?)", (int(sys.argv[2]), int(time.time() * 1000)))\n' +
-      'db.commit()\n',
-    path.join(DATA, 'miniguard.db'),
-    String(user.id),
-  ], { timeout: 20000 });
+  // The role is granted the way the secure-app README does it: `miniguard roles grant`, while
+  // the server runs (roles are read on every request).
+  const granted = execFileSync(
+    BIN,
+    ['roles', 'grant', '--db', path.join(DATA, 'miniguard.db'), '--user', String(user.id), 'staff'],
+    { timeout: 20000, encoding: 'utf8' },
+  );
+  assert.match(granted, /granted staff to user/);
   const created = await staff.request({
     method: 'POST',
     path: '/v1/collections/goods/records',

@@ -1,0 +1,148 @@
+//! `miniguard roles grant|revoke|list`: the roles the data API's rules (`role:staff`,
+//! `role:admin and mfa`) check, kept in the server's database. Changes are audited and take
+//! effect on the next request, so no one needs to edit the database by hand.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use miniguard_server::db::{Db, UserId};
+use miniguard_server::roles_admin::{self, RoleError};
+
+#[derive(Args, Debug)]
+pub struct RolesArgs {
+    #[command(subcommand)]
+    pub command: RolesCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RolesCommand {
+    /// Grant a role to a user (a mini-program user after its first login, or a staff account).
+    /// Audited as `role.granted`. Granting a role the user holds changes nothing.
+    ///
+    /// Exit codes: 0 granted (or already held), 2 error (no such database or user, bad name).
+    #[command(after_help = ROLES_EXAMPLES)]
+    Grant(RoleChange),
+    /// Revoke a role from a user. Audited as `role.revoked`; takes effect on the next request.
+    ///
+    /// Exit codes: 0 revoked (or not held), 2 error.
+    #[command(after_help = ROLES_EXAMPLES)]
+    Revoke(RoleChange),
+    /// List the roles held, by user id.
+    #[command(after_help = ROLES_EXAMPLES)]
+    List {
+        /// The server's SQLite database (`miniguard.db` in serve's --data-dir).
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        /// Only this user's roles.
+        #[arg(long, value_name = "ID")]
+        user: Option<i64>,
+    },
+}
+
+/// The arguments of `grant` and `revoke`.
+#[derive(Args, Debug)]
+pub struct RoleChange {
+    /// The server's SQLite database (`miniguard.db` in serve's --data-dir).
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// The user's id: the `user.id` a login answers (`GET /v1/me` says it too).
+    #[arg(long, value_name = "ID")]
+    pub user: i64,
+    /// The role, as rules name it after `role:` (letters, digits, `_`; e.g. staff, admin).
+    #[arg(value_name = "ROLE")]
+    pub role: String,
+}
+
+const ROLES_EXAMPLES: &str = "\
+Examples:
+  miniguard roles grant --db .shop-data/miniguard.db --user 2 staff
+  miniguard roles list --db .shop-data/miniguard.db
+  miniguard roles revoke --db .shop-data/miniguard.db --user 2 staff";
+
+pub fn run(args: &RolesArgs) -> Result<ExitCode> {
+    let db_path = match &args.command {
+        RolesCommand::Grant(c) | RolesCommand::Revoke(c) => &c.db,
+        RolesCommand::List { db, .. } => db,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let db = open_existing(db_path).await?;
+        let result = execute(&db, &args.command).await;
+        db.close().await;
+        result
+    })
+}
+
+/// Opens the database only if it exists: a mistyped path must not create an empty one.
+async fn open_existing(path: &Path) -> Result<Db> {
+    if !path.is_file() {
+        anyhow::bail!(
+            "no database at {} (it is miniguard.db in the --data-dir of `miniguard serve`)",
+            path.display()
+        );
+    }
+    Db::open(path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+async fn execute(db: &Db, command: &RolesCommand) -> Result<ExitCode> {
+    let mut out = anstream::stdout().lock();
+    match command {
+        RolesCommand::Grant(c) => {
+            let done = roles_admin::grant(db, UserId(c.user), &c.role)
+                .await
+                .map_err(user_error)?;
+            if done {
+                writeln!(out, "granted {} to user {}", c.role, c.user)?;
+            } else {
+                writeln!(out, "user {} already has {}", c.user, c.role)?;
+            }
+        }
+        RolesCommand::Revoke(c) => {
+            let done = roles_admin::revoke(db, UserId(c.user), &c.role)
+                .await
+                .map_err(user_error)?;
+            if done {
+                writeln!(out, "revoked {} from user {}", c.role, c.user)?;
+            } else {
+                writeln!(out, "user {} does not have {}", c.user, c.role)?;
+            }
+        }
+        RolesCommand::List { user, .. } => {
+            let grants = roles_admin::list(db, user.map(UserId))
+                .await
+                .map_err(user_error)?;
+            if grants.is_empty() {
+                writeln!(out, "no roles granted")?;
+            }
+            for g in grants {
+                let when = if g.granted_at_ms > 0 {
+                    miniguard_server::data::records::format_rfc3339(g.granted_at_ms)
+                } else {
+                    "-".to_owned()
+                };
+                writeln!(
+                    out,
+                    "user {:<6} {:<8} {:<16} granted {when}",
+                    g.user.0, g.platform, g.role
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user_error(e: RoleError) -> anyhow::Error {
+    match e {
+        RoleError::Db(db) => anyhow::Error::new(db).context("updating the roles"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
