@@ -149,7 +149,12 @@ fn content_disposition(name: &str) -> String {
 
 /// `<database directory>/uploads`.
 fn uploads_dir(state: &AppState) -> PathBuf {
-    let options = state.db().pool().connect_options();
+    uploads_dir_of(state.db())
+}
+
+/// `<database directory>/uploads` of this database.
+pub fn uploads_dir_of(db: &crate::db::Db) -> PathBuf {
+    let options = db.pool().connect_options();
     let db_file = options.get_filename();
     let dir = db_file
         .parent()
@@ -169,6 +174,84 @@ fn hex(bytes: &[u8]) -> String {
 /// 32 hex digits; anything else in a stored `blob` is refused (it could be a tampered path).
 fn valid_blob(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The blob a stored file field's metadata names, if well-formed.
+pub fn blob_of(meta_text: &str) -> Option<String> {
+    let meta: Json_ = serde_json::from_str(meta_text).ok()?;
+    meta["blob"]
+        .as_str()
+        .filter(|b| valid_blob(b))
+        .map(str::to_owned)
+}
+
+/// The bytes a stored file field's metadata declares.
+fn size_of(meta_text: &str) -> i64 {
+    serde_json::from_str::<Json_>(meta_text)
+        .ok()
+        .and_then(|m| m["size"].as_i64())
+        .unwrap_or(0)
+}
+
+/// Removes the blobs of these stored file values (after the rows no longer refer to them).
+/// Failures are logged and left to [`sweep_orphans`].
+pub fn remove_blobs_of<'a>(db: &crate::db::Db, values: impl IntoIterator<Item = &'a SqlValue>) {
+    let dir = uploads_dir_of(db);
+    for v in values {
+        if let SqlValue::Text(meta) = v
+            && let Some(blob) = blob_of(meta)
+            && let Err(e) = std::fs::remove_file(dir.join(&blob))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, "removing an upload failed; the sweep will retry");
+        }
+    }
+}
+
+/// How old an unreferenced file in the uploads directory must be before the sweep removes it:
+/// an upload writes its blob before the row that refers to it, so a young blob may be in flight.
+pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes files of the uploads directory that no record refers to and that are older than
+/// `grace`: blobs left by a crash between writing a blob and its row (or between deleting a row
+/// and its blob), and unfinished temporary files. Answers how many were removed.
+pub async fn sweep_orphans(
+    db: &crate::db::Db,
+    collections: &super::Collections,
+    grace: std::time::Duration,
+) -> Result<usize, crate::db::DbError> {
+    let dir = uploads_dir_of(db);
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    let referenced = store::referenced_blobs(db, collections).await?;
+    let removed = tokio::task::spawn_blocking(move || {
+        let mut removed = 0;
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = valid_blob(&name) || name.starts_with(".tmp");
+            let old_enough = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= grace);
+            if ours && old_enough && !referenced.contains(&name) && entry.path().is_file() {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) => tracing::warn!(error = %e, "removing an orphaned upload failed"),
+                }
+            }
+        }
+        removed
+    })
+    .await
+    .unwrap_or(0);
+    Ok(removed)
 }
 
 fn io_error(what: &'static str) -> impl Fn(std::io::Error) -> ApiError {
@@ -283,9 +366,23 @@ pub(super) async fn upload(
             "the content does not match the Content-Type".into(),
         )]));
     }
-    let original = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.into_owned())
+    // The owner's storage quota, counting the file this one replaces as gone.
+    let owner = before.owner.unwrap_or(p.user.0);
+    let used = store::file_bytes_of_owner(state.db(), state.collections(), owner).await?;
+    let replaced = match before.fields.get(&f.name) {
+        Some(SqlValue::Text(meta)) => size_of(meta),
+        _ => 0,
+    };
+    let after_upload = used
+        .saturating_sub(replaced)
+        .saturating_add(i64::try_from(body.len()).unwrap_or(i64::MAX));
+    if u64::try_from(after_upload).unwrap_or(0) > state.options().upload_quota_bytes {
+        return Err(ApiError::QuotaExceeded);
+    }
+    let original = super::single_valued(raw.as_deref(), &["name"])?
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
         .unwrap_or_default();
     let shown = sanitize_name(&original);
     let digest = Sha256::digest(&body);
