@@ -87,6 +87,177 @@ impl FileKind {
     }
 }
 
+/// Markers of markup or script that have no business inside an image: a file carrying them
+/// is a polyglot, an image that a browser or a careless viewer may also run as HTML.
+/// Long enough (or followed by a delimiter) that compressed pixel data does not hit them by
+/// chance.
+const MARKUP_MARKERS: &[&[u8]] = &[
+    b"<script",
+    b"<html",
+    b"<!doctype",
+    b"<iframe",
+    b"<?php",
+    b"<object",
+    b"<embed",
+    b"javascript:",
+    b"<svg ",
+    b"<svg>",
+    b"<svg\n",
+    b"<svg/",
+    b"<body ",
+    b"<body>",
+];
+
+/// Names that make a PDF act rather than show: scripts, actions run on open or on events,
+/// launching programs, other documents or embedded files, forms that send data.
+const PDF_ACTIVE_NAMES: &[&[u8]] = &[
+    b"JavaScript",
+    b"JS",
+    b"AA",
+    b"OpenAction",
+    b"Launch",
+    b"EmbeddedFile",
+    b"EmbeddedFiles",
+    b"RichMedia",
+    b"XFA",
+    b"SubmitForm",
+    b"ImportData",
+    b"GoToR",
+    b"GoToE",
+];
+
+/// Most bytes inflated from the streams of one PDF while looking for active names; a PDF that
+/// needs more is refused (it cannot be checked at a bounded cost).
+const PDF_INFLATE_BUDGET: u64 = 16 * 1024 * 1024;
+
+fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// A PNG is its signature and chunks up to `IEND`, with nothing after it (where polyglots put
+/// their second document).
+fn png_well_formed(bytes: &[u8]) -> bool {
+    let mut at = 8;
+    loop {
+        let Some(header) = bytes.get(at..at + 8) else {
+            return false;
+        };
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let kind = &header[4..8];
+        let Some(end) = at.checked_add(12).and_then(|n| n.checked_add(len)) else {
+            return false;
+        };
+        if end > bytes.len() {
+            return false;
+        }
+        if kind == b"IEND" {
+            return end == bytes.len();
+        }
+        at = end;
+    }
+}
+
+fn pdf_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b)
+}
+
+/// Whether PDF syntax in `bytes` names an active feature, `#xx` escapes decoded (`/J#53` is
+/// `/JS`).
+fn pdf_names_active(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'/' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut name = Vec::new();
+        while i < bytes.len() && !pdf_delimiter(bytes[i]) && name.len() <= 64 {
+            let b = bytes[i];
+            if b == b'#'
+                && let Some(h) = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                name.push(h);
+                i += 3;
+                continue;
+            }
+            name.push(b);
+            i += 1;
+        }
+        if PDF_ACTIVE_NAMES.iter().any(|n| *n == name.as_slice()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Why a PDF is refused, if it is: active names in its text or inside its compressed streams
+/// (object streams hide dictionaries there).
+fn pdf_refusal(bytes: &[u8]) -> Option<&'static str> {
+    use std::io::Read as _;
+    if pdf_names_active(bytes) {
+        return Some("PDFs with scripts, actions or embedded files are not accepted");
+    }
+    let mut budget = PDF_INFLATE_BUDGET;
+    let mut rest = bytes;
+    while let Some(start) = find(rest, b"stream") {
+        let mut body = &rest[start + 6..];
+        body = body.strip_prefix(b"\r").unwrap_or(body);
+        body = body.strip_prefix(b"\n").unwrap_or(body);
+        let end = find(body, b"endstream").unwrap_or(body.len());
+        let data = &body[..end];
+        let mut out = Vec::new();
+        let read = flate2::read::ZlibDecoder::new(data)
+            .take(budget + 1)
+            .read_to_end(&mut out);
+        // Not deflate data (an image, say): nothing to look into.
+        if read.is_ok() || !out.is_empty() {
+            let n = u64::try_from(out.len()).unwrap_or(u64::MAX);
+            if n > budget {
+                return Some("the PDF's streams are too large to check");
+            }
+            budget -= n;
+            if pdf_names_active(&out) {
+                return Some("PDFs with scripts, actions or embedded files are not accepted");
+            }
+        }
+        rest = &body[end.min(body.len())..];
+        if rest.starts_with(b"endstream") {
+            rest = &rest[9..];
+        }
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl FileKind {
+    /// Why content of this kind is refused, if it is: an image that also carries markup or
+    /// script (a PNG/HTML polyglot, or a PNG with a second document after its end), or a PDF
+    /// that can run something (JavaScript, launch and open actions, embedded files, XFA).
+    pub fn refusal(self, bytes: &[u8]) -> Option<&'static str> {
+        match self {
+            Self::Pdf => pdf_refusal(bytes),
+            image => {
+                if MARKUP_MARKERS.iter().any(|m| contains_ci(bytes, m)) {
+                    return Some("the image also carries markup or script");
+                }
+                if image == Self::Png && !png_well_formed(bytes) {
+                    return Some("the PNG has data after its end or broken chunks");
+                }
+                None
+            }
+        }
+    }
+}
+
 /// The stored metadata without the internal blob name (what records show).
 pub fn public_meta(text: &str) -> Json_ {
     match serde_json::from_str::<Json_>(text) {
@@ -366,6 +537,9 @@ pub(super) async fn upload(
             "the content does not match the Content-Type".into(),
         )]));
     }
+    if let Some(why) = kind.and_then(|k| k.refusal(&body)) {
+        return Err(ApiError::Invalid(vec![(field.clone(), why.into())]));
+    }
     // The owner's storage quota, counting the file this one replaces as gone.
     let owner = before.owner.unwrap_or(p.user.0);
     let used = store::file_bytes_of_owner(state.db(), state.collections(), owner).await?;
@@ -512,6 +686,55 @@ mod tests {
             content_disposition("照片.png"),
             "attachment; filename=\"__.png\"; filename*=UTF-8''%E7%85%A7%E7%89%87.png"
         );
+    }
+
+    fn png(extra_chunks: &[(&[u8; 4], &[u8])], trailer: &[u8]) -> Vec<u8> {
+        let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+            v.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+            v.extend_from_slice(kind);
+            v.extend_from_slice(data);
+            v.extend_from_slice(&[0, 0, 0, 0]);
+        };
+        chunk(b"IHDR", &[0; 13]);
+        for (k, d) in extra_chunks {
+            chunk(k, d);
+        }
+        chunk(b"IEND", &[]);
+        v.extend_from_slice(trailer);
+        v
+    }
+
+    /// Round 2, item 11: PNG/HTML polyglots and active PDFs are refused; plain ones pass.
+    #[test]
+    fn polyglots_and_active_pdfs_are_refused() {
+        let plain = png(&[(b"IDAT", b"\x78\x9c\x01\x02")], b"");
+        assert_eq!(FileKind::Png.refusal(&plain), None);
+        let html_in_chunk = png(&[(b"tEXt", b"c\0<html><script>alert(1)</script>")], b"");
+        assert!(FileKind::Png.refusal(&html_in_chunk).is_some());
+        let html_after_end = png(&[], b"<b>hi</b>");
+        assert!(FileKind::Png.refusal(&html_after_end).is_some());
+        let svg_in_gif = b"GIF89a....<svg onload=alert(1)>".to_vec();
+        assert!(FileKind::Gif.refusal(&svg_in_gif).is_some());
+
+        let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n%%EOF";
+        assert_eq!(FileKind::Pdf.refusal(pdf), None);
+        for active in [
+            &b"%PDF-1.7\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"[..],
+            b"%PDF-1.7\n1 0 obj << /S /J#61vaScript >>",
+            b"%PDF-1.7\n<</Type/Action/S/Launch/F(cmd.exe)>>",
+        ] {
+            assert!(FileKind::Pdf.refusal(active).is_some(), "{active:?}");
+        }
+        // Hidden in a compressed object stream.
+        use std::io::Write as _;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"<< /S /JavaScript /JS (x) >>").unwrap();
+        let mut hidden =
+            b"%PDF-1.7\n4 0 obj << /Type /ObjStm /Filter /FlateDecode >>\nstream\n".to_vec();
+        hidden.extend_from_slice(&z.finish().unwrap());
+        hidden.extend_from_slice(b"\nendstream\nendobj\n%%EOF");
+        assert!(FileKind::Pdf.refusal(&hidden).is_some());
     }
 
     #[test]
