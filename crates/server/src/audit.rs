@@ -431,7 +431,7 @@ pub const NOISY_ACTIONS: &[&str] = &["authz.denied", "auth.signature_rejected"];
 /// Rows of one noisy action an actor may write per window before the rest are only counted.
 pub const NOISY_PER_WINDOW: u32 = 5;
 /// The window of [`NOISY_PER_WINDOW`].
-pub const NOISY_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+pub const NOISY_WINDOW: std::time::Duration = std::time::Duration::from_mins(1);
 /// (actor, action) pairs tracked at once; past it, events of new pairs are counted together.
 const MAX_TRACKED: usize = 10_000;
 

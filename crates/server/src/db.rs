@@ -1162,7 +1162,7 @@ mod tests {
     async fn data_queries_stop_when_their_request_ends() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).await.unwrap();
-        db.set_data_query_timeout(Duration::from_secs(3600));
+        db.set_data_query_timeout(Duration::from_hours(1));
         let mut tasks = Vec::new();
         for _ in 0..DATA_CONNECTIONS {
             let db = db.clone();

@@ -63,7 +63,7 @@ impl Default for ConnectionLimits {
         Self {
             max_connections: 1024,
             max_per_address: 64,
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_mins(1),
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             max_streams: 64,
@@ -103,13 +103,14 @@ pub async fn serve(
 /// network), IPv4-mapped IPv6 as IPv4.
 fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else {
                 let s = v6.segments();
                 IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
-        },
+        }
         v4 @ IpAddr::V4(_) => v4,
     }
 }

@@ -403,7 +403,7 @@ async fn orphaned_blobs_are_swept_and_referenced_ones_kept() {
     let collections = Collections::from_config_text(CONFIG).unwrap();
     // Young: kept (it may be an upload whose row is being written).
     assert_eq!(
-        sweep_orphans(&db, &collections, Duration::from_secs(3600))
+        sweep_orphans(&db, &collections, Duration::from_hours(1))
             .await
             .unwrap(),
         0

@@ -189,7 +189,7 @@ fn pdf_names_active(bytes: &[u8]) -> bool {
             name.push(b);
             i += 1;
         }
-        if PDF_ACTIVE_NAMES.iter().any(|n| *n == name.as_slice()) {
+        if PDF_ACTIVE_NAMES.contains(&name.as_slice()) {
             return true;
         }
     }
@@ -381,7 +381,7 @@ pub fn remove_blobs_of<'a>(db: &crate::db::Db, values: impl IntoIterator<Item = 
 
 /// How old an unreferenced file in the uploads directory must be before the sweep removes it:
 /// an upload writes its blob before the row that refers to it, so a young blob may be in flight.
-pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// Removes files of the uploads directory that no record refers to and that are older than
 /// `grace`: blobs left by a crash between writing a blob and its row (or between deleting a row
@@ -708,6 +708,7 @@ mod tests {
     /// Round 2, item 11: PNG/HTML polyglots and active PDFs are refused; plain ones pass.
     #[test]
     fn polyglots_and_active_pdfs_are_refused() {
+        use std::io::Write as _;
         let plain = png(&[(b"IDAT", b"\x78\x9c\x01\x02")], b"");
         assert_eq!(FileKind::Png.refusal(&plain), None);
         let html_in_chunk = png(&[(b"tEXt", b"c\0<html><script>alert(1)</script>")], b"");
@@ -727,7 +728,6 @@ mod tests {
             assert!(FileKind::Pdf.refusal(active).is_some(), "{active:?}");
         }
         // Hidden in a compressed object stream.
-        use std::io::Write as _;
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"<< /S /JavaScript /JS (x) >>").unwrap();
         let mut hidden =
