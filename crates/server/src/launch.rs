@@ -541,6 +541,20 @@ fn dev_keyring(data_dir: Option<&Path>) -> Result<Keyring, LaunchError> {
 mod tests {
     use super::*;
 
+    /// Round 2, item 2: the soft open-file limit is raised to the hard one at start, and the
+    /// connection cap stays below it with room for the database and uploads.
+    #[cfg(unix)]
+    #[test]
+    fn the_open_file_limit_is_raised_and_bounds_the_connection_cap() {
+        let limits = fit_to_open_file_limit(ConnectionLimits {
+            max_connections: usize::MAX,
+            ..ConnectionLimits::default()
+        });
+        let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        assert_eq!(soft, hard);
+        assert!(u64::try_from(limits.max_connections).unwrap() < soft);
+    }
+
     #[tokio::test]
     async fn dev_mode_refuses_to_listen_beyond_loopback() {
         let r = start_dev(DevOptions {
