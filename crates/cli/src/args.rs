@@ -468,10 +468,15 @@ pub enum AccountsCommand {
         username: String,
         #[arg(long, value_enum)]
         role: StaffRole,
+        /// The audit key, to chain the `account.created` entry (required once the server has
+        /// written keyed entries).
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
 }
 
 const ACCOUNTS_EXAMPLES: &str = "\
 Examples:
-  miniguard accounts create --db /var/lib/miniguard/miniguard.db --username ops.chief --role admin
+  miniguard accounts create --db /var/lib/miniguard/miniguard.db --username ops.chief --role admin \
+      --config /etc/miniguard/miniguard.toml
   (then type the password and press Enter, or pipe it: ... < password-file)";

@@ -174,7 +174,7 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
 }
 
 /// The audit key named by the arguments, if any.
-fn audit_key(args: &AuditKeyArgs) -> Result<Option<AuditKey>> {
+pub(crate) fn audit_key(args: &AuditKeyArgs) -> Result<Option<AuditKey>> {
     Ok(if let Some(path) = &args.key_file {
         Some(AuditKey::from_file(path).with_context(|| path.display().to_string())?)
     } else if let Some(var) = &args.key_env {

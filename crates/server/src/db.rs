@@ -30,6 +30,11 @@ pub enum DbError {
     Detail(#[from] serde_json::Error),
     #[error("database schema version {found} is newer than this build knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    #[error(
+        "the audit log is keyed: open the database with its audit key (audit_key_env or \
+         audit_key_file) to append to it"
+    )]
+    AuditKeyNeeded,
     #[error("{path}: {source}")]
     Files {
         path: String,
@@ -885,13 +890,20 @@ async fn append_audit_in(
     action: &str,
     detail: String,
 ) -> Result<AuditRow, DbError> {
-    let last = sqlx::query("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+    let last = sqlx::query("SELECT hash, scheme FROM audit_log ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let prev_hash: String = match last {
+    let prev_hash: String = match &last {
         Some(r) => r.try_get(0)?,
         None => audit::GENESIS.to_owned(),
     };
+    // An unkeyed row after keyed ones would read as a rewrite: refuse instead.
+    if key.is_none()
+        && let Some(r) = &last
+        && r.try_get::<i64, _>(1)? == audit::SCHEME_HMAC
+    {
+        return Err(DbError::AuditKeyNeeded);
+    }
     // The next id after the highest ever issued, so a cut-off tail stays visible as a gap.
     let issued: Option<i64> =
         sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
