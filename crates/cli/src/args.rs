@@ -91,7 +91,8 @@ Examples:
   miniguard serve --dev                                # https://127.0.0.1:8443, fake WeChat login
   miniguard serve --dev --listen 127.0.0.1:9443 --data-dir .miniguard-dev
   MINIGUARD_WECHAT_SECRET=... miniguard serve --config miniguard.toml
-  miniguard audit-log verify --db /var/lib/miniguard/miniguard.db
+  miniguard audit-log verify --db /var/lib/miniguard/miniguard.db --config miniguard.toml
+  miniguard audit-log anchor --db /var/lib/miniguard/miniguard.db --config miniguard.toml -o head.json
   miniguard keys generate --out /etc/miniguard/data-keys   # the keyring for data_keys_file";
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,15 +319,55 @@ pub struct AuditLogArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditLogCommand {
-    /// Walk the hash chain and report any edited, deleted or reordered entry.
+    /// Walk the keyed hash chain and report any edited, deleted, reordered or re-hashed entry;
+    /// with --anchor, also a rewrite or a cut-off tail since that anchor was exported.
     ///
-    /// Exit codes: 0 intact, 1 tampered, 2 error. Prints the head hash: keep it somewhere the
-    /// database's owner cannot reach to detect a rewrite of the whole chain.
+    /// Exit codes: 0 intact, 1 tampered, 2 error (no database, or keyed entries and no key).
     Verify {
         /// The server's SQLite database.
         #[arg(long, value_name = "PATH")]
         db: PathBuf,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        /// An anchor file written by `audit-log anchor`: the entry it names must still be there,
+        /// with the same hash.
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
     },
+    /// Verify the chain, then write its head (id and keyed hash) as an anchor file. Keep it
+    /// where the database's owner cannot write (a ticket, another system, write-once storage);
+    /// `verify --anchor` then detects a rewrite or truncation of everything before it.
+    Anchor {
+        /// The server's SQLite database.
+        #[arg(long, value_name = "PATH")]
+        db: PathBuf,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        /// Write the anchor to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print a new audit key (base64 of 32 random bytes) for `audit_key_env` / `audit_key_file`.
+    Keygen {
+        /// Write it to FILE (created with mode 0600, never overwritten) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Where the audit key comes from (at most one).
+#[derive(Args, Debug)]
+#[group(multiple = false)]
+pub struct AuditKeyArgs {
+    /// A file holding the audit key.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// An environment variable holding the audit key.
+    #[arg(long, value_name = "VAR")]
+    pub key_env: Option<String>,
+    /// The server's miniguard.toml: its `audit_key_env` or `audit_key_file`.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -436,10 +477,15 @@ pub enum AccountsCommand {
         username: String,
         #[arg(long, value_enum)]
         role: StaffRole,
+        /// The audit key, to chain the `account.created` entry (required once the server has
+        /// written keyed entries).
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
     },
 }
 
 const ACCOUNTS_EXAMPLES: &str = "\
 Examples:
-  miniguard accounts create --db /var/lib/miniguard/miniguard.db --username ops.chief --role admin
+  miniguard accounts create --db /var/lib/miniguard/miniguard.db --username ops.chief --role admin \
+      --config /etc/miniguard/miniguard.toml
   (then type the password and press Enter, or pipe it: ... < password-file)";

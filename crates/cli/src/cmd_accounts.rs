@@ -14,7 +14,13 @@ use crate::args::{AccountsArgs, AccountsCommand, StaffRole};
 
 pub fn run(args: &AccountsArgs) -> Result<ExitCode> {
     match &args.command {
-        AccountsCommand::Create { db, username, role } => {
+        AccountsCommand::Create {
+            db,
+            username,
+            role,
+            audit_key,
+        } => {
+            let audit_key = crate::cmd_serve::audit_key(audit_key)?;
             let role = match role {
                 StaffRole::Admin => "admin",
                 StaffRole::Operator => "operator",
@@ -37,6 +43,12 @@ pub fn run(args: &AccountsArgs) -> Result<ExitCode> {
                 let handle = Db::open(db)
                     .await
                     .with_context(|| format!("opening {}", db.display()))?;
+                if let Some(key) = audit_key {
+                    handle
+                        .use_audit_key(key)
+                        .await
+                        .context("chaining the audit log")?;
+                }
                 let created = accounts::create_account(&handle, username, &password, role).await;
                 handle.close().await;
                 let user = match created {

@@ -1,16 +1,19 @@
-//! `miniguard serve` and `miniguard audit-log verify`: thin wiring around `miniguard-server`.
+//! `miniguard serve` and `miniguard audit-log verify|anchor|keygen`: thin wiring around
+//! `miniguard-server`.
 //! The server library emits `tracing` events; this is where they get a destination (stderr,
 //! filtered by `RUST_LOG`, default `info`).
 
 use std::io::{IsTerminal as _, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use miniguard_server::audit::{Anchor, AuditKey, ChainProblem, ChainReport};
 use miniguard_server::config::ServerSettings;
 use miniguard_server::db::Db;
 use miniguard_server::launch::{self, DevOptions, Running};
 
-use crate::args::{AuditLogArgs, AuditLogCommand, ServeArgs};
+use crate::args::{AuditKeyArgs, AuditLogArgs, AuditLogCommand, ServeArgs};
 
 const DEV_LISTEN: &str = "127.0.0.1:8443";
 
@@ -153,10 +156,16 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
              POST /v1/auth/logout) also need X-MG-Timestamp, X-MG-Nonce and X-MG-Signature \
              (HMAC-SHA256 with signing_key; the protocol is in docs/protocol.md)."
         )?;
+        let key_file = r
+            .database
+            .parent()
+            .map(|d| d.join(launch::DEV_AUDIT_KEY_FILE))
+            .unwrap_or_default();
         writeln!(
             out,
-            "Check the audit log: miniguard audit-log verify --db {}",
-            r.database.display()
+            "Check the audit log: miniguard audit-log verify --db {} --key-file {}",
+            r.database.display(),
+            key_file.display()
         )?;
     }
     writeln!(out, "Stop with Ctrl-C.")?;
@@ -164,37 +173,148 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
     Ok(())
 }
 
+/// The audit key named by the arguments, if any.
+pub(crate) fn audit_key(args: &AuditKeyArgs) -> Result<Option<AuditKey>> {
+    Ok(if let Some(path) = &args.key_file {
+        Some(AuditKey::from_file(path).with_context(|| path.display().to_string())?)
+    } else if let Some(var) = &args.key_env {
+        Some(AuditKey::from_env(var)?)
+    } else if let Some(path) = &args.config {
+        Some(ServerSettings::from_file(path)?.audit_key()?)
+    } else {
+        None
+    })
+}
+
+/// Verifies the chain of `db`; errors when keyed rows cannot be checked for want of a key.
+async fn verify(db: &Path, key: Option<&AuditKey>, anchor: Option<&Anchor>) -> Result<ChainReport> {
+    if !db.is_file() {
+        anyhow::bail!("no database at {}", db.display());
+    }
+    let handle = Db::open_read_only(db)
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let report = handle
+        .verify_audit_with(key, anchor)
+        .await
+        .context("reading the audit log");
+    handle.close().await;
+    let report = report?;
+    if report
+        .problems
+        .iter()
+        .any(|p| matches!(p, ChainProblem::NoKey { .. }))
+    {
+        anyhow::bail!(
+            "the audit log has keyed entries: give its key with --key-file, --key-env or \
+             --config (the server's miniguard.toml)"
+        );
+    }
+    Ok(report)
+}
+
+fn print_problems(out: &mut impl Write, report: &ChainReport) -> Result<()> {
+    writeln!(
+        out,
+        "audit log TAMPERED: {} problem(s) in {} entries",
+        report.problems.len(),
+        report.rows
+    )?;
+    for p in &report.problems {
+        writeln!(out, "  {p}")?;
+    }
+    Ok(())
+}
+
 pub fn run_audit_log(args: &AuditLogArgs) -> Result<ExitCode> {
     match &args.command {
-        AuditLogCommand::Verify { db } => runtime()?.block_on(async {
-            if !db.is_file() {
-                anyhow::bail!("no database at {}", db.display());
-            }
-            let handle = Db::open_read_only(db)
-                .await
-                .with_context(|| format!("opening {}", db.display()))?;
-            let report = handle.verify_audit().await.context("reading the audit log");
-            handle.close().await;
-            let report = report?;
+        AuditLogCommand::Verify { db, key, anchor } => runtime()?.block_on(async {
+            let key = audit_key(key)?;
+            let anchor = match anchor {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let a: Anchor = serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not an audit anchor", path.display()))?;
+                    if a.format != Anchor::FORMAT {
+                        anyhow::bail!("{}: unknown anchor format {:?}", path.display(), a.format);
+                    }
+                    Some(a)
+                }
+                None => None,
+            };
+            let report = verify(db, key.as_ref(), anchor.as_ref()).await?;
             let mut out = anstream::stdout().lock();
-            if report.is_intact() {
-                writeln!(
-                    out,
-                    "audit log intact: {} entries, head {}",
-                    report.rows, report.head
-                )?;
-                return Ok(ExitCode::SUCCESS);
+            if !report.is_intact() {
+                print_problems(&mut out, &report)?;
+                return Ok(ExitCode::from(1));
             }
             writeln!(
                 out,
-                "audit log TAMPERED: {} problem(s) in {} entries",
-                report.problems.len(),
-                report.rows
+                "audit log intact: {} entries, head {} (entry {})",
+                report.rows, report.head, report.head_id
             )?;
-            for p in &report.problems {
-                writeln!(out, "  {p}")?;
+            if key.is_none() && report.rows > 0 {
+                writeln!(
+                    out,
+                    "  warning: unkeyed entries only, checked without a key; anyone who can \
+                     write the database can rewrite them"
+                )?;
             }
-            Ok(ExitCode::from(1))
+            if let Some(a) = &anchor {
+                writeln!(out, "  matches the anchor at entry {}", a.id)?;
+            }
+            Ok(ExitCode::SUCCESS)
         }),
+        AuditLogCommand::Anchor { db, key, out } => runtime()?.block_on(async {
+            let key = audit_key(key)?.context(
+                "an anchor is of a keyed chain: give the key with --key-file, --key-env or --config",
+            )?;
+            let report = verify(db, Some(&key), None).await?;
+            if !report.is_intact() {
+                print_problems(&mut anstream::stderr().lock(), &report)?;
+                anyhow::bail!("not anchoring a chain that fails verification");
+            }
+            let text = format!("{}\n", serde_json::to_string_pretty(&report.anchor())?);
+            match out {
+                Some(path) => {
+                    std::fs::write(path, &text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    writeln!(
+                        anstream::stdout().lock(),
+                        "anchored entry {} (head {}) in {}",
+                        report.head_id,
+                        report.head,
+                        path.display()
+                    )?;
+                }
+                None => anstream::stdout().lock().write_all(text.as_bytes())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        AuditLogCommand::Keygen { out } => {
+            use secrecy::ExposeSecret as _;
+            let (_, text) = AuditKey::generate()?;
+            let line = format!("{}\n", text.expose_secret());
+            match out {
+                Some(path) => {
+                    let mut options = std::fs::OpenOptions::new();
+                    options.write(true).create_new(true);
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::OpenOptionsExt as _;
+                        options.mode(0o600);
+                    }
+                    let mut file = options
+                        .open(path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    file.write_all(line.as_bytes())
+                        .and_then(|()| file.sync_all())
+                        .with_context(|| format!("writing {}", path.display()))?;
+                }
+                None => anstream::stdout().lock().write_all(line.as_bytes())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -121,3 +121,84 @@ fn serve_dev_reports_its_address_and_stops_on_sigterm() {
         "--data-dir is kept"
     );
 }
+
+/// Regression (round 2, item 6): deleting the tail and lowering `sqlite_sequence` passed
+/// `audit-log verify`. With the key and an anchor exported before, it fails; the anchor of an
+/// intact chain verifies.
+#[test]
+fn audit_log_anchor_then_verify_finds_a_cut_off_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("miniguard.db");
+    let key_file = dir.path().join("audit-key");
+    let out = bin()
+        .args(["audit-log", "keygen", "--out"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key = miniguard_server::audit::AuditKey::from_file(&key_file).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = Db::open(&path).await.unwrap();
+        db.use_audit_key(key).await.unwrap();
+        for i in 0..5 {
+            db.append_audit("system", "test.entry", &serde_json::json!({ "i": i }))
+                .await
+                .unwrap();
+        }
+        db.close().await;
+    });
+    let run = |args: &[&str]| {
+        let out = bin()
+            .args(args)
+            .arg("--db")
+            .arg(&path)
+            .arg("--key-file")
+            .arg(&key_file)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let anchor = dir.path().join("head.json");
+    let anchor_arg = anchor.to_str().unwrap();
+    let (code, out, err) = run(&["audit-log", "anchor", "-o", anchor_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&["audit-log", "verify", "--anchor", anchor_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("matches the anchor at entry 5"), "{out}");
+    // Without the key, keyed entries cannot be checked: an error, not "intact".
+    let (code, _) = verify(&path);
+    assert_eq!(code, 2);
+
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "DROP TRIGGER audit_log_no_delete;
+             DELETE FROM audit_log WHERE id > 3;
+             UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit_log';",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    });
+    let (code, out, err) = run(&["audit-log", "verify", "--anchor", anchor_arg]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("cut off"), "{out}");
+}

@@ -8,6 +8,8 @@
 //!
 //! data_keys_env = "MINIGUARD_DATA_KEYS"      # "1:BASE64KEY,2:..."; or: data_keys_file = "..."
 //! #                                          # make one: miniguard keys generate
+//! audit_key_file = "/run/secrets/audit-key"  # the audit chain's HMAC key; or: audit_key_env
+//! #                                          # make one: miniguard audit-log keygen
 //!
 //! [server.tls]
 //! cert = "/etc/miniguard/cert.pem"
@@ -44,6 +46,14 @@
 //! burst = 100
 //! auth_per_minute = 30     # login and refresh, in addition
 //! auth_burst = 10
+//! query_timeout = "5s"     # one data API query; SQLite is interrupted at it (503, Retry-After)
+//! filter_budget = 100      # cost of one ?filter= (a ~ on long text costs up to 32)
+//! upload_quota_bytes = 104857600   # uploads the records of one owner may hold (100 MiB)
+//!
+//! [server.connections]
+//! max = 1024               # open at once (lowered at start to fit the open-file limit)
+//! per_address = 64         # open at once from one address (IPv6 by /64)
+//! idle_timeout = "60s"     # no request in flight this long: closed
 //! ```
 //!
 //! Durations are a whole number and a unit: `s`, `m`, `h` or `d`.
@@ -108,6 +118,9 @@ pub struct ServerSettings {
     /// Addresses besides loopback that may read `/metrics` (a Prometheus server).
     #[serde(default)]
     pub metrics_from: Vec<IpAddr>,
+    /// Hosts rich-text images may come from (`https:` only); empty: any `https:` host.
+    #[serde(default)]
+    pub rich_text_image_hosts: Vec<String>,
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
     #[serde(default = "default_timeout")]
@@ -116,11 +129,19 @@ pub struct ServerSettings {
     pub data_keys_env: Option<String>,
     /// File holding the data keys, same format.
     pub data_keys_file: Option<PathBuf>,
+    /// Environment variable holding the audit key (base64 of 32 bytes; `miniguard audit-log
+    /// keygen`): the key of the audit chain's HMAC, separate from the data keys.
+    pub audit_key_env: Option<String>,
+    /// File holding the audit key, same format.
+    pub audit_key_file: Option<PathBuf>,
     pub wechat: WeChatSettings,
     #[serde(default)]
     pub sessions: SessionSettings,
     #[serde(default)]
     pub limits: LimitSettings,
+    /// `[server.connections]`: caps and timeouts of connections.
+    #[serde(default)]
+    pub connections: ConnectionSettings,
     /// `[server.platforms.*]`: the other platforms.
     #[serde(default)]
     pub platforms: PlatformSettings,
@@ -169,6 +190,12 @@ pub struct LimitSettings {
     pub burst: u32,
     pub auth_per_minute: u32,
     pub auth_burst: u32,
+    /// The time limit of one data API query; SQLite is interrupted at it.
+    pub query_timeout: ConfigDuration,
+    /// The cost budget of one `?filter=` (see `crate::data::filter::cost`).
+    pub filter_budget: u32,
+    /// Bytes of uploads the records of one owner may hold.
+    pub upload_quota_bytes: u64,
 }
 
 impl Default for LimitSettings {
@@ -179,6 +206,9 @@ impl Default for LimitSettings {
             burst: o.general_rate.burst,
             auth_per_minute: o.auth_rate.per_minute,
             auth_burst: o.auth_rate.burst,
+            query_timeout: ConfigDuration(o.data_query_timeout),
+            filter_budget: o.filter_budget,
+            upload_quota_bytes: o.upload_quota_bytes,
         }
     }
 }
@@ -189,9 +219,12 @@ impl LimitSettings {
             || self.burst == 0
             || self.auth_per_minute == 0
             || self.auth_burst == 0
+            || self.query_timeout.0.is_zero()
+            || self.filter_budget == 0
         {
             return Err(ConfigError::Invalid(
-                "[server.limits] rates and bursts must be positive".into(),
+                "[server.limits] rates, bursts, query_timeout and filter_budget must be positive"
+                    .into(),
             ));
         }
         Ok(())
@@ -203,6 +236,50 @@ impl LimitSettings {
             Rate::new(self.per_minute, self.burst),
             Rate::new(self.auth_per_minute, self.auth_burst),
         )
+    }
+}
+
+/// `[server.connections]` (see [`crate::serve::ConnectionLimits`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionSettings {
+    /// Connections open at once (lowered at start to fit the open-file limit).
+    pub max: usize,
+    /// Connections open at once from one address (IPv6 by /64).
+    pub per_address: usize,
+    /// A connection with no request in flight this long is closed.
+    pub idle_timeout: ConfigDuration,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        let l = crate::serve::ConnectionLimits::default();
+        Self {
+            max: l.max_connections,
+            per_address: l.max_per_address,
+            idle_timeout: ConfigDuration(l.idle_timeout),
+        }
+    }
+}
+
+impl ConnectionSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.max == 0 || self.per_address == 0 || self.idle_timeout.0.is_zero() {
+            return Err(ConfigError::Invalid(
+                "[server.connections] max, per_address and idle_timeout must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The limits of the accept loop.
+    pub fn limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            max_connections: self.max,
+            max_per_address: self.per_address,
+            idle_timeout: self.idle_timeout.0,
+            ..crate::serve::ConnectionLimits::default()
+        }
     }
 }
 
@@ -378,6 +455,9 @@ impl ServerSettings {
         if let Some(f) = &mut s.data_keys_file {
             *f = base.join(&*f);
         }
+        if let Some(f) = &mut s.audit_key_file {
+            *f = base.join(&*f);
+        }
         if let Some(f) = s
             .platforms
             .douyin
@@ -462,6 +542,7 @@ impl ServerSettings {
             )),
             _ => Ok(()),
         }?;
+        self.connections.check()?;
         if self.body_limit_bytes == 0 || self.request_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit_bytes and request_timeout_secs must be positive".into(),
@@ -595,7 +676,29 @@ impl ServerSettings {
             },
             open_data_max_age: Duration::from_secs(self.wechat.open_data_max_age_secs),
             mfa: crate::mfa::MfaPolicy::default(),
+            data_query_timeout: self.limits.query_timeout.0,
+            filter_budget: self.limits.filter_budget,
+            upload_quota_bytes: self.limits.upload_quota_bytes,
+            image_hosts: self.rich_text_image_hosts.clone(),
         }
+    }
+
+    /// Reads the audit key from the environment variable or file the configuration names
+    /// (exactly one is required to serve).
+    pub fn audit_key(&self) -> Result<crate::audit::AuditKey, ConfigError> {
+        use crate::audit::AuditKey;
+        let key = match (&self.audit_key_env, &self.audit_key_file) {
+            (Some(var), None) => AuditKey::from_env(var),
+            (None, Some(path)) => AuditKey::from_file(path),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "[server] needs exactly one of audit_key_env or audit_key_file, the key of \
+                     the audit chain (make one with `miniguard audit-log keygen`)"
+                        .into(),
+                ));
+            }
+        };
+        key.map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     /// Reads the data-at-rest keyring from the environment variable or file the configuration

@@ -9,7 +9,8 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -17,7 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::Mutex;
 
-use crate::audit::{self, AuditRow, ChainReport};
+use crate::audit::{self, AuditKey, AuditRow, ChainReport};
 
 /// A failure of the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,65 @@ pub enum DbError {
     Detail(#[from] serde_json::Error),
     #[error("database schema version {found} is newer than this build knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    #[error(
+        "the audit log is keyed: open the database with its audit key (audit_key_env or \
+         audit_key_file) to append to it"
+    )]
+    AuditKeyNeeded,
+    #[error("{path}: {source}")]
+    Files {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl DbError {
+    /// Whether this is overload rather than a fault: no connection free in time, a query
+    /// interrupted at its time limit, or the database locked for longer than the busy timeout.
+    /// Clients should retry later (503 with `Retry-After`), and nothing is wrong with the data.
+    pub fn is_overload(&self) -> bool {
+        match self {
+            Self::Sqlx(sqlx::Error::PoolTimedOut) => true,
+            Self::Sqlx(sqlx::Error::Database(e)) => {
+                // SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_INTERRUPT (9), and their extended codes.
+                e.code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 9))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How many connections serve the data API's queries. They are a pool of their own, so
+/// expensive list queries wait for each other and never for the connections that sessions,
+/// logins and the audit log use.
+const DATA_CONNECTIONS: u32 = 3;
+/// How long a data query waits for a connection before the request is answered 503.
+const DATA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Virtual-machine steps between two checks of a data query's deadline and cancellation.
+const PROGRESS_STEPS: i32 = 1000;
+
+/// A connection of the data pool, lent to one request for its queries. The queries run under
+/// a SQLite progress handler that interrupts them at the deadline, or as soon as this value is
+/// dropped (the request ended: finished, timed out or the client went away), so no query keeps
+/// running for a client that is no longer there.
+pub struct DataConn {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl DataConn {
+    /// The connection, to run queries on.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for DataConn {
+    fn drop(&mut self) {
+        self.cancelled.store(true, Ordering::Release);
+    }
 }
 
 /// An embedded migration: a version, a name and SQL.
@@ -74,7 +134,77 @@ const MIGRATIONS: &[Migration] = &[
         name: "storage_keys",
         sql: include_str!("../migrations/0007_storage_keys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "audit_keyed",
+        sql: include_str!("../migrations/0010_audit_keyed.sql"),
+    },
 ];
+
+/// The database file (and the folder it needs) private to this user: folder 0700 when created
+/// here, file 0600, and the WAL and shared-memory files 0600 when they already exist. A folder
+/// that already exists and lets others in is logged, not changed (it may hold other things).
+fn private_files(path: &Path) -> Result<(), DbError> {
+    let err = |p: &Path| {
+        let path = p.display().to_string();
+        move |source| DbError::Files { path, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt as _;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(err(dir))?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            if let Ok(m) = std::fs::metadata(dir)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    folder = %dir.display(),
+                    "the database folder is open to other users; make it 0700"
+                );
+            }
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    drop(options.open(path).map_err(err(path))?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for f in files {
+            match std::fs::metadata(&f) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))
+                        .map_err(err(&f))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The default time limit of one data query.
+const DEFAULT_DATA_QUERY_MS: u64 = 5_000;
 
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -133,13 +263,25 @@ pub struct NewToken<'a> {
 #[derive(Clone)]
 pub struct Db {
     pool: SqlitePool,
+    /// The data API's own connections (see [`DataConn`]).
+    data_pool: SqlitePool,
+    /// The time limit of one data query, in milliseconds.
+    data_query_ms: Arc<AtomicU64>,
     /// Serializes audit appends within this process (the chain needs the previous hash).
     audit_lock: Arc<Mutex<()>>,
+    /// The key of the audit chain; rows are written unkeyed (scheme 1) until it is set.
+    audit_key: Arc<std::sync::OnceLock<AuditKey>>,
+    /// Rows of noisy actions per actor.
+    audit_budget: Arc<audit::AuditBudget>,
 }
 
 impl Db {
     /// Opens (creating if needed) the SQLite database at `path` and applies pending migrations.
+    /// The file is created with mode 0600 (SQLite gives its WAL and shared-memory files the
+    /// database file's mode), a looser existing one is tightened, and a folder created for it is
+    /// 0700.
     pub async fn open(path: &Path) -> Result<Self, DbError> {
+        private_files(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -150,11 +292,20 @@ impl Db {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
+        let data_pool = SqlitePoolOptions::new()
+            .max_connections(DATA_CONNECTIONS)
+            .min_connections(0)
+            .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
         let db = Self {
             pool,
+            data_pool,
+            data_query_ms: Arc::new(AtomicU64::new(DEFAULT_DATA_QUERY_MS)),
             audit_lock: Arc::new(Mutex::new(())),
+            audit_key: Arc::new(std::sync::OnceLock::new()),
+            audit_budget: Arc::new(audit::AuditBudget::default()),
         };
         db.migrate().await?;
         Ok(db)
@@ -172,8 +323,12 @@ impl Db {
             .connect_with(options)
             .await?;
         Ok(Self {
+            data_pool: pool.clone(),
             pool,
+            data_query_ms: Arc::new(AtomicU64::new(DEFAULT_DATA_QUERY_MS)),
             audit_lock: Arc::new(Mutex::new(())),
+            audit_key: Arc::new(std::sync::OnceLock::new()),
+            audit_budget: Arc::new(audit::AuditBudget::default()),
         })
     }
 
@@ -467,29 +622,90 @@ impl Db {
             .try_get(0)?)
     }
 
-    /// Appends an entry to the hash-chained audit log and returns the stored row.
+    /// Appends an entry to the hash-chained audit log and returns the stored row. The detail is
+    /// cleaned first ([`audit::clean_detail`]); an event of a noisy action over its actor's
+    /// budget ([`audit::AuditBudget`]) is only counted, and answers `None`.
     pub async fn append_audit(
         &self,
         actor: &str,
         action: &str,
         detail: &serde_json::Value,
-    ) -> Result<AuditRow, DbError> {
-        let detail = serde_json::to_string(detail)?;
+    ) -> Result<Option<AuditRow>, DbError> {
+        let mut detail = audit::clean_detail(detail);
+        if audit::NOISY_ACTIONS.contains(&action) {
+            match self.audit_budget.admit(actor, action, Instant::now()) {
+                audit::Admit::Count => return Ok(None),
+                audit::Admit::Write { suppressed: 0 } => {}
+                audit::Admit::Write { suppressed } => {
+                    if let Some(m) = detail.as_object_mut() {
+                        m.insert("suppressed".into(), suppressed.into());
+                    }
+                }
+            }
+        }
+        let detail = serde_json::to_string(&detail)?;
         let _guard = self.audit_lock.lock().await;
         // IMMEDIATE takes the write lock now, so another process cannot interleave an append.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = append_audit_in(&mut tx, actor, action, detail).await?;
+        let row = append_audit_in(&mut tx, self.audit_key.get(), actor, action, detail).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(Some(row))
+    }
+
+    /// Chains audit rows with `key` from now on (set once; a second call is ignored). Rows
+    /// written before without a key are sealed first by an `audit.keyed` row, whose keyed hash
+    /// covers the last of them, so they cannot be rewritten unnoticed either.
+    pub async fn use_audit_key(&self, key: AuditKey) -> Result<(), DbError> {
+        if self.audit_key.set(key).is_err() {
+            return Ok(());
+        }
+        let _guard = self.audit_lock.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let last = sqlx::query("SELECT scheme, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(last) = last {
+            let scheme: i64 = last.try_get(0)?;
+            if scheme == audit::SCHEME_SHA256 {
+                let legacy: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                let head: String = last.try_get(1)?;
+                let detail = serde_json::to_string(&serde_json::json!({
+                    "legacy_rows": legacy,
+                    "legacy_head": head,
+                }))?;
+                append_audit_in(
+                    &mut tx,
+                    self.audit_key.get(),
+                    "system",
+                    audit::KEYED_ACTION,
+                    detail,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Every audit row in id order.
     pub async fn audit_rows(&self) -> Result<Vec<AuditRow>, DbError> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, detail, prev_hash, hash FROM audit_log ORDER BY id",
+        // A database older than migration 10 (read by `audit-log verify` without migrating)
+        // has no scheme column: all its rows are scheme 1.
+        let has_scheme: bool = sqlx::query(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'scheme'",
         )
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        let sql = if has_scheme {
+            "SELECT id, at, actor, action, detail, prev_hash, hash, scheme FROM audit_log ORDER BY id"
+        } else {
+            "SELECT id, at, actor, action, detail, prev_hash, hash, 1 FROM audit_log ORDER BY id"
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditRow {
@@ -500,16 +716,33 @@ impl Db {
                     detail: r.try_get(4)?,
                     prev_hash: r.try_get(5)?,
                     hash: r.try_get(6)?,
+                    scheme: r.try_get(7)?,
                 })
             })
             .collect()
     }
 
-    /// Walks the audit chain (see [`audit::verify`]).
+    /// Walks the audit chain (see [`audit::verify`]) with this database's audit key, if set.
     pub async fn verify_audit(&self) -> Result<ChainReport, DbError> {
+        self.verify_audit_with(self.audit_key.get(), None).await
+    }
+
+    /// Walks the audit chain with `key` and, when given, against an anchor exported earlier.
+    pub async fn verify_audit_with(
+        &self,
+        key: Option<&AuditKey>,
+        anchor: Option<&audit::Anchor>,
+    ) -> Result<ChainReport, DbError> {
         let rows = self.audit_rows().await?;
         let issued = audit_issued(&self.pool).await?;
-        Ok(audit::verify(rows, issued))
+        Ok(audit::verify(
+            rows,
+            audit::VerifyWith {
+                issued,
+                key,
+                anchor,
+            },
+        ))
     }
 
     /// Remembers a nonce until `expires_at_ms`. Returns `false` when it was already seen (a
@@ -540,6 +773,30 @@ impl Db {
         &self.pool
     }
 
+    /// Sets the time limit of one data query (at least a millisecond).
+    pub fn set_data_query_timeout(&self, limit: Duration) {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.data_query_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// A connection of the data pool whose queries stop at the data query time limit (counted
+    /// from now) or when the returned value is dropped.
+    pub async fn data_conn(&self) -> Result<DataConn, DbError> {
+        let mut conn = self.data_pool.acquire().await?;
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let limit = Duration::from_millis(self.data_query_ms.load(Ordering::Relaxed));
+        let deadline = Instant::now() + limit;
+        let flag = Arc::clone(&cancelled);
+        // The callback answers whether to go on: false interrupts the statement with
+        // SQLITE_INTERRUPT, which `DbError::is_overload` reports as overload.
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(PROGRESS_STEPS, move || {
+                !flag.load(Ordering::Acquire) && Instant::now() < deadline
+            });
+        Ok(DataConn { conn, cancelled })
+    }
+
     /// Grants a role (idempotent).
     pub async fn grant_role(&self, user: UserId, role: &str) -> Result<(), DbError> {
         sqlx::query(
@@ -564,6 +821,7 @@ impl Db {
         {
             tracing::debug!(error = %e, "checkpoint before close");
         }
+        self.data_pool.close().await;
         self.pool.close().await;
     }
 }
@@ -627,17 +885,25 @@ async fn audit_issued(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
 
 async fn append_audit_in(
     conn: &mut SqliteConnection,
+    key: Option<&AuditKey>,
     actor: &str,
     action: &str,
     detail: String,
 ) -> Result<AuditRow, DbError> {
-    let last = sqlx::query("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+    let last = sqlx::query("SELECT hash, scheme FROM audit_log ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let prev_hash: String = match last {
+    let prev_hash: String = match &last {
         Some(r) => r.try_get(0)?,
         None => audit::GENESIS.to_owned(),
     };
+    // An unkeyed row after keyed ones would read as a rewrite: refuse instead.
+    if key.is_none()
+        && let Some(r) = &last
+        && r.try_get::<i64, _>(1)? == audit::SCHEME_HMAC
+    {
+        return Err(DbError::AuditKeyNeeded);
+    }
     // The next id after the highest ever issued, so a cut-off tail stays visible as a gap.
     let issued: Option<i64> =
         sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
@@ -647,10 +913,19 @@ async fn append_audit_in(
             .transpose()?;
     let id = issued.unwrap_or(0) + 1;
     let at_ms = now_ms();
-    let hash = audit::entry_hash(id, at_ms, actor, action, &detail, &prev_hash);
+    let (hash, scheme) = match key {
+        Some(key) => (
+            audit::keyed_entry_hash(key, id, at_ms, actor, action, &detail, &prev_hash),
+            audit::SCHEME_HMAC,
+        ),
+        None => (
+            audit::entry_hash(id, at_ms, actor, action, &detail, &prev_hash),
+            audit::SCHEME_SHA256,
+        ),
+    };
     sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash, scheme)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id)
     .bind(at_ms)
@@ -659,6 +934,7 @@ async fn append_audit_in(
     .bind(&detail)
     .bind(&prev_hash)
     .bind(&hash)
+    .bind(scheme)
     .execute(&mut *conn)
     .await?;
     Ok(AuditRow {
@@ -669,12 +945,273 @@ async fn append_audit_in(
         detail,
         prev_hash,
         hash,
+        scheme,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_audit_key() -> AuditKey {
+        AuditKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap()
+    }
+
+    /// A keyed log of five rows, closed; answers its path.
+    async fn keyed_log(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("t.db");
+        let db = Db::open(&path).await.unwrap();
+        db.use_audit_key(test_audit_key()).await.unwrap();
+        for i in 1..=5 {
+            db.append_audit("system", "test", &serde_json::json!({ "i": i }))
+                .await
+                .unwrap();
+        }
+        db.close().await;
+        path
+    }
+
+    /// The attacker: a plain connection to the file, the append-only triggers dropped.
+    async fn attacker(path: &Path) -> SqliteConnection {
+        use sqlx::Connection as _;
+        let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn
+    }
+
+    async fn verify_file(
+        path: &Path,
+        key: Option<&AuditKey>,
+        anchor: Option<&audit::Anchor>,
+    ) -> ChainReport {
+        let db = Db::open_read_only(path).await.unwrap();
+        let r = db.verify_audit_with(key, anchor).await.unwrap();
+        db.close().await;
+        r
+    }
+
+    /// Regression (round 2, item 6), first attack: edit a row and re-hash every later row.
+    /// Re-hashed with SHA-256 (all an attacker without the key can do), under either scheme, the
+    /// chain no longer verifies.
+    #[tokio::test]
+    async fn an_edit_with_the_later_rows_rehashed_fails_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = keyed_log(dir.path()).await;
+        let key = test_audit_key();
+        assert!(verify_file(&path, Some(&key), None).await.is_intact());
+        for scheme in [audit::SCHEME_HMAC, audit::SCHEME_SHA256] {
+            let mut conn = attacker(&path).await;
+            let rows: Vec<(i64, i64, String, String, String)> =
+                sqlx::query_as("SELECT id, at, actor, action, detail FROM audit_log ORDER BY id")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let mut prev: String =
+                sqlx::query_scalar("SELECT prev_hash FROM audit_log WHERE id = 2")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            for (id, at, actor, action, detail) in rows.into_iter().skip(1) {
+                let detail = if id == 2 {
+                    "{\"i\":99}".to_owned()
+                } else {
+                    detail
+                };
+                let hash = audit::entry_hash(id, at, &actor, &action, &detail, &prev);
+                sqlx::query(
+                    "UPDATE audit_log SET detail = ?, prev_hash = ?, hash = ?, scheme = ? WHERE id = ?",
+                )
+                .bind(&detail)
+                .bind(&prev)
+                .bind(&hash)
+                .bind(scheme)
+                .bind(id)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                prev = hash;
+            }
+            drop(conn);
+            let r = verify_file(&path, Some(&key), None).await;
+            assert!(!r.is_intact(), "scheme {scheme}: {r:?}");
+        }
+        // Rewriting every row as legacy SHA-256 rows does not pass either.
+        let mut conn = attacker(&path).await;
+        let rows: Vec<(i64, i64, String, String, String)> =
+            sqlx::query_as("SELECT id, at, actor, action, detail FROM audit_log ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let mut prev = audit::GENESIS.to_owned();
+        for (id, at, actor, action, detail) in rows {
+            let hash = audit::entry_hash(id, at, &actor, &action, &detail, &prev);
+            sqlx::query("UPDATE audit_log SET prev_hash = ?, hash = ?, scheme = 1 WHERE id = ?")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(id)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            prev = hash;
+        }
+        drop(conn);
+        let r = verify_file(&path, Some(&key), None).await;
+        assert!(
+            r.problems.contains(&audit::ChainProblem::Unkeyed { id: 1 }),
+            "{r:?}"
+        );
+    }
+
+    /// Regression (round 2, item 6), second attack: delete the tail and lower
+    /// `sqlite_sequence`. The database alone cannot tell; the anchor exported before can.
+    #[tokio::test]
+    async fn a_cut_off_tail_with_the_sequence_lowered_fails_against_the_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = keyed_log(dir.path()).await;
+        let key = test_audit_key();
+        let before = verify_file(&path, Some(&key), None).await;
+        assert!(before.is_intact());
+        let anchor = before.anchor();
+        assert_eq!(anchor.id, 5);
+        let mut conn = attacker(&path).await;
+        sqlx::query("DELETE FROM audit_log WHERE id > 3")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit_log'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        drop(conn);
+        let r = verify_file(&path, Some(&key), Some(&anchor)).await;
+        assert!(
+            r.problems.contains(&audit::ChainProblem::Truncated {
+                last_id: 3,
+                issued: 5
+            }),
+            "{r:?}"
+        );
+        // An anchor of the intact prefix still matches: anchoring is safe to repeat.
+        let mut old = anchor.clone();
+        old.id = 3;
+        old.hash = verify_file(&path, Some(&key), None).await.head;
+        assert!(verify_file(&path, Some(&key), Some(&old)).await.is_intact());
+    }
+
+    /// Legacy rows written before a key are sealed by the first keyed row, and an anchor that
+    /// names a rewritten row is reported.
+    #[tokio::test]
+    async fn legacy_rows_are_sealed_and_a_rewritten_anchor_row_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).await.unwrap();
+        for i in 0..2 {
+            db.append_audit("system", "old", &serde_json::json!({ "i": i }))
+                .await
+                .unwrap();
+        }
+        db.use_audit_key(test_audit_key()).await.unwrap();
+        db.append_audit("system", "new", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let rows = db.audit_rows().await.unwrap();
+        assert_eq!(rows[2].action, audit::KEYED_ACTION);
+        assert_eq!(rows[3].scheme, audit::SCHEME_HMAC);
+        let r = db.verify_audit().await.unwrap();
+        assert!(r.is_intact(), "{r:?}");
+        assert_eq!(r.legacy_rows, 2);
+        let mut anchor = r.anchor();
+        anchor.hash = audit::GENESIS.to_owned();
+        let r = db
+            .verify_audit_with(Some(&test_audit_key()), Some(&anchor))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.problems,
+            vec![audit::ChainProblem::AnchorMismatch { id: 4 }]
+        );
+        // Keyed rows cannot be checked without the key.
+        let r = db.verify_audit_with(None, None).await.unwrap();
+        assert!(matches!(
+            r.problems[0],
+            audit::ChainProblem::NoKey { id: 3 }
+        ));
+        db.close().await;
+    }
+
+    /// A statement that never ends by itself: only an interrupt stops it.
+    const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                           SELECT count(*) FROM n";
+
+    /// Regression (round 2, item 3): a data query ran on past its request; now SQLite is
+    /// interrupted at the time limit and the error reads as overload (503), not a fault.
+    #[tokio::test]
+    async fn a_data_query_is_interrupted_at_its_time_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).await.unwrap();
+        db.set_data_query_timeout(Duration::from_millis(200));
+        let mut conn = db.data_conn().await.unwrap();
+        let e = match sqlx::query(ENDLESS).fetch_one(conn.conn()).await {
+            Ok(_) => panic!("an endless query ended"),
+            Err(e) => DbError::from(e),
+        };
+        assert!(e.is_overload(), "{e}");
+        drop(conn);
+        db.close().await;
+    }
+
+    /// Regression (round 2, item 3): the queries of a request that ended (here: its task
+    /// aborted, as a timed-out or abandoned request is) kept running; now they stop, and their
+    /// connections are free again long before the time limit.
+    #[tokio::test]
+    async fn data_queries_stop_when_their_request_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).await.unwrap();
+        db.set_data_query_timeout(Duration::from_hours(1));
+        let mut tasks = Vec::new();
+        for _ in 0..DATA_CONNECTIONS {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut conn = db.data_conn().await.unwrap();
+                let _ = sqlx::query(ENDLESS).fetch_one(conn.conn()).await;
+            }));
+        }
+        // Every data connection is busy; the session pool is not affected.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        db.ping().await.unwrap();
+        for t in &tasks {
+            t.abort();
+        }
+        // Within the acquire timeout (2 s), far below the hour of the time limit.
+        let mut conn = db.data_conn().await.unwrap();
+        sqlx::query("SELECT 1").execute(conn.conn()).await.unwrap();
+        drop(conn);
+        db.close().await;
+    }
+
+    /// The data pool is separate: with all its connections taken, waiting for another is
+    /// overload (503), and the session pool still answers.
+    #[tokio::test]
+    async fn a_full_data_pool_is_overload_and_leaves_sessions_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..DATA_CONNECTIONS {
+            held.push(db.data_conn().await.unwrap());
+        }
+        let e = db.data_conn().await.err().unwrap();
+        assert!(e.is_overload(), "{e}");
+        db.ping().await.unwrap();
+        drop(held);
+        db.close().await;
+    }
 
     #[tokio::test]
     async fn migrations_apply_once_and_users_are_found_again() {

@@ -6,6 +6,10 @@
 //! logs the cause inside the request's span and renders the body with the request id. The same
 //! middleware turns every other error status (axum's 404 and 405, the body limit's 413, the
 //! timeout's 408, a caught panic's 500) into problem JSON, so no error leaves in another shape.
+//!
+//! Overload is not a fault: a database pool with no connection free in time, a query stopped
+//! at its time limit, or a database locked past the busy timeout answer **503** with
+//! `Retry-After` (`urn:miniguard:problem:overloaded`), never 500.
 
 use std::borrow::Cow;
 
@@ -18,6 +22,9 @@ use crate::platform::PlatformError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
+    /// An upload would take its owner over the storage quota.
+    #[error("storage quota exceeded")]
+    QuotaExceeded,
     /// The body or a parameter was malformed; the reason is for the log.
     #[error("bad request: {0}")]
     BadRequest(Cow<'static, str>),
@@ -84,6 +91,10 @@ pub enum ApiError {
     },
 }
 
+/// The `Retry-After` of an overload answer (503): a pool with no free connection in time, or a
+/// query stopped at its time limit.
+pub const OVERLOAD_RETRY_AFTER_SECS: u64 = 2;
+
 /// The client-visible part of an error, attached to the response as an extension and rendered
 /// by the problem middleware (which knows the request id).
 #[derive(Clone, Debug)]
@@ -133,6 +144,11 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => Problem::from_status(StatusCode::BAD_REQUEST),
             Self::PayloadTooLarge => Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE),
+            Self::QuotaExceeded => Problem::typed(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "quota-exceeded",
+                "The storage quota of the record's owner would be exceeded",
+            ),
             Self::UnsupportedMediaType(_) => {
                 let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
                 p.detail = Some("Send the body as application/json.");
@@ -160,6 +176,11 @@ impl ApiError {
                     "The platform login service failed",
                 ),
             },
+            Self::Database(e) if e.is_overload() => Problem::typed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "The server is busy, try again shortly",
+            ),
             Self::Database(_) => Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR),
             Self::NotReady(_) => Problem::from_status(StatusCode::SERVICE_UNAVAILABLE),
             Self::Unauthorized(_) => Problem::typed(
@@ -231,6 +252,7 @@ impl IntoResponse for ApiError {
                 Some((retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1))
             }
             Self::Platform(PlatformError::RateLimited) => Some(60),
+            Self::Database(e) if e.is_overload() => Some(OVERLOAD_RETRY_AFTER_SECS),
             _ => None,
         };
         if matches!(self, Self::Unauthorized(_)) {

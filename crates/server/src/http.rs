@@ -64,6 +64,15 @@ pub struct AppOptions {
     pub open_data_max_age: Duration,
     /// Second factors, step-up and per-account lockout.
     pub mfa: crate::mfa::MfaPolicy,
+    /// The time limit of one data API query: SQLite is interrupted at it, and the request
+    /// answers 503 with `Retry-After`.
+    pub data_query_timeout: Duration,
+    /// The cost budget of one `?filter=` (see [`crate::data::filter::cost`]).
+    pub filter_budget: u32,
+    /// Bytes of uploaded files all records of one owner may hold.
+    pub upload_quota_bytes: u64,
+    /// Hosts rich-text images may come from (`https:` only); empty: any `https:` host.
+    pub image_hosts: Vec<String>,
 }
 
 impl Default for AppOptions {
@@ -80,6 +89,10 @@ impl Default for AppOptions {
             // allows for slow networks and clock skew, and stops replays of old captures.
             open_data_max_age: Duration::from_mins(10),
             mfa: crate::mfa::MfaPolicy::default(),
+            data_query_timeout: Duration::from_secs(5),
+            filter_budget: crate::data::filter::DEFAULT_BUDGET,
+            upload_quota_bytes: 100 * 1024 * 1024,
+            image_hosts: Vec::new(),
         }
     }
 }
@@ -101,6 +114,7 @@ struct Inner {
     mfa: crate::mfa::MfaServices,
     account_limits: crate::lockout::AccountLimits,
     collections: std::sync::OnceLock<crate::data::Collections>,
+    rich_text: crate::data::sanitize::Cleaner,
 }
 
 impl AppState {
@@ -155,6 +169,7 @@ impl AppState {
         options: AppOptions,
         mfa: crate::mfa::MfaServices,
     ) -> Self {
+        db.set_data_query_timeout(options.data_query_timeout);
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -164,6 +179,7 @@ impl AppState {
                 auth_limit: RateLimiter::new(options.auth_rate),
                 metrics: Metrics::default(),
                 account_limits: crate::lockout::AccountLimits::new(&options.mfa.lockout),
+                rich_text: crate::data::sanitize::Cleaner::new(options.image_hosts.clone()),
                 options,
                 mfa,
                 collections: std::sync::OnceLock::new(),
@@ -224,6 +240,11 @@ impl AppState {
             by_name: std::collections::BTreeMap::new(),
         };
         self.inner.collections.get().unwrap_or(&NONE)
+    }
+
+    /// The rich-text sanitizer with the deployment's image hosts.
+    pub fn rich_text(&self) -> &crate::data::sanitize::Cleaner {
+        &self.inner.rich_text
     }
 
     /// The stricter limit of the auth routes.

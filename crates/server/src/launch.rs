@@ -22,7 +22,7 @@ use crate::platform::fake::FakeWeChat;
 use crate::platform::fake_alipay::FakeAlipay;
 use crate::platform::fake_douyin::FakeDouyin;
 use crate::platform::wechat::{WeChatClient, WeChatConfigError};
-use crate::serve::{Transport, serve};
+use crate::serve::{ConnectionLimits, Transport, serve_with};
 use crate::tls::{DevCertificate, TlsError, fingerprint, load_pem_files, server_config};
 
 /// The appid the development fake answers to.
@@ -97,6 +97,8 @@ pub struct Running {
     listener: TcpListener,
     router: axum::Router,
     transport: Transport,
+    limits: ConnectionLimits,
+    collections: crate::data::Collections,
     db: Db,
     fake: Option<FakeWeChat>,
     other_fakes: Option<(FakeDouyin, FakeAlipay)>,
@@ -107,8 +109,15 @@ impl Running {
     /// Serves until `shutdown` completes, then drains connections and closes the database (and,
     /// in `--dev`, stops the fake and removes the temporary data).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.db.clone()));
-        let served = serve(self.listener, self.router, self.transport, shutdown).await;
+        let sweeper = tokio::spawn(sweep_forever(self.db.clone(), self.collections.clone()));
+        let served = serve_with(
+            self.listener,
+            self.router,
+            self.transport,
+            self.limits,
+            shutdown,
+        )
+        .await;
         sweeper.abort();
         self.db.close().await;
         if let Some(fake) = self.fake {
@@ -126,10 +135,18 @@ impl Running {
 /// How often expired tokens and nonces are deleted.
 const SWEEP_EVERY: Duration = Duration::from_mins(10);
 
-async fn sweep_forever(db: Db) {
+async fn sweep_forever(db: Db, collections: crate::data::Collections) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
+        // The first tick is at once: orphans of a crash go at start.
         tick.tick().await;
+        match crate::data::files::sweep_orphans(&db, &collections, crate::data::files::ORPHAN_GRACE)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "removed orphaned uploads"),
+            Err(e) => tracing::warn!(error = %e, "sweeping orphaned uploads failed"),
+        }
         // A day of grace keeps just-expired rows for inspection.
         match db.sweep(24 * 3600 * 1000).await {
             Ok(0) => {}
@@ -174,6 +191,7 @@ pub async fn start_dev_with(
     };
     let database = data_dir.join("miniguard.db");
     let db = Db::open(&database).await?;
+    db.use_audit_key(dev_audit_key(&data_dir)?).await?;
     crate::data::store::install(&db, &collections).await?;
 
     // A throwaway AppSecret shared only by the fake and our client.
@@ -205,9 +223,12 @@ pub async fn start_dev_with(
     let mut app_options = AppOptions::default();
     if let Some(limits) = &options.limits {
         (app_options.general_rate, app_options.auth_rate) = limits.rates();
+        app_options.data_query_timeout = limits.query_timeout.0;
+        app_options.filter_budget = limits.filter_budget;
+        app_options.upload_quota_bytes = limits.upload_quota_bytes;
     }
     let state = AppState::with_services(db.clone(), platforms, keyring, app_options, mfa)
-        .with_collections(collections);
+        .with_collections(collections.clone());
     Ok(Running {
         local_addr,
         url: format!("https://{local_addr}"),
@@ -219,6 +240,8 @@ pub async fn start_dev_with(
         listener,
         router: app(state),
         transport: Transport::Tls(cert.server_config()?),
+        limits: fit_to_open_file_limit(ConnectionLimits::default()),
+        collections,
         db,
         fake: Some(fake),
         other_fakes: Some(other_fakes),
@@ -283,7 +306,9 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
     {
         create_dir(parent)?;
     }
+    let audit_key = settings.audit_key()?;
     let db = Db::open(&settings.database).await?;
+    db.use_audit_key(audit_key).await?;
     crate::data::store::install(&db, &settings.collections).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -332,6 +357,8 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         listener,
         router: app(state),
         transport: transport.0,
+        limits: fit_to_open_file_limit(settings.connections.limits()),
+        collections: settings.collections.clone(),
         db,
         fake: None,
         other_fakes: None,
@@ -402,8 +429,86 @@ fn dev_mfa_services(fake_base_url: &str, secret: &str) -> crate::mfa::MfaService
     }
 }
 
+/// File descriptors kept for everything but client connections (the database and its WAL,
+/// uploads, outgoing platform calls, the listener).
+const RESERVED_FILES: u64 = 128;
+
+/// Raises the soft open-file limit to the hard one (each connection is a descriptor, and a low
+/// soft limit such as 256 or 1024 lets idle connections starve everything else), then lowers
+/// the connection cap below what the limit allows, keeping [`RESERVED_FILES`] for the rest.
+fn fit_to_open_file_limit(mut limits: ConnectionLimits) -> ConnectionLimits {
+    let soft = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read or raise the open-file limit");
+            return limits;
+        }
+    };
+    let room = if soft > 2 * RESERVED_FILES {
+        soft - RESERVED_FILES
+    } else {
+        soft / 2
+    };
+    let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+    if limits.max_connections > room {
+        tracing::warn!(
+            open_file_limit = soft,
+            max_connections = room,
+            "connection cap lowered to fit the open-file limit"
+        );
+        limits.max_connections = room;
+    }
+    limits
+}
+
+/// Creates a data folder (and its missing parents) with mode 0700: it holds the database, its
+/// WAL, the uploads and, in `--dev`, keys.
 fn create_dir(dir: &Path) -> Result<(), LaunchError> {
-    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .map_err(io(format!("creating {}", dir.display())))
+}
+
+/// The file in the `--dev` data directory holding the development audit key (mode 0600).
+pub const DEV_AUDIT_KEY_FILE: &str = "dev-audit-key";
+
+/// `--dev`'s audit key: read from [`DEV_AUDIT_KEY_FILE`] in the data directory, or made and
+/// written there (0600) on the first run, so `audit-log verify --key-file` can check the log.
+fn dev_audit_key(dir: &Path) -> Result<crate::audit::AuditKey, LaunchError> {
+    use secrecy::ExposeSecret as _;
+    let path = dir.join(DEV_AUDIT_KEY_FILE);
+    if path.exists() {
+        return crate::audit::AuditKey::from_file(&path)
+            .map_err(|e| LaunchError::Keys(format!("{}: {e}", path.display())));
+    }
+    let (key, text) =
+        crate::audit::AuditKey::generate().map_err(|e| LaunchError::Keys(e.to_string()))?;
+    write_private(&path, format!("{}\n", text.expose_secret()).as_bytes())?;
+    Ok(key)
+}
+
+/// Creates `path` with mode 0600 (refusing to overwrite) and writes `bytes` durably.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), LaunchError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(io(format!("creating {}", path.display())))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(format!("writing {}", path.display())))
 }
 
 /// The file in a `--dev --data-dir` directory holding the development data key.
@@ -423,22 +528,9 @@ fn dev_keyring(data_dir: Option<&Path>) -> Result<Keyring, LaunchError> {
             .map_err(|e| LaunchError::Keys(format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use secrecy::ExposeSecret as _;
-            use std::io::Write as _;
             let key = generate()?;
             let line = format!("1:{}\n", key.to_base64().expose_secret());
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt as _;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(&path)
-                .map_err(io(format!("creating {}", path.display())))?;
-            file.write_all(line.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(io(format!("writing {}", path.display())))?;
+            write_private(&path, line.as_bytes())?;
             Ok(Keyring::new(KeyId(1), key))
         }
         Err(e) => Err(io(format!("reading {}", path.display()))(e)),
@@ -448,6 +540,20 @@ fn dev_keyring(data_dir: Option<&Path>) -> Result<Keyring, LaunchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Round 2, item 2: the soft open-file limit is raised to the hard one at start, and the
+    /// connection cap stays below it with room for the database and uploads.
+    #[cfg(unix)]
+    #[test]
+    fn the_open_file_limit_is_raised_and_bounds_the_connection_cap() {
+        let limits = fit_to_open_file_limit(ConnectionLimits {
+            max_connections: usize::MAX,
+            ..ConnectionLimits::default()
+        });
+        let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        assert_eq!(soft, hard);
+        assert!(u64::try_from(limits.max_connections).unwrap() < soft);
+    }
 
     #[tokio::test]
     async fn dev_mode_refuses_to_listen_beyond_loopback() {

@@ -1,29 +1,76 @@
 //! Running the application on a socket: TLS (or, when explicitly enabled, plain HTTP behind a
 //! proxy), HTTP/1.1 and HTTP/2, connection timeouts and graceful shutdown.
+//!
+//! Connections are a resource an attacker can hold without sending requests, so every one is
+//! bounded: a cap on all connections (the accept loop waits at the cap rather than running the
+//! process out of file descriptors), a cap per client address (over it a connection is closed at
+//! once), a TLS handshake timeout, a header timeout, and an idle timeout counted in requests, not
+//! bytes: a connection with no request in flight for [`ConnectionLimits::idle_timeout`] is told
+//! to close and dropped a few seconds later if it does not, whatever it sends meanwhile (HTTP/2
+//! pings and settings frames do not keep it open). Accept errors back off exponentially.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
-/// Time allowed for a TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for a request's headers to arrive (slow-loris protection).
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time open connections get to finish after shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time a connection told to close (idle, or shutting down) gets before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// The longest pause of the accept loop after repeated failures (e.g. out of file descriptors).
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Bounds on connections: how many, from where, and for how long without a request.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// Connections open at once; at the cap the accept loop waits (the kernel backlog queues).
+    pub max_connections: usize,
+    /// Connections open at once from one client address (IPv6 by /64); over it a new
+    /// connection is closed at once.
+    pub max_per_address: usize,
+    /// A connection with no request in flight for this long is closed: whether it never sent
+    /// anything after the TLS handshake, sent only the HTTP/2 preface, or keeps a keep-alive
+    /// connection (HTTP/1.1 or HTTP/2, pings included) without using it.
+    pub idle_timeout: Duration,
+    /// Time allowed for a TLS handshake.
+    pub handshake_timeout: Duration,
+    /// Time allowed for a request's headers to arrive (HTTP/1.1; slow-loris protection).
+    pub header_timeout: Duration,
+    /// HTTP/2 streams open at once on one connection.
+    pub max_streams: u32,
+    /// HTTP/2: the server pings a connection this often while requests are in flight and closes
+    /// it when a ping is not answered within the same time.
+    pub keep_alive_interval: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_per_address: 64,
+            idle_timeout: Duration::from_mins(1),
+            handshake_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_streams: 64,
+            keep_alive_interval: Duration::from_secs(20),
+        }
+    }
+}
 
 /// How connections are secured.
 #[derive(Clone)]
@@ -34,53 +81,217 @@ pub enum Transport {
     InsecureHttpBehindProxy,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets open
-/// connections finish (up to a drain timeout).
+/// Serves `app` on `listener` with the default [`ConnectionLimits`] until `shutdown`
+/// completes (see [`serve_with`]).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     transport: Transport,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    serve_with(
+        listener,
+        app,
+        transport,
+        ConnectionLimits::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// The key connections are counted under: the address, IPv6 by its /64 (one subscriber's
+/// network), IPv4-mapped IPv6 as IPv4.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                IpAddr::V4(v4)
+            } else {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        }
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
+/// Open connections per address; a [`AddressSlot`] gives its place back when dropped.
+#[derive(Default)]
+struct PerAddress {
+    open: std::sync::Mutex<HashMap<IpAddr, usize>>,
+}
+
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    key: IpAddr,
+}
+
+impl PerAddress {
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
+        let key = address_key(ip);
+        // A poisoned lock only means another connection task panicked while counting; the
+        // counts stay consistent (each change is one statement), so keep using them.
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(key).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            table: Arc::clone(self),
+            key,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .table
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Requests in flight on one connection and when the last one started or ended.
+struct Activity {
+    started: Instant,
+    in_flight: AtomicUsize,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        InFlight(Arc::clone(self))
+    }
+
+    /// How long the connection has had no request in flight (zero while one is).
+    fn idle_for(&self) -> Duration {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Duration::ZERO;
+        }
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+}
+
+/// One request in flight; ends when the handler's future completes or is dropped.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets open
+/// connections finish (up to a drain timeout). Connections are bounded by `limits`.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    transport: Transport,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let acceptor = match &transport {
         Transport::Tls(config) => Some(TlsAcceptor::from(Arc::clone(config))),
         Transport::InsecureHttpBehindProxy => None,
     };
-    let graceful = GracefulShutdown::new();
+    let max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let per_address = Arc::new(PerAddress::default());
+    let limits = Arc::new(limits);
+    let (closing, closing_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut backoff = Duration::ZERO;
     loop {
+        // At the cap, wait for a connection to end before accepting another.
+        let permit = tokio::select! {
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+                Ok(a) => {
+                    backoff = Duration::ZERO;
+                    a
+                }
                 Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of file descriptors and the like: back off (growing, capped) instead
+                    // of spinning on an error that will repeat until something closes.
+                    backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+                    tracing::warn!(error = %e, backoff_ms = backoff.as_millis(), "accept failed");
+                    drop(permit);
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {},
+                        () = &mut shutdown => break,
+                    }
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = per_address.take(peer.ip(), limits.max_per_address) else {
+            tracing::debug!(%peer, "too many connections from this address: closed");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
+        let limits = Arc::clone(&limits);
+        let closing = closing_rx.clone();
         tokio::spawn(async move {
+            let _permit = permit;
+            let _slot = slot;
             match acceptor {
                 Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => serve_connection(tls, peer, app, watcher).await,
+                    match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls)) => serve_connection(tls, peer, app, &limits, closing).await,
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-                None => serve_connection(stream, peer, app, watcher).await,
+                None => serve_connection(stream, peer, app, &limits, closing).await,
             }
         });
     }
     drop(listener);
     tracing::info!("shutting down: draining connections");
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    let _ = closing.send(true);
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all))
         .await
         .is_err()
     {
@@ -93,25 +304,73 @@ async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
     app: Router,
-    watcher: hyper_util::server::graceful::Watcher,
+    limits: &ConnectionLimits,
+    mut closing: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = app.map_request(move |mut req: hyper::Request<Incoming>| {
+    let activity = Arc::new(Activity::new());
+    let counted = Arc::clone(&activity);
+    let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
-        req
+        let in_flight = counted.begin();
+        let app = app.clone();
+        async move {
+            let res = app.oneshot(req).await;
+            drop(in_flight);
+            res
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT);
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(100);
+        .max_concurrent_streams(limits.max_streams)
+        .keep_alive_interval(Some(limits.keep_alive_interval))
+        .keep_alive_timeout(limits.keep_alive_interval)
+        .max_pending_accept_reset_streams(Some(20))
+        .max_local_error_reset_streams(Some(64))
+        .max_header_list_size(64 * 1024);
     let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-    if let Err(e) = watcher.watch(conn.into_owned()).await {
+    let mut conn = std::pin::pin!(conn);
+    let check_every =
+        (limits.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    let mut tick = tokio::time::interval(check_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Set once the connection was told to close; it is dropped if still open after the grace.
+    let mut close_by: Option<Instant> = None;
+    let result = loop {
+        tokio::select! {
+            r = conn.as_mut() => break r,
+            changed = closing.changed(), if close_by.is_none() => {
+                if changed.is_err() || *closing.borrow() {
+                    conn.as_mut().graceful_shutdown();
+                    close_by = Some(Instant::now() + CLOSE_GRACE);
+                }
+            }
+            _ = tick.tick() => {
+                match close_by {
+                    Some(deadline) if Instant::now() >= deadline => {
+                        tracing::debug!(%peer, "connection did not close in time: dropped");
+                        return;
+                    }
+                    Some(_) => {}
+                    None if activity.idle_for() >= limits.idle_timeout => {
+                        tracing::debug!(%peer, "idle connection closed");
+                        conn.as_mut().graceful_shutdown();
+                        close_by = Some(Instant::now() + CLOSE_GRACE);
+                    }
+                    None => {}
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }

@@ -394,6 +394,11 @@ async fn a_configured_server_serves_tls_from_files_and_reads_the_secret_from_a_f
     std::fs::write(dir.path().join("key.pem"), cert.key_pem()).unwrap();
     std::fs::write(dir.path().join("wechat-secret"), format!("{SECRET}\n")).unwrap();
     std::fs::write(dir.path().join("data-keys"), format!("{TEST_KEYS}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("audit-key"),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",
+    )
+    .unwrap();
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
         .unwrap();
@@ -403,6 +408,7 @@ async fn a_configured_server_serves_tls_from_files_and_reads_the_secret_from_a_f
 listen = "127.0.0.1:0"
 database = "data/miniguard.db"
 data_keys_file = "data-keys"
+audit_key_file = "audit-key"
 [server.tls]
 cert = "cert.pem"
 key = "key.pem"

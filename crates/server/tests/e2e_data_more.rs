@@ -455,9 +455,23 @@ async fn raw(
         .unwrap()
 }
 
+/// A PNG of exactly `len` bytes (at least 57): its chunks well-formed up to `IEND`, the
+/// `IDAT` filled with a pattern (uploads are checked for structure, not decoded).
 fn png(len: usize) -> Vec<u8> {
     let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
-    v.extend((0..len.saturating_sub(8)).map(|i| u8::try_from(i % 251).unwrap()));
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        v.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        v.extend_from_slice(kind);
+        v.extend_from_slice(data);
+        v.extend_from_slice(&[0, 0, 0, 0]);
+    };
+    chunk(b"IHDR", &[0; 13]);
+    let idat: Vec<u8> = (0..len - 57)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    assert_eq!(v.len(), len);
     v
 }
 

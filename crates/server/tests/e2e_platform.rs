@@ -568,6 +568,7 @@ async fn a_configured_server_logs_in_through_douyin_and_alipay_with_keys_from_fi
     write("app.pem", APP_PRIVATE);
     write("alipay-public.pem", ALIPAY_PUBLIC);
     write("data-keys", &format!("{TEST_KEYS}\n"));
+    write("audit-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n");
     let wechat = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
         .unwrap();
@@ -583,6 +584,7 @@ async fn a_configured_server_logs_in_through_douyin_and_alipay_with_keys_from_fi
 listen = "127.0.0.1:0"
 database = "data/miniguard.db"
 data_keys_file = "data-keys"
+audit_key_file = "audit-key"
 [server.tls]
 cert = "cert.pem"
 key = "key.pem"

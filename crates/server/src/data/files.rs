@@ -87,6 +87,177 @@ impl FileKind {
     }
 }
 
+/// Markers of markup or script that have no business inside an image: a file carrying them
+/// is a polyglot, an image that a browser or a careless viewer may also run as HTML.
+/// Long enough (or followed by a delimiter) that compressed pixel data does not hit them by
+/// chance.
+const MARKUP_MARKERS: &[&[u8]] = &[
+    b"<script",
+    b"<html",
+    b"<!doctype",
+    b"<iframe",
+    b"<?php",
+    b"<object",
+    b"<embed",
+    b"javascript:",
+    b"<svg ",
+    b"<svg>",
+    b"<svg\n",
+    b"<svg/",
+    b"<body ",
+    b"<body>",
+];
+
+/// Names that make a PDF act rather than show: scripts, actions run on open or on events,
+/// launching programs, other documents or embedded files, forms that send data.
+const PDF_ACTIVE_NAMES: &[&[u8]] = &[
+    b"JavaScript",
+    b"JS",
+    b"AA",
+    b"OpenAction",
+    b"Launch",
+    b"EmbeddedFile",
+    b"EmbeddedFiles",
+    b"RichMedia",
+    b"XFA",
+    b"SubmitForm",
+    b"ImportData",
+    b"GoToR",
+    b"GoToE",
+];
+
+/// Most bytes inflated from the streams of one PDF while looking for active names; a PDF that
+/// needs more is refused (it cannot be checked at a bounded cost).
+const PDF_INFLATE_BUDGET: u64 = 16 * 1024 * 1024;
+
+fn contains_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// A PNG is its signature and chunks up to `IEND`, with nothing after it (where polyglots put
+/// their second document).
+fn png_well_formed(bytes: &[u8]) -> bool {
+    let mut at = 8;
+    loop {
+        let Some(header) = bytes.get(at..at + 8) else {
+            return false;
+        };
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let kind = &header[4..8];
+        let Some(end) = at.checked_add(12).and_then(|n| n.checked_add(len)) else {
+            return false;
+        };
+        if end > bytes.len() {
+            return false;
+        }
+        if kind == b"IEND" {
+            return end == bytes.len();
+        }
+        at = end;
+    }
+}
+
+fn pdf_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b)
+}
+
+/// Whether PDF syntax in `bytes` names an active feature, `#xx` escapes decoded (`/J#53` is
+/// `/JS`).
+fn pdf_names_active(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'/' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut name = Vec::new();
+        while i < bytes.len() && !pdf_delimiter(bytes[i]) && name.len() <= 64 {
+            let b = bytes[i];
+            if b == b'#'
+                && let Some(h) = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                name.push(h);
+                i += 3;
+                continue;
+            }
+            name.push(b);
+            i += 1;
+        }
+        if PDF_ACTIVE_NAMES.contains(&name.as_slice()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Why a PDF is refused, if it is: active names in its text or inside its compressed streams
+/// (object streams hide dictionaries there).
+fn pdf_refusal(bytes: &[u8]) -> Option<&'static str> {
+    use std::io::Read as _;
+    if pdf_names_active(bytes) {
+        return Some("PDFs with scripts, actions or embedded files are not accepted");
+    }
+    let mut budget = PDF_INFLATE_BUDGET;
+    let mut rest = bytes;
+    while let Some(start) = find(rest, b"stream") {
+        let mut body = &rest[start + 6..];
+        body = body.strip_prefix(b"\r").unwrap_or(body);
+        body = body.strip_prefix(b"\n").unwrap_or(body);
+        let end = find(body, b"endstream").unwrap_or(body.len());
+        let data = &body[..end];
+        let mut out = Vec::new();
+        let read = flate2::read::ZlibDecoder::new(data)
+            .take(budget + 1)
+            .read_to_end(&mut out);
+        // Not deflate data (an image, say): nothing to look into.
+        if read.is_ok() || !out.is_empty() {
+            let n = u64::try_from(out.len()).unwrap_or(u64::MAX);
+            if n > budget {
+                return Some("the PDF's streams are too large to check");
+            }
+            budget -= n;
+            if pdf_names_active(&out) {
+                return Some("PDFs with scripts, actions or embedded files are not accepted");
+            }
+        }
+        rest = &body[end.min(body.len())..];
+        if rest.starts_with(b"endstream") {
+            rest = &rest[9..];
+        }
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl FileKind {
+    /// Why content of this kind is refused, if it is: an image that also carries markup or
+    /// script (a PNG/HTML polyglot, or a PNG with a second document after its end), or a PDF
+    /// that can run something (JavaScript, launch and open actions, embedded files, XFA).
+    pub fn refusal(self, bytes: &[u8]) -> Option<&'static str> {
+        match self {
+            Self::Pdf => pdf_refusal(bytes),
+            image => {
+                if MARKUP_MARKERS.iter().any(|m| contains_ci(bytes, m)) {
+                    return Some("the image also carries markup or script");
+                }
+                if image == Self::Png && !png_well_formed(bytes) {
+                    return Some("the PNG has data after its end or broken chunks");
+                }
+                None
+            }
+        }
+    }
+}
+
 /// The stored metadata without the internal blob name (what records show).
 pub fn public_meta(text: &str) -> Json_ {
     match serde_json::from_str::<Json_>(text) {
@@ -149,7 +320,12 @@ fn content_disposition(name: &str) -> String {
 
 /// `<database directory>/uploads`.
 fn uploads_dir(state: &AppState) -> PathBuf {
-    let options = state.db().pool().connect_options();
+    uploads_dir_of(state.db())
+}
+
+/// `<database directory>/uploads` of this database.
+pub fn uploads_dir_of(db: &crate::db::Db) -> PathBuf {
+    let options = db.pool().connect_options();
     let db_file = options.get_filename();
     let dir = db_file
         .parent()
@@ -169,6 +345,84 @@ fn hex(bytes: &[u8]) -> String {
 /// 32 hex digits; anything else in a stored `blob` is refused (it could be a tampered path).
 fn valid_blob(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The blob a stored file field's metadata names, if well-formed.
+pub fn blob_of(meta_text: &str) -> Option<String> {
+    let meta: Json_ = serde_json::from_str(meta_text).ok()?;
+    meta["blob"]
+        .as_str()
+        .filter(|b| valid_blob(b))
+        .map(str::to_owned)
+}
+
+/// The bytes a stored file field's metadata declares.
+fn size_of(meta_text: &str) -> i64 {
+    serde_json::from_str::<Json_>(meta_text)
+        .ok()
+        .and_then(|m| m["size"].as_i64())
+        .unwrap_or(0)
+}
+
+/// Removes the blobs of these stored file values (after the rows no longer refer to them).
+/// Failures are logged and left to [`sweep_orphans`].
+pub fn remove_blobs_of<'a>(db: &crate::db::Db, values: impl IntoIterator<Item = &'a SqlValue>) {
+    let dir = uploads_dir_of(db);
+    for v in values {
+        if let SqlValue::Text(meta) = v
+            && let Some(blob) = blob_of(meta)
+            && let Err(e) = std::fs::remove_file(dir.join(&blob))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, "removing an upload failed; the sweep will retry");
+        }
+    }
+}
+
+/// How old an unreferenced file in the uploads directory must be before the sweep removes it:
+/// an upload writes its blob before the row that refers to it, so a young blob may be in flight.
+pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_hours(1);
+
+/// Removes files of the uploads directory that no record refers to and that are older than
+/// `grace`: blobs left by a crash between writing a blob and its row (or between deleting a row
+/// and its blob), and unfinished temporary files. Answers how many were removed.
+pub async fn sweep_orphans(
+    db: &crate::db::Db,
+    collections: &super::Collections,
+    grace: std::time::Duration,
+) -> Result<usize, crate::db::DbError> {
+    let dir = uploads_dir_of(db);
+    if !dir.is_dir() {
+        return Ok(0);
+    }
+    let referenced = store::referenced_blobs(db, collections).await?;
+    let removed = tokio::task::spawn_blocking(move || {
+        let mut removed = 0;
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = valid_blob(&name) || name.starts_with(".tmp");
+            let old_enough = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= grace);
+            if ours && old_enough && !referenced.contains(&name) && entry.path().is_file() {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) => tracing::warn!(error = %e, "removing an orphaned upload failed"),
+                }
+            }
+        }
+        removed
+    })
+    .await
+    .unwrap_or(0);
+    Ok(removed)
 }
 
 fn io_error(what: &'static str) -> impl Fn(std::io::Error) -> ApiError {
@@ -283,9 +537,26 @@ pub(super) async fn upload(
             "the content does not match the Content-Type".into(),
         )]));
     }
-    let original = url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.into_owned())
+    if let Some(why) = kind.and_then(|k| k.refusal(&body)) {
+        return Err(ApiError::Invalid(vec![(field.clone(), why.into())]));
+    }
+    // The owner's storage quota, counting the file this one replaces as gone.
+    let owner = before.owner.unwrap_or(p.user.0);
+    let used = store::file_bytes_of_owner(state.db(), state.collections(), owner).await?;
+    let replaced = match before.fields.get(&f.name) {
+        Some(SqlValue::Text(meta)) => size_of(meta),
+        _ => 0,
+    };
+    let after_upload = used
+        .saturating_sub(replaced)
+        .saturating_add(i64::try_from(body.len()).unwrap_or(i64::MAX));
+    if u64::try_from(after_upload).unwrap_or(0) > state.options().upload_quota_bytes {
+        return Err(ApiError::QuotaExceeded);
+    }
+    let original = super::single_valued(raw.as_deref(), &["name"])?
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
         .unwrap_or_default();
     let shown = sanitize_name(&original);
     let digest = Sha256::digest(&body);
@@ -415,6 +686,55 @@ mod tests {
             content_disposition("照片.png"),
             "attachment; filename=\"__.png\"; filename*=UTF-8''%E7%85%A7%E7%89%87.png"
         );
+    }
+
+    fn png(extra_chunks: &[(&[u8; 4], &[u8])], trailer: &[u8]) -> Vec<u8> {
+        let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+            v.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+            v.extend_from_slice(kind);
+            v.extend_from_slice(data);
+            v.extend_from_slice(&[0, 0, 0, 0]);
+        };
+        chunk(b"IHDR", &[0; 13]);
+        for (k, d) in extra_chunks {
+            chunk(k, d);
+        }
+        chunk(b"IEND", &[]);
+        v.extend_from_slice(trailer);
+        v
+    }
+
+    /// Round 2, item 11: PNG/HTML polyglots and active PDFs are refused; plain ones pass.
+    #[test]
+    fn polyglots_and_active_pdfs_are_refused() {
+        use std::io::Write as _;
+        let plain = png(&[(b"IDAT", b"\x78\x9c\x01\x02")], b"");
+        assert_eq!(FileKind::Png.refusal(&plain), None);
+        let html_in_chunk = png(&[(b"tEXt", b"c\0<html><script>alert(1)</script>")], b"");
+        assert!(FileKind::Png.refusal(&html_in_chunk).is_some());
+        let html_after_end = png(&[], b"<b>hi</b>");
+        assert!(FileKind::Png.refusal(&html_after_end).is_some());
+        let svg_in_gif = b"GIF89a....<svg onload=alert(1)>".to_vec();
+        assert!(FileKind::Gif.refusal(&svg_in_gif).is_some());
+
+        let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n%%EOF";
+        assert_eq!(FileKind::Pdf.refusal(pdf), None);
+        for active in [
+            &b"%PDF-1.7\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"[..],
+            b"%PDF-1.7\n1 0 obj << /S /J#61vaScript >>",
+            b"%PDF-1.7\n<</Type/Action/S/Launch/F(cmd.exe)>>",
+        ] {
+            assert!(FileKind::Pdf.refusal(active).is_some(), "{active:?}");
+        }
+        // Hidden in a compressed object stream.
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"<< /S /JavaScript /JS (x) >>").unwrap();
+        let mut hidden =
+            b"%PDF-1.7\n4 0 obj << /Type /ObjStm /Filter /FlateDecode >>\nstream\n".to_vec();
+        hidden.extend_from_slice(&z.finish().unwrap());
+        hidden.extend_from_slice(b"\nendstream\nendobj\n%%EOF");
+        assert!(FileKind::Pdf.refusal(&hidden).is_some());
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! `json` fields and fields the caller may not read are refused. Only then is it compiled to a
 //! [`Cond`](super::query::Cond) whose literals become bound parameters; field names select a
 //! column from the schema and never reach SQL themselves. Input is limited in length, tokens and
-//! nesting depth, so a hostile filter costs little.
+//! nesting depth, and a checked filter is held to a cost budget ([`cost`]) that counts what its
+//! comparisons make SQLite do per row, so a hostile filter costs little.
 
 use std::fmt;
 
@@ -529,6 +530,59 @@ pub fn check_filter(
         ),
         Expr::Not(a) => Checked::Not(Box::new(check_filter(c, a, readable)?)),
     })
+}
+
+/// The default cost budget of one `?filter=`.
+pub const DEFAULT_BUDGET: u32 = 100;
+/// The cost of a `~` over the longest text fields (rich text, strings of 31 KiB and more).
+pub const MAX_CONTAINS_COST: u32 = 32;
+
+/// What a checked filter costs to run: the work SQLite does per row, in units of one
+/// comparison of a short value. A length limit alone is not enough: `~` (a substring search)
+/// reads the whole value of every row it is tried on, so over a rich-text field it costs
+/// [`MAX_CONTAINS_COST`], over a string one unit per KiB of its declared maximum, and every
+/// other comparison one unit. A filter over the budget is refused before it reaches the
+/// database.
+pub fn cost(c: &Collection, f: &Checked) -> u32 {
+    match f {
+        Checked::Cmp(cmp) => comparison_cost(c, cmp),
+        Checked::And(a, b) | Checked::Or(a, b) => cost(c, a).saturating_add(cost(c, b)),
+        Checked::Not(a) => cost(c, a),
+    }
+}
+
+fn comparison_cost(c: &Collection, cmp: &TypedCmp) -> u32 {
+    if cmp.op != CmpOp::Contains {
+        return 1;
+    }
+    let Target::Field(name) = &cmp.target else {
+        return 1;
+    };
+    match c.field(name).map(|f| &f.ty) {
+        Some(FieldType::RichText) => MAX_CONTAINS_COST,
+        Some(FieldType::String { max, .. }) => {
+            let kib = u32::try_from(max.div_ceil(1024)).unwrap_or(u32::MAX);
+            kib.saturating_add(1).min(MAX_CONTAINS_COST)
+        }
+        _ => 2,
+    }
+}
+
+/// Parses and checks a `?filter=` and holds it to a cost `budget` (see [`cost`]).
+pub fn parse_filter_within(
+    c: &Collection,
+    text: &str,
+    readable: &dyn Fn(&str) -> bool,
+    budget: u32,
+) -> Result<Checked, FilterError> {
+    let checked = parse_filter(c, text, readable)?;
+    let spent = cost(c, &checked);
+    if spent > budget {
+        return err(format!(
+            "too expensive: costs {spent}, the budget is {budget} (a ~ on a long text field costs up to {MAX_CONTAINS_COST})"
+        ));
+    }
+    Ok(checked)
 }
 
 /// Parses and checks a `?filter=`.

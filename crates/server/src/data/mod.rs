@@ -8,8 +8,11 @@
 //!
 //! Denials: a record the caller may not read answers **404**, exactly like a record that does
 //! not exist, so ids cannot be probed; a readable record the caller may not change or delete,
-//! and a create the rule refuses, answer **403**. Every denial of a record that exists is
-//! audited as `authz.denied`. Lists are filtered by the read rule in SQL before `COUNT`,
+//! and a create the rule refuses, answer **403**. A record the caller may not read and an id
+//! that does not exist take the same path: one statement ([`store::find_checked`]) that does the
+//! same work for both, and the denial is audited off the request's path. Every denial of a record
+//! that exists is audited as `authz.denied`, at most a few rows per caller and minute (the rest
+//! are counted, see [`crate::audit::AuditBudget`]). Lists are filtered by the read rule in SQL before `COUNT`,
 //! `LIMIT` and `OFFSET`, so neither items nor totals reveal other users' records.
 
 pub mod files;
@@ -32,6 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use rules::Principal;
+use schema::FieldType;
 pub use schema::{Collection, Collections, SchemaError};
 
 use crate::db::now_ms;
@@ -141,6 +145,30 @@ async fn deny(
     Ok(())
 }
 
+/// The query string as (key, value) pairs, refusing a repeated key (400) and any key not in
+/// `known`. Each parameter of the data API takes one value: with a repeat, which one counts would
+/// depend on the order of the pairs, and the request signature covers the query in canonical
+/// (sorted) order, so `per_page=1&per_page=100` and its reordering sign alike.
+pub(crate) fn single_valued(
+    raw: Option<&str>,
+    known: &[&str],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if !known.contains(&k.as_ref()) {
+            return Err(one_error("query", "unknown query parameter"));
+        }
+        if out.iter().any(|(seen, _)| *seen == k) {
+            return Err(one_error(
+                &k,
+                "given more than once; this parameter takes one value",
+            ));
+        }
+        out.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(out)
+}
+
 fn invalid(errors: Vec<FieldError>) -> ApiError {
     ApiError::Invalid(errors.into_iter().map(|e| (e.field, e.message)).collect())
 }
@@ -185,13 +213,28 @@ async fn readable_record(
         return Err(ApiError::NotFound("no such record"));
     }
     let cond = c.read.to_cond(c, p, now);
-    if let Some(row) = store::find(state.db(), c, id, &cond).await? {
-        return open(state, c, &row);
+    match store::find_checked(state.db(), c, id, &cond).await? {
+        store::Access::Allowed(row) => open(state, c, &row),
+        store::Access::Denied => {
+            // Audited off the request's path, so the answer takes as long as for a missing id.
+            let (state, p, c_name, action, id) = (
+                state.clone(),
+                p.clone(),
+                c.name.clone(),
+                action.to_owned(),
+                id.to_owned(),
+            );
+            tokio::spawn(async move {
+                if let Some(c) = state.collections().get(&c_name)
+                    && let Err(e) = deny(&state, &p, c, &action, Some(&id)).await
+                {
+                    tracing::warn!(error = %e, "auditing a denial failed");
+                }
+            });
+            Err(ApiError::NotFound("no such record"))
+        }
+        store::Access::Missing => Err(ApiError::NotFound("no such record")),
     }
-    if store::exists(state.db(), c, id).await? {
-        deny(state, p, c, action, Some(id)).await?;
-    }
-    Err(ApiError::NotFound("no such record"))
 }
 
 /// Relations must point at records the caller can read (else they would be an existence oracle).
@@ -243,10 +286,10 @@ async fn list_records(
     let p = principal(&state, &auth).await?;
     let now = now_ms();
     let (mut filter, mut sort, mut page, mut per_page) = (None, None, 1_i64, DEFAULT_PER_PAGE);
-    for (k, v) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "filter" if filter.is_none() => filter = Some(v.into_owned()),
-            "sort" if sort.is_none() => sort = Some(v.into_owned()),
+    for (k, v) in single_valued(raw.as_deref(), &["filter", "sort", "page", "per_page"])? {
+        match k.as_str() {
+            "filter" => filter = Some(v),
+            "sort" => sort = Some(v),
             "page" => {
                 page = v
                     .parse()
@@ -263,7 +306,7 @@ async fn list_records(
                         one_error("per_page", format!("must be from 1 to {MAX_PER_PAGE}"))
                     })?;
             }
-            _ => return Err(one_error("query", "unknown or repeated query parameter")),
+            _ => return Err(one_error("query", "unknown query parameter")),
         }
     }
     let offset = (page - 1)
@@ -276,7 +319,7 @@ async fn list_records(
     };
     let mut cond = vec![c.read.to_cond(c, &p, now)];
     if let Some(text) = &filter {
-        let f = filter::parse_filter(c, text, &readable)
+        let f = filter::parse_filter_within(c, text, &readable, state.options().filter_budget)
             .map_err(|e| one_error("filter", e.to_string()))?;
         cond.push(Cond::from_filter(&f));
     }
@@ -345,7 +388,8 @@ async fn create_record(
     let p = principal(&state, &auth).await?;
     let now = now_ms();
     let body = body_object(body)?;
-    let write = records::validate_write(c, &p, &body, None, now).map_err(invalid)?;
+    let write = records::validate_write_with(c, &p, &body, None, now, state.rich_text())
+        .map_err(invalid)?;
     let id = records::new_id();
     let view = rules::RecordView {
         id: id.clone(),
@@ -397,7 +441,8 @@ async fn update_record(
         deny(&state, &p, c, "update", Some(&id)).await?;
         return Err(ApiError::Forbidden("update denied"));
     }
-    let write = records::validate_write(c, &p, &body, Some(&before), now).map_err(invalid)?;
+    let write = records::validate_write_with(c, &p, &body, Some(&before), now, state.rich_text())
+        .map_err(invalid)?;
     let mut after = before.clone();
     for (k, v) in &write.values {
         after.fields.insert(k.clone(), v.clone());
@@ -409,6 +454,16 @@ async fn update_record(
         return Err(ApiError::Forbidden("update denied"));
     }
     check_relations(&state, &p, &write.relations, now).await?;
+    // File fields set to null: their blobs go once the row no longer refers to them.
+    let cleared: Vec<query::SqlValue> = write
+        .values
+        .iter()
+        .filter(|(k, _)| {
+            c.field(k)
+                .is_some_and(|f| matches!(f.ty, FieldType::File { .. }))
+        })
+        .filter_map(|(k, _)| before.fields.get(k).cloned())
+        .collect();
     let sealed = records::seal(c, state.keyring(), &id, write.values)
         .map_err(|e| ApiError::Internal(e.into()))?;
     // The rules again in SQL, so a concurrent change between read and write cannot slip through.
@@ -422,6 +477,7 @@ async fn update_record(
         WriteOutcome::Done(_) => return Err(ApiError::NotFound("no such record")),
         WriteOutcome::Duplicate(field) => return Err(one_error(&field, "already taken")),
     }
+    files::remove_blobs_of(state.db(), &cleared);
     Ok(Json(records::to_json(c, &p, &after, now)))
 }
 
@@ -455,5 +511,13 @@ async fn delete_record(
     if store::delete(state.db(), c, &id, &cond).await? == 0 {
         return Err(ApiError::NotFound("no such record"));
     }
+    // The record's files go with it (a crash before this leaves them to the orphan sweep).
+    files::remove_blobs_of(
+        state.db(),
+        c.fields
+            .iter()
+            .filter(|f| matches!(f.ty, FieldType::File { .. }))
+            .filter_map(|f| rec.fields.get(&f.name)),
+    );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 
 use super::query::SqlValue;
 use super::rules::{Principal, RecordView};
-use super::sanitize::sanitize_rich_text;
+use super::sanitize::Cleaner;
 use super::schema::{Collection, Field, FieldType};
 
 /// The largest `json` value, serialized.
@@ -76,13 +76,26 @@ pub fn field_readable(
 }
 
 /// Validates a create (`existing: None`) or an update body. Unknown fields, the owner field,
-/// read-only fields on update and fields the caller may not write are refused.
+/// read-only fields on update and fields the caller may not write are refused. Rich text is
+/// sanitized with the default policy.
 pub fn validate_write(
     c: &Collection,
     p: &Principal,
     body: &Map<String, Json>,
     existing: Option<&RecordView>,
     now: i64,
+) -> Result<Write, Vec<FieldError>> {
+    validate_write_with(c, p, body, existing, now, &Cleaner::default())
+}
+
+/// [`validate_write`] sanitizing rich text with `cleaner` (the deployment's image hosts).
+pub fn validate_write_with(
+    c: &Collection,
+    p: &Principal,
+    body: &Map<String, Json>,
+    existing: Option<&RecordView>,
+    now: i64,
+    cleaner: &Cleaner,
 ) -> Result<Write, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut out = Write::default();
@@ -111,7 +124,7 @@ pub fn validate_write(
             errors.push(FieldError::new(key, "not writable by you"));
             continue;
         }
-        match typed_value(f, value) {
+        match typed_value_with(f, value, cleaner) {
             Ok(v) => {
                 if let (FieldType::Relation(other), SqlValue::Text(id)) = (&f.ty, &v) {
                     out.relations
@@ -143,6 +156,11 @@ pub fn validate_write(
 
 /// Turns one JSON value into the field's plain stored value.
 pub fn typed_value(f: &Field, v: &Json) -> Result<SqlValue, String> {
+    typed_value_with(f, v, &Cleaner::default())
+}
+
+/// [`typed_value`] sanitizing rich text with `cleaner`.
+pub fn typed_value_with(f: &Field, v: &Json, cleaner: &Cleaner) -> Result<SqlValue, String> {
     if v.is_null() {
         return Ok(SqlValue::Null);
     }
@@ -199,7 +217,7 @@ pub fn typed_value(f: &Field, v: &Json) -> Result<SqlValue, String> {
             if s.chars().count() > MAX_RICH_TEXT {
                 return Err(format!("must be at most {MAX_RICH_TEXT} characters"));
             }
-            SqlValue::Text(sanitize_rich_text(s))
+            SqlValue::Text(cleaner.clean(s))
         }
         FieldType::Owner => return Err("set by the server".into()),
         FieldType::File { .. } => {

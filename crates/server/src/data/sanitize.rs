@@ -5,11 +5,23 @@
 //! `img` (`alt`, `src`, `height`, `width`), `ol` (`start`, `type`), `table` (`width`), `td`/`th`
 //! (`colspan`, `height`, `rowspan`, `width`), `ul` (`type`), `bdo` (`dir`). Everything else goes:
 //! `<script>`/`<style>` with their content, event handlers, `id`, unknown tags (their text
-//! stays, escaped). `img src` keeps only `http:`/`https:` URLs (no `javascript:`, `data:`,
-//! relative or protocol-relative URLs). `style` keeps only declarations of a fixed set of
-//! layout and typography properties whose values are plain (letters, digits, `#%.,-` and
-//! spaces, and `rgb()`/`rgba()`/`hsl()`/`hsla()` colours): no `url(`, `expression(`,
-//! `javascript:`, escapes or comments survive.
+//! stays, escaped). `style` keeps only declarations of a fixed set of typography and box
+//! properties whose values are plain (letters, digits, `#%.,-` and spaces, and
+//! `rgb()`/`rgba()`/`hsl()`/`hsla()` colours): no `url(`, `expression(`, `javascript:`, escapes
+//! or comments survive.
+//!
+//! Decided against tracking and overlays (hardening round 2):
+//!
+//! - **Remote images.** `img src` keeps only `https:` URLs (plain `http:` is dropped with
+//!   `javascript:`, `data:`, relative and protocol-relative URLs), and, when the deployment lists
+//!   image hosts (`[server] rich_text_image_hosts`), only URLs of those hosts, so an author
+//!   cannot plant a tracking pixel on a host of their own. Without a list any `https:` host is
+//!   accepted: configure one when readers' addresses must not reach third parties.
+//! - **Layout.** Nothing can take an element out of the flow or over other content: no
+//!   `position`, `float`, `z-index`, `transform` or `display` (not even in the allow-list),
+//!   no negative lengths (margins, indents, spacing), and sizes (`width`, `height`, their
+//!   `min-`/`max-`) only up to 100 %, 2000 px or 100 em/rem, and text sizes (`font-size`,
+//!   `line-height`) up to 500 %, 200 px or 10 em/rem.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -57,62 +69,114 @@ const STYLE_PROPERTIES: &[&str] = &[
     "padding-left",
     "padding-right",
     "border-radius",
-    "display",
 ];
 
-static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
-    let tags: HashSet<&'static str> = TAGS.iter().copied().collect();
-    let mut per_tag: HashMap<&'static str, HashSet<&'static str>> = HashMap::new();
-    for (tag, attrs) in [
-        ("col", &["span", "width"][..]),
-        ("colgroup", &["span", "width"][..]),
-        ("img", &["alt", "src", "height", "width"][..]),
-        ("ol", &["start", "type"][..]),
-        ("table", &["width"][..]),
-        ("td", &["colspan", "height", "rowspan", "width"][..]),
-        ("th", &["colspan", "height", "rowspan", "width"][..]),
-        ("ul", &["type"][..]),
-        ("bdo", &["dir"][..]),
-    ] {
-        per_tag.insert(tag, attrs.iter().copied().collect());
+/// Properties whose value is one size, bounded so that text and boxes stay within the page.
+const SIZE_PROPERTIES: &[&str] = &[
+    "width",
+    "height",
+    "max-width",
+    "min-width",
+    "font-size",
+    "line-height",
+];
+
+static CLEANER: LazyLock<Cleaner> = LazyLock::new(|| Cleaner::new(Vec::new()));
+
+/// A rich-text sanitizer with its image policy: `https:` images only, and with a non-empty
+/// `image_hosts` only from those hosts (exact, case-insensitive).
+pub struct Cleaner {
+    builder: Builder<'static>,
+}
+
+impl std::fmt::Debug for Cleaner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cleaner")
     }
-    let mut b = Builder::empty();
-    b.tags(tags)
-        .generic_attributes(["class", "style"].into_iter().collect())
-        .tag_attributes(per_tag)
-        .url_schemes(["http", "https"].into_iter().collect())
-        .url_relative(UrlRelative::Deny)
-        .link_rel(None)
-        .strip_comments(true)
-        .clean_content_tags(
-            [
-                "script", "style", "iframe", "object", "embed", "noscript", "template", "xmp",
-            ]
-            .into_iter()
-            .collect(),
-        )
-        .attribute_filter(|_element, attribute, value| match attribute {
-            "style" => {
-                let kept = filter_style(value);
-                (!kept.is_empty()).then_some(Cow::Owned(kept))
-            }
-            "class" => {
-                // Class names only: no quotes, angle brackets or entities.
-                let ok = value
+}
+
+impl Default for Cleaner {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+/// Whether an `img src` may stay: an absolute `https:` URL, of a listed host when there is a list.
+fn image_allowed(src: &str, hosts: &[String]) -> bool {
+    let Ok(url) = url::Url::parse(src.trim()) else {
+        return false;
+    };
+    if url.scheme() != "https" {
+        return false;
+    }
+    hosts.is_empty()
+        || url
+            .host_str()
+            .is_some_and(|h| hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
+}
+
+impl Cleaner {
+    /// A cleaner accepting images from `image_hosts` only (any `https:` host when empty).
+    pub fn new(image_hosts: Vec<String>) -> Self {
+        let tags: HashSet<&'static str> = TAGS.iter().copied().collect();
+        let mut per_tag: HashMap<&'static str, HashSet<&'static str>> = HashMap::new();
+        for (tag, attrs) in [
+            ("col", &["span", "width"][..]),
+            ("colgroup", &["span", "width"][..]),
+            ("img", &["alt", "src", "height", "width"][..]),
+            ("ol", &["start", "type"][..]),
+            ("table", &["width"][..]),
+            ("td", &["colspan", "height", "rowspan", "width"][..]),
+            ("th", &["colspan", "height", "rowspan", "width"][..]),
+            ("ul", &["type"][..]),
+            ("bdo", &["dir"][..]),
+        ] {
+            per_tag.insert(tag, attrs.iter().copied().collect());
+        }
+        let mut b = Builder::empty();
+        b.tags(tags)
+            .generic_attributes(["class", "style"].into_iter().collect())
+            .tag_attributes(per_tag)
+            .url_schemes(["https"].into_iter().collect())
+            .url_relative(UrlRelative::Deny)
+            .link_rel(None)
+            .strip_comments(true)
+            .clean_content_tags(
+                [
+                    "script", "style", "iframe", "object", "embed", "noscript", "template", "xmp",
+                ]
+                .into_iter()
+                .collect(),
+            )
+            .attribute_filter(move |_element, attribute, value| match attribute {
+                "style" => {
+                    let kept = filter_style(value);
+                    (!kept.is_empty()).then_some(Cow::Owned(kept))
+                }
+                "class" => {
+                    // Class names only: no quotes, angle brackets or entities.
+                    let ok = value
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
+                    ok.then_some(Cow::Borrowed(value))
+                }
+                "dir" => matches!(value, "ltr" | "rtl").then_some(Cow::Borrowed(value)),
+                "src" => image_allowed(value, &image_hosts).then_some(Cow::Borrowed(value)),
+                "alt" => Some(Cow::Borrowed(value)),
+                // Sizes and counts: digits, optionally with % or px.
+                _ => value
                     .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
-                ok.then_some(Cow::Borrowed(value))
-            }
-            "dir" => matches!(value, "ltr" | "rtl").then_some(Cow::Borrowed(value)),
-            "src" | "alt" => Some(Cow::Borrowed(value)),
-            // Sizes and counts: digits, optionally with % or px.
-            _ => value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '%')
-                .then_some(Cow::Borrowed(value)),
-        });
-    b
-});
+                    .all(|c| c.is_ascii_alphanumeric() || c == '%')
+                    .then_some(Cow::Borrowed(value)),
+            });
+        Self { builder: b }
+    }
+
+    /// Sanitizes rich text for storage.
+    pub fn clean(&self, html: &str) -> String {
+        self.builder.clean(html).to_string()
+    }
+}
 
 /// Keeps the declarations of allowed properties with plain values.
 fn filter_style(style: &str) -> String {
@@ -123,11 +187,53 @@ fn filter_style(style: &str) -> String {
         };
         let prop = prop.trim().to_ascii_lowercase();
         let value = value.trim();
-        if STYLE_PROPERTIES.contains(&prop.as_str()) && plain_css_value(value) {
+        let bounded = !SIZE_PROPERTIES.contains(&prop.as_str()) || bounded_size(&prop, value);
+        if STYLE_PROPERTIES.contains(&prop.as_str())
+            && plain_css_value(value)
+            && !negative_length(value)
+            && bounded
+        {
             out.push(format!("{prop}: {value}"));
         }
     }
     out.join("; ")
+}
+
+/// Whether a value holds a negative number (`-4px`, `0 -2em`): margins and indents that pull
+/// content over other content.
+fn negative_length(v: &str) -> bool {
+    v.split([' ', ',', '(']).any(|t| {
+        t.strip_prefix('-')
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    })
+}
+
+/// One size within the page: `auto`, `normal`, a plain number (line height), or a length up to
+/// 100 %, 2000 px or 100 em/rem; for `font-size` and `line-height` up to 500 %, 200 px or
+/// 10 em/rem.
+fn bounded_size(prop: &str, v: &str) -> bool {
+    let text = matches!(prop, "font-size" | "line-height");
+    let v = v.trim().to_ascii_lowercase();
+    if matches!(v.as_str(), "auto" | "normal") {
+        return true;
+    }
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let Ok(n) = number.parse::<f64>() else {
+        return false;
+    };
+    let max = match (unit, text) {
+        ("%", false) => 100.0,
+        ("%", true) => 500.0,
+        ("px", false) => 2000.0,
+        ("px", true) => 200.0,
+        ("em" | "rem" | "", false) => 100.0,
+        ("em" | "rem" | "", true) => 10.0,
+        _ => return false,
+    };
+    n.is_finite() && n <= max
 }
 
 fn plain_css_value(v: &str) -> bool {
@@ -153,14 +259,34 @@ fn plain_css_value(v: &str) -> bool {
     })
 }
 
-/// Sanitizes rich text for storage.
+/// Sanitizes rich text for storage with the default policy (any `https:` image host).
 pub fn sanitize_rich_text(html: &str) -> String {
-    CLEANER.clean(html).to_string()
+    CLEANER.clean(html)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Round 2, item 11: a configured list of image hosts keeps only their images.
+    #[test]
+    fn images_only_from_listed_hosts_when_there_is_a_list() {
+        let c = Cleaner::new(vec!["img.example.com".into()]);
+        let out = c.clean(
+            r#"<img src="https://img.example.com/a.png"><img src="https://tracker.example.net/p.gif">"#,
+        );
+        assert!(out.contains("img.example.com"), "{out}");
+        assert!(!out.contains("tracker"), "{out}");
+        let any = sanitize_rich_text(r#"<img src="https://tracker.example.net/p.gif">"#);
+        assert!(any.contains("tracker"), "{any}");
+        // Plain sizes and positive margins stay.
+        let kept =
+            sanitize_rich_text(r#"<p style="margin: 0 4px; width: 50%; font-size: 14px">t</p>"#);
+        assert!(
+            kept.contains("margin: 0 4px; width: 50%; font-size: 14px"),
+            "{kept}"
+        );
+    }
 
     #[test]
     fn safe_markup_stays() {
@@ -190,6 +316,15 @@ mod tests {
             ),
             ("<a href=\"https://e.com\">t</a>", "href"),
             ("<img src=\"//evil.com/x.png\">", "evil"),
+            ("<img src=\"http://e.com/pixel.gif\">", "pixel"),
+            ("<p style=\"position: fixed; top: 0\">t</p>", "position"),
+            ("<p style=\"display: none\">t</p>", "display"),
+            ("<p style=\"z-index: 99\">t</p>", "z-index"),
+            ("<p style=\"margin-top: -300px\">t</p>", "margin"),
+            ("<p style=\"text-indent: -9999px\">t</p>", "indent"),
+            ("<div style=\"width: 5000px\">t</div>", "width"),
+            ("<div style=\"height: 300%\">t</div>", "height"),
+            ("<span style=\"font-size: 900px\">t</span>", "font-size"),
         ] {
             let out = sanitize_rich_text(html);
             assert!(!out.to_ascii_lowercase().contains(gone), "{html} -> {out}");

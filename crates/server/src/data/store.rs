@@ -199,16 +199,76 @@ pub async fn find(
     cond: &Cond,
 ) -> Result<Option<StoredRow>, DbError> {
     let sql = query::select_one(c, id, cond);
-    let row = bind(&sql).fetch_optional(db.pool()).await?;
+    let mut conn = db.data_conn().await?;
+    let row = bind(&sql).fetch_optional(conn.conn()).await?;
     Ok(row.map(|r| decode(c, &r)).transpose()?)
 }
 
-/// Whether a record with this id exists at all (for auditing a denial only).
-pub async fn exists(db: &Db, c: &Collection, id: &str) -> Result<bool, DbError> {
-    Ok(bind(&query::exists(c, id))
-        .fetch_optional(db.pool())
-        .await?
-        .is_some())
+/// What a by-id lookup found (see [`query::select_one_checked`]).
+pub enum Access {
+    /// The record, which the condition allows.
+    Allowed(StoredRow),
+    /// A record exists and the condition refuses it.
+    Denied,
+    /// No record has this id.
+    Missing,
+}
+
+/// The record with this id, checked against `cond` in one statement that costs the same for a
+/// refused record and a missing one.
+pub async fn find_checked(
+    db: &Db,
+    c: &Collection,
+    id: &str,
+    cond: &Cond,
+) -> Result<Access, DbError> {
+    let sql = query::select_one_checked(c, id, cond);
+    let mut conn = db.data_conn().await?;
+    let row = bind(&sql).fetch_one(conn.conn()).await?;
+    let denied_at = 4 + c.stored_fields().count();
+    let denied: bool = row.try_get(denied_at)?;
+    let found: Option<String> = row.try_get(0)?;
+    Ok(match (found, denied) {
+        (Some(_), _) => Access::Allowed(decode(c, &row)?),
+        (None, true) => Access::Denied,
+        (None, false) => Access::Missing,
+    })
+}
+
+/// Bytes of files stored in records owned by `owner`, over every collection.
+pub async fn file_bytes_of_owner(
+    db: &Db,
+    collections: &Collections,
+    owner: i64,
+) -> Result<i64, DbError> {
+    let mut total: i64 = 0;
+    for c in collections.by_name.values() {
+        if let Some(sql) = query::file_bytes_of_owner(c, owner) {
+            let mut conn = db.data_conn().await?;
+            let n: i64 = bind(&sql).fetch_one(conn.conn()).await?.try_get(0)?;
+            total = total.saturating_add(n);
+        }
+    }
+    Ok(total)
+}
+
+/// Every blob name a record refers to, over every collection.
+pub async fn referenced_blobs(
+    db: &Db,
+    collections: &Collections,
+) -> Result<std::collections::HashSet<String>, DbError> {
+    let mut out = std::collections::HashSet::new();
+    for c in collections.by_name.values() {
+        if let Some(sql) = query::file_blobs(c) {
+            // Not a request's query: no time limit, the session pool.
+            for row in bind(&sql).fetch_all(db.pool()).await? {
+                if let Some(name) = row.try_get::<Option<String>, _>(0)? {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One page of records for which `cond` holds, and how many there are in all.
@@ -220,12 +280,13 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<StoredRow>, i64), DbError> {
+    let mut conn = db.data_conn().await?;
     let total: i64 = bind(&query::count(c, cond))
-        .fetch_one(db.pool())
+        .fetch_one(conn.conn())
         .await?
         .try_get(0)?;
     let rows = bind(&query::select_page(c, cond, sort, limit, offset))
-        .fetch_all(db.pool())
+        .fetch_all(conn.conn())
         .await?;
     let rows = rows
         .iter()
@@ -241,7 +302,8 @@ pub enum WriteOutcome {
 }
 
 async fn write(db: &Db, c: &Collection, sql: &Sql) -> Result<WriteOutcome, DbError> {
-    match bind(sql).execute(db.pool()).await {
+    let mut conn = db.data_conn().await?;
+    match bind(sql).execute(conn.conn()).await {
         Ok(r) => Ok(WriteOutcome::Done(r.rows_affected())),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             // "UNIQUE constraint failed: c_orders.f_code": find the field among the schema's.
@@ -279,8 +341,9 @@ pub async fn update(
 }
 
 pub async fn delete(db: &Db, c: &Collection, id: &str, cond: &Cond) -> Result<u64, DbError> {
+    let mut conn = db.data_conn().await?;
     Ok(bind(&query::delete(c, id, cond))
-        .execute(db.pool())
+        .execute(conn.conn())
         .await?
         .rows_affected())
 }

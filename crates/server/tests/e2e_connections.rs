@@ -1,0 +1,250 @@
+//! Connections as a resource (hardening round 2, item 2): idle connections are closed whatever
+//! they send, connections are capped per address and in all, and a full table of idle
+//! connections does not keep a new client out. Every test talks to a server it starts on
+//! 127.0.0.x, opens a bounded number of connections and waits at most a few seconds each time.
+
+mod common;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{APPID, SECRET, TestServer, client_config, test_keyring, test_options};
+use miniguard_server::db::Db;
+use miniguard_server::platform::fake::FakeWeChat;
+use miniguard_server::platform::wechat::WeChatClient;
+use miniguard_server::serve::{ConnectionLimits, Transport, serve_with};
+use miniguard_server::tls::DevCertificate;
+use miniguard_server::{AppState, app};
+use rustls_pki_types::ServerName;
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// How long a test waits for the server to close a connection before failing.
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn start(limits: ConnectionLimits) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("miniguard.db");
+    let db = Db::open(&db_path).await.unwrap();
+    let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
+        .await
+        .unwrap();
+    let platform = WeChatClient::new(
+        &fake.base_url(),
+        APPID,
+        SecretString::from(SECRET),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let state = AppState::new(db, Arc::new(platform), test_keyring(), test_options());
+    let cert = DevCertificate::generate().unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve_with(
+        listener,
+        app(state),
+        Transport::Tls(cert.server_config().unwrap()),
+        limits,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    TestServer {
+        base: format!("https://127.0.0.1:{port}"),
+        port,
+        cert: cert.cert.clone(),
+        fake,
+        db_path,
+        stop: Some(stop),
+        task: Some(task),
+        _dir: dir,
+    }
+}
+
+fn short_idle() -> ConnectionLimits {
+    ConnectionLimits {
+        idle_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
+    }
+}
+
+/// A TCP connection from `from` (any 127.0.0.0/8 address is loopback on Linux).
+async fn tcp_from(server: &TestServer, from: &str) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::new(from.parse().unwrap(), 0))
+        .unwrap();
+    socket
+        .connect(([127, 0, 0, 1], server.port).into())
+        .await
+        .unwrap()
+}
+
+/// A finished TLS handshake from `from`, offering these ALPN protocols; `None` when the server
+/// closed the connection instead.
+async fn tls_from(server: &TestServer, from: &str, alpn: &[&[u8]]) -> Option<TlsStream<TcpStream>> {
+    let mut config = client_config(&server.cert, &[&rustls::version::TLS13]);
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = tcp_from(server, from).await;
+    let name = ServerName::try_from("localhost").unwrap();
+    tokio::time::timeout(
+        WAIT,
+        TlsConnector::from(Arc::new(config)).connect(name, tcp),
+    )
+    .await
+    .expect("the handshake ends one way or the other")
+    .ok()
+}
+
+/// Reads until the server closes the connection; panics if it is still open after [`WAIT`].
+async fn closed_by_server<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) {
+    let mut buf = [0_u8; 4096];
+    let until = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return,
+            Ok(Ok(_)) => {}
+            Err(elapsed) => panic!("the server kept an idle connection open: {elapsed}"),
+        }
+    }
+}
+
+fn client_from(server: &TestServer, from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(&server.cert, &[&rustls::version::TLS13]))
+        .local_address(from.parse::<IpAddr>().unwrap())
+        .timeout(WAIT)
+        .build()
+        .unwrap()
+}
+
+/// Regression (round 2, item 2): a TLS connection that sends nothing after the handshake
+/// stayed open for good.
+#[tokio::test]
+async fn a_connection_that_sends_nothing_after_the_handshake_is_closed() {
+    let server = start(short_idle()).await;
+    let mut tls = tls_from(&server, "127.0.0.1", &[b"h2", b"http/1.1"])
+        .await
+        .expect("handshake");
+    closed_by_server(&mut tls).await;
+    server.stop().await;
+}
+
+/// Regression (round 2, item 2): the HTTP/2 preface and SETTINGS alone held a connection.
+#[tokio::test]
+async fn an_http2_connection_without_requests_is_closed_even_when_it_pings() {
+    let server = start(short_idle()).await;
+    let mut tls = tls_from(&server, "127.0.0.1", &[b"h2"])
+        .await
+        .expect("handshake");
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    // An empty SETTINGS frame.
+    tls.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    // PING frames every 200 ms (bounded: at most 60) while waiting for the close.
+    let ping = [0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+    let (mut read, mut write) = tokio::io::split(tls);
+    let pinger = tokio::spawn(async move {
+        for _ in 0..60 {
+            if write.write_all(&ping).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    closed_by_server(&mut read).await;
+    pinger.abort();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_kept_alive_http1_connection_is_closed_when_idle() {
+    let server = start(short_idle()).await;
+    let mut tls = tls_from(&server, "127.0.0.1", &[b"http/1.1"])
+        .await
+        .expect("handshake");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0_u8; 1024];
+    let n = tokio::time::timeout(WAIT, tls.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    closed_by_server(&mut tls).await;
+    server.stop().await;
+}
+
+/// Regression (round 2, item 2): 236 idle connections from one attacker made every new
+/// `/healthz` fail. Now one address holds at most `max_per_address`; the rest are closed at once
+/// and another address is served.
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share() {
+    let server = start(ConnectionLimits {
+        max_per_address: 4,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(
+            tls_from(&server, "127.0.0.1", &[b"http/1.1"])
+                .await
+                .expect("within the share"),
+        );
+    }
+    for _ in 0..8 {
+        assert!(
+            tls_from(&server, "127.0.0.1", &[b"http/1.1"])
+                .await
+                .is_none(),
+            "a connection over the per-address cap is closed"
+        );
+    }
+    let res = client_from(&server, "127.0.0.2")
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drop(held);
+    server.stop().await;
+}
+
+/// At the cap on all connections the server stops accepting rather than failing, and serves the
+/// next client once idle connections have been closed.
+#[tokio::test]
+async fn a_full_table_of_idle_connections_drains_and_new_clients_are_served() {
+    let server = start(ConnectionLimits {
+        max_connections: 3,
+        ..short_idle()
+    })
+    .await;
+    let mut held = Vec::new();
+    for from in ["127.0.0.3", "127.0.0.4", "127.0.0.5"] {
+        held.push(
+            tls_from(&server, from, &[b"http/1.1"])
+                .await
+                .expect("under the cap"),
+        );
+    }
+    let res = client_from(&server, "127.0.0.6")
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for mut tls in held {
+        closed_by_server(&mut tls).await;
+    }
+    server.stop().await;
+}
