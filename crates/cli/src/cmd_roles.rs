@@ -54,6 +54,12 @@ pub struct RoleChange {
     /// The role, as rules name it after `role:` (letters, digits, `_`; e.g. staff, admin).
     #[arg(value_name = "ROLE")]
     pub role: String,
+    /// The audit key the change is chained with. Without one, the `dev-audit-key` that
+    /// `serve --dev --data-dir` keeps beside the database is used when it is there; a keyed
+    /// audit log refuses an unkeyed append, so production needs `--key-file`, `--key-env` or
+    /// `--config`.
+    #[command(flatten)]
+    pub audit_key: crate::args::AuditKeyArgs,
 }
 
 const ROLES_EXAMPLES: &str = "\
@@ -72,12 +78,40 @@ pub fn run(args: &RolesArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let audit_key = match &args.command {
+        RolesCommand::Grant(c) | RolesCommand::Revoke(c) => audit_key_for(c)?,
+        RolesCommand::List { .. } => None,
+    };
     runtime.block_on(async {
         let db = open_existing(db_path).await?;
+        if let Some(key) = audit_key {
+            if let Err(e) = db.use_audit_key(key).await {
+                db.close().await;
+                return Err(e).context("chaining the audit log");
+            }
+        }
         let result = execute(&db, &args.command).await;
         db.close().await;
         result
     })
+}
+
+/// The audit key named by the flags, else the dev server's key file beside the database.
+fn audit_key_for(change: &RoleChange) -> Result<Option<miniguard_server::audit::AuditKey>> {
+    if let Some(key) = crate::cmd_serve::audit_key(&change.audit_key)? {
+        return Ok(Some(key));
+    }
+    let dev = change
+        .db
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(miniguard_server::launch::DEV_AUDIT_KEY_FILE);
+    if dev.is_file() {
+        let key = miniguard_server::audit::AuditKey::from_file(&dev)
+            .with_context(|| dev.display().to_string())?;
+        return Ok(Some(key));
+    }
+    Ok(None)
 }
 
 /// Opens the database only if it exists: a mistyped path must not create an empty one.
