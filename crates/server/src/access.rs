@@ -10,8 +10,9 @@
 //! ```
 //!
 //! [`Routes::into_router`] builds the router with the one layer on every route. The layer finds
-//! the declaration of the matched route (method and path template); a route without one is
-//! refused with 500 (fail closed), which `tests/e2e_access.rs` would also catch. Handlers take
+//! the declaration of the matched route (method and path template; `HEAD` is checked as `GET`);
+//! another method of a declared path goes on to the router's 405, and anything else without a
+//! declaration is refused with 500 (fail closed), which `tests/e2e_access.rs` would also catch. Handlers take
 //! [`crate::sessions::Authenticated`] only as the caller's identity; they never check access
 //! themselves (ownership rules of records stay in the data API, which is authorization of a
 //! different kind: per record, not per route).
@@ -271,7 +272,11 @@ async fn enforce(
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
-    let Some(declared) = table.0.get(&(method, path)).copied() else {
+    let Some(declared) = table.0.get(&(method, path.clone())).copied() else {
+        // Another method of a declared path: the router answers 405 without running a handler.
+        if table.0.keys().any(|(_, p)| *p == path) {
+            return Ok(next.run(req).await);
+        }
         return Err(ApiError::Internal(
             "a route without a declared access".into(),
         ));
