@@ -555,8 +555,7 @@ mod tests {
         let other = Keyring::new(KeyId(1), Key::from_bytes_for_tests([8; 32]));
         assert_ne!(other.keyed_hash(KeyId(1), "sms", b"123456"), Some(a));
         assert_eq!(ring.keyed_hash(KeyId(2), "sms", b"123456"), None);
-        use sha2::Digest as _;
-        let bare: [u8; 32] = sha2::Sha256::digest(b"123456").into();
+        let bare: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"123456").into();
         assert_ne!(a, bare);
     }
 
