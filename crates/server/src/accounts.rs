@@ -378,7 +378,7 @@ struct AdminMe {
 #[utoipa::path(get, path = "/v1/admin/me", tag = "admin",
     responses(
         (status = 200, description = "The calling staff account", body = AdminMe),
-        (status = 403, description = "Not a staff account, or a login limited to TOTP enrolment (forbidden)",
+        (status = 403, description = "A role without a staff account (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 async fn admin_me(
@@ -414,10 +414,8 @@ struct ChangePassword {
         (status = 204, description = "The password is changed; other logins ended"),
         (status = 400, description = "The new password breaks the policy (weak-password, with a detail), \
             or a malformed request", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong current password (invalid-credentials); or no valid session \
-            or signature", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "No factor within 5 minutes (mfa-required); not a staff account, \
-            or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong current password (invalid-credentials)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A role without a staff account (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn change_password(

@@ -227,7 +227,6 @@ async fn check_relations(
         ("per_page" = Option<i64>, Query, description = "The page size (default 20)", minimum = 1, maximum = 100)),
     responses(
         (status = 200, description = "The readable records matching the filter", body = RecordPage),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
@@ -307,7 +306,6 @@ async fn list_records(
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
     responses(
         (status = 200, description = "The record, with the fields the caller may read", body = Object),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
@@ -330,7 +328,7 @@ async fn get_record(
     responses(
         (status = 201, description = "The created record", body = Object),
         (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
-        (status = 403, description = "The collection's rule refuses the create, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the create (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
@@ -377,7 +375,7 @@ async fn create_record(
     responses(
         (status = 200, description = "The updated record", body = Object),
         (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
-        (status = 403, description = "The collection's rule refuses the update, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the update (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
@@ -430,7 +428,7 @@ async fn update_record(
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
     responses(
         (status = 204, description = "The record is deleted"),
-        (status = 403, description = "The collection's rule refuses the delete, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the delete (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]

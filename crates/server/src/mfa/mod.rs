@@ -467,7 +467,7 @@ async fn totp_enroll(
 #[utoipa::path(post, path = "/v1/mfa/totp/confirm", tag = "mfa", request_body = CodeRequest,
     responses(
         (status = 200, description = "TOTP is active; the recovery codes, shown once", body = RecoveryCodes),
-        (status = 401, description = "No pending enrolment, or a wrong code (invalid-credentials); or no valid session or signature",
+        (status = 401, description = "No pending enrolment, or a wrong code (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -519,9 +519,7 @@ async fn totp_confirm(
 #[utoipa::path(post, path = "/v1/mfa/totp/verify", tag = "mfa", request_body = CodeRequest,
     responses(
         (status = 200, description = "The factor is verified for this login", body = Verified),
-        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -545,7 +543,7 @@ async fn totp_verify(
 #[utoipa::path(post, path = "/v1/mfa/totp/disable", tag = "mfa",
     responses(
         (status = 204, description = "TOTP and the recovery codes are removed; other logins ended"),
-        (status = 403, description = "No factor within 5 minutes (mfa-required); no TOTP factor, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "No TOTP factor (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -571,9 +569,7 @@ async fn totp_disable(
 #[utoipa::path(post, path = "/v1/mfa/recovery", tag = "mfa", request_body = CodeRequest,
     responses(
         (status = 200, description = "The recovery code is spent; the factor is verified for this login", body = RecoveryUsed),
-        (status = 401, description = "Wrong or used recovery code (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Wrong or used recovery code (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -629,7 +625,7 @@ async fn recovery_use(
 #[utoipa::path(post, path = "/v1/mfa/recovery/regenerate", tag = "mfa",
     responses(
         (status = 200, description = "New recovery codes, shown once; the old ones no longer work", body = RecoveryCodes),
-        (status = 403, description = "No factor within 5 minutes (mfa-required); no TOTP factor, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "No TOTP factor (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -711,7 +707,7 @@ fn sms_hash_matches(
 #[utoipa::path(post, path = "/v1/mfa/sms/send", tag = "mfa",
     responses(
         (status = 200, description = "A code was sent to the verified phone number", body = SmsChallenge),
-        (status = 403, description = "No verified phone number, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "No verified phone number (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 501, description = "SMS codes are not configured (not-implemented)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
@@ -831,9 +827,7 @@ async fn usable_challenge(
 #[utoipa::path(post, path = "/v1/mfa/sms/verify", tag = "mfa", request_body = SmsVerifyRequest,
     responses(
         (status = 200, description = "The factor is verified for this login", body = Verified),
-        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -871,7 +865,7 @@ async fn sms_verify(
 #[utoipa::path(post, path = "/v1/mfa/soter/challenge", tag = "mfa",
     responses(
         (status = 200, description = "A one-time challenge bound to this login", body = SoterChallenge),
-        (status = 403, description = "Not a WeChat user, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "Not a WeChat user (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 501, description = "SOTER is not configured (not-implemented)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
@@ -933,9 +927,7 @@ struct SoterVerifyRequest {
 #[utoipa::path(post, path = "/v1/mfa/soter/verify", tag = "mfa", request_body = SoterVerifyRequest,
     responses(
         (status = 200, description = "The factor is verified for this login", body = Verified),
-        (status = 401, description = "Unknown, used or expired challenge, a result for another challenge or a bad signature (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Unknown, used or expired challenge, a result for another challenge or a bad signature (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 501, description = "SOTER is not configured (not-implemented)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
