@@ -306,7 +306,8 @@ pub struct ServeArgs {
     pub data_dir: Option<PathBuf>,
 
     /// Serve plain HTTP for a TLS-terminating reverse proxy in front (the configuration must
-    /// then have no server TLS settings); X-Forwarded-For is read only from its trusted_proxies.
+    /// then have no server TLS settings, and must name the proxy in trusted_proxies: without it
+    /// the server refuses to start); X-Forwarded-For is read only from its trusted_proxies.
     #[arg(long, requires = "config", conflicts_with = "dev")]
     pub insecure_http_behind_proxy: bool,
 }

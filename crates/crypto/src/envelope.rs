@@ -351,6 +351,25 @@ impl Keyring {
         self.keys.keys().copied()
     }
 
+    /// HMAC-SHA256 of `message` under a key derived from data key `id` for `purpose`
+    /// (`HMAC(HMAC(data key, "miniguard.keyed-hash.v1\0" || purpose), message)`), or `None` for
+    /// an unknown key. For short secrets (SMS codes) that a bare hash would give away to anyone
+    /// holding the database: without the data key, the hash says nothing about the code. Keep
+    /// the key id beside the hash so the hash still checks after a rotation.
+    pub fn keyed_hash(&self, id: KeyId, purpose: &str, message: &[u8]) -> Option<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        type HmacSha256 = Hmac<sha2::Sha256>;
+        let key = self.keys.get(&id)?;
+        // Invariant: HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+        let mut derive = <HmacSha256 as Mac>::new_from_slice(key.0.expose_secret()).ok()?;
+        derive.update(b"miniguard.keyed-hash.v1\0");
+        derive.update(purpose.as_bytes());
+        let sub = Zeroizing::new(<[u8; 32]>::from(derive.finalize().into_bytes()));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(sub.as_ref()).ok()?;
+        mac.update(message);
+        Some(mac.finalize().into_bytes().into())
+    }
+
     /// Encrypts under the newest key; the binary envelope.
     pub fn encrypt(
         &self,
@@ -524,6 +543,20 @@ mod tests {
 
     fn phone(record: &str) -> AssociatedData {
         AssociatedData::field("users", "phone", record)
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_key_purpose_and_message() {
+        let ring = ring();
+        let a = ring.keyed_hash(KeyId(1), "sms", b"123456").unwrap();
+        assert_eq!(ring.keyed_hash(KeyId(1), "sms", b"123456"), Some(a));
+        assert_ne!(ring.keyed_hash(KeyId(1), "sms", b"123457"), Some(a));
+        assert_ne!(ring.keyed_hash(KeyId(1), "other", b"123456"), Some(a));
+        let other = Keyring::new(KeyId(1), Key::from_bytes_for_tests([8; 32]));
+        assert_ne!(other.keyed_hash(KeyId(1), "sms", b"123456"), Some(a));
+        assert_eq!(ring.keyed_hash(KeyId(2), "sms", b"123456"), None);
+        let bare: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"123456").into();
+        assert_ne!(a, bare);
     }
 
     #[test]

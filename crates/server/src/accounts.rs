@@ -23,7 +23,6 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::middleware;
 use miniguard_crypto::password::{needs_rehash, verify_dummy};
 use miniguard_crypto::{PolicyViolation, check_password_policy, hash_password, verify_password};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -31,14 +30,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::{Access, Routes};
 use crate::db::{Db, DbError, UserId};
 use crate::error::ApiError;
 use crate::http::{AppState, ClientAddr};
 use crate::lockout::{self, Attempt, Scope};
-use crate::mfa::{self, STEP_UP_WINDOW, body_error, require_recent_mfa};
+use crate::mfa::{self, body_error};
 use crate::sessions::{self, Authenticated, Issued};
 
 /// Longest password accepted, in characters.
@@ -179,23 +178,13 @@ pub async fn create_account(
     Ok(user)
 }
 
-/// The staff routes with their OpenAPI entries.
-pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    let open = OpenApiRouter::new()
-        .routes(routes!(admin_login))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::routes::auth_limit,
-        ));
-    // Every route here needs a live access token and a signed request.
-    let session = OpenApiRouter::new()
-        .routes(routes!(admin_me))
-        .routes(routes!(change_password))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::signed::require_session,
-        ));
-    open.merge(session)
+/// The staff routes with their declared access. A password change is a factor change of a staff
+/// account: staff with a factor verified within 5 minutes.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .add(Access::Public.with_auth_rate(), routes!(admin_login))
+        .add(Access::Staff, routes!(admin_me))
+        .add(Access::StaffRecentFactor, routes!(change_password))
 }
 
 /// Argon2id off the async threads.
@@ -283,7 +272,7 @@ async fn login_failed(
     }
 }
 
-/// Auth: none (this is where a staff session starts). Password, then TOTP; see the module docs.
+/// Access: public, with the auth rate (this is where a staff session starts). Password, then TOTP; see the module docs.
 #[utoipa::path(post, path = "/v1/admin/login", tag = "admin", request_body = AdminLoginRequest,
     responses(
         (status = 200, description = "Logged in; without TOTP enrolled, a login limited to enrolment",
@@ -304,12 +293,22 @@ async fn admin_login(
     let Some(username) = normalize_username(&req.username) else {
         return Err(ApiError::InvalidCredentials("malformed username"));
     };
-    state.account_limits().check(Attempt::Login, &username)?;
-    lockout::check(&state, Scope::Login, &username, ip).await?;
+    // The account-wide rate and slowdown apply only to addresses that already failed for this
+    // account: strangers elsewhere cannot spend the owner's budget (see crate::lockout). A clean
+    // address has no lock of its own to check.
+    let clean = lockout::address_is_clean(&state, Scope::Login, &username, ip).await?;
+    if !clean {
+        state.account_limits().check(Attempt::Login, &username)?;
+        lockout::check(&state, Scope::Login, &username, ip).await?;
+    }
     let account = state.db().local_account(&username).await?;
     let stored = account.as_ref().map(|(_, h)| h.clone());
     let ok = check_password(req.password.clone(), stored).await?;
     let Some((user, hash)) = account.filter(|_| ok) else {
+        if clean {
+            // A failure still counts against the account's rate, for its next failed address.
+            let _over = state.account_limits().check(Attempt::Login, &username);
+        }
         return Err(login_failed(&state, &username, "bad_credentials", ip).await);
     };
     if state.db().user_roles(user).await?.is_empty() {
@@ -375,11 +374,11 @@ struct AdminMe {
     mfa_at: Option<i64>,
 }
 
-/// Auth: signed staff session. Who the caller is and what they may do.
-#[utoipa::path(get, path = "/v1/admin/me", tag = "admin", security(("session" = [], "signature" = [])),
+/// Access: staff (see [`routes`]). Who the caller is and what they may do.
+#[utoipa::path(get, path = "/v1/admin/me", tag = "admin",
     responses(
         (status = 200, description = "The calling staff account", body = AdminMe),
-        (status = 403, description = "Not a staff account, or a login limited to TOTP enrolment (forbidden)",
+        (status = 403, description = "A role without a staff account (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 async fn admin_me(
@@ -408,17 +407,15 @@ struct ChangePassword {
     new_password: SecretString,
 }
 
-/// Auth: signed staff session and a factor within [`STEP_UP_WINDOW`]. Changes the password
+/// Access: staff with a factor within [`crate::mfa::STEP_UP_WINDOW`] (see [`routes`]). Changes the password
 /// (policy checked); other logins end.
-#[utoipa::path(post, path = "/v1/admin/password", tag = "admin", request_body = ChangePassword, security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/admin/password", tag = "admin", request_body = ChangePassword,
     responses(
         (status = 204, description = "The password is changed; other logins ended"),
         (status = 400, description = "The new password breaks the policy (weak-password, with a detail), \
             or a malformed request", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong current password (invalid-credentials); or no valid session \
-            or signature", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "No factor within 5 minutes (mfa-required); not a staff account, \
-            or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong current password (invalid-credentials)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A role without a staff account (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
 async fn change_password(
@@ -431,7 +428,6 @@ async fn change_password(
     let Some(username) = state.db().local_username(auth.user).await? else {
         return Err(ApiError::Forbidden("not a staff account"));
     };
-    require_recent_mfa(&state, &auth, STEP_UP_WINDOW, "/v1/admin/password").await?;
     lockout::check(&state, Scope::Login, &username, client.0).await?;
     let stored = state.db().local_account(&username).await?.map(|(_, h)| h);
     if !check_password(req.current_password.clone(), stored).await? {

@@ -60,7 +60,8 @@
 //!
 //! Instead of `[server.tls]`, `insecure_http_behind_proxy = true` serves plain HTTP for a reverse
 //! proxy that terminates TLS; `trusted_proxies = ["10.0.0.2"]` names the proxies whose
-//! `X-Forwarded-For` is believed.
+//! `X-Forwarded-For` is believed, and is required with it (the server refuses to start without
+//! it: every client would otherwise look like the proxy, sharing one rate limit and lockout key).
 //!
 //! `[collections.NAME]` tables (beside `[server]`) declare the data API's collections; they
 //! are parsed by `crate::data::schema` into [`ServerSettings::collections`].
@@ -540,6 +541,13 @@ impl ServerSettings {
                  insecure_http_behind_proxy = true behind a TLS-terminating proxy"
                     .into(),
             )),
+            // Without them every client would look like the proxy: one rate limit and one
+            // lockout key for everybody, and /metrics open to whoever reaches the proxy.
+            (None, true) if self.trusted_proxies.is_empty() => Err(ConfigError::Invalid(
+                "insecure_http_behind_proxy needs trusted_proxies = [\"<proxy address>\"]: \
+                 without them every client looks like the proxy"
+                    .into(),
+            )),
             _ => Ok(()),
         }?;
         self.connections.check()?;
@@ -769,6 +777,12 @@ secret_file = "secret.txt"
         let proxied = no_tls.replace(
             "[server.wechat]",
             "insecure_http_behind_proxy = true\n[server.wechat]",
+        );
+        let e = ServerSettings::from_toml(&proxied).unwrap_err().to_string();
+        assert!(e.contains("trusted_proxies"), "{e}");
+        let proxied = no_tls.replace(
+            "[server.wechat]",
+            "insecure_http_behind_proxy = true\ntrusted_proxies = [\"10.0.0.2\"]\n[server.wechat]",
         );
         assert!(ServerSettings::from_toml(&proxied).is_ok());
         let both = GOOD.replace("secret_file", "secret_env = \"X\"\nsecret_file");

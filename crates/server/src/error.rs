@@ -72,6 +72,12 @@ pub enum ApiError {
     /// The route demands a second-factor verification within a recent window (step-up).
     #[error("a recent second-factor verification is required")]
     MfaRequired,
+    /// A route for staff accounts, called by another user.
+    #[error("a staff account is required")]
+    StaffRequired,
+    /// A staff login without a second factor may only enrol one.
+    #[error("the login is limited to TOTP enrolment")]
+    EnrolmentRequired,
     /// A new password breaks the policy; `detail` is a fixed, client-safe explanation.
     #[error("weak password: {detail}")]
     WeakPassword {
@@ -214,6 +220,16 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "mfa-required",
                 "A recent second-factor verification is required",
+            ),
+            Self::StaffRequired => Problem::typed(
+                StatusCode::FORBIDDEN,
+                "staff-required",
+                "This needs a staff account",
+            ),
+            Self::EnrolmentRequired => Problem::typed(
+                StatusCode::FORBIDDEN,
+                "mfa-enrolment-required",
+                "Enrol a second factor first: this login may only enrol TOTP",
             ),
             Self::WeakPassword { detail } => {
                 let mut p = Problem::typed(

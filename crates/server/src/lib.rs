@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod config;

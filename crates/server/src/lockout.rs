@@ -21,7 +21,10 @@
 //! typing the right password from another address, is not affected at all below the account
 //! threshold, and above it waits at most a minute, during which the attacker is held to the same
 //! single attempt (refused attempts are not counted as failures and do not extend the delay).
-//! A lock is never permanent: every delay is capped, counters older than a day start over, and
+//! An address with no failure on record for the account (see [`address_is_clean`]) skips the
+//! account-wide rate and slowdown altogether: strangers failing from other addresses cannot keep
+//! the owner out, and each of their addresses gets at most one attempt before it is held to the
+//! account's limits too. A lock is never permanent: every delay is capped, counters older than a day start over, and
 //! a successful login (or factor) clears the owner's address key and the account key (the
 //! attacker's address stays locked). The account key is the username for password logins, so
 //! unknown usernames behave like known ones (no enumeration through the lockout). Every new lock
@@ -143,6 +146,24 @@ pub async fn check(
         });
     }
     Ok(())
+}
+
+/// Whether the (account, address) pair has no failure on record: an address that never failed
+/// for this account (the owner's, usually). Such an attempt is not held to the account-wide rate
+/// and slowdown, which strangers elsewhere can drive up; its address is still limited, and its
+/// first failure makes it an address like any other.
+pub async fn address_is_clean(
+    state: &AppState,
+    scope: Scope,
+    account: &str,
+    ip: Option<IpAddr>,
+) -> Result<bool, ApiError> {
+    let (pair, _) = keys(scope, account, ip);
+    Ok(state
+        .db()
+        .failure_state(&pair)
+        .await?
+        .is_none_or(|(failures, _)| failures == 0))
 }
 
 /// Counts a failure under both keys and starts (or extends) the locks; audits a new lock.

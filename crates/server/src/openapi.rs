@@ -2,11 +2,12 @@
 //!
 //! It is generated from the handlers: each route is registered through `utoipa-axum`'s
 //! `routes!`, which takes the path, method, parameters, body and responses from the handler's
-//! `#[utoipa::path]` attribute, so a route cannot exist without its entry. Each protected
-//! operation declares the `session` (bearer access token) and `signature` (the `X-MG-*` headers)
-//! requirements. `finish` then adds the answers every route can give (problem JSON for 400,
-//! 408, 413, 415, 429, 500 and 503; 401 for protected operations), so the handlers state only
-//! what is particular to them.
+//! `#[utoipa::path]` attribute, so a route cannot exist without its entry. The `security` of
+//! each operation (`session` + `signature` unless public), its `x-miniguard-access` extension and
+//! its 401/403 answers are written from the route's declared access ([`crate::access`]), the same
+//! value the access layer enforces. `finish` then adds the answers every route can give (problem
+//! JSON for 400, 408, 413, 415, 429, 500 and 503), so the handlers state only what is
+//! particular to them.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
@@ -72,7 +73,7 @@ pub(crate) fn base() -> OpenApi {
         .build()
 }
 
-fn problem_response(description: &str) -> utoipa::openapi::Response {
+pub(crate) fn problem_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
         .content(
@@ -111,13 +112,9 @@ pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
         .into_iter()
         .flatten()
         {
-            let protected = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            // 401 and 403 of the access layer come from each route's declaration
+            // (crate::access); these are the answers every route can give.
             let responses = &mut op.responses.responses;
-            if protected {
-                responses
-                    .entry("401".to_owned())
-                    .or_insert_with(|| RefOr::T(problem_response("No valid session or signature")));
-            }
             for (code, text) in common {
                 responses
                     .entry(code.to_owned())

@@ -1,5 +1,10 @@
 //! Phone-number binding and `rawData` checks for WeChat users (issue 5, item 3). Every route here
-//! needs a signed session ([`crate::signed::require_session`]) of a user who logged in with WeChat.
+//! needs a signed session of a user who logged in with WeChat (declared in [`routes`]).
+//!
+//! Binding a number is a factor change (SMS codes go to it): when the user already has a factor
+//! (a confirmed TOTP or a bound phone), the login must have verified one within 5 minutes
+//! ([`crate::access::Access::FactorChange`]); a bind ends the user's other logins and is audited
+//! with how many it ended.
 //!
 //! * `POST /v1/auth/wechat/phone {"code"}`: the new flow. The server exchanges the code from the
 //!   `getPhoneNumber` button with WeChat (`getuserphonenumber`, with the centrally cached access
@@ -15,17 +20,17 @@
 //! and audited (`phone.bind`) only masked (`138****8000`), and never logged. Failures are audited
 //! (`phone.bind_failure`, `userinfo.verify_failure`) with a reason and no data.
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
-use axum::{Json, middleware};
 use miniguard_crypto::{AssociatedData, WechatError, WechatSessionKey};
 use serde::Deserialize;
 use serde_json::json;
 use tracing::instrument;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::{Access, Routes};
 use crate::db::UserId;
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -33,24 +38,15 @@ use crate::platform::{LoginCode, PhoneInfo, PlatformClient};
 use crate::routes::{body_error, session_key_aad};
 use crate::sessions::Authenticated;
 
-/// The routes, when WeChat is configured.
-pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
+/// The routes, when WeChat is configured. Both call WeChat, so the stricter auth rate applies
+/// first, as on login. Binding a phone is a factor change (the number SMS codes go to).
+pub(crate) fn routes(state: &AppState) -> Routes {
     if state.platforms().get("wechat").is_none() {
-        return OpenApiRouter::new();
+        return Routes::new();
     }
-    OpenApiRouter::new()
-        .routes(routes!(bind_phone))
-        .routes(routes!(verify_userinfo))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::signed::require_session,
-        ))
-        // Outermost (the last layer added runs first): the phone route calls WeChat, so the
-        // stricter auth limit applies, as on login, before any database work.
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::routes::auth_limit,
-        ))
+    Routes::new()
+        .add(Access::FactorChange.with_auth_rate(), routes!(bind_phone))
+        .add(Access::Session.with_auth_rate(), routes!(verify_userinfo))
 }
 
 /// Binds a phone number to a user's row.
@@ -138,8 +134,9 @@ fn wechat_reason(e: &WechatError) -> &'static str {
     }
 }
 
-/// Auth: signed session of a WeChat user. Binds the phone number WeChat vouches for.
-#[utoipa::path(post, path = "/v1/auth/wechat/phone", tag = "auth", request_body = PhoneRequest, security(("session" = [], "signature" = [])),
+/// Access: factor change (declared in [`routes`]), of a WeChat user. Binds the phone number
+/// WeChat vouches for; the user's other logins end.
+#[utoipa::path(post, path = "/v1/auth/wechat/phone", tag = "auth", request_body = PhoneRequest,
     responses((status = 200, description = "Bound; the number comes back masked", body = Object),
         (status = 502, description = "WeChat failed", body = crate::openapi::ProblemBody,
             content_type = "application/problem+json")))]
@@ -209,6 +206,8 @@ async fn bind_phone(
         .map_err(|e| ApiError::Internal(format!("encrypting a phone number: {e}").into()))?;
     drop(plain);
     state.db().store_phone(user, &envelope, source).await?;
+    // Where SMS codes go changed: a factor change ends every other login of the user.
+    let revoked = state.db().revoke_user_except(user, &auth.family_id).await?;
     let masked = phone.masked();
     state
         .db()
@@ -216,7 +215,8 @@ async fn bind_phone(
             &format!("user:{}", user.0),
             "phone.bind",
             &json!({ "platform": "wechat", "user_id": user.0, "source": source,
-                     "phone": masked, "country_code": phone.country_code }),
+                     "phone": masked, "country_code": phone.country_code,
+                     "family": auth.family_id, "other_sessions_revoked": revoked }),
         )
         .await?;
     tracing::info!(user_id = user.0, source, "phone number bound");
@@ -227,10 +227,10 @@ async fn bind_phone(
     })))
 }
 
-/// Auth: signed session of a WeChat user. Checks `rawData` against its signature with the
+/// Access: session (declared in [`routes`]), of a WeChat user. Checks `rawData` against its signature with the
 /// server-side session key and answers the parsed user info.
 #[utoipa::path(post, path = "/v1/auth/wechat/verify-userinfo", tag = "auth",
-    request_body = UserInfoRequest, security(("session" = [], "signature" = [])),
+    request_body = UserInfoRequest,
     responses((status = 200, description = "The signature holds: the user info", body = Object)))]
 #[instrument(skip_all, fields(platform = "wechat"))]
 async fn verify_userinfo(

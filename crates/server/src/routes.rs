@@ -1,11 +1,10 @@
-//! Routes. Each handler states its auth requirement at the top; none of these need a session.
+//! Routes: the core ones here, and the one list of every route with its declared access
+//! ([`router`]).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Extension, Path, Request, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::Response;
 use miniguard_crypto::AssociatedData;
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
@@ -15,47 +14,30 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::{Access, Routes};
 use crate::db::UserId;
 use crate::error::ApiError;
 use crate::http::{AppState, ClientAddr};
 use crate::platform::LoginCode;
 use crate::sessions::{self, Authenticated, Issued, Refreshed};
 
-/// Every route with its OpenAPI entry (see [`crate::openapi`]).
+/// Every route with its OpenAPI entry (see [`crate::openapi`]) and its declared access (see
+/// [`crate::access`]): the one place a route's access is stated.
 pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    let auth = OpenApiRouter::new()
-        .routes(routes!(platform_login))
-        .routes(routes!(refresh))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth_limit));
-    // Every route here needs a live access token and a signed request.
-    let session = OpenApiRouter::new()
-        .routes(routes!(logout))
-        .routes(routes!(logout_all))
-        .routes(routes!(me))
-        .routes(routes!(storage_key))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::signed::require_session,
-        ));
-    OpenApiRouter::with_openapi(crate::openapi::base())
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .merge(auth)
-        .merge(session)
-        .merge(crate::phone::router(state))
-        .merge(crate::mfa::router(state))
-        .merge(crate::accounts::router(state))
-        .merge(crate::data::router(state))
-}
-
-/// The auth routes' stricter per-client limit (on top of the general one).
-pub(crate) async fn auth_limit(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    crate::http::limit(state.auth_limit(), &req)?;
-    Ok(next.run(req).await)
+    Routes::with_router(OpenApiRouter::with_openapi(crate::openapi::base()))
+        .add(Access::Public, routes!(healthz))
+        .add(Access::Public, routes!(readyz))
+        .add(Access::Public.with_auth_rate(), routes!(platform_login))
+        .add(Access::Public.with_auth_rate(), routes!(refresh))
+        .add(Access::Session.while_enrolling(), routes!(logout))
+        .add(Access::Session, routes!(logout_all))
+        .add(Access::Session, routes!(me))
+        .add(Access::Session, routes!(storage_key))
+        .merge(crate::phone::routes(state))
+        .merge(crate::mfa::routes())
+        .merge(crate::accounts::routes())
+        .merge(crate::data::routes())
+        .into_router(state)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -290,7 +272,7 @@ async fn refresh(
 }
 
 /// Auth: signed session. Ends this login (its whole token family).
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "This login is over")))]
 #[instrument(skip_all)]
 async fn logout(
@@ -310,7 +292,7 @@ async fn logout(
 }
 
 /// Auth: signed session. Ends every login of the user.
-#[utoipa::path(post, path = "/v1/auth/logout-all", tag = "auth", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/auth/logout-all", tag = "auth",
     responses((status = 204, description = "Every login of the user is over")))]
 #[instrument(skip_all)]
 async fn logout_all(
@@ -335,7 +317,7 @@ struct Me {
 }
 
 /// Auth: signed session. Who the caller is.
-#[utoipa::path(get, path = "/v1/me", tag = "account", security(("session" = [], "signature" = [])),
+#[utoipa::path(get, path = "/v1/me", tag = "account",
     responses((status = 200, description = "The caller", body = Me)))]
 async fn me(auth: Authenticated) -> Json<Me> {
     Json(Me {
@@ -354,7 +336,7 @@ struct StorageKey {
 /// Auth: signed session. The key the client SDK seals its local storage with: 32 random bytes
 /// per user, made on first request and kept encrypted at rest, so a value stored on one device
 /// opens again after the next login. The client keeps it in memory only.
-#[utoipa::path(get, path = "/v1/me/storage-key", tag = "account", security(("session" = [], "signature" = [])),
+#[utoipa::path(get, path = "/v1/me/storage-key", tag = "account",
     responses((status = 200, description = "The caller's storage key", body = StorageKey)))]
 #[instrument(skip_all)]
 async fn storage_key(

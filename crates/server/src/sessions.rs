@@ -186,9 +186,10 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Refreshed, Api
     })
 }
 
-/// The caller of a route that needs a session, established by [`crate::signed::require_session`]
-/// (a live access token and a valid request signature). Taking it as a handler argument is the
-/// route's auth declaration; on a route without that layer it refuses every request.
+/// The caller of a route that needs a session, established by the access layer
+/// ([`crate::access`], through [`crate::signed::verify`]: a live access token and a valid request
+/// signature). The route's access is declared at its registration; on a public route this
+/// extractor refuses every request.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     pub user: UserId,

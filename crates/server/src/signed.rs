@@ -2,9 +2,9 @@
 //! HMAC-SHA256 with the access token's own `signing_key` over method, path, canonical query,
 //! timestamp, nonce and body hash, in `X-MG-Timestamp`, `X-MG-Nonce`, `X-MG-Signature`).
 //!
-//! [`require_session`] is the layer of every protected route: it finds the live access token,
-//! opens its signing key, reads the body (within the body limit), and lets the request through
-//! only with a valid signature, a timestamp within 300 s and a nonce not seen before for this
+//! [`verify`] is called by the access layer ([`crate::access`]) for every route that needs a
+//! session: it finds the live access token, opens its signing key, reads the body (within the
+//! body limit), and lets the request through only with a valid signature, a timestamp within 300 s and a nonce not seen before for this
 //! token. Nonces live in the database (`nonces`), so a replay is caught across restarts and, on a
 //! shared database, across instances. Every refusal is the same 401; the reason goes to the log,
 //! and a bad signature under a valid token (someone holding a stolen token) to the audit log.
@@ -12,10 +12,8 @@
 use std::future::Future;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
-use axum::response::Response;
 use miniguard_crypto::signing::{NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use miniguard_crypto::{
     NonceStore, NonceStoreError, SignatureError, SignedRequest, SigningKey, Verifier,
@@ -56,18 +54,18 @@ fn header<'a>(req: &'a Request, name: &str) -> Result<&'a str, ApiError> {
         .ok_or(ApiError::Unauthorized("request is not signed"))
 }
 
-/// The layer of every route that needs a session.
+/// Checks the session and the signature of a request; answers the request (its body read and
+/// put back), the caller, and whether the login is limited to TOTP enrolment.
 #[tracing::instrument(skip_all)]
-pub async fn require_session(
-    State(state): State<AppState>,
+pub async fn verify(
+    state: &AppState,
     req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+) -> Result<(Request, Authenticated, bool), ApiError> {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let (row, hash) = sessions::access_token(&state, authorization).await?;
+    let (row, hash) = sessions::access_token(state, authorization).await?;
     let (timestamp, nonce, signature) = (
         header(&req, TIMESTAMP_HEADER)?.to_owned(),
         header(&req, NONCE_HEADER)?.to_owned(),
@@ -85,7 +83,7 @@ pub async fn require_session(
         .and_then(|t| SigningKey::from_base64url(t).ok())
         .ok_or(ApiError::Internal("stored signing key is malformed".into()))?;
 
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, state.options().body_limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
@@ -129,16 +127,14 @@ pub async fn require_session(
             _ => "malformed signature headers",
         }));
     }
-    // A staff login without a second factor may only enrol one (see crate::accounts).
+    // A staff login without a second factor may only enrol one (see crate::accounts); the
+    // access layer applies the limit.
     let (mfa_at_ms, limited) = state.db().family_mfa(&row.family_id).await?;
-    if limited && !crate::mfa::allowed_while_limited(parts.uri.path()) {
-        return Err(ApiError::Forbidden("login limited to TOTP enrolment"));
-    }
-    parts.extensions.insert(Authenticated {
+    let auth = Authenticated {
         user: row.user_id,
         family_id: row.family_id,
         token_id: row.id,
         mfa_at_ms,
-    });
-    Ok(next.run(Request::from_parts(parts, Body::from(body))).await)
+    };
+    Ok((Request::from_parts(parts, Body::from(body)), auth, limited))
 }

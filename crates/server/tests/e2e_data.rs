@@ -1060,6 +1060,7 @@ listen = "127.0.0.1:8443"
 database = "mg.db"
 data_keys_env = "X"
 insecure_http_behind_proxy = true
+trusted_proxies = ["10.0.0.2"]
 [server.wechat]
 appid = "wx1"
 secret_env = "Y"

@@ -742,7 +742,7 @@ async fn mg_curl_walks_through_the_secure_app_example() {
     let db = Db::open(&server.db_path).await.unwrap();
     db.grant_role(
         miniguard_server::db::UserId(sam["user"]["id"].as_i64().unwrap()),
-        "staff",
+        "operator",
     )
     .await
     .unwrap();

@@ -757,7 +757,10 @@ async fn staff_log_in_with_password_and_mandatory_totp() {
     assert_eq!(limited["mfa_enrolment_required"], true);
     let (status, _, body) = env.call("GET", "/v1/admin/me", None, &limited, None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(problem_type(&body), "urn:miniguard:problem:forbidden");
+    assert_eq!(
+        problem_type(&body),
+        "urn:miniguard:problem:mfa-enrolment-required"
+    );
     assert_eq!(me(&env.server, &limited).await, StatusCode::FORBIDDEN);
     let (secret, _) = env.enrol(&limited).await;
     // Confirming lifted the limit.
@@ -765,7 +768,8 @@ async fn staff_log_in_with_password_and_mandatory_totp() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["username"], "ops.chief");
     assert_eq!(body["roles"], json!(["admin"]));
-    assert!(body["mfa_at"].is_i64());
+    // Enrolling is not a verification (issue 9, item 1).
+    assert!(body["mfa_at"].is_null());
 
     // Now the password alone is not enough.
     let (status, _, body) = env
@@ -892,11 +896,12 @@ async fn lockout_slows_an_attacker_but_never_locks_the_owner_out() {
         let (status, _, _) = env.admin_login(&wrong, Some(&ip)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let (status, headers, _) = env.admin_login(&right, owner).await;
+    // An address that failed waits (at most a minute), even with the right password...
+    let (status, headers, _) = env.admin_login(&right, Some("192.0.2.10")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry <= 60, "{retry}");
-    env.clock.advance(Duration::from_secs(retry + 1));
+    // ...but the owner's clean address is not held back by strangers (issue 9, item 4).
     let (status, _, _) = env.admin_login(&right, owner).await;
     assert_eq!(status, StatusCode::OK);
 
@@ -1033,5 +1038,237 @@ async fn refreshes_are_limited_per_account_across_addresses() {
     // Refused before spending: the token was not marked used (no reuse alarm later).
     let rows = audit(&env.server.db_path).await;
     assert!(!actions(&rows).contains(&"session.refresh_reuse"));
+    env.stop().await;
+}
+
+/// Issue 9, item 1: with a copy of the victim's access token and signing key, binding one's own
+/// phone, sending oneself an SMS code and disabling the victim's TOTP must all fail.
+#[tokio::test]
+async fn a_stolen_session_cannot_take_over_the_second_factors() {
+    let env = start(true, relaxed()).await;
+    let victim = env.login("dev:vera").await;
+    let (_secret, _) = env.enrol(&victim).await;
+    let phone_login = env.login("dev:vera:2").await;
+    let stolen = victim.clone();
+
+    // Re-binding the phone is a factor change: the victim has TOTP, this login verified nothing.
+    let (status, body) = env
+        .post(
+            "/v1/auth/wechat/phone",
+            Some(&json!({ "code": "dev:mallory" })),
+            &stolen,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(problem_type(&body), "urn:miniguard:problem:mfa-required");
+    let user = Env::user_of(&victim);
+    assert!(
+        env.db
+            .verified_phone(&test_keyring(), user)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // So no code reaches the attacker, and no step-up follows.
+    let (status, _) = env.post("/v1/mfa/sms/send", None, &stolen).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(env.sms.sent().is_empty());
+    let (status, body) = env.post("/v1/mfa/totp/disable", None, &stolen).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(env.db.totp(user).await.unwrap().is_some());
+    // The victim's other login goes on.
+    assert_eq!(me(&env.server, &phone_login).await, StatusCode::OK);
+
+    let rows = audit(&env.server.db_path).await;
+    assert!(
+        rows.iter()
+            .any(|(a, d)| a == "mfa.step_up_denied" && d["route"] == "/v1/auth/wechat/phone")
+    );
+    assert!(!actions(&rows).contains(&"phone.bind"));
+    env.stop().await;
+}
+
+/// Issue 9, item 1: a bound phone is a factor; moving it needs a verified factor, and every
+/// bind ends the user's other logins.
+#[tokio::test]
+async fn moving_the_phone_needs_a_prior_factor_and_ends_other_logins() {
+    let env = start(true, relaxed()).await;
+    let owner = env.login("dev:pia").await;
+    let before = env.login("dev:pia:2").await;
+    // The first number, with no factor yet: allowed, and the other login ends.
+    let (status, body) = env
+        .post(
+            "/v1/auth/wechat/phone",
+            Some(&json!({ "code": "dev:pia" })),
+            &owner,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(me(&env.server, &before).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&env.server, &owner).await, StatusCode::OK);
+
+    // SMS is a factor now: another number needs a verification first.
+    let stolen = owner.clone();
+    let (status, body) = env
+        .post(
+            "/v1/auth/wechat/phone",
+            Some(&json!({ "code": "dev:mallory" })),
+            &stolen,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let pia = format!("+86{}", miniguard_server::platform::fake::dev_phone("pia"));
+    let user = Env::user_of(&owner);
+    assert_eq!(
+        env.db.verified_phone(&test_keyring(), user).await.unwrap(),
+        Some(pia.clone())
+    );
+
+    // The owner verifies a code sent to the number on file, then moves it.
+    let (status, body) = env.post("/v1/mfa/sms/send", None, &owner).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sent = env.sms.sent();
+    assert_eq!(sent.last().unwrap().to, pia);
+    let code = sent.last().unwrap().code.clone();
+    let (status, _) = env
+        .post(
+            "/v1/mfa/sms/verify",
+            Some(&json!({ "challenge_id": body["challenge_id"], "code": code })),
+            &owner,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let other = env.login("dev:pia:3").await;
+    let (status, body) = env
+        .post(
+            "/v1/auth/wechat/phone",
+            Some(&json!({ "code": "dev:pia-new" })),
+            &owner,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(me(&env.server, &other).await, StatusCode::UNAUTHORIZED);
+
+    let rows = audit(&env.server.db_path).await;
+    let binds: Vec<&Value> = rows
+        .iter()
+        .filter(|(a, _)| a == "phone.bind")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(binds.len(), 2);
+    assert!(binds.iter().all(|d| d["other_sessions_revoked"] == 2));
+    env.stop().await;
+}
+
+/// Issue 9, item 1: enrolling a factor is never itself a step-up.
+#[tokio::test]
+async fn enrolling_a_factor_is_not_a_step_up() {
+    let env = start(true, relaxed()).await;
+    let s = env.login("dev:eli").await;
+    let (secret, _) = env.enrol(&s).await;
+    let (status, body) = env.post("/v1/mfa/recovery/regenerate", None, &s).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(problem_type(&body), "urn:miniguard:problem:mfa-required");
+    let (status, _) = env.post("/v1/mfa/totp/disable", None, &s).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Enrolling again over a confirmed factor needs a verification too.
+    let (status, body) = env.post("/v1/mfa/totp/enroll", None, &s).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(problem_type(&body), "urn:miniguard:problem:mfa-required");
+    // A verification of the factor that now exists opens them.
+    env.step_up_totp(&s, &secret).await;
+    let (status, _) = env.post("/v1/mfa/recovery/regenerate", None, &s).await;
+    assert_eq!(status, StatusCode::OK);
+    env.stop().await;
+}
+
+/// Issue 9, item 7: a pending SMS code is kept as a keyed hash, not a bare one that a million
+/// guesses recover.
+#[tokio::test]
+async fn sms_codes_are_stored_as_keyed_hashes() {
+    let env = start(true, relaxed()).await;
+    let s = env.login("dev:kim").await;
+    let (status, _) = env
+        .post(
+            "/v1/auth/wechat/phone",
+            Some(&json!({ "code": "dev:kim" })),
+            &s,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = env.post("/v1/mfa/sms/send", None, &s).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = body["challenge_id"].as_str().unwrap();
+    let code = env.sms.sent().last().unwrap().code.clone();
+    let row = env.db.challenge(id).await.unwrap().unwrap();
+    let stored = row.secret_hash.unwrap();
+    let bare = miniguard_crypto::TokenHash::of(&format!("sms:{id}:{code}"));
+    assert!(
+        !stored.windows(32).any(|w| w == bare.as_bytes().as_slice()),
+        "the bare SHA-256 of the code is not stored"
+    );
+    let keyring = test_keyring();
+    let keyed = keyring
+        .keyed_hash(
+            keyring.current_id(),
+            "mfa_challenges.secret_hash",
+            format!("sms:{id}:{code}").as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(&stored[4..], keyed.as_slice());
+    let (status, _) = env
+        .post(
+            "/v1/mfa/sms/verify",
+            Some(&json!({ "challenge_id": id, "code": code })),
+            &s,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    env.stop().await;
+}
+
+/// Issue 9, item 4: strangers failing from six addresses (each under the per-address limit)
+/// do not keep the owner, with the right password from a clean address, out.
+#[tokio::test]
+async fn strangers_from_many_addresses_cannot_keep_the_owner_out() {
+    let env = start(
+        false,
+        LockoutPolicy {
+            ip_threshold: LockoutPolicy::default().ip_threshold,
+            account_threshold: LockoutPolicy::default().account_threshold,
+            login_rate: LockoutPolicy::default().login_rate,
+            ..relaxed()
+        },
+    )
+    .await;
+    let password = "violet-harbor-lantern-42";
+    accounts::create_account(
+        &env.db,
+        "shift.lead",
+        &SecretString::from(password),
+        "operator",
+    )
+    .await
+    .unwrap();
+    let wrong = json!({ "username": "shift.lead", "password": "not-the-password-1" });
+    let right = json!({ "username": "shift.lead", "password": password });
+    let strangers: Vec<String> = (1..=6).map(|i| format!("203.0.113.{i}")).collect();
+    let mut owner_ok = 0;
+    for _ in 0..14 {
+        for ip in &strangers {
+            let (status, _, _) = env.admin_login(&wrong, Some(ip)).await;
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+                "{status}"
+            );
+        }
+        let (status, _, body) = env.admin_login(&right, Some("198.51.100.20")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        owner_ok += 1;
+    }
+    assert_eq!(owner_ok, 14);
+    // The strangers' addresses are held back, even with the right password.
+    let (status, _, _) = env.admin_login(&right, Some(&strangers[0])).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     env.stop().await;
 }

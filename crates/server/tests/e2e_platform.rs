@@ -195,11 +195,16 @@ async fn phone_by_code_shares_one_access_token_and_renews_it_when_invalidated() 
     let user = alice["user"]["id"].as_i64().unwrap();
     assert_eq!(s.fake.token_requests(), 0, "no token before it is needed");
 
-    // Several concurrent requests: one token fetch (single flight).
+    // Several concurrent requests: one token fetch (single flight). Each is a first bind (of
+    // alice and three others), which needs no prior factor.
+    let mut users = vec![alice.clone()];
+    for name in ["dev:al2", "dev:al3", "dev:al4"] {
+        users.push(login_at(s, "wechat", name).await.1);
+    }
     let bind = |i: u32| {
         let body = json!({ "code": format!("dev:alice:{i}") });
-        let alice = alice.clone();
-        async move { signed_post(s, PHONE, &body, &alice).await }
+        let session = users[i as usize - 1].clone();
+        async move { signed_post(s, PHONE, &body, &session).await }
     };
     let (r1, r2, r3, r4) = tokio::join!(bind(1), bind(2), bind(3), bind(4));
     for res in [r1, r2, r3, r4] {
@@ -209,32 +214,39 @@ async fn phone_by_code_shares_one_access_token_and_renews_it_when_invalidated() 
         assert_eq!(body["source"], "code");
     }
     assert_eq!(s.fake.token_requests(), 1, "one token for every request");
+    // A bound phone is a factor: moving it needs a verified one (issue 9; see e2e_mfa.rs), so
+    // the later binds here are first binds of other users (a phone code is not tied to a user).
+    let first_bind = |name: &'static str, code: &'static str| async move {
+        let (status, user) = login_at(s, "wechat", &format!("dev:{name}")).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        signed_post(s, PHONE, &json!({ "code": code }), &user).await
+    };
     let again = signed_post(s, PHONE, &json!({ "code": "dev:alice:5" }), &alice).await;
-    ok_json(again).await;
+    assert_problem(again, StatusCode::FORBIDDEN).await;
+    ok_json(first_bind("ann", "dev:alice:5").await).await;
     assert_eq!(s.fake.token_requests(), 1, "the cached token is reused");
 
     // WeChat invalidates the token: 40001, one renewal, the call retried and answered.
     s.fake.invalidate_access_tokens();
-    let renewed = signed_post(s, PHONE, &json!({ "code": "dev:alice:6" }), &alice).await;
-    ok_json(renewed).await;
+    ok_json(first_bind("ben", "dev:alice:6").await).await;
     assert_eq!(s.fake.token_requests(), 2, "renewed once after 40001");
-    let after = signed_post(s, PHONE, &json!({ "code": "dev:alice:7" }), &alice).await;
-    ok_json(after).await;
+    ok_json(first_bind("cy", "dev:alice:7").await).await;
     assert_eq!(s.fake.token_requests(), 2);
 
     // A used or invalid code is the platform's 40029.
-    let used = signed_post(s, PHONE, &json!({ "code": "dev:alice:7" }), &alice).await;
+    let (_, probe) = login_at(s, "wechat", "dev:probe").await;
+    let used = signed_post(s, PHONE, &json!({ "code": "dev:alice:7" }), &probe).await;
     let body = assert_problem(used, StatusCode::BAD_REQUEST).await;
     assert_eq!(body["type"], "urn:miniguard:problem:invalid-login-code");
-    let bad = signed_post(s, PHONE, &json!({ "code": "081abc" }), &alice).await;
+    let bad = signed_post(s, PHONE, &json!({ "code": "081abc" }), &probe).await;
     assert_problem(bad, StatusCode::BAD_REQUEST).await;
     // An answer watermarked for another app is refused.
     s.fake.set_watermark_appid(Some("wxsomeoneelse0001"));
-    let foreign = signed_post(s, PHONE, &json!({ "code": "dev:alice:8" }), &alice).await;
+    let foreign = signed_post(s, PHONE, &json!({ "code": "dev:alice:8" }), &probe).await;
     assert_problem(foreign, StatusCode::BAD_GATEWAY).await;
     s.fake.set_watermark_appid(None);
     // Neither flow's fields, or both: a plain 400. Unsigned: 401.
-    let neither = signed_post(s, PHONE, &json!({ "iv": "AAAA" }), &alice).await;
+    let neither = signed_post(s, PHONE, &json!({ "iv": "AAAA" }), &probe).await;
     assert_problem(neither, StatusCode::BAD_REQUEST).await;
     let (status, _) = post_json(s, PHONE, &json!({ "code": "dev:alice:9" })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -279,15 +291,7 @@ async fn phone_by_encrypted_data_checks_appid_age_and_integrity() {
         async move { signed_post(s, PHONE, &json!({ "encrypted_data": data, "iv": iv }), &bob).await }
     };
 
-    let (data, iv) = encrypted(APPID, now);
-    let body = ok_json(send(data, iv).await).await;
-    assert_eq!(body["phone"], mask_phone(&dev_phone("bob")));
-    assert_eq!(body["source"], "encrypted_data");
-    assert_eq!(
-        stored_phone(&s.db_path, user).await["pure_phone_number"],
-        dev_phone("bob")
-    );
-
+    // The refusals first: once bound, the phone is a factor and moving it needs a verified one.
     let (data, iv) = encrypted("wxsomeoneelse0001", now);
     let res = assert_problem(send(data, iv).await, StatusCode::BAD_REQUEST).await;
     assert_eq!(res["type"], "urn:miniguard:problem:invalid-open-data");
@@ -315,6 +319,23 @@ async fn phone_by_encrypted_data_checks_appid_age_and_integrity() {
     )
     .await;
     assert_problem(res, StatusCode::BAD_REQUEST).await;
+
+    // A fresh blob under the latest session key binds.
+    let (data, iv) = encrypted(APPID, now);
+    let res = signed_post(
+        s,
+        PHONE,
+        &json!({ "encrypted_data": data, "iv": iv }),
+        &bob2,
+    )
+    .await;
+    let body = ok_json(res).await;
+    assert_eq!(body["phone"], mask_phone(&dev_phone("bob")));
+    assert_eq!(body["source"], "encrypted_data");
+    assert_eq!(
+        stored_phone(&s.db_path, user).await["pure_phone_number"],
+        dev_phone("bob")
+    );
 
     let reasons: Vec<String> = audit(&s.db_path)
         .await

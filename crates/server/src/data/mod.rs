@@ -28,16 +28,15 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::middleware;
 use serde_json::{Value as Json_, json};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use rules::Principal;
 use schema::FieldType;
 pub use schema::{Collection, Collections, SchemaError};
 
+use crate::access::{Access, Routes};
 use crate::db::now_ms;
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -52,16 +51,16 @@ pub const MAX_PER_PAGE: i64 = 100;
 /// The furthest row a page may start at (deep OFFSETs cost a scan each).
 pub const MAX_OFFSET: i64 = 100_000;
 
-/// The routes with their OpenAPI entries, each behind [`crate::signed::require_session`].
-pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_records, create_record))
-        .routes(routes!(get_record, update_record, delete_record))
-        .routes(routes!(files::download, files::upload))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::signed::require_session,
-        ))
+/// The routes with their declared access: a signed session; the collections' rules decide the
+/// rest per record.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .add(Access::Session, routes!(list_records, create_record))
+        .add(
+            Access::Session,
+            routes!(get_record, update_record, delete_record),
+        )
+        .add(Access::Session, routes!(files::download, files::upload))
 }
 
 /// A page of records (the schema of `GET .../records`).
@@ -263,7 +262,7 @@ async fn check_relations(
 }
 
 /// Auth: signed session; the collection's `read` rule, applied in SQL.
-#[utoipa::path(get, path = "/v1/collections/{name}/records", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(get, path = "/v1/collections/{name}/records", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"),
         ("filter" = Option<String>, Query, description = "A filter expression over the readable fields, e.g. `title ~ 'a' and done = false`"),
         ("sort" = Option<String>, Query, description = "Comma-separated fields, `-` for descending; default newest first"),
@@ -271,7 +270,6 @@ async fn check_relations(
         ("per_page" = Option<i64>, Query, description = "The page size (default 20)", minimum = 1, maximum = 100)),
     responses(
         (status = 200, description = "The readable records matching the filter", body = RecordPage),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
@@ -347,11 +345,10 @@ async fn list_records(
 }
 
 /// Auth: signed session; the `read` rule (404 when it fails).
-#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
     responses(
         (status = 200, description = "The record, with the fields the caller may read", body = Object),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
@@ -368,13 +365,13 @@ async fn get_record(
 }
 
 /// Auth: signed session; the `create` rule (default: `write`) on the record to be created.
-#[utoipa::path(post, path = "/v1/collections/{name}/records", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/collections/{name}/records", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml")),
     request_body(content = Object, description = "The record's fields, checked against the collection's schema"),
     responses(
         (status = 201, description = "The created record", body = Object),
         (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
-        (status = 403, description = "The collection's rule refuses the create, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the create (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
@@ -398,7 +395,7 @@ async fn create_record(
         updated: now,
         fields: write.values.iter().cloned().collect(),
     };
-    if !c.create.allows(c, &p, &view, now) {
+    if !c.create.allows_change(c, &p, None, &view, now) {
         deny(&state, &p, c, "create", None).await?;
         return Err(ApiError::Forbidden("create denied"));
     }
@@ -416,13 +413,13 @@ async fn create_record(
 }
 
 /// Auth: signed session; `read` (404) then `write` on the record before and after (403).
-#[utoipa::path(patch, path = "/v1/collections/{name}/records/{id}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(patch, path = "/v1/collections/{name}/records/{id}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
     request_body(content = Object, description = "The fields to change, checked against the collection's schema"),
     responses(
         (status = 200, description = "The updated record", body = Object),
         (status = 400, description = "Invalid fields (invalid-record, with `errors`), or a malformed request", body = InvalidRecordProblem, content_type = "application/problem+json"),
-        (status = 403, description = "The collection's rule refuses the update, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the update (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]
@@ -448,8 +445,9 @@ async fn update_record(
         after.fields.insert(k.clone(), v.clone());
     }
     after.updated = now;
-    // The rule holds for the result too: an update cannot move a record out of the caller's reach.
-    if !c.write.allows(c, &p, &after, now) {
+    // The rule holds for the result too: an update cannot move a record out of the caller's reach
+    // (`stored.FIELD` still reads the record before the change).
+    if !c.write.allows_change(c, &p, Some(&before), &after, now) {
         deny(&state, &p, c, "update", Some(&id)).await?;
         return Err(ApiError::Forbidden("update denied"));
     }
@@ -482,11 +480,11 @@ async fn update_record(
 }
 
 /// Auth: signed session; `read` (404) then `delete` (403).
-#[utoipa::path(delete, path = "/v1/collections/{name}/records/{id}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(delete, path = "/v1/collections/{name}/records/{id}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id")),
     responses(
         (status = 204, description = "The record is deleted"),
-        (status = 403, description = "The collection's rule refuses the delete, or a login limited to TOTP enrolment (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The collection's rule refuses the delete (forbidden)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such collection, or no such record the caller may read (not-found)", body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all, fields(collection = %name))]

@@ -1,5 +1,14 @@
 //! Authorization rules: `owner`, `role:X`, `mfa`, `true`, `false`, field comparisons such as
-//! `status = "published"`, combined with `and`, `or`, `not` and parentheses.
+//! `status = "published"`, comparisons with the stored record such as `stored.status = "open"`,
+//! combined with `and`, `or`, `not` and parentheses.
+//!
+//! **The stored record.** A plain comparison in a `write` rule must hold for the record before
+//! the change *and* for the result, so it can keep a record in the caller's reach but cannot
+//! describe a transition. `stored.FIELD` always reads the record as it is stored, before the
+//! change: `owner and stored.status = "open"` lets the buyer edit an order (even set its status,
+//! if the field's own rule lets them) only while it is open, and freezes it for them once it is
+//! paid. Before a create nothing is stored, so `stored.FIELD` is missing (a comparison false, its
+//! `not` true); in `read` and `delete` rules the stored record is the record.
 //!
 //! A rule is parsed once at startup and checked against its collection's schema. It is then
 //! used two ways, which must agree:
@@ -17,7 +26,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::filter::{Atom, CmpOp, Expr, Target, TypedCmp, check_comparison, parse_expr};
+use super::filter::{
+    Atom, CmpOp, Comparison, Expr, Target, TypedCmp, check_comparison, parse_expr,
+};
 use super::query::{Cond, SqlValue};
 use super::schema::Collection;
 use crate::db::UserId;
@@ -73,11 +84,64 @@ impl RecordView {
     }
 }
 
+/// The internal name of `stored.FIELD` in a parsed rule (field names start with a letter, so it
+/// cannot name a real field).
+const STORED: &str = "_stored_";
+
+/// Rewrites `stored.NAME` outside string literals to `_stored_NAME`, which the shared expression
+/// parser reads as a field name; refuses names that already start with `_stored_`.
+fn rewrite_stored(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut prev_ident = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c == '"' || c == '\'' {
+            quote = Some(c);
+        } else if !prev_ident && rest.starts_with("stored.") {
+            out.push_str(STORED);
+            rest = &rest["stored.".len()..];
+            prev_ident = true;
+            continue;
+        } else if !prev_ident && rest.starts_with(STORED) {
+            return Err(format!("names starting with {STORED} are reserved"));
+        }
+        prev_ident = quote.is_none() && (c.is_ascii_alphanumeric() || c == '_');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Ok(out)
+}
+
+/// `(true, FIELD comparison)` for `stored.FIELD`, `(false, the comparison)` otherwise.
+fn unstore(cmp: &Comparison) -> (bool, std::borrow::Cow<'_, Comparison>) {
+    match cmp.field.strip_prefix(STORED) {
+        Some(field) => (
+            true,
+            std::borrow::Cow::Owned(Comparison {
+                field: field.to_owned(),
+                ..cmp.clone()
+            }),
+        ),
+        None => (false, std::borrow::Cow::Borrowed(cmp)),
+    }
+}
+
 impl Rule {
     pub fn parse(text: &str) -> Result<Self, String> {
-        parse_expr(text, true)
+        let text = rewrite_stored(text)?;
+        parse_expr(&text, true)
             .map(Self::Expr)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string().replace(STORED, "stored."))
     }
 
     /// Checks the rule's comparisons against the schema (at startup).
@@ -85,7 +149,8 @@ impl Rule {
         fn walk(e: &Expr, c: &Collection) -> Result<(), String> {
             match e {
                 Expr::Atom(Atom::Cmp(cmp)) => {
-                    check_comparison(c, cmp).map_err(|e| e.to_string())?;
+                    let (_, cmp) = unstore(cmp);
+                    check_comparison(c, &cmp).map_err(|e| e.to_string())?;
                     if c.field(&cmp.field)
                         .is_some_and(|f| f.ty == super::schema::FieldType::Owner)
                     {
@@ -108,27 +173,62 @@ impl Rule {
         }
     }
 
-    /// Evaluates the rule for one record.
+    /// Evaluates the rule for one record as it is stored (a read, a delete, the record before an
+    /// update): `stored.FIELD` reads the record itself.
+    pub fn allows(&self, c: &Collection, p: &Principal, record: &RecordView, now_ms: i64) -> bool {
+        self.allows_change(c, p, Some(record), record, now_ms)
+    }
+
+    /// Evaluates the rule for a record about to be written (`record`: the result of a create or
+    /// an update) over what is stored now (`stored`: `None` before a create).
     // Reason: the evaluator's short names (expression, collection, principal, record) repeat often.
     #[allow(clippy::many_single_char_names)]
-    pub fn allows(&self, c: &Collection, p: &Principal, record: &RecordView, now_ms: i64) -> bool {
-        fn eval(e: &Expr, c: &Collection, p: &Principal, r: &RecordView, now: i64) -> bool {
+    pub fn allows_change(
+        &self,
+        c: &Collection,
+        p: &Principal,
+        stored: Option<&RecordView>,
+        record: &RecordView,
+        now_ms: i64,
+    ) -> bool {
+        struct Ctx<'a> {
+            c: &'a Collection,
+            p: &'a Principal,
+            r: &'a RecordView,
+            stored: &'a RecordView,
+            now: i64,
+        }
+        fn eval(e: &Expr, x: &Ctx<'_>) -> bool {
             match e {
                 Expr::Atom(Atom::Const(b)) => *b,
-                Expr::Atom(Atom::Owner) => r.owner == Some(p.user.0),
-                Expr::Atom(Atom::Role(role)) => p.has_role(role),
-                Expr::Atom(Atom::Mfa) => p.mfa_fresh(c.mfa_window, now),
+                Expr::Atom(Atom::Owner) => x.r.owner == Some(x.p.user.0),
+                Expr::Atom(Atom::Role(role)) => x.p.has_role(role),
+                Expr::Atom(Atom::Mfa) => x.p.mfa_fresh(x.c.mfa_window, x.now),
                 // Checked at startup; a comparison that no longer checks denies.
-                Expr::Atom(Atom::Cmp(cmp)) => check_comparison(c, cmp)
-                    .is_ok_and(|t| compare(&r.get(&t.target), t.op, &t.value)),
-                Expr::And(a, b) => eval(a, c, p, r, now) && eval(b, c, p, r, now),
-                Expr::Or(a, b) => eval(a, c, p, r, now) || eval(b, c, p, r, now),
-                Expr::Not(a) => !eval(a, c, p, r, now),
+                Expr::Atom(Atom::Cmp(cmp)) => {
+                    let (from_stored, cmp) = unstore(cmp);
+                    let r = if from_stored { x.stored } else { x.r };
+                    check_comparison(x.c, &cmp)
+                        .is_ok_and(|t| compare(&r.get(&t.target), t.op, &t.value))
+                }
+                Expr::And(a, b) => eval(a, x) && eval(b, x),
+                Expr::Or(a, b) => eval(a, x) || eval(b, x),
+                Expr::Not(a) => !eval(a, x),
             }
         }
+        let nothing = RecordView::default();
         match self {
             Self::False => false,
-            Self::Expr(e) => eval(e, c, p, record, now_ms),
+            Self::Expr(e) => eval(
+                e,
+                &Ctx {
+                    c,
+                    p,
+                    r: record,
+                    stored: stored.unwrap_or(&nothing),
+                    now: now_ms,
+                },
+            ),
         }
     }
 
@@ -146,8 +246,9 @@ impl Rule {
                 }),
                 Expr::Atom(Atom::Role(role)) => Cond::Const(p.has_role(role)),
                 Expr::Atom(Atom::Mfa) => Cond::Const(p.mfa_fresh(c.mfa_window, now)),
+                // The row in SQL is the stored record: `stored.FIELD` is the column itself.
                 Expr::Atom(Atom::Cmp(cmp)) => {
-                    check_comparison(c, cmp).map_or(Cond::Const(false), Cond::Cmp)
+                    check_comparison(c, &unstore(cmp).1).map_or(Cond::Const(false), Cond::Cmp)
                 }
                 Expr::And(a, b) => Cond::And(vec![comp(a, c, p, now), comp(b, c, p, now)]),
                 Expr::Or(a, b) => Cond::Or(vec![comp(a, c, p, now), comp(b, c, p, now)]),
@@ -295,6 +396,41 @@ delete = "role:admin and mfa""#,
         assert_eq!(staff, Cond::Const(true));
         let nobody = c.delete.to_cond(&c, &who(7, &[], None), 0);
         assert_eq!(nobody, Cond::Const(false));
+    }
+
+    #[test]
+    fn stored_comparisons_read_the_record_before_the_change() {
+        let c = coll();
+        let now = 0;
+        let alice = who(1, &[], None);
+        // The buyer may move an open order to published, never touch a published one.
+        let r = Rule::parse("owner and stored.status = \"draft\"").unwrap();
+        r.check(&c).unwrap();
+        let (draft, published) = (rec(1, Some("draft")), rec(1, Some("published")));
+        assert!(r.allows_change(&c, &alice, Some(&draft), &published, now));
+        assert!(!r.allows_change(&c, &alice, Some(&published), &draft, now));
+        assert!(r.allows(&c, &alice, &draft, now));
+        // The plain comparison must hold before and after, so it cannot describe the move.
+        let plain = Rule::parse("owner and status = \"draft\"").unwrap();
+        assert!(!plain.allows_change(&c, &alice, Some(&draft), &published, now));
+        // Before a create nothing is stored.
+        let frozen = Rule::parse("owner and not stored.status = \"published\"").unwrap();
+        assert!(frozen.allows_change(&c, &alice, None, &published, now));
+        assert!(!frozen.allows(&c, &alice, &published, now));
+        // In SQL the row is the stored record.
+        assert_eq!(
+            r.to_cond(&c, &alice, now),
+            Rule::parse("owner and status = \"draft\"")
+                .unwrap()
+                .to_cond(&c, &alice, now)
+        );
+        // Only outside string literals, only as a prefix; the internal name is reserved.
+        assert_eq!(
+            rewrite_stored(r#"stored.a = "stored.b\" stored.c" or xstored.d = 'stored.e'"#),
+            Ok(r#"_stored_a = "stored.b\" stored.c" or xstored.d = 'stored.e'"#.to_owned())
+        );
+        assert!(Rule::parse("_stored_status = \"draft\"").is_err());
+        assert!(Rule::parse("stored.nope = 1").unwrap().check(&c).is_err());
     }
 
     #[test]

@@ -3,24 +3,31 @@
 //!
 //! Every factor is verified inside a signed session (a login, i.e. a token family). A success
 //! records `mfa_at` for that login (`session_mfa`), which the session layer exposes as
-//! [`Authenticated::mfa_at_ms`]; a route that needs a fresh factor calls
-//! [`require_recent_mfa`], which answers 403 `urn:miniguard:problem:mfa-required` otherwise.
+//! [`Authenticated::mfa_at_ms`]; a route declared with a recent factor ([`crate::access`])
+//! answers 403 `urn:miniguard:problem:mfa-required` otherwise (through [`require_recent_mfa`]).
+//!
+//! **Factor changes** (TOTP enrol, confirm and disable, recovery regenerate, a phone bind, a
+//! staff password change) need a factor that existed before the change, verified by this login
+//! within [`STEP_UP_WINDOW`], whenever the user has one (only a user with no factor at all enrols
+//! the first one freely). Enrolling never counts as a verification. Every change ends the user's
+//! other logins and is audited.
 //!
 //! | route | what |
 //! |---|---|
 //! | `POST /v1/mfa/totp/enroll` | a new secret (pending, stored encrypted): `{secret, otpauth_uri}` |
 //! | `POST /v1/mfa/totp/confirm {code}` | activates it; answers the recovery codes, once |
 //! | `POST /v1/mfa/totp/verify {code}` | a TOTP code; a used time step never works again |
-//! | `POST /v1/mfa/totp/disable` | needs a factor within 5 minutes |
+//! | `POST /v1/mfa/totp/disable` | a factor change: needs a factor within 5 minutes |
 //! | `POST /v1/mfa/recovery {code}` | spends one recovery code |
-//! | `POST /v1/mfa/recovery/regenerate` | new codes (needs a factor within 5 minutes) |
+//! | `POST /v1/mfa/recovery/regenerate` | new codes (a factor change: needs a factor within 5 minutes) |
 //! | `POST /v1/mfa/sms/send` | a 6-digit code to the verified phone: `{challenge_id, expires_in}` |
 //! | `POST /v1/mfa/sms/verify {challenge_id, code}` | 5 attempts, 5 minutes, once, same login |
 //! | `POST /v1/mfa/soter/challenge` | `{challenge_id, challenge, expires_in}` for `wx.startSoterAuthentication` |
 //! | `POST /v1/mfa/soter/verify {challenge_id, result_json, result_json_signature}` | checked through WeChat |
 //!
 //! Codes and challenges are bound to the login that asked for them; SMS codes are stored as
-//! hashes, TOTP secrets as envelopes, recovery codes as hashes. A factor change (TOTP confirmed
+//! keyed hashes (HMAC under a key derived from the data key, so the database alone does not give
+//! the six digits away), TOTP secrets as envelopes, recovery codes as hashes. A factor change (TOTP confirmed
 //! or disabled, recovery codes regenerated) revokes the user's other logins. Every attempt passes
 //! the per-account rate and progressive lockout of [`crate::lockout`] first. Every event is
 //! audited without secrets or codes.
@@ -30,10 +37,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::{Json, middleware};
 use miniguard_crypto::{
     AssociatedData, Token, TokenHash, Totp, TotpError, TotpSecret, find_recovery_code,
     generate_recovery_codes,
@@ -43,9 +50,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::instrument;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::{Access, Routes};
 use crate::db::{UserId, now_ms};
 use crate::error::ApiError;
 use crate::http::{AppState, ClientAddr};
@@ -144,14 +151,6 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Paths a login limited to TOTP enrolment (a staff account without a factor) may use.
-pub fn allowed_while_limited(path: &str) -> bool {
-    matches!(
-        path,
-        "/v1/mfa/totp/enroll" | "/v1/mfa/totp/confirm" | "/v1/auth/logout"
-    )
-}
-
 /// Whether the login verified a factor within `within` of `now_ms` (pure; see
 /// [`require_recent_mfa`] for the audited check routes use).
 pub fn check_recent_mfa(
@@ -171,7 +170,7 @@ pub async fn require_recent_mfa(
     state: &AppState,
     auth: &Authenticated,
     within: Duration,
-    route: &'static str,
+    route: &str,
 ) -> Result<(), ApiError> {
     let now = state.options().mfa.clock.now_ms();
     let checked = check_recent_mfa(auth, now, within);
@@ -187,23 +186,23 @@ pub async fn require_recent_mfa(
     checked
 }
 
-/// The MFA routes with their OpenAPI entries; every one needs a signed session.
-pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(totp_enroll))
-        .routes(routes!(totp_confirm))
-        .routes(routes!(totp_verify))
-        .routes(routes!(totp_disable))
-        .routes(routes!(recovery_use))
-        .routes(routes!(recovery_regenerate))
-        .routes(routes!(sms_send))
-        .routes(routes!(sms_verify))
-        .routes(routes!(soter_challenge))
-        .routes(routes!(soter_verify))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::signed::require_session,
-        ))
+/// The MFA routes with their declared access. Enrolling, disabling and regenerating are factor
+/// changes; verifying a factor needs only the session it is verified for.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .add(Access::FactorChange.while_enrolling(), routes!(totp_enroll))
+        .add(
+            Access::FactorChange.while_enrolling(),
+            routes!(totp_confirm),
+        )
+        .add(Access::Session, routes!(totp_verify))
+        .add(Access::FactorChange, routes!(totp_disable))
+        .add(Access::Session, routes!(recovery_use))
+        .add(Access::FactorChange, routes!(recovery_regenerate))
+        .add(Access::Session, routes!(sms_send))
+        .add(Access::Session, routes!(sms_verify))
+        .add(Access::Session, routes!(soter_challenge))
+        .add(Access::Session, routes!(soter_verify))
 }
 
 pub(crate) use crate::routes::body_error;
@@ -414,9 +413,9 @@ struct SoterChallenge {
     expires_in: u64,
 }
 
-/// Auth: signed session (also allowed in a login limited to enrolment). Starts a TOTP
+/// Access: factor change, also in a login limited to enrolment (see [`routes`]). Starts a TOTP
 /// enrolment: a fresh secret, stored encrypted and pending until confirmed.
-#[utoipa::path(post, path = "/v1/mfa/totp/enroll", tag = "mfa", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/totp/enroll", tag = "mfa",
     responses(
         (status = 200, description = "A pending TOTP secret", body = TotpEnrollment),
         (status = 403, description = "TOTP is already enrolled (forbidden)",
@@ -462,13 +461,13 @@ async fn totp_enroll(
     }))
 }
 
-/// Auth: signed session (also allowed in a login limited to enrolment). Activates the pending
+/// Access: factor change, also in a login limited to enrolment (see [`routes`]). Activates the pending
 /// TOTP factor with a first code; answers the recovery codes, which are never shown again.
 /// Other logins of the user end; a login limited to enrolment becomes a full one.
-#[utoipa::path(post, path = "/v1/mfa/totp/confirm", tag = "mfa", request_body = CodeRequest, security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/totp/confirm", tag = "mfa", request_body = CodeRequest,
     responses(
         (status = 200, description = "TOTP is active; the recovery codes, shown once", body = RecoveryCodes),
-        (status = 401, description = "No pending enrolment, or a wrong code (invalid-credentials); or no valid session or signature",
+        (status = 401, description = "No pending enrolment, or a wrong code (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -500,7 +499,10 @@ async fn totp_confirm(
     }
     let codes = new_recovery_codes(&state, auth.user).await?;
     let revoked = revoke_others(&state, &auth).await?;
-    succeeded(&state, auth.user, &auth.family_id, "totp", client.0, true).await?;
+    // Enrolling is never a step-up: the login's `mfa_at` stays as it was (a factor vouches only
+    // for changes made after it existed). A login limited to enrolment becomes a full one.
+    state.db().unlimit_family(&auth.family_id).await?;
+    lockout::reset(&state, Scope::Otp, &otp_account(auth.user), client.0).await?;
     audit(
         &state,
         auth.user,
@@ -513,13 +515,11 @@ async fn totp_confirm(
     }))
 }
 
-/// Auth: signed session. Verifies a TOTP code (step-up); a time step works once.
-#[utoipa::path(post, path = "/v1/mfa/totp/verify", tag = "mfa", request_body = CodeRequest, security(("session" = [], "signature" = [])),
+/// Access: session. Verifies a TOTP code (step-up); a time step works once.
+#[utoipa::path(post, path = "/v1/mfa/totp/verify", tag = "mfa", request_body = CodeRequest,
     responses(
         (status = 200, description = "The factor is verified for this login", body = Verified),
-        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -538,12 +538,12 @@ async fn totp_verify(
     Ok(Json(Verified { mfa_at: at }))
 }
 
-/// Auth: signed session and a factor within [`STEP_UP_WINDOW`]. Removes the TOTP factor and
+/// Access: factor change (a factor within [`STEP_UP_WINDOW`]). Removes the TOTP factor and
 /// the recovery codes; other logins end.
-#[utoipa::path(post, path = "/v1/mfa/totp/disable", tag = "mfa", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/totp/disable", tag = "mfa",
     responses(
         (status = 204, description = "TOTP and the recovery codes are removed; other logins ended"),
-        (status = 403, description = "No factor within 5 minutes (mfa-required); no TOTP factor, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "No TOTP factor (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -551,7 +551,6 @@ async fn totp_disable(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
-    require_recent_mfa(&state, &auth, STEP_UP_WINDOW, "/v1/mfa/totp/disable").await?;
     if !state.db().delete_totp(auth.user).await? {
         return Err(ApiError::Forbidden("no TOTP factor to disable"));
     }
@@ -566,13 +565,11 @@ async fn totp_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Auth: signed session. Spends one recovery code as a factor.
-#[utoipa::path(post, path = "/v1/mfa/recovery", tag = "mfa", request_body = CodeRequest, security(("session" = [], "signature" = [])),
+/// Access: session. Spends one recovery code as a factor.
+#[utoipa::path(post, path = "/v1/mfa/recovery", tag = "mfa", request_body = CodeRequest,
     responses(
         (status = 200, description = "The recovery code is spent; the factor is verified for this login", body = RecoveryUsed),
-        (status = 401, description = "Wrong or used recovery code (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Wrong or used recovery code (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -623,12 +620,12 @@ async fn recovery_use(
     }))
 }
 
-/// Auth: signed session and a factor within [`STEP_UP_WINDOW`]. New recovery codes replace the
+/// Access: factor change (a factor within [`STEP_UP_WINDOW`]). New recovery codes replace the
 /// old ones; other logins end.
-#[utoipa::path(post, path = "/v1/mfa/recovery/regenerate", tag = "mfa", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/recovery/regenerate", tag = "mfa",
     responses(
         (status = 200, description = "New recovery codes, shown once; the old ones no longer work", body = RecoveryCodes),
-        (status = 403, description = "No factor within 5 minutes (mfa-required); no TOTP factor, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "No TOTP factor (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -636,7 +633,6 @@ async fn recovery_regenerate(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
-    require_recent_mfa(&state, &auth, STEP_UP_WINDOW, "/v1/mfa/recovery/regenerate").await?;
     let enrolled = state
         .db()
         .totp(auth.user)
@@ -665,16 +661,53 @@ fn new_id() -> Result<String, ApiError> {
         .map_err(|e| random_failure(&e))
 }
 
-fn sms_hash(challenge_id: &str, code: &str) -> TokenHash {
-    TokenHash::of(&format!("sms:{challenge_id}:{code}"))
+/// What an SMS challenge keeps of its code: the id of the data key, then HMAC-SHA256 under a
+/// key derived from it ([`miniguard_crypto::Keyring::keyed_hash`]) over the challenge id and the
+/// code. A bare hash of six digits falls to a million guesses; this one needs the data key.
+const SMS_HASH_PURPOSE: &str = "mfa_challenges.secret_hash";
+
+fn sms_hash(
+    keyring: &miniguard_crypto::Keyring,
+    key: miniguard_crypto::KeyId,
+    challenge_id: &str,
+    code: &str,
+) -> Option<Vec<u8>> {
+    let mac = keyring.keyed_hash(
+        key,
+        SMS_HASH_PURPOSE,
+        format!("sms:{challenge_id}:{code}").as_bytes(),
+    )?;
+    let mut stored = key.0.to_be_bytes().to_vec();
+    stored.extend_from_slice(&mac);
+    Some(stored)
 }
 
-/// Auth: signed session. Sends a 6-digit code to the user's verified phone number; answers the
+/// Whether `stored` (see [`sms_hash`]) is the hash of `code`; constant time in the code.
+fn sms_hash_matches(
+    keyring: &miniguard_crypto::Keyring,
+    stored: &[u8],
+    challenge_id: &str,
+    code: &str,
+) -> bool {
+    let Some((id, mac)) = stored.split_first_chunk::<4>() else {
+        return false;
+    };
+    let Ok(mac) = <[u8; 32]>::try_from(mac) else {
+        return false;
+    };
+    let key = miniguard_crypto::KeyId(u32::from_be_bytes(*id));
+    sms_hash(keyring, key, challenge_id, code)
+        .and_then(|h| <[u8; 32]>::try_from(&h[4..]).ok())
+        // TokenHash equality is constant time.
+        .is_some_and(|presented| TokenHash::from_bytes(presented) == TokenHash::from_bytes(mac))
+}
+
+/// Access: session. Sends a 6-digit code to the user's verified phone number; answers the
 /// challenge id the code is bound to.
-#[utoipa::path(post, path = "/v1/mfa/sms/send", tag = "mfa", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/sms/send", tag = "mfa",
     responses(
         (status = 200, description = "A code was sent to the verified phone number", body = SmsChallenge),
-        (status = 403, description = "No verified phone number, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "No verified phone number (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 501, description = "SMS codes are not configured (not-implemented)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
@@ -704,7 +737,13 @@ async fn sms_send(
     let code = sms::generate_code().map_err(|e| random_failure(&e))?;
     let id = new_id()?;
     let now = policy.clock.now_ms();
-    let hash = sms_hash(&id, code.expose_secret());
+    let hash = sms_hash(
+        state.keyring(),
+        state.keyring().current_id(),
+        &id,
+        code.expose_secret(),
+    )
+    .ok_or(ApiError::Internal("the newest data key is missing".into()))?;
     state
         .db()
         .insert_challenge(&NewChallenge {
@@ -712,7 +751,7 @@ async fn sms_send(
             kind: "sms",
             user: auth.user,
             family_id: &auth.family_id,
-            secret_hash: Some(hash.as_bytes()),
+            secret_hash: Some(&hash),
             challenge: None,
             created_at_ms: now,
             expires_at_ms: now.saturating_add(ms(policy.sms_ttl)),
@@ -783,14 +822,12 @@ async fn usable_challenge(
     Ok(Ok(row))
 }
 
-/// Auth: signed session. Verifies an SMS code against its challenge (same login, 5 minutes,
+/// Access: session. Verifies an SMS code against its challenge (same login, 5 minutes,
 /// 5 attempts, once).
-#[utoipa::path(post, path = "/v1/mfa/sms/verify", tag = "mfa", request_body = SmsVerifyRequest, security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/sms/verify", tag = "mfa", request_body = SmsVerifyRequest,
     responses(
         (status = 200, description = "The factor is verified for this login", body = Verified),
-        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Wrong, used or expired code or challenge (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
     ))]
 #[instrument(skip_all)]
@@ -809,13 +846,10 @@ async fn sms_verify(
     };
     let code = req.code.trim();
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    let presented = sms_hash(&req.challenge_id, code);
-    // TokenHash equality is constant time.
     let matches = row
         .secret_hash
         .as_deref()
-        .and_then(|stored| <[u8; 32]>::try_from(stored).ok())
-        .is_some_and(|stored| TokenHash::from_bytes(stored) == presented);
+        .is_some_and(|stored| sms_hash_matches(state.keyring(), stored, &req.challenge_id, code));
     if !well_formed || !matches {
         return Err(failed(&state, auth.user, "sms", "wrong_code", client.0).await);
     }
@@ -826,12 +860,12 @@ async fn sms_verify(
     Ok(Json(Verified { mfa_at: at }))
 }
 
-/// Auth: signed session of a WeChat user. A one-time challenge for
+/// Access: session, of a WeChat user. A one-time challenge for
 /// `wx.startSoterAuthentication`, bound to this login.
-#[utoipa::path(post, path = "/v1/mfa/soter/challenge", tag = "mfa", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/soter/challenge", tag = "mfa",
     responses(
         (status = 200, description = "A one-time challenge bound to this login", body = SoterChallenge),
-        (status = 403, description = "Not a WeChat user, or a login limited to totp enrolment (forbidden)",
+        (status = 403, description = "Not a WeChat user (forbidden)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 501, description = "SOTER is not configured (not-implemented)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
@@ -888,14 +922,12 @@ struct SoterVerifyRequest {
     result_json_signature: String,
 }
 
-/// Auth: signed session of a WeChat user. Checks that the signed `result_json` carries the
+/// Access: session, of a WeChat user. Checks that the signed `result_json` carries the
 /// issued challenge, then has WeChat verify the device signature.
-#[utoipa::path(post, path = "/v1/mfa/soter/verify", tag = "mfa", request_body = SoterVerifyRequest, security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/mfa/soter/verify", tag = "mfa", request_body = SoterVerifyRequest,
     responses(
         (status = 200, description = "The factor is verified for this login", body = Verified),
-        (status = 401, description = "Unknown, used or expired challenge, a result for another challenge or a bad signature (invalid-credentials); or no valid session or signature",
-            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A login limited to TOTP enrolment (forbidden)",
+        (status = 401, description = "Unknown, used or expired challenge, a result for another challenge or a bad signature (invalid-credentials)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
         (status = 501, description = "SOTER is not configured (not-implemented)",
             body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
@@ -970,14 +1002,6 @@ mod tests {
         assert!(check_recent_mfa(&auth(Some(now - 1000)), now, window).is_ok());
         assert!(check_recent_mfa(&auth(Some(now - 300_000)), now, window).is_ok());
         assert!(check_recent_mfa(&auth(Some(now - 300_001)), now, window).is_err());
-    }
-
-    #[test]
-    fn a_limited_login_may_only_enrol() {
-        assert!(allowed_while_limited("/v1/mfa/totp/enroll"));
-        assert!(allowed_while_limited("/v1/mfa/totp/confirm"));
-        assert!(!allowed_while_limited("/v1/me"));
-        assert!(!allowed_while_limited("/v1/mfa/totp/disable"));
     }
 
     #[test]

@@ -357,6 +357,21 @@ impl Db {
         Ok(())
     }
 
+    /// Lifts a login's enrolment limit without recording a verification (enrolling a factor is
+    /// never itself a step-up).
+    pub async fn unlimit_family(&self, family_id: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE session_mfa SET limited = 0 WHERE family_id = ?")
+            .bind(family_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the user has bound a phone number (SMS codes are then one of their factors).
+    pub async fn has_phone(&self, user: UserId) -> Result<bool, DbError> {
+        Ok(self.phone_envelope(user).await?.is_some())
+    }
+
     /// Marks a login as limited to TOTP enrolment.
     pub async fn limit_family(&self, family_id: &str, user: UserId) -> Result<(), DbError> {
         sqlx::query(
