@@ -310,15 +310,15 @@ test('staff stock the shop (a second client of the packed SDK, logged in as dev:
     .request({ method: 'POST', path: '/v1/collections/goods/records', data: { name: 'x', price_cents: 1 } })
     .then(() => null, (e) => e);
   assert.equal(refused && refused.code, 'http');
-  assert.equal(refused.status, 403, 'goods need role:staff');
+  assert.equal(refused.status, 403, 'goods need role:operator or role:admin');
   // The role is granted the way the secure-app README does it: `miniguard roles grant`, while
   // the server runs (roles are read on every request).
   const granted = execFileSync(
     BIN,
-    ['roles', 'grant', '--db', path.join(DATA, 'miniguard.db'), '--user', String(user.id), 'staff'],
+    ['roles', 'grant', '--db', path.join(DATA, 'miniguard.db'), '--user', String(user.id), 'operator'],
     { timeout: 20000, encoding: 'utf8' },
   );
-  assert.match(granted, /granted staff to user/);
+  assert.match(granted, /granted operator to user/);
   const created = await staff.request({
     method: 'POST',
     path: '/v1/collections/goods/records',
