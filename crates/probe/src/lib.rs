@@ -7,13 +7,23 @@
 //! (hosts, path prefixes), the request and time budgets and the pace before every request and
 //! every redirect hop.
 //!
-//! The crate never prints; the binary renders the [`miniguard_report::Report`] it returns.
+//! [`run::run`] logs in the identities, reads the routes from an OpenAPI document, runs the
+//! checks of [`rules::ALL`] and returns a [`miniguard_report::Report`]. The crate never prints;
+//! the binary renders the report.
 
 #![forbid(unsafe_code)]
 
+pub mod checks;
 pub mod client;
 pub mod crawl;
+pub mod evidence;
+pub mod identity;
+pub mod openapi;
+pub mod rules;
+pub mod run;
 pub mod scope;
 
 pub use client::{Client, ClientOptions, Exchange, GateStats, Request, SendError};
+pub use identity::{IdentityError, IdentitySpec};
+pub use run::{OpenApiSource, Outcome, ProbeConfig, ProbeError, run};
 pub use scope::{Scope, ScopeError};
