@@ -56,6 +56,13 @@ pub enum Command {
     Keys(KeysArgs),
     /// Staff accounts of `serve`: `accounts create` makes an admin or operator.
     Accounts(AccountsArgs),
+    /// Penetration-test a live backend within a declared scope (--scope FILE is required):
+    /// transport, headers, CORS, authentication, authorization and injection checks.
+    ///
+    /// Exit codes: 0 when no finding is at or above --fail-on, 1 when one is, 2 on a usage,
+    /// network or scope error.
+    #[command(after_help = crate::cmd_probe::PROBE_EXAMPLES)]
+    Probe(Box<crate::cmd_probe::ProbeArgs>),
 }
 
 const SCAN_EXAMPLES: &str = "\

@@ -6,6 +6,7 @@ mod baseline;
 mod cmd_accounts;
 mod cmd_deps;
 mod cmd_keys;
+mod cmd_probe;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         args::Command::AuditLog(a) => cmd_serve::run_audit_log(&a),
         args::Command::Keys(a) => cmd_keys::run(&a),
         args::Command::Accounts(a) => cmd_accounts::run(&a),
+        args::Command::Probe(a) => cmd_probe::run(&a),
     };
     match result {
         Ok(code) => code,

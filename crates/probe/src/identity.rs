@@ -192,30 +192,40 @@ impl IdentitySpec {
     }
 
     /// Turns the spec into a session, logging in through the gate when it is a recipe.
-    pub async fn establish(self, client: &Client, base: &Url) -> Result<Session, IdentityError> {
+    pub async fn establish(
+        self,
+        client: &Client,
+        base: &Url,
+    ) -> Result<(Session, Option<crate::client::Exchange>), IdentityError> {
         let name = self.name;
         let login_err = |message: String| IdentityError::Login {
             name: name.clone(),
             message,
         };
         match self.kind {
-            SpecKind::Bearer(token) => Ok(Session {
-                headers: vec![(
-                    "authorization".into(),
-                    SecretString::from(format!("Bearer {}", token.expose_secret())),
-                )],
-                secrets: vec![token],
-                name,
-                signing: None,
-                login_answer: None,
-            }),
-            SpecKind::Headers(headers) => Ok(Session {
-                secrets: headers.iter().map(|(_, v)| v.clone()).collect(),
-                headers,
-                name,
-                signing: None,
-                login_answer: None,
-            }),
+            SpecKind::Bearer(token) => Ok((
+                Session {
+                    headers: vec![(
+                        "authorization".into(),
+                        SecretString::from(format!("Bearer {}", token.expose_secret())),
+                    )],
+                    secrets: vec![token],
+                    name,
+                    signing: None,
+                    login_answer: None,
+                },
+                None,
+            )),
+            SpecKind::Headers(headers) => Ok((
+                Session {
+                    secrets: headers.iter().map(|(_, v)| v.clone()).collect(),
+                    headers,
+                    name,
+                    signing: None,
+                    login_answer: None,
+                },
+                None,
+            )),
             SpecKind::CodeLogin {
                 path,
                 code,
@@ -242,16 +252,19 @@ impl IdentitySpec {
                     .ok_or_else(|| login_err(format!("no `{token_field}` in the answer")))?
                     .to_owned();
                 let token = SecretString::from(token);
-                Ok(Session {
-                    headers: vec![(
-                        "authorization".into(),
-                        SecretString::from(format!("Bearer {}", token.expose_secret())),
-                    )],
-                    secrets: vec![token, code],
-                    name,
-                    signing: None,
-                    login_answer: Some(answer),
-                })
+                Ok((
+                    Session {
+                        headers: vec![(
+                            "authorization".into(),
+                            SecretString::from(format!("Bearer {}", token.expose_secret())),
+                        )],
+                        secrets: vec![token, code],
+                        name,
+                        signing: None,
+                        login_answer: Some(answer),
+                    },
+                    Some(ex),
+                ))
             }
             SpecKind::Miniguard { platform, code } => {
                 let path = format!("/v1/auth/{platform}/login");
@@ -285,16 +298,19 @@ impl IdentitySpec {
                 let refresh = field("refresh_token")?;
                 let key = SigningKey::from_base64url(key_text.expose_secret())
                     .map_err(|e| login_err(format!("signing_key: {e}")))?;
-                Ok(Session {
-                    headers: vec![(
-                        "authorization".into(),
-                        SecretString::from(format!("Bearer {}", token.expose_secret())),
-                    )],
-                    secrets: vec![token, key_text, refresh, code],
-                    name,
-                    signing: Some(key),
-                    login_answer: Some(answer),
-                })
+                Ok((
+                    Session {
+                        headers: vec![(
+                            "authorization".into(),
+                            SecretString::from(format!("Bearer {}", token.expose_secret())),
+                        )],
+                        secrets: vec![token, key_text, refresh, code],
+                        name,
+                        signing: Some(key),
+                        login_answer: Some(answer),
+                    },
+                    Some(ex),
+                ))
             }
         }
     }

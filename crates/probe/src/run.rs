@@ -151,7 +151,7 @@ impl Ctx<'_> {
             confidence: rule.confidence,
             message: self.masker.mask(&message),
             location: Location {
-                path: route.trim_start_matches('/').to_owned(),
+                path: route.to_owned(),
                 start: Position { line: 1, column: 1 },
                 end: Position {
                     line: lines,
@@ -283,7 +283,10 @@ async fn stages(
     progress("logins", ctx.client.stats());
     for spec in identities {
         let session = match spec.establish(ctx.client, &ctx.base).await {
-            Ok(s) => s,
+            Ok((s, login)) => {
+                ctx.log.extend(login);
+                s
+            }
             Err(IdentityError::Send { source, .. }) if source.is_budget() => {
                 return Err(StageError::Budget(source));
             }

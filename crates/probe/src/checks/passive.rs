@@ -79,22 +79,28 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &[],
         );
     }
-    for ex in &log {
-        if leaks_error(&ex.body) {
-            ctx.report(
-                &rules::ERROR_DETAILS,
+    // Error details: one finding (the flaw is the error handler), naming every route seen.
+    let leaking: Vec<&Exchange> = log.iter().filter(|e| leaks_error(&e.body)).collect();
+    if let Some(ex) = leaking.first() {
+        let mut routes: Vec<&str> = leaking.iter().map(|e| e.request.url.path()).collect();
+        routes.sort_unstable();
+        routes.dedup();
+        ctx.report(
+            &rules::ERROR_DETAILS,
+            "errors",
+            &route(ex),
+            format!(
+                "{} {} answers {} with a stack trace or a database error message (routes: {}).",
+                ex.request.method,
                 ex.request.url.path(),
-                &route(ex),
-                format!(
-                    "{} {} answers {} with a stack trace or a database error message.",
-                    ex.request.method,
-                    ex.request.url.path(),
-                    ex.status
-                ),
-                &[ex],
-                &[],
-            );
-        }
+                ex.status,
+                routes.join(", ")
+            ),
+            &[ex],
+            &[],
+        );
+    }
+    for ex in &log {
         let mut places: Vec<String> = ex
             .header("location")
             .map(str::to_owned)
