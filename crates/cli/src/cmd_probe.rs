@@ -124,9 +124,9 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut client = ClientOptions::default();
     if let Some(ca) = &args.ca_cert {
-        client.extra_roots_pem.push(
-            std::fs::read(ca).with_context(|| format!("--ca-cert {}", ca.display()))?,
-        );
+        client
+            .extra_roots_pem
+            .push(std::fs::read(ca).with_context(|| format!("--ca-cert {}", ca.display()))?);
     }
     let fail_on = match args.fail_on {
         None => Some(Severity::High),

@@ -81,7 +81,12 @@ pub fn run(ctx: &mut Ctx<'_>) {
     }
     // Error details: one finding (the flaw is the error handler), naming every route seen.
     let leaking: Vec<&Exchange> = log.iter().filter(|e| leaks_error(&e.body)).collect();
-    if let Some(ex) = leaking.first() {
+    // The evidence prefers a database error: it says the most about the flaw.
+    if let Some(ex) = leaking
+        .iter()
+        .find(|e| sql_error(&e.body))
+        .or_else(|| leaking.first())
+    {
         let mut routes: Vec<&str> = leaking.iter().map(|e| e.request.url.path()).collect();
         routes.sort_unstable();
         routes.dedup();
