@@ -350,7 +350,7 @@ impl Session {
         self.secrets
             .iter()
             .chain(self.headers.iter().map(|(_, v)| v))
-            .map(|s| s.expose_secret())
+            .map(secrecy::ExposeSecret::expose_secret)
     }
 
     /// Whether requests are signed (miniguard's protocol).

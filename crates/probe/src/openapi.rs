@@ -2,6 +2,8 @@
 //! template, path and query parameters (with their examples), whether it declares security, and
 //! the properties of its JSON body. Bounded: at most [`MAX_OPERATIONS`] operations are kept.
 
+use std::fmt::Write as _;
+
 use reqwest::Method;
 use serde_json::Value;
 
@@ -76,7 +78,8 @@ fn encode_segment(v: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            // Writing into a `String` cannot fail.
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

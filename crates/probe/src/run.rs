@@ -130,7 +130,7 @@ impl Ctx<'_> {
         rule: &'static ProbeRule,
         key: &str,
         route: &str,
-        message: String,
+        message: &str,
         evidence: &[&Exchange],
         headers: &[&str],
     ) {
@@ -149,7 +149,7 @@ impl Ctx<'_> {
             category: rule.category,
             severity: rule.severity,
             confidence: rule.confidence,
-            message: self.masker.mask(&message),
+            message: self.masker.mask(message),
             location: Location {
                 path: route.to_owned(),
                 start: Position { line: 1, column: 1 },

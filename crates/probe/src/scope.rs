@@ -314,7 +314,7 @@ max_seconds = 300
         let s = Scope::from_toml(FULL, "scope.toml").unwrap();
         assert_eq!(s.hosts.len(), 3);
         assert_eq!(s.max_requests, 5000);
-        assert_eq!(s.max_duration, Duration::from_secs(300));
+        assert_eq!(s.max_duration, Duration::from_mins(5));
         assert!(
             s.allows(&url("https://api.example.com/api/orders/1"))
                 .is_ok()

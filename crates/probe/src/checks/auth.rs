@@ -52,7 +52,7 @@ pub async fn routes_without_credentials(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::ROUTE_WITHOUT_AUTH,
                 &op.path,
                 &op.path,
-                format!(
+                &format!(
                     "GET {} is declared as secured but answered {} to a request without credentials.",
                     op.path, ex.status
                 ),
@@ -131,7 +131,7 @@ pub async fn client_sent_identity(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::CLIENT_IDENTITY,
                     &op.path,
                     &op.path,
-                    format!(
+                    &format!(
                         "GET {} refuses an anonymous request ({}) but serves user data when the query names the user in `{param}`.",
                         op.path, plain.status
                     ),
@@ -243,7 +243,7 @@ pub async fn bola(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::BOLA,
                     &item.path,
                     &item.path,
-                    format!(
+                    &format!(
                         "GET {} returns {a}'s object {id} to {b}, whose own list does not contain it.",
                         item.path
                     ),
@@ -333,7 +333,7 @@ pub async fn mass_assignment(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::MASS_ASSIGNMENT,
                 &op.path,
                 &op.path,
-                format!(
+                &format!(
                     "{} {} stores `{k}`, a field its documented body does not have, from the client.",
                     op.method, op.path
                 ),
@@ -392,7 +392,7 @@ pub async fn brute_force(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::NO_THROTTLING,
                 &op.path,
                 &op.path,
-                format!(
+                &format!(
                     "POST {} answered {BRUTE_FORCE_ATTEMPTS} wrong passwords in a row without throttling or lockout (last: {}).",
                     op.path, last.status
                 ),

@@ -49,7 +49,7 @@ pub async fn cors(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::CORS_REFLECTION,
                 "cors",
                 url.path(),
-                format!(
+                &format!(
                     "GET {} echoes the foreign Origin {FOREIGN_ORIGIN} with Access-Control-Allow-Credentials: true.",
                     url.path()
                 ),
@@ -223,7 +223,7 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::SQL_INJECTION,
             &p.key(),
             &p.op.path,
-            format!(
+            &format!(
                 "`{}` of GET {} reaches SQL unescaped: a single quote produces a database error (error-based).",
                 p.param.name, p.op.path
             ),
@@ -260,7 +260,7 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::SQL_INJECTION,
                 &p.key(),
                 &p.op.path,
-                format!(
+                &format!(
                     "`{}` of GET {} reaches SQL unescaped: `AND 1=1` answers like the plain value and `AND 1=2` differently (boolean-based).",
                     p.param.name, p.op.path
                 ),
@@ -282,7 +282,7 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::PATH_TRAVERSAL,
             &p.key(),
             &p.op.path,
-            format!(
+            &format!(
                 "`{}` of GET {} reads /etc/passwd through `../`.",
                 p.param.name, p.op.path
             ),
@@ -301,7 +301,7 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::REFLECTED_XSS,
             &p.key(),
             &p.op.path,
-            format!(
+            &format!(
                 "`{}` of GET {} is echoed unescaped into an HTML answer.",
                 p.param.name, p.op.path
             ),
@@ -319,7 +319,7 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::OPEN_REDIRECT,
             &p.key(),
             &p.op.path,
-            format!(
+            &format!(
                 "`{}` of GET {} redirects to any site it names.",
                 p.param.name, p.op.path
             ),
@@ -347,7 +347,7 @@ async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult 
             &rules::SSRF,
             &p.key(),
             &p.op.path,
-            format!(
+            &format!(
                 "`{}` of GET {} makes the backend request a URL of the probe's choosing (the loopback canary received it).",
                 p.param.name, p.op.path
             ),

@@ -54,7 +54,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &rules::MISSING_SECURITY_HEADERS,
             "nosniff",
             &route(ex),
-            format!(
+            &format!(
                 "{} {} answers without `X-Content-Type-Options: nosniff`.",
                 ex.request.method,
                 ex.request.url.path()
@@ -70,7 +70,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &rules::MISSING_HSTS,
             "hsts",
             &route(ex),
-            format!(
+            &format!(
                 "{} {} answers over HTTPS without Strict-Transport-Security.",
                 ex.request.method,
                 ex.request.url.path()
@@ -94,7 +94,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &rules::ERROR_DETAILS,
             "errors",
             &route(ex),
-            format!(
+            &format!(
                 "{} {} answers {} with a stack trace or a database error message (routes: {}).",
                 ex.request.method,
                 ex.request.url.path(),
@@ -123,7 +123,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
                 &rules::TOKEN_IN_URL,
                 ex.request.url.path(),
                 &route(ex),
-                format!(
+                &format!(
                     "{} {} hands out a URL carrying a session token in `{param}`.",
                     ex.request.method,
                     ex.request.url.path()

@@ -13,7 +13,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::PLAIN_HTTP,
                     "base",
                     "/",
-                    format!("{} answers over plain HTTP ({}).", base, ex.status),
+                    &format!("{} answers over plain HTTP ({}).", base, ex.status),
                     &[&ex],
                     &[],
                 );
@@ -28,7 +28,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::TLS_CERTIFICATE,
                 "base",
                 "/",
-                format!("the TLS handshake with {base} fails verification: {message}"),
+                &format!("the TLS handshake with {base} fails verification: {message}"),
                 &[],
                 &[],
             );
@@ -42,8 +42,10 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
         if plain.set_scheme("http").is_ok() {
             // `https://h/` becomes `http://h/` (port 80); an explicit port is kept.
             let _ = plain.set_port(port);
-            if ctx.client.in_scope(&plain) {
-                if let Some(ex) = ctx.send(Request::get(plain.clone()), None).await? {
+            if ctx.client.in_scope(&plain)
+                && let Some(ex) = ctx.send(Request::get(plain.clone()), None).await?
+            {
+                {
                     let upgrades = (300..400).contains(&ex.status)
                         && ex
                             .header("location")
@@ -53,7 +55,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                             &rules::PLAIN_HTTP,
                             "plain",
                             "/",
-                            format!("{plain} answers over plain HTTP ({}) instead of redirecting to HTTPS.", ex.status),
+                            &format!("{plain} answers over plain HTTP ({}) instead of redirecting to HTTPS.", ex.status),
                             &[&ex],
                             &["location"],
                         );

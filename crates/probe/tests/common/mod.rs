@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::fmt::Write as _;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -84,13 +86,9 @@ pub async fn start(answer: impl Fn(&str) -> Answer + Send + Sync + 'static) -> T
                         let a = answer(&path);
                         let mut out = format!("HTTP/1.1 {} X\r\n", a.status);
                         for (k, v) in &a.headers {
-                            out.push_str(&format!("{k}: {v}\r\n"));
+                            let _ = write!(out, "{k}: {v}\r\n");
                         }
-                        out.push_str(&format!(
-                            "content-length: {}\r\n\r\n{}",
-                            a.body.len(),
-                            a.body
-                        ));
+                        let _ = write!(out, "content-length: {}\r\n\r\n{}", a.body.len(), a.body);
                         if stream.write_all(out.as_bytes()).await.is_err() {
                             return;
                         }
