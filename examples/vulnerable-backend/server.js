@@ -184,6 +184,15 @@ async function main() {
         return send(res, 200, { goods: rows });
       }
 
+      if (route === 'GET /api/goods/count') {
+        // FLAW (I101, time-based): the name is concatenated into SQL; errors are swallowed and the
+        // answer never changes, so only the time the query takes tells.
+        try {
+          await db.all(`SELECT count(*) AS n FROM goods WHERE name = '${q.get('name') || ''}'`);
+        } catch { /* blind */ }
+        return send(res, 200, { counted: true });
+      }
+
       if (route === 'GET /api/search') {
         // FLAW (X101): the query is echoed into HTML unescaped.
         const text = q.get('q') || '';

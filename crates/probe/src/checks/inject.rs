@@ -233,7 +233,7 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
         return Ok(());
     }
     if !baseline.is_success() {
-        return Ok(());
+        return time_based(ctx, p, &baseline).await;
     }
     for (t, f) in [
         (format!("{v}' AND 1=1-- -"), format!("{v}' AND 1=2-- -")),
@@ -265,6 +265,73 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                     p.param.name, p.op.path
                 ),
                 &[&yes, &no],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    time_based(ctx, p, &baseline).await
+}
+
+/// Payloads that make the database work (`heavy`) or not (`light`), per engine: MySQL and
+/// MariaDB sleep; SQLite, which cannot sleep, counts a bounded recursive sequence.
+fn time_payloads(v: &str) -> [(String, String); 2] {
+    let cte = |n: u32| {
+        format!(
+            "{v}' OR 1=(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT {n}) SELECT count(*)>0 FROM c)-- -"
+        )
+    };
+    [
+        (
+            format!("{v}' OR SLEEP({TIME_DELAY_SECS})-- -"),
+            format!("{v}' OR SLEEP(0)-- -"),
+        ),
+        (cte(TIME_CTE_ROWS), cte(1)),
+    ]
+}
+
+/// Seconds MySQL is asked to sleep (per row evaluated; the target's timeout bounds it).
+const TIME_DELAY_SECS: u32 = 1;
+/// Rows SQLite counts for a delay of a few seconds on a small machine (bounded by the timeout).
+const TIME_CTE_ROWS: u32 = 2_000_000;
+/// The extra time a heavy payload must take over both the plain value and the light payload,
+/// twice, to count as a delay the parameter caused.
+const TIME_MARGIN: Duration = Duration::from_millis(900);
+
+/// I101 (time-based): a heavy payload is slower than the plain value and than the same payload
+/// doing no work, by a margin, twice in a row. Run only when error and boolean didn't answer.
+async fn time_based(ctx: &mut Ctx<'_>, p: &Point<'_>, baseline: &Exchange) -> CheckResult {
+    let v = p.base_value();
+    for (heavy, light) in time_payloads(&v) {
+        let Some(slow) = p.send(ctx, &heavy).await? else {
+            continue;
+        };
+        let Some(fast) = p.send(ctx, &light).await? else {
+            continue;
+        };
+        let floor = baseline.elapsed.max(fast.elapsed);
+        if slow.elapsed < floor + TIME_MARGIN {
+            continue;
+        }
+        let Some(again) = p.send(ctx, &heavy).await? else {
+            continue;
+        };
+        if again.elapsed >= floor + TIME_MARGIN {
+            let ms = |d: Duration| d.as_millis();
+            ctx.report(
+                &rules::SQL_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} reaches SQL unescaped: a payload that makes the database work answers in {} ms and {} ms, the plain value in {} ms and the same payload without work in {} ms (time-based).",
+                    p.param.name,
+                    p.op.path,
+                    ms(slow.elapsed),
+                    ms(again.elapsed),
+                    ms(baseline.elapsed),
+                    ms(fast.elapsed)
+                ),
+                &[&slow, &fast],
                 &[],
             );
             return Ok(());
