@@ -63,6 +63,11 @@ pub struct ProbeArgs {
     #[arg(long = "as", value_name = "NAME=TOKEN|NAME=@FILE")]
     pub identities: Vec<String>,
 
+    /// A value for a path parameter the OpenAPI document has no example for, e.g.
+    /// `--path-param name=orders` for `/v1/collections/{name}/records` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub path_param: Vec<String>,
+
     /// Trust this certificate (PEM) in addition to the system's roots, e.g. the certificate
     /// file `serve --dev` prints.
     #[arg(long, value_name = "FILE")]
@@ -122,6 +127,16 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
         .iter()
         .map(|a| IdentitySpec::parse(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut path_values = Vec::new();
+    for p in &args.path_param {
+        let Some((k, v)) = p
+            .split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        else {
+            bail!("--path-param {p}: expected NAME=VALUE");
+        };
+        path_values.push((k.to_owned(), v.to_owned()));
+    }
     let mut client = ClientOptions::default();
     if let Some(ca) = &args.ca_cert {
         client
@@ -144,6 +159,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
         client,
         openapi,
         identities,
+        path_values,
     };
     let show = !args.no_progress && std::io::stderr().is_terminal();
     let bar = show.then(|| {

@@ -254,11 +254,15 @@ fn probe_finds_nothing_in_serve_dev_with_the_example_collections() {
         )
         .unwrap();
     }
+    // Alice owns an address, so that bob's attempt to read it (BOLA) is really made.
+    let address = create_address(&url, &cert);
     let output = dir.path().join("report.json");
     let out = probe(&[
         &url,
         "--scope",
         scope.to_str().unwrap(),
+        "--path-param",
+        "name=addresses",
         "--ca-cert",
         cert.to_str().unwrap(),
         "--as",
@@ -275,6 +279,8 @@ fn probe_finds_nothing_in_serve_dev_with_the_example_collections() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let found = findings(&output);
     assert!(found.is_empty(), "{found:#?}\n{stderr}");
+    assert!(!address.is_empty());
+    eprintln!("{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 
     // Without trusting its certificate, the same server is a TLS finding (T102).
@@ -290,4 +296,62 @@ fn probe_finds_nothing_in_serve_dev_with_the_example_collections() {
     assert_eq!(out.status.code(), Some(1));
     let found = findings(&output);
     assert!(found.iter().any(|(r, _, _)| r == "T102"), "{found:?}");
+}
+
+/// Logs alice in to `serve --dev` and stores an address of hers (signed per docs/protocol.md);
+/// answers its id.
+fn create_address(url: &str, cert: &Path) -> String {
+    use miniguard_crypto::signing::{RequestParts, SigningKey, generate_nonce, sign};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let pem = std::fs::read(cert).unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let login: Value = client
+            .post(format!("{url}/v1/auth/wechat/login"))
+            .json(&serde_json::json!({"code": "dev:alice:1"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let body = serde_json::json!({"label": "home", "recipient": "Alice", "phone": "+86 13800000000", "address": "1 Long Street"})
+            .to_string();
+        let path = "/v1/collections/addresses/records";
+        let key = SigningKey::from_base64url(login["signing_key"].as_str().unwrap()).unwrap();
+        let nonce = generate_nonce().unwrap();
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let parts = RequestParts {
+            method: "POST",
+            path,
+            query: "",
+            timestamp,
+            nonce: &nonce,
+            body: body.as_bytes(),
+        };
+        let res = client
+            .post(format!("{url}{path}"))
+            .bearer_auth(login["access_token"].as_str().unwrap())
+            .header("x-mg-timestamp", timestamp.to_string())
+            .header("x-mg-nonce", &nonce)
+            .header("x-mg-signature", sign(&key, &parts).unwrap())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        let created: Value = res.json().await.unwrap();
+        created["id"].as_str().map_or_else(|| created["id"].to_string(), str::to_owned)
+    })
 }

@@ -37,6 +37,8 @@ pub struct ProbeConfig {
     /// Without one, `/openapi.json` of the target is read if it exists.
     pub openapi: Option<OpenApiSource>,
     pub identities: Vec<IdentitySpec>,
+    /// Values for path parameters the document gives no example for (`name` = `orders`).
+    pub path_values: Vec<(String, String)>,
 }
 
 /// A run that could not start or had to stop for a reason other than a budget.
@@ -77,6 +79,8 @@ pub struct Ctx<'a> {
     pub log: Vec<Exchange>,
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
+    /// Values for path parameters (from `--path-param`).
+    pub path_values: Vec<(String, String)>,
     reported: HashSet<(&'static str, String)>,
 }
 
@@ -84,6 +88,17 @@ pub struct Ctx<'a> {
 pub type CheckResult = Result<(), SendError>;
 
 impl Ctx<'_> {
+    /// The path of `op` with `values` first, then `--path-param` values, then examples, then `1`.
+    pub fn fill(&self, op: &Operation, values: &[(&str, &str)]) -> String {
+        let mut all: Vec<(&str, &str)> = values.to_vec();
+        all.extend(
+            self.path_values
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        op.fill_path(&all)
+    }
+
     /// Sends through the gate as `who` (an index into `sessions`, or anonymous). A budget error
     /// is returned; any other failure is noted and gives `None`.
     pub async fn send(
@@ -196,6 +211,7 @@ pub async fn run(
         log: Vec::new(),
         findings: Vec::new(),
         notes: Vec::new(),
+        path_values: config.path_values,
         reported: HashSet::new(),
     };
 

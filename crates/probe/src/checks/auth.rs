@@ -32,7 +32,7 @@ fn query_examples(op: &Operation) -> Vec<(String, String)> {
 fn op_url(ctx: &Ctx<'_>, op: &Operation, path_values: &[(&str, &str)]) -> Option<url::Url> {
     let q = query_examples(op);
     let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    ctx.url(&op.fill_path(path_values), &pairs)
+    ctx.url(&ctx.fill(op, path_values), &pairs)
 }
 
 /// A101: secured GET routes (without path parameters, or with their examples) answering 2xx to
@@ -187,7 +187,9 @@ pub async fn bola(ctx: &mut Ctx<'_>) -> CheckResult {
             .iter()
             .filter(|p| p.location == crate::openapi::ParamIn::Path)
             .collect();
-        let [param] = path_params.as_slice() else {
+        // The last path parameter is the object's id; the others come from examples or
+        // `--path-param` (e.g. the collection's name).
+        let Some(param) = path_params.last() else {
             continue;
         };
         let suffix = format!("/{{{}}}", param.name);

@@ -194,7 +194,7 @@ impl Point<'_> {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let Some(url) = ctx.url(&self.op.fill_path(&[]), &refs) else {
+        let Some(url) = ctx.url(&ctx.fill(self.op, &[]), &refs) else {
             return Ok(None);
         };
         if !ctx.client.in_scope(&url) {
