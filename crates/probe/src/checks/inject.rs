@@ -273,8 +273,8 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
     time_based(ctx, p, &baseline).await
 }
 
-/// Payloads that make the database work (`heavy`) or not (`light`), per engine: MySQL and
-/// MariaDB sleep; SQLite, which cannot sleep, counts a bounded recursive sequence.
+/// Payloads that make the database work (`heavy`) or not (`light`), per engine: `MySQL` and
+/// `MariaDB` sleep; SQLite, which cannot sleep, counts a bounded recursive sequence.
 fn time_payloads(v: &str) -> [(String, String); 2] {
     let cte = |n: u32| {
         format!(
