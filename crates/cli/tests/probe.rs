@@ -355,3 +355,77 @@ fn create_address(url: &str, cert: &Path) -> String {
         created["id"].as_str().map_or_else(|| created["id"].to_string(), str::to_owned)
     })
 }
+
+/// A loopback HTTP server answering every request with a page of links; counts requests.
+fn counting_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 8192];
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            if head.is_empty() {
+                continue;
+            }
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let body = format!("<a href=\"/p{n}a\">a</a> <a href=\"/p{n}b\">b</a>");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, hits)
+}
+
+#[test]
+fn probe_stops_at_its_request_budget_and_says_so() {
+    let (port, hits) = counting_server();
+    let dir = tempfile::tempdir().unwrap();
+    let scope = dir.path().join("scope.toml");
+    std::fs::write(
+        &scope,
+        format!(
+            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 100\nmax_requests = 5\nmax_seconds = 60\n"
+        ),
+    )
+    .unwrap();
+    let output = dir.path().join("report.json");
+    let out = probe(&[
+        &format!("http://127.0.0.1:{port}/"),
+        "--scope",
+        scope.to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("probe: 5 requests sent"), "{stderr}");
+    assert!(stderr.contains("stopped early"), "{stderr}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 5);
+    let report: Value = serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["message"].as_str().unwrap().contains("request budget")),
+        "{report}"
+    );
+    // What was seen before the stop is still reported (plain HTTP, no nosniff).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
