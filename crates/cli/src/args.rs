@@ -65,6 +65,13 @@ pub enum Command {
     Completions(crate::cmd_completions::CompletionsArgs),
     /// Print the man page (or write every page with --out DIR).
     Man(crate::cmd_completions::ManArgs),
+    /// Penetration-test a live backend within a declared scope (--scope FILE is required):
+    /// transport, headers, CORS, authentication, authorization and injection checks.
+    ///
+    /// Exit codes: 0 when no finding is at or above --fail-on, 1 when one is, 2 on a usage,
+    /// network or scope error.
+    #[command(after_help = crate::cmd_probe::PROBE_EXAMPLES)]
+    Probe(Box<crate::cmd_probe::ProbeArgs>),
 }
 
 const SCAN_EXAMPLES: &str = "\

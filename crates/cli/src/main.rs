@@ -9,6 +9,7 @@ mod cmd_deps;
 mod cmd_init;
 mod cmd_keys;
 mod cmd_roles;
+mod cmd_probe;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         args::Command::Init(a) => cmd_init::run(&a),
         args::Command::Completions(a) => cmd_completions::run_completions(&a),
         args::Command::Man(a) => cmd_completions::run_man(&a),
+        args::Command::Probe(a) => cmd_probe::run(&a),
     };
     match result {
         Ok(code) => code,

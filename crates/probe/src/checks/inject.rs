@@ -1,0 +1,426 @@
+//! Injection into query parameters (SQL by error and by boolean difference, path traversal,
+//! reflected XSS, open redirect, SSRF against a canary listener of the probe's own on loopback)
+//! and CORS origin reflection.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::checks::passive::sql_error;
+use crate::client::{Exchange, Request};
+use crate::openapi::{Operation, Param};
+use crate::rules;
+use crate::run::{CheckResult, Ctx};
+
+const FOREIGN_ORIGIN: &str = "https://mg-probe.invalid";
+const REDIRECT_TARGET: &str = "https://mg-probe.invalid/redirected";
+const XSS_MARKER: &str = "<mgprobe7>";
+const TRAVERSAL: &str = "../../../../../../../../../../../../etc/passwd";
+
+/// C102: a foreign Origin echoed with credentials allowed.
+pub async fn cors(ctx: &mut Ctx<'_>) -> CheckResult {
+    let mut targets = vec![(ctx.base.clone(), None)];
+    let who = (!ctx.sessions.is_empty()).then_some(0);
+    if let Some(op) = ctx
+        .ops
+        .iter()
+        .find(|o| o.method == Method::GET && o.secured && !o.has_path_params())
+        && let Some(u) = ctx.url(&op.path, &[])
+    {
+        targets.push((u, who));
+    }
+    for (url, who) in targets {
+        if !ctx.client.in_scope(&url) {
+            continue;
+        }
+        let req = Request::get(url.clone()).header("origin", FOREIGN_ORIGIN);
+        let Some(ex) = ctx.send(req, who).await? else {
+            continue;
+        };
+        let reflected = ex.header("access-control-allow-origin") == Some(FOREIGN_ORIGIN);
+        let credentials = ex
+            .header("access-control-allow-credentials")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if reflected && credentials {
+            ctx.report(
+                &rules::CORS_REFLECTION,
+                "cors",
+                url.path(),
+                &format!(
+                    "GET {} echoes the foreign Origin {FOREIGN_ORIGIN} with Access-Control-Allow-Credentials: true.",
+                    url.path()
+                ),
+                &[&ex],
+                &["access-control-allow-origin", "access-control-allow-credentials"],
+            );
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The probe's own SSRF canary: a loopback listener that records the paths it is asked for.
+struct Canary {
+    port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Canary {
+    async fn start() -> Option<Canary> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.ok()?;
+        let port = listener.local_addr().ok()?.port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf))
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]);
+                    if let Some(path) = head.lines().next().and_then(|l| l.split(' ').nth(1)) {
+                        // The list is bounded; a poisoned lock still holds valid strings.
+                        let mut seen = record
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if seen.len() < 1000 {
+                            seen.push(path.to_owned());
+                        }
+                    }
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                });
+            }
+        });
+        Some(Canary { port, seen, task })
+    }
+
+    async fn was_hit(&self, token: &str) -> bool {
+        for _ in 0..10 {
+            if self
+                .seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .any(|p| p.contains(token))
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+impl Drop for Canary {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Every query parameter of every GET operation, with each injection.
+pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
+    let canary = Canary::start().await;
+    if canary.is_none() {
+        ctx.notes
+            .push("the SSRF canary could not listen on 127.0.0.1; SSRF was not checked".into());
+    }
+    let ops: Vec<Operation> = ctx
+        .ops
+        .iter()
+        .filter(|o| o.method == Method::GET)
+        .cloned()
+        .collect();
+    for op in ops {
+        let who = (op.secured && !ctx.sessions.is_empty()).then_some(0);
+        for param in op.query_params().cloned().collect::<Vec<_>>() {
+            let point = Point {
+                op: &op,
+                param: &param,
+                who,
+            };
+            sql(ctx, &point).await?;
+            simple(ctx, &point).await?;
+            if let Some(c) = &canary {
+                ssrf(ctx, &point, c).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One injection point: a query parameter of an operation, sent as an identity.
+struct Point<'a> {
+    op: &'a Operation,
+    param: &'a Param,
+    who: Option<usize>,
+}
+
+impl Point<'_> {
+    fn base_value(&self) -> String {
+        self.param.example.clone().unwrap_or_else(|| {
+            if self.param.integer {
+                "1".into()
+            } else {
+                "mgprobe".into()
+            }
+        })
+    }
+
+    async fn send(
+        &self,
+        ctx: &mut Ctx<'_>,
+        value: &str,
+    ) -> Result<Option<Exchange>, crate::SendError> {
+        let mut pairs: Vec<(String, String)> = self
+            .op
+            .query_params()
+            .filter(|p| p.name != self.param.name)
+            .filter_map(|p| p.example.clone().map(|e| (p.name.clone(), e)))
+            .collect();
+        pairs.push((self.param.name.clone(), value.to_owned()));
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let Some(url) = ctx.url(&ctx.fill(self.op, &[]), &refs) else {
+            return Ok(None);
+        };
+        if !ctx.client.in_scope(&url) {
+            return Ok(None);
+        }
+        ctx.send(Request::get(url), self.who).await
+    }
+
+    fn key(&self) -> String {
+        format!("{} {}", self.op.path, self.param.name)
+    }
+}
+
+/// I101: error-based (a quote yields a database error the plain value does not) and
+/// boolean-based (a true condition answers like the plain value, a false one differently).
+async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    let v = p.base_value();
+    let Some(baseline) = p.send(ctx, &v).await? else {
+        return Ok(());
+    };
+    if let Some(ex) = p.send(ctx, &format!("{v}'")).await?
+        && sql_error(&ex.body)
+        && !sql_error(&baseline.body)
+    {
+        ctx.report(
+            &rules::SQL_INJECTION,
+            &p.key(),
+            &p.op.path,
+            &format!(
+                "`{}` of GET {} reaches SQL unescaped: a single quote produces a database error (error-based).",
+                p.param.name, p.op.path
+            ),
+            &[&baseline, &ex],
+            &[],
+        );
+        return Ok(());
+    }
+    if !baseline.is_success() {
+        return time_based(ctx, p, &baseline).await;
+    }
+    for (t, f) in [
+        (format!("{v}' AND 1=1-- -"), format!("{v}' AND 1=2-- -")),
+        (format!("{v} AND 1=1"), format!("{v} AND 1=2")),
+    ] {
+        let Some(yes) = p.send(ctx, &t).await? else {
+            continue;
+        };
+        if !yes.is_success() || yes.body != baseline.body {
+            continue;
+        }
+        let Some(no) = p.send(ctx, &f).await? else {
+            continue;
+        };
+        if no.body == yes.body {
+            continue;
+        }
+        // Once more, so that an answer that changes by itself is not taken for a difference.
+        let Some(again) = p.send(ctx, &t).await? else {
+            continue;
+        };
+        if again.body == yes.body {
+            ctx.report(
+                &rules::SQL_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} reaches SQL unescaped: `AND 1=1` answers like the plain value and `AND 1=2` differently (boolean-based).",
+                    p.param.name, p.op.path
+                ),
+                &[&yes, &no],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    time_based(ctx, p, &baseline).await
+}
+
+/// Payloads that make the database work (`heavy`) or not (`light`), per engine: `MySQL` and
+/// `MariaDB` sleep; SQLite, which cannot sleep, counts a bounded recursive sequence.
+fn time_payloads(v: &str) -> [(String, String); 2] {
+    let cte = |n: u32| {
+        format!(
+            "{v}' OR 1=(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT {n}) SELECT count(*)>0 FROM c)-- -"
+        )
+    };
+    [
+        (
+            format!("{v}' OR SLEEP({TIME_DELAY_SECS})-- -"),
+            format!("{v}' OR SLEEP(0)-- -"),
+        ),
+        (cte(TIME_CTE_ROWS), cte(1)),
+    ]
+}
+
+/// Seconds MySQL is asked to sleep (per row evaluated; the target's timeout bounds it).
+const TIME_DELAY_SECS: u32 = 1;
+/// Rows SQLite counts for a delay of a few seconds on a small machine (bounded by the timeout).
+const TIME_CTE_ROWS: u32 = 2_000_000;
+/// The extra time a heavy payload must take over both the plain value and the light payload,
+/// twice, to count as a delay the parameter caused.
+const TIME_MARGIN: Duration = Duration::from_millis(900);
+
+/// I101 (time-based): a heavy payload is slower than the plain value and than the same payload
+/// doing no work, by a margin, twice in a row. Run only when error and boolean didn't answer.
+async fn time_based(ctx: &mut Ctx<'_>, p: &Point<'_>, baseline: &Exchange) -> CheckResult {
+    let v = p.base_value();
+    for (heavy, light) in time_payloads(&v) {
+        let Some(slow) = p.send(ctx, &heavy).await? else {
+            continue;
+        };
+        let Some(fast) = p.send(ctx, &light).await? else {
+            continue;
+        };
+        let floor = baseline.elapsed.max(fast.elapsed);
+        if slow.elapsed < floor + TIME_MARGIN {
+            continue;
+        }
+        let Some(again) = p.send(ctx, &heavy).await? else {
+            continue;
+        };
+        if again.elapsed >= floor + TIME_MARGIN {
+            let ms = |d: Duration| d.as_millis();
+            ctx.report(
+                &rules::SQL_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} reaches SQL unescaped: a payload that makes the database work answers in {} ms and {} ms, the plain value in {} ms and the same payload without work in {} ms (time-based).",
+                    p.param.name,
+                    p.op.path,
+                    ms(slow.elapsed),
+                    ms(again.elapsed),
+                    ms(baseline.elapsed),
+                    ms(fast.elapsed)
+                ),
+                &[&slow, &fast],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// I103, X101, C104: one request each.
+async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if let Some(ex) = p.send(ctx, TRAVERSAL).await?
+        && (ex.body.contains("root:x:0:0:") || ex.body.contains("root:*:0:0:"))
+    {
+        ctx.report(
+            &rules::PATH_TRAVERSAL,
+            &p.key(),
+            &p.op.path,
+            &format!(
+                "`{}` of GET {} reads /etc/passwd through `../`.",
+                p.param.name, p.op.path
+            ),
+            &[&ex],
+            &[],
+        );
+    }
+    let value = format!("mgx{XSS_MARKER}");
+    if let Some(ex) = p.send(ctx, &value).await?
+        && ex
+            .header("content-type")
+            .is_some_and(|c| c.to_ascii_lowercase().contains("html"))
+        && ex.body.contains(XSS_MARKER)
+    {
+        ctx.report(
+            &rules::REFLECTED_XSS,
+            &p.key(),
+            &p.op.path,
+            &format!(
+                "`{}` of GET {} is echoed unescaped into an HTML answer.",
+                p.param.name, p.op.path
+            ),
+            &[&ex],
+            &["content-type"],
+        );
+    }
+    if let Some(ex) = p.send(ctx, REDIRECT_TARGET).await?
+        && (300..400).contains(&ex.status)
+        && ex.header("location").is_some_and(|l| {
+            l.starts_with("https://mg-probe.invalid") || l.starts_with("//mg-probe.invalid")
+        })
+    {
+        ctx.report(
+            &rules::OPEN_REDIRECT,
+            &p.key(),
+            &p.op.path,
+            &format!(
+                "`{}` of GET {} redirects to any site it names.",
+                p.param.name, p.op.path
+            ),
+            &[&ex],
+            &["location"],
+        );
+    }
+    Ok(())
+}
+
+/// I104: the parameter is a URL the backend fetches, shown by the canary receiving the request.
+async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult {
+    let token = format!(
+        "mg-ssrf-{}",
+        miniguard_crypto::signing::generate_nonce()
+            .unwrap_or_else(|_| "fixed".into())
+            .replace(['-', '_'], "")
+    );
+    let value = format!("http://127.0.0.1:{}/{token}", canary.port);
+    let Some(ex) = p.send(ctx, &value).await? else {
+        return Ok(());
+    };
+    if canary.was_hit(&token).await {
+        ctx.report(
+            &rules::SSRF,
+            &p.key(),
+            &p.op.path,
+            &format!(
+                "`{}` of GET {} makes the backend request a URL of the probe's choosing (the loopback canary received it).",
+                p.param.name, p.op.path
+            ),
+            &[&ex],
+            &[],
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! The probe's checks as rules of the report crate: stable codes (the `1xx` numbers of each
+//! category letter belong to `probe`; `scan` uses `0xx`), names, severities, CWE ids and docs.
+
+use miniguard_report::{Category, Confidence, RuleInfo, Severity};
+
+/// One check's metadata.
+pub struct ProbeRule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub category: Category,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub cwe: &'static [u32],
+    pub summary: &'static str,
+    pub fix: &'static str,
+}
+
+impl ProbeRule {
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            code: self.code.into(),
+            name: self.name.into(),
+            category: self.category,
+            severity: self.severity,
+            confidence: self.confidence,
+            cwe: self.cwe.to_vec(),
+            summary: self.summary.into(),
+            docs: format!(
+                "## What it finds\n\n{}\n\n## Fix\n\n{}\n\n## References\n\n{}\n",
+                self.summary,
+                self.fix,
+                self.cwe
+                    .iter()
+                    .map(|c| format!("- CWE-{c}: https://cwe.mitre.org/data/definitions/{c}.html"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        }
+    }
+}
+
+macro_rules! rule {
+    ($id:ident, $code:literal, $name:literal, $cat:ident, $sev:ident, $conf:ident, [$($cwe:literal),*], $summary:literal, $fix:literal) => {
+        pub const $id: ProbeRule = ProbeRule {
+            code: $code,
+            name: $name,
+            category: Category::$cat,
+            severity: Severity::$sev,
+            confidence: Confidence::$conf,
+            cwe: &[$($cwe),*],
+            summary: $summary,
+            fix: $fix,
+        };
+    };
+}
+
+rule!(
+    PLAIN_HTTP,
+    "T101",
+    "plain-http-answering",
+    Transport,
+    High,
+    High,
+    [319],
+    "The backend answers requests over plain HTTP, so anyone on the path reads and changes them.",
+    "Serve HTTPS only (TLS 1.2+); answer port 80 with a redirect at most, never with data."
+);
+rule!(
+    TLS_CERTIFICATE,
+    "T102",
+    "tls-certificate-invalid",
+    Transport,
+    High,
+    High,
+    [295],
+    "The TLS certificate does not verify: untrusted chain, wrong host name, expired or not yet valid.",
+    "Install a certificate from a trusted CA for the host name and renew it before it expires."
+);
+rule!(
+    MISSING_HSTS,
+    "T103",
+    "missing-hsts",
+    Transport,
+    Medium,
+    High,
+    [319],
+    "HTTPS answers carry no Strict-Transport-Security header, so a first plain request can be downgraded.",
+    "Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every HTTPS answer."
+);
+rule!(
+    MISSING_SECURITY_HEADERS,
+    "C101",
+    "missing-security-headers",
+    Config,
+    Low,
+    High,
+    [693],
+    "Answers lack `X-Content-Type-Options: nosniff`, so browsers may sniff JSON or uploads as HTML or script.",
+    "Send `X-Content-Type-Options: nosniff` on every answer (and a CSP and frame denial on HTML)."
+);
+rule!(
+    CORS_REFLECTION,
+    "C102",
+    "cors-origin-reflected-with-credentials",
+    Config,
+    High,
+    High,
+    [942],
+    "Any Origin is echoed in Access-Control-Allow-Origin together with Allow-Credentials, so every website can read users' data with their cookies.",
+    "Allow-list the origins that may call the API; never echo the request's Origin with credentials."
+);
+rule!(
+    ERROR_DETAILS,
+    "C103",
+    "error-details-leaked",
+    Config,
+    Medium,
+    High,
+    [209],
+    "Answers carry stack traces or database error messages, which map the code and help injection.",
+    "Answer errors with a generic message and a request id; log the details on the server."
+);
+rule!(
+    OPEN_REDIRECT,
+    "C104",
+    "open-redirect",
+    Config,
+    Medium,
+    High,
+    [601],
+    "A parameter sends the browser to any site it names, which phishing uses to borrow the backend's name.",
+    "Redirect only to relative paths or an allow-list of hosts."
+);
+rule!(
+    ROUTE_WITHOUT_AUTH,
+    "A101",
+    "route-answers-without-credentials",
+    Auth,
+    High,
+    High,
+    [306, 862],
+    "A route that the OpenAPI document declares as secured answers with data to a request without credentials.",
+    "Enforce the declared access in one layer that every route passes through."
+);
+rule!(
+    BOLA,
+    "A102",
+    "object-of-another-user-readable",
+    Auth,
+    High,
+    High,
+    [639],
+    "One user's object (by id) is returned to another user (BOLA/IDOR): the lookup checks the id, not the owner.",
+    "Check ownership (or an explicit sharing rule) on every read and write by id."
+);
+rule!(
+    MASS_ASSIGNMENT,
+    "A103",
+    "mass-assignment",
+    Auth,
+    High,
+    High,
+    [915],
+    "A write accepts and stores a privileged field the client should not set (role, owner, price).",
+    "Validate writes against a schema that lists the fields a client may set; reject the rest."
+);
+rule!(
+    CLIENT_IDENTITY,
+    "A104",
+    "client-sent-identity-honoured",
+    Auth,
+    Critical,
+    High,
+    [639, 290],
+    "A secured route serves a user's data when the client names the user (openid, userId) instead of proving a session.",
+    "Take the user from the server-side session only; ignore identities sent in parameters or bodies."
+);
+rule!(
+    NO_THROTTLING,
+    "A105",
+    "no-brute-force-throttling",
+    Auth,
+    Medium,
+    Medium,
+    [307],
+    "A password login answers many wrong guesses in a row without throttling or lockout.",
+    "Limit attempts per account and per client (429 with Retry-After), and lock out after repeated failures."
+);
+rule!(
+    TOKEN_IN_URL,
+    "A106",
+    "token-in-url",
+    Auth,
+    Medium,
+    High,
+    [598],
+    "A session token is put into a URL, where logs, proxies, history and Referer headers keep it.",
+    "Send tokens in the Authorization header or a body, never in a URL."
+);
+rule!(
+    SQL_INJECTION,
+    "I101",
+    "sql-injection",
+    Injection,
+    Critical,
+    High,
+    [89],
+    "A parameter is concatenated into SQL: a quote causes a database error, or true and false conditions change the answer.",
+    "Bind every value as a query parameter; never build SQL from input."
+);
+rule!(
+    PATH_TRAVERSAL,
+    "I103",
+    "path-traversal",
+    Injection,
+    High,
+    High,
+    [22],
+    "A parameter names a file and `../` reaches files outside the intended folder (/etc/passwd was read).",
+    "Map names to files through an allow-list or ids; resolve and check the final path stays inside its folder."
+);
+rule!(
+    SSRF,
+    "I104",
+    "server-side-request-forgery",
+    Injection,
+    High,
+    High,
+    [918],
+    "The backend fetches a URL taken from a parameter: the probe's own canary listener received the request.",
+    "Fetch only allow-listed hosts; refuse private, loopback and link-local addresses after resolving."
+);
+rule!(
+    REFLECTED_XSS,
+    "X101",
+    "reflected-xss",
+    Xss,
+    High,
+    High,
+    [79],
+    "A parameter is echoed unescaped into an HTML answer, so a link can run script in the site's origin.",
+    "Escape output for its HTML context (use a template engine that escapes by default); send a CSP."
+);
+
+/// Every check of the probe.
+pub const ALL: &[&ProbeRule] = &[
+    &PLAIN_HTTP,
+    &TLS_CERTIFICATE,
+    &MISSING_HSTS,
+    &MISSING_SECURITY_HEADERS,
+    &CORS_REFLECTION,
+    &ERROR_DETAILS,
+    &OPEN_REDIRECT,
+    &ROUTE_WITHOUT_AUTH,
+    &BOLA,
+    &MASS_ASSIGNMENT,
+    &CLIENT_IDENTITY,
+    &NO_THROTTLING,
+    &TOKEN_IN_URL,
+    &SQL_INJECTION,
+    &PATH_TRAVERSAL,
+    &SSRF,
+    &REFLECTED_XSS,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_are_unique_and_match_their_category() {
+        let mut codes: Vec<&str> = super::ALL.iter().map(|r| r.code).collect();
+        for r in super::ALL {
+            assert!(r.code.starts_with(r.category.code_letter()), "{}", r.code);
+            assert!(
+                r.code[1..].starts_with('1'),
+                "{}: probe codes are 1xx",
+                r.code
+            );
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), super::ALL.len());
+    }
+}

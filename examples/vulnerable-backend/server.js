@@ -1,0 +1,288 @@
+// A deliberately vulnerable mini-program backend: the target `miniguard probe` must find every
+// planted flaw in (see EXPECTED.md). NEVER deploy it. It listens on loopback only.
+//
+//   node server.js [--port 8080] [--wx-port 0]
+//
+// Storage: MySQL through mysql2 (database `miniguard_vuln` on 127.0.0.1:3306, root, empty
+// password) when MINIGUARD_TEST_MYSQL is set; otherwise SQLite (sql.js, SQLite compiled to
+// WebAssembly) in memory. Login is WeChat-style: the client sends a `code`, the server exchanges
+// it at a local fake of WeChat's code2session (its own listener, a second port) for an openid.
+// Test codes are `test:<name>`.
+'use strict';
+
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
+}
+const PORT = arg('--port', 8080);
+const WX_PORT = arg('--wx-port', 0);
+
+// ---------------------------------------------------------------- storage (real SQL engines)
+
+async function openDb() {
+  if (process.env.MINIGUARD_TEST_MYSQL) {
+    const mysql = require('mysql2/promise');
+    const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
+    await admin.query('CREATE DATABASE IF NOT EXISTS miniguard_vuln');
+    await admin.end();
+    const conn = await mysql.createConnection({
+      host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'miniguard_vuln',
+    });
+    return {
+      kind: 'mysql',
+      async all(sql) { const [rows] = await conn.query(sql); return rows; },
+      async run(sql) { const [r] = await conn.query(sql); return r.insertId; },
+    };
+  }
+  const initSqlJs = require('sql.js');
+  const SQL = await initSqlJs();
+  const db = new SQL.Database();
+  return {
+    kind: 'sqlite',
+    async all(sql) {
+      const out = [];
+      for (const res of db.exec(sql)) {
+        for (const row of res.values) {
+          const o = {};
+          res.columns.forEach((c, i) => { o[c] = row[i]; });
+          out.push(o);
+        }
+      }
+      return out;
+    },
+    async run(sql) {
+      db.run(sql);
+      return db.exec('SELECT last_insert_rowid()')[0].values[0][0];
+    },
+  };
+}
+
+async function seed(db) {
+  const auto = db.kind === 'mysql' ? 'INT AUTO_INCREMENT PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+  for (const t of ['orders', 'addresses', 'goods', 'users']) await db.run(`DROP TABLE IF EXISTS ${t}`);
+  await db.run(`CREATE TABLE users (id ${auto}, openid VARCHAR(64) UNIQUE, nickname VARCHAR(64), role VARCHAR(16))`);
+  await db.run(`CREATE TABLE goods (id ${auto}, name VARCHAR(64), price INT, hidden INT)`);
+  await db.run(`CREATE TABLE orders (id ${auto}, owner INT, goods_id INT, quantity INT, note VARCHAR(200))`);
+  await db.run(`CREATE TABLE addresses (id ${auto}, owner INT, recipient VARCHAR(64), phone VARCHAR(32))`);
+  await db.run("INSERT INTO goods (name, price, hidden) VALUES ('tea', 1200, 0), ('cake', 800, 0), ('gift card', 10000, 1)");
+}
+
+// ---------------------------------------------------------------- the fake WeChat login API
+
+function startFakeWeChat() {
+  return new Promise((resolve) => {
+    const srv = http.createServer((req, res) => {
+      const u = new URL(req.url, 'http://x');
+      const code = u.searchParams.get('js_code') || '';
+      res.setHeader('content-type', 'application/json');
+      if (u.pathname !== '/sns/jscode2session' || !code.startsWith('test:')) {
+        res.end(JSON.stringify({ errcode: 40029, errmsg: 'invalid code' }));
+        return;
+      }
+      const name = code.slice(5).split(':')[0];
+      res.end(JSON.stringify({ openid: `o_${name}`, session_key: crypto.randomBytes(16).toString('base64') }));
+    });
+    srv.listen(WX_PORT, '127.0.0.1', () => resolve(srv.address().port));
+  });
+}
+
+function code2session(wxPort, code) {
+  return new Promise((resolve, reject) => {
+    http.get(`http://127.0.0.1:${wxPort}/sns/jscode2session?appid=wxdemo&secret=demo&js_code=${encodeURIComponent(code)}&grant_type=authorization_code`, (r) => {
+      let data = '';
+      r.on('data', (c) => { data += c; });
+      r.on('end', () => { try { resolve(JSON.parse(data)); } catch (e) { reject(e); } });
+    }).on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------- the app
+
+const sessions = new Map(); // token -> user id
+
+function send(res, status, body, headers = {}) {
+  const json = typeof body !== 'string';
+  res.writeHead(status, { 'content-type': json ? 'application/json' : 'text/html; charset=utf-8', ...headers });
+  res.end(json ? JSON.stringify(body) : body);
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    let data = '';
+    req.on('data', (c) => { if (data.length < 65536) data += c; });
+    req.on('end', () => { try { resolve(data ? JSON.parse(data) : {}); } catch { resolve({}); } });
+  });
+}
+
+async function currentUser(db, req) {
+  const auth = req.headers.authorization || '';
+  const id = sessions.get(auth.replace(/^Bearer /, ''));
+  if (!id) return null;
+  const rows = await db.all(`SELECT * FROM users WHERE id = ${Number(id)}`);
+  return rows[0] || null;
+}
+
+const OPENAPI = JSON.parse(fs.readFileSync(path.join(__dirname, 'openapi.json'), 'utf8'));
+
+async function main() {
+  const db = await openDb();
+  await seed(db);
+  const wxPort = await startFakeWeChat();
+
+  const server = http.createServer(async (req, res) => {
+    // FLAW (C102): every origin is reflected, with credentials.
+    if (req.headers.origin) {
+      res.setHeader('access-control-allow-origin', req.headers.origin);
+      res.setHeader('access-control-allow-credentials', 'true');
+    }
+    // FLAW (C101): no X-Content-Type-Options, no CSP, no frame options anywhere.
+    const u = new URL(req.url, 'http://localhost');
+    const q = u.searchParams;
+    const route = `${req.method} ${u.pathname}`;
+    try {
+      if (route === 'GET /') {
+        return send(res, 200, '<html><body><h1>Shop API</h1><a href="/openapi.json">API</a> <a href="/api/goods">goods</a></body></html>');
+      }
+      if (route === 'GET /openapi.json') return send(res, 200, OPENAPI);
+
+      if (route === 'POST /api/login') {
+        const body = await readBody(req);
+        const wx = await code2session(wxPort, String(body.code || ''));
+        if (!wx.openid) return send(res, 400, { error: 'invalid code' });
+        let rows = await db.all(`SELECT * FROM users WHERE openid = '${wx.openid.replace(/'/g, "''")}'`);
+        if (!rows.length) {
+          await db.run(`INSERT INTO users (openid, nickname, role) VALUES ('${wx.openid.replace(/'/g, "''")}', 'user', 'user')`);
+          rows = await db.all(`SELECT * FROM users WHERE openid = '${wx.openid.replace(/'/g, "''")}'`);
+          const uid = rows[0].id;
+          await db.run(`INSERT INTO orders (owner, goods_id, quantity, note) VALUES (${uid}, 1, 2, 'order of ${uid}')`);
+          await db.run(`INSERT INTO addresses (owner, recipient, phone) VALUES (${uid}, 'recipient of ${uid}', '1380013800${uid}')`);
+        }
+        const token = crypto.randomBytes(24).toString('hex');
+        sessions.set(token, rows[0].id);
+        // FLAW (A106): the session token travels in a URL.
+        return send(res, 200, { token, openid: wx.openid, user_id: rows[0].id, home: `/api/home?token=${token}` });
+      }
+
+      if (route === 'POST /api/admin/login') {
+        // FLAW (A105): no throttling, no lockout: guesses are unlimited.
+        const body = await readBody(req);
+        if (body.username === 'admin' && body.password === crypto.randomBytes(16).toString('hex')) {
+          return send(res, 200, { ok: true });
+        }
+        return send(res, 401, { error: 'wrong username or password' });
+      }
+
+      if (route === 'GET /api/goods') {
+        // FLAW (I101, C103): the keyword is concatenated into SQL; errors go back with the stack.
+        const keyword = q.get('keyword') || '';
+        const rows = await db.all(`SELECT id, name, price FROM goods WHERE hidden = 0 AND name LIKE '%${keyword}%'`);
+        return send(res, 200, { goods: rows });
+      }
+
+      if (route === 'GET /api/goods/count') {
+        // FLAW (I101, time-based): the name is concatenated into SQL; errors are swallowed and the
+        // answer never changes, so only the time the query takes tells.
+        try {
+          await db.all(`SELECT count(*) AS n FROM goods WHERE name = '${q.get('name') || ''}'`);
+        } catch { /* blind */ }
+        return send(res, 200, { counted: true });
+      }
+
+      if (route === 'GET /api/search') {
+        // FLAW (X101): the query is echoed into HTML unescaped.
+        const text = q.get('q') || '';
+        return send(res, 200, `<html><body><p>Results for ${text}</p></body></html>`);
+      }
+
+      if (route === 'GET /api/files') {
+        // FLAW (I103): the name is joined to the folder without a check.
+        const name = q.get('name') || 'welcome.txt';
+        const data = fs.readFileSync(path.join(__dirname, 'files', name), 'utf8');
+        return send(res, 200, { name, content: data.slice(0, 4096) });
+      }
+
+      if (route === 'GET /api/redirect') {
+        // FLAW (C104): any `next` is followed, including other sites.
+        return send(res, 302, '', { location: q.get('next') || '/' });
+      }
+
+      if (route === 'GET /api/avatar') {
+        // FLAW (I104): the server fetches any URL it is given.
+        const target = q.get('url') || '';
+        const length = await new Promise((resolve) => {
+          const r = http.get(target, { timeout: 3000 }, (resp) => {
+            let n = 0;
+            resp.on('data', (c) => { n += c.length; });
+            resp.on('end', () => resolve(n));
+          });
+          r.on('error', () => resolve(-1));
+          r.on('timeout', () => { r.destroy(); resolve(-1); });
+        });
+        return send(res, 200, { fetched: length >= 0, bytes: length });
+      }
+
+      if (route === 'GET /api/addresses') {
+        // FLAW (A101): declared as needing a session, but nobody checks: every address is listed.
+        const rows = await db.all('SELECT id, owner, recipient, phone FROM addresses');
+        return send(res, 200, { addresses: rows });
+      }
+
+      if (route === 'GET /api/profile') {
+        // FLAW (A104): an `openid` sent by the client is trusted instead of the session.
+        let user = null;
+        if (q.get('openid')) {
+          user = (await db.all(`SELECT * FROM users WHERE openid = '${String(q.get('openid')).replace(/'/g, "''")}'`))[0];
+        } else {
+          user = await currentUser(db, req);
+          if (!user) return send(res, 401, { error: 'login required' });
+        }
+        if (!user) return send(res, 404, { error: 'no such user' });
+        return send(res, 200, { id: user.id, openid: user.openid, nickname: user.nickname, role: user.role });
+      }
+
+      // Routes below need a session.
+      const user = await currentUser(db, req);
+      const needsSession = u.pathname.startsWith('/api/orders') || u.pathname === '/api/me' || u.pathname === '/api/home';
+      if (needsSession && !user) return send(res, 401, { error: 'login required' });
+
+      if (route === 'GET /api/home') return send(res, 200, { hello: user.nickname });
+
+      if (route === 'GET /api/me') return send(res, 200, user);
+      if (route === 'PATCH /api/me') {
+        // FLAW (A103): every field of the body is written, `role` included.
+        const body = await readBody(req);
+        for (const [k, v] of Object.entries(body)) {
+          if (['nickname', 'role', 'openid'].includes(k)) {
+            await db.run(`UPDATE users SET ${k} = '${String(v).replace(/'/g, "''")}' WHERE id = ${user.id}`);
+          }
+        }
+        return send(res, 200, (await db.all(`SELECT * FROM users WHERE id = ${user.id}`))[0]);
+      }
+
+      if (route === 'GET /api/orders') {
+        return send(res, 200, { orders: await db.all(`SELECT * FROM orders WHERE owner = ${user.id}`) });
+      }
+      const m = u.pathname.match(/^\/api\/orders\/(\d+)$/);
+      if (req.method === 'GET' && m) {
+        // FLAW (A102): the order is looked up by id alone, whoever owns it.
+        const rows = await db.all(`SELECT * FROM orders WHERE id = ${Number(m[1])}`);
+        if (!rows.length) return send(res, 404, { error: 'no such order' });
+        return send(res, 200, rows[0]);
+      }
+      return send(res, 404, { error: 'not found' });
+    } catch (err) {
+      return send(res, 500, { error: String(err.message), stack: String(err.stack) });
+    }
+  });
+  server.listen(PORT, '127.0.0.1', () => {
+    const port = server.address().port;
+    console.log(`vulnerable backend on http://127.0.0.1:${port} (${db.kind}); fake WeChat on 127.0.0.1:${wxPort}`);
+  });
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
