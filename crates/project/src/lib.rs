@@ -12,6 +12,7 @@ pub mod discover;
 pub mod json;
 mod layout;
 mod sniff;
+pub mod wxapkg;
 
 use std::path::PathBuf;
 
