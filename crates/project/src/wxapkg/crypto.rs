@@ -3,8 +3,8 @@
 //! The WeChat PC client stores packages as `V1MMWX` followed by the encrypted package. The key
 //! is PBKDF2-HMAC-SHA1 of the appid with the salt `saltiest`, 1,000 rounds, 32 bytes. The first
 //! 1,024 bytes after the prefix are AES-256-CBC with the IV `the iv: 16 bytes` and no padding;
-//! of their plaintext the first 1,023 bytes belong to the package. Every later byte is XORed
-//! with one byte of the appid: its second-to-last character (`0x66` for an appid shorter than
+//! of their plaintext the first 1,023 bytes belong to the package. Every later byte is
+//! combined by XOR with one byte of the appid: its second-to-last character (`0x66` for an appid shorter than
 //! two characters). This is obfuscation with a public key, not protection; it is undone here
 //! only so the package can be audited.
 

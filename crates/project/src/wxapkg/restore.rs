@@ -13,7 +13,8 @@
 //!   (`page` → `{"pages/a/a.html": {"window": {...}}}`). It is split back into `app.json`
 //!   (without `page`, `entryPagePath` and `global`, whose `window` becomes the app's `window`)
 //!   and one `pages/a/a.json` per page, unless the package already has that file. The JSON is
-//!   written with two-space indentation and the package's key order.
+//!   written with two-space indentation and the package's key order; `app-config.json` itself
+//!   is dropped once split, like a split bundle.
 //! - **Templates.** When the package carries `.wxml` files they are kept. Templates compiled
 //!   into the `$gwx` render functions of `page-frame.html`, `app-wxss.js` or `page-frame.js`
 //!   are **not** turned back into WXML: that needs evaluating the generated code. Such a package
@@ -24,6 +25,7 @@
 //! Everything else (styles, images, the compiled files themselves) is kept under its own name.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{Argument, Expression, Statement};
@@ -101,7 +103,11 @@ pub fn restore(pkg: &Package) -> Restored {
         let dir = c.name.rsplit_once('/').map_or("", |(d, _)| d);
         let text = String::from_utf8_lossy(pkg.contents(c));
         match json::parse(&text) {
-            Ok(node) => split_config(&node, dir, &mut out),
+            Ok(node) => {
+                if split_config(&node, dir, &mut out) {
+                    out.files.remove(&c.name);
+                }
+            }
             Err(e) => out
                 .notes
                 .push(format!("{}: invalid JSON ({e}); kept as it is", c.name)),
@@ -246,12 +252,13 @@ fn module_path(name: &str) -> Option<String> {
     check_name(0, rel.as_bytes()).ok()
 }
 
-/// Split `app-config.json` (in folder `dir` of the package) into `app.json` and page configs.
-fn split_config(node: &JsonNode, dir: &str, out: &mut Restored) {
+/// Split `app-config.json` (in folder `dir` of the package) into `app.json` and page configs;
+/// `false` when it is not an object and was kept as it is.
+fn split_config(node: &JsonNode, dir: &str, out: &mut Restored) -> bool {
     let Some(members) = node.as_object() else {
         out.notes
             .push("app-config.json is not an object; kept as it is".to_owned());
-        return;
+        return false;
     };
     let join = |name: &str| {
         if dir.is_empty() {
@@ -281,12 +288,12 @@ fn split_config(node: &JsonNode, dir: &str, out: &mut Restored) {
     }
     app.push_str(if first { "}\n" } else { "\n}\n" });
     let app_path = join("app.json");
-    if !out.files.contains_key(&app_path) {
-        out.files.insert(app_path, app.into_bytes());
-    }
+    out.files
+        .entry(app_path)
+        .or_insert_with(|| app.into_bytes());
 
     let Some(pages) = node.get("page").and_then(JsonNode::as_object) else {
-        return;
+        return true;
     };
     for p in pages {
         let page = p.key.name.strip_suffix(".html").unwrap_or(&p.key.name);
@@ -310,6 +317,7 @@ fn split_config(node: &JsonNode, dir: &str, out: &mut Restored) {
         text.push('\n');
         out.files.insert(path, text.into_bytes());
     }
+    true
 }
 
 /// JSON with two-space indentation, as `JSON.stringify(value, null, 2)` writes it.
@@ -362,7 +370,9 @@ fn push_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
