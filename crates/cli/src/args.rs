@@ -56,6 +56,10 @@ pub enum Command {
     Keys(KeysArgs),
     /// Staff accounts of `serve`: `accounts create` makes an admin or operator.
     Accounts(AccountsArgs),
+    /// Unpack a .wxapkg package (plain or PC-encrypted) into a folder in source shape:
+    /// modules split out of app-service.js, app.json and page configs out of app-config.json.
+    /// `miniguard scan` reads packages directly.
+    Unpack(crate::cmd_unpack::UnpackArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\

@@ -9,6 +9,7 @@ mod cmd_keys;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
+mod cmd_unpack;
 mod settings;
 
 use std::io::Write;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         args::Command::AuditLog(a) => cmd_serve::run_audit_log(&a),
         args::Command::Keys(a) => cmd_keys::run(&a),
         args::Command::Accounts(a) => cmd_accounts::run(&a),
+        args::Command::Unpack(a) => cmd_unpack::run(&a),
     };
     match result {
         Ok(code) => code,
