@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz the template parser for a short while: `fuzz/run-short.sh [SECONDS]` (default 30).
+# Fuzz the template parser and the .wxapkg reader for a short while: `fuzz/run-short.sh [SECONDS]` (default 30).
 #
 # With cargo-fuzz and a nightly toolchain this runs the libFuzzer target `wxml`. Without them
 # (the usual case here: only stable Rust), it runs the stable smoke fuzz test
@@ -17,10 +17,12 @@ cd "$root"
 if cargo fuzz --version >/dev/null 2>&1 && cargo +nightly --version >/dev/null 2>&1; then
   echo "running libFuzzer target wxml for ${secs}s" >&2
   mkdir -p fuzz/corpus/wxml
+  mkdir -p fuzz/corpus/wxapkg && cargo +nightly fuzz run wxapkg fuzz/corpus/wxapkg -- -max_total_time="$secs"
   exec cargo +nightly fuzz run wxml fuzz/corpus/wxml -- \
     -max_total_time="$secs" -dict=fuzz/wxml.dict
 fi
 
 echo "cargo fuzz or nightly not available; running the stable smoke fuzz for ${secs}s" >&2
+MINIGUARD_FUZZ_SECS="$secs" MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" cargo test --release -p miniguard-project --test wxapkg_fuzz -- --nocapture
 MINIGUARD_FUZZ_SECS="$secs" MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" \
   exec cargo test --release -p miniguard-scan --test template_fuzz -- --nocapture

@@ -160,7 +160,7 @@ pub(crate) fn for_scan(path: &Path) -> Result<Option<PackageScan>> {
     let limits = Limits::default();
     let mut total = 0u64;
     for (file, rel) in packages {
-        total += std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        total += std::fs::metadata(&file).map_or(0, |m| m.len());
         if total > MAX_TOTAL {
             bail!(
                 "the packages under {} hold more than {MAX_TOTAL} bytes",
@@ -229,4 +229,61 @@ fn find_packages(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-file package, as the format lays it out.
+    fn package() -> Vec<u8> {
+        let name = b"/app.js";
+        let index_len = 4 + 12 + name.len();
+        let mut out = vec![0xBE];
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&(index_len as u32).to_be_bytes());
+        out.extend_from_slice(&2u32.to_be_bytes());
+        out.push(0xED);
+        out.extend_from_slice(&1u32.to_be_bytes());
+        out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+        out.extend_from_slice(name);
+        out.extend_from_slice(&((14 + index_len) as u32).to_be_bytes());
+        out.extend_from_slice(&2u32.to_be_bytes());
+        out.extend_from_slice(b"x;");
+        out
+    }
+
+    #[test]
+    fn scan_folder_is_private_and_removed_afterwards() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pkg = dir.path().join("__APP__.wxapkg");
+        std::fs::write(&pkg, package()).expect("write");
+        let scan = for_scan(&pkg).expect("restores").expect("is a package");
+        let root = scan.root().to_path_buf();
+        assert_eq!(
+            std::fs::read(root.join("__APP__.wxapkg/app.js")).expect("module"),
+            b"x;"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&root).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        }
+        drop(scan);
+        assert!(!root.exists(), "removed when the scan ends");
+    }
+
+    #[test]
+    fn projects_and_other_files_are_not_packages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("app.json"), "{}").expect("write");
+        std::fs::write(dir.path().join("stray.wxapkg"), package()).expect("write");
+        assert!(for_scan(dir.path()).expect("ok").is_none());
+        assert!(
+            for_scan(&dir.path().join("app.json"))
+                .expect("ok")
+                .is_none()
+        );
+    }
 }

@@ -63,7 +63,10 @@ fn rows(report: &serde_json::Value) -> BTreeSet<Row> {
         .map(|f| {
             (
                 f["rule"].as_str().unwrap_or_default().to_owned(),
-                f["location"]["path"].as_str().unwrap_or_default().to_owned(),
+                f["location"]["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 f["location"]["start"]["line"].as_u64().unwrap_or(0),
             )
         })
@@ -80,7 +83,10 @@ fn source_rows(tmp: &Path, prefix: &str) -> BTreeSet<Row> {
                 .map(|p| (rule, format!("{prefix}{p}"), line))
         })
         .collect();
-    assert!(mapped.len() >= 15, "the example's mini-program findings: {mapped:#?}");
+    assert!(
+        mapped.len() >= 15,
+        "the example's mini-program findings: {mapped:#?}"
+    );
     mapped
 }
 
@@ -112,7 +118,7 @@ fn plain_package_scan_finds_what_the_source_scan_finds_at_module_paths() {
         "{expected:#?}"
     );
     assert!(
-        report["warnings"].as_array().is_none_or(|w| w.is_empty()),
+        report["warnings"].as_array().is_none_or(Vec::is_empty),
         "{}",
         report["warnings"]
     );
@@ -125,19 +131,28 @@ fn sarif_names_the_package_and_the_module() {
     let pkg = dir.path().join("__APP__.wxapkg");
     std::fs::write(&pkg, package()).expect("write package");
     let out = miniguard(
-        &["scan", "--format", "sarif", "--fail-on", "never", "--no-progress"],
+        &[
+            "scan",
+            "--format",
+            "sarif",
+            "--fail-on",
+            "never",
+            "--no-progress",
+        ],
         &pkg,
         dir.path(),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif");
     let uris: BTreeSet<&str> = sarif["runs"][0]["results"]
         .as_array()
         .expect("results")
         .iter()
-        .filter_map(|r| {
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()
-        })
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
         .collect();
     assert!(
         uris.contains("__APP__.wxapkg/utils/request.js")
@@ -183,7 +198,10 @@ fn encrypted_package_without_appid_is_a_clear_error() {
     let out = miniguard(&["scan", "--no-progress"], &pkg, dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--appid") && err.contains("PC-encrypted"), "{err}");
+    assert!(
+        err.contains("--appid") && err.contains("PC-encrypted"),
+        "{err}"
+    );
 
     let out_dir = dir.path().join("out");
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
@@ -192,7 +210,11 @@ fn encrypted_package_without_appid_is_a_clear_error() {
         .arg(&pkg)
         .output()
         .expect("unpack");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         std::fs::read(out_dir.join("utils/request.js")).expect("module"),
         std::fs::read(example().join("miniprogram/utils/request.js")).expect("source")
@@ -211,7 +233,11 @@ fn unpack_restores_the_source_shape() {
         .arg(&pkg)
         .output()
         .expect("unpack");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let src = packer::read_tree(&example().join("miniprogram"));
     let got = packer::read_tree(&out_dir);
     for (rel, bytes) in &src {
@@ -247,7 +273,10 @@ fn hostile_packages_end_in_a_clear_error_and_write_nothing_outside() {
         let out = miniguard(&["scan", "--no-progress"], &pkg, &tmp);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {err}");
-        assert!(err.contains(says) && !err.contains("panicked"), "{name}: {err}");
+        assert!(
+            err.contains(says) && !err.contains("panicked"),
+            "{name}: {err}"
+        );
         assert_temp_is_empty(&tmp);
 
         let out_dir = dir.path().join(format!("out-{name}"));
@@ -262,5 +291,11 @@ fn hostile_packages_end_in_a_clear_error_and_write_nothing_outside() {
         assert!(err.contains(says), "{name}: {err}");
     }
     assert!(!dir.path().join("escaped.js").exists());
-    assert!(!dir.path().parent().expect("parent").join("escaped.js").exists());
+    assert!(
+        !dir.path()
+            .parent()
+            .expect("parent")
+            .join("escaped.js")
+            .exists()
+    );
 }
