@@ -118,9 +118,9 @@ const MAX_DEPTH: usize = 4;
 /// Most bytes of all packages of one scan together.
 const MAX_TOTAL: u64 = 1024 * 1024 * 1024;
 
-/// When `path` is a `.wxapkg` file, or a folder of packages (one holding `.wxapkg` files and
-/// no mini-program project of its own), restore them into a private temporary folder for the
-/// scan. `None`: `path` is an ordinary project.
+/// When `path` is a `.wxapkg` file, or a folder of packages (one holding `.wxapkg` files, no
+/// project config at its top and no source files of its own), restore them into a private
+/// temporary folder for the scan. `None`: `path` is an ordinary project.
 pub(crate) fn for_scan(path: &Path) -> Result<Option<PackageScan>> {
     let packages: Vec<(PathBuf, String)> = if path.is_file() {
         if !is_package_name(path) {
@@ -133,8 +133,9 @@ pub(crate) fn for_scan(path: &Path) -> Result<Option<PackageScan>> {
         vec![(path.to_path_buf(), name)]
     } else if path.is_dir() && !is_project(path) {
         let mut found = Vec::new();
-        find_packages(path, path, 0, &mut found)?;
-        if found.is_empty() {
+        let mut has_source = false;
+        find_packages(path, path, 0, &mut found, &mut has_source)?;
+        if found.is_empty() || has_source {
             return Ok(None);
         }
         found.sort();
@@ -196,12 +197,19 @@ fn is_project(dir: &Path) -> bool {
     .any(|f| dir.join(f).is_file())
 }
 
-/// `.wxapkg` files below `dir` (links not followed), as `(path, path relative to root)`.
+/// Extensions of source files: a folder holding any is a source tree, not a folder of packages.
+const SOURCE_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "cjs", "ts", "jsx", "tsx", "vue", "wxml", "axml", "ttml", "swan", "qml",
+];
+
+/// `.wxapkg` files below `dir` (links not followed), as `(path, path relative to root)`, and
+/// whether source files lie there too.
 fn find_packages(
     root: &Path,
     dir: &Path,
     depth: usize,
     found: &mut Vec<(PathBuf, String)>,
+    has_source: &mut bool,
 ) -> Result<()> {
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
@@ -210,7 +218,13 @@ fn find_packages(
         let Ok(ty) = entry.file_type() else { continue };
         let p = entry.path();
         if ty.is_dir() && depth + 1 < MAX_DEPTH {
-            find_packages(root, &p, depth + 1, found)?;
+            find_packages(root, &p, depth + 1, found, has_source)?;
+        } else if ty.is_file()
+            && p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SOURCE_EXTENSIONS.contains(&e))
+        {
+            *has_source = true;
         } else if ty.is_file() && is_package_name(&p) {
             if found.len() >= MAX_PACKAGES {
                 bail!(
