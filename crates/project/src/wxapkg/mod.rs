@@ -3,7 +3,7 @@
 //!
 //! Auditors often hold only the compiled package. This module reads one ([`reader`]), removes
 //! the PC client's encryption ([`crypto`]), turns the compiled files back into the shape of a
-//! source tree ([`restore`]) and writes that tree into a folder ([`write`]) without ever
+//! source tree ([`restore`](mod@restore)) and writes that tree into a folder ([`write`](mod@write)) without ever
 //! leaving it.
 //!
 //! # The format
