@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use miniguard_project::wxapkg::{self, Limits};
 
-const CASES: u64 = 2_000;
+const CASES: u64 = 1_000;
 const APPID: &str = "wx0123456789abcdef";
 
 /// xorshift64*: deterministic, dependency-free.
