@@ -356,6 +356,28 @@ define(\"/abs.js\", function(){\nok()\n});\n";
 }
 
 #[test]
+fn page_configs_assigned_in_the_bundle_become_page_files() {
+    let service = "\
+__wxAppCode__['pages/a/a.json'] = {\"usingComponents\":{\"x\":\"/c/x\"},\"navigationBarTitleText\":\"A\"};\n\
+__wxAppCode__['pages/a/a.wxml'] = $gwx('./pages/a/a.wxml');\n\
+__wxAppCode__['../../up.json'] = {};\n\
+define(\"pages/a/a.js\", function(require){\nPage({})\n});\n";
+    let bytes = packer::pack(&[("/app-service.js".to_owned(), service.as_bytes().to_vec())]);
+    let restored = wxapkg::restore(&open(bytes).expect("opens"));
+    assert_eq!(
+        String::from_utf8_lossy(&restored.files["pages/a/a.json"]),
+        "{\n  \"usingComponents\": {\n    \"x\": \"/c/x\"\n  },\n  \"navigationBarTitleText\": \"A\"\n}\n"
+    );
+    assert!(restored.files.contains_key("pages/a/a.js"));
+    assert!(!restored.files.keys().any(|k| k.contains("up.json")));
+    assert!(
+        restored.notes.iter().any(|n| n.contains("up.json")),
+        "{:?}",
+        restored.notes
+    );
+}
+
+#[test]
 fn compiled_templates_are_named_as_not_restored() {
     let bytes = packer::pack(&[
         (

@@ -14,7 +14,8 @@
 //!   (without `page`, `entryPagePath` and `global`, whose `window` becomes the app's `window`)
 //!   and one `pages/a/a.json` per page, unless the package already has that file. The JSON is
 //!   written with two-space indentation and the package's key order; `app-config.json` itself
-//!   is dropped once split, like a split bundle.
+//!   is dropped once split, like a split bundle. Newer bundles also assign page configurations
+//!   as `__wxAppCode__["pages/a/a.json"] = {...}`; those become `pages/a/a.json` as well.
 //! - **Templates.** When the package carries `.wxml` files they are kept. Templates compiled
 //!   into the `$gwx` render functions of `page-frame.html`, `app-wxss.js` or `page-frame.js`
 //!   are **not** turned back into WXML: that needs evaluating the generated code. Such a package
@@ -28,9 +29,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use oxc_allocator::Allocator;
-use oxc_ast::ast::{Argument, Expression, Statement};
+use oxc_ast::ast::{Argument, AssignmentTarget, Expression, Statement};
 use oxc_parser::{ParseOptions, Parser};
-use oxc_span::SourceType;
+use oxc_span::{GetSpan as _, SourceType};
 
 use super::Package;
 use super::reader::check_name;
@@ -91,6 +92,21 @@ pub fn restore(pkg: &Package) -> Restored {
                 ));
                 continue;
             };
+            if path.ends_with(".json") {
+                // A page configuration: JSON as the compiler wrote it, indented like a source
+                // file; a file of the package with the same name wins.
+                let text = match json::parse(&body) {
+                    Ok(node) => {
+                        let mut t = String::new();
+                        write_json(&node, 0, &mut t);
+                        t.push('\n');
+                        t
+                    }
+                    Err(_) => body,
+                };
+                out.files.entry(path).or_insert_with(|| text.into_bytes());
+                continue;
+            }
             out.files.insert(path, body.into_bytes());
             written += 1;
         }
@@ -133,7 +149,8 @@ pub fn restore(pkg: &Package) -> Restored {
 
 /// The `(name, body)` of every `define("name", function(...) { body })` in a bundle, in order.
 /// The body loses one leading and one trailing line break, which the compiler puts around the
-/// module's code.
+/// module's code. Page configurations assigned as `__wxAppCode__["pages/a/a.json"] = {...}`
+/// come out as `("pages/a/a.json", "{...}")`.
 pub fn split_bundle(text: &str) -> Result<Vec<(String, String)>, String> {
     if bracket_depth(text) > MAX_BRACKET_DEPTH {
         return Err(format!(
@@ -177,6 +194,22 @@ fn expression(e: &Expression<'_>, text: &str, depth: usize, found: &mut Vec<(Str
             expression(&p.expression, text, depth + 1, found);
         }
         Expression::UnaryExpression(u) => expression(&u.argument, text, depth + 1, found),
+        // Newer bundles carry page configurations: `__wxAppCode__["pages/a/a.json"] = {...}`.
+        Expression::AssignmentExpression(a) => {
+            if let AssignmentTarget::ComputedMemberExpression(m) = &a.left
+                && let Expression::Identifier(obj) = &m.object
+                && obj.name == "__wxAppCode__"
+                && let Expression::StringLiteral(key) = &m.expression
+                && key.value.ends_with(".json")
+                && let Expression::ObjectExpression(_) = &a.right
+            {
+                let span = a.right.span();
+                let raw = text
+                    .get(span.start as usize..span.end as usize)
+                    .unwrap_or("");
+                found.push((key.value.to_string(), raw.to_owned()));
+            }
+        }
         Expression::CallExpression(call) => {
             if let Expression::Identifier(id) = &call.callee
                 && id.name == "define"
