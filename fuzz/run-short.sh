@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzz the template parser, the Vue block splitter and the JSON config reader for a short
-# while: `fuzz/run-short.sh [SECONDS]` (default 30).
+# Fuzz the template parser, the Vue block splitter, the JSON config reader and the .wxapkg
+# reader for a short while: `fuzz/run-short.sh [SECONDS]` (default 30).
 #
 # With cargo-fuzz and a nightly toolchain this runs the libFuzzer target `wxml`. Without them
 # (the usual case here: only stable Rust), it runs the stable smoke fuzz test
@@ -17,7 +17,8 @@ cd "$root"
 
 if cargo fuzz --version >/dev/null 2>&1 && cargo +nightly --version >/dev/null 2>&1; then
   echo "running libFuzzer target wxml for ${secs}s" >&2
-  mkdir -p fuzz/corpus/wxml fuzz/corpus/vue_blocks fuzz/corpus/json_config
+  mkdir -p fuzz/corpus/wxml fuzz/corpus/vue_blocks fuzz/corpus/json_config fuzz/corpus/wxapkg
+  cargo +nightly fuzz run wxapkg fuzz/corpus/wxapkg -- -max_total_time="$secs"
   cargo +nightly fuzz run wxml fuzz/corpus/wxml -- \
     -max_total_time="$secs" -dict=fuzz/wxml.dict
   # The Vue block splitter (with the nesting pre-scan) and the JSON config reader, briefly.
@@ -30,6 +31,7 @@ if cargo fuzz --version >/dev/null 2>&1 && cargo +nightly --version >/dev/null 2
 fi
 
 echo "cargo fuzz or nightly not available; running the stable smoke fuzz for ${secs}s" >&2
+MINIGUARD_FUZZ_SECS="$secs" MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" cargo test --release -p miniguard-project --test wxapkg_fuzz -- --nocapture
 MINIGUARD_FUZZ_SECS="$secs" MINIGUARD_FUZZ_SEED="${MINIGUARD_FUZZ_SEED:-$RANDOM$RANDOM}" \
   cargo test --release -p miniguard-scan --test template_fuzz -- --nocapture
 # The Vue splitter, the nesting pre-scan and the JSON reader: the same mutations, briefly.

@@ -72,6 +72,10 @@ pub enum Command {
     /// network or scope error.
     #[command(after_help = crate::cmd_probe::PROBE_EXAMPLES)]
     Probe(Box<crate::cmd_probe::ProbeArgs>),
+    /// Unpack a .wxapkg package (plain or PC-encrypted) into a folder in source shape:
+    /// modules split out of app-service.js, app.json and page configs out of app-config.json.
+    /// `miniguard scan` reads packages directly.
+    Unpack(crate::cmd_unpack::UnpackArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\

@@ -38,7 +38,10 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         exclude,
         follow_links: false,
     };
-    let project = miniguard_project::discover(&args.path, &opts)
+    // A .wxapkg package (or a folder of them) is restored into a private temporary folder.
+    let packages = crate::cmd_unpack::for_scan(&args.path)?;
+    let scan_root = packages.as_ref().map_or(args.path.as_path(), |p| p.root());
+    let project = miniguard_project::discover(scan_root, &opts)
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
 
     if args.jobs == Some(0) {
@@ -83,13 +86,20 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         });
     }
     warnings.extend(output.warnings);
+    for (path, message) in packages.iter().flat_map(|p| p.notes.iter().cloned()) {
+        warnings.push(Warning {
+            path,
+            position: None,
+            message,
+        });
+    }
 
     let mut findings = output.findings;
     let mut lockfiles_failed = false;
     // Third-party packages: the `dependency` category.
     if !rules.deps.is_empty() {
         let db = crate::cmd_deps::open_db(args.db.as_deref())?;
-        let audit = crate::cmd_deps::audit_project(&args.path, &project.lockfiles, &db, false);
+        let audit = crate::cmd_deps::audit_project(scan_root, &project.lockfiles, &db, false);
         let wanted: Vec<&str> = rules.deps.iter().map(|r| r.code).collect();
         findings.extend(
             audit

@@ -13,6 +13,7 @@ mod cmd_probe;
 mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
+mod cmd_unpack;
 mod settings;
 
 use std::io::Write;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         args::Command::Completions(a) => cmd_completions::run_completions(&a),
         args::Command::Man(a) => cmd_completions::run_man(&a),
         args::Command::Probe(a) => cmd_probe::run(&a),
+        args::Command::Unpack(a) => cmd_unpack::run(&a),
     };
     match result {
         Ok(code) => code,

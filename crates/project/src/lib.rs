@@ -15,6 +15,7 @@ pub mod json;
 mod layout;
 pub mod read;
 mod sniff;
+pub mod wxapkg;
 
 use std::path::PathBuf;
 
