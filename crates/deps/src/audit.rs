@@ -258,6 +258,7 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                 column: width + 1,
             },
             snippet,
+            snippet_column: 0,
         };
         let shown = if dep.version.is_empty() {
             dep.name.clone()
@@ -320,6 +321,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     help: Some(help),
                     trace: Vec::new(),
                     fingerprint: String::new(),
+                    related: Vec::new(),
+                    runtime: None,
+                    severity_reason: None,
                     dependency: Some(DependencyInfo {
                         package: dep.name.clone(),
                         version: dep.version.clone(),
@@ -358,6 +362,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     ),
                     trace: Vec::new(),
                     fingerprint: String::new(),
+                    related: Vec::new(),
+                    runtime: None,
+                    severity_reason: None,
                     dependency: Some(DependencyInfo {
                         package: dep.name.clone(),
                         version: dep.version.clone(),
