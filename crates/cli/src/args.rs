@@ -129,6 +129,16 @@ pub enum SeverityArg {
     Never,
 }
 
+/// A severity, as `--min-severity` takes it.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LevelArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorArg {
     Auto,
@@ -153,6 +163,12 @@ pub struct ScanArgs {
     /// Exit with 1 when a finding has at least this severity [default: high].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
+
+    /// List findings of at least this severity; the others are only counted in the summary
+    /// [default: low]. `info` is what cannot hurt a released build: settings that only the
+    /// developer tools read, logs only the phone's owner sees (see docs/severity.md).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<LevelArg>,
 
     /// Configuration file [default: miniguard.toml in PATH, if present].
     #[arg(long, short = 'c', value_name = "FILE")]

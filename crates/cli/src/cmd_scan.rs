@@ -9,7 +9,7 @@ use miniguard_report::render::{Format, TextOptions};
 use miniguard_report::{Category, Position, Report, Severity, Stats, Warning};
 use miniguard_scan::rules::Rule;
 
-use crate::args::{ColorArg, FormatArg, ScanArgs, SeverityArg};
+use crate::args::{ColorArg, FormatArg, LevelArg, ScanArgs, SeverityArg};
 use crate::settings::{Settings, parse_size};
 use crate::{baseline, settings};
 
@@ -139,6 +139,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
             bytes_scanned: output.bytes_scanned,
             duration_ms: 0,
             suppressed: output.suppressed,
+            ..Stats::default()
         },
     };
     report.sort();
@@ -178,6 +179,22 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         report.findings.retain(|f| !known.contains(&f.fingerprint));
         report.stats.suppressed += (before - report.findings.len()) as u64;
     }
+    // `--fail-on` counts every finding, listed or not.
+    let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    // Below the minimum severity: counted in the summary, not listed. By default that is `low`,
+    // or lower when `--fail-on` is, so that what fails a build is always shown.
+    let min_severity = match args.min_severity {
+        None => fail_on.map_or(Severity::Low, |t| t.min(Severity::Low)),
+        Some(LevelArg::Info) => Severity::Info,
+        Some(LevelArg::Low) => Severity::Low,
+        Some(LevelArg::Medium) => Severity::Medium,
+        Some(LevelArg::High) => Severity::High,
+        Some(LevelArg::Critical) => Severity::Critical,
+    };
+    let before = report.findings.len();
+    report.findings.retain(|f| f.severity >= min_severity);
+    report.stats.hidden = (before - report.findings.len()) as u64;
+    report.stats.min_severity = Some(min_severity);
     report.stats.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let format = match args.format {
@@ -211,7 +228,6 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         lock.flush()?;
     }
 
-    let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
     Ok(crate::cmd_deps::exit(failed, lockfiles_failed))
 }
 

@@ -11,7 +11,9 @@ fn run(args: &[&str], dir: &Path) -> Output {
     bin().args(args).arg(dir).output().expect("run miniguard")
 }
 
-/// A tiny project with one high (T001) and one low (C001) finding.
+/// A tiny WeChat mini-program with a high finding (S001: a password in storage), low ones (T001:
+/// a plain-HTTP host, which a released WeChat mini-program refuses; C001: `setEnableDebug` in
+/// code) and an info one (C001: `"debug": true` in app.json, read only by the developer tools).
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
@@ -28,7 +30,7 @@ fn project() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(
         root.join("miniprogram/pages/a/a.js"),
-        "const API = 'http://api.example.com'\nPage({ onLoad() { wx.request({ url: API + '/x' }) } })\n",
+        "const API = 'http://api.example.com'\nPage({ onLoad() { wx.request({ url: API + '/x' }) } })\nwx.setEnableDebug({ enableDebug: true })\nwx.setStorageSync('password', getApp().globalData.password)\n",
     )
     .unwrap();
     dir
@@ -180,7 +182,8 @@ fn baseline_hides_known_findings_and_shows_new_ones() {
         .unwrap();
     let f = json_findings(&out);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0]["location"]["start"]["line"], 5);
+    // Two lines added above the page's four.
+    assert_eq!(f[0]["location"]["start"]["line"], 7);
 }
 
 #[test]

@@ -323,6 +323,7 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                 column: width + 1,
             },
             snippet,
+            snippet_column: 0,
         };
         let shown = if dep.version.is_empty() {
             dep.name.clone()
@@ -385,6 +386,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     help: Some(help),
                     trace: Vec::new(),
                     fingerprint: String::new(),
+                    related: Vec::new(),
+                    runtime: None,
+                    severity_reason: None,
                     dependency: Some(DependencyInfo {
                         package: dep.name.clone(),
                         version: dep.version.clone(),
@@ -426,6 +430,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     ),
                     trace: Vec::new(),
                     fingerprint: String::new(),
+                    related: Vec::new(),
+                    runtime: None,
+                    severity_reason: None,
                     dependency: Some(DependencyInfo {
                         package: dep.name.clone(),
                         version: dep.version.clone(),

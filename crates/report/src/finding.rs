@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -243,21 +244,219 @@ pub struct Position {
 }
 
 /// A place in a scanned file. `path` is relative to the scan root and uses `/` separators.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Serializing a location writes its [bounded](Location::bounded) form, so no report carries a
+/// whole minified line however the location was made.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 pub struct Location {
     pub path: String,
     pub start: Position,
     pub end: Position,
-    /// The full text of the source lines `start.line..=end.line` (at most a few lines), for code
-    /// frames and fingerprints. Empty when the source could not be read.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// The text of the source lines `start.line..=end.line` (at most a few lines), for code
+    /// frames and fingerprints. Empty when the source could not be read. A line longer than
+    /// [`MAX_SNIPPET_LINE`] characters is cut to a window around the flagged code: see
+    /// [`Location::bounded`] and `snippet_column`.
+    #[serde(default)]
     pub snippet: String,
+    /// The 1-based column (in the file) of the first character of the snippet's first line:
+    /// greater than 1 when the start of a long line was cut off. `0` means the same as `1`.
+    #[serde(default)]
+    pub snippet_column: u32,
+}
+
+/// The longest snippet line a report carries, in characters. Longer lines (minified code) are
+/// cut to a window of this size around the flagged code.
+pub const MAX_SNIPPET_LINE: usize = 240;
+
+/// How much of a long line a window keeps before the flagged code, in characters.
+const WINDOW_BEFORE: usize = 80;
+
+/// How a location is written: the same fields, the snippet already bounded.
+#[derive(Serialize)]
+struct LocationRepr<'a> {
+    path: &'a str,
+    start: Position,
+    end: Position,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    snippet: &'a str,
+    #[serde(skip_serializing_if = "is_first_column")]
+    snippet_column: u32,
+}
+
+// Reason: serde's `skip_serializing_if` passes the field by reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_first_column(c: &u32) -> bool {
+    *c <= 1
+}
+
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let loc = self.bounded();
+        LocationRepr {
+            path: &loc.path,
+            start: loc.start,
+            end: loc.end,
+            snippet: &loc.snippet,
+            snippet_column: loc.snippet_column,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl Location {
+    /// How many characters of the snippet's first line were cut off before it (0 for a whole
+    /// line).
+    pub fn snippet_shift(&self) -> usize {
+        self.snippet_column.max(1) as usize - 1
+    }
+
+    /// Whether every snippet line is at most [`MAX_SNIPPET_LINE`] characters long.
+    pub fn is_bounded(&self) -> bool {
+        self.snippet
+            .split('\n')
+            .all(|l| l.len() <= MAX_SNIPPET_LINE || l.chars().count() <= MAX_SNIPPET_LINE)
+    }
+
+    /// This location with a snippet no line of which is longer than [`MAX_SNIPPET_LINE`]
+    /// characters: borrowed when it already is, otherwise a copy whose snippet is the window of
+    /// the first line around the flagged code (up to `WINDOW_BEFORE` characters before its
+    /// start), followed by the next lines as long as they are short. Positions stay those of the
+    /// file; `snippet_column` says where the window starts.
+    pub fn bounded(&self) -> Cow<'_, Location> {
+        if self.is_bounded() {
+            Cow::Borrowed(self)
+        } else {
+            let mut copy = Location {
+                path: self.path.clone(),
+                start: self.start,
+                end: self.end,
+                snippet: String::new(),
+                snippet_column: self.snippet_column,
+            };
+            copy.snippet = self.window(&mut copy.snippet_column);
+            Cow::Owned(copy)
+        }
+    }
+
+    /// Cut the snippet in place as [`Location::bounded`] does.
+    pub fn bound(&mut self) {
+        if !self.is_bounded() {
+            let mut column = self.snippet_column;
+            self.snippet = self.window(&mut column);
+            self.snippet_column = column;
+        }
+    }
+
+    /// The bounded snippet text; `column` is updated to the new first column.
+    fn window(&self, column: &mut u32) -> String {
+        let mut lines = self.snippet.split('\n');
+        let first = lines.next().unwrap_or("").trim_end_matches('\r');
+        let len = first.chars().count();
+        let shift = self.snippet_shift();
+        let out = if len <= MAX_SNIPPET_LINE {
+            first.to_owned()
+        } else {
+            let from = (self.start.column.max(1) as usize - 1)
+                .saturating_sub(shift)
+                .min(len);
+            let begin = from
+                .saturating_sub(WINDOW_BEFORE)
+                .min(len - MAX_SNIPPET_LINE);
+            *column = u32::try_from(shift + begin + 1).unwrap_or(u32::MAX);
+            first.chars().skip(begin).take(MAX_SNIPPET_LINE).collect()
+        };
+        let mut out = out;
+        for line in lines {
+            if line.len() > MAX_SNIPPET_LINE && line.chars().count() > MAX_SNIPPET_LINE {
+                break;
+            }
+            out.push('\n');
+            out.push_str(line);
+        }
+        out
+    }
+
+    /// The 0-based character range `[from, to)` of the flagged code within the snippet's first
+    /// line of `line_len` characters (end column exclusive). A region that goes on to later
+    /// lines runs to the end of the first; an empty or inverted range is one character.
+    pub fn first_line_range(&self, line_len: usize) -> (usize, usize) {
+        let shift = self.snippet_shift();
+        let from = (self.start.column.max(1) as usize - 1)
+            .saturating_sub(shift)
+            .min(line_len);
+        let to = if self.end.line > self.start.line {
+            line_len
+        } else {
+            (self.end.column.max(1) as usize - 1)
+                .saturating_sub(shift)
+                .min(line_len)
+        };
+        if to > from {
+            (from, to)
+        } else {
+            (from, from + 1)
+        }
+    }
 }
 
 /// One step in the path data took from a source to the sink of a finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {
     pub location: Location,
+    pub note: String,
+}
+
+/// Where the code of a finding runs, which the severity model reads (see `docs/severity.md`):
+/// the same flaw is worse where nothing else stands in the attacker's way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// A native mini-program (WeChat, Alipay, Douyin, Baidu, QQ) as its users run it: the
+    /// platform only lets a release build reach the request and business domains configured
+    /// in its console, which must be HTTPS.
+    MiniProgram,
+    /// uni-app or Taro client code that is built for mini-programs and for H5 or App alike;
+    /// treated like its most exposed build.
+    CrossPlatform,
+    /// A web page (an H5 build): no platform domain list applies.
+    H5,
+    /// A native App build (uni-app `APP-PLUS`): no platform domain list applies.
+    App,
+    /// A cloud function (WeChat cloud development, uniCloud, ...).
+    CloudFunction,
+    /// A Node.js backend.
+    Server,
+    /// Read only by the developer tools (previews, the debugger): never part of a released
+    /// build.
+    DevTools,
+}
+
+impl Runtime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::MiniProgram => "mini-program",
+            Runtime::CrossPlatform => "cross-platform",
+            Runtime::H5 => "h5",
+            Runtime::App => "app",
+            Runtime::CloudFunction => "cloud-function",
+            Runtime::Server => "server",
+            Runtime::DevTools => "dev-tools",
+        }
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Another place that belongs to the same flaw: a further sink a constant or helper reaches, a
+/// further copy of the same value, or what another, less specific rule found at the same place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Related {
+    pub location: Location,
+    /// What this place is, e.g. ``"also used by `request` here"``.
     pub note: String,
 }
 
@@ -286,6 +485,16 @@ pub struct Finding {
     /// For findings of category `dependency`: the package and the advisory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependency: Option<DependencyInfo>,
+    /// The other places of the same flaw (one flaw, one finding): reported here rather than as
+    /// findings of their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+    /// Where the flagged code runs, when the scan could tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+    /// Why the severity differs from the rule's default, when the severity model changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_reason: Option<String>,
 }
 
 /// What a dependency finding is about: the package as installed, the advisory that affects it,
@@ -338,6 +547,13 @@ pub struct Stats {
     pub duration_ms: u64,
     /// Findings left out because an inline comment, the baseline or the config suppressed them.
     pub suppressed: u64,
+    /// Findings below [`Stats::min_severity`]: counted here, left out of the report's findings
+    /// (`scan --min-severity`, default `low`, so `info` findings are counted but not listed).
+    #[serde(default)]
+    pub hidden: u64,
+    /// The lowest severity the report lists, when a minimum was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_severity: Option<Severity>,
 }
 
 /// Everything a renderer needs: the findings (sorted), the warnings, the rules that ran, counters.

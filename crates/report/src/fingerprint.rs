@@ -34,8 +34,10 @@ pub fn fingerprint_line(rule: &str, path: &str, line_text: &str, occurrence: usi
 pub fn assign_fingerprints(findings: &mut [Finding]) {
     let mut seen: HashMap<(String, String, String), usize> = HashMap::new();
     for f in findings {
+        // The bounded snippet, as reports show it: a long line's window.
         let first_line = f
             .location
+            .bounded()
             .snippet
             .lines()
             .next()

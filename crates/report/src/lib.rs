@@ -12,7 +12,7 @@ mod fingerprint;
 pub mod render;
 
 pub use finding::{
-    Category, Confidence, DependencyInfo, Finding, Location, ParseLevelError, Position, Report,
-    RuleInfo, Severity, Stats, TraceStep, Warning,
+    Category, Confidence, DependencyInfo, Finding, Location, MAX_SNIPPET_LINE, ParseLevelError,
+    Position, Related, Report, RuleInfo, Runtime, Severity, Stats, TraceStep, Warning,
 };
 pub use fingerprint::{assign_fingerprints, fingerprint_line};

@@ -230,3 +230,99 @@ fn sarif_passes_the_official_validator() {
         .expect("running bash");
     assert!(status.success(), "the SARIF validator reported problems");
 }
+
+/// A finding on a one-line minified file of 800 KB, as a producer that did not bound its snippet
+/// (the dependency audit reading a copied bundle) would hand it over: every format stays small.
+/// Issue 10 item 6: such a finding used to print the whole line, and a caret line as long.
+#[test]
+fn a_finding_on_a_minified_line_stays_small_in_every_format() {
+    let filler = "var a=function(b){return b+1};".repeat(800 * 1024 / 30);
+    let flagged = "'http://api.example.com/v1'";
+    let line = format!("{filler}wx.request({{url:{flagged}}});{filler}");
+    let column = u32::try_from(filler.chars().count() + "wx.request({url:".len() + 1).unwrap();
+    let mut report = sample_report();
+    report.findings.truncate(1);
+    report.findings[0].trace.clear();
+    let location = &mut report.findings[0].location;
+    location.start = miniguard_report::Position { line: 1, column };
+    location.end = miniguard_report::Position {
+        line: 1,
+        column: column + u32::try_from(flagged.len()).unwrap(),
+    };
+    location.snippet = line;
+    for format in [Format::Text, Format::Json, Format::Sarif, Format::Html] {
+        let out = rendered(&report, format, false);
+        // The sample's rule documentation is part of every format but text; the finding itself
+        // must add little to it.
+        assert!(
+            out.len() < 64 * 1024,
+            "{format:?}: {} bytes for one finding",
+            out.len()
+        );
+        assert!(
+            out.contains("http://api.example.com/v1"),
+            "{format:?}: the window shows the flagged code"
+        );
+    }
+
+    let text = rendered(&report, Format::Text, false);
+    let frame: Vec<&str> = text.lines().skip(3).take(2).collect();
+    let code = frame[0].split_once("| ").unwrap().1;
+    let carets = frame[1].split_once("| ").unwrap().1;
+    assert!(code.starts_with('…') && code.ends_with('…'), "{code}");
+    // The carets sit under the flagged text.
+    let at = carets.find('^').unwrap();
+    let under: String = code
+        .chars()
+        .skip(carets[..at].chars().count())
+        .take(flagged.len())
+        .collect();
+    assert_eq!(under, flagged);
+
+    let json: Value = serde_json::from_str(&rendered(&report, Format::Json, false)).unwrap();
+    let location = &json["findings"][0]["location"];
+    let snippet = location["snippet"].as_str().unwrap();
+    let snippet_column = location["snippet_column"].as_u64().unwrap();
+    assert_eq!(snippet.chars().count(), miniguard_report::MAX_SNIPPET_LINE);
+    let offset = usize::try_from(u64::from(column) - snippet_column).unwrap();
+    assert!(snippet[offset..].starts_with(flagged));
+
+    let sarif: Value = serde_json::from_str(&rendered(&report, Format::Sarif, false)).unwrap();
+    let physical = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(physical["region"]["snippet"]["text"], flagged);
+    assert_eq!(physical["region"]["startColumn"], column);
+    assert_eq!(physical["contextRegion"]["startColumn"], snippet_column);
+    assert_eq!(
+        physical["contextRegion"]["endColumn"],
+        snippet_column + miniguard_report::MAX_SNIPPET_LINE as u64
+    );
+    assert_eq!(physical["contextRegion"]["snippet"]["text"], snippet);
+}
+
+/// A writer whose reader went away: every write fails as a closed pipe does.
+struct ClosedPipe;
+
+impl std::io::Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `scan --format json | head -1` exits 0 only if the binary can tell a closed pipe from another
+/// failure: the renderers keep the kind of the write error (JSON and SARIF used to wrap it).
+#[test]
+fn a_closed_pipe_stays_a_broken_pipe_in_every_format() {
+    for format in [Format::Text, Format::Json, Format::Sarif, Format::Html] {
+        let err = render(
+            &sample_report(),
+            format,
+            TextOptions::default(),
+            &mut ClosedPipe,
+        )
+        .expect_err("writing into a closed pipe fails");
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{format:?}");
+    }
+}

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use miniguard_project::Role;
-use miniguard_report::Severity;
+use miniguard_report::{Runtime, Severity};
 
 use crate::rules::RuleMeta;
 use crate::value::{Origin, Value};
@@ -145,6 +145,18 @@ pub struct RawFinding {
     pub help: Option<String>,
     /// Source-to-sink steps (origin, note), source first.
     pub trace: Vec<(Rc<Origin>, String)>,
+    /// Findings of one rule with the same group are one flaw (the same plain-HTTP host, the
+    /// same secret): the pipeline keeps one and lists the others as its related locations.
+    pub group: Option<String>,
+    /// Within a group, the place to fix (the source a generated file comes from) comes first.
+    pub primary: bool,
+    /// The folder a group is confined to (`/`-separated, relative; empty for the whole
+    /// project): findings of one group merge only with a primary finding whose scope holds
+    /// their file, or with findings of the same scope.
+    pub scope: String,
+    /// Where the flagged code runs, when the rule knows better than the file's role (a setting
+    /// only the developer tools read).
+    pub runtime: Option<Runtime>,
 }
 
 /// What a rule sees of the file it is looking at, and where it reports.
@@ -210,6 +222,10 @@ impl<'r> Cx<'r> {
             message: message.into(),
             help: None,
             trace: Vec::new(),
+            group: None,
+            primary: false,
+            scope: String::new(),
+            runtime: None,
         });
         let last = self.out.len() - 1;
         Reported {
@@ -236,6 +252,10 @@ impl<'r> Cx<'r> {
             message: message.into(),
             help: None,
             trace: Vec::new(),
+            group: None,
+            primary: false,
+            scope: String::new(),
+            runtime: None,
         });
         let last = self.out.len() - 1;
         Reported {
@@ -267,6 +287,30 @@ impl Reported<'_> {
 
     pub fn severity(self, severity: Severity) -> Self {
         self.finding.severity = severity;
+        self
+    }
+
+    /// The flaw this finding shares with others of its rule (see [`RawFinding::group`]).
+    pub fn group(self, key: impl Into<String>) -> Self {
+        self.finding.group = Some(key.into());
+        self
+    }
+
+    /// This is the place to fix among the findings of its group.
+    pub fn primary(self) -> Self {
+        self.finding.primary = true;
+        self
+    }
+
+    /// Confine the group to a folder (see [`RawFinding::scope`]).
+    pub fn scope(self, folder: impl Into<String>) -> Self {
+        self.finding.scope = folder.into();
+        self
+    }
+
+    /// Where the flagged code or setting takes effect (see [`RawFinding::runtime`]).
+    pub fn runtime(self, runtime: Runtime) -> Self {
+        self.finding.runtime = Some(runtime);
         self
     }
 

@@ -16,8 +16,10 @@
 pub mod config;
 pub mod events;
 pub mod js;
+pub mod merge;
 pub mod names;
 pub mod rules;
+pub mod severity;
 pub mod suppress;
 pub mod template;
 pub mod value;
@@ -26,10 +28,10 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use miniguard_project::{FileKind, JsonKind, Project, Role, SourceFile, TemplateLang};
-use miniguard_report::{Finding, Location, Position, TraceStep, Warning};
+use miniguard_project::{FileKind, JsonKind, Platform, Project, Role, SourceFile, TemplateLang};
+use miniguard_report::{Finding, Location, Position, Runtime, TraceStep, Warning};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::config::{AppFacts, JsonFile, ProjectFacts};
 use crate::events::{Cx, RawFinding, Span};
@@ -41,16 +43,29 @@ const BATCH: usize = 8;
 /// Lookup of project files by path, and where mini-program roots are.
 pub struct ProjectIndex {
     files: FxHashMap<PathBuf, usize>,
+    by_rel: FxHashMap<String, usize>,
     list: Vec<SourceFile>,
     mp_roots: Vec<PathBuf>,
+    /// App roots (relative, `/`-separated, "" for the scan root) and their platforms, longest
+    /// first.
+    apps: Vec<(String, Platform)>,
+    platform: Platform,
 }
 
 impl ProjectIndex {
     pub fn new(project: &Project) -> Self {
         let mut files = FxHashMap::default();
+        let mut by_rel = FxHashMap::default();
         for (i, f) in project.files.iter().enumerate() {
             files.insert(js::normalize(&f.path), i);
+            by_rel.insert(f.rel.clone(), i);
         }
+        let mut apps: Vec<(String, Platform)> = project
+            .apps
+            .iter()
+            .map(|a| (a.root_rel.trim_matches('/').to_owned(), a.platform))
+            .collect();
+        apps.sort_by_key(|a| std::cmp::Reverse(a.0.len()));
         let mut mp_roots: Vec<PathBuf> = project
             .miniprogram_roots
             .iter()
@@ -60,9 +75,28 @@ impl ProjectIndex {
         mp_roots.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
         ProjectIndex {
             files,
+            by_rel,
             list: project.files.clone(),
             mp_roots,
+            apps,
+            platform: project.platform,
         }
+    }
+
+    /// Where the code of the file at `rel` runs (see [`severity::runtime_of`]).
+    pub fn runtime_of(&self, rel: &str) -> Option<Runtime> {
+        let file = self.list.get(*self.by_rel.get(rel)?)?;
+        let app = self
+            .apps
+            .iter()
+            .find(|(root, _)| {
+                root.is_empty()
+                    || rel
+                        .strip_prefix(root.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+            .map(|a| a.1);
+        severity::runtime_of(file.role, app, self.platform)
     }
 
     pub fn file(&self, path: &Path) -> Option<&SourceFile> {
@@ -174,7 +208,7 @@ fn scan_in_pool(
 
     let mut out = ScanOutput::default();
     let mut facts = ProjectFacts::default();
-    let mut raw: Vec<Finding> = Vec::new();
+    let mut raw: Vec<merge::Placed> = Vec::new();
     for r in results {
         raw.extend(r.findings);
         out.warnings.extend(r.warnings);
@@ -243,7 +277,7 @@ fn scan_in_pool(
                 rule.check_json(&mut cx, &file);
             }
         }
-        let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())));
+        let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())), &index);
         out.suppressed += sup;
         raw.extend(kept);
     }
@@ -260,21 +294,14 @@ fn scan_in_pool(
         let f = project.file(rel)?;
         js::read_source(f).ok().map(|(s, _)| Rc::from(s.as_str()))
     };
-    let (kept, sup) = place(found, &read);
+    let (kept, sup) = place(found, &read, &index);
     out.suppressed += sup;
     raw.extend(kept);
 
-    // The same finding can come from several batches (a module imported by several files).
-    let mut seen = FxHashSet::default();
-    raw.retain(|f| {
-        seen.insert((
-            f.rule.clone(),
-            f.location.path.clone(),
-            f.location.start,
-            f.location.end,
-        ))
-    });
-    out.findings = raw;
+    // The same finding can come from several batches (a module imported by several files);
+    // one flaw is one finding; then the severity model.
+    out.findings = merge::one_per_flaw(raw);
+    apply_severity_model(&mut out.findings);
     // A module imported by files of several batches is reported by each of them.
     out.warnings.sort();
     out.warnings.dedup();
@@ -284,7 +311,7 @@ fn scan_in_pool(
 }
 
 struct BatchResult {
-    findings: Vec<Finding>,
+    findings: Vec<merge::Placed>,
     warnings: Vec<Warning>,
     suppressed: u64,
     mp_calls: Vec<(String, String, Span)>,
@@ -374,7 +401,7 @@ fn analyse_batch(
         });
     }
     let findings = std::mem::take(&mut ev.findings);
-    let (findings, suppressed) = place(findings, &|rel| sources.get(rel).cloned());
+    let (findings, suppressed) = place(findings, &|rel| sources.get(rel).cloned(), index);
     let mp_calls = ev
         .facts
         .mp_calls
@@ -428,88 +455,143 @@ fn app_facts(
     }
 }
 
-/// Turn raw findings into located findings, dropping those an inline comment suppresses.
+/// A file's text, its line index and, for code that may be built for several targets, its
+/// conditional-compilation blocks.
+struct Lines {
+    src: Rc<str>,
+    index: LineIndex,
+    blocks: Option<severity::ConditionalBlocks>,
+}
+
+/// Turn raw findings into located findings, dropping those an inline comment suppresses. A
+/// finding reported again at the same place (handlers run twice, a helper reached from many
+/// sinks) stays one, with the new sinks as related locations.
 fn place(
     found: Vec<RawFinding>,
     source_of: &dyn Fn(&str) -> Option<Rc<str>>,
-) -> (Vec<Finding>, u64) {
-    let mut out = Vec::new();
+    index: &ProjectIndex,
+) -> (Vec<merge::Placed>, u64) {
+    let mut out: Vec<merge::Placed> = Vec::new();
     let mut suppressed = 0;
-    let mut cache: FxHashMap<Rc<str>, Option<(Rc<str>, LineIndex)>> = FxHashMap::default();
-    // The evaluator can reach the same place several times (handlers run twice, shared
-    // helpers called from many places): one finding per rule and place.
-    let mut seen = FxHashSet::default();
+    let mut cache: FxHashMap<Rc<str>, Option<Lines>> = FxHashMap::default();
+    let load = |file: &Rc<str>, cache: &mut FxHashMap<Rc<str>, Option<Lines>>| {
+        if !cache.contains_key(file) {
+            let lines = source_of(file).map(|src| {
+                let blocks = (index.runtime_of(file) == Some(Runtime::CrossPlatform))
+                    .then(|| severity::ConditionalBlocks::new(&src));
+                Lines {
+                    index: LineIndex::new(&src),
+                    src,
+                    blocks,
+                }
+            });
+            cache.insert(file.clone(), lines);
+        }
+    };
+    // (rule, file, span) -> where it went: `Some(i)` into `out`, `None` suppressed.
+    let mut seen: FxHashMap<(&'static str, Rc<str>, Span), Option<usize>> = FxHashMap::default();
     for f in found {
-        if !seen.insert((f.rule.code, f.file.clone(), f.span)) {
+        let key = (f.rule.code, f.file.clone(), f.span);
+        if seen.get(&key).is_some_and(Option::is_none) {
             continue;
         }
-        let entry = cache.entry(f.file.clone()).or_insert_with(|| {
-            source_of(&f.file).map(|s| {
-                let idx = LineIndex::new(&s);
-                (s, idx)
-            })
-        });
-        let Some((src, lines)) = entry.as_ref() else {
+        load(&f.file, &mut cache);
+        for (origin, _) in &f.trace {
+            load(&origin.file, &mut cache);
+        }
+        let Some(Some(lines)) = cache.get(&f.file) else {
             continue;
         };
-        let location = lines.location(src, &f.file, f.span);
-        let line = lines.line_of(f.span.start);
-        let above = line.checked_sub(1).map(|l| lines.line_text(src, l));
-        if suppress::lines_suppress(
-            Some(lines.line_text(src, line)),
-            above,
-            f.rule.code,
-            f.rule.name,
-        ) {
+        let location = lines.index.location(&lines.src, &f.file, f.span);
+        let line = lines.index.line_of(f.span.start);
+        let above = line
+            .checked_sub(1)
+            .map(|l| lines.index.line_text(&lines.src, l));
+        if !seen.contains_key(&key)
+            && suppress::lines_suppress(
+                Some(lines.index.line_text(&lines.src, line)),
+                above,
+                f.rule.code,
+                f.rule.name,
+            )
+        {
+            seen.insert(key, None);
             suppressed += 1;
             continue;
         }
         let mut trace = Vec::new();
         for (origin, note) in &f.trace {
-            let loc = if origin.file == f.file {
-                Some(lines.location(
-                    src,
-                    &origin.file,
-                    Span {
-                        start: origin.start,
-                        end: origin.end,
-                    },
-                ))
-            } else {
-                source_of(&origin.file).map(|s| {
-                    let li = LineIndex::new(&s);
-                    li.location(
-                        &s,
+            if let Some(Some(l)) = cache.get(&origin.file) {
+                trace.push(TraceStep {
+                    location: l.index.location(
+                        &l.src,
                         &origin.file,
                         Span {
                             start: origin.start,
                             end: origin.end,
                         },
-                    )
-                })
-            };
-            if let Some(location) = loc {
-                trace.push(TraceStep {
-                    location,
+                    ),
                     note: note.clone(),
                 });
             }
         }
-        out.push(Finding {
+        let runtime = f.runtime.or_else(|| {
+            lines
+                .blocks
+                .as_ref()
+                .and_then(|b| b.runtime_at(f.span.start as usize))
+                .or_else(|| index.runtime_of(&f.file))
+        });
+        let finding = Finding {
             rule: f.rule.code.to_owned(),
             name: f.rule.name.to_owned(),
             category: f.rule.category,
             severity: f.severity,
             confidence: f.rule.confidence,
-            message: f.message,
+            message: bounded_text(f.message),
             location,
-            help: f.help,
+            help: f.help.map(bounded_text),
             trace,
             fingerprint: String::new(),
             dependency: None,
-        });
+            related: Vec::new(),
+            runtime,
+            severity_reason: None,
+        };
+        if let Some(Some(i)) = seen.get(&key) {
+            merge::fold_repeat(&mut out[*i].finding, finding);
+        } else {
+            seen.insert(key, Some(out.len()));
+            out.push(merge::Placed {
+                finding,
+                group: f.group,
+                primary: f.primary,
+                scope: f.scope,
+            });
+        }
     }
     (out, suppressed)
+}
+
+/// Longest message or help a finding carries, in characters: rules quote code in them.
+const MAX_MESSAGE: usize = 1000;
+
+fn bounded_text(s: String) -> String {
+    if s.len() <= MAX_MESSAGE || s.chars().count() <= MAX_MESSAGE {
+        s
+    } else {
+        s.chars().take(MAX_MESSAGE).collect::<String>() + "…"
+    }
+}
+
+/// Apply the severity model (see [`severity`]) to merged findings.
+fn apply_severity_model(findings: &mut [Finding]) {
+    for f in findings {
+        if let Some((severity, why)) = severity::adjust(&f.rule, f.severity, f.runtime) {
+            f.severity = severity;
+            f.severity_reason = Some(why.to_owned());
+        }
+    }
 }
 
 /// Byte offsets of line starts, for turning spans into lines and columns.
@@ -569,12 +651,17 @@ impl LineIndex {
             .unwrap_or("")
             .trim_end_matches('\r')
             .to_owned();
-        Location {
+        let mut location = Location {
             path: file.to_owned(),
             start,
             end,
             snippet,
-        }
+            snippet_column: 0,
+        };
+        // A minified line becomes a window around the finding here, so that findings in a
+        // one-line bundle do not each hold the whole line.
+        location.bound();
+        location
     }
 }
 

@@ -41,6 +41,13 @@ fn compact(findings: &[miniguard_report::Finding]) -> String {
                 t.location.path, t.location.start.line, t.location.start.column, t.note
             );
         }
+        for r in &f.related {
+            let _ = writeln!(
+                s,
+                "    related {}:{}:{} {}",
+                r.location.path, r.location.start.line, r.location.start.column, r.note
+            );
+        }
     }
     s
 }

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use sha2::{Digest, Sha256};
 
 use super::{Summary, duration, markdown, placeholder, plural};
-use crate::{Finding, Location, Report, RuleInfo};
+use crate::{Finding, Location, MAX_SNIPPET_LINE, Report, RuleInfo};
 
 const CSS: &str = r#"
 :root{color-scheme:light dark;--fg:#1f2328;--bg:#fff;--muted:#59636e;--line:#d1d9e0;--code:#f6f8fa;--mark:#ffe08a;
@@ -162,7 +162,7 @@ fn page(report: &Report) -> String {
          <dt>Root</dt><dd><code>{root}</code></dd>\n\
          <dt>Findings</dt><dd>{}</dd>\n\
          <dt>Files scanned</dt><dd>{}{}</dd>\n\
-         <dt>Suppressed</dt><dd>{}</dd>\n\
+         <dt>Suppressed</dt><dd>{}</dd>\n{}\
          <dt>Warnings</dt><dd>{}</dd>\n\
          <dt>Duration</dt><dd>{}</dd>\n\
          <dt>miniguard</dt><dd>{}</dd>\n</dl>\n",
@@ -174,6 +174,17 @@ fn page(report: &Report) -> String {
             String::new()
         },
         stats.suppressed,
+        if stats.hidden > 0 {
+            format!(
+                "<dt>Not shown</dt><dd>{}{} (<code>--min-severity info</code> shows them)</dd>\n",
+                stats.hidden,
+                stats
+                    .min_severity
+                    .map_or_else(String::new, |min| format!(" below {min}"))
+            )
+        } else {
+            String::new()
+        },
         report.warnings.len(),
         duration(stats.duration_ms),
         escape(&report.tool_version),
@@ -321,7 +332,7 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
     );
     if !f.location.snippet.is_empty() {
         h.push_str("<pre class=\"code\">");
-        h.push_str(&code_frame(&f.location));
+        h.push_str(&code_frame(&f.location.bounded()));
         h.push_str("</pre>\n");
     }
     if let Some(help) = &f.help {
@@ -330,6 +341,30 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
             "<p class=\"help\"><strong>Help:</strong> {}</p>",
             markdown::code_spans(help)
         );
+    }
+    if let Some(reason) = &f.severity_reason {
+        let _ = writeln!(
+            h,
+            "<p class=\"where\">Severity {} here: {}</p>",
+            f.severity,
+            markdown::code_spans(reason)
+        );
+    }
+    if !f.related.is_empty() {
+        let _ = writeln!(
+            h,
+            "<details class=\"related\" open>\n<summary>The same flaw, also at ({})</summary>\n<ul>",
+            plural(f.related.len() as u64, "place")
+        );
+        for related in &f.related {
+            let _ = writeln!(
+                h,
+                "<li><code>{}</code>: {}</li>",
+                escape(&place(&related.location)),
+                markdown::code_spans(&related.note)
+            );
+        }
+        h.push_str("</ul>\n</details>\n");
     }
     if !f.trace.is_empty() {
         let _ = writeln!(
@@ -404,18 +439,23 @@ fn place(loc: &Location) -> String {
     }
 }
 
-/// The snippet lines with line numbers, the flagged region wrapped in `<mark>`.
+/// The snippet lines with line numbers, the flagged region wrapped in `<mark>`. The location
+/// must be bounded (see [`Location::bounded`]); a window cut out of a long line shows `…` where
+/// it was cut.
 fn code_frame(loc: &Location) -> String {
     let mut h = String::new();
     let region_lines = loc.end.line.saturating_sub(loc.start.line) as usize;
+    let shift = loc.snippet_shift();
     for (i, line) in loc.snippet.lines().enumerate() {
         let number = loc.start.line as usize + i;
         let chars: Vec<char> = line.chars().collect();
         let (from, to) = if i == 0 && region_lines == 0 {
-            super::first_line_range(chars.len(), loc.start, loc.end)
+            loc.first_line_range(chars.len())
         } else if i == 0 {
             (
-                (loc.start.column.max(1) as usize - 1).min(chars.len()),
+                (loc.start.column.max(1) as usize - 1)
+                    .saturating_sub(shift)
+                    .min(chars.len()),
                 chars.len(),
             )
         } else if i < region_lines {
@@ -426,6 +466,9 @@ fn code_frame(loc: &Location) -> String {
             (0, 0)
         };
         let _ = write!(h, "<span class=\"ln\">{number}</span>");
+        if i == 0 && shift > 0 {
+            h.push('…');
+        }
         let at = |a: usize, b: usize| -> String {
             escape_code(
                 &chars[a.min(chars.len())..b.min(chars.len())]
@@ -438,6 +481,9 @@ fn code_frame(loc: &Location) -> String {
             let _ = write!(h, "<mark>{}</mark>", at(from, to));
         }
         h.push_str(&at(to.max(from), chars.len()));
+        if chars.len() >= MAX_SNIPPET_LINE {
+            h.push('…');
+        }
         h.push('\n');
     }
     h
@@ -483,6 +529,7 @@ mod tests {
                 column: e,
             },
             snippet: snippet.into(),
+            snippet_column: 0,
         };
         assert_eq!(
             code_frame(&loc(5, 3, 8, "let <b> = 1;")),

@@ -25,6 +25,8 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         version: JSON_SCHEMA_VERSION,
         report,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    // `?` turns a serde_json error into an `io::Error` that keeps the kind of the write error
+    // under it, so that a closed pipe stays a `BrokenPipe`.
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }

@@ -93,27 +93,6 @@ pub(crate) fn sentence(s: &str) -> String {
     }
 }
 
-/// The 0-based char range `[from, to)` of the highlighted part of the first snippet line, given
-/// 1-based start and end positions (end column exclusive). Multi-line regions highlight to the
-/// end of the first line; an empty or inverted range highlights one character.
-pub(crate) fn first_line_range(
-    line_len: usize,
-    start: crate::Position,
-    end: crate::Position,
-) -> (usize, usize) {
-    let from = (start.column.max(1) as usize - 1).min(line_len);
-    let to = if end.line > start.line {
-        line_len
-    } else {
-        (end.column.max(1) as usize - 1).min(line_len)
-    };
-    if to > from {
-        (from, to)
-    } else {
-        (from, from + 1)
-    }
-}
-
 /// Counts for the summary table: the categories and severities that occur, in display order.
 pub(crate) struct Summary {
     pub categories: Vec<crate::Category>,
@@ -159,7 +138,7 @@ pub(crate) fn plural(n: impl Into<u64>, word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Position;
+    use crate::{Location, Position};
 
     #[test]
     fn placeholders_hide_controls_and_bidi() {
@@ -179,12 +158,28 @@ mod tests {
 
     #[test]
     fn ranges_are_clamped() {
-        let p = |line, column| Position { line, column };
-        assert_eq!(first_line_range(10, p(1, 3), p(1, 6)), (2, 5));
-        assert_eq!(first_line_range(10, p(1, 3), p(2, 1)), (2, 10));
-        assert_eq!(first_line_range(10, p(1, 3), p(1, 3)), (2, 3));
-        assert_eq!(first_line_range(4, p(1, 9), p(1, 12)), (4, 5));
-        assert_eq!(first_line_range(4, p(0, 0), p(0, 0)), (0, 1));
+        let range = |len, start: (u32, u32), end: (u32, u32), column| {
+            Location {
+                start: Position {
+                    line: start.0,
+                    column: start.1,
+                },
+                end: Position {
+                    line: end.0,
+                    column: end.1,
+                },
+                snippet_column: column,
+                ..Location::default()
+            }
+            .first_line_range(len)
+        };
+        assert_eq!(range(10, (1, 3), (1, 6), 0), (2, 5));
+        assert_eq!(range(10, (1, 3), (2, 1), 0), (2, 10));
+        assert_eq!(range(10, (1, 3), (1, 3), 0), (2, 3));
+        assert_eq!(range(4, (1, 9), (1, 12), 0), (4, 5));
+        assert_eq!(range(4, (0, 0), (0, 0), 0), (0, 1));
+        // A window that starts at column 101 of the line.
+        assert_eq!(range(240, (1, 181), (1, 190), 101), (80, 89));
     }
 
     #[test]

@@ -22,7 +22,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{markdown, sentence};
-use crate::{Confidence, Finding, Location, Position, Report, RuleInfo, Severity};
+use crate::{
+    Confidence, Finding, Location, MAX_SNIPPET_LINE, Position, Report, RuleInfo, Severity,
+};
 
 /// The `$schema` of the SARIF log.
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -131,6 +133,8 @@ struct SarifResult {
     partial_fingerprints: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     code_flows: Vec<CodeFlow>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<SarifLocation>,
     properties: ResultProperties,
 }
 
@@ -141,11 +145,18 @@ struct ResultProperties {
     category: crate::Category,
     #[serde(skip_serializing_if = "Option::is_none")]
     dependency: Option<crate::DependencyInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime: Option<crate::Runtime>,
+    #[serde(rename = "severityReason", skip_serializing_if = "Option::is_none")]
+    severity_reason: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifLocation {
+    /// Set on related locations, which SARIF identifies by number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
     physical_location: PhysicalLocation,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<Message>,
@@ -228,10 +239,14 @@ struct InvocationProperties {
     bytes_scanned: u64,
     duration_ms: u64,
     suppressed: u64,
+    /// Findings below `min_severity`, counted but not listed as results.
+    hidden: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_severity: Option<Severity>,
 }
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &log(report)).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &log(report))?;
     writeln!(out)
 }
 
@@ -282,6 +297,7 @@ fn log(report: &Report) -> Log {
                         level: "warning",
                         message: Message::sentence(&w.message),
                         locations: [SarifLocation {
+                            id: None,
                             physical_location: PhysicalLocation {
                                 artifact_location: artifact(&w.path),
                                 region: w.position.filter(|p| p.line > 0).map(|p| Region {
@@ -301,6 +317,8 @@ fn log(report: &Report) -> Log {
                     bytes_scanned: stats.bytes_scanned,
                     duration_ms: stats.duration_ms,
                     suppressed: stats.suppressed,
+                    hidden: stats.hidden,
+                    min_severity: stats.min_severity,
                 },
             }],
             column_kind: "unicodeCodePoints",
@@ -358,6 +376,7 @@ fn result(report: &Report, finding: &Finding) -> SarifResult {
                     .iter()
                     .map(|step| ThreadFlowLocation {
                         location: SarifLocation {
+                            id: None,
                             physical_location: physical(&step.location),
                             message: Some(Message::sentence(&step.note)),
                         },
@@ -372,16 +391,29 @@ fn result(report: &Report, finding: &Finding) -> SarifResult {
         level: finding.severity.sarif_level(),
         message: Message::sentence(&finding.message),
         locations: [SarifLocation {
+            id: None,
             physical_location: physical(&finding.location),
             message: None,
         }],
         partial_fingerprints,
         code_flows,
+        related_locations: finding
+            .related
+            .iter()
+            .enumerate()
+            .map(|(i, related)| SarifLocation {
+                id: Some(i + 1),
+                physical_location: physical(&related.location),
+                message: Some(Message::sentence(&related.note)),
+            })
+            .collect(),
         properties: ResultProperties {
             severity: finding.severity,
             confidence: finding.confidence,
             category: finding.category,
             dependency: finding.dependency.clone(),
+            runtime: finding.runtime,
+            severity_reason: finding.severity_reason.clone(),
         },
     }
 }
@@ -396,13 +428,23 @@ fn artifact(path: &str) -> ArtifactLocation {
 /// The physical location of `loc`, always with a fully expressed region (validator rule
 /// SARIF2017 asks for start and end): an unknown position (line 0) becomes the empty region at
 /// 1:1, an unknown column the start or end of its line, an end before the start the start. When
-/// the snippet holds more than the region, the whole snippet lines become a context region.
+/// the snippet holds more than the region, the snippet lines become a context region.
+///
+/// The snippet is bounded first (see [`Location::bounded`]): on a long line it is a window, so
+/// the context region then gets the window's columns, and the region's own `snippet` is given
+/// only when the flagged text lies inside the window (a region's snippet is all of its text).
 fn physical(loc: &Location) -> PhysicalLocation {
+    let loc = loc.bounded();
+    let loc = &*loc;
+    let shift = loc.snippet_shift();
     let lines: Vec<&str> = if loc.start.line == 0 {
         Vec::new()
     } else {
         loc.snippet.lines().collect()
     };
+    // A window of a long line: cut before (`shift`) or, when a line is as long as a window can
+    // be, possibly after.
+    let windowed = shift > 0 || lines.iter().any(|l| l.chars().count() >= MAX_SNIPPET_LINE);
     let start = Position {
         line: loc.start.line.max(1),
         column: loc.start.column.max(1),
@@ -418,7 +460,7 @@ fn physical(loc: &Location) -> PhysicalLocation {
     let span = (end.line.saturating_sub(start.line)) as usize + 1;
     let covered = lines.len() >= span;
     if end.column == 0 {
-        end.column = if covered {
+        end.column = if covered && !windowed {
             lines[span - 1].chars().count() as u32 + 1
         } else {
             start.column
@@ -428,17 +470,45 @@ fn physical(loc: &Location) -> PhysicalLocation {
         end = start;
     }
     let span = (end.line - start.line) as usize + 1;
-    let region_text = covered
-        .then(|| region_text(&lines, span, start.column, end.column))
+    let inside = !windowed
+        || (span == 1
+            && lines.first().is_some_and(|l| {
+                start.column as usize > shift
+                    && (end.column as usize).saturating_sub(1 + shift) <= l.chars().count()
+            }));
+    let region_text = (covered && inside)
+        .then(|| {
+            region_text(
+                &lines,
+                span,
+                start.column - shift as u32,
+                end.column - shift as u32,
+            )
+        })
         .filter(|t| !t.is_empty());
     let whole = lines.join("\n");
     let context_region = match &region_text {
-        Some(text) if *text != whole => Some(Region {
-            start_line: start.line,
-            end_line: Some(start.line + lines.len() as u32 - 1),
-            snippet: Some(ArtifactContent { text: whole }),
-            ..Region::default()
-        }),
+        Some(text) if *text != whole => {
+            let last = start.line + lines.len() as u32 - 1;
+            let (start_column, end_column) = if windowed {
+                let last_len = lines.last().map_or(0, |l| l.chars().count()) as u32;
+                let end_column = if lines.len() == 1 {
+                    shift as u32 + last_len + 1
+                } else {
+                    last_len + 1
+                };
+                (Some(shift as u32 + 1), Some(end_column))
+            } else {
+                (None, None)
+            };
+            Some(Region {
+                start_line: start.line,
+                start_column,
+                end_line: Some(last),
+                end_column,
+                snippet: Some(ArtifactContent { text: whole }),
+            })
+        }
         _ => None,
     };
     PhysicalLocation {
@@ -455,13 +525,17 @@ fn physical(loc: &Location) -> PhysicalLocation {
 }
 
 /// The text between 1-based `start_col` on the first of `lines` and the exclusive 1-based
-/// `end_col` on line `span - 1`.
+/// `end_col` on line `span - 1` (columns of the snippet, not of the file).
 fn region_text(lines: &[&str], span: usize, start_col: u32, end_col: u32) -> String {
     let mut text = String::new();
     for (i, line) in lines.iter().take(span).enumerate() {
-        let from = if i == 0 { start_col as usize - 1 } else { 0 };
+        let from = if i == 0 {
+            start_col.max(1) as usize - 1
+        } else {
+            0
+        };
         let to = if i + 1 == span {
-            end_col as usize - 1
+            end_col.max(1) as usize - 1
         } else {
             usize::MAX
         };
@@ -589,6 +663,7 @@ mod tests {
                     column: end.1,
                 },
                 snippet: snippet.into(),
+                snippet_column: 0,
             };
             let r = physical(&loc).region.unwrap();
             let text = r.snippet.map(|s| s.text);

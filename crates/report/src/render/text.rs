@@ -18,8 +18,8 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Color, Style};
 
-use super::{Summary, TextOptions, duration, first_line_range, one_line, placeholder, plural};
-use crate::{Finding, Location, Report, Severity};
+use super::{Summary, TextOptions, duration, one_line, placeholder, plural};
+use crate::{Finding, Location, MAX_SNIPPET_LINE, Report, Severity};
 
 /// Code frames show at most this many snippet lines.
 const MAX_FRAME_LINES: usize = 6;
@@ -118,7 +118,8 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
         paint(bold, &one_line(&finding.message)),
     )?;
 
-    let loc = &finding.location;
+    let loc = finding.location.bounded();
+    let loc = &*loc;
     let lines: Vec<&str> = loc.snippet.lines().take(MAX_FRAME_LINES).collect();
     let last_line = loc.start.line as usize + lines.len().saturating_sub(1);
     let width = last_line.to_string().len();
@@ -162,6 +163,31 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
             one_line(help)
         )?;
     }
+    if let Some(reason) = &finding.severity_reason {
+        writeln!(
+            out,
+            "{pad} {eq} {}: {} here: {}",
+            paint(bold, "severity"),
+            finding.severity,
+            one_line(reason)
+        )?;
+    }
+    if !finding.related.is_empty() {
+        writeln!(
+            out,
+            "{pad} {eq} {}: the same flaw, also at:",
+            paint(bold, "note")
+        )?;
+        let indent = " ".repeat(width + " = note: ".len());
+        for related in &finding.related {
+            writeln!(
+                out,
+                "{indent}- {}: {}",
+                place(&related.location),
+                one_line(&related.note)
+            )?;
+        }
+    }
     if !finding.trace.is_empty() {
         writeln!(
             out,
@@ -196,9 +222,14 @@ fn place(loc: &Location) -> String {
 /// the first line, the display offset and width of its underline.
 fn frame_line(line: &str, loc: Option<&Location>) -> (String, Option<(usize, usize)>) {
     let chars: Vec<char> = line.chars().collect();
-    let range = loc.map(|l| first_line_range(chars.len(), l.start, l.end));
-    let mut code = String::with_capacity(line.len());
+    let range = loc.map(|l| l.first_line_range(chars.len()));
+    let mut code = String::with_capacity(line.len() + 6);
     let (mut col, mut from_col, mut to_col) = (0usize, None, None);
+    // A window cut out of a long line says so at the ends that were cut.
+    if loc.is_some_and(|l| l.snippet_shift() > 0) {
+        code.push('…');
+        col += 1;
+    }
     for (i, &c) in chars.iter().enumerate() {
         if range.is_some_and(|(from, _)| from == i) {
             from_col = Some(col);
@@ -217,6 +248,9 @@ fn frame_line(line: &str, loc: Option<&Location>) -> (String, Option<(usize, usi
             code.push(c);
             col += char_width(c);
         }
+    }
+    if loc.is_some() && chars.len() >= MAX_SNIPPET_LINE {
+        code.push('…');
     }
     let underline = range.map(|(_, to)| {
         // A bound at the end of the line has no character to record its column at.
@@ -255,7 +289,11 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
     let bold = palette.bold();
     let stats = &report.stats;
     if report.findings.is_empty() {
-        writeln!(out, "{}", paint(bold, "No findings."))?;
+        let none = match stats.min_severity {
+            Some(min) if stats.hidden > 0 => format!("No findings at or above {min}."),
+            _ => "No findings.".to_owned(),
+        };
+        writeln!(out, "{}", paint(bold, &none))?;
     } else {
         let summary = Summary::of(report);
         let mut header = vec!["category".to_owned()];
@@ -354,6 +392,15 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
         parts.push(format!("{} skipped", stats.files_skipped));
     }
     parts.push(format!("{} suppressed", stats.suppressed));
+    if stats.hidden > 0 {
+        let below = stats
+            .min_severity
+            .map_or_else(String::new, |min| format!(" below {min}"));
+        parts.push(format!(
+            "{}{below} not shown (--min-severity info shows them)",
+            stats.hidden
+        ));
+    }
     if !report.warnings.is_empty() {
         parts.push(plural(report.warnings.len() as u64, "warning"));
     }
@@ -378,6 +425,7 @@ mod tests {
                 column: end,
             },
             snippet: String::new(),
+            snippet_column: 0,
         }
     }
 

@@ -1,10 +1,11 @@
 //! A small but complete report built by hand: two rules, three findings in two files (one with a
-//! data-flow trace, one whose snippet and message carry markup), one warning. Shared by the
+//! data-flow trace, one whose snippet and message carry markup and that has a related location
+//! and a lowered severity), one warning, three findings below the minimum severity. Shared by the
 //! render tests and the `sample_report` example.
 
 use miniguard_report::{
-    Category, Confidence, Finding, Location, Position, Report, RuleInfo, Severity, Stats,
-    TraceStep, Warning, assign_fingerprints,
+    Category, Confidence, Finding, Location, Position, Related, Report, RuleInfo, Runtime,
+    Severity, Stats, TraceStep, Warning, assign_fingerprints,
 };
 
 fn at(
@@ -21,6 +22,7 @@ fn at(
             column: end_column,
         },
         snippet: snippet.to_owned(),
+        snippet_column: 0,
     }
 }
 
@@ -113,6 +115,9 @@ pub fn sample_report() -> Report {
             help: Some("Use an `https://` URL.".into()),
             trace: vec![],
             fingerprint: String::new(),
+            related: Vec::new(),
+            runtime: None,
+            severity_reason: None,
             dependency: None,
         },
         Finding {
@@ -132,6 +137,19 @@ pub fn sample_report() -> Report {
             help: Some("Use an `https://` URL.".into()),
             trace: vec![],
             fingerprint: String::new(),
+            related: vec![Related {
+                location: at(
+                    "pages/index/index.js",
+                    (31, 21),
+                    (31, 47),
+                    "  wx.request({ url: 'http://cdn.example.com/a' })",
+                ),
+                note: "the same flaw: another URL of `cdn.example.com`".into(),
+            }],
+            runtime: Some(Runtime::MiniProgram),
+            severity_reason: Some(
+                "a released mini-program only reaches configured HTTPS domains".into(),
+            ),
             dependency: None,
         },
         Finding {
@@ -178,6 +196,9 @@ pub fn sample_report() -> Report {
                 },
             ],
             fingerprint: String::new(),
+            related: Vec::new(),
+            runtime: None,
+            severity_reason: None,
             dependency: None,
         },
     ];
@@ -197,6 +218,8 @@ pub fn sample_report() -> Report {
             bytes_scanned: 34_567,
             duration_ms: 1_234,
             suppressed: 2,
+            hidden: 3,
+            min_severity: Some(Severity::Low),
         },
     };
     report.sort();

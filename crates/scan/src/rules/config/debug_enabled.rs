@@ -1,27 +1,37 @@
 use miniguard_project::JsonKind;
 
+use miniguard_report::Runtime;
+
 use crate::config::{JsonFile, node_span};
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 
 crate::declare_rule! {
     /// ## What it finds
-    /// Debug mode switched on in what ships to users: `"debug": true` in a mini-program's
-    /// `app.json`, or `wx.setEnableDebug({ enableDebug: true })` (also `uni.`, `Taro.`, `tt.`,
-    /// `qq.`) in client code, which turns on the vConsole debug panel of the released
-    /// mini-program.
+    /// Debug mode switched on: `wx.setEnableDebug({ enableDebug: true })` (also `uni.`, `Taro.`,
+    /// `tt.`, `qq.`) in client code, which turns on the vConsole debug panel of the released
+    /// mini-program, and `"debug": true` in a mini-program's `app.json`, which adds debugging
+    /// output to the developer tools' console.
     ///
     /// `"debug": false`, `enableDebug: false` and values decided at run time
     /// (`enableDebug: isDev`) are not reported.
     ///
     /// ## Why it matters
-    /// Debug mode prints every page's lifecycle, `setData` payloads and the logs of the app
-    /// to a console any user can open: tokens, phone numbers, addresses, API responses and
-    /// internal endpoints become visible to whoever holds the phone, and the extra logging
-    /// slows every page down. A `setEnableDebug(true)` left in the code survives into the
-    /// release build and applies to every user's device.
+    /// `setEnableDebug(true)` left in the code survives into the release build and applies to
+    /// every user's device: the vConsole panel shows every page's lifecycle, `setData` payloads
+    /// and the logs of the app to whoever holds the phone (tokens, addresses, API responses,
+    /// internal endpoints), and the extra logging slows every page down. `"debug": true` in
+    /// `app.json` only changes what the developer tools print; it is worth removing before
+    /// release, but it does not reach users.
+    ///
+    /// ## Severity
+    /// `low` for `setEnableDebug(true)` in code; `info` for `"debug": true` in `app.json`,
+    /// which only the developer tools read (see `docs/severity.md`).
     ///
     /// ## Example
+    /// ```js
+    /// wx.setEnableDebug({ enableDebug: true })
+    /// ```
     /// ```json
     /// { "pages": ["pages/index/index"], "debug": true }
     /// ```
@@ -63,8 +73,9 @@ impl Rule for DebugEnabled {
         cx.report(
             &Self::META,
             node_span(debug),
-            format!("`\"debug\": true` in {}: the released mini-program logs page data and API payloads to a console any user can open", file.rel),
+            format!("`\"debug\": true` in {}: the developer tools print debugging output for every page", file.rel),
         )
+        .runtime(Runtime::DevTools)
         .help("remove `\"debug\": true` from app.json (or set it to false) before release");
     }
 

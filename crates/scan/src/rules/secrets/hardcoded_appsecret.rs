@@ -113,7 +113,9 @@ impl Rule for HardcodedAppsecret {
                 "AppSecret hardcoded in a request URL (`secret=`), {place}: it grants the app's server-side powers"
             ),
         };
+        // One secret copied into several files is one flaw: one secret to reset.
         cx.report(&Self::META, lit.span, message)
+            .group(lit.text)
             .help("reset the AppSecret in the platform console and keep the new one only in server-side configuration");
     }
 }

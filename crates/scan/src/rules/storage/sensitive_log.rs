@@ -28,6 +28,13 @@ crate::declare_rule! {
     /// Node server, readable by every operator and often kept for months. A `session_key` or
     /// password in a log is a credential anyone with log access can use.
     ///
+    /// ## Severity
+    /// `medium` for a password, `session_key` or secret, `low` for other personal data. A
+    /// client's `console.*` output stays on the phone it runs on (the developer tools, or
+    /// vConsole when debugging is on): the user's own data there is one step lower (`low`,
+    /// `info`). The realtime log service and server-side logs reach operators and keep the
+    /// full severity. See `docs/severity.md`.
+    ///
     /// ## Example
     /// ```js
     /// const { session_key, openid } = await code2Session(code)
@@ -80,6 +87,12 @@ impl Rule for SensitiveLog {
                 } else {
                     Severity::Low
                 };
+            // A client's console is read on that user's phone only.
+            let severity = if cx.is_client() && logger.starts_with("console.") {
+                severity.lowered()
+            } else {
+                severity
+            };
             cx.report(
                 &Self::META,
                 span,

@@ -62,6 +62,7 @@ impl Rule for WeakPasswordHash {
             return;
         }
         let shown = shorten(cx.text(call.arg_span(0)));
+        let side = cx.role;
         let severity = if cx.is_client() {
             Severity::Medium
         } else {
@@ -69,6 +70,8 @@ impl Rule for WeakPasswordHash {
         };
         cx.report(&Self::META, call.span, format!("password (`{shown}`) hashed with {algo}, a fast hash that is cracked by brute force"))
             .severity(severity)
+            // One password scheme used in many places is one flaw, fixed once per side.
+            .group(format!("{algo}:{side:?}"))
             .help("hash passwords on the server with bcrypt, argon2id, scrypt or PBKDF2 and a per-user salt");
     }
 }

@@ -18,7 +18,16 @@ crate::declare_rule! {
     /// turned off.
     ///
     /// Loopback and private-network addresses (`localhost`, `127.0.0.1`, `192.168.x.x`,
-    /// `10.x.x.x`) are development setups and are not reported.
+    /// `10.x.x.x`) are development setups and are not reported. Every URL of one host is one
+    /// finding, at the first place it appears, with the others as related locations.
+    ///
+    /// ## Severity
+    /// `high` where the traffic can really go out in the clear: uni-app and Taro code that is
+    /// also built for H5 or App (unless it sits in an `#ifdef MP-…` block), H5 and App builds.
+    /// `low` in a native WeChat, Alipay, Douyin, Baidu or QQ mini-program, whose release build
+    /// only reaches request domains configured in its console, which must be HTTPS: there the
+    /// URL is a bug that breaks the release, not an interception risk (see
+    /// `docs/severity.md`).
     ///
     /// ## Example
     /// ```js
@@ -70,7 +79,8 @@ impl Rule for InsecureHttpEndpoint {
                 .step(Some(sink), format!("used by `{api}` here")),
             None => cx.report(&Self::META, call.arg_span(0), format!("`{shown}` is sent over plain {scheme}")),
         };
-        r.help(format!(
+        // Every URL of one plain-HTTP host is one flaw: the host needs TLS.
+        r.group(origin_of(url)).help(format!(
             "use {}:// and serve the endpoint over TLS",
             if scheme == "ws" { "wss" } else { "https" }
         ));
@@ -103,6 +113,16 @@ pub(crate) fn insecure_scheme(url: &Value<'_>) -> Option<&'static str> {
         return None;
     }
     Some(scheme)
+}
+
+/// `http://host` (scheme and host, lower-cased) of a URL value, as far as it is known.
+fn origin_of(url: &Value<'_>) -> String {
+    let lower = url.prefix().to_ascii_lowercase();
+    let after_scheme = lower.find("://").map_or(0, |i| i + 3);
+    let end = lower[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(lower.len(), |i| after_scheme + i);
+    lower[..end].to_owned()
 }
 
 fn is_development_host(host: &str) -> bool {

@@ -19,6 +19,11 @@ crate::declare_rule! {
     /// The platform's business-domain list limits the hosts, but any open redirect or
     /// user-content page on an allowed domain is enough.
     ///
+    /// ## Severity
+    /// `high` where no domain list applies: uni-app and Taro code that is also built for H5 or
+    /// App, and H5 or App builds. `medium` in a native mini-program, whose `web-view` only opens
+    /// the business domains configured in its console (see `docs/severity.md`).
+    ///
     /// ## Example
     /// ```js
     /// // pages/webview/index.js

@@ -1,0 +1,241 @@
+//! One flaw, one finding.
+//!
+//! Rules report every place they see; a reviewer wants each flaw once, at the place to fix, with
+//! the other places beside it. Three kinds of repeats are merged here, in the pipeline, after
+//! every file was analysed:
+//!
+//! 1. **The same place reached again**: a constant or helper reached from several sinks is
+//!    reported where the rule located it (the literal, where the string was built); each further
+//!    sink that reaches it becomes a related location of that one finding.
+//! 2. **One flaw in several places**: findings of one rule that share a group key (the same
+//!    plain-HTTP host, the same secret value, the same setting in a generated
+//!    `project.config.json` and the uni-app `manifest.json` it is made from) are one finding at
+//!    the place to fix (the one the rule marked primary, else the first in path order).
+//! 3. **One place, several rules**: where a more specific rule and a general one flag the same
+//!    lines of a file (the `session_key` stored on the phone is A002 and S001), the specific
+//!    rule's finding stays and the general one becomes its related location ([`SUBSUMES`]).
+//!
+//! Related locations are bounded ([`MAX_RELATED`]); a finding never lists itself.
+
+use miniguard_report::{Finding, Related};
+
+/// Related locations kept per finding.
+pub const MAX_RELATED: usize = 64;
+
+/// (specific rule, general rules it makes redundant at the same place).
+pub const SUBSUMES: &[(&str, &[&str])] = &[
+    // The session_key on the client: storing, logging, copying or sending it is the same flaw.
+    ("A002", &["S001", "S002", "S003", "T004"]),
+    // The session_key returned by a cloud function or server.
+    ("A004", &["S002", "T004"]),
+    // A recognised secret is also a hard-coded credential.
+    ("K001", &["K004", "S004"]),
+    ("K002", &["K004", "S004"]),
+    ("K003", &["K004", "S004"]),
+    // A hard-coded credential sent in a URL.
+    ("K004", &["T004"]),
+];
+
+/// A located finding on its way through the pipeline, with what merging needs to know.
+#[derive(Debug)]
+pub struct Placed {
+    pub finding: Finding,
+    /// See [`crate::events::RawFinding::group`].
+    pub group: Option<String>,
+    pub primary: bool,
+    /// See [`crate::events::RawFinding::scope`].
+    pub scope: String,
+}
+
+/// Whether `path` lies in the folder `scope` (every path lies in the empty scope).
+fn in_scope(scope: &str, path: &str) -> bool {
+    scope.is_empty()
+        || path
+            .strip_prefix(scope)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Add `related` to `finding`, unless it is the finding's own place or already listed.
+pub fn add_related(finding: &mut Finding, related: Related) {
+    let same = |a: &miniguard_report::Location, b: &miniguard_report::Location| {
+        a.path == b.path && a.start == b.start && a.end == b.end
+    };
+    if finding.related.len() >= MAX_RELATED
+        || same(&finding.location, &related.location)
+        || finding
+            .related
+            .iter()
+            .any(|r| same(&r.location, &related.location))
+    {
+        return;
+    }
+    finding.related.push(related);
+}
+
+/// What a repeat of `finding` at its own place adds: the sink that reached it this time.
+fn sink_of(repeat: &Finding) -> Option<Related> {
+    let step = repeat.trace.last()?;
+    let note = if step.note == "sink" {
+        "also reaches a sink here".to_owned()
+    } else {
+        format!("also {}", step.note)
+    };
+    Some(Related {
+        location: step.location.clone(),
+        note,
+    })
+}
+
+/// Fold `repeat` (another report of the same rule at the same place) into `kept`.
+pub fn fold_repeat(kept: &mut Finding, repeat: Finding) {
+    if let Some(sink) = sink_of(&repeat)
+        && kept
+            .trace
+            .last()
+            .is_none_or(|s| s.location != sink.location)
+    {
+        add_related(kept, sink);
+    }
+    for r in repeat.related {
+        add_related(kept, r);
+    }
+}
+
+/// Merge repeats at one place (same rule, path, start and end): kinds 1 of the module docs.
+pub fn same_place(found: Vec<Placed>) -> Vec<Placed> {
+    let mut out: Vec<Placed> = Vec::with_capacity(found.len());
+    let mut index = rustc_hash::FxHashMap::default();
+    for p in found {
+        let l = &p.finding.location;
+        let key = (p.finding.rule.clone(), l.path.clone(), l.start, l.end);
+        if let Some(&i) = index.get(&key) {
+            let kept: &mut Placed = &mut out[i];
+            kept.primary |= p.primary;
+            if kept.group.is_none() {
+                kept.group = p.group;
+            }
+            fold_repeat(&mut kept.finding, p.finding);
+        } else {
+            index.insert(key, out.len());
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Merge findings of one rule and group (kind 2) and findings a more specific rule made
+/// redundant (kind 3). The result is in path order.
+pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
+    let mut found = same_place(found);
+    // Primary first, then path order: the first of a group is the place to fix.
+    found.sort_by(|a, b| {
+        (
+            !a.primary,
+            &a.finding.location.path,
+            a.finding.location.start,
+            &a.finding.rule,
+        )
+            .cmp(&(
+                !b.primary,
+                &b.finding.location.path,
+                b.finding.location.start,
+                &b.finding.rule,
+            ))
+    });
+    let mut out: Vec<Finding> = Vec::with_capacity(found.len());
+    // (rule, group, scope, primary, index in `out`).
+    let mut groups: Vec<(String, String, String, bool, usize)> = Vec::new();
+    for p in found {
+        let Some(group) = p.group else {
+            out.push(p.finding);
+            continue;
+        };
+        let joined = groups.iter().find(|(rule, g, scope, primary, _)| {
+            *rule == p.finding.rule
+                && *g == group
+                && if *primary {
+                    in_scope(scope, &p.finding.location.path)
+                } else {
+                    *scope == p.scope
+                }
+        });
+        if let Some(i) = joined.map(|g| g.4) {
+            let kept: &mut Finding = &mut out[i];
+            let repeat = p.finding;
+            add_related(
+                kept,
+                Related {
+                    location: repeat.location.clone(),
+                    note: format!("the same flaw: {}", repeat.message),
+                },
+            );
+            fold_repeat(kept, repeat);
+        } else {
+            groups.push((p.finding.rule.clone(), group, p.scope, p.primary, out.len()));
+            out.push(p.finding);
+        }
+    }
+
+    // Kind 3: a general finding on lines a specific rule flagged in the same file.
+    let overlaps = |a: &Finding, b: &Finding| {
+        a.location.path == b.location.path
+            && a.location.start.line <= b.location.end.line.max(b.location.start.line)
+            && b.location.start.line <= a.location.end.line.max(a.location.start.line)
+    };
+    let mut specific_by_path: rustc_hash::FxHashMap<&str, Vec<usize>> =
+        rustc_hash::FxHashMap::default();
+    for (i, f) in out.iter().enumerate() {
+        if SUBSUMES.iter().any(|(s, _)| *s == f.rule) {
+            specific_by_path
+                .entry(f.location.path.as_str())
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut redundant = vec![None; out.len()];
+    for (g, general) in out.iter().enumerate() {
+        let Some(candidates) = specific_by_path.get(general.location.path.as_str()) else {
+            continue;
+        };
+        redundant[g] = candidates.iter().copied().find(|&s| {
+            let specific = &out[s];
+            SUBSUMES.iter().any(|(code, generals)| {
+                *code == specific.rule && generals.contains(&general.rule.as_str())
+            }) && overlaps(specific, general)
+        });
+    }
+    let mut moved = Vec::new();
+    let mut kept = Vec::with_capacity(out.len());
+    for (i, f) in out.into_iter().enumerate() {
+        match redundant[i] {
+            Some(s) => moved.push((s, f)),
+            None => kept.push((i, f)),
+        }
+    }
+    for (s, general) in moved {
+        if let Some((_, specific)) = kept.iter_mut().find(|(i, _)| *i == s) {
+            // Often the very same place: the note says what the other rule saw there.
+            if specific.related.len() < MAX_RELATED {
+                specific.related.push(Related {
+                    location: general.location,
+                    note: format!(
+                        "also {} ({}): {}",
+                        general.rule, general.name, general.message
+                    ),
+                });
+            }
+        } else {
+            // The specific finding was itself made redundant; keep this one.
+            kept.push((usize::MAX, general));
+        }
+    }
+    let mut out: Vec<Finding> = kept.into_iter().map(|(_, f)| f).collect();
+    out.sort_by(|a, b| {
+        (&a.location.path, a.location.start, &a.rule).cmp(&(
+            &b.location.path,
+            b.location.start,
+            &b.rule,
+        ))
+    });
+    out
+}
