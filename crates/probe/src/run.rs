@@ -173,11 +173,15 @@ impl Ctx<'_> {
                     column: 1,
                 },
                 snippet,
+                snippet_column: 0,
             },
             help: Some(rule.fix.into()),
             trace: Vec::new(),
             fingerprint: String::new(),
             dependency: None,
+            related: Vec::new(),
+            runtime: None,
+            severity_reason: None,
         });
     }
 }
@@ -252,6 +256,8 @@ pub async fn run(
             bytes_scanned: ctx.log.iter().map(|e| e.body.len() as u64).sum(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             suppressed: 0,
+            hidden: 0,
+            min_severity: None,
         },
     };
     report.sort();
