@@ -84,11 +84,11 @@ pub fn run(args: &RolesArgs) -> Result<ExitCode> {
     };
     runtime.block_on(async {
         let db = open_existing(db_path).await?;
-        if let Some(key) = audit_key {
-            if let Err(e) = db.use_audit_key(key).await {
-                db.close().await;
-                return Err(e).context("chaining the audit log");
-            }
+        if let Some(key) = audit_key
+            && let Err(e) = db.use_audit_key(key).await
+        {
+            db.close().await;
+            return Err(e).context("chaining the audit log");
         }
         let result = execute(&db, &args.command).await;
         db.close().await;
