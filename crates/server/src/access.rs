@@ -1,5 +1,5 @@
 //! Authorization declared once: every route states its [`Access`] next to its registration, one
-//! layer ([`enforce`]) checks it, and the OpenAPI `security`, the `x-miniguard-access` extension
+//! layer (`enforce`) checks it, and the OpenAPI `security`, the `x-miniguard-access` extension
 //! and the 401/403 answers of each operation are written from the same declaration.
 //!
 //! ```ignore
@@ -9,7 +9,7 @@
 //!     .add(Access::FactorChange.while_enrolling(), routes!(totp_enroll))
 //! ```
 //!
-//! [`Routes::into_router`] builds the router with the one layer on every route. The layer finds
+//! `Routes::into_router` builds the router with the one layer on every route. The layer finds
 //! the declaration of the matched route (method and path template; `HEAD` is checked as `GET`);
 //! another method of a declared path goes on to the router's 405, and anything else without a
 //! declaration is refused with 500 (fail closed), which `tests/e2e_access.rs` would also catch. Handlers take
