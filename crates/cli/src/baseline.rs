@@ -42,7 +42,9 @@ pub fn write(path: &Path, findings: &[Finding]) -> Result<()> {
 }
 
 pub fn read(path: &Path) -> Result<BTreeSet<String>> {
-    let text = std::fs::read_to_string(path)
+    // A regular file of bounded size only: a FIFO or `/dev/zero` given as `--baseline` must not
+    // block or exhaust memory.
+    let text = miniguard_project::read::read_string(path, miniguard_project::read::BASELINE_LIMIT)
         .with_context(|| format!("cannot read baseline {}", path.display()))?;
     let b: Baseline = serde_json::from_str(&text)
         .with_context(|| format!("invalid baseline {}", path.display()))?;

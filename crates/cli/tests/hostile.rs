@@ -167,6 +167,19 @@ fn fifos_where_files_are_expected_do_not_block() {
         stderr(&out)
     );
 
+    // The same FIFO named by the `--baseline` flag rather than the config (it blocked before).
+    std::fs::remove_file(proj.path().join("miniguard.toml")).expect("rm config");
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--baseline"])
+        .arg(proj.path().join("base.json"))
+        .arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+
     let fifo = proj.path().join("all.zip");
     mkfifo(&fifo);
     let out = run(bin()
