@@ -143,23 +143,26 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
             ))
     });
     let mut out: Vec<Finding> = Vec::with_capacity(found.len());
-    // (rule, group, scope, primary, index in `out`).
-    let mut groups: Vec<(String, String, String, bool, usize)> = Vec::new();
+    // (rule, group) -> (scope, primary, index in `out`): a hash lookup per finding, so a file
+    // with tens of thousands of distinct groups (one per host, say) stays linear.
+    let mut groups: rustc_hash::FxHashMap<(String, String), Vec<(String, bool, usize)>> =
+        rustc_hash::FxHashMap::default();
     for p in found {
         let Some(group) = p.group else {
             out.push(p.finding);
             continue;
         };
-        let joined = groups.iter().find(|(rule, g, scope, primary, _)| {
-            *rule == p.finding.rule
-                && *g == group
-                && if *primary {
+        let key = (p.finding.rule.clone(), group);
+        let joined = groups.get(&key).and_then(|members| {
+            members.iter().find(|(scope, primary, _)| {
+                if *primary {
                     in_scope(scope, &p.finding.location.path)
                 } else {
                     *scope == p.scope
                 }
+            })
         });
-        if let Some(i) = joined.map(|g| g.4) {
+        if let Some(i) = joined.map(|g| g.2) {
             let kept: &mut Finding = &mut out[i];
             let repeat = p.finding;
             add_related(
@@ -171,38 +174,51 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
             );
             fold_repeat(kept, repeat);
         } else {
-            groups.push((p.finding.rule.clone(), group, p.scope, p.primary, out.len()));
+            groups
+                .entry(key)
+                .or_default()
+                .push((p.scope, p.primary, out.len()));
             out.push(p.finding);
         }
     }
 
-    // Kind 3: a general finding on lines a specific rule flagged in the same file.
-    let overlaps = |a: &Finding, b: &Finding| {
-        a.location.path == b.location.path
-            && a.location.start.line <= b.location.end.line.max(b.location.start.line)
-            && b.location.start.line <= a.location.end.line.max(a.location.start.line)
+    // Kind 3: a general finding on lines a specific rule flagged in the same file. Specific
+    // findings are indexed by (path, line), each over at most `SPAN_LINES` lines, so the lookup
+    // is linear in the findings however many share a file.
+    const SPAN_LINES: u32 = 256;
+    let lines_of = |f: &Finding| {
+        let first = f.location.start.line;
+        let last = f.location.end.line.max(first);
+        first..=last.min(first.saturating_add(SPAN_LINES - 1))
     };
-    let mut specific_by_path: rustc_hash::FxHashMap<&str, Vec<usize>> =
+    let mut specific_by_line: rustc_hash::FxHashMap<(&str, u32), Vec<usize>> =
         rustc_hash::FxHashMap::default();
     for (i, f) in out.iter().enumerate() {
         if SUBSUMES.iter().any(|(s, _)| *s == f.rule) {
-            specific_by_path
-                .entry(f.location.path.as_str())
-                .or_default()
-                .push(i);
+            for line in lines_of(f) {
+                specific_by_line
+                    .entry((f.location.path.as_str(), line))
+                    .or_default()
+                    .push(i);
+            }
         }
     }
     let mut redundant = vec![None; out.len()];
-    for (g, general) in out.iter().enumerate() {
-        let Some(candidates) = specific_by_path.get(general.location.path.as_str()) else {
-            continue;
-        };
-        redundant[g] = candidates.iter().copied().find(|&s| {
-            let specific = &out[s];
-            SUBSUMES.iter().any(|(code, generals)| {
-                *code == specific.rule && generals.contains(&general.rule.as_str())
-            }) && overlaps(specific, general)
-        });
+    if !specific_by_line.is_empty() {
+        for (g, general) in out.iter().enumerate() {
+            let path = general.location.path.as_str();
+            // The first (lowest) specific finding on any of its lines, as before.
+            redundant[g] = lines_of(general)
+                .filter_map(|line| specific_by_line.get(&(path, line)))
+                .flat_map(|c| c.iter().copied())
+                .filter(|&s| {
+                    let specific = &out[s];
+                    SUBSUMES.iter().any(|(code, generals)| {
+                        *code == specific.rule && generals.contains(&general.rule.as_str())
+                    })
+                })
+                .min();
+        }
     }
     let mut moved = Vec::new();
     let mut kept = Vec::with_capacity(out.len());
@@ -213,7 +229,9 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
         }
     }
     for (s, general) in moved {
-        if let Some((_, specific)) = kept.iter_mut().find(|(i, _)| *i == s) {
+        // `kept` is in index order (the `usize::MAX` entries pushed below come last).
+        let at = kept.binary_search_by_key(&s, |(i, _)| *i).ok();
+        if let Some((_, specific)) = at.and_then(|k| kept.get_mut(k)) {
             // Often the very same place: the note says what the other rule saw there.
             if specific.related.len() < MAX_RELATED {
                 specific.related.push(Related {
