@@ -123,6 +123,13 @@ pub fn same_place(found: Vec<Placed>) -> Vec<Placed> {
     out
 }
 
+/// The most lines of one finding that kind 3 compares (a span longer than this is compared by
+/// its first lines).
+const SPAN_LINES: u32 = 256;
+
+/// The members of one (rule, group): scope, primary, index in the output.
+type GroupMembers = Vec<(String, bool, usize)>;
+
 /// Merge findings of one rule and group (kind 2) and findings a more specific rule made
 /// redundant (kind 3). The result is in path order.
 pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
@@ -145,7 +152,7 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::with_capacity(found.len());
     // (rule, group) -> (scope, primary, index in `out`): a hash lookup per finding, so a file
     // with tens of thousands of distinct groups (one per host, say) stays linear.
-    let mut groups: rustc_hash::FxHashMap<(String, String), Vec<(String, bool, usize)>> =
+    let mut groups: rustc_hash::FxHashMap<(String, String), GroupMembers> =
         rustc_hash::FxHashMap::default();
     for p in found {
         let Some(group) = p.group else {
@@ -183,9 +190,8 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
     }
 
     // Kind 3: a general finding on lines a specific rule flagged in the same file. Specific
-    // findings are indexed by (path, line), each over at most `SPAN_LINES` lines, so the lookup
+    // findings are indexed by (path, line), each over at most [`SPAN_LINES`] lines, so the lookup
     // is linear in the findings however many share a file.
-    const SPAN_LINES: u32 = 256;
     let lines_of = |f: &Finding| {
         let first = f.location.start.line;
         let last = f.location.end.line.max(first);
