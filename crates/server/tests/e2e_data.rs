@@ -3,22 +3,14 @@
 //! pagination, field-level validation errors, encryption at rest, rich-text sanitizing, and a
 //! table of roles x actions x collections including IDOR attempts by id and through filters.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use miniguard_crypto::signing::generate_nonce;
 use miniguard_crypto::{AssociatedData, RequestParts, SigningKey};
 use miniguard_server::data::Collections;
 use miniguard_server::data::sanitize::sanitize_rich_text;
-use miniguard_server::data::store::install;
 use miniguard_server::db::{Db, UserId};
-use miniguard_server::platform::fake::FakeWeChat;
-use miniguard_server::platform::wechat::WeChatClient;
-use miniguard_server::serve::{Transport, serve};
-use miniguard_server::tls::DevCertificate;
-use miniguard_server::{AppState, app};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, Row as _};
 use tokio::sync::oneshot;
@@ -61,47 +53,11 @@ fixed = "string readonly"
 "#;
 
 async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
-    let collections = Collections::from_config_text(CONFIG).unwrap();
-    install(&db, &collections).await.unwrap();
-    let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
-        .await
-        .unwrap();
-    let platform = WeChatClient::new(
-        &fake.base_url(),
-        APPID,
-        SecretString::from(SECRET),
-        Duration::from_secs(5),
+    TestServer::start_collections(
+        Collections::from_config_text(CONFIG).unwrap(),
+        test_options(),
     )
-    .unwrap();
-    let state = AppState::new(db, Arc::new(platform), test_keyring(), test_options())
-        .with_collections(collections);
-    let cert = DevCertificate::generate().unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(
-        listener,
-        app(state),
-        Transport::Tls(cert.server_config().unwrap()),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    TestServer {
-        base: format!("https://127.0.0.1:{port}"),
-        port,
-        cert: cert.cert.clone(),
-        fake,
-        db_path,
-        stop: Some(stop),
-        task: Some(task),
-        _dir: dir,
-    }
+    .await
 }
 
 /// A logged-in user: the login response and the user id.

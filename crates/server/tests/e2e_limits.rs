@@ -8,19 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use miniguard_server::AppOptions;
 use miniguard_server::data::Collections;
-use miniguard_server::data::store::install;
 use miniguard_server::db::Db;
-use miniguard_server::platform::fake::FakeWeChat;
-use miniguard_server::platform::wechat::WeChatClient;
-use miniguard_server::serve::{Transport, serve};
-use miniguard_server::tls::DevCertificate;
-use miniguard_server::{AppOptions, AppState, app};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::Connection as _;
-use tokio::sync::oneshot;
 
 mod common;
 use common::*;
@@ -40,47 +33,7 @@ delete = "owner"
 "#;
 
 async fn start(options: AppOptions) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
-    let collections = Collections::from_config_text(CONFIG).unwrap();
-    install(&db, &collections).await.unwrap();
-    let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
-        .await
-        .unwrap();
-    let platform = WeChatClient::new(
-        &fake.base_url(),
-        APPID,
-        SecretString::from(SECRET),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let state = AppState::new(db, Arc::new(platform), test_keyring(), options)
-        .with_collections(collections);
-    let cert = DevCertificate::generate().unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(
-        listener,
-        app(state),
-        Transport::Tls(cert.server_config().unwrap()),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    TestServer {
-        base: format!("https://127.0.0.1:{port}"),
-        port,
-        cert: cert.cert.clone(),
-        fake,
-        db_path,
-        stop: Some(stop),
-        task: Some(task),
-        _dir: dir,
-    }
+    TestServer::start_collections(Collections::from_config_text(CONFIG).unwrap(), options).await
 }
 
 async fn login(server: &TestServer, name: &str) -> Value {

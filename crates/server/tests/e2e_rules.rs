@@ -4,70 +4,21 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use common::*;
 use miniguard_crypto::signing::generate_nonce;
 use miniguard_crypto::{RequestParts, SigningKey};
 use miniguard_server::config::ServerSettings;
-use miniguard_server::data::store::install;
 use miniguard_server::db::{Db, UserId};
-use miniguard_server::platform::fake::FakeWeChat;
-use miniguard_server::platform::wechat::WeChatClient;
-use miniguard_server::serve::{Transport, serve};
-use miniguard_server::tls::DevCertificate;
-use miniguard_server::{AppState, app};
 use reqwest::StatusCode;
-use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 /// A server with the collections of `examples/secure-app/miniguard.toml`.
 async fn start_example() -> TestServer {
     let config =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/secure-app/miniguard.toml");
     let collections = ServerSettings::collections_from_file(&config).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
-    install(&db, &collections).await.unwrap();
-    let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
-        .await
-        .unwrap();
-    let platform = WeChatClient::new(
-        &fake.base_url(),
-        APPID,
-        SecretString::from(SECRET),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let state = AppState::new(db, Arc::new(platform), test_keyring(), test_options())
-        .with_collections(collections);
-    let cert = DevCertificate::generate().unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(
-        listener,
-        app(state),
-        Transport::Tls(cert.server_config().unwrap()),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    TestServer {
-        base: format!("https://127.0.0.1:{port}"),
-        port,
-        cert: cert.cert.clone(),
-        fake,
-        db_path,
-        stop: Some(stop),
-        task: Some(task),
-        _dir: dir,
-    }
+    TestServer::start_collections(collections, test_options()).await
 }
 
 async fn call(

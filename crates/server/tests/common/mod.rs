@@ -81,9 +81,31 @@ impl TestServer {
     }
 
     pub async fn start_full(tls: bool, options: AppOptions) -> Self {
+        Self::start_serving(tls, options, None).await
+    }
+
+    /// An HTTPS server with the data API's `collections` installed.
+    #[allow(dead_code)] // reason: each e2e file compiles this module; not all serve collections
+    pub async fn start_collections(
+        collections: miniguard_server::data::schema::Collections,
+        options: AppOptions,
+    ) -> Self {
+        Self::start_serving(true, options, Some(collections)).await
+    }
+
+    async fn start_serving(
+        tls: bool,
+        options: AppOptions,
+        collections: Option<miniguard_server::data::schema::Collections>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("miniguard.db");
         let db = Db::open(&db_path).await.unwrap();
+        if let Some(c) = &collections {
+            miniguard_server::data::store::install(&db, c)
+                .await
+                .unwrap();
+        }
         let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
             .await
             .unwrap();
@@ -94,7 +116,10 @@ impl TestServer {
             Duration::from_secs(5),
         )
         .unwrap();
-        let state = AppState::new(db, Arc::new(platform), test_keyring(), options);
+        let mut state = AppState::new(db, Arc::new(platform), test_keyring(), options);
+        if let Some(c) = collections {
+            state = state.with_collections(c);
+        }
         let cert = DevCertificate::generate().unwrap();
         let transport = if tls {
             Transport::Tls(cert.server_config().unwrap())
