@@ -273,63 +273,88 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
     time_based(ctx, p, &baseline).await
 }
 
-/// Payloads that make the database work (`heavy`) or not (`light`), per engine: `MySQL` and
-/// `MariaDB` sleep; SQLite, which cannot sleep, counts a bounded recursive sequence.
-fn time_payloads(v: &str) -> [(String, String); 2] {
-    let cte = |n: u32| {
+/// Payloads that make the database work (`heavy(n)`) or not (`heavy(0)`), per engine: `MySQL` and
+/// `MariaDB` sleep `n` seconds; SQLite, which cannot sleep, counts a recursive sequence of
+/// `n` million rows. The work grows with `n` so that a fast database still shows the delay.
+fn time_payload(engine: usize, v: &str, n: u32) -> String {
+    if engine == 0 {
+        format!("{v}' OR SLEEP({n})-- -")
+    } else {
+        let rows = if n == 0 { 1 } else { u64::from(n) * 1_000_000 };
         format!(
-            "{v}' OR 1=(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT {n}) SELECT count(*)>0 FROM c)-- -"
+            "{v}' OR 1=(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT {rows}) SELECT count(*)>0 FROM c)-- -"
         )
-    };
-    [
-        (
-            format!("{v}' OR SLEEP({TIME_DELAY_SECS})-- -"),
-            format!("{v}' OR SLEEP(0)-- -"),
-        ),
-        (cte(TIME_CTE_ROWS), cte(1)),
-    ]
+    }
 }
 
-/// Seconds MySQL is asked to sleep (per row evaluated; the target's timeout bounds it).
-const TIME_DELAY_SECS: u32 = 1;
-/// Rows SQLite counts for a delay of a few seconds on a small machine (bounded by the timeout).
-const TIME_CTE_ROWS: u32 = 2_000_000;
-/// The extra time a heavy payload must take over both the plain value and the light payload,
-/// twice, to count as a delay the parameter caused.
+/// Engines `time_payload` knows.
+const TIME_ENGINES: usize = 2;
+/// The first amount of work asked for (seconds of sleep, millions of rows); doubled while the
+/// answer is slower than the plain value but not yet by the margin.
+const TIME_FIRST_WORK: u32 = 1;
+/// The most work asked for: 16 seconds of sleep or 16 million rows, still under the request
+/// timeout on a small machine.
+const TIME_MOST_WORK: u32 = 16;
+/// The extra time a heavy payload must take over both the plain value and the same payload
+/// doing no work, twice, to count as a delay the parameter caused.
 const TIME_MARGIN: Duration = Duration::from_millis(900);
+/// A heavy answer this much slower than the floor shows that the work is being done, so more
+/// work is asked for; below it, the engine is taken not to run the payload.
+const TIME_HINT: Duration = Duration::from_millis(150);
 
-/// I101 (time-based): a heavy payload is slower than the plain value and than the same payload
-/// doing no work, by a margin, twice in a row. Run only when error and boolean didn't answer.
+/// I101 (time-based): a payload that makes the database work is slower than the plain value and
+/// than the same payload doing no work, by a margin, twice in a row, and the no-work payload is
+/// fast again in between. The work doubles while the delay shows but is under the margin, so a
+/// fast machine is not a miss. Run only when error and boolean didn't answer.
 async fn time_based(ctx: &mut Ctx<'_>, p: &Point<'_>, baseline: &Exchange) -> CheckResult {
     let v = p.base_value();
-    for (heavy, light) in time_payloads(&v) {
-        let Some(slow) = p.send(ctx, &heavy).await? else {
-            continue;
-        };
-        let Some(fast) = p.send(ctx, &light).await? else {
+    for engine in 0..TIME_ENGINES {
+        let Some(fast) = p.send(ctx, &time_payload(engine, &v, 0)).await? else {
             continue;
         };
         let floor = baseline.elapsed.max(fast.elapsed);
-        if slow.elapsed < floor + TIME_MARGIN {
-            continue;
-        }
-        let Some(again) = p.send(ctx, &heavy).await? else {
+        let mut work = TIME_FIRST_WORK;
+        let slow = loop {
+            let Some(slow) = p.send(ctx, &time_payload(engine, &v, work)).await? else {
+                break None;
+            };
+            if slow.elapsed >= floor + TIME_MARGIN {
+                break Some(slow);
+            }
+            if slow.elapsed < floor + TIME_HINT || work >= TIME_MOST_WORK {
+                break None;
+            }
+            work *= 2;
+        };
+        let Some(slow) = slow else {
             continue;
         };
-        if again.elapsed >= floor + TIME_MARGIN {
+        // The same payload without work is fast again, and with work slow again: the delay
+        // follows the parameter, not a busy moment of the server.
+        let Some(fast_again) = p.send(ctx, &time_payload(engine, &v, 0)).await? else {
+            continue;
+        };
+        if fast_again.elapsed >= floor + TIME_MARGIN {
+            continue;
+        }
+        let Some(again) = p.send(ctx, &time_payload(engine, &v, work)).await? else {
+            continue;
+        };
+        if again.elapsed >= fast_again.elapsed.max(floor) + TIME_MARGIN {
             let ms = |d: Duration| d.as_millis();
             ctx.report(
                 &rules::SQL_INJECTION,
                 &p.key(),
                 &p.op.path,
                 &format!(
-                    "`{}` of GET {} reaches SQL unescaped: a payload that makes the database work answers in {} ms and {} ms, the plain value in {} ms and the same payload without work in {} ms (time-based).",
+                    "`{}` of GET {} reaches SQL unescaped: a payload that makes the database work answers in {} ms and {} ms, the plain value in {} ms and the same payload without work in {} ms and {} ms (time-based).",
                     p.param.name,
                     p.op.path,
                     ms(slow.elapsed),
                     ms(again.elapsed),
                     ms(baseline.elapsed),
-                    ms(fast.elapsed)
+                    ms(fast.elapsed),
+                    ms(fast_again.elapsed)
                 ),
                 &[&slow, &fast],
                 &[],
