@@ -108,7 +108,7 @@ Examples:
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
-    /// Human-readable report with code frames (the default).
+    /// Human-readable report (the default): findings with code frames for `scan`, a table for `deps`.
     Text,
     /// Stable JSON, documented in docs/json-format.md.
     Json,
@@ -153,7 +153,7 @@ pub struct ScanArgs {
     pub path: PathBuf,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Text)]
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 
     /// Write the report to FILE instead of standard output.
@@ -161,13 +161,13 @@ pub struct ScanArgs {
     pub output: Option<PathBuf>,
 
     /// Exit with 1 when a finding has at least this severity [default: high].
-    #[arg(long, value_enum, value_name = "SEVERITY")]
+    #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
 
     /// List findings of at least this severity; the others are only counted in the summary
     /// [default: low]. `info` is what cannot hurt a released build: settings that only the
     /// developer tools read, logs only the phone's owner sees (see docs/severity.md).
-    #[arg(long, value_enum, value_name = "SEVERITY")]
+    #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<LevelArg>,
 
     /// Configuration file [default: miniguard.toml in PATH, if present].
@@ -223,7 +223,8 @@ pub struct ScanArgs {
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
-    /// Print the documentation of this rule (code or name).
+    /// Print the documentation of this rule (code or name), or the rules of a category
+    /// (`xss`, `secrets`...).
     pub rule: Option<String>,
 
     /// Print the rule table as JSON.
@@ -251,8 +252,8 @@ pub struct DepsArgs {
     #[arg(default_value = ".")]
     pub path: PathBuf,
 
-    /// Output format (text is a table).
-    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Text)]
+    /// Output format; here text is a table of the vulnerable packages.
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
 
     /// Write the report (or the SBOM) to FILE instead of standard output.
@@ -269,7 +270,7 @@ pub struct DepsArgs {
     pub db: Option<PathBuf>,
 
     /// Exit with 1 when a finding has at least this severity [default: high].
-    #[arg(long, value_enum, value_name = "SEVERITY")]
+    #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
 
     /// Leave out development-only dependencies.

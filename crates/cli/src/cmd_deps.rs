@@ -303,16 +303,22 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
                 .map(|d| (d.package.as_str(), d.version.as_str()))
         })
         .collect();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     writeln!(
         out,
-        "\n{} vulnerable package versions ({} findings), {} unverifiable; {} dependencies from {} lockfiles and the tree; database: {} ({} advisories{})",
-        packages.len(),
-        vulnerable.len(),
+        "\n{} ({}), {} unverifiable; {} from {} and the tree; database: {} ({}{})",
+        count(
+            packages.len(),
+            "vulnerable package version",
+            "vulnerable package versions"
+        ),
+        count(vulnerable.len(), "finding", "findings"),
         unverifiable.len(),
-        inv.dependencies.len(),
-        inv.lockfiles.len(),
+        count(inv.dependencies.len(), "dependency", "dependencies"),
+        count(inv.lockfiles.len(), "lockfile", "lockfiles"),
         db.source,
-        db.records,
+        count(db.records, "advisory", "advisories"),
         db.newest_modified
             .as_deref()
             .map_or(String::new(), |d| format!(", newest {d}")),

@@ -3,7 +3,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use miniguard_report::RuleInfo;
+use miniguard_report::{Category, RuleInfo};
 
 use crate::args::RulesArgs;
 
@@ -16,6 +16,27 @@ pub fn all_rules() -> Vec<RuleInfo> {
         .collect()
 }
 
+/// The rule table: code, name, category, severity and summary, one rule a line.
+fn write_table<'a>(out: &mut impl Write, rules: impl Iterator<Item = &'a RuleInfo>) -> Result<()> {
+    writeln!(
+        out,
+        "{:<6} {:<32} {:<10} {:<9} summary",
+        "code", "name", "category", "severity"
+    )?;
+    for m in rules {
+        writeln!(
+            out,
+            "{:<6} {:<32} {:<10} {:<9} {}",
+            m.code,
+            m.name,
+            m.category.as_str(),
+            m.severity.as_str(),
+            m.summary
+        )?;
+    }
+    Ok(())
+}
+
 pub fn run(args: &RulesArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout().lock();
     let rules = all_rules();
@@ -24,7 +45,20 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
             .iter()
             .find(|r| r.code.eq_ignore_ascii_case(id) || r.name.eq_ignore_ascii_case(id))
         else {
-            bail!("no rule `{id}` (see `miniguard rules` for the list)");
+            // A category (`xss`, `secrets`...), as `scan --select` takes it: its rules' table.
+            let of: Vec<&RuleInfo> = rules
+                .iter()
+                .filter(|r| r.category.as_str().eq_ignore_ascii_case(id))
+                .collect();
+            if of.is_empty() {
+                let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+                bail!(
+                    "no rule or category `{id}` (see `miniguard rules` for the rules; categories: {})",
+                    categories.join(", ")
+                );
+            }
+            write_table(&mut out, of.into_iter())?;
+            return Ok(ExitCode::SUCCESS);
         };
         let cwe: Vec<String> = m.cwe.iter().map(|c| format!("CWE-{c}")).collect();
         writeln!(
@@ -59,22 +93,7 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(
-        out,
-        "{:<6} {:<32} {:<10} {:<9} summary",
-        "code", "name", "category", "severity"
-    )?;
-    for m in &rules {
-        writeln!(
-            out,
-            "{:<6} {:<32} {:<10} {:<9} {}",
-            m.code,
-            m.name,
-            m.category.as_str(),
-            m.severity.as_str(),
-            m.summary
-        )?;
-    }
+    write_table(&mut out, rules.iter())?;
     writeln!(
         out,
         "\n`miniguard rules CODE` prints a rule's documentation."

@@ -44,10 +44,24 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let project = miniguard_project::discover(scan_root, &opts)
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
 
+    if project.files.is_empty() && project.lockfiles.is_empty() {
+        let skipped = match project.skipped.len() {
+            0 => String::new(),
+            n => format!(" ({n} skipped: see --max-file-size, --include-vendor and --exclude)"),
+        };
+        bail!(
+            "nothing to scan in {}: no script, template, JSON configuration or lockfile was found{skipped}",
+            args.path.display()
+        );
+    }
     if args.jobs == Some(0) {
         bail!("--jobs must be at least 1");
     }
-    let scripts = project.files.iter().filter(|f| f.kind.is_script()).count() as u64;
+    let scripts = project
+        .files
+        .iter()
+        .filter(|f| f.kind.is_analysed_code())
+        .count() as u64;
     let bar = progress_bar(args, scripts);
     let output = miniguard_scan::scan(&project, &rules.code, args.jobs, &|n| {
         if let Some(b) = &bar {

@@ -59,6 +59,22 @@ fn exit_code_follows_fail_on() {
         run(&["scan", "--fail-on", "never"], p.path()).status.code(),
         Some(0)
     );
+    // Severities are taken in any case, as users write them.
+    assert_eq!(
+        run(&["scan", "--fail-on", "HIGH", "--no-progress"], p.path())
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            &["scan", "--fail-on", "Critical", "--no-progress"],
+            p.path()
+        )
+        .status
+        .code(),
+        Some(0)
+    );
     assert_eq!(
         run(
             &["scan", "--select", "config", "--fail-on", "high"],
@@ -94,6 +110,15 @@ fn errors_exit_with_2_and_say_what_is_wrong() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("unknown rule or category `no-such-rule`")
     );
+
+    // A folder with nothing to read is an error, not a clean bill of health.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("notes.md"), "# notes\n").unwrap();
+    let out = run(&["scan", "--no-progress"], empty.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to scan"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 
     std::fs::write(p.path().join("miniguard.toml"), "[scan]\nfail-on = 3\n").unwrap();
     let out = run(&["scan"], p.path());
@@ -295,6 +320,14 @@ fn rules_command_lists_and_documents() {
     let out = bin().args(["rules", "sql-injection"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("I001") && text.contains("## Fix") && text.contains("CWE-89"));
+    // A category lists its rules, as `scan --select xss` selects them.
+    let out = bin().args(["rules", "xss"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(" xss "), "{text}");
+    assert!(!text.contains("insecure-http-endpoint"), "{text}");
+    let out = bin().args(["rules", "Z999"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("categories: "));
     assert_eq!(
         bin()
             .args(["rules", "Z999"])

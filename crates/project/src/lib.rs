@@ -146,6 +146,11 @@ impl FileKind {
         matches!(self, FileKind::Script(_))
     }
 
+    /// Code the scan evaluates: scripts and Vue single-file components (what its progress counts).
+    pub fn is_analysed_code(self) -> bool {
+        matches!(self, FileKind::Script(_) | FileKind::Vue)
+    }
+
     pub fn is_json(self) -> bool {
         matches!(self, FileKind::Json(_))
     }

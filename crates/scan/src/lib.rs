@@ -194,7 +194,7 @@ fn scan_in_pool(
     let scripts: Vec<&SourceFile> = project
         .files
         .iter()
-        .filter(|f| matches!(f.kind, FileKind::Script(_) | FileKind::Vue))
+        .filter(|f| f.kind.is_analysed_code())
         .collect();
     let results: Vec<BatchResult> = scripts
         .par_chunks(BATCH)
