@@ -127,8 +127,17 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     miniguard_report::assign_fingerprints(&mut report.findings);
 
     let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-    // A lockfile that could not be read fails closed: the report is written, then exit 2.
-    let incomplete = result.inventory.failed > 0;
+    // A lockfile that could not be read fails closed: the report is written, then exit 2. So
+    // does a project whose manifests declare dependencies of which not one could be checked.
+    let nothing_checked = result.inventory.dependencies.is_empty() && result.inventory.unlocked > 0;
+    if nothing_checked {
+        let mut err = anstream::stderr();
+        writeln!(
+            err,
+            "error: nothing was audited: package.json declares dependencies, but there is no lockfile and no installed package to check"
+        )?;
+    }
+    let incomplete = result.inventory.failed > 0 || nothing_checked;
     let format = match args.format {
         FormatArg::Text => {
             let mut buf = Vec::new();

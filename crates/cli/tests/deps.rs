@@ -358,3 +358,72 @@ fn deps_warns_about_old_advisory_data_and_scan_does_not() {
     let warnings = json(&out)["warnings"].clone();
     assert!(!warnings.to_string().contains("days old"), "{warnings}");
 }
+
+#[test]
+fn a_manifest_without_a_lockfile_is_said_and_nothing_checked_fails() {
+    let proj = tempfile::tempdir().unwrap();
+    let run = |dir: &Path| {
+        bin()
+            .args(["deps", "--format", "json", "--db", "embedded"])
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    // A cloud function with dependencies and no lockfile: nothing pins what gets installed.
+    let func = proj.path().join("cloudfunctions/login");
+    std::fs::create_dir_all(&func).unwrap();
+    std::fs::write(
+        func.join("package.json"),
+        r#"{"name":"login","dependencies":{"wx-server-sdk":"~2.6.3"}}"#,
+    )
+    .unwrap();
+    // A manifest with no dependencies needs no lockfile.
+    std::fs::write(proj.path().join("package.json"), r#"{"name":"root"}"#).unwrap();
+    let out = run(proj.path());
+    assert_eq!(out.status.code(), Some(2), "nothing was checked");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was audited"));
+    let report = json(&out);
+    let warnings: Vec<&serde_json::Value> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["message"].as_str().unwrap().contains("lockfile"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0]["path"], "cloudfunctions/login/package.json");
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declares 1 dependency but no lockfile pins it")
+    );
+
+    // A lockfile in a folder above (a workspace root) covers the package below it; the warning
+    // goes and the audit runs.
+    std::fs::write(
+        proj.path().join("package.json"),
+        r#"{"name":"root","version":"1.0.0","dependencies":{"minimist":"1.2.8"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        proj.path().join("package-lock.json"),
+        r#"{"name":"root","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"root","version":"1.0.0","dependencies":{"minimist":"1.2.8"}},"node_modules/minimist":{"version":"1.2.8"}}}"#,
+    )
+    .unwrap();
+    let out = run(proj.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| !w["message"].as_str().unwrap().contains("no lockfile")),
+        "{report:#?}"
+    );
+}

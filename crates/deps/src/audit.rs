@@ -31,6 +31,9 @@ pub struct Inventory {
     /// Lockfiles that could not be read completely (each also has a warning): the audit of
     /// what they list is incomplete, and front ends should not exit as if all were well.
     pub failed: usize,
+    /// `package.json` files that declare dependencies with no lockfile in their folder or
+    /// above (each also has a warning): nothing says which versions get installed.
+    pub unlocked: usize,
 }
 
 /// Gather the dependencies of the project at `root`: the given lockfiles (relative paths, as
@@ -109,6 +112,23 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
         }
     }
     if root.is_dir() {
+        for (rel, declared) in unlocked_manifests(root, lockfiles) {
+            inv.unlocked += 1;
+            inv.warnings.push(warning(
+                &rel,
+                None,
+                format!(
+                    "declares {declared} {} but no lockfile pins {}: what gets installed cannot be \
+                     checked (commit the lockfile, e.g. after `npm install --package-lock-only`)",
+                    if declared == 1 {
+                        "dependency"
+                    } else {
+                        "dependencies"
+                    },
+                    if declared == 1 { "it" } else { "them" },
+                ),
+            ));
+        }
         match vendored::scan_tree(root) {
             Ok(found) => inv.dependencies.extend(found),
             Err(e) => inv.warnings.push(warning(
@@ -131,11 +151,66 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
 /// (`node_modules`, `miniprogram_npm`) and hidden folders are not entered; links are not
 /// followed; the walk is bounded.
 pub fn find_lockfiles(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_project(root, &mut |name, rel| {
+        if lockfile::kind_of(name).is_some() {
+            out.push(rel.to_owned());
+        }
+    });
+    out.sort();
+    out
+}
+
+/// `package.json` files under `root` that declare dependencies (or dev dependencies) while no
+/// lockfile that was read sits in their folder or a folder above (a workspace's root lockfile
+/// covers its packages): (relative path, number declared), sorted.
+fn unlocked_manifests(root: &Path, lockfiles: &[String]) -> Vec<(String, usize)> {
+    let locked_dirs: Vec<&str> = lockfiles
+        .iter()
+        .map(|l| l.rsplit_once('/').map_or("", |(d, _)| d))
+        .collect();
+    let mut manifests = Vec::new();
+    walk_project(root, &mut |name, rel| {
+        if name == "package.json" {
+            manifests.push(rel.to_owned());
+        }
+    });
+    manifests.sort();
+    let mut out = Vec::new();
+    for rel in manifests {
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        let covered = locked_dirs.iter().any(|l| {
+            l.is_empty() || dir == *l || dir.strip_prefix(*l).is_some_and(|r| r.starts_with('/'))
+        });
+        if covered {
+            continue;
+        }
+        let Ok(text) = read::read_inside(root, &root.join(&rel), read::JSON_LIMIT) else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let declared: usize = ["dependencies", "devDependencies"]
+            .iter()
+            .filter_map(|k| json.get(k).and_then(serde_json::Value::as_object))
+            .map(serde_json::Map::len)
+            .sum();
+        if declared > 0 {
+            out.push((rel, declared));
+        }
+    }
+    out
+}
+
+/// Every regular file under `root` as (file name, relative `/`-separated path): installed-package
+/// folders (`node_modules`, `miniprogram_npm`) and hidden folders are not entered, links are not
+/// followed, and depth and entries are bounded.
+fn walk_project(root: &Path, visit: &mut dyn FnMut(&str, &str)) {
     const MAX_DEPTH: usize = 16;
     const MAX_ENTRIES: usize = 200_000;
-    let mut out = Vec::new();
     if root.is_file() {
-        return out;
+        return;
     }
     let mut stack = vec![(root.to_path_buf(), String::new(), 0usize)];
     let mut seen = 0usize;
@@ -146,8 +221,7 @@ pub fn find_lockfiles(root: &Path) -> Vec<String> {
         for entry in entries.flatten() {
             seen += 1;
             if seen > MAX_ENTRIES {
-                out.sort();
-                return out;
+                return;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
             let Ok(kind) = entry.file_type() else {
@@ -168,13 +242,11 @@ pub fn find_lockfiles(root: &Path) -> Vec<String> {
                 {
                     stack.push((entry.path(), child_rel, depth + 1));
                 }
-            } else if kind.is_file() && lockfile::kind_of(&name).is_some() {
-                out.push(child_rel);
+            } else if kind.is_file() {
+                visit(&name, &child_rel);
             }
         }
     }
-    out.sort();
-    out
 }
 
 fn warning(path: &str, position: Option<Position>, message: String) -> Warning {
