@@ -52,7 +52,8 @@
 //!
 //! [server.connections]
 //! max = 1024               # open at once (lowered at start to fit the open-file limit)
-//! per_address = 64         # open at once from one address (IPv6 by /64)
+//! per_address = 64         # open at once from one address (IPv6 by /64); at it, the
+//!                          # longest-idle one closes for a new one
 //! idle_timeout = "60s"     # no request in flight this long: closed
 //! ```
 //!

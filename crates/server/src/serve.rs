@@ -3,8 +3,10 @@
 //!
 //! Connections are a resource an attacker can hold without sending requests, so every one is
 //! bounded: a cap on all connections (the accept loop waits at the cap rather than running the
-//! process out of file descriptors), a cap per client address (over it a connection is closed at
-//! once), a TLS handshake timeout, a header timeout, and an idle timeout counted in requests, not
+//! process out of file descriptors), a cap per client address (at it, a new connection makes the
+//! address's longest-idle connection close, so keep-alive pools and users behind one NAT are not
+//! locked out; when all of them have requests in flight it is closed at once), a TLS handshake
+//! timeout, a header timeout, and an idle timeout counted in requests, not
 //! bytes: a connection with no request in flight for [`ConnectionLimits::idle_timeout`] is told
 //! to close and dropped a few seconds later if it does not, whatever it sends meanwhile (HTTP/2
 //! pings and settings frames do not keep it open). Accept errors back off exponentially.
@@ -13,7 +15,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -24,7 +26,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
@@ -40,8 +42,9 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 pub struct ConnectionLimits {
     /// Connections open at once; at the cap the accept loop waits (the kernel backlog queues).
     pub max_connections: usize,
-    /// Connections open at once from one client address (IPv6 by /64); over it a new
-    /// connection is closed at once.
+    /// Connections open at once from one client address (IPv6 by /64). At the cap a new
+    /// connection tells the address's longest-idle connection to close; when every one has a
+    /// request in flight, the new one is closed at once.
     pub max_per_address: usize,
     /// A connection with no request in flight for this long is closed: whether it never sent
     /// anything after the TLS handshake, sent only the HTTP/2 preface, or keeps a keep-alive
@@ -115,34 +118,68 @@ fn address_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Open connections per address; a [`AddressSlot`] gives its place back when dropped.
+/// Open connections per address; an [`AddressSlot`] gives its place back when dropped.
 #[derive(Default)]
 struct PerAddress {
-    open: std::sync::Mutex<HashMap<IpAddr, usize>>,
+    open: std::sync::Mutex<HashMap<IpAddr, Vec<Arc<Tracked>>>>,
+}
+
+/// One open connection as the per-address table sees it.
+struct Tracked {
+    activity: Arc<Activity>,
+    /// Told to close to make room for a newer connection of the same address.
+    evicted: Notify,
+    was_evicted: AtomicBool,
 }
 
 struct AddressSlot {
     table: Arc<PerAddress>,
     key: IpAddr,
+    tracked: Arc<Tracked>,
 }
 
 impl PerAddress {
+    /// A place for a new connection from `ip`, or `None` when the address holds `max`
+    /// connections that all have requests in flight. At the cap, the longest-idle connection of
+    /// the address is told to close; those still closing count towards a hard bound of `2 * max`.
     fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
         let key = address_key(ip);
         // A poisoned lock only means another connection task panicked while counting; the
-        // counts stay consistent (each change is one statement), so keep using them.
+        // table stays consistent (each change is one statement), so keep using it.
         let mut open = self
             .open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = open.entry(key).or_insert(0);
-        if *n >= max {
+        let conns = open.entry(key).or_default();
+        if conns.len() >= max.saturating_mul(2) {
             return None;
         }
-        *n += 1;
+        let live = conns
+            .iter()
+            .filter(|c| !c.was_evicted.load(Ordering::Acquire))
+            .count();
+        if live >= max {
+            let idlest = conns
+                .iter()
+                .filter(|c| !c.was_evicted.load(Ordering::Acquire))
+                .map(|c| (c.activity.idle_for(), c))
+                .filter(|(idle, _)| !idle.is_zero())
+                .max_by_key(|(idle, _)| *idle)
+                .map(|(_, c)| Arc::clone(c));
+            let victim = idlest?;
+            victim.was_evicted.store(true, Ordering::Release);
+            victim.evicted.notify_one();
+        }
+        let tracked = Arc::new(Tracked {
+            activity: Arc::new(Activity::new()),
+            evicted: Notify::new(),
+            was_evicted: AtomicBool::new(false),
+        });
+        conns.push(Arc::clone(&tracked));
         Some(AddressSlot {
             table: Arc::clone(self),
             key,
+            tracked,
         })
     }
 }
@@ -154,9 +191,9 @@ impl Drop for AddressSlot {
             .open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(n) = open.get_mut(&self.key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
+        if let Some(conns) = open.get_mut(&self.key) {
+            conns.retain(|c| !Arc::ptr_eq(c, &self.tracked));
+            if conns.is_empty() {
                 open.remove(&self.key);
             }
         }
@@ -261,7 +298,7 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let Some(slot) = per_address.take(peer.ip(), limits.max_per_address) else {
-            tracing::debug!(%peer, "too many connections from this address: closed");
+            tracing::debug!(%peer, "too many busy connections from this address: closed");
             drop(stream);
             continue;
         };
@@ -272,18 +309,21 @@ pub async fn serve_with(
         let closing = closing_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let tracked = Arc::clone(&slot.tracked);
             let _slot = slot;
             match acceptor {
                 Some(acceptor) => {
                     match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
                         .await
                     {
-                        Ok(Ok(tls)) => serve_connection(tls, peer, app, &limits, closing).await,
+                        Ok(Ok(tls)) => {
+                            serve_connection(tls, peer, app, &limits, closing, &tracked).await;
+                        }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-                None => serve_connection(stream, peer, app, &limits, closing).await,
+                None => serve_connection(stream, peer, app, &limits, closing, &tracked).await,
             }
         });
     }
@@ -306,10 +346,11 @@ async fn serve_connection<S>(
     app: Router,
     limits: &ConnectionLimits,
     mut closing: watch::Receiver<bool>,
+    tracked: &Tracked,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::clone(&tracked.activity);
     let counted = Arc::clone(&activity);
     let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
@@ -352,6 +393,11 @@ async fn serve_connection<S>(
                     conn.as_mut().graceful_shutdown();
                     close_by = Some(Instant::now() + CLOSE_GRACE);
                 }
+            }
+            () = tracked.evicted.notified(), if close_by.is_none() => {
+                tracing::debug!(%peer, "idle connection closed for a newer one of its address");
+                conn.as_mut().graceful_shutdown();
+                close_by = Some(Instant::now() + CLOSE_GRACE);
             }
             _ = tick.tick() => {
                 match close_by {

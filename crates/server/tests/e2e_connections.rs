@@ -185,8 +185,9 @@ async fn a_kept_alive_http1_connection_is_closed_when_idle() {
 }
 
 /// Regression (round 2, item 2): 236 idle connections from one attacker made every new
-/// `/healthz` fail. Now one address holds at most `max_per_address`; the rest are closed at once
-/// and another address is served.
+/// `/healthz` fail. Now one address holds at most `max_per_address`: at the cap a new connection
+/// makes the address's longest-idle one close (a keep-alive pool or users behind one NAT are not
+/// locked out), so holding connections open gains nothing, and another address is served.
 #[tokio::test]
 async fn one_address_cannot_hold_more_than_its_share() {
     let server = start(ConnectionLimits {
@@ -195,20 +196,28 @@ async fn one_address_cannot_hold_more_than_its_share() {
     })
     .await;
     let mut held = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..12 {
         held.push(
             tls_from(&server, "127.0.0.1", &[b"http/1.1"])
                 .await
-                .expect("within the share"),
+                .expect("a new connection is taken; an idle one makes room"),
         );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    for _ in 0..8 {
-        assert!(
-            tls_from(&server, "127.0.0.1", &[b"http/1.1"])
-                .await
-                .is_none(),
-            "a connection over the per-address cap is closed"
-        );
+    // The eight oldest were told to close, the four newest are still served.
+    for tls in &mut held[..8] {
+        closed_by_server(tls).await;
+    }
+    for tls in &mut held[8..] {
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0_u8; 64];
+        let n = tokio::time::timeout(WAIT, tls.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
     }
     let res = client_from(&server, "127.0.0.2")
         .get(server.url("/healthz"))
@@ -217,6 +226,51 @@ async fn one_address_cannot_hold_more_than_its_share() {
         .unwrap();
     assert_eq!(res.status(), 200);
     drop(held);
+    server.stop().await;
+}
+
+/// A connection with a request in flight is never closed to make room: when every connection
+/// of an address is busy, a new one from it is closed at once.
+#[tokio::test]
+async fn busy_connections_are_not_closed_to_make_room() {
+    let server = start(ConnectionLimits {
+        max_per_address: 2,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut busy = Vec::new();
+    for _ in 0..2 {
+        let mut tls = tls_from(&server, "127.0.0.1", &[b"http/1.1"])
+            .await
+            .expect("within the share");
+        // A request whose body is still on its way: in flight until it arrives.
+        tls.write_all(
+            b"POST /v1/auth/wechat/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{\"code\":",
+        )
+        .await
+        .unwrap();
+        tls.flush().await.unwrap();
+        busy.push(tls);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tls_from(&server, "127.0.0.1", &[b"http/1.1"])
+            .await
+            .is_none(),
+        "over the cap with every connection busy, a new one is closed"
+    );
+    // The busy ones were left alone: each still gets its answer.
+    for tls in &mut busy {
+        tls.write_all(b"\"dev:x\"}                              ")
+            .await
+            .unwrap();
+        let mut buf = [0_u8; 64];
+        let n = tokio::time::timeout(WAIT, tls.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 "), "{:?}", &buf[..n]);
+    }
     server.stop().await;
 }
 
