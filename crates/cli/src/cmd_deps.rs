@@ -113,6 +113,7 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
 
     let mut report = Report {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command: "deps".to_owned(),
         root: args.path.display().to_string(),
         findings: result.findings,
         warnings: result.inventory.warnings.clone(),

@@ -138,6 +138,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     }
     let mut report = Report {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command: "scan".to_owned(),
         root: args.path.display().to_string(),
         findings,
         warnings,

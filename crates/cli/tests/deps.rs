@@ -377,8 +377,15 @@ fn a_manifest_without_a_lockfile_is_said_and_nothing_checked_fails() {
         r#"{"name":"login","dependencies":{"wx-server-sdk":"~2.6.3"}}"#,
     )
     .unwrap();
-    // A manifest with no dependencies needs no lockfile.
+    // A manifest with no dependencies, or only packages from the project's own folders, needs
+    // no lockfile.
     std::fs::write(proj.path().join("package.json"), r#"{"name":"root"}"#).unwrap();
+    std::fs::create_dir_all(proj.path().join("app")).unwrap();
+    std::fs::write(
+        proj.path().join("app/package.json"),
+        r#"{"name":"app","dependencies":{"sdk":"file:../sdk","ui":"workspace:*"}}"#,
+    )
+    .unwrap();
     let out = run(proj.path());
     assert_eq!(out.status.code(), Some(2), "nothing was checked");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was audited"));

@@ -191,10 +191,28 @@ fn unlocked_manifests(root: &Path, lockfiles: &[String]) -> Vec<(String, usize)>
         let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
             continue;
         };
+        // Packages from the project's own folders (`file:`, `link:`, `workspace:`, paths) need
+        // no lockfile to be known; everything fetched from elsewhere does.
+        let local = |spec: &serde_json::Value| {
+            spec.as_str().is_some_and(|v| {
+                [
+                    "file:",
+                    "link:",
+                    "workspace:",
+                    "portal:",
+                    "./",
+                    "../",
+                    "/",
+                    "~/",
+                ]
+                .iter()
+                .any(|p| v.starts_with(p))
+            })
+        };
         let declared: usize = ["dependencies", "devDependencies"]
             .iter()
             .filter_map(|k| json.get(k).and_then(serde_json::Value::as_object))
-            .map(serde_json::Map::len)
+            .map(|deps| deps.values().filter(|v| !local(v)).count())
             .sum();
         if declared > 0 {
             out.push((rel, declared));

@@ -246,6 +246,7 @@ pub async fn run(
     }
     let mut report = Report {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        command: "probe".to_owned(),
         root: config.target.to_string(),
         findings: std::mem::take(&mut ctx.findings),
         warnings,

@@ -560,6 +560,11 @@ pub struct Stats {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub tool_version: String,
+    /// The command that made the report (`scan`, `deps`, `probe`): SARIF's
+    /// `automationDetails.id` is `miniguard/<command>/`, so that code scanning keeps the uploads
+    /// of each command apart instead of one closing the other's alerts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub command: String,
     /// The scanned path as the user gave it.
     pub root: String,
     pub findings: Vec<Finding>,

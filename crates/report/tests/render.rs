@@ -119,8 +119,20 @@ fn sarif_follows_the_code_scanning_conventions() {
         "https://json.schemastore.org/sarif-2.1.0.json"
     );
     let run = &log["runs"][0];
+    // scan and deps uploads are kept apart by code scanning.
+    assert_eq!(run["automationDetails"]["id"], "miniguard/scan/");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 2);
+    // The two rules that ran, and the sub-rule of the T001 finding rated medium, not high.
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules[2]["id"], "T001/medium");
+    assert_eq!(rules[2]["properties"]["security-severity"], "5.5");
+    assert_eq!(rules[2]["defaultConfiguration"]["level"], "warning");
+    assert_eq!(rules[0]["properties"]["security-severity"], "8.0");
+    for rule in rules {
+        let uri = rule["helpUri"].as_str().unwrap();
+        let code = rule["id"].as_str().unwrap().split('/').next().unwrap();
+        assert!(uri.ends_with(&format!("/docs/rules/{code}.md")), "{uri}");
+    }
     assert_eq!(
         rules[1]["properties"]["tags"],
         serde_json::json!([

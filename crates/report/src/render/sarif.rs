@@ -54,8 +54,16 @@ struct Run {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     original_uri_base_ids: BTreeMap<&'static str, ArtifactLocation>,
     invocations: [Invocation; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    automation_details: Option<AutomationDetails>,
     column_kind: &'static str,
     results: Vec<SarifResult>,
+}
+
+/// `run.automationDetails`: `miniguard/<command>/`, the category code scanning keeps apart.
+#[derive(Serialize)]
+struct AutomationDetails {
+    id: String,
 }
 
 #[derive(Serialize)]
@@ -84,6 +92,8 @@ struct ReportingDescriptor {
     short_description: Message,
     full_description: Message,
     help: MultiformatMessage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<String>,
     default_configuration: Configuration,
     properties: RuleProperties,
 }
@@ -274,6 +284,12 @@ fn log(report: &Report) -> Log {
         );
     }
     let stats = &report.stats;
+    let rules = descriptors(report);
+    let results = report
+        .findings
+        .iter()
+        .map(|f| result(report, &rules, f))
+        .collect();
     Log {
         schema: SARIF_SCHEMA,
         version: "2.1.0",
@@ -284,7 +300,7 @@ fn log(report: &Report) -> Log {
                     information_uri: Some(INFORMATION_URI).filter(|u| !u.is_empty()),
                     semantic_version,
                     version,
-                    rules: report.rules.iter().map(descriptor).collect(),
+                    rules,
                 },
             },
             original_uri_base_ids,
@@ -321,10 +337,52 @@ fn log(report: &Report) -> Log {
                     min_severity: stats.min_severity,
                 },
             }],
+            automation_details: (!report.command.is_empty()).then(|| AutomationDetails {
+                id: format!("miniguard/{}/", report.command),
+            }),
             column_kind: "unicodeCodePoints",
-            results: report.findings.iter().map(|f| result(report, f)).collect(),
+            results,
         }],
     }
+}
+
+/// The id of the rule a result is filed under. Code scanning takes a result's security
+/// severity from its rule, so a finding whose severity differs from its rule's default (an
+/// advisory rated low under the dependency rule, a finding the runtime model lowered) is filed
+/// under the sub-rule `CODE/severity` (SARIF's hierarchical rule ids), whose descriptor carries
+/// that severity: a low advisory never shows as high.
+fn rule_id(report: &Report, finding: &Finding) -> String {
+    match report.rules.iter().find(|r| r.code == finding.rule) {
+        Some(rule) if rule.severity != finding.severity => {
+            format!("{}/{}", finding.rule, finding.severity.as_str())
+        }
+        _ => finding.rule.clone(),
+    }
+}
+
+/// The rules that ran, then the sub-rules results are filed under (see [`rule_id`]).
+fn descriptors(report: &Report) -> Vec<ReportingDescriptor> {
+    let mut out: Vec<ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
+    let mut subs: Vec<(&RuleInfo, Severity)> = Vec::new();
+    for f in &report.findings {
+        if let Some(rule) = report.rules.iter().find(|r| r.code == f.rule)
+            && rule.severity != f.severity
+            && !subs
+                .iter()
+                .any(|(r, s)| r.code == rule.code && *s == f.severity)
+        {
+            subs.push((rule, f.severity));
+        }
+    }
+    subs.sort_by(|a, b| (&a.0.code, a.1).cmp(&(&b.0.code, b.1)));
+    for (rule, severity) in subs {
+        let mut d = descriptor(rule);
+        d.id = format!("{}/{}", rule.code, severity.as_str());
+        d.default_configuration.level = severity.sarif_level();
+        d.properties.security_severity = severity.security_severity();
+        out.push(d);
+    }
+    out
 }
 
 fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
@@ -346,6 +404,9 @@ fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
             text: docs.trim().to_owned(),
             markdown: docs.trim().to_owned(),
         },
+        // The rule's page in the repository's docs/rules, beside the help text above.
+        help_uri: (!INFORMATION_URI.is_empty())
+            .then(|| format!("{INFORMATION_URI}/blob/main/docs/rules/{}.md", rule.code)),
         default_configuration: Configuration {
             level: rule.severity.sarif_level(),
         },
@@ -361,7 +422,8 @@ fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
     }
 }
 
-fn result(report: &Report, finding: &Finding) -> SarifResult {
+fn result(report: &Report, rules: &[ReportingDescriptor], finding: &Finding) -> SarifResult {
+    let rule_id = rule_id(report, finding);
     let mut partial_fingerprints = BTreeMap::new();
     if !finding.fingerprint.is_empty() {
         partial_fingerprints.insert(SARIF_FINGERPRINT_KEY, finding.fingerprint.clone());
@@ -386,8 +448,8 @@ fn result(report: &Report, finding: &Finding) -> SarifResult {
         }]
     };
     SarifResult {
-        rule_id: finding.rule.clone(),
-        rule_index: report.rules.iter().position(|r| r.code == finding.rule),
+        rule_index: rules.iter().position(|r| r.id == rule_id),
+        rule_id,
         level: finding.severity.sarif_level(),
         message: Message::sentence(&finding.message),
         locations: [SarifLocation {

@@ -204,6 +204,7 @@ pub fn sample_report() -> Report {
     ];
     let mut report = Report {
         tool_version: "0.1.0".into(),
+        command: "scan".into(),
         root: "/home/dev/miniapp".into(),
         findings,
         warnings: vec![Warning {
