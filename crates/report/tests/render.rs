@@ -184,9 +184,12 @@ fn html_has_the_content_and_nothing_external() {
         "<!DOCTYPE html>",
         "<title>miniguard report: /home/dev/miniapp</title>",
         "<h2>Summary</h2>",
-        "<section class=\"file\">\n<h3><code>cloudfunctions/login/index.js</code> (1 finding)</h3>",
-        "<h3><code>pages/index/index.js</code> (2 findings)</h3>",
-        "data-severity=\"critical\" data-category=\"injection\"",
+        "<section class=\"file\">\n<h3><a href=\"file:///home/dev/miniapp/cloudfunctions/login/index.js\"><code>cloudfunctions/login/index.js</code></a> (1 finding)</h3>",
+        "<code>pages/index/index.js</code></a> (2 findings)</h3>",
+        "data-severity=\"critical\" data-category=\"injection\" data-rule=\"I001\" data-path=\"cloudfunctions/login/index.js\"",
+        "<select id=\"f-rule\"><option value=\"\">all</option><option value=\"I001\">I001</option><option value=\"T001\">T001</option></select>",
+        "<input id=\"f-path\" type=\"search\"",
+        "<input id=\"f-text\" type=\"search\"",
         "<a class=\"code\" href=\"#rule-T001\">T001</a>",
         "<section class=\"rule\" id=\"rule-I001\">",
         "<h4>What it finds</h4>",
@@ -200,6 +203,23 @@ fn html_has_the_content_and_nothing_external() {
     ] {
         assert!(html.contains(needle), "missing {needle:?}");
     }
+    // Triage order: the file with the critical finding first; in a file, high before medium.
+    let pos = |needle: &str| html.find(needle).unwrap();
+    assert!(
+        pos("<code>cloudfunctions/login/index.js</code>")
+            < pos("<code>pages/index/index.js</code>")
+    );
+    let index = &html[pos("<code>pages/index/index.js</code>")..];
+    assert!(
+        index.find("data-severity=\"high\"").unwrap()
+            < index.find("data-severity=\"medium\"").unwrap()
+    );
+    // A relative root has no place where the report is opened: no links then.
+    let mut relative = sample_report();
+    relative.root = "./miniapp".into();
+    let html_relative = rendered(&relative, Format::Html, false);
+    assert!(!html_relative.contains("file://"));
+    assert!(html_relative.contains("<h3><code>pages/index/index.js</code> (2 findings)</h3>"));
     // Offline and self-contained: nothing is loaded from anywhere.
     for external in ["<link", " src=", "@import", "url(", "<img", "<iframe"] {
         assert!(!html.contains(external), "found {external:?}");

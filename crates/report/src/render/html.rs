@@ -32,7 +32,8 @@ mark{background:var(--mark);color:inherit;border-radius:2px}
 .sev-critical{background:var(--critical)}.sev-high{background:var(--high)}.sev-medium{background:var(--medium)}.sev-low{background:var(--low)}.sev-info{background:var(--info)}
 table{border-collapse:collapse}th,td{border:1px solid var(--line);padding:.2rem .6rem;text-align:right}th:first-child,td:first-child{text-align:left}
 td.zero{color:var(--muted)}tr.total td{font-weight:600}
-#filters{display:flex;gap:1rem;align-items:center;margin:.5rem 0 1rem}
+#filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:.5rem 0 1rem}
+#filters input{width:12rem}
 .file h3{font-size:15px;margin:1.5rem 0 .5rem}
 .finding{border:1px solid var(--line);border-left:4px solid var(--line);border-radius:6px;padding:.5rem 1rem;margin:.75rem 0}
 .finding[data-severity=critical]{border-left-color:var(--critical)}.finding[data-severity=high]{border-left-color:var(--high)}
@@ -45,25 +46,52 @@ footer{margin-top:3rem;color:var(--muted);font-size:13px}
 
 const JS: &str = r"
 (function () {
-  var sev = document.getElementById('f-sev'), cat = document.getElementById('f-cat');
+  var sev = document.getElementById('f-sev'), cat = document.getElementById('f-cat'),
+      rule = document.getElementById('f-rule'), path = document.getElementById('f-path'),
+      text = document.getElementById('f-text');
   var rank = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+  var all = Array.prototype.slice.call(document.querySelectorAll('article.finding'));
+  all.forEach(function (f) { f.searchText = f.textContent.toLowerCase(); });
+  // Does finding f pass every filter, leaving out the one named `skip`?
+  function passes(f, skip) {
+    var p = path.value.trim().toLowerCase(), q = text.value.trim().toLowerCase();
+    return (skip === 'sev' || rank[f.dataset.severity] >= (rank[sev.value] || 0)) &&
+      (skip === 'cat' || cat.value === '' || f.dataset.category === cat.value) &&
+      (skip === 'rule' || rule.value === '' || f.dataset.rule === rule.value) &&
+      (p === '' || f.dataset.path.toLowerCase().indexOf(p) >= 0) &&
+      (q === '' || f.searchText.indexOf(q) >= 0);
+  }
+  // Option labels count what choosing them would show, given the other filters.
+  function recount(select, skip, key) {
+    var counts = {}, any = 0;
+    all.forEach(function (f) {
+      if (passes(f, skip)) { counts[f.dataset[key]] = (counts[f.dataset[key]] || 0) + 1; any++; }
+    });
+    Array.prototype.forEach.call(select.options, function (o) {
+      var n = o.value === '' ? any : (counts[o.value] || 0);
+      o.textContent = (o.value === '' ? 'all' : o.value) + ' (' + n + ')';
+    });
+  }
   function apply() {
-    var min = rank[sev.value] || 0, want = cat.value, shown = 0;
+    var shown = 0;
     document.querySelectorAll('section.file').forEach(function (file) {
       var here = 0;
       file.querySelectorAll('article.finding').forEach(function (f) {
-        var ok = rank[f.dataset.severity] >= min && (want === '' || f.dataset.category === want);
+        var ok = passes(f, '');
         f.hidden = !ok;
         if (ok) { here++; }
       });
       file.hidden = here === 0;
       shown += here;
     });
+    recount(cat, 'cat', 'category');
+    recount(rule, 'rule', 'rule');
     document.getElementById('f-count').textContent = String(shown);
   }
-  sev.addEventListener('change', apply);
-  cat.addEventListener('change', apply);
+  [sev, cat, rule].forEach(function (e) { e.addEventListener('change', apply); });
+  [path, text].forEach(function (e) { e.addEventListener('input', apply); });
   document.getElementById('filters').hidden = false;
+  apply();
 })();
 ";
 
@@ -248,20 +276,53 @@ fn page(report: &Report) -> String {
         for c in &summary.categories {
             let _ = write!(h, "<option value=\"{c}\">{c}</option>");
         }
+        h.push_str(
+            "</select></label>\n<label>Rule <select id=\"f-rule\"><option value=\"\">all</option>",
+        );
+        let mut codes: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        for code in codes {
+            let _ = write!(h, "<option value=\"{0}\">{0}</option>", escape(code));
+        }
         let _ = writeln!(
             h,
-            "</select></label>\n<span><span id=\"f-count\">{}</span> shown</span>\n</div>",
+            "</select></label>\n\
+             <label>Path <input id=\"f-path\" type=\"search\" placeholder=\"part of a path\"></label>\n\
+             <label>Search <input id=\"f-text\" type=\"search\" placeholder=\"message, code, rule\"></label>\n\
+             <span><span id=\"f-count\">{}</span> shown</span>\n</div>",
             report.findings.len()
         );
+        // Files with the most severe findings first; in a file, the most severe first, then by
+        // position. Numbers stay those of the report's order (path, line), as in other formats.
         let mut by_file: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
         for (i, f) in report.findings.iter().enumerate() {
             by_file.entry(&f.location.path).or_default().push((i, f));
         }
-        for (path, findings) in by_file {
+        let mut files: Vec<(&str, Vec<(usize, &Finding)>)> = by_file.into_iter().collect();
+        for (_, findings) in &mut files {
+            findings.sort_by(|(i, a), (j, b)| b.severity.cmp(&a.severity).then(i.cmp(j)));
+        }
+        files.sort_by(|(pa, a), (pb, b)| {
+            let worst = |v: &Vec<(usize, &Finding)>| v.iter().map(|(_, f)| f.severity).max();
+            worst(b)
+                .cmp(&worst(a))
+                .then(b.len().cmp(&a.len()))
+                .then(pa.cmp(pb))
+        });
+        let root_uri = file_uri_root(&report.root);
+        for (path, findings) in files {
+            let name = match &root_uri {
+                Some(root) => format!(
+                    "<a href=\"{}\"><code>{}</code></a>",
+                    escape(&format!("{root}/{}", percent_path(path))),
+                    escape(path)
+                ),
+                None => format!("<code>{}</code>", escape(path)),
+            };
             let _ = writeln!(
                 h,
-                "<section class=\"file\">\n<h3><code>{}</code> ({})</h3>",
-                escape(path),
+                "<section class=\"file\">\n<h3>{name} ({})</h3>",
                 plural(findings.len() as u64, "finding")
             );
             for (i, f) in findings {
@@ -319,12 +380,14 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
     };
     let _ = write!(
         h,
-        "<article class=\"finding\" id=\"finding-{number}\" data-severity=\"{}\" data-category=\"{}\">\n\
+        "<article class=\"finding\" id=\"finding-{number}\" data-severity=\"{}\" data-category=\"{}\" data-rule=\"{}\" data-path=\"{}\">\n\
          <p><span class=\"badge sev-{0}\">{0}</span> {rule_link} <strong>{}</strong> \
          <span class=\"where\">confidence {}</span></p>\n\
          <p class=\"message\">{}</p>\n<p class=\"where\"><code>{}</code></p>\n",
         f.severity,
         f.category,
+        escape(&f.rule),
+        escape(&f.location.path),
         escape(&f.name),
         f.confidence,
         markdown::code_spans(&f.message),
@@ -431,6 +494,27 @@ fn write_rule(h: &mut String, rule: &RuleInfo) {
 }
 
 /// `path:line:col`, or less when the position is unknown.
+/// `file://` URI of an absolute scan root (no trailing slash), for links to the files; `None`
+/// for a relative root, which has no meaning where the report is opened.
+fn file_uri_root(root: &str) -> Option<String> {
+    let root = root.trim_end_matches('/');
+    root.starts_with('/')
+        .then(|| format!("file://{}", percent_path(root)))
+}
+
+/// A `/`-separated path with every byte outside unreserved characters and `/` percent-encoded.
+fn percent_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 fn place(loc: &Location) -> String {
     match (loc.start.line, loc.start.column) {
         (0, _) => loc.path.clone(),
