@@ -178,6 +178,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// Report only findings on lines changed since REF (a branch, tag or commit; compared from
+    /// the merge base of REF and HEAD to the working tree), or whose data flow passes through
+    /// one: a pull request is judged by what it touches. Needs git.
+    #[arg(long, value_name = "REF")]
+    pub diff_base: Option<String>,
+
     /// Write every current finding to FILE as the new baseline (exit code 0).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,

@@ -194,6 +194,28 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         report.findings.retain(|f| !known.contains(&f.fingerprint));
         report.stats.suppressed += (before - report.findings.len()) as u64;
     }
+    if let Some(base) = &args.diff_base {
+        if packages.is_some() {
+            bail!("--diff-base compares a git work tree; it does not apply to .wxapkg packages");
+        }
+        let changed = crate::diff::changed_since(args_dir(args), base)?;
+        let before = report.findings.len();
+        report.findings.retain(|f| changed.touches(f));
+        let left_out = before - report.findings.len();
+        report.stats.suppressed += left_out as u64;
+        if !args.no_progress {
+            let mut err = anstream::stderr();
+            writeln!(
+                err,
+                "--diff-base {base}: {} changed, {left_out} findings elsewhere left out",
+                if changed.len() == 1 {
+                    "1 file".to_owned()
+                } else {
+                    format!("{} files", changed.len())
+                }
+            )?;
+        }
+    }
     // `--fail-on` counts every finding, listed or not.
     let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
     // Below the minimum severity: counted in the summary, not listed. By default that is `low`,

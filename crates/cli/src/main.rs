@@ -14,6 +14,7 @@ mod cmd_rules;
 mod cmd_scan;
 mod cmd_serve;
 mod cmd_unpack;
+mod diff;
 mod settings;
 
 use std::io::Write;
