@@ -10,7 +10,7 @@ use miniguard_deps::audit::{self, Inventory};
 use miniguard_deps::db::{self, AdvisoryDb, DbInfo};
 use miniguard_project::{DiscoverOptions, discover};
 use miniguard_report::render::{Format, TextOptions};
-use miniguard_report::{Report, Stats, Warning};
+use miniguard_report::{Finding, Report, Severity, Stats, Warning};
 
 use crate::args::{ColorArg, DbArgs, DbCommand, DepsArgs, FormatArg, SbomArg};
 
@@ -157,6 +157,128 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     Ok(exit(failed, incomplete))
 }
 
+/// The advisories of one installed package version at one place, and the one upgrade that
+/// clears them all: the highest of their fixed versions.
+struct PackageGroup<'a> {
+    package: String,
+    version: String,
+    place: String,
+    direct: bool,
+    dev: bool,
+    /// The direct dependency that pulls a transitive one in, when the lockfile says.
+    via: Option<String>,
+    upgrade: Option<String>,
+    /// Advisories with no fixed version.
+    unfixed: usize,
+    findings: Vec<&'a Finding>,
+}
+
+impl PackageGroup<'_> {
+    fn worst(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+
+    /// `25 (3 critical, 12 high, 9 medium, 1 low)`.
+    fn counts(&self) -> String {
+        let parts: Vec<String> = [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+            Severity::Info,
+        ]
+        .iter()
+        .filter_map(|s| {
+            let n = self.findings.iter().filter(|f| f.severity == *s).count();
+            (n > 0).then(|| format!("{n} {s}"))
+        })
+        .collect();
+        format!("{} ({})", self.findings.len(), parts.join(", "))
+    }
+}
+
+/// Findings of D001 grouped per installed package version and place, most severe first.
+fn group_by_package<'a>(vulnerable: &[&'a Finding]) -> Vec<PackageGroup<'a>> {
+    let mut groups: Vec<PackageGroup<'a>> = Vec::new();
+    for f in vulnerable {
+        let Some(d) = f.dependency.as_ref() else {
+            continue;
+        };
+        let place = format!("{}:{}", f.location.path, f.location.start.line);
+        let at = groups
+            .iter()
+            .position(|g| g.package == d.package && g.version == d.version && g.place == place);
+        let g = if let Some(i) = at {
+            &mut groups[i]
+        } else {
+            groups.push(PackageGroup {
+                package: d.package.clone(),
+                version: d.version.clone(),
+                place,
+                direct: d.direct,
+                dev: d.dev,
+                via: d
+                    .chain
+                    .first()
+                    .filter(|first| !d.direct && **first != d.package)
+                    .cloned(),
+                upgrade: None,
+                unfixed: 0,
+                findings: Vec::new(),
+            });
+            groups.last_mut().expect("just pushed")
+        };
+        if d.fixed.is_none() {
+            g.unfixed += 1;
+        }
+        g.findings.push(f);
+    }
+    for g in &mut groups {
+        g.upgrade = one_upgrade(&g.version, &g.findings);
+    }
+    groups.sort_by(|a, b| {
+        b.worst()
+            .cmp(&a.worst())
+            .then(b.findings.len().cmp(&a.findings.len()))
+            .then(a.package.cmp(&b.package))
+    });
+    groups
+}
+
+/// The lowest version above `installed` that none of the advisories affects, among the versions
+/// that fix one of them (each advisory's fixed versions and the upper bounds of its affected
+/// ranges): upgrading to it clears them all. `None` when no such version is known.
+fn one_upgrade(installed: &str, findings: &[&Finding]) -> Option<String> {
+    use miniguard_deps::semver::{Version, satisfies};
+    let ranges: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f.dependency.as_ref()?.vulnerable.as_deref())
+        .collect();
+    let mut candidates: Vec<(Version, String)> = findings
+        .iter()
+        .filter_map(|f| f.dependency.as_ref()?.fixed.clone())
+        .chain(ranges.iter().flat_map(|r| {
+            r.split_whitespace()
+                .filter_map(|t| t.strip_prefix('<').filter(|v| !v.starts_with('=')))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        }))
+        .filter_map(|v| Version::parse(&v).ok().map(|p| (p, v)))
+        .collect();
+    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+    candidates.dedup_by(|a, b| a.0 == b.0);
+    let floor = Version::parse(installed).ok();
+    candidates
+        .into_iter()
+        .filter(|(v, _)| floor.as_ref().is_none_or(|f| v > f))
+        .find(|(_, text)| !ranges.iter().any(|r| satisfies(text, r)))
+        .map(|(_, text)| text)
+}
+
 /// 2 when a lockfile could not be read (the audit is incomplete), else 1 for findings at or
 /// above `--fail-on`, else 0.
 pub(crate) fn exit(failed: bool, incomplete: bool) -> ExitCode {
@@ -222,34 +344,39 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
     if vulnerable.is_empty() {
         writeln!(out, "No known vulnerabilities.")?;
     } else {
-        let rows: Vec<[String; 6]> = vulnerable
+        let groups = group_by_package(&vulnerable);
+        let rows: Vec<[String; 6]> = groups
             .iter()
-            .map(|f| {
-                let d = f.dependency.as_ref();
-                let how = d.map_or(String::new(), |d| {
-                    format!(
-                        "{}{}",
-                        if d.direct { "direct" } else { "transitive" },
-                        if d.dev { ", dev" } else { "" }
-                    )
-                });
+            .map(|g| {
+                let how = if g.direct {
+                    "direct".to_owned()
+                } else {
+                    match g.via.as_deref() {
+                        Some(via) => format!("through {via}"),
+                        None => "transitive".to_owned(),
+                    }
+                };
+                let fix = match (&g.upgrade, g.unfixed) {
+                    (Some(v), 0) => format!(">= {v}"),
+                    (Some(v), n) => format!(">= {v} ({n} unfixed)"),
+                    (None, _) => "no fix".to_owned(),
+                };
                 [
-                    d.map_or(String::new(), |d| d.package.clone()),
-                    d.map_or(String::new(), |d| d.version.clone()),
-                    d.and_then(|d| d.advisory.clone()).unwrap_or_default(),
-                    f.severity.to_string(),
-                    d.and_then(|d| d.fixed.clone())
-                        .unwrap_or_else(|| "-".to_owned()),
-                    format!("{}:{} ({how})", f.location.path, f.location.start.line),
+                    g.package.clone(),
+                    g.version.clone(),
+                    g.counts(),
+                    fix,
+                    format!("{how}{}", if g.dev { ", dev" } else { "" }),
+                    g.place.clone(),
                 ]
             })
             .collect();
         let head = [
             "package",
             "installed",
-            "advisory",
-            "severity",
-            "fixed in",
+            "advisories",
+            "upgrade to",
+            "how",
             "path",
         ];
         let mut widths = head.map(str::len);
@@ -273,15 +400,26 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
             let cells: Vec<&str> = r.iter().map(String::as_str).collect();
             writeln!(out, "{}", line(&cells))?;
         }
-        writeln!(out)?;
-        for f in &vulnerable {
-            let message: String = f.message.chars().take(160).collect();
-            let cut = if message.len() < f.message.len() {
-                "…"
-            } else {
-                ""
-            };
-            writeln!(out, "{:<8} {message}{cut}", f.severity.as_str())?;
+        for g in &groups {
+            writeln!(out, "\n{} {} ({}):", g.package, g.version, g.place)?;
+            for f in &g.findings {
+                let d = f.dependency.as_ref();
+                let id = d.and_then(|d| d.advisory.as_deref()).unwrap_or("");
+                let fixed = d
+                    .and_then(|d| d.fixed.as_deref())
+                    .map_or_else(|| "no fix".to_owned(), |v| format!("fixed in {v}"));
+                let message: String = f.message.chars().take(140).collect();
+                let cut = if message.len() < f.message.len() {
+                    "…"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "  {:<8} {id} ({fixed}): {message}{cut}",
+                    f.severity.as_str()
+                )?;
+            }
         }
     }
     if !unverifiable.is_empty() {

@@ -434,3 +434,55 @@ fn a_manifest_without_a_lockfile_is_said_and_nothing_checked_fails() {
         "{report:#?}"
     );
 }
+
+/// The text table has one row per installed package with the one upgrade that clears all of its
+/// advisories: not the highest "fixed" (which may fall in another affected range of one of them).
+#[test]
+fn the_table_groups_advisories_per_package_with_the_upgrade_that_clears_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("osv.zip");
+    let mut a = record("GHSA-aaaa-aaaa-aaaa", "pkg", "1.0.5");
+    // A second affected range of the same advisory: 2.0.0 up to 2.3.0.
+    a["affected"][0]["ranges"][0]["events"] = serde_json::json!([
+        {"introduced": "0"}, {"fixed": "1.0.5"}, {"introduced": "2.0.0"}, {"fixed": "2.3.0"}
+    ]);
+    let b = record("GHSA-bbbb-bbbb-bbbb", "pkg", "2.1.0");
+    osv_zip(&zip, &[a, b]);
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(
+        proj.path().join("package.json"),
+        r#"{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        proj.path().join("package-lock.json"),
+        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}},"node_modules/pkg":{"version":"1.0.0"}}}"#,
+    )
+    .unwrap();
+    let out = bin()
+        .args(["deps", "--fail-on", "never", "--db"])
+        .arg(&zip)
+        .arg(proj.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("pkg ") && !l.ends_with("):"))
+        .collect();
+    assert_eq!(rows.len(), 1, "one row for the package: {text}");
+    // 1.0.5 is still affected by B and 2.1.0 by A's second range: 2.3.0 clears both.
+    assert!(
+        rows[0].contains(">= 2.3.0") && rows[0].contains("direct"),
+        "{text}"
+    );
+    assert!(rows[0].contains("2 ("), "{text}");
+    assert!(
+        text.contains("GHSA-aaaa-aaaa-aaaa (fixed in 1.0.5)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 vulnerable package version (2 findings)"),
+        "{text}"
+    );
+}
