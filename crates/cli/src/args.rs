@@ -283,6 +283,10 @@ pub struct DepsArgs {
     #[arg(long)]
     pub no_dev: bool,
 
+    /// Configuration file, for `[[deps.ignore]]` [default: miniguard.toml in PATH, if present].
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// When to use colours in text output.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,

@@ -82,8 +82,22 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     let fail_on = crate::cmd_scan::threshold(args.fail_on, None)?;
     let project = discover(&args.path, &DiscoverOptions::default())
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
+    let settings = match &args.config {
+        Some(path) => crate::settings::Settings::load(path)?,
+        None => {
+            let dir = if args.path.is_dir() {
+                args.path.as_path()
+            } else {
+                args.path.parent().unwrap_or(Path::new("."))
+            };
+            crate::settings::Settings::load_in_tree(dir, &dir.join("miniguard.toml"))?
+                .unwrap_or_default()
+        }
+    };
     let db = open_db(args.db.as_deref())?;
     let mut result = audit_project(&args.path, &project.lockfiles, &db, args.no_dev);
+    let (ignored, notes) = crate::ignores::apply(&mut result.findings, &settings.deps.ignore);
+    result.inventory.warnings.extend(notes);
     // `deps` says when its data is old; `scan` leaves that to `deps` and `db info`.
     if let Some(age) = result.db.age_days.filter(|a| *a > STALE_DAYS) {
         result.inventory.warnings.push(Warning {
@@ -120,6 +134,7 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
         rules: audit::rules().iter().map(|r| r.info()).collect(),
         stats: Stats {
             files_scanned: result.inventory.lockfiles.len() as u64,
+            suppressed: ignored as u64,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             ..Stats::default()
         },

@@ -110,6 +110,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
 
     let mut findings = output.findings;
     let mut lockfiles_failed = false;
+    let mut deps_ignored = 0;
     // Third-party packages: the `dependency` category.
     if !rules.deps.is_empty() {
         let db = crate::cmd_deps::open_db(args.db.as_deref())?;
@@ -123,6 +124,9 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         );
         lockfiles_failed = audit.inventory.failed > 0;
         warnings.extend(audit.inventory.warnings);
+        let (ignored, notes) = crate::ignores::apply(&mut findings, &settings.deps.ignore);
+        deps_ignored = ignored as u64;
+        warnings.extend(notes);
     }
     for f in &mut findings {
         if let Some(sev) = settings
@@ -153,7 +157,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
             files_skipped: project.skipped.len() as u64,
             bytes_scanned: output.bytes_scanned,
             duration_ms: 0,
-            suppressed: output.suppressed,
+            suppressed: output.suppressed + deps_ignored,
             ..Stats::default()
         },
     };

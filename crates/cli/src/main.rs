@@ -15,6 +15,7 @@ mod cmd_scan;
 mod cmd_serve;
 mod cmd_unpack;
 mod diff;
+mod ignores;
 mod settings;
 
 use std::io::Write;

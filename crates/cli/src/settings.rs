@@ -11,6 +11,11 @@
 //!
 //! [rules.S002]
 //! severity = "low"              # change a rule's severity
+//!
+//! [[deps.ignore]]               # an advisory judged not to apply (see ignores.rs)
+//! id = "GHSA-jf85-cpcp-j695"
+//! reason = "only used at build time, never with user input"
+//! until = 2027-03-31
 //! ```
 //! Flags given on the command line win over the file. `[server]` and `[collections.*]` are
 //! `serve`'s and are accepted here. The `miniguard.toml` found in a scanned folder is read only
@@ -30,6 +35,8 @@ pub struct Settings {
     pub scan: ScanSettings,
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSettings>,
+    #[serde(default)]
+    pub deps: DepsSettings,
     /// `[server]` and `[collections.*]` belong to `serve`, which reads the same file; `scan`
     /// accepts them and leaves their checking to `serve`.
     #[serde(default, rename = "server")]
@@ -50,6 +57,13 @@ pub struct ScanSettings {
     pub exclude: Vec<String>,
     pub max_file_size: Option<String>,
     pub baseline: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepsSettings {
+    #[serde(default)]
+    pub ignore: Vec<crate::ignores::IgnoredAdvisory>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +95,8 @@ impl Settings {
     fn parse(path: &Path, text: &str) -> Result<Settings> {
         let settings: Settings =
             toml::from_str(text).with_context(|| format!("invalid config {}", path.display()))?;
+        crate::ignores::validate(&settings.deps.ignore)
+            .with_context(|| format!("invalid config {}", path.display()))?;
         for code in settings.rules.keys() {
             if miniguard_scan::rules::find(code).is_none() {
                 bail!(

@@ -486,3 +486,98 @@ fn the_table_groups_advisories_per_package_with_the_upgrade_that_clears_them_all
         "{text}"
     );
 }
+
+/// `[[deps.ignore]]`: an advisory judged not to apply is left out until its date; an expired
+/// ignore and one that matches nothing say so; a bad entry is a config error.
+#[test]
+fn ignored_advisories_with_a_reason_and_an_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("osv.zip");
+    let mut a = record("GHSA-aaaa-aaaa-aaaa", "pkg", "2.0.0");
+    a["aliases"] = serde_json::json!(["CVE-2026-0001"]);
+    let b = record("GHSA-bbbb-bbbb-bbbb", "pkg", "2.0.0");
+    osv_zip(&zip, &[a, b]);
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(
+        proj.path().join("package.json"),
+        r#"{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        proj.path().join("package-lock.json"),
+        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}},"node_modules/pkg":{"version":"1.0.0"}}}"#,
+    )
+    .unwrap();
+    let run = || {
+        bin()
+            .args(["deps", "--format", "json", "--fail-on", "high", "--db"])
+            .arg(&zip)
+            .arg(proj.path())
+            .output()
+            .unwrap()
+    };
+    let advisories = |out: &Output| -> Vec<String> {
+        json(out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["dependency"]["advisory"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let messages = |out: &Output| -> String {
+        json(out)["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["message"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // By an alias, in force until a date far ahead; B expired long ago; C matches nothing.
+    std::fs::write(
+        proj.path().join("miniguard.toml"),
+        "[[deps.ignore]]\nid = \"CVE-2026-0001\"\nreason = \"never called with user input\"\nuntil = 2999-12-31\n\n\
+         [[deps.ignore]]\nid = \"GHSA-bbbb-bbbb-bbbb\"\nreason = \"waiting for the fix\"\nuntil = 2020-01-31\n\n\
+         [[deps.ignore]]\nid = \"GHSA-cccc-cccc-cccc\"\nreason = \"old\"\n",
+    )
+    .unwrap();
+    let out = run();
+    assert_eq!(advisories(&out), vec!["GHSA-bbbb-bbbb-bbbb".to_owned()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the expired one fails the run again"
+    );
+    let text = messages(&out);
+    assert!(
+        text.contains("the ignore of GHSA-bbbb-bbbb-bbbb expired on 2020-01-31"),
+        "{text}"
+    );
+    assert!(
+        text.contains("GHSA-cccc-cccc-cccc in [[deps.ignore]] matches no finding"),
+        "{text}"
+    );
+    assert_eq!(json(&out)["stats"]["suppressed"], 1);
+
+    // Both in force: nothing left, exit 0.
+    std::fs::write(
+        proj.path().join("miniguard.toml"),
+        "[[deps.ignore]]\nid = \"GHSA-aaaa-aaaa-aaaa\"\nreason = \"r\"\n\n[[deps.ignore]]\nid = \"ghsa-bbbb-bbbb-bbbb\"\nreason = \"r\"\nuntil = \"2999-01-01\"\n",
+    )
+    .unwrap();
+    let out = run();
+    assert!(advisories(&out).is_empty());
+    assert_eq!(out.status.code(), Some(0));
+
+    // No reason, or not a date: the config is refused before anything is read.
+    for bad in [
+        "[[deps.ignore]]\nid = \"GHSA-aaaa-aaaa-aaaa\"\nreason = \"\"\n",
+        "[[deps.ignore]]\nid = \"GHSA-aaaa-aaaa-aaaa\"\nreason = \"r\"\nuntil = \"next year\"\n",
+        "[[deps.ignore]]\nid = \"GHSA-aaaa-aaaa-aaaa\"\nreason = \"r\"\nuntil = 2027-02-30\n",
+    ] {
+        std::fs::write(proj.path().join("miniguard.toml"), bad).unwrap();
+        let out = run();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("invalid config"));
+    }
+}
