@@ -82,17 +82,16 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     let fail_on = crate::cmd_scan::threshold(args.fail_on, None)?;
     let project = discover(&args.path, &DiscoverOptions::default())
         .with_context(|| format!("cannot read project {}", args.path.display()))?;
-    let settings = match &args.config {
-        Some(path) => crate::settings::Settings::load(path)?,
-        None => {
-            let dir = if args.path.is_dir() {
-                args.path.as_path()
-            } else {
-                args.path.parent().unwrap_or(Path::new("."))
-            };
-            crate::settings::Settings::load_in_tree(dir, &dir.join("miniguard.toml"))?
-                .unwrap_or_default()
-        }
+    let settings = if let Some(path) = &args.config {
+        crate::settings::Settings::load(path)?
+    } else {
+        let dir = if args.path.is_dir() {
+            args.path.as_path()
+        } else {
+            args.path.parent().unwrap_or(Path::new("."))
+        };
+        crate::settings::Settings::load_in_tree(dir, &dir.join("miniguard.toml"))?
+            .unwrap_or_default()
     };
     let db = open_db(args.db.as_deref())?;
     let mut result = audit_project(&args.path, &project.lockfiles, &db, args.no_dev);
