@@ -21,6 +21,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Language of the text and HTML reports and of rule documentation: `en` or `zh-CN`
+    /// [default: from LC_ALL, LC_MESSAGES or LANG]. JSON and SARIF stay English.
+    #[arg(long, global = true, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<miniguard_report::i18n::Lang>,
+}
+
+fn parse_lang(s: &str) -> Result<miniguard_report::i18n::Lang, String> {
+    match miniguard_report::i18n::Lang::parse(s) {
+        Some(l)
+            if !s.trim().eq_ignore_ascii_case("c") && !s.trim().eq_ignore_ascii_case("posix") =>
+        {
+            Ok(l)
+        }
+        _ => Err(format!(
+            "`{s}` is not a language miniguard speaks: en or zh-CN"
+        )),
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,7 +3,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use miniguard_report::{Category, RuleInfo};
+use miniguard_report::{Category, RuleInfo, i18n};
 
 use crate::args::RulesArgs;
 
@@ -39,7 +39,17 @@ fn write_table<'a>(out: &mut impl Write, rules: impl Iterator<Item = &'a RuleInf
 
 pub fn run(args: &RulesArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout().lock();
-    let rules = all_rules();
+    let lang = i18n::current();
+    // People read the table and the pages in their language; `--json`, the Markdown table and
+    // the generated docs/rules pages stay English (machine-read, and the repository's own).
+    let rules: Vec<RuleInfo> = if args.json || args.markdown || args.write_docs.is_some() {
+        all_rules()
+    } else {
+        all_rules()
+            .iter()
+            .map(|r| i18n::localize(r, lang))
+            .collect()
+    };
     if let Some(id) = &args.rule {
         let Some(m) = rules
             .iter()
@@ -61,16 +71,28 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         };
         let cwe: Vec<String> = m.cwe.iter().map(|c| format!("CWE-{c}")).collect();
-        writeln!(
-            out,
-            "{} {} ({}, {} severity, {} confidence; {})",
-            m.code,
-            m.name,
-            m.category,
-            m.severity,
-            m.confidence,
-            cwe.join(", ")
-        )?;
+        match lang {
+            i18n::Lang::En => writeln!(
+                out,
+                "{} {} ({}, {} severity, {} confidence; {})",
+                m.code,
+                m.name,
+                m.category,
+                m.severity,
+                m.confidence,
+                cwe.join(", ")
+            )?,
+            i18n::Lang::ZhCn => writeln!(
+                out,
+                "{} {}（{}，默认级别{}，置信度 {}；{}）",
+                m.code,
+                m.name,
+                i18n::category(m.category, lang),
+                i18n::severity(m.severity, lang),
+                i18n::confidence(m.confidence, lang),
+                cwe.join(", ")
+            )?,
+        }
         writeln!(out, "{}\n", m.summary)?;
         writeln!(out, "{}", m.docs.trim())?;
         return Ok(ExitCode::SUCCESS);

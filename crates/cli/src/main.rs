@@ -25,6 +25,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    miniguard_report::i18n::set(
+        cli.lang
+            .unwrap_or_else(miniguard_report::i18n::Lang::from_env),
+    );
     let result = match cli.command {
         args::Command::Scan(a) => cmd_scan::run(&a),
         args::Command::Rules(a) => cmd_rules::run(&a),

@@ -9,6 +9,7 @@
 
 mod finding;
 mod fingerprint;
+pub mod i18n;
 pub mod render;
 
 pub use finding::{

@@ -187,7 +187,7 @@ fn html_has_the_content_and_nothing_external() {
         "<section class=\"file\">\n<h3><a href=\"file:///home/dev/miniapp/cloudfunctions/login/index.js\"><code>cloudfunctions/login/index.js</code></a> (1 finding)</h3>",
         "<code>pages/index/index.js</code></a> (2 findings)</h3>",
         "data-severity=\"critical\" data-category=\"injection\" data-rule=\"I001\" data-path=\"cloudfunctions/login/index.js\"",
-        "<select id=\"f-rule\"><option value=\"\">all</option><option value=\"I001\">I001</option><option value=\"T001\">T001</option></select>",
+        "<select id=\"f-rule\"><option value=\"\" data-label=\"all\">all</option><option value=\"I001\">I001</option><option value=\"T001\">T001</option></select>",
         "<input id=\"f-path\" type=\"search\"",
         "<input id=\"f-text\" type=\"search\"",
         "<a class=\"code\" href=\"#rule-T001\">T001</a>",

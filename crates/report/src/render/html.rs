@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use sha2::{Digest, Sha256};
 
 use super::{Summary, duration, markdown, placeholder, plural};
-use crate::{Finding, Location, MAX_SNIPPET_LINE, Report, RuleInfo};
+use crate::{Finding, Location, MAX_SNIPPET_LINE, Report, RuleInfo, i18n};
 
 const CSS: &str = r#"
 :root{color-scheme:light dark;--fg:#1f2328;--bg:#fff;--muted:#59636e;--line:#d1d9e0;--code:#f6f8fa;--mark:#ffe08a;
@@ -69,7 +69,7 @@ const JS: &str = r"
     });
     Array.prototype.forEach.call(select.options, function (o) {
       var n = o.value === '' ? any : (counts[o.value] || 0);
-      o.textContent = (o.value === '' ? 'all' : o.value) + ' (' + n + ')';
+      o.textContent = (o.dataset.label || o.value) + ' (' + n + ')';
     });
   }
   function apply() {
@@ -171,49 +171,63 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 fn page(report: &Report) -> String {
     let mut h = String::with_capacity(16 * 1024);
     let root = escape(&report.root);
+    let lang = i18n::current();
+    let ui = i18n::ui(lang);
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src {}; script-src {}\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <title>miniguard report: {root}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+         <title>{}: {root}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        lang.tag(),
         csp_hash(CSS),
         csp_hash(JS),
+        ui.report_title,
     );
 
     // Header.
     let stats = &report.stats;
     let _ = write!(
         h,
-        "<header>\n<h1>miniguard report</h1>\n<dl class=\"meta\">\n\
-         <dt>Root</dt><dd><code>{root}</code></dd>\n\
-         <dt>Findings</dt><dd>{}</dd>\n\
-         <dt>Files scanned</dt><dd>{}{}</dd>\n\
-         <dt>Suppressed</dt><dd>{}</dd>\n{}\
-         <dt>Warnings</dt><dd>{}</dd>\n\
-         <dt>Duration</dt><dd>{}</dd>\n\
+        "<header>\n<h1>{}</h1>\n<dl class=\"meta\">\n\
+         <dt>{}</dt><dd><code>{root}</code></dd>\n\
+         <dt>{}</dt><dd>{}</dd>\n\
+         <dt>{}</dt><dd>{}{}</dd>\n\
+         <dt>{}</dt><dd>{}</dd>\n{}\
+         <dt>{}</dt><dd>{}</dd>\n\
+         <dt>{}</dt><dd>{}</dd>\n\
          <dt>miniguard</dt><dd>{}</dd>\n</dl>\n",
+        ui.report_title,
+        ui.root,
+        ui.findings,
         report.findings.len(),
+        ui.files_scanned,
         stats.files_scanned,
         if stats.files_skipped > 0 {
-            format!(" ({} skipped)", stats.files_skipped)
+            format!(" ({} {})", stats.files_skipped, ui.skipped)
         } else {
             String::new()
         },
+        ui.suppressed,
         stats.suppressed,
         if stats.hidden > 0 {
+            let below = stats
+                .min_severity
+                .map_or_else(String::new, |min| match lang {
+                    i18n::Lang::En => format!(" below {min}"),
+                    i18n::Lang::ZhCn => format!("（低于{}）", i18n::severity(min, lang)),
+                });
             format!(
-                "<dt>Not shown</dt><dd>{}{} (<code>--min-severity info</code> shows them)</dd>\n",
-                stats.hidden,
-                stats
-                    .min_severity
-                    .map_or_else(String::new, |min| format!(" below {min}"))
+                "<dt>{}</dt><dd>{}{below} (<code>--min-severity info</code>)</dd>\n",
+                ui.not_shown, stats.hidden,
             )
         } else {
             String::new()
         },
+        ui.warnings,
         report.warnings.len(),
+        ui.duration,
         duration(stats.duration_ms),
         escape(&report.tool_version),
     );
@@ -222,24 +236,37 @@ fn page(report: &Report) -> String {
         h.push_str("<p class=\"totals\">");
         for &s in &summary.severities {
             let n = report.findings.iter().filter(|f| f.severity == s).count();
-            let _ = write!(h, "<span class=\"badge sev-{s}\">{n} {s}</span> ");
+            let _ = write!(
+                h,
+                "<span class=\"badge sev-{s}\">{n} {}</span> ",
+                i18n::severity(s, lang)
+            );
         }
         h.push_str("</p>\n");
     }
     h.push_str("</header>\n<main>\n");
 
     // Summary table.
-    h.push_str("<section id=\"summary\">\n<h2>Summary</h2>\n");
+    let (category_head, total_head) = match lang {
+        i18n::Lang::En => ("Category", "Total"),
+        i18n::Lang::ZhCn => (ui.category, ui.total),
+    };
+    let _ = writeln!(h, "<section id=\"summary\">\n<h2>{}</h2>", ui.summary);
     if report.findings.is_empty() {
-        h.push_str("<p>No findings.</p>\n");
+        let _ = writeln!(h, "<p>{}</p>", ui.no_findings);
     } else {
-        h.push_str("<table>\n<thead><tr><th>Category</th>");
+        let _ = write!(h, "<table>\n<thead><tr><th>{category_head}</th>");
         for s in &summary.severities {
-            let _ = write!(h, "<th>{s}</th>");
+            let _ = write!(h, "<th>{}</th>", i18n::severity(*s, lang));
         }
-        h.push_str("<th>Total</th></tr></thead>\n<tbody>\n");
+        let _ = write!(h, "<th>{total_head}</th></tr></thead>\n<tbody>\n");
         for &c in &summary.categories {
-            let _ = write!(h, "<tr><td title=\"{}\">{c}</td>", escape(c.title()));
+            let _ = write!(
+                h,
+                "<tr><td title=\"{}\">{}</td>",
+                escape(c.title()),
+                i18n::category(c, lang)
+            );
             for &s in &summary.severities {
                 let n = report.count(c, s);
                 let class = if n == 0 { " class=\"zero\"" } else { "" };
@@ -248,7 +275,7 @@ fn page(report: &Report) -> String {
             let total = report.findings.iter().filter(|f| f.category == c).count();
             let _ = writeln!(h, "<td>{total}</td></tr>");
         }
-        h.push_str("<tr class=\"total\"><td>total</td>");
+        let _ = write!(h, "<tr class=\"total\"><td>{}</td>", ui.total);
         for &s in &summary.severities {
             let n = report.findings.iter().filter(|f| f.severity == s).count();
             let _ = write!(h, "<td>{n}</td>");
@@ -263,21 +290,41 @@ fn page(report: &Report) -> String {
 
     // Findings, grouped by file.
     if !report.findings.is_empty() {
+        let (category_label, rule_label) = match lang {
+            i18n::Lang::En => ("Category", "Rule"),
+            i18n::Lang::ZhCn => (ui.category, ui.rule),
+        };
         let _ = write!(
             h,
-            "<section id=\"findings\">\n<h2>Findings</h2>\n\
+            "<section id=\"findings\">\n<h2>{}</h2>\n\
              <div id=\"filters\" hidden>\n\
-             <label>Minimum severity <select id=\"f-sev\">\
-             <option value=\"info\">info</option><option value=\"low\">low</option>\
-             <option value=\"medium\">medium</option><option value=\"high\">high</option>\
-             <option value=\"critical\">critical</option></select></label>\n\
-             <label>Category <select id=\"f-cat\"><option value=\"\">all</option>"
+             <label>{} <select id=\"f-sev\">",
+            ui.findings, ui.min_severity
+        );
+        for s in crate::Severity::ALL.into_iter().rev() {
+            let _ = write!(
+                h,
+                "<option value=\"{s}\">{}</option>",
+                i18n::severity(s, lang)
+            );
+        }
+        let _ = write!(
+            h,
+            "</select></label>\n\
+             <label>{category_label} <select id=\"f-cat\"><option value=\"\" data-label=\"{}\">{0}</option>",
+            ui.all
         );
         for c in &summary.categories {
-            let _ = write!(h, "<option value=\"{c}\">{c}</option>");
+            let _ = write!(
+                h,
+                "<option value=\"{c}\" data-label=\"{0}\">{0}</option>",
+                i18n::category(*c, lang)
+            );
         }
-        h.push_str(
-            "</select></label>\n<label>Rule <select id=\"f-rule\"><option value=\"\">all</option>",
+        let _ = write!(
+            h,
+            "</select></label>\n<label>{rule_label} <select id=\"f-rule\"><option value=\"\" data-label=\"{0}\">{0}</option>",
+            ui.all
         );
         let mut codes: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
         codes.sort_unstable();
@@ -288,10 +335,15 @@ fn page(report: &Report) -> String {
         let _ = writeln!(
             h,
             "</select></label>\n\
-             <label>Path <input id=\"f-path\" type=\"search\" placeholder=\"part of a path\"></label>\n\
-             <label>Search <input id=\"f-text\" type=\"search\" placeholder=\"message, code, rule\"></label>\n\
-             <span><span id=\"f-count\">{}</span> shown</span>\n</div>",
-            report.findings.len()
+             <label>{} <input id=\"f-path\" type=\"search\" placeholder=\"{}\"></label>\n\
+             <label>{} <input id=\"f-text\" type=\"search\" placeholder=\"{}\"></label>\n\
+             <span><span id=\"f-count\">{}</span> {}</span>\n</div>",
+            ui.path,
+            ui.path_hint,
+            ui.search,
+            ui.search_hint,
+            report.findings.len(),
+            ui.shown
         );
         // Files with the most severe findings first; in a file, the most severe first, then by
         // position. Numbers stay those of the report's order (path, line), as in other formats.
@@ -323,10 +375,10 @@ fn page(report: &Report) -> String {
             let _ = writeln!(
                 h,
                 "<section class=\"file\">\n<h3>{name} ({})</h3>",
-                plural(findings.len() as u64, "finding")
+                count(findings.len(), "finding", "个问题", lang)
             );
             for (i, f) in findings {
-                write_finding(&mut h, report, i + 1, f);
+                write_finding(&mut h, report, i + 1, f, lang);
             }
             h.push_str("</section>\n");
         }
@@ -335,7 +387,11 @@ fn page(report: &Report) -> String {
 
     // Warnings.
     if !report.warnings.is_empty() {
-        h.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
+        let _ = writeln!(
+            h,
+            "<section id=\"warnings\">\n<h2>{}</h2>\n<ul>",
+            ui.warnings
+        );
         for w in &report.warnings {
             let place = match w.position {
                 Some(p) => format!("{}:{}", w.path, p.line),
@@ -353,22 +409,31 @@ fn page(report: &Report) -> String {
 
     // Rule index.
     if !report.rules.is_empty() {
-        h.push_str("<section id=\"rules\">\n<h2>Rules</h2>\n");
+        let _ = writeln!(h, "<section id=\"rules\">\n<h2>{}</h2>", ui.rules);
         for rule in &report.rules {
-            write_rule(&mut h, rule);
+            write_rule(&mut h, &i18n::localize(rule, lang), lang);
         }
         h.push_str("</section>\n");
     }
 
     let _ = write!(
         h,
-        "</main>\n<footer>Generated by miniguard {}.</footer>\n<script>{JS}</script>\n</body>\n</html>\n",
-        escape(&report.tool_version)
+        "</main>\n<footer>{}</footer>\n<script>{JS}</script>\n</body>\n</html>\n",
+        i18n::fill(ui.generated_by, &[&escape(&report.tool_version)])
     );
     h
 }
 
-fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
+/// `3 findings` / `3 个问题`.
+fn count(n: usize, english: &str, chinese: &str, lang: i18n::Lang) -> String {
+    match lang {
+        i18n::Lang::En => plural(n as u64, english),
+        i18n::Lang::ZhCn => format!("{n} {chinese}"),
+    }
+}
+
+fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, lang: i18n::Lang) {
+    let ui = i18n::ui(lang);
     let rule_link = if report.rule(&f.rule).is_some() {
         format!(
             "<a class=\"code\" href=\"#rule-{}\">{}</a>",
@@ -381,15 +446,17 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
     let _ = write!(
         h,
         "<article class=\"finding\" id=\"finding-{number}\" data-severity=\"{}\" data-category=\"{}\" data-rule=\"{}\" data-path=\"{}\">\n\
-         <p><span class=\"badge sev-{0}\">{0}</span> {rule_link} <strong>{}</strong> \
-         <span class=\"where\">confidence {}</span></p>\n\
+         <p><span class=\"badge sev-{0}\">{}</span> {rule_link} <strong>{}</strong> \
+         <span class=\"where\">{} {}</span></p>\n\
          <p class=\"message\">{}</p>\n<p class=\"where\"><code>{}</code></p>\n",
         f.severity,
         f.category,
         escape(&f.rule),
         escape(&f.location.path),
+        i18n::severity(f.severity, lang),
         escape(&f.name),
-        f.confidence,
+        ui.confidence,
+        i18n::confidence(f.confidence, lang),
         markdown::code_spans(&f.message),
         escape(&place(&f.location)),
     );
@@ -401,23 +468,25 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
     if let Some(help) = &f.help {
         let _ = writeln!(
             h,
-            "<p class=\"help\"><strong>Help:</strong> {}</p>",
+            "<p class=\"help\"><strong>{}</strong> {}</p>",
+            ui.help,
             markdown::code_spans(help)
         );
     }
     if let Some(reason) = &f.severity_reason {
         let _ = writeln!(
             h,
-            "<p class=\"where\">Severity {} here: {}</p>",
-            f.severity,
+            "<p class=\"where\">{} {}</p>",
+            i18n::fill(ui.severity_here, &[i18n::severity(f.severity, lang)]),
             markdown::code_spans(reason)
         );
     }
     if !f.related.is_empty() {
         let _ = writeln!(
             h,
-            "<details class=\"related\" open>\n<summary>The same flaw, also at ({})</summary>\n<ul>",
-            plural(f.related.len() as u64, "place")
+            "<details class=\"related\" open>\n<summary>{} ({})</summary>\n<ul>",
+            ui.same_flaw,
+            count(f.related.len(), "place", "处", lang)
         );
         for related in &f.related {
             let _ = writeln!(
@@ -432,8 +501,9 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
     if !f.trace.is_empty() {
         let _ = writeln!(
             h,
-            "<details class=\"trace\" open>\n<summary>Data flow, source first ({})</summary>\n<ol>",
-            plural(f.trace.len() as u64, "step")
+            "<details class=\"trace\" open>\n<summary>{} ({})</summary>\n<ol>",
+            ui.data_flow,
+            count(f.trace.len(), "step", "步", lang)
         );
         for step in &f.trace {
             let _ = writeln!(
@@ -448,14 +518,16 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding) {
     if !f.fingerprint.is_empty() {
         let _ = writeln!(
             h,
-            "<p class=\"fp\">Fingerprint <code>{}</code></p>",
+            "<p class=\"fp\">{} <code>{}</code></p>",
+            ui.fingerprint,
             escape(&f.fingerprint)
         );
     }
     h.push_str("</article>\n");
 }
 
-fn write_rule(h: &mut String, rule: &RuleInfo) {
+fn write_rule(h: &mut String, rule: &RuleInfo, lang: i18n::Lang) {
+    let ui = i18n::ui(lang);
     let cwe: Vec<String> = rule
         .cwe
         .iter()
@@ -468,14 +540,16 @@ fn write_rule(h: &mut String, rule: &RuleInfo) {
     let _ = write!(
         h,
         "<section class=\"rule\" id=\"rule-{}\">\n<h3>{} {}</h3>\n\
-         <p class=\"rule-meta\"><span class=\"badge sev-{}\">{3}</span> {} &middot; confidence {}{}</p>\n\
+         <p class=\"rule-meta\"><span class=\"badge sev-{}\">{}</span> {} &middot; {} {}{}</p>\n\
          <p>{}</p>\n",
         anchor(&rule.code),
         escape(&rule.code),
         escape(&rule.name),
         rule.severity,
-        rule.category,
-        rule.confidence,
+        i18n::severity(rule.severity, lang),
+        i18n::category(rule.category, lang),
+        ui.confidence,
+        i18n::confidence(rule.confidence, lang),
         if cwe.is_empty() {
             String::new()
         } else {

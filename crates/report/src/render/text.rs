@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Color, Style};
 
 use super::{Summary, TextOptions, duration, one_line, placeholder, plural};
-use crate::{Finding, Location, MAX_SNIPPET_LINE, Report, Severity};
+use crate::{Finding, Location, MAX_SNIPPET_LINE, Report, Severity, i18n};
 
 /// Code frames show at most this many snippet lines.
 const MAX_FRAME_LINES: usize = 6;
@@ -288,20 +288,29 @@ fn char_width(c: char) -> usize {
 fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let bold = palette.bold();
     let stats = &report.stats;
+    let lang = i18n::current();
+    let ui = i18n::ui(lang);
     if report.findings.is_empty() {
         let none = match stats.min_severity {
-            Some(min) if stats.hidden > 0 => format!("No findings at or above {min}."),
-            _ => "No findings.".to_owned(),
+            Some(min) if stats.hidden > 0 => {
+                i18n::fill(ui.no_findings_at_or_above, &[i18n::severity(min, lang)])
+            }
+            _ => ui.no_findings.to_owned(),
         };
         writeln!(out, "{}", paint(bold, &none))?;
     } else {
         let summary = Summary::of(report);
-        let mut header = vec!["category".to_owned()];
-        header.extend(summary.severities.iter().map(ToString::to_string));
-        header.push("total".to_owned());
+        let mut header = vec![ui.category.to_owned()];
+        header.extend(
+            summary
+                .severities
+                .iter()
+                .map(|s| i18n::severity(*s, lang).to_owned()),
+        );
+        header.push(ui.total.to_owned());
         let mut rows = Vec::new();
         for &category in &summary.categories {
-            let mut row = vec![category.to_string()];
+            let mut row = vec![i18n::category(category, lang).to_owned()];
             row.extend(
                 summary
                     .severities
@@ -316,7 +325,7 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
             row.push(total.to_string());
             rows.push(row);
         }
-        let mut total = vec!["total".to_owned()];
+        let mut total = vec![ui.total.to_owned()];
         total.extend(summary.severities.iter().map(|&s| {
             report
                 .findings
@@ -332,7 +341,7 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
                 std::iter::once(&header)
                     .chain(&rows)
                     .chain(std::iter::once(&total))
-                    .map(|r| r[i].chars().count())
+                    .map(|r| r[i].chars().map(char_width).sum::<usize>())
                     .max()
                     .unwrap_or(0)
             })
@@ -340,17 +349,18 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
         let line = |cells: &[String], style_of: &dyn Fn(usize) -> Style| -> String {
             let mut s = String::from(" ");
             for (i, cell) in cells.iter().enumerate() {
-                let w = widths[i];
+                // Padded by display width: a Chinese character takes two columns.
+                let pad = " ".repeat(widths[i].saturating_sub(cell.chars().map(char_width).sum()));
                 let text = if i == 0 {
-                    format!(" {cell:<w$}")
+                    format!(" {cell}{pad}")
                 } else {
-                    format!("  {cell:>w$}")
+                    format!("  {pad}{cell}")
                 };
                 s.push_str(&paint(style_of(i), &text));
             }
             s
         };
-        writeln!(out, "{}", paint(bold, "Summary:"))?;
+        writeln!(out, "{}", paint(bold, &format!("{}:", ui.summary)))?;
         writeln!(
             out,
             "{}",
@@ -382,30 +392,67 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
             "{}",
             paint(
                 bold,
-                &format!("Found {}.", plural(report.findings.len() as u64, "finding"))
+                &match lang {
+                    i18n::Lang::En => {
+                        i18n::fill(
+                            ui.found,
+                            &[&plural(report.findings.len() as u64, "finding")],
+                        )
+                    }
+                    i18n::Lang::ZhCn => {
+                        i18n::fill(ui.found, &[&report.findings.len().to_string()])
+                    }
+                }
             )
         )?;
     }
 
-    let mut parts = vec![format!("{} scanned", plural(stats.files_scanned, "file"))];
-    if stats.files_skipped > 0 {
-        parts.push(format!("{} skipped", stats.files_skipped));
-    }
-    parts.push(format!("{} suppressed", stats.suppressed));
-    if stats.hidden > 0 {
-        let below = stats
-            .min_severity
-            .map_or_else(String::new, |min| format!(" below {min}"));
-        parts.push(format!(
-            "{}{below} not shown (--min-severity info shows them)",
-            stats.hidden
-        ));
-    }
-    if !report.warnings.is_empty() {
-        parts.push(plural(report.warnings.len() as u64, "warning"));
-    }
-    parts.push(format!("took {}", duration(stats.duration_ms)));
-    writeln!(out, "{}", parts.join(", "))
+    let parts = match lang {
+        i18n::Lang::En => {
+            let mut parts = vec![format!("{} scanned", plural(stats.files_scanned, "file"))];
+            if stats.files_skipped > 0 {
+                parts.push(format!("{} skipped", stats.files_skipped));
+            }
+            parts.push(format!("{} suppressed", stats.suppressed));
+            if stats.hidden > 0 {
+                let below = stats
+                    .min_severity
+                    .map_or_else(String::new, |min| format!(" below {min}"));
+                parts.push(format!(
+                    "{}{below} not shown (--min-severity info shows them)",
+                    stats.hidden
+                ));
+            }
+            if !report.warnings.is_empty() {
+                parts.push(plural(report.warnings.len() as u64, "warning"));
+            }
+            parts.push(format!("took {}", duration(stats.duration_ms)));
+            parts
+        }
+        i18n::Lang::ZhCn => {
+            let mut parts = vec![format!("扫描 {} 个文件", stats.files_scanned)];
+            if stats.files_skipped > 0 {
+                parts.push(format!("跳过 {} 个", stats.files_skipped));
+            }
+            parts.push(format!("抑制 {} 个", stats.suppressed));
+            if stats.hidden > 0 {
+                let below = stats.min_severity.map_or_else(String::new, |min| {
+                    format!("低于{}的 ", i18n::severity(min, lang))
+                });
+                parts.push(format!(
+                    "{below}{} 个未显示（--min-severity info 可显示）",
+                    stats.hidden
+                ));
+            }
+            if !report.warnings.is_empty() {
+                parts.push(format!("{} 条警告", report.warnings.len()));
+            }
+            parts.push(format!("耗时 {}", duration(stats.duration_ms)));
+            parts
+        }
+    };
+    let sep = if lang == i18n::Lang::En { ", " } else { "，" };
+    writeln!(out, "{}", parts.join(sep))
 }
 
 #[cfg(test)]

@@ -1,0 +1,141 @@
+//! Simplified Chinese: every rule has its translation, and `--lang` / `LANG` choose the language
+//! of what people read while JSON stays English.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    c.env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8")
+        .env(
+            "MINIGUARD_CACHE_DIR",
+            std::env::temp_dir().join("miniguard-test-no-cache"),
+        );
+    c
+}
+
+fn codes() -> Vec<String> {
+    let out = bin().args(["rules", "--json"]).output().unwrap();
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn translations() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../report/i18n/zh-CN")
+}
+
+/// No rule lacks its Chinese page, and each page has the shape the program reads: a summary
+/// line, a blank line, the sections.
+#[test]
+fn every_rule_has_a_chinese_translation() {
+    let mut missing = Vec::new();
+    for code in codes() {
+        let path = translations().join(format!("{code}.md"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            missing.push(code);
+            continue;
+        };
+        let mut lines = text.lines();
+        let summary = lines.next().unwrap_or("");
+        assert!(
+            !summary.trim().is_empty() && !summary.starts_with('#'),
+            "{code}: the first line is the summary"
+        );
+        assert_eq!(
+            lines.next(),
+            Some(""),
+            "{code}: a blank line after the summary"
+        );
+        for section in ["## 发现什么", "## 为什么重要", "## 修复"] {
+            assert!(text.contains(section), "{code}: no `{section}`");
+        }
+        assert!(
+            summary
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{code}: the summary is not in Chinese"
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "rules without a zh-CN translation: {missing:?}"
+    );
+    // And no translation of a rule that does not exist.
+    let known = codes();
+    for entry in std::fs::read_dir(translations()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let code = name.trim_end_matches(".md");
+        assert!(known.iter().any(|c| c == code), "{name}: no such rule");
+    }
+}
+
+#[test]
+fn lang_and_locale_choose_the_language_of_what_people_read() {
+    // `rules CODE` in Chinese by flag, and by locale.
+    let out = bin()
+        .args(["rules", "S001", "--lang", "zh-CN"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("## 发现什么") && text.contains("默认级别"),
+        "{text}"
+    );
+    let out = bin()
+        .args(["rules", "S001"])
+        .env("LANG", "zh_CN.UTF-8")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("## 发现什么"));
+    // The flag wins over the locale.
+    let out = bin()
+        .args(["rules", "S001", "--lang", "en"])
+        .env("LANG", "zh_CN.UTF-8")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("## What it finds"));
+    let out = bin().args(["rules", "--lang", "fr"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // A scan: the text summary and the HTML page in Chinese, JSON in English.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.js"),
+        "wx.request({ url: 'http://api.example.com/a' })\n",
+    )
+    .unwrap();
+    let scan = |extra: &[&str]| {
+        bin()
+            .args([
+                "scan",
+                "--no-progress",
+                "--fail-on",
+                "never",
+                "--lang",
+                "zh-CN",
+            ])
+            .args(extra)
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let text = String::from_utf8_lossy(&scan(&[]).stdout).into_owned();
+    assert!(
+        text.contains("概览") && text.contains("发现 1 个问题"),
+        "{text}"
+    );
+    let html_path = dir.path().join("r.html");
+    scan(&["--format", "html", "--output", html_path.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("最低级别"));
+    assert!(html.contains("## 发现什么") || html.contains("<h4>发现什么</h4>"));
+    let json = String::from_utf8_lossy(&scan(&["--format", "json"]).stdout).into_owned();
+    assert!(!json.contains("发现什么") && json.contains("What it finds"));
+}
