@@ -262,6 +262,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
         }
         self.run_uncalled(idx);
+        let module = self.module(idx);
+        for h in super::handlers::analyse(&module) {
+            self.emit_in(idx, &Event::Handler(&h));
+        }
         self.cur = before;
     }
 
