@@ -294,6 +294,13 @@ pub const VALUE_FIELD_WORDS: &[&str] = &[
     "total",
 ];
 
+/// Words of fields that are a user's stored value (balances, points, scores): written from the
+/// client's input, the client chooses its own worth.
+pub const STORED_VALUE_WORDS: &[&str] = &[
+    "balance", "credit", "coin", "gold", "money", "point", "score", "integral", "bonus", "wallet",
+    "cash", "deposit",
+];
+
 /// Fields of a payment request or an order that carry the amount.
 pub const AMOUNT_FIELDS: &[&str] = &[
     "totalFee",
@@ -305,6 +312,8 @@ pub const AMOUNT_FIELDS: &[&str] = &[
     "price",
     "payPrice",
     "pay_price",
+    "totalPrice",
+    "total_price",
     "money",
     "orderPrice",
     "order_price",
@@ -362,10 +371,21 @@ pub const NOTIFY_FIELDS: &[&str] = &[
     "return_code",
     "resultCode",
     "result_code",
+    "refundFee",
+    "refund_fee",
+    "refundId",
+    "refund_id",
+    "successTime",
 ];
 
 /// Words in a cloud function's name that say it is a payment notification.
-pub const NOTIFY_NAME_WORDS: &[&str] = &["paycallback", "paynotify", "pay_notify", "notify"];
+pub const NOTIFY_NAME_WORDS: &[&str] = &[
+    "paycallback",
+    "refundcallback",
+    "pay_callback",
+    "refund_callback",
+    "notify",
+];
 
 /// Words of properties and calls that check the caller's role: `user.role === 'admin'`,
 /// `isAdmin(OPENID)`, `checkPermission(...)`.

@@ -133,6 +133,10 @@ pub struct Handler {
     /// Collections some selector of this handler ties to the caller: a record of them loaded
     /// with the owner condition before another access by id.
     pub owned_collections: Vec<Option<String>>,
+    /// Client keys that a selector tying records to the caller also used: the handler looked
+    /// the id up among the caller's records (`where({ id: orderId, user_id })`) before using
+    /// it elsewhere.
+    pub owned_keys: Vec<String>,
     /// A role or privilege flag of the client's input used as a condition (`event.isAdmin`).
     pub client_flags: Vec<Site>,
     /// A payment created for an amount the client chose.
@@ -160,6 +164,7 @@ impl Handler {
             owner_checked: false,
             role_checked: false,
             owned_collections: Vec::new(),
+            owned_keys: Vec::new(),
             client_flags: Vec::new(),
             client_amounts: Vec::new(),
             increments: Vec::new(),
@@ -186,12 +191,19 @@ impl Handler {
     /// Whether an access's collection was tied to the caller elsewhere in the handler.
     pub fn collection_owned(&self, a: &Access) -> bool {
         self.owned_collections.contains(&a.collection)
+            || a.client_key
+                .as_ref()
+                .is_some_and(|k| self.owned_keys.contains(k))
     }
 }
 
-/// Analyse a server-side module. Client code and unknown roles give nothing.
+/// Analyse a server-side module.
 pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
-    if !matches!(module.role, Role::CloudFunction | Role::Server) {
+    // Code of the client or of an unknown role gives nothing unless it has the shape of a
+    // cloud function (see below): mini-program pages never export `main(event, context)`,
+    // while the cloud functions of platforms the discovery does not recognise do.
+    let main = main_param(module.program);
+    if matches!(module.role, Role::Client | Role::Unknown) && main.is_none() {
         return Vec::new();
     }
     let rel: &str = &module.rel;
@@ -199,6 +211,7 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         .split('/')
         .rev()
         .skip(1)
+        .take(2)
         .any(|seg| spec::has_word(seg, spec::ADMIN_PATH_WORDS));
     let mut a = Analyser {
         source: module.source,
@@ -217,8 +230,11 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         pending_fn_name: None,
         learning: true,
     };
-    if module.role == Role::CloudFunction {
-        a.event_param = main_param(module.program);
+    // A module with the shape of a cloud function (`exports.main = async (event, context) =>`)
+    // is analysed as one, whatever its discovered role.
+    if module.role == Role::CloudFunction || main.is_some() {
+        a.role = Role::CloudFunction;
+        a.event_param = main;
         let name = rel.rsplit('/').nth(1).unwrap_or(rel).to_owned();
         let span = Span {
             start: 0,
@@ -1000,6 +1016,11 @@ impl<'s> Analyser<'s> {
         if owned {
             if !h.owned_collections.contains(&collection) {
                 h.owned_collections.push(collection);
+            }
+            if let Some(k) = sel.client
+                && !h.owned_keys.contains(&k)
+            {
+                h.owned_keys.push(k);
             }
             if privileged_lookup && op == spec::Op::Read {
                 h.role_checked = true;

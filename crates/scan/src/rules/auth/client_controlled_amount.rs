@@ -1,5 +1,6 @@
 use crate::events::{Cx, Event};
 use crate::js::authz_spec::{self as spec, Op};
+use crate::js::handlers::HandlerKind;
 use crate::rules::{Rule, RuleMeta};
 
 crate::declare_rule! {
@@ -13,6 +14,9 @@ crate::declare_rule! {
     ///   `db.command.inc(event.value)`, `{ $inc: { balance: req.body.amount } }`,
     ///   `increment('credit', { by: ... })` (not reported when the handler checks the caller's
     ///   role: an operator's adjustment);
+    /// - a user's stored value (balance, credit, coins, points, score) written from the
+    ///   request: `add({ data: { score: event.score } })`, `update({ balance: req.body.balance
+    ///   })` (not when the role is checked; not in the operator's collections, see A009);
     /// - a cloud function that handles a payment notification (named like `payCallback` /
     ///   `payNotify`, or reading `outTradeNo`, `transactionId`, `resultCode` from its event)
     ///   and marks records paid without verifying the notification (`cloudPay.queryOrder`, a
@@ -62,7 +66,9 @@ impl Rule for ClientControlledAmount {
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Handler(h) = event else { return };
-        if !cx.is_server() {
+        // Handlers are server code; a cloud function's shape says so even where the
+        // discovery took its folder for client code.
+        if cx.is_client() && h.kind != HandlerKind::CloudFunction {
             return;
         }
         for s in &h.client_amounts {
@@ -101,6 +107,28 @@ impl Rule for ClientControlledAmount {
             }
         }
         if !h.role_checked {
+            for a in &h.accesses {
+                if !matches!(a.op, Op::Add | Op::Update)
+                    || crate::js::handlers::privileged(a.collection.as_deref())
+                {
+                    continue;
+                }
+                let Some(k) = a
+                    .client_data_keys
+                    .iter()
+                    .find(|k| spec::has_word(k, spec::STORED_VALUE_WORDS))
+                else {
+                    continue;
+                };
+                cx.report(
+                    &Self::META,
+                    a.span,
+                    format!(
+                        "`{k}` is stored from the request with no role check: the client chooses its own balance, points or score"
+                    ),
+                )
+                .help("compute the value on the server (from what the user did or paid) instead of storing the client's number");
+            }
             for i in &h.increments {
                 if i.field
                     .as_deref()

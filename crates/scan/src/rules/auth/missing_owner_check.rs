@@ -76,7 +76,11 @@ impl Rule for MissingOwnerCheck {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Handler(h) = event else { return };
         // Payment notifications are A008's; password changes by a client key are A009's.
-        if !cx.is_server() || h.admin_path || h.guarded() || h.is_payment_notification() {
+        if (cx.is_client() && h.kind != HandlerKind::CloudFunction)
+            || h.admin_path
+            || h.guarded()
+            || h.is_payment_notification()
+        {
             return;
         }
         for a in &h.accesses {

@@ -62,7 +62,9 @@ impl Rule for MissingRoleCheck {
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Handler(h) = event else { return };
-        if !cx.is_server() {
+        // Handlers are server code; a cloud function's shape says so even where the
+        // discovery took its folder for client code.
+        if cx.is_client() && h.kind != HandlerKind::CloudFunction {
             return;
         }
         for f in &h.client_flags {
