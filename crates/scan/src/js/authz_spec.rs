@@ -301,6 +301,11 @@ pub const STORED_VALUE_WORDS: &[&str] = &[
     "cash", "deposit",
 ];
 
+/// Words of collections whose records are users' values (scores, rankings, wallets).
+pub const VALUE_COLLECTION_WORDS: &[&str] = &[
+    "score", "rank", "leaderboard", "wallet", "balance", "point", "account", "user", "member",
+];
+
 /// Fields of a payment request or an order that carry the amount.
 pub const AMOUNT_FIELDS: &[&str] = &[
     "totalFee",

@@ -15,7 +15,8 @@ crate::declare_rule! {
     ///   `increment('credit', { by: ... })` (not reported when the handler checks the caller's
     ///   role: an operator's adjustment);
     /// - a user's stored value (balance, credit, coins, points, score) written from the
-    ///   request: `add({ data: { score: event.score } })`, `update({ balance: req.body.balance
+    ///   request: `update({ balance: req.body.balance })`, or a new record of a collection of
+    ///   users' values (scores, rankings, wallets, accounts) `add({ data: { score: event.score }
     ///   })` (not when the role is checked; not in the operator's collections, see A009);
     /// - a cloud function that handles a payment notification (named like `payCallback` /
     ///   `payNotify`, or reading `outTradeNo`, `transactionId`, `resultCode` from its event)
@@ -108,16 +109,25 @@ impl Rule for ClientControlledAmount {
         }
         if !h.role_checked {
             for a in &h.accesses {
-                if !matches!(a.op, Op::Add | Op::Update)
-                    || crate::js::handlers::privileged(a.collection.as_deref())
-                {
+                // Changes of existing records; new records only in collections of users'
+                // values (a new item's own price or reward is the creator's to choose).
+                let value_collection = a
+                    .collection
+                    .as_deref()
+                    .is_some_and(|c| spec::has_word(c, spec::VALUE_COLLECTION_WORDS));
+                let relevant = match a.op {
+                    Op::Update => true,
+                    Op::Add => value_collection,
+                    _ => false,
+                };
+                if !relevant || crate::js::handlers::privileged(a.collection.as_deref()) {
                     continue;
                 }
-                let Some(k) = a
-                    .client_data_keys
-                    .iter()
-                    .find(|k| spec::has_word(k, spec::STORED_VALUE_WORDS))
-                else {
+                // `credit: _.inc(x)` is reported as an increment below.
+                let Some(k) = a.client_data_keys.iter().find(|k| {
+                    spec::has_word(k, spec::STORED_VALUE_WORDS)
+                        && !h.increments.iter().any(|i| i.field.as_deref() == Some(k.as_str()))
+                }) else {
                     continue;
                 };
                 cx.report(
