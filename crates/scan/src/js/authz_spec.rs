@@ -303,7 +303,15 @@ pub const STORED_VALUE_WORDS: &[&str] = &[
 
 /// Words of collections whose records are users' values (scores, rankings, wallets).
 pub const VALUE_COLLECTION_WORDS: &[&str] = &[
-    "score", "rank", "leaderboard", "wallet", "balance", "point", "account", "user", "member",
+    "score",
+    "rank",
+    "leaderboard",
+    "wallet",
+    "balance",
+    "point",
+    "account",
+    "user",
+    "member",
 ];
 
 /// Fields of a payment request or an order that carry the amount.
@@ -401,12 +409,22 @@ pub const ROLE_WORDS: &[&str] = &[
     "permit",
     "manager",
     "staff",
-    "auth",
     "privilege",
     "level",
     "isowner",
     "owner",
-    "access",
+];
+
+/// Words of route middleware that checks a role (`requireAdmin`, `checkPermission`); an
+/// authentication middleware (`auth`, `jwt()`) only says who the caller is.
+pub const ROLE_MIDDLEWARE_WORDS: &[&str] = &[
+    "admin",
+    "role",
+    "permission",
+    "permit",
+    "staff",
+    "manager",
+    "privilege",
 ];
 
 /// Words of functions that check the caller (a call with the identity as argument is a check).

@@ -667,7 +667,11 @@ impl<'s> Analyser<'s> {
         match strip(e) {
             Expression::Identifier(id) => {
                 let name = id.name.as_str();
-                if let Some(v) = self.lookup(name) {
+                // A variable with a known chain; a capitalised name bound to something else
+                // (`const { Order } = require('../models')`) is a model class.
+                if let Some(v) = self.lookup(name)
+                    && (v.chain.is_some() || !name.starts_with(|c: char| c.is_ascii_uppercase()))
+                {
                     return v.chain.as_deref().cloned();
                 }
                 if name.starts_with(|c: char| c.is_ascii_uppercase()) && !NOT_MODELS.contains(&name)
@@ -1373,7 +1377,7 @@ impl<'s> Analyser<'s> {
         let middle = &args[1..args.len().saturating_sub(1).max(1)];
         let mw_role = middle
             .iter()
-            .any(|a| spec::has_word(&self.text(a.span()), spec::ROLE_WORDS));
+            .any(|a| spec::has_word(&self.text(a.span()), spec::ROLE_MIDDLEWARE_WORDS));
         self.routes.insert(
             last.get_inner_expression().span().start,
             (

@@ -126,7 +126,10 @@ impl Rule for ClientControlledAmount {
                 // `credit: _.inc(x)` is reported as an increment below.
                 let Some(k) = a.client_data_keys.iter().find(|k| {
                     spec::has_word(k, spec::STORED_VALUE_WORDS)
-                        && !h.increments.iter().any(|i| i.field.as_deref() == Some(k.as_str()))
+                        && !h
+                            .increments
+                            .iter()
+                            .any(|i| i.field.as_deref() == Some(k.as_str()))
                 }) else {
                     continue;
                 };
