@@ -23,8 +23,8 @@ use miniguard_project::Role;
 use oxc_ast::ast::{
     Argument, ArrowFunctionExpression, AssignmentExpression, AssignmentTarget, BinaryExpression,
     BindingPattern, CallExpression, Class, ConditionalExpression, Expression, FormalParameters,
-    Function, IfStatement, MethodDefinition, ObjectExpression, ObjectProperty, ObjectPropertyKind,
-    PropertyKey, Statement, VariableDeclarator,
+    Function, IfStatement, MemberExpression, MethodDefinition, ObjectExpression, ObjectProperty,
+    ObjectPropertyKind, PropertyKey, Statement, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_syntax::scope::ScopeFlags;
@@ -116,6 +116,7 @@ pub struct Increment {
 
 /// What the analysis learned about one handler.
 #[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // Reason: independent facts, each read by some rule.
 pub struct Handler {
     pub kind: HandlerKind,
     /// The cloud function's folder name, or the route path / method name.
@@ -320,6 +321,7 @@ struct Var {
 
 /// A database chain built so far (`db.collection('orders').where({...})`).
 #[derive(Clone, Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // Reason: independent facts of one chain.
 struct Chain {
     /// A database or model object is at its root.
     db: bool,
@@ -427,10 +429,10 @@ fn is_literal(e: &Expression<'_>) -> bool {
 }
 
 fn key_name(k: &PropertyKey<'_>) -> Option<String> {
-    k.static_name().map(|c| c.into_owned())
+    k.static_name().map(std::borrow::Cow::into_owned)
 }
 
-impl<'s> Analyser<'s> {
+impl Analyser<'_> {
     fn text(&self, span: oxc_span::Span) -> String {
         let t = self
             .source
@@ -480,12 +482,12 @@ impl<'s> Analyser<'s> {
         self.class_depth(e, 0)
     }
 
-    fn class_depth(&self, e: &Expression<'_>, depth: u32) -> Src {
+    fn class_depth(&self, expr: &Expression<'_>, depth: u32) -> Src {
         if depth > 24 {
             return Src::empty();
         }
         let d = depth + 1;
-        match strip(e) {
+        match strip(expr) {
             Expression::Identifier(id) => {
                 let name = id.name.as_str();
                 if let Some(v) = self.lookup(name) {
@@ -507,7 +509,7 @@ impl<'s> Analyser<'s> {
                 }
             }
             Expression::ChainExpression(c) => match c.expression.as_member_expression() {
-                Some(m) => self.member(self.class_depth(m.object(), d), m.static_property_name()),
+                Some(m) => Self::member(self.class_depth(m.object(), d), m.static_property_name()),
                 None => Src::empty(),
             },
             e if e.as_member_expression().is_some() => {
@@ -520,7 +522,7 @@ impl<'s> Analyser<'s> {
                 {
                     return Src::IDENTITY;
                 }
-                self.member(self.class_depth(m.object(), d), m.static_property_name())
+                Self::member(self.class_depth(m.object(), d), m.static_property_name())
             }
             Expression::CallExpression(c) => self.call_class(c, d),
             Expression::LogicalExpression(l) => {
@@ -566,7 +568,7 @@ impl<'s> Analyser<'s> {
     }
 
     /// A property of a value of class `base`.
-    fn member(&self, base: Src, prop: Option<&str>) -> Src {
+    fn member(base: Src, prop: Option<&str>) -> Src {
         let prop = prop.unwrap_or("");
         if base.contains(Src::PLATFORM) {
             return if spec::PLATFORM_IDENTITY_MEMBERS.contains(&prop) {
@@ -659,12 +661,12 @@ impl<'s> Analyser<'s> {
 
     // ----- database chains --------------------------------------------------------------
 
-    fn chain_of(&self, e: &Expression<'_>, depth: u32) -> Option<Chain> {
+    fn chain_of(&self, expr: &Expression<'_>, depth: u32) -> Option<Chain> {
         if depth > 16 {
             return None;
         }
         let d = depth + 1;
-        match strip(e) {
+        match strip(expr) {
             Expression::Identifier(id) => {
                 let name = id.name.as_str();
                 // A variable with a known chain; a capitalised name bound to something else
@@ -760,7 +762,7 @@ impl<'s> Analyser<'s> {
                 let obj_prop = obj
                     .get_inner_expression()
                     .as_member_expression()
-                    .and_then(|o| o.static_property_name())
+                    .and_then(MemberExpression::static_property_name)
                     .or_else(|| ident_name(obj));
                 if obj_prop.is_some_and(|p| spec::MODEL_CONTAINERS.contains(&p)) {
                     return Some(Chain {
@@ -1038,7 +1040,7 @@ impl<'s> Analyser<'s> {
         let callee_text = self.text(callee.span());
         let method = callee
             .as_member_expression()
-            .and_then(|m| m.static_property_name())
+            .and_then(MemberExpression::static_property_name)
             .or_else(|| ident_name(callee))
             .unwrap_or("");
         let args: Vec<&Expression<'_>> = c
@@ -1178,14 +1180,14 @@ impl<'s> Analyser<'s> {
         }
     }
 
-    fn comparison(&mut self, b: &BinaryExpression<'_>) {
-        if !b.operator.is_equality() {
+    fn comparison(&mut self, bin: &BinaryExpression<'_>) {
+        if !bin.operator.is_equality() {
             return;
         }
-        let (l, r) = (self.class(&b.left), self.class(&b.right));
-        let span: Span = b.span.into();
-        let what = self.text(b.span);
-        for (side, other, other_e) in [(l, r, &b.right), (r, l, &b.left)] {
+        let (left, right) = (self.class(&bin.left), self.class(&bin.right));
+        let span: Span = bin.span.into();
+        let what = self.text(bin.span);
+        for (side, other, other_e) in [(left, right, &bin.right), (right, left, &bin.left)] {
             if side.contains(Src::IDENTITY) && !side.contains(Src::CLIENT) {
                 let constant = is_literal(other_e);
                 if let Some(h) = self.handler() {
@@ -1198,14 +1200,14 @@ impl<'s> Analyser<'s> {
             }
         }
         // `role === 'admin'` on either side, from the client or from a record.
-        for (x, lit) in [(&b.left, &b.right), (&b.right, &b.left)] {
+        for (x, lit) in [(&bin.left, &bin.right), (&bin.right, &bin.left)] {
             let Expression::StringLiteral(s) = lit.get_inner_expression() else {
                 continue;
             };
             let name = x
                 .get_inner_expression()
                 .as_member_expression()
-                .and_then(|m| m.static_property_name())
+                .and_then(MemberExpression::static_property_name)
                 .or_else(|| ident_name(x));
             let named_role =
                 name.is_some_and(|p| spec::has_word(p, spec::ROLE_WORDS) && !p.contains("author"));
@@ -1249,7 +1251,7 @@ impl<'s> Analyser<'s> {
                     let key = key_name(&prop.key).unwrap_or_default();
                     self.notify_field(v.src, &key);
                     let fv = Var {
-                        src: self.member(v.src, Some(&key)),
+                        src: Self::member(v.src, Some(&key)),
                         chain: None,
                     };
                     self.bind_pattern(&prop.value, &fv, declare);
@@ -1286,12 +1288,12 @@ impl<'s> Analyser<'s> {
         &mut self,
         params: &FormalParameters<'_>,
         span: oxc_span::Span,
-        name: Option<String>,
+        name: Option<&str>,
         is_method: bool,
     ) -> bool {
         self.scopes.push(FxHashMap::default());
         // Parameters.
-        let hint = name.as_ref().and_then(|n| self.hints.get(n)).cloned();
+        let hint = name.and_then(|n| self.hints.get(n)).cloned();
         for (i, p) in params.items.iter().enumerate() {
             let mut src = hint
                 .as_ref()
@@ -1327,7 +1329,7 @@ impl<'s> Analyser<'s> {
             .routes
             .get(&span.start)
             .cloned()
-            .unwrap_or_else(|| (name.clone().unwrap_or_default(), false, false));
+            .unwrap_or_else(|| (name.unwrap_or_default().to_owned(), false, false));
         let mut h = Handler::new(HandlerKind::Route, route, span.into(), self.admin_path);
         h.role_checked = mw_role;
         h.has_middleware = mw_any;
@@ -1422,7 +1424,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
             .map(|i| i.name.to_string())
             .or_else(|| self.pending_fn_name.take());
         self.pending_fn_name = None;
-        let started = self.enter_function(&it.params, it.span, name, is_method);
+        let started = self.enter_function(&it.params, it.span, name.as_deref(), is_method);
         self.depth += 1;
         if let Some(body) = &it.body {
             self.visit_function_body(body);
@@ -1435,7 +1437,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
     fn visit_arrow_function_expression(&mut self, it: &ArrowFunctionExpression<'a>) {
         let name = self.pending_fn_name.take();
         self.pending_method = false;
-        let started = self.enter_function(&it.params, it.span, name, false);
+        let started = self.enter_function(&it.params, it.span, name.as_deref(), false);
         self.depth += 1;
         self.visit_arrow_function_body(&it.body);
         self.depth -= 1;
@@ -1467,7 +1469,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
         let key = it
             .left
             .as_member_expression()
-            .and_then(|m| m.static_property_name())
+            .and_then(MemberExpression::static_property_name)
             .map(str::to_owned);
         self.keys.push(key);
         self.visit_expression(&it.right);
