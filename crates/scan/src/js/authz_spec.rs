@@ -445,7 +445,8 @@ pub const CHECK_CALL_WORDS: &[&str] = &[
 
 /// Words of folders holding the operator's back office: handlers there act on every user's
 /// records by design, and their flaw, when there is one, is a missing role check.
-pub const ADMIN_PATH_WORDS: &[&str] = &["admin", "manage", "backend", "dashboard", "cms"];
+/// (`backend` is not one: projects name their whole server side so.)
+pub const ADMIN_PATH_WORDS: &[&str] = &["admin", "manage", "dashboard", "cms"];
 
 /// Whether `name`, lower-cased, contains one of `words`.
 pub fn has_word(name: &str, words: &[&str]) -> bool {
