@@ -104,6 +104,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &auth::missing_owner_check::MissingOwnerCheck,
         &auth::client_controlled_amount::ClientControlledAmount,
         &auth::missing_role_check::MissingRoleCheck,
+        &auth::credential_in_response::CredentialInResponse,
         &injection::sql_injection::SqlInjection,
         &injection::nosql_injection::NosqlInjection,
         &injection::command_injection::CommandInjection,
