@@ -1187,13 +1187,16 @@ impl Analyser<'_> {
         let (left, right) = (self.class(&bin.left), self.class(&bin.right));
         let span: Span = bin.span.into();
         let what = self.text(bin.span);
-        for (side, other, other_e) in [(left, right, &bin.right), (right, left, &bin.left)] {
+        // The identity compared with a constant is an allow-list; with anything else (a
+        // record's owner, or the id the client sent: `if (body.userId !== ctx.state.user.id)`)
+        // it ties the operation to the caller.
+        for (side, other_e) in [(left, &bin.right), (right, &bin.left)] {
             if side.contains(Src::IDENTITY) && !side.contains(Src::CLIENT) {
                 let constant = is_literal(other_e);
                 if let Some(h) = self.handler() {
                     if constant {
                         h.role_checked = true;
-                    } else if !other.contains(Src::CLIENT) {
+                    } else {
                         h.owner_checked = true;
                     }
                 }

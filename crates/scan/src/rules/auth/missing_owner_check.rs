@@ -20,7 +20,8 @@ crate::declare_rule! {
     /// not reported when:
     /// - the selector also holds the identity (`where({ _id: event.id, _openid: OPENID })`);
     /// - the handler loaded a record of the same collection by the identity first;
-    /// - the identity is compared with something (`if (order._openid !== OPENID) throw`),
+    /// - the identity is compared with something (`if (order._openid !== OPENID) throw`,
+    ///   `if (req.body.userId !== req.user.id) return`),
     ///   passed to a check function, or a role is checked (an allow-list, `user.role ===
     ///   'admin'`, an admin table looked up by the identity, a role middleware on the route);
     /// - the handler is under an admin/back-office folder (their flaw is a missing role
