@@ -382,6 +382,9 @@ struct Analyser<'s> {
     learning: bool,
 }
 
+/// Bytes of code read for a description (see [`Analyser::text`]).
+const MAX_TEXT_BYTES: usize = 240;
+
 const NOT_MODELS: &[&str] = &[
     "Object", "Array", "Promise", "Math", "JSON", "Date", "Map", "Set", "Number", "String",
     "Reflect", "Buffer", "Error", "RegExp", "Boolean", "Symbol", "Intl", "URL",
@@ -433,13 +436,18 @@ fn key_name(k: &PropertyKey<'_>) -> Option<String> {
 }
 
 impl Analyser<'_> {
+    /// The code at `span`, whitespace folded, cut to 60 characters. Only a bounded prefix is
+    /// read: a call's callee can be a chain of thousands of links.
     fn text(&self, span: oxc_span::Span) -> String {
-        let t = self
-            .source
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or("");
+        let start = span.start as usize;
+        let mut end = (span.end as usize).min(start.saturating_add(MAX_TEXT_BYTES));
+        while end > start && !self.source.is_char_boundary(end) {
+            end -= 1;
+        }
+        let t = self.source.get(start..end).unwrap_or("");
+        let cut = end < span.end as usize;
         let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        if t.chars().count() > 60 {
+        if cut || t.chars().count() > 60 {
             let mut s: String = t.chars().take(57).collect();
             s.push_str("...");
             s
