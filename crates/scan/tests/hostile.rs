@@ -283,6 +283,84 @@ fn smoke_fuzz_vue_split_depth_and_json() {
         "<",
     ];
     for i in 0..3000 {
+        let seed = seeds[i % seeds.len()];
+        let mut s: String = seed.to_owned();
+        for _ in 0..=(next() % 8) {
+            let at = usize::try_from(next() % (s.len() as u64 + 1)).unwrap_or(0);
+            let mut at = at.min(s.len());
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            match next() % 3 {
+                0 => s.truncate(at),
+                1 => s.insert_str(
+                    at,
+                    pieces[usize::try_from(next() % pieces.len() as u64).unwrap_or(0)],
+                ),
+                _ => {
+                    if let Some(c) = s[at..].chars().next() {
+                        s.replace_range(at..at + c.len_utf8(), "");
+                    }
+                }
+            }
+        }
+        for tag in ["script", "template"] {
+            let split = vue::split(&s, tag);
+            let mut last = 0;
+            for b in &split.blocks {
+                assert!(
+                    b.start <= b.end && b.end <= s.len() && b.start >= last,
+                    "{s:?}"
+                );
+                last = b.end;
+            }
+            let keep: Vec<(usize, usize)> = split.blocks.iter().map(|b| (b.start, b.end)).collect();
+            assert_eq!(vue::mask(&s, &keep).len(), s.len());
+        }
+        let _ = depth::check(
+            &s,
+            8,
+            depth::Options {
+                angles: true,
+                jsx: true,
+            },
+        );
+        let _ = miniguard_project::json::parse(&s);
+    }
+}
+
+/// Issue 12 (part): each batch parses what its files import into its own arena; the number of
+/// modules one batch parses is capped, with a warning naming the first import left out.
+#[test]
+fn modules_per_batch_are_capped() {
+    let n = miniguard_scan::js::MAX_BATCH_MODULES + 50;
+    let mut files: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("lib/m{i}.js"), format!("module.exports = {i}\n")))
+        .collect();
+    let mut main = String::new();
+    for i in 0..n {
+        main.push_str("require('./lib/m");
+        main.push_str(&i.to_string());
+        main.push_str("')\n");
+    }
+    files.push(("main.js".to_owned(), main));
+    let out = scan_files(&files);
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.message.contains("not followed as an import")),
+        "{:?}",
+        out.warnings.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// The handler analysis describes calls by a bounded prefix of their code: a database chain of
+/// thousands of links (each call's callee is the whole chain before it) took minutes when every
+/// description read the whole callee.
+#[test]
+fn cloud_function_with_a_long_database_chain_is_analysed_in_linear_time() {
+    let mut chain = String::from("db.collection('orders')");
+    for i in 0..3000 {
         let _ = write!(chain, "\n    .where({{ a{i}: event.x, b: _.eq(event.y) }})");
     }
     chain.push_str("\n    .remove()");
