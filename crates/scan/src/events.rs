@@ -132,6 +132,9 @@ pub enum Event<'e, 'a> {
     Property(&'e PropertyEvent<'e, 'a>),
     Binding(&'e BindingEvent<'e, 'a>),
     Respond(&'e RespondEvent<'e, 'a>),
+    /// A server-side handler as the ownership analysis summarised it (once per handler, after
+    /// its module was evaluated).
+    Handler(&'e crate::js::handlers::Handler),
 }
 
 /// A finding before it is placed in a file's lines.

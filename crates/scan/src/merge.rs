@@ -28,6 +28,9 @@ pub const SUBSUMES: &[(&str, &[&str])] = &[
     ("A002", &["S001", "S002", "S003", "T004"]),
     // The session_key returned by a cloud function or server.
     ("A004", &["S002", "T004"]),
+    // A user id taken from the event selects the records: the ownership finding of the same
+    // call is the same flaw.
+    ("A003", &["A007"]),
     // A recognised secret is also a hard-coded credential.
     ("K001", &["K004", "S004"]),
     ("K002", &["K004", "S004"]),

@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use miniguard_project::{DiscoverOptions, discover};
@@ -350,5 +351,35 @@ fn modules_per_batch_are_capped() {
             .any(|w| w.message.contains("not followed as an import")),
         "{:?}",
         out.warnings.iter().take(5).collect::<Vec<_>>()
+    );
+}
+
+/// The handler analysis describes calls by a bounded prefix of their code: a database chain of
+/// thousands of links (each call's callee is the whole chain before it) took minutes when every
+/// description read the whole callee.
+#[test]
+fn cloud_function_with_a_long_database_chain_is_analysed_in_linear_time() {
+    let mut chain = String::from("db.collection('orders')");
+    for i in 0..3000 {
+        let _ = write!(chain, "\n    .where({{ a{i}: event.x, b: _.eq(event.y) }})");
+    }
+    chain.push_str("\n    .remove()");
+    let code = format!(
+        "const cloud = require('wx-server-sdk')\nconst db = cloud.database()\nconst _ = db.command\nexports.main = async (event) => {{\n  await {chain}\n  await db.collection('orders').doc(event.id).remove()\n}}\n"
+    );
+    let out = scan_files(&[
+        (
+            "project.config.json".to_owned(),
+            r#"{"cloudfunctionRoot": "cloudfunctions/"}"#.to_owned(),
+        ),
+        (
+            "cloudfunctions/x/package.json".to_owned(),
+            r#"{"dependencies": {"wx-server-sdk": "*"}}"#.to_owned(),
+        ),
+        ("cloudfunctions/x/index.js".to_owned(), code),
+    ]);
+    assert!(
+        out.findings.iter().any(|f| f.rule == "A007"),
+        "the file is analysed to its end: the removal by a client-chosen id is reported"
     );
 }

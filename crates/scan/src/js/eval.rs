@@ -262,6 +262,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
         }
         self.run_uncalled(idx);
+        let module = self.module(idx);
+        for h in super::handlers::analyse(&module) {
+            self.emit_in(idx, &Event::Handler(&h));
+        }
         self.cur = before;
     }
 
@@ -2206,6 +2210,17 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             return resp;
         }
+        // The platform's credential exchange (`cgi-bin/token`) answers with the access_token.
+        if args.iter().any(is_token_exchange) {
+            let resp = credential_response(&result.taint, "access_token", Labels::SECRET);
+            for a in args {
+                if let Kind::Func(f) = a.kind {
+                    let params = [Value::unknown(), resp.clone(), resp.clone()];
+                    self.call_func(f, Value::unknown(), &params, true);
+                }
+            }
+            return resp;
+        }
         // Callbacks passed to library calls still run (e.g. `pool.query(sql, (err, rows) => ..)`).
         let param = Value {
             taint: result.taint.clone(),
@@ -2932,15 +2947,38 @@ fn is_session_exchange(a: &Value<'_>) -> bool {
     })
 }
 
+/// A request URL (or options with `url`) of the platform's server credential exchange
+/// (`cgi-bin/token`, `cgi-bin/stable_token`: the app-wide `access_token`).
+fn is_token_exchange(a: &Value<'_>) -> bool {
+    let url = if a.text.is_some() {
+        Some(a)
+    } else {
+        a.field("url").or_else(|| a.field("uri"))
+    };
+    url.and_then(|u| u.text.as_deref()).is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.contains("/cgi-bin/token") || t.contains("/cgi-bin/stable_token")
+    })
+}
+
 /// The answer of the code-to-session exchange: `session_key` in the parsed body and under
 /// `data` / `body` of the HTTP clients' response objects.
 fn session_response<'a>(taint: &crate::value::Taint) -> Value<'a> {
-    let key = Value {
-        labels: Labels::SESSION_KEY,
+    credential_response(taint, "session_key", Labels::SESSION_KEY)
+}
+
+/// A platform answer carrying a credential under `key`, in the parsed body and under `data` /
+/// `body` of the HTTP clients' response objects.
+fn credential_response<'a>(taint: &crate::value::Taint, field: &str, labels: Labels) -> Value<'a> {
+    let mut key = Value {
+        labels,
         ..Value::default()
     };
+    // The credential came over the network from the platform (not from a secret of the code).
+    key.taint = taint.clone();
+    key.taint.kinds |= SourceKind::NETWORK;
     let mut body = Obj::default();
-    body.set("session_key", key);
+    body.set(field, key);
     let body = Value::object(body);
     let mut resp = body.obj().cloned().unwrap_or_default();
     resp.set("data", body.clone());

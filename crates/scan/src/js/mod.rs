@@ -5,9 +5,11 @@
 //! across `require`/`import`. Batches run in parallel; each owns its arena.
 
 pub mod apis;
+pub mod authz_spec;
 pub mod depth;
 pub mod eval;
 pub mod guards;
+pub mod handlers;
 pub mod vue;
 
 use std::cell::RefCell;

@@ -1,0 +1,182 @@
+use crate::events::{Cx, Event};
+use crate::js::authz_spec::{self as spec, Op};
+use crate::js::handlers::HandlerKind;
+use crate::rules::{Rule, RuleMeta};
+
+crate::declare_rule! {
+    /// ## What it finds
+    /// Money and value the server takes from the client instead of computing it:
+    /// - a payment created for an amount from the request: `cloud.cloudPay.unifiedOrder({
+    ///   totalFee: event.payPrice })`, WeChat Pay `transactions_jsapi({ amount: { total:
+    ///   req.body.total } })`, an order stored with a price from the request
+    ///   (`db.collection('orders').add({ data: { totalPrice: event.totalPrice } })`);
+    /// - a balance, credit, point, stock or score changed by a delta the client chose:
+    ///   `db.command.inc(event.value)`, `{ $inc: { balance: req.body.amount } }`,
+    ///   `increment('credit', { by: ... })` (not reported when the handler checks the caller's
+    ///   role: an operator's adjustment);
+    /// - a user's stored value (balance, credit, coins, points, score) written from the
+    ///   request: `update({ balance: req.body.balance })`, or a new record of a collection of
+    ///   users' values (scores, rankings, wallets, accounts) `add({ data: { score: event.score }
+    ///   })` (not when the role is checked; not in the operator's collections, see A009);
+    /// - a cloud function that handles a payment notification (named like `payCallback` /
+    ///   `payNotify`, or reading `outTradeNo`, `transactionId`, `resultCode` from its event)
+    ///   and marks records paid without verifying the notification (`cloudPay.queryOrder`, a
+    ///   signature check). A cloud function can be called by any client with any event.
+    ///
+    /// The provenance comes from the ownership analysis of handlers (`js/handlers.rs`); the
+    /// payment APIs, amount fields and value fields are tables in `js/authz_spec.rs`.
+    ///
+    /// ## Why it matters
+    /// The client is the attacker's: a buyer who edits the request pays one cent for any
+    /// order, credits their own (or anyone's) balance with any amount, or calls the
+    /// notification function directly and gets an unpaid order marked paid.
+    ///
+    /// ## Example
+    /// ```js
+    /// exports.main = async (event) => {
+    ///   return cloud.cloudPay.unifiedOrder({ outTradeNo: event.orderNo, totalFee: event.payPrice, ... })
+    /// }
+    /// ```
+    ///
+    /// ## Fix
+    /// Compute amounts on the server from the server's own records (the order's goods and
+    /// prices read from the database). Change balances only by amounts the server derives,
+    /// within bounds. In a payment notification, confirm the payment with the payment
+    /// platform (`cloudPay.queryOrder`, the signature of the notification) before acting.
+    ///
+    /// ## References
+    /// - CWE-602: Client-Side Enforcement of Server-Side Security
+    /// - CWE-345: Insufficient Verification of Data Authenticity
+    /// - CWE-840: Business Logic Errors
+    /// - WeChat Pay: "the merchant must verify the notification's signature and the amount"
+    pub struct ClientControlledAmount {
+        code: "A008",
+        name: "client-controlled-amount",
+        category: Auth,
+        severity: High,
+        confidence: Medium,
+        cwe: [602, 345, 840],
+        summary: "Payment amount, balance change or payment state taken from the client",
+    }
+}
+
+impl Rule for ClientControlledAmount {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        let Event::Handler(h) = event else { return };
+        // Handlers are server code; a cloud function's shape says so even where the
+        // discovery took its folder for client code.
+        if cx.is_client() && h.kind != HandlerKind::CloudFunction {
+            return;
+        }
+        for s in &h.client_amounts {
+            cx.report(
+                &Self::META,
+                s.span,
+                format!(
+                    "the payment is created for `{}`, an amount the client sends: a buyer can pay any price",
+                    s.what
+                ),
+            )
+            .help("compute the amount on the server from the order and prices in the database");
+        }
+        for a in &h.accesses {
+            if a.op != Op::Add
+                || !a
+                    .collection
+                    .as_deref()
+                    .is_some_and(|c| spec::has_word(c, &["order", "pay", "bill"]))
+            {
+                continue;
+            }
+            if let Some(k) = a
+                .client_data_keys
+                .iter()
+                .find(|k| spec::AMOUNT_FIELDS.contains(&k.as_str()))
+            {
+                cx.report(
+                    &Self::META,
+                    a.span,
+                    format!(
+                        "the order is stored with `{k}` taken from the request: the client chooses what it pays"
+                    ),
+                )
+                .help("compute the order's amount on the server from the goods' prices in the database");
+            }
+        }
+        if !h.role_checked {
+            for a in &h.accesses {
+                // Changes of existing records; new records only in collections of users'
+                // values (a new item's own price or reward is the creator's to choose).
+                let value_collection = a
+                    .collection
+                    .as_deref()
+                    .is_some_and(|c| spec::has_word(c, spec::VALUE_COLLECTION_WORDS));
+                let relevant = match a.op {
+                    Op::Update => true,
+                    Op::Add => value_collection,
+                    _ => false,
+                };
+                if !relevant || crate::js::handlers::privileged(a.collection.as_deref()) {
+                    continue;
+                }
+                // `credit: _.inc(x)` is reported as an increment below.
+                let Some(k) = a.client_data_keys.iter().find(|k| {
+                    spec::has_word(k, spec::STORED_VALUE_WORDS)
+                        && !h
+                            .increments
+                            .iter()
+                            .any(|i| i.field.as_deref() == Some(k.as_str()))
+                }) else {
+                    continue;
+                };
+                cx.report(
+                    &Self::META,
+                    a.span,
+                    format!(
+                        "`{k}` is stored from the request with no role check: the client chooses its own balance, points or score"
+                    ),
+                )
+                .help("compute the value on the server (from what the user did or paid) instead of storing the client's number");
+            }
+            for i in &h.increments {
+                if i.field
+                    .as_deref()
+                    .is_some_and(|f| !spec::has_word(f, spec::VALUE_FIELD_WORDS))
+                {
+                    continue;
+                }
+                let field = i
+                    .field
+                    .as_deref()
+                    .map_or_else(String::new, |f| format!("`{f}` "));
+                cx.report(
+                    &Self::META,
+                    i.span,
+                    format!(
+                        "{field}is incremented by `{}`, a delta the client chooses (any size, any sign), with no role check: any user can add value or drain it",
+                        i.delta
+                    ),
+                )
+                .help("derive the change on the server (a fixed reward, the price of what was bought) and bound it");
+            }
+        }
+        if h.is_payment_notification()
+            && !h.verified
+            && let Some(a) = h.accesses.iter().find(|a| a.op == Op::Update)
+        {
+            cx.report(
+                &Self::META,
+                a.span,
+                format!(
+                    "this payment-notification cloud function (`{}`) updates records from its event without confirming the payment (no `cloudPay.queryOrder`, no signature check): any client can call it with an order number and mark the order paid",
+                    h.name
+                ),
+            )
+            .help("confirm the payment with the payment platform (query the order by its number, check amount and state) before changing the order");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+use crate::events::{Cx, Event};
+use crate::js::authz_spec::Op;
+use crate::js::handlers::{self, HandlerKind};
+use crate::rules::{Rule, RuleMeta};
+
+crate::declare_rule! {
+    /// ## What it finds
+    /// A server-side handler that reads, changes or deletes a record chosen by the client,
+    /// with nothing tying the record to the caller: a cloud function's
+    /// `db.collection(c).doc(event.id).update(...)` / `.where({ _id: event.id }).remove()`, a
+    /// route's `Order.findByPk(req.params.id)` / `Order.destroy({ where: { id } })`, a thinkjs
+    /// controller's `this.model('cart').where({ id: this.post('id') }).update(...)`, egg's
+    /// `app.mysql.update('orders', ctx.request.body)`.
+    ///
+    /// The ownership analysis (`js/handlers.rs`, its tables in `js/authz_spec.rs`) follows
+    /// each handler's client input (`event`, `req.body`/`query`/`params`, `ctx.request.body`,
+    /// `ctx.query`, `this.post()`/`this.get()`) and the caller's verified identity
+    /// (`cloud.getWXContext().OPENID`, `event.userInfo.openId`, `req.user`, `ctx.state.user`,
+    /// `ctx.session`, `this.getLoginUserId()`, `think.userId`, uni-id's `checkToken`). It is
+    /// not reported when:
+    /// - the selector also holds the identity (`where({ _id: event.id, _openid: OPENID })`);
+    /// - the handler loaded a record of the same collection by the identity first;
+    /// - the identity is compared with something (`if (order._openid !== OPENID) throw`,
+    ///   `if (req.body.userId !== req.user.id) return`),
+    ///   passed to a check function, or a role is checked (an allow-list, `user.role ===
+    ///   'admin'`, an admin table looked up by the identity, a role middleware on the route);
+    /// - the handler is under an admin/back-office folder (their flaw is a missing role
+    ///   check, [A009](A009.md)), or the collection is the operator's (goods, staff, settings:
+    ///   reported by A009 too).
+    ///
+    /// What is reported, for precision: deletions; updates that write client data or touch
+    /// personal records; reads only of personal records (collections named like orders,
+    /// addresses, users, carts, messages, payments, bookings). Reads of a public catalogue
+    /// by id (goods, articles) are not flaws.
+    ///
+    /// Helpers in other modules (a service called with the client's id) are not followed.
+    ///
+    /// ## Why it matters
+    /// Ids travel to the client (in lists, links, shares) and are easy to guess when they are
+    /// sequential. Any user who changes the id in the request reads another user's order with
+    /// its name, phone and address, rewrites it, cancels it or deletes it (IDOR, broken
+    /// object-level authorization: the first risk of the OWASP API Top 10).
+    ///
+    /// ## Example
+    /// ```js
+    /// exports.main = async (event) => {
+    ///   const { OPENID } = cloud.getWXContext()
+    ///   return db.collection('orders').doc(event.orderId).remove()
+    /// }
+    /// ```
+    ///
+    /// ## Fix
+    /// Put the caller's identity in the selector (`where({ _id: event.orderId, _openid:
+    /// OPENID })`), or load the record and check its owner before acting
+    /// (`if (order._openid !== OPENID) throw new Error('forbidden')`).
+    ///
+    /// ## References
+    /// - CWE-639: Authorization Bypass Through User-Controlled Key
+    /// - CWE-284: Improper Access Control
+    /// - OWASP API Security Top 10 2023, API1: Broken Object Level Authorization
+    pub struct MissingOwnerCheck {
+        code: "A007",
+        name: "missing-owner-check",
+        category: Auth,
+        severity: High,
+        confidence: Medium,
+        cwe: [639, 284],
+        summary: "Record read, changed or deleted by a client-chosen id with no check that it belongs to the caller",
+    }
+}
+
+impl Rule for MissingOwnerCheck {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        let Event::Handler(h) = event else { return };
+        // Payment notifications are A008's; password changes by a client key are A009's.
+        if (cx.is_client() && h.kind != HandlerKind::CloudFunction)
+            || h.admin_path
+            || h.guarded()
+            || h.is_payment_notification()
+        {
+            return;
+        }
+        for a in &h.accesses {
+            let Some(key) = &a.client_key else { continue };
+            if a.owned || h.collection_owned(a) || a.changes_password_by_client_key() {
+                continue;
+            }
+            let coll = a.collection.as_deref();
+            if handlers::privileged(coll) {
+                continue;
+            }
+            let personal = handlers::personal(coll);
+            let (verb, flagged) = match a.op {
+                Op::Remove => ("delete", true),
+                Op::Update => ("change", a.writes_client_data() || personal),
+                Op::Read => ("read", personal),
+                Op::Add => ("write", false),
+            };
+            if !flagged {
+                continue;
+            }
+            let what = coll.map_or_else(|| "records".to_owned(), |c| format!("`{c}` records"));
+            let place = match h.kind {
+                HandlerKind::CloudFunction => "the cloud function",
+                HandlerKind::Route => "the handler",
+            };
+            cx.report(
+                &Self::META,
+                a.span,
+                format!(
+                    "`{}` selects {what} by `{key}`, which the client chooses, and {place} never ties them to the caller (no owner condition, no check of the loaded record, no role check): any user can {verb} anyone's records",
+                    a.method
+                ),
+            )
+            .help("add the caller's identity to the selector (`_openid: OPENID`, `user_id: ctx.state.user.id`) or check the loaded record's owner before acting");
+        }
+    }
+}

@@ -1,0 +1,139 @@
+use crate::events::{Cx, Event};
+use crate::js::authz_spec::Op;
+use crate::js::handlers::{self, HandlerKind};
+use crate::rules::{Rule, RuleMeta};
+
+crate::declare_rule! {
+    /// ## What it finds
+    /// Privileged operations a server-side handler performs for any caller:
+    /// - a cloud function that writes the operator's collections (staff and admin accounts,
+    ///   goods and prices, categories, settings, coupons, shops) with no check of the
+    ///   caller's role: the admin check, when there is one, is only in the mini-program's
+    ///   pages, and any user can call the function;
+    /// - a password changed for an account the client chooses
+    ///   (`where({ account: event.account }).update({ data: { password } })`);
+    /// - a refund (`cloud.cloudPay.refund(...)`) any user can trigger;
+    /// - a role or privilege flag of the request used as the authorization
+    ///   (`if (event.isAdmin)`, `req.body.role === 'admin'`).
+    ///
+    /// A role check is: an allow-list test of the identity (`ADMINS.includes(OPENID)`), a
+    /// comparison of the identity with a constant, a record's role field in a condition
+    /// (`user.role === 'admin'`), an admin table looked up by the identity, a call named like
+    /// `checkAdmin`/`hasPermission`, a role middleware on the route. An owner check of a
+    /// loaded record counts too. In Node backends only the request's role flags and password
+    /// changes are reported: route tables and middleware chains defined elsewhere may hold the
+    /// check.
+    ///
+    /// ## Why it matters
+    /// Cloud functions and routes are callable by every user of the mini-program, whatever
+    /// its pages show. Without a server-side role check any user edits prices, deletes staff
+    /// accounts, resets an administrator's password and logs in as them, or refunds orders.
+    ///
+    /// ## Example
+    /// ```js
+    /// // cloudfunctions/updateGoods/index.js: the page shows the button to admins only
+    /// exports.main = async (event) => db.collection('goods').doc(event.id).update({ data: event.goods })
+    /// ```
+    ///
+    /// ## Fix
+    /// Check the caller on the server: look the caller's `OPENID` (or session user) up in the
+    /// administrators' table and refuse others, before the operation.
+    ///
+    /// ## References
+    /// - CWE-862: Missing Authorization
+    /// - CWE-863: Incorrect Authorization
+    /// - CWE-602: Client-Side Enforcement of Server-Side Security
+    /// - OWASP API Security Top 10 2023, API5: Broken Function Level Authorization
+    pub struct MissingRoleCheck {
+        code: "A009",
+        name: "missing-role-check",
+        category: Auth,
+        severity: High,
+        confidence: Medium,
+        cwe: [862, 863, 602],
+        summary: "Privileged operation with no server-side role check, or authorized by a flag from the client",
+    }
+}
+
+impl Rule for MissingRoleCheck {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        let Event::Handler(h) = event else { return };
+        // Handlers are server code; a cloud function's shape says so even where the
+        // discovery took its folder for client code.
+        if cx.is_client() && h.kind != HandlerKind::CloudFunction {
+            return;
+        }
+        for f in &h.client_flags {
+            cx.report(
+                &Self::META,
+                f.span,
+                format!(
+                    "`{}` decides a privilege from the request: the client sets it to whatever it wants",
+                    f.what
+                ),
+            )
+            .help("decide roles on the server from the verified caller (the session user, `OPENID`) and your own records");
+        }
+        if h.guarded() {
+            return;
+        }
+        let cloud = h.kind == HandlerKind::CloudFunction;
+        for a in &h.accesses {
+            if a.owned || h.collection_owned(a) {
+                continue;
+            }
+            let coll = a.collection.as_deref();
+            let password = a.changes_password_by_client_key();
+            let privileged_write = cloud
+                && handlers::privileged(coll)
+                && match a.op {
+                    Op::Remove => true,
+                    Op::Update | Op::Add => a.writes_client_data(),
+                    Op::Read => false,
+                };
+            if password {
+                cx.report(
+                    &Self::META,
+                    a.span,
+                    format!(
+                        "the password of the account selected by `{}`, which the client chooses, is changed with no check of the caller: anyone can set anyone's password",
+                        a.client_key.as_deref().unwrap_or("the request")
+                    ),
+                )
+                .help("change only the caller's own password (selected by the verified identity), after checking the old one");
+            } else if privileged_write {
+                let verb = match a.op {
+                    Op::Remove => "deletes",
+                    Op::Add => "adds",
+                    _ => "changes",
+                };
+                cx.report(
+                    &Self::META,
+                    a.span,
+                    format!(
+                        "the cloud function {verb} `{}` records, the operator's data, and checks nothing about the caller's role: any user of the mini-program can call it",
+                        coll.unwrap_or("?")
+                    ),
+                )
+                .help("look the caller's OPENID up in your administrators' table and refuse other callers before the write");
+            }
+        }
+        if cloud {
+            for r in &h.refunds {
+                cx.report(
+                    &Self::META,
+                    r.span,
+                    format!(
+                        "`{}` issues a refund for any caller: the cloud function checks neither the caller's role nor that the order is theirs",
+                        r.what
+                    ),
+                )
+                .help("refund only after checking the caller is an operator (or owns the order and it is refundable)");
+            }
+        }
+    }
+}
