@@ -56,8 +56,8 @@
 //! - A `package.json` depending on `@tarojs/*`, with `config/index.{js,ts}` or
 //!   `src/app.config.{js,ts}` beside it, makes its `src/` a Taro source root (client).
 //! - Cloud functions: the declared `cloudfunctionRoot`; `uniCloud*/cloudfunctions/`; a folder
-//!   whose `package.json` depends on `wx-server-sdk`, `@cloudbase/node-sdk`, `tcb-admin-node` or
-//!   `tcb-router`; a folder with `index.js` beside a `config.json` that has `permissions`, below a
+//!   whose `package.json` depends on `wx-server-sdk`, `@cloudbase/node-sdk`, `tcb-admin-node`,
+//!   `tcb-router` or Alipay's `@alipay/faas-server-sdk`; a folder with `index.js` beside a `config.json` that has `permissions`, below a
 //!   folder named like `cloudfunctions`.
 //! - Backends: a folder whose `package.json` depends on a Node web framework (express, koa, egg,
 //!   `@nestjs/core`, fastify, hapi, koa routers, midway, thinkjs, restify).

@@ -1358,10 +1358,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     self.member_value(&obj, &k, Some(c.span))
                 } else {
                     let mut v = element_of(&obj);
-                    // A lookup in a table of constants (`SORTABLE[req.query.sort]`) is an
-                    // allow-list: the result is one of the constants, whatever the key.
+                    // A lookup in a table the code wrote (`SORTABLE[req.query.sort]`, a map of
+                    // role to query condition) is an allow-list: the result is one of its
+                    // entries, whatever the key. Entries that carry input keep their taint.
                     let table = obj.obj().is_some_and(|o| {
-                        !o.fields.is_empty() && o.fields.iter().all(|(_, f)| f.is_constant())
+                        !o.fields.is_empty()
+                            && o.fields.iter().all(|(_, f)| {
+                                f.is_constant()
+                                    || !matches!(f.kind, Kind::Unknown) && f.deep_taint().is_empty()
+                            })
                     });
                     if !table {
                         v.taint.join(&key.taint);
@@ -1711,6 +1716,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && apis::is_encrypting(p)
         {
             result.sanitized |= Sanitized::ENCRYPTED;
+        }
+        // A key is an input of decryption, verification and signing, not part of the result:
+        // the user profile decrypted with the session_key, the payload a JWT secret verified
+        // are new values (what they hold is said by their own names and fields).
+        if apis::uses_key(path.as_deref(), method) {
+            result.labels.remove(Labels::SESSION_KEY | Labels::SECRET);
         }
         result
     }

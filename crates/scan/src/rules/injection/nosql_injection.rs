@@ -98,6 +98,11 @@ impl Rule for NosqlInjection {
         if call.path.is_some() && !mongo {
             return;
         }
+        // An injected service (nest `this.catsService.findOne(id)`, `userService.find(q)`) is
+        // the project's own code, analysed where it reaches a driver; not a collection.
+        if call.path.is_none() && is_service_receiver(cx.text(call.callee_span)) {
+            return;
+        }
         let Some(filter) = (match method {
             "aggregate" => call.arg(0).and_then(match_stage),
             "distinct" if mongo => call.arg(1),
@@ -163,6 +168,16 @@ impl Rule for NosqlInjection {
 const HELP: &str = "build the filter from checked primitive values (`String(x)`, a schema validator, `sanitizeFilter`/`mongo-sanitize`) instead of passing request data through";
 const HELP_WHERE: &str =
     "do not use `$where` with input; express the condition with query operators and checked values";
+
+/// Whether the callee `a.b.fooService.find` is a method of a service object.
+fn is_service_receiver(callee: &str) -> bool {
+    let mut parts = callee.rsplit('.');
+    parts.next();
+    parts.next().is_some_and(|r| {
+        let r = r.trim().to_ascii_lowercase();
+        r.ends_with("service") || r.ends_with("services")
+    })
+}
 
 /// Paths of MongoDB drivers, ODMs and egg model registries.
 fn is_mongo_path(path: &str) -> bool {

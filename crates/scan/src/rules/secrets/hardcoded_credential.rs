@@ -1,5 +1,6 @@
 use std::sync::LazyLock;
 
+use miniguard_report::Severity;
 use regex::Regex;
 
 use crate::events::{CallEvent, Cx, Event};
@@ -127,11 +128,32 @@ impl Rule for HardcodedCredential {
                 } else {
                     "secret"
                 };
+                // One value, one finding (the same password in two connection options of one
+                // config, the default password in the seed and in the admin's login form);
+                // development files apart, since their severity differs.
+                let dev = development_only(&cx.file);
                 cx.report(
                     &Self::META,
                     lit.span,
-                    format!("{what} hardcoded in `{name}`"),
+                    format!(
+                        "{what} hardcoded in `{name}`{}",
+                        if dev {
+                            " (a development or test file)"
+                        } else {
+                            ""
+                        }
+                    ),
                 )
+                .severity(if dev {
+                    Severity::Low
+                } else {
+                    Self::META.severity
+                })
+                .group(format!(
+                    "{}:{}",
+                    if dev { "dev" } else { "release" },
+                    lit.text
+                ))
                 .help("rotate it and read it from the environment or a secrets manager");
             }
             Event::Call(call) => check_call(cx, call),
@@ -181,6 +203,37 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
                 .help(help);
         }
     }
+}
+
+/// Files that only a developer's machine or a test run loads: egg's `config.local` and
+/// `config.unittest`, `config.dev`/`config.test`-style variants, Spring `application-dev.yml`,
+/// `.env.development`/`.env.test`, and anything under a test or mock folder or named `*.test.*`
+/// / `*.spec.*`. A credential there is a local database's, not production's.
+pub(crate) fn development_only(path: &str) -> bool {
+    let path = path.replace('\\', "/").to_ascii_lowercase();
+    let mut parts = path.split('/');
+    let file = parts.next_back().unwrap_or("");
+    if parts.any(|d| {
+        matches!(
+            d,
+            "test" | "tests" | "__tests__" | "__mocks__" | "mock" | "mocks" | "e2e" | "fixtures"
+        )
+    }) {
+        return true;
+    }
+    // The words of the file name between its stem and its extension: `config.local.ts` ->
+    // `local`, `application-dev.yml` -> `dev`, `.env.test` -> `test`.
+    let words: Vec<&str> = file
+        .split(['.', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let dev_word = |w: &&str| {
+        matches!(
+            *w,
+            "local" | "unittest" | "test" | "tests" | "spec" | "dev" | "development" | "mock"
+        )
+    };
+    words.len() >= 2 && words[1..].iter().any(dev_word)
 }
 
 /// A plain string or backtick literal without substitutions, not a part of a template.
