@@ -2206,9 +2206,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 result.sanitized = tainted.fold(first.sanitized, |acc, a| acc & a.sanitized);
             }
         }
-        // The code-to-session exchange answers with the session_key: callers see it in the result.
+        // The code-to-session exchange answers with the session_key: callers see it in the
+        // result. Its `openid` is the platform's verified answer, whatever code the client sent.
         if args.iter().any(is_session_exchange) {
-            let resp = session_response(&result.taint);
+            let resp = session_response(&crate::value::Taint::default());
             for a in args {
                 if let Kind::Func(f) = a.kind {
                     let params = [Value::unknown(), resp.clone(), resp.clone()];

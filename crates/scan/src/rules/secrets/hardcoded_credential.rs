@@ -111,7 +111,7 @@ impl Rule for HardcodedCredential {
                 let Some(name) = lit.name_hint else { return };
                 let labels = labels_for_name(name);
                 if !labels.intersects(Labels::PASSWORD | Labels::SECRET)
-                    || !whole_literal(cx, lit.span)
+                    || !(cx.settings || whole_literal(cx, lit.span))
                 {
                     return;
                 }
@@ -120,7 +120,11 @@ impl Rule for HardcodedCredential {
                 {
                     return;
                 }
-                if !looks_like_secret_value(lit.text, name) {
+                // A settings entry named like a password holds one, however short (a
+                // compose file's `MYSQL_ROOT_PASSWORD: 1234`); in code a short string bound to
+                // such a name is more often a label or a field name.
+                let min_len = if cx.settings { 3 } else { 6 };
+                if !looks_like_secret_value(lit.text, name, min_len) {
                     return;
                 }
                 let what = if labels.contains(Labels::PASSWORD) {
@@ -128,10 +132,20 @@ impl Rule for HardcodedCredential {
                 } else {
                     "secret"
                 };
-                // One value, one finding (the same password in two connection options of one
-                // config, the default password in the seed and in the admin's login form);
-                // development files apart, since their severity differs.
+                // One value, one finding: a strong secret wherever it repeats (one JWT secret in
+                // two token services), a short, common one under the same name (one MySQL
+                // `password` in every service's config; `123456` as a database password and as
+                // an admin's default password are two flaws). Development files apart, since
+                // their severity differs.
                 let dev = development_only(&cx.file);
+                let place = if lit.text.len() < 12 {
+                    name.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .collect::<String>()
+                        .to_ascii_lowercase()
+                } else {
+                    String::new()
+                };
                 cx.report(
                     &Self::META,
                     lit.span,
@@ -150,7 +164,7 @@ impl Rule for HardcodedCredential {
                     Self::META.severity
                 })
                 .group(format!(
-                    "{}:{}",
+                    "{}:{place}:{}",
                     if dev { "dev" } else { "release" },
                     lit.text
                 ))
@@ -248,8 +262,8 @@ fn whole_literal(cx: &Cx<'_>, span: crate::events::Span) -> bool {
 }
 
 /// Whether a literal bound to credential name `name` looks like a real credential.
-fn looks_like_secret_value(text: &str, name: &str) -> bool {
-    if text.len() < 6
+fn looks_like_secret_value(text: &str, name: &str, min_len: usize) -> bool {
+    if text.len() < min_len
         || text.len() > 200
         || !text.is_ascii()
         || text.chars().any(char::is_whitespace)
@@ -272,6 +286,34 @@ fn looks_like_secret_value(text: &str, name: &str) -> bool {
             .to_ascii_lowercase()
     };
     if squash(text) == squash(name) || !labels_for_name(text).is_empty() {
+        return false;
+    }
+    // A setting about passwords, not one: `passwordEncoder: 'bcrypt'`, `password-policy`.
+    if words(name).iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "encoder"
+                | "policy"
+                | "strength"
+                | "pattern"
+                | "regex"
+                | "rule"
+                | "rules"
+                | "length"
+                | "hint"
+                | "label"
+                | "placeholder"
+                | "field"
+                | "type"
+                | "mode"
+                | "algorithm"
+                | "format"
+                | "expire"
+                | "expires"
+                | "file"
+                | "path"
+        )
+    }) {
         return false;
     }
     let ws = words(text);
