@@ -94,7 +94,7 @@ fn line_entries(text: &str, syntax: LineSyntax) -> Vec<Entry> {
         }
         if syntax == LineSyntax::Ini && trimmed.starts_with('[') {
             if let Some(end) = trimmed.find(']') {
-                section = trimmed[1..end].trim().to_owned();
+                trimmed[1..end].trim().clone_into(&mut section);
             }
             continue;
         }
