@@ -21,7 +21,12 @@ crate::declare_rule! {
     ///
     /// Values coerced to a string (`String(x)`, a template literal), numbers, values cleaned by
     /// `mongo-sanitize`, Sequelize/TypeORM `{ where: … }` options (their operators are
-    /// symbols, not JSON keys) and `Array.prototype.find(fn)` are not reported.
+    /// symbols, not JSON keys) and `Array.prototype.find(fn)` are not reported; nor are ids
+    /// converted to a BSON `ObjectId` (`new ObjectId(id)`, `mongoose.Types.ObjectId(id)`:
+    /// never an operator object), an entry of a table the code wrote picked by the input
+    /// (`conditions[options.role]`: the input only chooses among the code's own conditions),
+    /// and methods of injected services (`this.catsService.findOne(id)`: the project's own
+    /// code, followed to the driver call it makes).
     ///
     /// ## Why it matters
     /// Query operators travel as data. `{"password": {"$ne": null}}` logs in without a password,

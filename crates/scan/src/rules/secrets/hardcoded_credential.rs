@@ -22,14 +22,29 @@ crate::declare_rule! {
     /// - credentials in connection URLs: `mysql://user:pass@host`, `mongodb://`, `postgres://`,
     ///   `redis://:pass@host`, `amqp://`;
     /// - constant secrets passed to `jwt.sign` / `jwt.verify`, `crypto.createHmac(alg, key)` and
-    ///   `CryptoJS.HmacSHA256(msg, key)`.
+    ///   `CryptoJS.HmacSHA256(msg, key)`;
+    /// - the same in configuration and deployment files: YAML (Spring `application*.yml`,
+    ///   docker-compose `environment:` maps and `KEY=value` lists, Kubernetes `env:` name/value
+    ///   pairs and `Secret` manifests), `.env` files, Java `.properties`, INI-style `.ini`,
+    ///   `.conf`, `.cnf`, `.cfg`. There a value named like a password is one however short
+    ///   (`MYSQL_ROOT_PASSWORD: 1234`); `${VAR}` references and empty values are not.
+    ///
+    /// One value is one finding: a strong secret wherever it repeats, a short one (under 12
+    /// characters) under the same name; the other places are related locations.
     ///
     /// Not reported: empty and very short strings, text with spaces or non-ASCII characters
     /// (labels such as `'请输入密码'`), placeholders (`xxx`, `***`, `your-…`, `<…>`, `${…}`,
     /// `{{…}}`, `example`, `changeme` is reported), values that are names themselves
     /// (`'password'`, `'user_password'`, `'DB_PASSWORD'`, i18n keys like `'login.password'`),
-    /// form field names (`name: 'password'`, `type: 'password'`), paths, AppSecret values and private
-    /// keys (their own rules).
+    /// form field names (`name: 'password'`, `type: 'password'`), settings about passwords
+    /// (`passwordEncoder`, `password-policy`, `passwordLength`), paths, AppSecret values and
+    /// private keys (their own rules).
+    ///
+    /// ## Severity
+    /// `high`. `low` in files only a developer's machine or a test run loads: egg's
+    /// `config.local.*` and `config.unittest.*`, `*.dev.*`/`*-test.*`-style variants
+    /// (`application-dev.yml`, `.env.development`, `app_test.conf`), and anything under `test/`,
+    /// `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`.
     ///
     /// ## Why it matters
     /// A credential in the code is shared with everyone who has the code: the whole team, every
