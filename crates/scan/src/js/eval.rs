@@ -548,9 +548,34 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             Statement::IfStatement(i) => {
                 self.eval(&i.test);
+                // `if (!x) x = d` is `x = x || d`: after it, x is either value.
+                let defaulted = match (&i.test, &i.alternate) {
+                    (Expression::UnaryExpression(u), None)
+                        if u.operator == oxc_syntax::operator::UnaryOperator::LogicalNot =>
+                    {
+                        match u.argument.without_parentheses() {
+                            Expression::Identifier(id) => self.symbol_of_ref(id),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let before = defaulted.and_then(|sym| {
+                    self.envs
+                        .get(self.cur)
+                        .and_then(|e| e.get(&sym))
+                        .cloned()
+                        .map(|v| (sym, v))
+                });
                 self.exec(&i.consequent);
                 if let Some(a) = &i.alternate {
                     self.exec(a);
+                }
+                if let Some((sym, old)) = before
+                    && let Some(new) = self.envs.get(self.cur).and_then(|e| e.get(&sym))
+                {
+                    let joined = old.join(new);
+                    self.envs[self.cur].insert(sym, joined);
                 }
             }
             Statement::ForStatement(f) => {
@@ -949,10 +974,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             value_span: span.into(),
         };
         self.emit(&Event::Assign(&ev));
-        if path.as_deref() == Some("@ctx.body") {
+        // koa/egg: `ctx.body = v`, and the same through `ctx.response.body` (`ctx.response` is
+        // the response object, `@res`).
+        if let Some(via) = match path.as_deref() {
+            Some("@ctx.body") => Some("ctx.body"),
+            Some("@res.body") => Some("ctx.response.body"),
+            _ => None,
+        } {
             let ev = RespondEvent {
                 value: &v,
-                via: "ctx.body",
+                via,
                 span: span.into(),
             };
             self.emit(&Event::Respond(&ev));
@@ -2027,6 +2058,30 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 "getEnterOptionsSync" | "getLaunchOptionsSync" => Some(SourceKind::PAGE_OPTIONS),
                 _ => None,
             };
+            // A cloud database query matched on a password (`where({ account, password })`, a
+            // login done on the client): the records it reads hold that password.
+            if name.contains("database()") {
+                if last == "where"
+                    && arg0.obj().is_some_and(|o| {
+                        // Page data starts as `password: ''` and the form fills it in.
+                        o.fields.iter().any(|(k, v)| {
+                            !(v.is_constant() && v.text.as_deref().is_some_and(|t| !t.is_empty()))
+                                && labels_for_name(k).contains(Labels::PASSWORD)
+                        })
+                    })
+                {
+                    let mut q = Value::api(&format!("{p}()"));
+                    q.labels |= Labels::PASSWORD;
+                    return q;
+                }
+                if last == "get" && receiver.is_some_and(|r| r.labels.contains(Labels::PASSWORD)) {
+                    let resp = password_rows();
+                    self.invoke_callback(arg0.field("success"), std::slice::from_ref(&resp));
+                    self.invoke_callback(arg0.field("complete"), std::slice::from_ref(&resp));
+                    self.invoke_callback(arg0.field("fail"), &[Value::unknown()]);
+                    return resp;
+                }
+            }
             let result = match source {
                 Some(kind) => {
                     let o = self.origin(span, &what);
@@ -2960,6 +3015,26 @@ fn session_response<'a>(taint: &crate::value::Taint) -> Value<'a> {
     let mut v = Value::object(resp);
     v.taint = taint.clone();
     v
+}
+
+/// The answer of a database read whose condition compared a password: `{ data: [row] }` with
+/// the row's `password` field.
+fn password_rows<'a>() -> Value<'a> {
+    let mut row = Obj::default();
+    row.set(
+        "password",
+        Value {
+            labels: Labels::PASSWORD,
+            ..Value::default()
+        },
+    );
+    let rows = Value {
+        kind: Kind::Array(Rc::new(Value::object(row))),
+        ..Value::default()
+    };
+    let mut resp = Obj::default();
+    resp.set("data", rows);
+    Value::object(resp)
 }
 
 /// Names under which code carries a user's identity.
