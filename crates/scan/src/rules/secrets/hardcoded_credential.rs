@@ -22,7 +22,9 @@ crate::declare_rule! {
     /// - credentials in connection URLs: `mysql://user:pass@host`, `mongodb://`, `postgres://`,
     ///   `redis://:pass@host`, `amqp://`;
     /// - constant secrets passed to `jwt.sign` / `jwt.verify`, `crypto.createHmac(alg, key)` and
-    ///   `CryptoJS.HmacSHA256(msg, key)`;
+    ///   `CryptoJS.HmacSHA256(msg, key)`, and a constant key hashed into a signature with the
+    ///   data (`md5(time + path + KEY)`: a run of 16 or more letters and digits, both kinds,
+    ///   inside an `md5`/`sha1`/`sha256` input that also has run-time parts);
     /// - the same in configuration and deployment files: YAML (Spring `application*.yml`,
     ///   docker-compose `environment:` maps and `KEY=value` lists, Kubernetes `env:` name/value
     ///   pairs and `Secret` manifests), `.env` files, Java `.properties`, INI-style `.ini`,
@@ -191,8 +193,9 @@ impl Rule for HardcodedCredential {
     }
 }
 
-/// Constant keys of JWT and HMAC calls.
+/// Constant keys of JWT and HMAC calls, and keys hashed into a signature.
 fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
+    check_hashed_key(cx, call);
     let Some(path) = call.path else { return };
     let api = match path {
         "jsonwebtoken.sign" | "jsonwebtoken.verify" | "jwt.sign" | "jwt.verify" => {
@@ -263,6 +266,51 @@ pub(crate) fn development_only(path: &str) -> bool {
         )
     };
     words.len() >= 2 && words[1..].iter().any(dev_word)
+}
+
+/// `md5(time + path + KEY)`: a request signature made by hashing the data with a secret the
+/// code carries. The secret is a constant run of at least 16 letters and digits (hex or
+/// base64-like, with both) inside a hash input that also has parts computed at run time.
+fn check_hashed_key(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
+    let name = call
+        .path
+        .and_then(|p| p.rsplit('.').next())
+        .or(call.method)
+        .unwrap_or("");
+    if !matches!(
+        name.to_ascii_lowercase().as_str(),
+        "md5" | "hex_md5" | "sha1" | "sha256" | "hex_sha1" | "sha512"
+    ) {
+        return;
+    }
+    let Some(input) = call.arg(0) else { return };
+    let Some(text) = input.text.as_deref() else {
+        return;
+    };
+    if !text.contains(crate::value::HOLE) {
+        return;
+    }
+    let Some(key) = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|run| {
+            run.len() >= 16
+                && run.bytes().any(|b| b.is_ascii_digit())
+                && run.bytes().any(|b| b.is_ascii_alphabetic())
+                && !is_placeholder(run)
+        })
+    else {
+        return;
+    };
+    // A key glued to a constant word (`'getCaptcha' + KEY`) keeps its end: the end names it.
+    let tail = &key[key.len() - 16..];
+    let shown = &key[key.len() - 6..];
+    cx.report(
+        &HardcodedCredential::META,
+        call.arg_span(0),
+        format!("a secret key (`…{shown}`) is hashed into a signature with `{name}`: anyone with the code can sign requests"),
+    )
+    .group(format!("hashed:{tail}"))
+    .help("sign on the server, or with a per-session key the server issues; never ship the signing key");
 }
 
 /// A plain string or backtick literal without substitutions, not a part of a template.
