@@ -3,6 +3,7 @@ use crate::js::apis::MP_REQUESTS;
 use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Labels, Value};
+use miniguard_report::Severity;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -20,6 +21,11 @@ crate::declare_rule! {
     /// `?access_token=` and `?secret=` in the query themselves and are not reported; nor are
     /// signatures (`sign`), one-time login `code`s, page navigation URLs, or constant values
     /// (hard-coded credentials are the secrets rules' business).
+    ///
+    /// ## Severity
+    /// `medium`; `low` for a server or cloud function calling another service over HTTPS,
+    /// where only that service's own logs see the URL (no browser history, `Referer` or shared
+    /// proxy).
     ///
     /// ## Why it matters
     /// URLs are written down everywhere: web server and API gateway access logs, CDN and proxy
@@ -286,7 +292,19 @@ fn report(
     } else {
         call.span
     };
+    // A server calling another service over HTTPS: no browser history, Referer or shared proxy
+    // sees the URL, only the receiving service's own logs.
+    let server_to_service = cx.is_server()
+        && url
+            .text
+            .as_deref()
+            .is_some_and(|t| t.trim_start().starts_with("https://"));
     cx.report(&SecretInUrl::META, span, message)
+        .severity(if server_to_service {
+            Severity::Low
+        } else {
+            SecretInUrl::META.severity
+        })
         .help("send tokens in a header (`Authorization: Bearer ...`) and passwords in the body of a POST request");
 }
 
