@@ -2,7 +2,7 @@ use crate::events::{CallEvent, Cx, Event};
 use crate::js::apis::MP_REQUESTS;
 use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
-use crate::value::{HOLE, Labels, Value};
+use crate::value::{HOLE, Labels, SourceKind, Value};
 use miniguard_report::Severity;
 
 crate::declare_rule! {
@@ -23,9 +23,9 @@ crate::declare_rule! {
     /// (hard-coded credentials are the secrets rules' business).
     ///
     /// ## Severity
-    /// `medium`; `low` for a server or cloud function calling another service over HTTPS,
-    /// where only that service's own logs see the URL (no browser history, `Referer` or shared
-    /// proxy).
+    /// `medium`; `low` for a server or cloud function sending its own key (from its
+    /// configuration, not from a request) to another service over HTTPS, where only that
+    /// service's own logs see the URL (no browser history, `Referer` or shared proxy).
     ///
     /// ## Why it matters
     /// URLs are written down everywhere: web server and API gateway access logs, CDN and proxy
@@ -190,6 +190,9 @@ fn request_url<'v, 'a>(call: &'v CallEvent<'_, 'a>) -> Option<&'v Value<'a>> {
 struct Found {
     name: Option<String>,
     labels: Labels,
+    /// The credential comes from a request or the client (a user's token), not from the
+    /// server's own configuration.
+    from_user: bool,
 }
 
 /// A query parameter named like a credential with a run-time value, or a credential-labelled
@@ -213,14 +216,25 @@ fn url_secret(url: &Value<'_>) -> Option<Found> {
             return Some(Found {
                 name: Some(name.to_owned()),
                 labels,
+                from_user: from_user(url),
             });
         }
     }
     let labels = url.deep_labels() & CREDENTIALS;
     if !labels.is_empty() && query.contains(HOLE) {
-        return Some(Found { name: None, labels });
+        return Some(Found {
+            name: None,
+            labels,
+            from_user: from_user(url),
+        });
     }
     None
+}
+
+fn from_user(v: &Value<'_>) -> bool {
+    v.deep_taint()
+        .kinds
+        .intersects(SourceKind::ATTACKER | SourceKind::STORAGE)
 }
 
 /// A field of a query object named like a credential with a run-time value.
@@ -234,6 +248,7 @@ fn object_secret(obj: &Value<'_>) -> Option<Found> {
         (!labels.is_empty()).then(|| Found {
             name: Some(k.to_string()),
             labels,
+            from_user: from_user(v),
         })
     })
 }
@@ -292,9 +307,11 @@ fn report(
     } else {
         call.span
     };
-    // A server calling another service over HTTPS: no browser history, Referer or shared proxy
-    // sees the URL, only the receiving service's own logs.
+    // A server sending its own key to another service over HTTPS: no browser history, Referer
+    // or shared proxy sees the URL, only that service's own logs. A user's token forwarded
+    // that way lands in a third party's logs.
     let server_to_service = cx.is_server()
+        && !found.from_user
         && url
             .text
             .as_deref()
