@@ -1731,6 +1731,25 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 let p = p.clone();
                 self.call_api(&p, receiver, args, span, is_new)
             }
+            // A request wrapper the evaluator cannot follow (`api.get('/service/products',
+            // { id })`, an inherited `this.post(...)`): its result is the server's answer to
+            // the path, not the parameters that picked it.
+            _ if method.is_some_and(|m| {
+                matches!(m, "get" | "post" | "put" | "delete" | "patch" | "request")
+            }) && args.first().and_then(Value::exact_text).is_some_and(|t| {
+                t.starts_with('/') && t.len() > 1 || t.starts_with("https://")
+            }) && self.role() == Role::Client =>
+            {
+                let what = format!("response of {}", self.snippet(callee_span));
+                let o = self.origin(span, &what);
+                let resp = Value::tainted(SourceKind::NETWORK, o);
+                for a in args {
+                    if let Kind::Func(f) = a.kind {
+                        self.call_func(f, Value::unknown(), std::slice::from_ref(&resp), true);
+                    }
+                }
+                resp
+            }
             _ => self.call_unknown(receiver, method, args),
         };
         if let Some(s) = apis::sanitizer(path.as_deref(), method) {
