@@ -1006,6 +1006,20 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             page.extra.insert(Rc::from(prop.as_str()), v);
             return;
         }
+        // obj.a.field = v (a few levels deep, `app.globalData.userInfo = row`) on a local
+        // object: update the variable's nested objects (copy on write).
+        if let Some((id, mut path)) = static_chain(object.get_inner_expression())
+            && !path.is_empty()
+            && let Some(sym) = self.symbol_of_ref(id)
+        {
+            path.push(prop.as_str());
+            self.grow();
+            let env = &mut self.envs[self.cur];
+            if let Some(cur) = env.get_mut(&sym) {
+                set_nested(cur, &path, v);
+            }
+            return;
+        }
         // obj.field = v on a local object: update the variable (copy on write).
         if let Expression::Identifier(id) = object.get_inner_expression()
             && let Some(sym) = self.symbol_of_ref(id)
@@ -3034,6 +3048,48 @@ fn session_response<'a>(taint: &crate::value::Taint) -> Value<'a> {
     let mut v = Value::object(resp);
     v.taint = taint.clone();
     v
+}
+
+/// `a.b.c` as its root identifier and the names after it (`b`, `c`), at most 3 deep.
+fn static_chain<'e, 'a>(
+    e: &'e Expression<'a>,
+) -> Option<(&'e oxc_ast::ast::IdentifierReference<'a>, Vec<&'e str>)> {
+    let mut names = Vec::new();
+    let mut cur = e;
+    loop {
+        match cur {
+            Expression::Identifier(id) => {
+                names.reverse();
+                return Some((id, names));
+            }
+            Expression::StaticMemberExpression(m) if names.len() < 3 => {
+                names.push(m.property.name.as_str());
+                cur = m.object.get_inner_expression();
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Set `path` inside the objects of `v` (copy on write). Only known objects, or blank values
+/// that become objects, are written into; anything else is left as it is.
+fn set_nested<'a>(v: &mut Value<'a>, path: &[&str], new: Value<'a>) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let mut o = match &v.kind {
+        Kind::Object(o) => (**o).clone(),
+        Kind::Unknown if v.is_blank() => Obj::default(),
+        _ => return,
+    };
+    if rest.is_empty() {
+        o.set(first, new);
+    } else {
+        let mut inner = o.get(first).cloned().unwrap_or_default();
+        set_nested(&mut inner, rest, new);
+        o.set(first, inner);
+    }
+    v.kind = Kind::Object(Rc::new(o));
 }
 
 /// The answer of a database read whose condition compared a password: `{ data: [row] }` with
