@@ -385,6 +385,13 @@ mod tests {
         assert!(entries(SettingsFormat::Yaml, "a: [1, 2\nb: }").is_err());
         let deep = "[".repeat(MAX_DEPTH + 5);
         assert!(entries(SettingsFormat::Yaml, &deep).is_err());
+        // Far deeper nesting stops at the limit too, without exhausting the stack.
+        let deeper = "a:\n".to_owned() + &"- ".repeat(200_000) + "x\n";
+        assert!(entries(SettingsFormat::Yaml, &deeper).is_err());
+        assert!(entries(SettingsFormat::Yaml, &"{a: ".repeat(200_000)).is_err());
+        // Aliases are not expanded: a "billion laughs" stays small.
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
+        assert!(entries(SettingsFormat::Yaml, laughs).expect("parses").len() < 10);
         let unicode = "名字: 值\npassword: \"密码abc\"\n";
         let got = pairs(SettingsFormat::Yaml, unicode);
         assert_eq!(got[1].2, "\"密码abc\"");
