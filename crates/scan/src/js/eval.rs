@@ -116,6 +116,9 @@ pub struct Evaluator<'a, 'r> {
     /// Current event file when evaluating a template: (rel, source, role).
     template_file: Option<(Rc<str>, Rc<str>)>,
     app_value: Option<Value<'a>>,
+    /// Vuex mutations seen in store (or store module) options, by name: `commit('name', x)`
+    /// runs them with the payload.
+    mutations: FxHashMap<Rc<str>, FuncRef<'a>>,
     evaluating_app: bool,
 }
 
@@ -152,6 +155,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             template_scope: None,
             template_file: None,
             app_value: None,
+            mutations: FxHashMap::default(),
             evaluating_app: false,
         }
     }
@@ -1342,6 +1346,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 }
             }
         }
+        // Vuex store options (`{ state, mutations, actions }`): remember the mutations.
+        if let Some(Kind::Object(m)) = obj.get("mutations").map(|m| &m.kind) {
+            for (name, f) in &m.fields {
+                if let Kind::Func(f) = f.kind
+                    && self.mutations.len() < 4096
+                {
+                    self.mutations.insert(name.clone(), f);
+                }
+            }
+        }
         let mut v = Value::object(obj);
         v.taint = own_taint;
         v
@@ -1763,6 +1777,20 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     }
                 }
                 resp
+            }
+            // Vuex `commit('user/SET_TOKEN', payload)` (`this.$store.commit`, an action's
+            // `commit` or `context.commit`): the mutation runs with the state and the payload.
+            _ if method == Some("commit")
+                && let Some(f) = args
+                    .first()
+                    .and_then(Value::exact_text)
+                    .map(|n| n.rsplit('/').next().unwrap_or(n))
+                    .and_then(|n| self.mutations.get(n).copied()) =>
+            {
+                let payload = args.get(1).cloned().unwrap_or_default();
+                // Not memoized: each commit's payload (a different key) is its own flow.
+                self.call_func(f, Value::unknown(), &[Value::unknown(), payload], false);
+                Value::unknown()
             }
             _ => self.call_unknown(receiver, method, args),
         };

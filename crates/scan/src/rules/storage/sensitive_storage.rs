@@ -23,6 +23,11 @@ crate::declare_rule! {
     /// when the storage key itself names such data (`'token'`, `'userPassword'`, a
     /// `TOKEN_KEY = 'token'` constant) and the value is not a constant.
     ///
+    /// The value is followed through Vuex: `commit('SAVE', { key: 'password', value })` runs
+    /// the store's `SAVE` mutation with that payload, so a mutation that stores whatever key it
+    /// is given is judged by what each commit passes. Rows read by a cloud database query whose
+    /// condition compares a password (a login done on the client) hold that password.
+    ///
     /// Encrypted values (`encrypt(token)`, `CryptoJS.AES.encrypt(...)`), masked values, flags
     /// (`hasLogin: true`), constants and removals are not reported.
     ///
