@@ -31,7 +31,9 @@
 //!
 //! Files are classified by extension (`.js .mjs .cjs` → JS, `.jsx`, `.ts .mts .cts` → TS with
 //! declaration files `.d.ts` left out, `.tsx`, the templates `.wxml .axml .ttml .swan .qml`,
-//! `.wxs .sjs`, `.vue .nvue`, `.json`); everything else is left out silently. `.qml` is also Qt's
+//! `.wxs .sjs`, `.vue .nvue`, `.json`, and the settings files of backends and deployments:
+//! `.yml .yaml`, `.properties`, `.ini .conf .cnf .cfg`, `.env` and `.env.*`); everything else
+//! is left out silently, as are hidden files and folders other than dotenv files. `.qml` is also Qt's
 //! QML, so it is a QQ template only inside a mini-program root or in a QQ project. Lockfiles
 //! (`package-lock.json`, `yarn.lock`, ...) are not source: they are listed in
 //! [`Project::lockfiles`].
@@ -56,8 +58,8 @@
 //! - A `package.json` depending on `@tarojs/*`, with `config/index.{js,ts}` or
 //!   `src/app.config.{js,ts}` beside it, makes its `src/` a Taro source root (client).
 //! - Cloud functions: the declared `cloudfunctionRoot`; `uniCloud*/cloudfunctions/`; a folder
-//!   whose `package.json` depends on `wx-server-sdk`, `@cloudbase/node-sdk`, `tcb-admin-node` or
-//!   `tcb-router`; a folder with `index.js` beside a `config.json` that has `permissions`, below a
+//!   whose `package.json` depends on `wx-server-sdk`, `@cloudbase/node-sdk`, `tcb-admin-node`,
+//!   `tcb-router` or Alipay's `@alipay/faas-server-sdk`; a folder with `index.js` beside a `config.json` that has `permissions`, below a
 //!   folder named like `cloudfunctions`.
 //! - Backends: a folder whose `package.json` depends on a Node web framework (express, koa, egg,
 //!   `@nestjs/core`, fastify, hapi, koa routers, midway, thinkjs, restify).
@@ -103,7 +105,9 @@ use serde::Serialize;
 
 use crate::layout::{self, Entry, Layout, file_name, is_under, parent_dir};
 use crate::sniff;
-use crate::{FileKind, JsonKind, Platform, Role, ScriptLang, SourceFile, TemplateLang};
+use crate::{
+    FileKind, JsonKind, Platform, Role, ScriptLang, SettingsFormat, SourceFile, TemplateLang,
+};
 
 /// Options for [`discover()`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -448,7 +452,7 @@ fn walk(
     }
     let use_ignores = root_ignores.is_ok();
     builder
-        .hidden(true)
+        .hidden(false)
         .parents(use_ignores)
         .ignore(use_ignores)
         .git_ignore(use_ignores)
@@ -501,7 +505,15 @@ fn walk(
         let root = root.to_path_buf();
         let include_vendor = opts.include_vendor;
         builder.filter_entry(move |entry| {
-            if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+            if entry.depth() == 0 {
+                return true;
+            }
+            // Hidden folders (`.git`, `.idea`) and files are left out, except dotenv files.
+            let hidden = entry.file_name().to_string_lossy();
+            if hidden.starts_with('.') {
+                return !entry.file_type().is_some_and(|t| t.is_dir()) && is_env_file_name(&hidden);
+            }
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
                 return true;
             }
             // The walker reads a folder's ignore files when it enters it: refuse a folder whose
@@ -630,6 +642,9 @@ enum Class {
 }
 
 fn classify_name(name: &str) -> Option<Class> {
+    if is_env_file_name(name) {
+        return Some(Class::Kind(FileKind::Settings(SettingsFormat::Env)));
+    }
     let (stem, ext) = name.rsplit_once('.')?;
     let ext = ext.to_ascii_lowercase();
     let is_declaration = Path::new(stem)
@@ -656,8 +671,20 @@ fn classify_name(name: &str) -> Option<Class> {
         "wxs" | "sjs" => Class::Kind(FileKind::Wxs),
         "vue" | "nvue" => Class::Kind(FileKind::Vue),
         "json" => Class::Json,
+        "yml" | "yaml" => Class::Kind(FileKind::Settings(SettingsFormat::Yaml)),
+        "properties" => Class::Kind(FileKind::Settings(SettingsFormat::Properties)),
+        "ini" | "conf" | "cnf" | "cfg" => Class::Kind(FileKind::Settings(SettingsFormat::Ini)),
+        "env" => Class::Kind(FileKind::Settings(SettingsFormat::Env)),
         _ => return None,
     })
+}
+
+/// `.env`, `.env.production`, `.env.local`: dotenv files (the only hidden files discovery reads).
+fn is_env_file_name(name: &str) -> bool {
+    name == ".env"
+        || name
+            .strip_prefix(".env.")
+            .is_some_and(|rest| !rest.is_empty())
 }
 
 const TEMPLATE_EXTS: &[&str] = &["wxml", "axml", "ttml", "swan", "qml"];

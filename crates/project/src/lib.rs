@@ -14,6 +14,7 @@ pub mod discover;
 pub mod json;
 mod layout;
 pub mod read;
+pub mod settings;
 mod sniff;
 pub mod wxapkg;
 
@@ -109,6 +110,23 @@ pub enum FileKind {
     /// Vue single-file component (`.vue`, and uni-app's `.nvue`).
     Vue,
     Json(JsonKind),
+    /// A configuration or deployment file of the backend: YAML (Spring `application*.yml`,
+    /// docker-compose, Kubernetes manifests), `.env`, Java `.properties`, INI-style
+    /// `.ini`/`.conf`/`.cnf`/`.cfg`. Read for the secrets written in them.
+    Settings(SettingsFormat),
+}
+
+/// The syntax of a [`FileKind::Settings`] file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingsFormat {
+    Yaml,
+    /// `KEY=value` lines (`.env`, `.env.production`, `*.env`).
+    Env,
+    /// Java properties: `key=value`, `key: value`.
+    Properties,
+    /// `[section]` and `key = value` lines.
+    Ini,
 }
 
 /// One file the analyzer should read.

@@ -40,6 +40,8 @@ pub(crate) const CLOUD_SDKS: &[&str] = &[
     "@cloudbase/node-sdk",
     "tcb-admin-node",
     "tcb-router",
+    // Alipay cloud development (`mini.project.json` `cloudbaseRoot`, `cloud/functions/*`).
+    "@alipay/faas-server-sdk",
 ];
 
 /// Dependencies that make a package a Node backend.

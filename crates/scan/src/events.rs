@@ -166,6 +166,9 @@ pub struct RawFinding {
 pub struct Cx<'r> {
     pub file: Rc<str>,
     pub role: Role,
+    /// The file is a settings file (YAML, `.env`, properties, INI): its literals are the values
+    /// of its entries, quoted or not.
+    pub settings: bool,
     pub source: &'r str,
     pub(crate) out: &'r mut Vec<RawFinding>,
     guards: Option<&'r crate::js::guards::Guards>,
@@ -176,6 +179,7 @@ impl<'r> Cx<'r> {
         Cx {
             file,
             role,
+            settings: false,
             source,
             out,
             guards: None,

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::config::{AppFacts, JsonFile, ProjectFacts};
-use crate::events::{Cx, RawFinding, Span};
+use crate::events::{Cx, Event, LiteralEvent, RawFinding, Span};
 use crate::rules::Rule;
 
 /// Files per batch: modules a batch imports are parsed once per batch.
@@ -275,6 +275,67 @@ fn scan_in_pool(
             let mut cx = Cx::new(Rc::from(f.rel.as_str()), f.role, &text, &mut found);
             for rule in rules {
                 rule.check_json(&mut cx, &file);
+            }
+        }
+        let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())), &index);
+        out.suppressed += sup;
+        raw.extend(kept);
+    }
+
+    // Settings files: each entry's value is a literal bound to its key, for the secrets rules.
+    let secret_rules: Vec<&'static dyn Rule> = rules
+        .iter()
+        .copied()
+        .filter(|r| r.meta().category == miniguard_report::Category::Secrets)
+        .collect();
+    for f in &project.files {
+        let FileKind::Settings(format) = f.kind else {
+            continue;
+        };
+        let text = match miniguard_project::read::read_string(
+            &f.path,
+            miniguard_project::read::JSON_LIMIT,
+        ) {
+            Ok(text) => text,
+            Err(e) => {
+                out.warnings.push(Warning {
+                    path: f.rel.clone(),
+                    position: None,
+                    message: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        let entries = match miniguard_project::settings::entries(format, &text) {
+            Ok(entries) => entries,
+            Err(e) => {
+                out.warnings.push(Warning {
+                    path: f.rel.clone(),
+                    position: Some(Position {
+                        line: e.line,
+                        column: e.column,
+                    }),
+                    message: format!("invalid settings file: {}", e.message),
+                });
+                continue;
+            }
+        };
+        let mut found = Vec::new();
+        {
+            let mut cx = Cx::new(Rc::from(f.rel.as_str()), f.role, &text, &mut found);
+            cx.settings = true;
+            for e in &entries {
+                let ev = LiteralEvent {
+                    text: &e.value,
+                    name_hint: Some(&e.name),
+                    span: Span {
+                        start: e.start,
+                        end: e.end,
+                    },
+                };
+                for rule in &secret_rules {
+                    rule.check(&mut cx, &Event::Literal(&ev));
+                }
             }
         }
         let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())), &index);

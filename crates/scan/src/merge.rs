@@ -89,8 +89,15 @@ fn sink_of(repeat: &Finding) -> Option<Related> {
     })
 }
 
-/// Fold `repeat` (another report of the same rule at the same place) into `kept`.
-pub fn fold_repeat(kept: &mut Finding, repeat: Finding) {
+/// Fold `repeat` (another report of the same rule at the same place) into `kept`. The more
+/// severe of the two speaks for the place (one storage call reached with a phone number and
+/// with a password is reported for the password).
+pub fn fold_repeat(kept: &mut Finding, mut repeat: Finding) {
+    if repeat.severity > kept.severity && repeat.location == kept.location {
+        let related = std::mem::take(&mut kept.related);
+        std::mem::swap(kept, &mut repeat);
+        kept.related = related;
+    }
     if let Some(sink) = sink_of(&repeat)
         && kept
             .trace

@@ -222,6 +222,17 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
                 Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE)
             }
             "String" => Sanitizer::Flags(Sanitized::PRIMITIVE),
+            // A BSON ObjectId is a value, never an operator object (it throws on anything but
+            // 24 hex digits or 12 bytes). The id itself is still the caller's choice.
+            _ if ["mongodb.", "mongoose.", "bson.", "mongojs.", "monk."]
+                .iter()
+                .any(|m| p.starts_with(m))
+                && p.rsplit('.')
+                    .next()
+                    .is_some_and(|l| l.eq_ignore_ascii_case("objectid")) =>
+            {
+                Sanitizer::Flags(Sanitized::PRIMITIVE)
+            }
             _ => return name.and_then(|n| sanitizer(None, Some(n))),
         };
         return Some(s);
@@ -264,6 +275,23 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
         return Some(Sanitizer::Flags(Sanitized::MASKED));
     }
     None
+}
+
+/// Whether a call (by path or method name) takes a key to decrypt, verify or decode its data
+/// (`jwt.verify(token, secret)`, `decryptUserInfo(sessionKey, data, iv)`), so that its result
+/// is not the key. (Signing is not: a signed token carries its payload readably.)
+pub fn uses_key(path: Option<&str>, method: Option<&str>) -> bool {
+    let last = path
+        .map(|p| p.trim_end_matches("()"))
+        .and_then(|p| p.rsplit('.').next())
+        .or(method);
+    let Some(last) = last else { return false };
+    let n = last.to_ascii_lowercase();
+    n.contains("decrypt")
+        || n.contains("decipher")
+        || n.starts_with("verify")
+        || n.ends_with("verify")
+        || n.starts_with("decode")
 }
 
 /// Whether a call path is an encryption or hashing operation whose output no longer reveals the

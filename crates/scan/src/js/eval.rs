@@ -116,6 +116,9 @@ pub struct Evaluator<'a, 'r> {
     /// Current event file when evaluating a template: (rel, source, role).
     template_file: Option<(Rc<str>, Rc<str>)>,
     app_value: Option<Value<'a>>,
+    /// Vuex mutations seen in store (or store module) options, by name: `commit('name', x)`
+    /// runs them with the payload.
+    mutations: FxHashMap<Rc<str>, FuncRef<'a>>,
     evaluating_app: bool,
 }
 
@@ -152,6 +155,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             template_scope: None,
             template_file: None,
             app_value: None,
+            mutations: FxHashMap::default(),
             evaluating_app: false,
         }
     }
@@ -552,9 +556,34 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             Statement::IfStatement(i) => {
                 self.eval(&i.test);
+                // `if (!x) x = d` is `x = x || d`: after it, x is either value.
+                let defaulted = match (&i.test, &i.alternate) {
+                    (Expression::UnaryExpression(u), None)
+                        if u.operator == oxc_syntax::operator::UnaryOperator::LogicalNot =>
+                    {
+                        match u.argument.without_parentheses() {
+                            Expression::Identifier(id) => self.symbol_of_ref(id),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let before = defaulted.and_then(|sym| {
+                    self.envs
+                        .get(self.cur)
+                        .and_then(|e| e.get(&sym))
+                        .cloned()
+                        .map(|v| (sym, v))
+                });
                 self.exec(&i.consequent);
                 if let Some(a) = &i.alternate {
                     self.exec(a);
+                }
+                if let Some((sym, old)) = before
+                    && let Some(new) = self.envs.get(self.cur).and_then(|e| e.get(&sym))
+                {
+                    let joined = old.join(new);
+                    self.envs[self.cur].insert(sym, joined);
                 }
             }
             Statement::ForStatement(f) => {
@@ -953,10 +982,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             value_span: span.into(),
         };
         self.emit(&Event::Assign(&ev));
-        if path.as_deref() == Some("@ctx.body") {
+        // koa/egg: `ctx.body = v`, and the same through `ctx.response.body` (`ctx.response` is
+        // the response object, `@res`).
+        if let Some(via) = match path.as_deref() {
+            Some("@ctx.body") => Some("ctx.body"),
+            Some("@res.body") => Some("ctx.response.body"),
+            _ => None,
+        } {
             let ev = RespondEvent {
                 value: &v,
-                via: "ctx.body",
+                via,
                 span: span.into(),
             };
             self.emit(&Event::Respond(&ev));
@@ -977,6 +1012,20 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && let Some(page) = self.pages.last_mut()
         {
             page.extra.insert(Rc::from(prop.as_str()), v);
+            return;
+        }
+        // obj.a.field = v (a few levels deep, `app.globalData.userInfo = row`) on a local
+        // object: update the variable's nested objects (copy on write).
+        if let Some((id, mut path)) = static_chain(object.get_inner_expression())
+            && !path.is_empty()
+            && let Some(sym) = self.symbol_of_ref(id)
+        {
+            path.push(prop.as_str());
+            self.grow();
+            let env = &mut self.envs[self.cur];
+            if let Some(cur) = env.get_mut(&sym) {
+                set_nested(cur, &path, v);
+            }
             return;
         }
         // obj.field = v on a local object: update the variable (copy on write).
@@ -1301,6 +1350,16 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 }
             }
         }
+        // Vuex store options (`{ state, mutations, actions }`): remember the mutations.
+        if let Some(Kind::Object(m)) = obj.get("mutations").map(|m| &m.kind) {
+            for (name, f) in &m.fields {
+                if let Kind::Func(f) = f.kind
+                    && self.mutations.len() < 4096
+                {
+                    self.mutations.insert(name.clone(), f);
+                }
+            }
+        }
         let mut v = Value::object(obj);
         v.taint = own_taint;
         v
@@ -1362,10 +1421,15 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     self.member_value(&obj, &k, Some(c.span))
                 } else {
                     let mut v = element_of(&obj);
-                    // A lookup in a table of constants (`SORTABLE[req.query.sort]`) is an
-                    // allow-list: the result is one of the constants, whatever the key.
+                    // A lookup in a table the code wrote (`SORTABLE[req.query.sort]`, a map of
+                    // role to query condition) is an allow-list: the result is one of its
+                    // entries, whatever the key. Entries that carry input keep their taint.
                     let table = obj.obj().is_some_and(|o| {
-                        !o.fields.is_empty() && o.fields.iter().all(|(_, f)| f.is_constant())
+                        !o.fields.is_empty()
+                            && o.fields.iter().all(|(_, f)| {
+                                f.is_constant()
+                                    || !matches!(f.kind, Kind::Unknown) && f.deep_taint().is_empty()
+                            })
                     });
                     if !table {
                         v.taint.join(&key.taint);
@@ -1699,6 +1763,39 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 let p = p.clone();
                 self.call_api(&p, receiver, args, span, is_new)
             }
+            // A request wrapper the evaluator cannot follow (`api.get('/service/products',
+            // { id })`, an inherited `this.post(...)`): its result is the server's answer to
+            // the path, not the parameters that picked it.
+            _ if method.is_some_and(|m| {
+                matches!(m, "get" | "post" | "put" | "delete" | "patch" | "request")
+            }) && args.first().and_then(Value::exact_text).is_some_and(|t| {
+                t.starts_with('/') && t.len() > 1 || t.starts_with("https://")
+            }) && self.role() == Role::Client =>
+            {
+                let what = format!("response of {}", self.snippet(callee_span));
+                let o = self.origin(span, &what);
+                let resp = Value::tainted(SourceKind::NETWORK, o);
+                for a in args {
+                    if let Kind::Func(f) = a.kind {
+                        self.call_func(f, Value::unknown(), std::slice::from_ref(&resp), true);
+                    }
+                }
+                resp
+            }
+            // Vuex `commit('user/SET_TOKEN', payload)` (`this.$store.commit`, an action's
+            // `commit` or `context.commit`): the mutation runs with the state and the payload.
+            _ if method == Some("commit")
+                && let Some(f) = args
+                    .first()
+                    .and_then(Value::exact_text)
+                    .map(|n| n.rsplit('/').next().unwrap_or(n))
+                    .and_then(|n| self.mutations.get(n).copied()) =>
+            {
+                let payload = args.get(1).cloned().unwrap_or_default();
+                // Not memoized: each commit's payload (a different key) is its own flow.
+                self.call_func(f, Value::unknown(), &[Value::unknown(), payload], false);
+                Value::unknown()
+            }
             _ => self.call_unknown(receiver, method, args),
         };
         if let Some(s) = apis::sanitizer(path.as_deref(), method) {
@@ -1715,6 +1812,12 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             && apis::is_encrypting(p)
         {
             result.sanitized |= Sanitized::ENCRYPTED;
+        }
+        // A key is an input of decryption, verification and signing, not part of the result:
+        // the user profile decrypted with the session_key, the payload a JWT secret verified
+        // are new values (what they hold is said by their own names and fields).
+        if apis::uses_key(path.as_deref(), method) {
+            result.labels.remove(Labels::SESSION_KEY | Labels::SECRET);
         }
         result
     }
@@ -2020,6 +2123,30 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 "getEnterOptionsSync" | "getLaunchOptionsSync" => Some(SourceKind::PAGE_OPTIONS),
                 _ => None,
             };
+            // A cloud database query matched on a password (`where({ account, password })`, a
+            // login done on the client): the records it reads hold that password.
+            if name.contains("database()") {
+                if last == "where"
+                    && arg0.obj().is_some_and(|o| {
+                        // Page data starts as `password: ''` and the form fills it in.
+                        o.fields.iter().any(|(k, v)| {
+                            !(v.is_constant() && v.text.as_deref().is_some_and(|t| !t.is_empty()))
+                                && labels_for_name(k).contains(Labels::PASSWORD)
+                        })
+                    })
+                {
+                    let mut q = Value::api(&format!("{p}()"));
+                    q.labels |= Labels::PASSWORD;
+                    return q;
+                }
+                if last == "get" && receiver.is_some_and(|r| r.labels.contains(Labels::PASSWORD)) {
+                    let resp = password_rows();
+                    self.invoke_callback(arg0.field("success"), std::slice::from_ref(&resp));
+                    self.invoke_callback(arg0.field("complete"), std::slice::from_ref(&resp));
+                    self.invoke_callback(arg0.field("fail"), &[Value::unknown()]);
+                    return resp;
+                }
+            }
             let result = match source {
                 Some(kind) => {
                     let o = self.origin(span, &what);
@@ -2199,9 +2326,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 result.sanitized = tainted.fold(first.sanitized, |acc, a| acc & a.sanitized);
             }
         }
-        // The code-to-session exchange answers with the session_key: callers see it in the result.
+        // The code-to-session exchange answers with the session_key: callers see it in the
+        // result. Its `openid` is the platform's verified answer, whatever code the client sent.
         if args.iter().any(is_session_exchange) {
-            let resp = session_response(&result.taint);
+            let resp = session_response(&crate::value::Taint::default());
             for a in args {
                 if let Kind::Func(f) = a.kind {
                     let params = [Value::unknown(), resp.clone(), resp.clone()];
@@ -2986,6 +3114,68 @@ fn credential_response<'a>(taint: &crate::value::Taint, field: &str, labels: Lab
     let mut v = Value::object(resp);
     v.taint = taint.clone();
     v
+}
+
+/// `a.b.c` as its root identifier and the names after it (`b`, `c`), at most 3 deep.
+fn static_chain<'e, 'a>(
+    e: &'e Expression<'a>,
+) -> Option<(&'e oxc_ast::ast::IdentifierReference<'a>, Vec<&'e str>)> {
+    let mut names = Vec::new();
+    let mut cur = e;
+    loop {
+        match cur {
+            Expression::Identifier(id) => {
+                names.reverse();
+                return Some((id, names));
+            }
+            Expression::StaticMemberExpression(m) if names.len() < 3 => {
+                names.push(m.property.name.as_str());
+                cur = m.object.get_inner_expression();
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Set `path` inside the objects of `v` (copy on write). Only known objects, or blank values
+/// that become objects, are written into; anything else is left as it is.
+fn set_nested<'a>(v: &mut Value<'a>, path: &[&str], new: Value<'a>) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let mut o = match &v.kind {
+        Kind::Object(o) => (**o).clone(),
+        Kind::Unknown if v.is_blank() => Obj::default(),
+        _ => return,
+    };
+    if rest.is_empty() {
+        o.set(first, new);
+    } else {
+        let mut inner = o.get(first).cloned().unwrap_or_default();
+        set_nested(&mut inner, rest, new);
+        o.set(first, inner);
+    }
+    v.kind = Kind::Object(Rc::new(o));
+}
+
+/// The answer of a database read whose condition compared a password: `{ data: [row] }` with
+/// the row's `password` field.
+fn password_rows<'a>() -> Value<'a> {
+    let mut row = Obj::default();
+    row.set(
+        "password",
+        Value {
+            labels: Labels::PASSWORD,
+            ..Value::default()
+        },
+    );
+    let rows = Value {
+        kind: Kind::Array(Rc::new(Value::object(row))),
+        ..Value::default()
+    };
+    let mut resp = Obj::default();
+    resp.set("data", rows);
+    Value::object(resp)
 }
 
 /// Names under which code carries a user's identity.

@@ -21,7 +21,12 @@ crate::declare_rule! {
     ///
     /// Values coerced to a string (`String(x)`, a template literal), numbers, values cleaned by
     /// `mongo-sanitize`, Sequelize/TypeORM `{ where: … }` options (their operators are
-    /// symbols, not JSON keys) and `Array.prototype.find(fn)` are not reported.
+    /// symbols, not JSON keys) and `Array.prototype.find(fn)` are not reported; nor are ids
+    /// converted to a BSON `ObjectId` (`new ObjectId(id)`, `mongoose.Types.ObjectId(id)`:
+    /// never an operator object), an entry of a table the code wrote picked by the input
+    /// (`conditions[options.role]`: the input only chooses among the code's own conditions),
+    /// and methods of injected services (`this.catsService.findOne(id)`: the project's own
+    /// code, followed to the driver call it makes).
     ///
     /// ## Why it matters
     /// Query operators travel as data. `{"password": {"$ne": null}}` logs in without a password,
@@ -98,6 +103,11 @@ impl Rule for NosqlInjection {
         if call.path.is_some() && !mongo {
             return;
         }
+        // An injected service (nest `this.catsService.findOne(id)`, `userService.find(q)`) is
+        // the project's own code, analysed where it reaches a driver; not a collection.
+        if call.path.is_none() && is_service_receiver(cx.text(call.callee_span)) {
+            return;
+        }
         let Some(filter) = (match method {
             "aggregate" => call.arg(0).and_then(match_stage),
             "distinct" if mongo => call.arg(1),
@@ -163,6 +173,16 @@ impl Rule for NosqlInjection {
 const HELP: &str = "build the filter from checked primitive values (`String(x)`, a schema validator, `sanitizeFilter`/`mongo-sanitize`) instead of passing request data through";
 const HELP_WHERE: &str =
     "do not use `$where` with input; express the condition with query operators and checked values";
+
+/// Whether the callee `a.b.fooService.find` is a method of a service object.
+fn is_service_receiver(callee: &str) -> bool {
+    let mut parts = callee.rsplit('.');
+    parts.next();
+    parts.next().is_some_and(|r| {
+        let r = r.trim().to_ascii_lowercase();
+        r.ends_with("service") || r.ends_with("services")
+    })
+}
 
 /// Paths of MongoDB drivers, ODMs and egg model registries.
 fn is_mongo_path(path: &str) -> bool {

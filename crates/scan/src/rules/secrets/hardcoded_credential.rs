@@ -1,5 +1,6 @@
 use std::sync::LazyLock;
 
+use miniguard_report::Severity;
 use regex::Regex;
 
 use crate::events::{CallEvent, Cx, Event};
@@ -21,14 +22,31 @@ crate::declare_rule! {
     /// - credentials in connection URLs: `mysql://user:pass@host`, `mongodb://`, `postgres://`,
     ///   `redis://:pass@host`, `amqp://`;
     /// - constant secrets passed to `jwt.sign` / `jwt.verify`, `crypto.createHmac(alg, key)` and
-    ///   `CryptoJS.HmacSHA256(msg, key)`.
+    ///   `CryptoJS.HmacSHA256(msg, key)`, and a constant key hashed into a signature with the
+    ///   data (`md5(time + path + KEY)`: a run of 16 or more letters and digits, both kinds,
+    ///   inside an `md5`/`sha1`/`sha256` input that also has run-time parts);
+    /// - the same in configuration and deployment files: YAML (Spring `application*.yml`,
+    ///   docker-compose `environment:` maps and `KEY=value` lists, Kubernetes `env:` name/value
+    ///   pairs and `Secret` manifests), `.env` files, Java `.properties`, INI-style `.ini`,
+    ///   `.conf`, `.cnf`, `.cfg`. There a value named like a password is one however short
+    ///   (`MYSQL_ROOT_PASSWORD: 1234`); `${VAR}` references and empty values are not.
+    ///
+    /// One value is one finding: a strong secret wherever it repeats, a short one (under 12
+    /// characters) under the same name; the other places are related locations.
     ///
     /// Not reported: empty and very short strings, text with spaces or non-ASCII characters
     /// (labels such as `'请输入密码'`), placeholders (`xxx`, `***`, `your-…`, `<…>`, `${…}`,
     /// `{{…}}`, `example`, `changeme` is reported), values that are names themselves
     /// (`'password'`, `'user_password'`, `'DB_PASSWORD'`, i18n keys like `'login.password'`),
-    /// form field names (`name: 'password'`, `type: 'password'`), paths, AppSecret values and private
-    /// keys (their own rules).
+    /// form field names (`name: 'password'`, `type: 'password'`), settings about passwords
+    /// (`passwordEncoder`, `password-policy`, `passwordLength`), paths, AppSecret values and
+    /// private keys (their own rules).
+    ///
+    /// ## Severity
+    /// `high`. `low` in files only a developer's machine or a test run loads: egg's
+    /// `config.local.*` and `config.unittest.*`, `*.dev.*`/`*-test.*`-style variants
+    /// (`application-dev.yml`, `.env.development`, `app_test.conf`), and anything under `test/`,
+    /// `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`.
     ///
     /// ## Why it matters
     /// A credential in the code is shared with everyone who has the code: the whole team, every
@@ -110,7 +128,7 @@ impl Rule for HardcodedCredential {
                 let Some(name) = lit.name_hint else { return };
                 let labels = labels_for_name(name);
                 if !labels.intersects(Labels::PASSWORD | Labels::SECRET)
-                    || !whole_literal(cx, lit.span)
+                    || !(cx.settings || whole_literal(cx, lit.span))
                 {
                     return;
                 }
@@ -119,7 +137,11 @@ impl Rule for HardcodedCredential {
                 {
                     return;
                 }
-                if !looks_like_secret_value(lit.text, name) {
+                // A settings entry named like a password holds one, however short (a
+                // compose file's `MYSQL_ROOT_PASSWORD: 1234`); in code a short string bound to
+                // such a name is more often a label or a field name.
+                let min_len = if cx.settings { 3 } else { 6 };
+                if !looks_like_secret_value(lit.text, name, min_len) {
                     return;
                 }
                 let what = if labels.contains(Labels::PASSWORD) {
@@ -127,11 +149,42 @@ impl Rule for HardcodedCredential {
                 } else {
                     "secret"
                 };
+                // One value, one finding: a strong secret wherever it repeats (one JWT secret in
+                // two token services), a short, common one under the same name (one MySQL
+                // `password` in every service's config; `123456` as a database password and as
+                // an admin's default password are two flaws). Development files apart, since
+                // their severity differs.
+                let dev = development_only(&cx.file);
+                let place = if lit.text.len() < 12 {
+                    name.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .collect::<String>()
+                        .to_ascii_lowercase()
+                } else {
+                    String::new()
+                };
                 cx.report(
                     &Self::META,
                     lit.span,
-                    format!("{what} hardcoded in `{name}`"),
+                    format!(
+                        "{what} hardcoded in `{name}`{}",
+                        if dev {
+                            " (a development or test file)"
+                        } else {
+                            ""
+                        }
+                    ),
                 )
+                .severity(if dev {
+                    Severity::Low
+                } else {
+                    Self::META.severity
+                })
+                .group(format!(
+                    "{}:{place}:{}",
+                    if dev { "dev" } else { "release" },
+                    lit.text
+                ))
                 .help("rotate it and read it from the environment or a secrets manager");
             }
             Event::Call(call) => check_call(cx, call),
@@ -140,8 +193,9 @@ impl Rule for HardcodedCredential {
     }
 }
 
-/// Constant keys of JWT and HMAC calls.
+/// Constant keys of JWT and HMAC calls, and keys hashed into a signature.
 fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
+    check_hashed_key(cx, call);
     let Some(path) = call.path else { return };
     let api = match path {
         "jsonwebtoken.sign" | "jsonwebtoken.verify" | "jwt.sign" | "jwt.verify" => {
@@ -183,6 +237,82 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
     }
 }
 
+/// Files that only a developer's machine or a test run loads: egg's `config.local` and
+/// `config.unittest`, `config.dev`/`config.test`-style variants, Spring `application-dev.yml`,
+/// `.env.development`/`.env.test`, and anything under a test or mock folder or named `*.test.*`
+/// / `*.spec.*`. A credential there is a local database's, not production's.
+pub(crate) fn development_only(path: &str) -> bool {
+    let path = path.replace('\\', "/").to_ascii_lowercase();
+    let mut parts = path.split('/');
+    let file = parts.next_back().unwrap_or("");
+    if parts.any(|d| {
+        matches!(
+            d,
+            "test" | "tests" | "__tests__" | "__mocks__" | "mock" | "mocks" | "e2e" | "fixtures"
+        )
+    }) {
+        return true;
+    }
+    // The words of the file name between its stem and its extension: `config.local.ts` ->
+    // `local`, `application-dev.yml` -> `dev`, `.env.test` -> `test`.
+    let words: Vec<&str> = file
+        .split(['.', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    let dev_word = |w: &&str| {
+        matches!(
+            *w,
+            "local" | "unittest" | "test" | "tests" | "spec" | "dev" | "development" | "mock"
+        )
+    };
+    words.len() >= 2 && words[1..].iter().any(dev_word)
+}
+
+/// `md5(time + path + KEY)`: a request signature made by hashing the data with a secret the
+/// code carries. The secret is a constant run of at least 16 letters and digits (hex or
+/// base64-like, with both) inside a hash input that also has parts computed at run time.
+fn check_hashed_key(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
+    let name = call
+        .path
+        .and_then(|p| p.rsplit('.').next())
+        .or(call.method)
+        .unwrap_or("");
+    if !matches!(
+        name.to_ascii_lowercase().as_str(),
+        "md5" | "hex_md5" | "sha1" | "sha256" | "hex_sha1" | "sha512"
+    ) {
+        return;
+    }
+    let Some(input) = call.arg(0) else { return };
+    let Some(text) = input.text.as_deref() else {
+        return;
+    };
+    if !text.contains(crate::value::HOLE) {
+        return;
+    }
+    let Some(key) = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|run| {
+            run.len() >= 16
+                && run.bytes().any(|b| b.is_ascii_digit())
+                && run.bytes().any(|b| b.is_ascii_alphabetic())
+                && !is_placeholder(run)
+        })
+    else {
+        return;
+    };
+    // A key glued to a constant word (`'getCaptcha' + KEY`) keeps its end: the end names it.
+    let tail = &key[key.len() - 16..];
+    let shown = &key[key.len() - 6..];
+    cx.report(
+        &HardcodedCredential::META,
+        call.arg_span(0),
+        format!("a secret key (`…{shown}`) is hashed into a signature with `{name}`: anyone with the code can sign requests"),
+    )
+    .group(format!("hashed:{tail}"))
+    .help("sign on the server, or with a per-session key the server issues; never ship the signing key");
+}
+
 /// A plain string or backtick literal without substitutions, not a part of a template.
 fn whole_literal(cx: &Cx<'_>, span: crate::events::Span) -> bool {
     let text = cx.text(span);
@@ -195,8 +325,8 @@ fn whole_literal(cx: &Cx<'_>, span: crate::events::Span) -> bool {
 }
 
 /// Whether a literal bound to credential name `name` looks like a real credential.
-fn looks_like_secret_value(text: &str, name: &str) -> bool {
-    if text.len() < 6
+fn looks_like_secret_value(text: &str, name: &str, min_len: usize) -> bool {
+    if text.len() < min_len
         || text.len() > 200
         || !text.is_ascii()
         || text.chars().any(char::is_whitespace)
@@ -219,6 +349,34 @@ fn looks_like_secret_value(text: &str, name: &str) -> bool {
             .to_ascii_lowercase()
     };
     if squash(text) == squash(name) || !labels_for_name(text).is_empty() {
+        return false;
+    }
+    // A setting about passwords, not one: `passwordEncoder: 'bcrypt'`, `password-policy`.
+    if words(name).iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "encoder"
+                | "policy"
+                | "strength"
+                | "pattern"
+                | "regex"
+                | "rule"
+                | "rules"
+                | "length"
+                | "hint"
+                | "label"
+                | "placeholder"
+                | "field"
+                | "type"
+                | "mode"
+                | "algorithm"
+                | "format"
+                | "expire"
+                | "expires"
+                | "file"
+                | "path"
+        )
+    }) {
         return false;
     }
     let ws = words(text);

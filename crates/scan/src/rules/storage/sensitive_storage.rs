@@ -23,6 +23,11 @@ crate::declare_rule! {
     /// when the storage key itself names such data (`'token'`, `'userPassword'`, a
     /// `TOKEN_KEY = 'token'` constant) and the value is not a constant.
     ///
+    /// The value is followed through Vuex: `commit('SAVE', { key: 'password', value })` runs
+    /// the store's `SAVE` mutation with that payload, so a mutation that stores whatever key it
+    /// is given is judged by what each commit passes. Rows read by a cloud database query whose
+    /// condition compares a password (a login done on the client) hold that password.
+    ///
     /// Encrypted values (`encrypt(token)`, `CryptoJS.AES.encrypt(...)`), masked values, flags
     /// (`hasLogin: true`), constants and removals are not reported.
     ///
@@ -33,6 +38,14 @@ crate::declare_rule! {
     /// pages using `localStorage`). A stored password or `session_key` outlives the session and
     /// lets whoever reads it log in as the user or decrypt the user's data. Tokens and phone
     /// numbers are less critical but still personal data that should not sit unprotected.
+    ///
+    /// ## Severity
+    /// What is stored decides. A password, the `session_key`, a secret key, an ID or bank card
+    /// number: `high` in any storage, since each outlives the session. The user's own phone
+    /// number: `low`. A login token: `info` in the platform's per-app storage (`setStorage*`),
+    /// which is private to the app and the user and is where every platform's login guide puts
+    /// the login state; `low` in a web origin's `localStorage` / `sessionStorage`, which any
+    /// script running on the origin can read. See `docs/severity.md`.
     ///
     /// ## Example
     /// ```js
@@ -53,7 +66,7 @@ crate::declare_rule! {
         code: "S001",
         name: "sensitive-storage",
         category: Storage,
-        severity: Medium,
+        severity: High,
         confidence: Medium,
         cwe: [922, 312],
         summary: "Sensitive data written to local storage in plain text",
@@ -110,11 +123,7 @@ impl Rule for SensitiveStorage {
             .as_deref()
             .map(|k| format!(" under key `{}`", short(k)))
             .unwrap_or_default();
-        let severity = if labels.intersects(CRITICAL_LABELS) {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
+        let severity = severity_for(labels, api);
         cx.report(&Self::META, call.span, format!("`{api}` stores {what}{shown_key} in plain text on the device"))
             .severity(severity)
             .help(if labels.intersects(Labels::PASSWORD | Labels::SESSION_KEY | Labels::SECRET) {
@@ -122,6 +131,22 @@ impl Rule for SensitiveStorage {
             } else {
                 "store only what the client needs; encrypt sensitive values with a key that is not shipped in the package and clear them on logout"
             });
+    }
+}
+
+/// How bad a stored value is, by what it is and where it is stored. Secrets that outlive the
+/// session (passwords, the `session_key`, keys, ID and bank card numbers) are `high` in any
+/// storage. A login token in the platform's per-app, per-user storage is the pattern every
+/// platform documents (there is no safer persistent store): `info`. In a web origin's
+/// `localStorage`/`sessionStorage`, readable by any script on the origin, it is `low`, as is
+/// the user's own phone number anywhere.
+fn severity_for(labels: Labels, api: &str) -> Severity {
+    if labels.intersects(CRITICAL_LABELS) {
+        Severity::High
+    } else if labels.contains(Labels::PHONE) || api.contains("Storage.setItem") {
+        Severity::Low
+    } else {
+        Severity::Info
     }
 }
 

@@ -2,7 +2,8 @@ use crate::events::{CallEvent, Cx, Event};
 use crate::js::apis::MP_REQUESTS;
 use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
-use crate::value::{HOLE, Labels, Value};
+use crate::value::{HOLE, Labels, SourceKind, Value};
+use miniguard_report::Severity;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -20,6 +21,11 @@ crate::declare_rule! {
     /// `?access_token=` and `?secret=` in the query themselves and are not reported; nor are
     /// signatures (`sign`), one-time login `code`s, page navigation URLs, or constant values
     /// (hard-coded credentials are the secrets rules' business).
+    ///
+    /// ## Severity
+    /// `medium`; `low` for a server or cloud function sending its own key (from its
+    /// configuration, not from a request) to another service over HTTPS, where only that
+    /// service's own logs see the URL (no browser history, `Referer` or shared proxy).
     ///
     /// ## Why it matters
     /// URLs are written down everywhere: web server and API gateway access logs, CDN and proxy
@@ -184,6 +190,9 @@ fn request_url<'v, 'a>(call: &'v CallEvent<'_, 'a>) -> Option<&'v Value<'a>> {
 struct Found {
     name: Option<String>,
     labels: Labels,
+    /// The credential comes from a request or the client (a user's token), not from the
+    /// server's own configuration.
+    from_user: bool,
 }
 
 /// A query parameter named like a credential with a run-time value, or a credential-labelled
@@ -207,14 +216,25 @@ fn url_secret(url: &Value<'_>) -> Option<Found> {
             return Some(Found {
                 name: Some(name.to_owned()),
                 labels,
+                from_user: from_user(url),
             });
         }
     }
     let labels = url.deep_labels() & CREDENTIALS;
     if !labels.is_empty() && query.contains(HOLE) {
-        return Some(Found { name: None, labels });
+        return Some(Found {
+            name: None,
+            labels,
+            from_user: from_user(url),
+        });
     }
     None
+}
+
+fn from_user(v: &Value<'_>) -> bool {
+    v.deep_taint()
+        .kinds
+        .intersects(SourceKind::ATTACKER | SourceKind::STORAGE)
 }
 
 /// A field of a query object named like a credential with a run-time value.
@@ -228,6 +248,7 @@ fn object_secret(obj: &Value<'_>) -> Option<Found> {
         (!labels.is_empty()).then(|| Found {
             name: Some(k.to_string()),
             labels,
+            from_user: from_user(v),
         })
     })
 }
@@ -286,7 +307,21 @@ fn report(
     } else {
         call.span
     };
+    // A server sending its own key to another service over HTTPS: no browser history, Referer
+    // or shared proxy sees the URL, only that service's own logs. A user's token forwarded
+    // that way lands in a third party's logs.
+    let server_to_service = cx.is_server()
+        && !found.from_user
+        && url
+            .text
+            .as_deref()
+            .is_some_and(|t| t.trim_start().starts_with("https://"));
     cx.report(&SecretInUrl::META, span, message)
+        .severity(if server_to_service {
+            Severity::Low
+        } else {
+            SecretInUrl::META.severity
+        })
         .help("send tokens in a header (`Authorization: Bearer ...`) and passwords in the body of a POST request");
 }
 
