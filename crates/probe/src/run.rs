@@ -81,6 +81,8 @@ pub struct Ctx<'a> {
     pub notes: Vec<String>,
     /// Values for path parameters (from `--path-param`).
     pub path_values: Vec<(String, String)>,
+    /// The first identity that logs in, for the checks that need a session of their own to end.
+    pub fresh_login: Option<IdentitySpec>,
     reported: HashSet<(&'static str, String)>,
 }
 
@@ -216,6 +218,7 @@ pub async fn run(
         findings: Vec::new(),
         notes: Vec::new(),
         path_values: config.path_values,
+        fresh_login: config.identities.iter().find(|i| i.is_login()).cloned(),
         reported: HashSet::new(),
     };
 
@@ -333,6 +336,11 @@ async fn stages(
     progress("authorization", ctx.client.stats());
     checks::auth::bola(ctx).await?;
     checks::auth::mass_assignment(ctx).await?;
+    // Before the injection and brute-force checks, which may use up a login rate limit that the
+    // fresh logins of the revocation check need.
+    progress("sessions", ctx.client.stats());
+    checks::auth::replay(ctx).await?;
+    checks::auth::revocation(ctx).await?;
     progress("cors", ctx.client.stats());
     checks::inject::cors(ctx).await?;
     progress("injection", ctx.client.stats());
