@@ -104,6 +104,8 @@ pub struct Exchange {
     /// The body, lossily decoded, at most [`MAX_BODY`] bytes.
     pub body: String,
     pub elapsed: Duration,
+    /// The server's certificate (DER) on HTTPS.
+    pub peer_certificate: Option<Vec<u8>>,
 }
 
 impl Exchange {
@@ -158,6 +160,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(10))
             .no_proxy()
+            .tls_info(true)
             .https_only(false);
         for pem in &options.extra_roots_pem {
             let cert = reqwest::Certificate::from_pem(pem)
@@ -215,12 +218,15 @@ impl Client {
         self.scope.allows(url).is_ok()
     }
 
-    /// Sends one request through the gate: scope, budget, pace, then the network.
-    pub async fn send(&self, request: &Request) -> Result<Exchange, SendError> {
-        if let Err(reason) = self.scope.allows(&request.url) {
+    /// Takes one request from the budget for `url` without sending it: scope, budget, then the
+    /// wait for its slot in the pace. Checks that open a connection of their own (a TLS
+    /// handshake, a slow request) pass here first and count as one request. Answers the time
+    /// left for the connection.
+    pub async fn admit(&self, url: &Url) -> Result<Duration, SendError> {
+        if let Err(reason) = self.scope.allows(url) {
             self.lock().stats.refused_out_of_scope += 1;
             return Err(SendError::OutOfScope {
-                url: request.url.to_string(),
+                url: url.to_string(),
                 reason,
             });
         }
@@ -245,7 +251,12 @@ impl Client {
         if left.is_zero() {
             return Err(SendError::TimeBudget(self.scope.max_duration.as_secs()));
         }
-        let timeout = left.min(REQUEST_TIMEOUT);
+        Ok(left)
+    }
+
+    /// Sends one request through the gate: scope, budget, pace, then the network.
+    pub async fn send(&self, request: &Request) -> Result<Exchange, SendError> {
+        let timeout = self.admit(&request.url).await?.min(REQUEST_TIMEOUT);
 
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
@@ -273,6 +284,11 @@ impl Client {
         let mut response = builder.send().await.map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let peer_certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|t| t.peer_certificate())
+            .map(<[u8]>::to_vec);
         let mut body = Vec::new();
         loop {
             match tokio::time::timeout(timeout.saturating_sub(started.elapsed()), response.chunk())
@@ -297,6 +313,7 @@ impl Client {
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
             elapsed: started.elapsed(),
+            peer_certificate,
         })
     }
 
