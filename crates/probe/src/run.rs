@@ -301,6 +301,8 @@ async fn stages(
 ) -> Result<(), StageError> {
     progress("transport", ctx.client.stats());
     checks::transport::run(ctx).await?;
+    // Runs beside the other checks; dropped (closed) if a budget ends the run first.
+    let slow = checks::abuse::start(ctx).await?;
 
     progress("routes", ctx.client.stats());
     ctx.ops = load_openapi(ctx, openapi).await?;
@@ -347,6 +349,8 @@ async fn stages(
     checks::inject::run(ctx).await?;
     progress("brute force", ctx.client.stats());
     checks::auth::brute_force(ctx).await?;
+    progress("slow requests", ctx.client.stats());
+    checks::abuse::finish(ctx, slow).await?;
     Ok(())
 }
 
