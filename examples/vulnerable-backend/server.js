@@ -14,7 +14,7 @@ const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { exec } = require('node:child_process');
+const { exec, execFile } = require('node:child_process');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -155,6 +155,7 @@ function code2session(wxPort, code) {
 // ---------------------------------------------------------------- the app
 
 const sessions = new Map(); // token -> user id
+const seenNonces = new Map(); // nonce -> expiry (ms), for the look-alike that does remember them
 const refreshTokens = new Map(); // refresh token -> user id
 
 function send(res, status, body, headers = {}) {
@@ -264,6 +265,35 @@ async function main() {
         });
         if (output === null) return send(res, 200, { status: 'unknown' });
         return send(res, 200, { status: output.trim() });
+      }
+
+      if (route === 'GET /api/parcels') {
+        // Look-alike (no I105): the same echo, but through execFile, without a shell.
+        const number = q.get('number') || '';
+        const output = await new Promise((resolve) => {
+          execFile('echo', ['parcel', number], { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
+        });
+        return send(res, 200, { label: output === null ? 'unknown' : output.trim() });
+      }
+
+      if (route === 'GET /api/greeting/plain') {
+        // Look-alike (no I106): the name is passed as data; only the fixed template is evaluated.
+        const name = q.get('name') || 'friend';
+        return send(res, 200, { greeting: render("Dear {{ 'NAME' }}, thank you.").replace('NAME', name) });
+      }
+
+      if (route === 'GET /api/coupons/strict') {
+        // Look-alike (no I102): the filter value must be a string.
+        const code = parseQuery(q).code ?? '';
+        if (typeof code !== 'string') return send(res, 400, { error: 'code must be a string' });
+        return send(res, 200, { coupons: COUPONS.filter((c) => matches(c, { code })) });
+      }
+
+      if (route === 'GET /api/reviews/top') {
+        // Look-alike (no C106): the page size is capped at 50.
+        const limit = Math.min(50, Math.max(1, Math.trunc(Number(q.get('limit')) || 10)));
+        const rows = await db.all(`SELECT id, goods_id, stars, text FROM reviews ORDER BY stars DESC, id LIMIT ${limit}`);
+        return send(res, 200, { limit, reviews: rows });
       }
 
       if (route === 'GET /api/greeting') {
@@ -380,6 +410,22 @@ async function main() {
         const body = await readBody(req);
         const points = Math.max(0, Math.trunc(Number(body.points) || 0));
         return send(res, 200, { redeemed: points });
+      }
+
+      if (route === 'POST /api/points/transfer') {
+        if (!user) return send(res, 401, { error: 'login required' });
+        // Look-alike (no A108): the same headers, and each nonce is remembered for the window.
+        const nonce = String(req.headers['x-nonce'] || '');
+        const ts = Number(req.headers['x-timestamp']);
+        const now = Date.now();
+        if (nonce.length < 16 || !Number.isFinite(ts) || Math.abs(now / 1000 - ts) > 300) {
+          return send(res, 400, { error: 'x-nonce (16+ characters) and a fresh x-timestamp are required' });
+        }
+        for (const [n, exp] of seenNonces) if (exp < now) seenNonces.delete(n);
+        if (seenNonces.has(`${user.id}:${nonce}`)) return send(res, 409, { error: 'replayed request' });
+        if (seenNonces.size < 100000) seenNonces.set(`${user.id}:${nonce}`, now + 600000);
+        const body = await readBody(req);
+        return send(res, 200, { transferred: Math.max(0, Math.trunc(Number(body.points) || 0)) });
       }
 
       if (route === 'GET /api/me') return send(res, 200, user);

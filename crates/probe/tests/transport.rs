@@ -77,7 +77,7 @@ fn start(dir: &Path, cert: &str, key: &str) -> (Guard, u16) {
 fn probe(port: u16, trust: &str) -> Vec<(String, String)> {
     let scope = Scope::from_toml(
         &format!(
-            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 50\nmax_requests = 40\nmax_seconds = 60\n"
+            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 50\nmax_requests = 40\nmax_seconds = 20\n"
         ),
         "scope.toml",
     )
