@@ -39,6 +39,8 @@ pub struct ProbeConfig {
     pub identities: Vec<IdentitySpec>,
     /// Values for path parameters the document gives no example for (`name` = `orders`).
     pub path_values: Vec<(String, String)>,
+    /// Rule codes whose checks send nothing and report nothing (`--skip`).
+    pub skip: Vec<String>,
 }
 
 /// A run that could not start or had to stop for a reason other than a budget.
@@ -57,6 +59,8 @@ pub enum ProbeError {
     OpenApiFetch { url: String, message: String },
     #[error("two identities are named {0}")]
     DuplicateIdentity(String),
+    #[error("--skip {0}: no such check (the codes are in docs/probe.md)")]
+    UnknownRule(String),
 }
 
 /// The result of a run.
@@ -83,6 +87,7 @@ pub struct Ctx<'a> {
     pub path_values: Vec<(String, String)>,
     /// The first identity that logs in, for the checks that need a session of their own to end.
     pub fresh_login: Option<IdentitySpec>,
+    skip: HashSet<String>,
     reported: HashSet<(&'static str, String)>,
 }
 
@@ -141,6 +146,11 @@ impl Ctx<'_> {
         Some(url)
     }
 
+    /// Whether a check runs (it was not named by `--skip`).
+    pub fn enabled(&self, rule: &ProbeRule) -> bool {
+        !self.skip.contains(rule.code)
+    }
+
     /// Records a finding once per (rule, key).
     pub fn report(
         &mut self,
@@ -151,7 +161,7 @@ impl Ctx<'_> {
         evidence: &[&Exchange],
         headers: &[&str],
     ) {
-        if !self.reported.insert((rule.code, key.to_owned())) {
+        if !self.enabled(rule) || !self.reported.insert((rule.code, key.to_owned())) {
             return;
         }
         let snippet = evidence
@@ -202,6 +212,14 @@ pub async fn run(
             reason: r.to_string(),
         })?;
     let client = Client::new(config.scope, &config.client).map_err(ProbeError::Client)?;
+    let mut skip = HashSet::new();
+    for code in &config.skip {
+        let code = code.trim().to_ascii_uppercase();
+        if !rules::ALL.iter().any(|r| r.code == code) {
+            return Err(ProbeError::UnknownRule(code));
+        }
+        skip.insert(code);
+    }
     let mut names = HashSet::new();
     for i in &config.identities {
         if !names.insert(i.name.clone()) {
@@ -219,6 +237,7 @@ pub async fn run(
         notes: Vec::new(),
         path_values: config.path_values,
         fresh_login: config.identities.iter().find(|i| i.is_login()).cloned(),
+        skip,
         reported: HashSet::new(),
     };
 

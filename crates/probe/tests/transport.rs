@@ -91,6 +91,7 @@ fn probe(port: u16, trust: &str) -> Vec<(String, String)> {
         openapi: None,
         identities: Vec::new(),
         path_values: Vec::new(),
+        skip: Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

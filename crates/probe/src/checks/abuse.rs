@@ -50,6 +50,9 @@ pub async fn start(ctx: &mut Ctx<'_>) -> Result<Option<SlowCheck>, crate::SendEr
     let (Some(host), Some(port)) = (base.host_str(), base.port_or_known_default()) else {
         return Ok(None);
     };
+    if !ctx.enabled(&rules::SLOW_REQUESTS) {
+        return Ok(None);
+    }
     if ctx.client.time_left() < HOLD + Duration::from_secs(5) {
         ctx.notes.push(format!(
             "the time budget is too short to hold a slow request for {} s; slow requests not checked",

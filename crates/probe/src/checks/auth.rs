@@ -38,6 +38,9 @@ fn op_url(ctx: &Ctx<'_>, op: &Operation, path_values: &[(&str, &str)]) -> Option
 /// A101: secured GET routes (without path parameters, or with their examples) answering 2xx to
 /// a request without credentials.
 pub async fn routes_without_credentials(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::ROUTE_WITHOUT_AUTH) {
+        return Ok(());
+    }
     for op in get_ops(ctx).into_iter().filter(|o| o.secured) {
         let Some(url) = op_url(ctx, &op, &[]) else {
             continue;
@@ -100,6 +103,9 @@ fn user_names(ctx: &Ctx<'_>, who: usize) -> Vec<(&'static str, String)> {
 /// A104: a secured route refuses an anonymous request but serves one that names a user in its
 /// query (`openid`, `userId`).
 pub async fn client_sent_identity(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::CLIENT_IDENTITY) {
+        return Ok(());
+    }
     let names = user_names(ctx, 0);
     if names.is_empty() {
         return Ok(());
@@ -171,6 +177,9 @@ fn ids(v: &Value, out: &mut Vec<String>, depth: usize) {
 /// A102: for each secured `GET /x/{id}` with a list route `GET /x`, ids in alice's list that are
 /// not in bob's are read with bob's identity.
 pub async fn bola(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::BOLA) {
+        return Ok(());
+    }
     if ctx.sessions.len() < 2 {
         if !ctx.ops.is_empty() {
             ctx.notes.push(
@@ -278,6 +287,9 @@ const PRIVILEGED: &[(&str, &str)] = &[
 /// A103: a secured PATCH/PUT with a documented JSON body, sent with the documented fields plus
 /// undocumented privileged ones; the answer shows a privileged value stored.
 pub async fn mass_assignment(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::MASS_ASSIGNMENT) {
+        return Ok(());
+    }
     if ctx.sessions.is_empty() {
         return Ok(());
     }
@@ -350,6 +362,9 @@ pub async fn mass_assignment(ctx: &mut Ctx<'_>) -> CheckResult {
 /// A105: a public POST with a `password` field answers many wrong guesses without 429/423 or
 /// `Retry-After`.
 pub async fn brute_force(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NO_THROTTLING) {
+        return Ok(());
+    }
     let ops: Vec<Operation> = ctx
         .ops
         .iter()
@@ -483,6 +498,9 @@ fn last_segment(op: &Operation) -> String {
 /// presented again and must be refused; (2) after a `…/logout` answered 2xx, the access token
 /// must no longer open a route it opened before.
 pub async fn revocation(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::LOGOUT_NOT_REVOKED) {
+        return Ok(());
+    }
     let posts: Vec<Operation> = ctx
         .ops
         .iter()
@@ -628,6 +646,9 @@ async fn logout_keeps_token(ctx: &mut Ctx<'_>, op: &Operation) -> CheckResult {
 /// fresh nonce and the current time filled in) and, when the first identity signs its requests,
 /// on a secured GET. A second 2xx is a replay accepted.
 pub async fn replay(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::REPLAY) {
+        return Ok(());
+    }
     let ops: Vec<Operation> = ctx
         .ops
         .iter()

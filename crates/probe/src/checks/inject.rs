@@ -23,6 +23,9 @@ const TRAVERSAL: &str = "../../../../../../../../../../../../etc/passwd";
 
 /// C102: a foreign Origin echoed with credentials allowed.
 pub async fn cors(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::CORS_REFLECTION) {
+        return Ok(());
+    }
     let mut targets = vec![(ctx.base.clone(), None)];
     let who = (!ctx.sessions.is_empty()).then_some(0);
     if let Some(op) = ctx
@@ -249,6 +252,9 @@ impl Point<'_> {
 /// I101: error-based (a quote yields a database error the plain value does not) and
 /// boolean-based (a true condition answers like the plain value, a false one differently).
 async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::SQL_INJECTION) {
+        return Ok(());
+    }
     let v = p.base_value();
     let Some(baseline) = p.send(ctx, &v).await? else {
         return Ok(());
@@ -405,7 +411,8 @@ async fn time_based(ctx: &mut Ctx<'_>, p: &Point<'_>, baseline: &Exchange) -> Ch
 
 /// I103, X101, C104: one request each.
 async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
-    if let Some(ex) = p.send(ctx, TRAVERSAL).await?
+    if ctx.enabled(&rules::PATH_TRAVERSAL)
+        && let Some(ex) = p.send(ctx, TRAVERSAL).await?
         && (ex.body.contains("root:x:0:0:") || ex.body.contains("root:*:0:0:"))
     {
         ctx.report(
@@ -421,7 +428,8 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
         );
     }
     let value = format!("mgx{XSS_MARKER}");
-    if let Some(ex) = p.send(ctx, &value).await?
+    if ctx.enabled(&rules::REFLECTED_XSS)
+        && let Some(ex) = p.send(ctx, &value).await?
         && ex
             .header("content-type")
             .is_some_and(|c| c.to_ascii_lowercase().contains("html"))
@@ -439,7 +447,8 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &["content-type"],
         );
     }
-    if let Some(ex) = p.send(ctx, REDIRECT_TARGET).await?
+    if ctx.enabled(&rules::OPEN_REDIRECT)
+        && let Some(ex) = p.send(ctx, REDIRECT_TARGET).await?
         && (300..400).contains(&ex.status)
         && ex.header("location").is_some_and(|l| {
             l.starts_with("https://mg-probe.invalid") || l.starts_with("//mg-probe.invalid")
@@ -462,6 +471,9 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
 
 /// I104: the parameter is a URL the backend fetches, shown by the canary receiving the request.
 async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult {
+    if !ctx.enabled(&rules::SSRF) {
+        return Ok(());
+    }
     let token = format!(
         "mg-ssrf-{}",
         miniguard_crypto::signing::generate_nonce()
@@ -492,6 +504,9 @@ async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult 
 /// operator, not ignored), and `name[$ne]=v` or `name[$gt]=` answers successfully with something
 /// else, while the plain value answers the same again.
 async fn nosql_query(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NOSQL_INJECTION) {
+        return Ok(());
+    }
     let (_, _, none) = fresh_numbers();
     let name = &p.param.name;
     let Some(plain) = p.send(ctx, &none).await? else {
@@ -538,6 +553,9 @@ const MAX_BODY_FIELDS: usize = 5;
 /// (the others set to a value that matches nothing) as `{"$eq": v}` answers exactly like `v`,
 /// and `{"$ne": v}` or `{"$gt": ""}` successfully with something else.
 async fn nosql_bodies(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NOSQL_INJECTION) {
+        return Ok(());
+    }
     let ops: Vec<Operation> = ctx
         .ops
         .iter()
@@ -619,6 +637,9 @@ async fn nosql_bodies(ctx: &mut Ctx<'_>) -> CheckResult {
 /// I105: a shell command appended to the value runs: its output (a sum the payload only spells
 /// out, so an echo of the payload is not taken for it) comes back.
 async fn command(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::COMMAND_INJECTION) {
+        return Ok(());
+    }
     let (a, b, _) = fresh_numbers();
     let v = p.base_value();
     let cmd = format!("echo mgc$(({a}+{b}))x");
@@ -656,6 +677,9 @@ async fn command(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
 /// I106: a template expression in the value is evaluated: the product of two random numbers
 /// comes back where the payload only spelled out the multiplication.
 async fn template(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::TEMPLATE_INJECTION) {
+        return Ok(());
+    }
     let (a, b, _) = fresh_numbers();
     let expected = format!("mgt{}x", a * b);
     for payload in [
@@ -736,6 +760,9 @@ fn scan_json(v: &serde_json::Value, echo: u64, depth: usize) -> (usize, bool) {
 /// C106: a page-size parameter set to 100000 is answered 2xx with more than 1000 items or with
 /// the size echoed back as accepted.
 async fn page_size(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::EXPENSIVE_QUERY) {
+        return Ok(());
+    }
     if !is_page_size(&p.param.name) {
         return Ok(());
     }

@@ -40,7 +40,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
         }
         Err(e) => ctx.notes.push(e.to_string()),
     }
-    if base.scheme() == "https" {
+    if base.scheme() == "https" && ctx.enabled(&rules::TLS_OLD_VERSION) {
         versions_and_suites(ctx).await?;
     }
     // The same host over plain HTTP, when the scope allows it.
@@ -51,6 +51,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
             // `https://h/` becomes `http://h/` (port 80); an explicit port is kept.
             let _ = plain.set_port(port);
             if ctx.client.in_scope(&plain)
+                && ctx.enabled(&rules::PLAIN_HTTP)
                 && let Some(ex) = ctx.send(Request::get(plain.clone()), None).await?
             {
                 {
