@@ -267,6 +267,16 @@ async function main() {
         return send(res, 200, { status: output.trim() });
       }
 
+      if (route === 'GET /api/invoices/email') {
+        // FLAW (I105, blind): the address is put into a shell command line whose output is
+        // discarded; the answer never changes, only the time the command takes tells.
+        const to = q.get('to') || '';
+        await new Promise((resolve) => {
+          exec(`echo invoice for ${to} > /dev/null`, { timeout: 10000 }, () => resolve());
+        });
+        return send(res, 200, { queued: true });
+      }
+
       if (route === 'GET /api/parcels') {
         // Look-alike (no I105): the same echo, but through execFile, without a shell.
         const number = q.get('number') || '';

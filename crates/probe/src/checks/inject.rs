@@ -1,7 +1,7 @@
 //! Injection into query parameters (SQL by error, boolean difference and time, NoSQL operators,
-//! OS commands, server-side templates, path traversal, reflected XSS, open redirect, SSRF against
-//! a canary listener of the probe's own on loopback), NoSQL operators in JSON bodies, and CORS
-//! origin reflection.
+//! OS commands by echo and by time, server-side templates, path traversal, reflected XSS, open
+//! redirect, SSRF against a canary listener of the probe's own on loopback, uncapped page sizes),
+//! NoSQL operators in JSON bodies, and CORS origin reflection.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -666,6 +666,60 @@ async fn command(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                     payload.replace('\n', "\\n")
                 ),
                 &[&ex],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    command_time(ctx, p).await
+}
+
+/// The seconds a blind command payload sleeps.
+const COMMAND_SLEEP: u32 = 3;
+/// The extra time a sleeping payload must take over the plain value and over the same payload
+/// sleeping 0 s.
+const COMMAND_MARGIN: Duration = Duration::from_secs(2);
+
+/// I105 (blind): `;sleep 3` (or `$(sleep 3)`) makes the answer slower than the plain value and
+/// than `;sleep 0` by 2 s, twice, with `;sleep 0` fast in between.
+async fn command_time(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    let v = p.base_value();
+    let Some(baseline) = p.send(ctx, &v).await? else {
+        return Ok(());
+    };
+    let payloads = |n: u32| [format!("{v};sleep {n}"), format!("{v}$(sleep {n})")];
+    for (slow_payload, fast_payload) in payloads(COMMAND_SLEEP).into_iter().zip(payloads(0)) {
+        let Some(slow) = p.send(ctx, &slow_payload).await? else {
+            continue;
+        };
+        if slow.elapsed < baseline.elapsed + COMMAND_MARGIN {
+            continue;
+        }
+        let Some(fast) = p.send(ctx, &fast_payload).await? else {
+            continue;
+        };
+        if fast.elapsed >= baseline.elapsed + COMMAND_MARGIN {
+            continue;
+        }
+        let Some(again) = p.send(ctx, &slow_payload).await? else {
+            continue;
+        };
+        if again.elapsed >= fast.elapsed.max(baseline.elapsed) + COMMAND_MARGIN {
+            let ms = |d: Duration| d.as_millis();
+            ctx.report(
+                &rules::COMMAND_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} reaches a shell: `{slow_payload}` answers in {} ms and {} ms, the plain value in {} ms and `{fast_payload}` in {} ms (time-based).",
+                    p.param.name,
+                    p.op.path,
+                    ms(slow.elapsed),
+                    ms(again.elapsed),
+                    ms(baseline.elapsed),
+                    ms(fast.elapsed)
+                ),
+                &[&slow, &fast],
                 &[],
             );
             return Ok(());
