@@ -847,3 +847,54 @@ async fn page_size(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_names() {
+        for n in [
+            "limit",
+            "pageSize",
+            "page_size",
+            "per_page",
+            "PerPage",
+            "size",
+            "take",
+            "top",
+        ] {
+            assert!(is_page_size(n), "{n}");
+        }
+        for n in ["page", "offset", "sizes", "limited", "q", "name", "sort"] {
+            assert!(!is_page_size(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn json_scan_finds_big_arrays_and_echoes() {
+        let items: Vec<u64> = (0..1500).collect();
+        let v = serde_json::json!({"limit": 100_000, "page": {"items": items}});
+        assert_eq!(scan_json(&v, HUGE_PAGE, 0), (1500, true));
+        let v = serde_json::json!({"limit": 50, "items": [1, 2, 3]});
+        assert_eq!(scan_json(&v, HUGE_PAGE, 0), (3, false));
+        // Depth-bounded: a deeply nested echo is not searched for ever.
+        let mut deep = serde_json::json!(100_000);
+        for _ in 0..20 {
+            deep = serde_json::json!([deep]);
+        }
+        assert_eq!(scan_json(&deep, HUGE_PAGE, 0), (1, false));
+    }
+
+    #[test]
+    fn markers_differ_between_calls_and_from_their_payloads() {
+        let (a, b, none) = fresh_numbers();
+        assert!((1000..10_000).contains(&a) && (1000..10_000).contains(&b));
+        assert!(none.starts_with("mgprobe-none-"));
+        // The payload spells the sum out; only its computed value is looked for.
+        let payload = format!("echo mgc$(({a}+{b}))x");
+        assert!(!payload.contains(&format!("mgc{}x", a + b)));
+        let later: Vec<(u64, u64, String)> = (0..4).map(|_| fresh_numbers()).collect();
+        assert!(later.iter().any(|(x, y, _)| (*x, *y) != (a, b)));
+    }
+}
