@@ -1,8 +1,8 @@
 //! The TLS checks against HTTPS listeners this test starts on loopback (Node's `https`, which can
 //! still be told to accept TLS 1.0 and CBC suites): a certificate that ends in 5 days on a server
 //! accepting TLS 1.0 (T104, T105), the same server with a certificate valid for a year (no T105),
-//! and a certificate for another host name (T102). The negative side for T104 is `serve --dev`
-//! (rustls, TLS 1.2 and 1.3 only) in crates/cli/tests/probe.rs.
+//! a certificate for another host name and one that has expired (T102). The negative side for
+//! T104 is `serve --dev` (rustls, TLS 1.2 and 1.3 only) in crates/cli/tests/probe.rs.
 
 #![cfg(unix)]
 
@@ -22,13 +22,14 @@ impl Drop for Guard {
     }
 }
 
-/// A self-signed certificate for `names`, valid from yesterday for `days` days: (cert PEM, key PEM).
+/// A self-signed certificate for `names`, valid from two days ago until `days` days from now
+/// (negative: already expired): (cert PEM, key PEM).
 fn certificate(names: &[&str], days: i64) -> (String, String) {
     let mut params =
         rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
             .unwrap();
     let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
+    params.not_before = now - time::Duration::days(2);
     params.not_after = now + time::Duration::days(days);
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
@@ -176,5 +177,22 @@ fn a_certificate_for_another_host_is_reported() {
     let found = probe(port, &cert);
     let t102 = found.iter().find(|(r, _)| r == "T102");
     assert!(t102.is_some(), "{found:#?}");
+    assert!(!found.iter().any(|(r, _)| r == "T105"), "{found:#?}");
+}
+
+#[test]
+fn an_expired_certificate_is_reported_as_invalid() {
+    if !node() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(&["localhost", "127.0.0.1"], -1);
+    let (_server, port) = start(dir.path(), &cert, &key);
+    let found = probe(port, &cert);
+    let t102 = found.iter().find(|(r, _)| r == "T102");
+    assert!(
+        t102.is_some_and(|(_, m)| m.to_ascii_lowercase().contains("expired")),
+        "{found:#?}"
+    );
     assert!(!found.iter().any(|(r, _)| r == "T105"), "{found:#?}");
 }
