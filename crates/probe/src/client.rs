@@ -130,6 +130,28 @@ pub struct GateStats {
     pub refused_budget: u64,
 }
 
+/// The TLS configuration of the connections the probe opens itself (C105): the same trust as the
+/// HTTP client (the web PKI roots and `--ca-cert`).
+fn tls_config(options: &ClientOptions) -> Result<std::sync::Arc<rustls::ClientConfig>, SendError> {
+    let mut roots: rustls::RootCertStore = webpki_roots::TLS_SERVER_ROOTS.iter().cloned().collect();
+    for pem in &options.extra_roots_pem {
+        use rustls::pki_types::pem::PemObject as _;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| SendError::Invalid(format!("trusted certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| SendError::Invalid(format!("trusted certificate: {e}")))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SendError::Invalid(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 struct State {
     stats: GateStats,
     next_slot: Instant,
@@ -142,6 +164,7 @@ pub struct Client {
     started: Instant,
     interval: Duration,
     state: Mutex<State>,
+    tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 /// Options of the HTTP client itself.
@@ -170,6 +193,7 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| SendError::Invalid(format!("HTTP client: {e}")))?;
+        let tls = tls_config(options)?;
         let interval = Duration::from_secs_f64(1.0 / scope.rate_per_second);
         let now = Instant::now();
         Ok(Client {
@@ -177,11 +201,17 @@ impl Client {
             scope,
             started: now,
             interval,
+            tls,
             state: Mutex::new(State {
                 stats: GateStats::default(),
                 next_slot: now,
             }),
         })
+    }
+
+    /// The TLS configuration for connections a check opens itself (after [`Client::admit`]).
+    pub fn tls_config(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        self.tls.clone()
     }
 
     pub fn scope(&self) -> &Scope {

@@ -76,9 +76,14 @@ fn start(dir: &Path, cert: &str, key: &str) -> (Guard, u16) {
 }
 
 fn probe(port: u16, trust: &str) -> Vec<(String, String)> {
+    // 20 s: too short for the slow-request check, which the test below runs on its own.
+    probe_for(port, trust, 20)
+}
+
+fn probe_for(port: u16, trust: &str, seconds: u64) -> Vec<(String, String)> {
     let scope = Scope::from_toml(
         &format!(
-            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 50\nmax_requests = 40\nmax_seconds = 20\n"
+            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 50\nmax_requests = 40\nmax_seconds = {seconds}\n"
         ),
         "scope.toml",
     )
@@ -195,4 +200,22 @@ fn an_expired_certificate_is_reported_as_invalid() {
         "{found:#?}"
     );
     assert!(!found.iter().any(|(r, _)| r == "T105"), "{found:#?}");
+}
+
+#[test]
+fn an_https_request_held_after_the_handshake_is_reported() {
+    if !node() {
+        return;
+    }
+    // Node keeps a request whose headers never end for 60 s (its default header timeout); the
+    // probe gives up after 20 s. (`serve --dev` closes it after 10 s: crates/cli/tests/probe.rs.)
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(&["localhost", "127.0.0.1"], 365);
+    let (_server, port) = start(dir.path(), &cert, &key);
+    let found = probe_for(port, &cert, 40);
+    let c105 = found.iter().find(|(r, _)| r == "C105");
+    assert!(
+        c105.is_some_and(|(_, m)| m.contains("after the TLS handshake")),
+        "{found:#?}"
+    );
 }

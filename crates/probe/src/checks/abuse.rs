@@ -1,5 +1,6 @@
-//! Slow requests (C105): one connection of the probe's own sends a request (on HTTPS: a TLS
-//! `ClientHello`) a few bytes at a time and never finishes it. A server that still holds the
+//! Slow requests (C105): one connection of the probe's own sends a request a header line at a
+//! time and never finishes it (on HTTPS after a full TLS handshake with the client's trust; when
+//! that handshake fails, the `ClientHello` itself is sent a byte at a time instead). A server that still holds the
 //! connection after [`HOLD`] lets a handful of slow clients take all its connections (slowloris).
 //! The connection is admitted by the gate as one request and runs beside the other checks, so
 //! the wait costs no extra time unless the run ends sooner; a run stopped by a budget drops it.
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::rules;
 use crate::run::{CheckResult, Ctx};
@@ -33,8 +36,17 @@ pub enum Slow {
 
 /// The running slow connection; aborted when dropped.
 pub struct SlowCheck {
-    task: tokio::task::JoinHandle<Slow>,
-    tls: bool,
+    task: tokio::task::JoinHandle<(Slow, Mode)>,
+}
+
+/// How the request was held.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Http,
+    /// Headers after a completed TLS handshake.
+    Https,
+    /// The TLS handshake did not complete: its `ClientHello` was trickled instead.
+    Handshake,
 }
 
 impl Drop for SlowCheck {
@@ -67,45 +79,71 @@ pub async fn start(ctx: &mut Ctx<'_>) -> Result<Option<SlowCheck>, crate::SendEr
     }
     let tls = base.scheme() == "https";
     let host = host.to_owned();
-    let head = if tls {
-        tls_hello::client_hello(
+    let authority = match base.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
+    let head = format!(
+        "GET {} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: miniguard-probe\r\n",
+        base.path()
+    )
+    .into_bytes();
+    let config = ctx.client.tls_config();
+    let task = tokio::spawn(async move {
+        let addr = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let stream = match connect(&addr, port).await {
+            Ok(s) => s,
+            Err(e) => return (Slow::Failed(e), Mode::Http),
+        };
+        if !tls {
+            return (trickle(stream, &head, false).await, Mode::Http);
+        }
+        let name = match rustls::pki_types::ServerName::try_from(addr.clone()) {
+            Ok(n) => n,
+            Err(e) => return (Slow::Failed(e.to_string()), Mode::Https),
+        };
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let handshake =
+            tokio::time::timeout(Duration::from_secs(10), connector.connect(name, stream)).await;
+        if let Ok(Ok(tls_stream)) = handshake {
+            return (trickle(tls_stream, &head, false).await, Mode::Https);
+        }
+        // Not trusted or not TLS 1.2+: hold the handshake itself instead.
+        let hello = tls_hello::client_hello(
             tls_hello::TLS1_2,
             tls_hello::WEAK_SUITES,
-            Some(&host),
+            Some(&addr),
             [0x4d; 32],
-        )
-    } else {
-        let authority = match base.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
-        };
-        format!(
-            "GET {} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: miniguard-probe\r\n",
-            base.path()
-        )
-        .into_bytes()
-    };
-    let task = tokio::spawn(hold(host, port, head, tls));
-    Ok(Some(SlowCheck { task, tls }))
+        );
+        match connect(&addr, port).await {
+            Ok(s) => (trickle(s, &hello, true).await, Mode::Handshake),
+            Err(e) => (Slow::Failed(e), Mode::Handshake),
+        }
+    });
+    Ok(Some(SlowCheck { task }))
 }
 
-async fn hold(host: String, port: u16, head: Vec<u8>, tls: bool) -> Slow {
-    let addr = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
+async fn connect(addr: &str, port: u16) -> Result<TcpStream, String> {
+    match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect((addr, port))).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("connect timed out".into()),
+    }
+}
+
+/// Sends `head` (a request's first lines, or with `bytewise` a `ClientHello`) and keeps adding
+/// to it, never finishing, until the server closes or answers, or `HOLD` has passed.
+async fn trickle<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    head: &[u8],
+    bytewise: bool,
+) -> Slow {
     let started = Instant::now();
-    let mut stream = match tokio::time::timeout(
-        Duration::from_secs(5),
-        TcpStream::connect((addr.as_str(), port)),
-    )
-    .await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Slow::Failed(e.to_string()),
-        Err(_) => return Slow::Failed("connect timed out".into()),
-    };
-    // The first part at once, then one byte (TLS) or one header line (HTTP) per tick; the
+    let tls = bytewise;
+    // The first part at once, then one byte (a hello) or one header line (HTTP) per tick; the
     // request never ends.
     let first = if tls { 11 } else { head.len() };
     let mut sent = first.min(head.len());
@@ -148,7 +186,7 @@ pub async fn finish(ctx: &mut Ctx<'_>, check: Option<SlowCheck>) -> CheckResult 
         return Ok(());
     };
     let left = ctx.client.time_left();
-    let outcome = match tokio::time::timeout(left, &mut check.task).await {
+    let (outcome, mode) = match tokio::time::timeout(left, &mut check.task).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(_)) => return Ok(()),
         Err(_) => {
@@ -157,10 +195,10 @@ pub async fn finish(ctx: &mut Ctx<'_>, check: Option<SlowCheck>) -> CheckResult 
             return Ok(());
         }
     };
-    let what = if check.tls {
-        "a TLS handshake"
-    } else {
-        "a request whose headers"
+    let what = match mode {
+        Mode::Http => "a request whose headers",
+        Mode::Https => "a request whose headers (after the TLS handshake)",
+        Mode::Handshake => "a TLS handshake",
     };
     match outcome {
         Slow::Held => {
