@@ -14,6 +14,7 @@ const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const { exec, execFile } = require('node:child_process');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -70,6 +71,56 @@ async function seed(db) {
   await db.run(`CREATE TABLE orders (id ${auto}, owner INT, goods_id INT, quantity INT, note VARCHAR(200))`);
   await db.run(`CREATE TABLE addresses (id ${auto}, owner INT, recipient VARCHAR(64), phone VARCHAR(32))`);
   await db.run("INSERT INTO goods (name, price, hidden) VALUES ('tea', 1200, 0), ('cake', 800, 0), ('gift card', 10000, 1)");
+  await db.run('DROP TABLE IF EXISTS reviews');
+  await db.run(`CREATE TABLE reviews (id ${auto}, goods_id INT, stars INT, text VARCHAR(200))`);
+  const rows = [];
+  for (let i = 1; i <= 1500; i++) rows.push(`(${1 + (i % 2)}, ${1 + (i % 5)}, 'review ${i}')`);
+  await db.run(`INSERT INTO reviews (goods_id, stars, text) VALUES ${rows.join(', ')}`);
+}
+
+// ---------------------------------------------------------------- a document store (in memory)
+
+// Coupons in a Mongo-like store: a filter maps fields to a value or to an object of operators.
+const COUPONS = [
+  { code: 'WELCOME', discount: 10, staff_only: false },
+  { code: 'STAFF-ONLY-90', discount: 90, staff_only: true },
+];
+
+function matches(doc, filter) {
+  for (const [field, cond] of Object.entries(filter)) {
+    const v = doc[field];
+    if (cond !== null && typeof cond === 'object') {
+      for (const [op, arg] of Object.entries(cond)) {
+        if (op === '$eq' && !(v === arg)) return false;
+        if (op === '$ne' && !(v !== arg)) return false;
+        if (op === '$gt' && !(v > arg)) return false;
+        if (op === '$lt' && !(v < arg)) return false;
+      }
+    } else if (v !== cond) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Query strings parsed the way `qs` does for one level: `code[$ne]=x` becomes { code: { $ne: 'x' } }.
+function parseQuery(params) {
+  const out = {};
+  for (const [k, v] of params) {
+    const m = k.match(/^([^[\]]+)\[([^[\]]+)\]$/);
+    if (m) {
+      out[m[1]] = typeof out[m[1]] === 'object' && out[m[1]] ? out[m[1]] : {};
+      out[m[1]][m[2]] = v;
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+// A tiny template engine: `{{ expression }}` is evaluated as JavaScript.
+function render(template) {
+  return template.replace(/\{\{([^}]{1,200})\}\}/g, (_, expr) => String(new Function(`return (${expr});`)()));
 }
 
 // ---------------------------------------------------------------- the fake WeChat login API
@@ -104,6 +155,8 @@ function code2session(wxPort, code) {
 // ---------------------------------------------------------------- the app
 
 const sessions = new Map(); // token -> user id
+const seenNonces = new Map(); // nonce -> expiry (ms), for the look-alike that does remember them
+const refreshTokens = new Map(); // refresh token -> user id
 
 function send(res, status, body, headers = {}) {
   const json = typeof body !== 'string';
@@ -163,9 +216,112 @@ async function main() {
           await db.run(`INSERT INTO addresses (owner, recipient, phone) VALUES (${uid}, 'recipient of ${uid}', '1380013800${uid}')`);
         }
         const token = crypto.randomBytes(24).toString('hex');
+        const refresh = crypto.randomBytes(24).toString('hex');
         sessions.set(token, rows[0].id);
+        refreshTokens.set(refresh, rows[0].id);
         // FLAW (A106): the session token travels in a URL.
-        return send(res, 200, { token, openid: wx.openid, user_id: rows[0].id, home: `/api/home?token=${token}` });
+        return send(res, 200, { token, refresh_token: refresh, openid: wx.openid, user_id: rows[0].id, home: `/api/home?token=${token}` });
+      }
+
+      if (route === 'POST /api/refresh') {
+        // FLAW (A107): the refresh token is never spent: the old one keeps working after a refresh.
+        const body = await readBody(req);
+        const uid = refreshTokens.get(body.refresh_token);
+        if (typeof body.refresh_token !== 'string' || !uid) return send(res, 401, { error: 'invalid refresh token' });
+        const token = crypto.randomBytes(24).toString('hex');
+        const refresh = crypto.randomBytes(24).toString('hex');
+        sessions.set(token, uid);
+        refreshTokens.set(refresh, uid);
+        return send(res, 200, { token, refresh_token: refresh });
+      }
+
+      if (route === 'POST /api/logout') {
+        // FLAW (A107): logout answers 204 but the session stays valid on the server.
+        if (!(await currentUser(db, req))) return send(res, 401, { error: 'login required' });
+        res.writeHead(204);
+        return res.end();
+      }
+
+      if (route === 'GET /api/coupons') {
+        // FLAW (I102): the parsed query goes into the document filter as is: code[$ne]=x matches
+        // every coupon, staff-only ones included.
+        const filter = parseQuery(q);
+        return send(res, 200, { coupons: COUPONS.filter((c) => matches(c, { code: filter.code ?? '' })) });
+      }
+
+      if (route === 'POST /api/coupons/check') {
+        // FLAW (I102): the JSON body's `code` goes into the filter as is, objects included.
+        const body = await readBody(req);
+        const found = COUPONS.filter((c) => matches(c, { code: body.code ?? '' }));
+        if (!found.length) return send(res, 404, { error: 'no such coupon' });
+        return send(res, 200, { coupon: found[0] });
+      }
+
+      if (route === 'GET /api/shipping/track') {
+        // FLAW (I105): the parcel number is put into a shell command line.
+        const number = q.get('number') || '';
+        const output = await new Promise((resolve) => {
+          exec(`echo tracking ${number}`, { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
+        });
+        if (output === null) return send(res, 200, { status: 'unknown' });
+        return send(res, 200, { status: output.trim() });
+      }
+
+      if (route === 'GET /api/invoices/email') {
+        // FLAW (I105, blind): the address is put into a shell command line whose output is
+        // discarded; the answer never changes, only the time the command takes tells.
+        const to = q.get('to') || '';
+        await new Promise((resolve) => {
+          exec(`echo invoice for ${to} > /dev/null`, { timeout: 10000 }, () => resolve());
+        });
+        return send(res, 200, { queued: true });
+      }
+
+      if (route === 'GET /api/parcels') {
+        // Look-alike (no I105): the same echo, but through execFile, without a shell.
+        const number = q.get('number') || '';
+        const output = await new Promise((resolve) => {
+          execFile('echo', ['parcel', number], { timeout: 2000 }, (err, stdout) => resolve(err ? null : stdout));
+        });
+        return send(res, 200, { label: output === null ? 'unknown' : output.trim() });
+      }
+
+      if (route === 'GET /api/greeting/plain') {
+        // Look-alike (no I106): the name is passed as data; only the fixed template is evaluated.
+        const name = q.get('name') || 'friend';
+        return send(res, 200, { greeting: render("Dear {{ 'NAME' }}, thank you.").replace('NAME', name) });
+      }
+
+      if (route === 'GET /api/coupons/strict') {
+        // Look-alike (no I102): the filter value must be a string.
+        const code = parseQuery(q).code ?? '';
+        if (typeof code !== 'string') return send(res, 400, { error: 'code must be a string' });
+        return send(res, 200, { coupons: COUPONS.filter((c) => matches(c, { code })) });
+      }
+
+      if (route === 'GET /api/reviews/top') {
+        // Look-alike (no C106): the page size is capped at 50.
+        const limit = Math.min(50, Math.max(1, Math.trunc(Number(q.get('limit')) || 10)));
+        const rows = await db.all(`SELECT id, goods_id, stars, text FROM reviews ORDER BY stars DESC, id LIMIT ${limit}`);
+        return send(res, 200, { limit, reviews: rows });
+      }
+
+      if (route === 'GET /api/greeting') {
+        // FLAW (I106): the name becomes part of the template source, so `{{ }}` in it is evaluated.
+        let text;
+        try {
+          text = render(`Dear ${q.get('name') || 'friend'}, thank you for your order {{ 'today' }}.`);
+        } catch {
+          text = 'Dear friend, thank you for your order.';
+        }
+        return send(res, 200, { greeting: text });
+      }
+
+      if (route === 'GET /api/reviews') {
+        // FLAW (C106): `limit` is not capped: limit=100000 reads and sends every review.
+        const limit = Math.max(1, Math.trunc(Number(q.get('limit')) || 10));
+        const rows = await db.all(`SELECT id, goods_id, stars, text FROM reviews ORDER BY id LIMIT ${limit}`);
+        return send(res, 200, { limit, reviews: rows });
       }
 
       if (route === 'POST /api/admin/login') {
@@ -251,6 +407,36 @@ async function main() {
       if (needsSession && !user) return send(res, 401, { error: 'login required' });
 
       if (route === 'GET /api/home') return send(res, 200, { hello: user.nickname });
+
+      if (route === 'POST /api/points/redeem') {
+        if (!user) return send(res, 401, { error: 'login required' });
+        // FLAW (A108): a nonce and a timestamp are required "against replay", but nonces are
+        // never remembered: the same request is accepted again.
+        const nonce = String(req.headers['x-nonce'] || '');
+        const ts = Number(req.headers['x-timestamp']);
+        if (nonce.length < 16 || !Number.isFinite(ts) || Math.abs(Date.now() / 1000 - ts) > 300) {
+          return send(res, 400, { error: 'x-nonce (16+ characters) and a fresh x-timestamp are required' });
+        }
+        const body = await readBody(req);
+        const points = Math.max(0, Math.trunc(Number(body.points) || 0));
+        return send(res, 200, { redeemed: points });
+      }
+
+      if (route === 'POST /api/points/transfer') {
+        if (!user) return send(res, 401, { error: 'login required' });
+        // Look-alike (no A108): the same headers, and each nonce is remembered for the window.
+        const nonce = String(req.headers['x-nonce'] || '');
+        const ts = Number(req.headers['x-timestamp']);
+        const now = Date.now();
+        if (nonce.length < 16 || !Number.isFinite(ts) || Math.abs(now / 1000 - ts) > 300) {
+          return send(res, 400, { error: 'x-nonce (16+ characters) and a fresh x-timestamp are required' });
+        }
+        for (const [n, exp] of seenNonces) if (exp < now) seenNonces.delete(n);
+        if (seenNonces.has(`${user.id}:${nonce}`)) return send(res, 409, { error: 'replayed request' });
+        if (seenNonces.size < 100000) seenNonces.set(`${user.id}:${nonce}`, now + 600000);
+        const body = await readBody(req);
+        return send(res, 200, { transferred: Math.max(0, Math.trunc(Number(body.points) || 0)) });
+      }
 
       if (route === 'GET /api/me') return send(res, 200, user);
       if (route === 'PATCH /api/me') {

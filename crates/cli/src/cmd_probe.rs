@@ -73,6 +73,11 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
+    /// Run without these checks (rule codes, e.g. `--skip A105,C105` on a production backend
+    /// whose lockout or connections must not be tested); their findings are not reported.
+    #[arg(long, value_name = "CODE", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
@@ -160,6 +165,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
         openapi,
         identities,
         path_values,
+        skip: args.skip.clone(),
     };
     let show = !args.no_progress && std::io::stderr().is_terminal();
     let bar = show.then(|| {

@@ -104,6 +104,8 @@ pub struct Exchange {
     /// The body, lossily decoded, at most [`MAX_BODY`] bytes.
     pub body: String,
     pub elapsed: Duration,
+    /// The server's certificate (DER) on HTTPS.
+    pub peer_certificate: Option<Vec<u8>>,
 }
 
 impl Exchange {
@@ -128,6 +130,28 @@ pub struct GateStats {
     pub refused_budget: u64,
 }
 
+/// The TLS configuration of the connections the probe opens itself (C105): the same trust as the
+/// HTTP client (the web PKI roots and `--ca-cert`).
+fn tls_config(options: &ClientOptions) -> Result<std::sync::Arc<rustls::ClientConfig>, SendError> {
+    let mut roots: rustls::RootCertStore = webpki_roots::TLS_SERVER_ROOTS.iter().cloned().collect();
+    for pem in &options.extra_roots_pem {
+        use rustls::pki_types::pem::PemObject as _;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| SendError::Invalid(format!("trusted certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| SendError::Invalid(format!("trusted certificate: {e}")))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SendError::Invalid(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 struct State {
     stats: GateStats,
     next_slot: Instant,
@@ -140,6 +164,7 @@ pub struct Client {
     started: Instant,
     interval: Duration,
     state: Mutex<State>,
+    tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 /// Options of the HTTP client itself.
@@ -158,6 +183,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(Duration::from_secs(10))
             .no_proxy()
+            .tls_info(true)
             .https_only(false);
         for pem in &options.extra_roots_pem {
             let cert = reqwest::Certificate::from_pem(pem)
@@ -167,6 +193,7 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| SendError::Invalid(format!("HTTP client: {e}")))?;
+        let tls = tls_config(options)?;
         let interval = Duration::from_secs_f64(1.0 / scope.rate_per_second);
         let now = Instant::now();
         Ok(Client {
@@ -174,11 +201,17 @@ impl Client {
             scope,
             started: now,
             interval,
+            tls,
             state: Mutex::new(State {
                 stats: GateStats::default(),
                 next_slot: now,
             }),
         })
+    }
+
+    /// The TLS configuration for connections a check opens itself (after [`Client::admit`]).
+    pub fn tls_config(&self) -> std::sync::Arc<rustls::ClientConfig> {
+        self.tls.clone()
     }
 
     pub fn scope(&self) -> &Scope {
@@ -215,12 +248,15 @@ impl Client {
         self.scope.allows(url).is_ok()
     }
 
-    /// Sends one request through the gate: scope, budget, pace, then the network.
-    pub async fn send(&self, request: &Request) -> Result<Exchange, SendError> {
-        if let Err(reason) = self.scope.allows(&request.url) {
+    /// Takes one request from the budget for `url` without sending it: scope, budget, then the
+    /// wait for its slot in the pace. Checks that open a connection of their own (a TLS
+    /// handshake, a slow request) pass here first and count as one request. Answers the time
+    /// left for the connection.
+    pub async fn admit(&self, url: &Url) -> Result<Duration, SendError> {
+        if let Err(reason) = self.scope.allows(url) {
             self.lock().stats.refused_out_of_scope += 1;
             return Err(SendError::OutOfScope {
-                url: request.url.to_string(),
+                url: url.to_string(),
                 reason,
             });
         }
@@ -245,7 +281,12 @@ impl Client {
         if left.is_zero() {
             return Err(SendError::TimeBudget(self.scope.max_duration.as_secs()));
         }
-        let timeout = left.min(REQUEST_TIMEOUT);
+        Ok(left)
+    }
+
+    /// Sends one request through the gate: scope, budget, pace, then the network.
+    pub async fn send(&self, request: &Request) -> Result<Exchange, SendError> {
+        let timeout = self.admit(&request.url).await?.min(REQUEST_TIMEOUT);
 
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
@@ -273,6 +314,11 @@ impl Client {
         let mut response = builder.send().await.map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let peer_certificate = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|t| t.peer_certificate())
+            .map(<[u8]>::to_vec);
         let mut body = Vec::new();
         loop {
             match tokio::time::timeout(timeout.saturating_sub(started.elapsed()), response.chunk())
@@ -297,6 +343,7 @@ impl Client {
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
             elapsed: started.elapsed(),
+            peer_certificate,
         })
     }
 

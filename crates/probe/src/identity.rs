@@ -60,13 +60,13 @@ pub enum IdentityError {
 }
 
 /// An identity as given on the command line, before any login.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct IdentitySpec {
     pub name: String,
     pub kind: SpecKind,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum SpecKind {
     Bearer(SecretString),
     Headers(Vec<(String, SecretString)>),
@@ -189,6 +189,14 @@ impl IdentitySpec {
             name,
             kind: SpecKind::Headers(headers),
         })
+    }
+
+    /// Whether the identity logs in (so that the probe can make a fresh session of it).
+    pub fn is_login(&self) -> bool {
+        matches!(
+            self.kind,
+            SpecKind::CodeLogin { .. } | SpecKind::Miniguard { .. }
+        )
     }
 
     /// Turns the spec into a session, logging in through the gate when it is a recipe.

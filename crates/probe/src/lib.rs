@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod rules;
 pub mod run;
 pub mod scope;
+pub mod tls_hello;
 
 pub use client::{Client, ClientOptions, Exchange, GateStats, Request, SendError};
 pub use identity::{IdentityError, IdentitySpec};

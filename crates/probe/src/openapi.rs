@@ -1,5 +1,5 @@
 //! The routes to probe, read from an OpenAPI 3 document (JSON): each operation's method, path
-//! template, path and query parameters (with their examples), whether it declares security, and
+//! template, path, query and header parameters (with their examples), whether it declares security, and
 //! the properties of its JSON body. Bounded: at most [`MAX_OPERATIONS`] operations are kept.
 
 use std::fmt::Write as _;
@@ -23,6 +23,7 @@ pub enum OpenApiError {
 pub enum ParamIn {
     Path,
     Query,
+    Header,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +54,13 @@ impl Operation {
 
     pub fn query_params(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| p.location == ParamIn::Query)
+    }
+
+    /// The header parameter whose (lower-cased) name contains `word`, if any.
+    pub fn header_param(&self, word: &str) -> Option<&Param> {
+        self.params
+            .iter()
+            .find(|p| p.location == ParamIn::Header && p.name.to_ascii_lowercase().contains(word))
     }
 
     /// The path with every path parameter replaced: by `values` when named there, else by the
@@ -173,6 +181,7 @@ fn params(doc: &Value, list: &Value) -> Vec<Param> {
             let location = match p.get("in")?.as_str()? {
                 "path" => ParamIn::Path,
                 "query" => ParamIn::Query,
+                "header" => ParamIn::Header,
                 _ => return None,
             };
             let schema = p.get("schema").map(|s| resolve(doc, s));

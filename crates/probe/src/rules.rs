@@ -242,24 +242,133 @@ rule!(
     "Escape output for its HTML context (use a template engine that escapes by default); send a CSP."
 );
 
+rule!(
+    TLS_OLD_VERSION,
+    "T104",
+    "tls-old-version-or-weak-suite",
+    Transport,
+    Medium,
+    High,
+    [326, 327],
+    "The server completes a handshake with TLS 1.0 or 1.1 (or picks a suite without forward secrecy or with CBC/RC4/3DES), which downgrade attacks and old clients' weaknesses reach.",
+    "Accept TLS 1.2 and 1.3 only, with ECDHE key exchange and AEAD suites (AES-GCM, ChaCha20-Poly1305)."
+);
+rule!(
+    TLS_EXPIRING,
+    "T105",
+    "tls-certificate-expiring",
+    Transport,
+    Medium,
+    High,
+    [298],
+    "The TLS certificate verifies today but expires within 30 days: clients will refuse the backend when it does.",
+    "Renew the certificate (automate renewal, e.g. ACME) well before it expires; monitor expiry."
+);
+rule!(
+    LOGOUT_NOT_REVOKED,
+    "A107",
+    "session-not-revoked",
+    Auth,
+    High,
+    High,
+    [613],
+    "A logout leaves its access token working, or a refresh leaves the spent refresh token usable again, so a stolen token outlives the session it belonged to.",
+    "Revoke on the server: delete the session (or its token family) on logout; spend a refresh token once and revoke the login when it is presented again."
+);
+rule!(
+    REPLAY,
+    "A108",
+    "replay-accepted",
+    Auth,
+    High,
+    High,
+    [294],
+    "A request carrying a nonce and a timestamp (the backend's replay protection) is accepted a second time, byte for byte.",
+    "Remember each nonce (per session) until its timestamp leaves the accepted window, and refuse a nonce seen before."
+);
+rule!(
+    NOSQL_INJECTION,
+    "I102",
+    "nosql-injection",
+    Injection,
+    Critical,
+    High,
+    [943],
+    "A parameter reaches a document-database filter as an object: query operators such as `$ne` and `$gt` match records the plain value does not.",
+    "Accept only scalar values for filter fields (validate types with a schema); never pass request objects into a query."
+);
+rule!(
+    COMMAND_INJECTION,
+    "I105",
+    "command-injection",
+    Injection,
+    Critical,
+    High,
+    [78],
+    "A parameter reaches a shell: a command appended after `;`, `$()`, backticks, a quote or a newline runs and its output comes back.",
+    "Run programs without a shell (an argument array, e.g. `execFile`), validate values against an allow-list, or avoid the program."
+);
+rule!(
+    TEMPLATE_INJECTION,
+    "I106",
+    "template-injection",
+    Injection,
+    Critical,
+    High,
+    [1336, 94],
+    "A parameter is evaluated as a server-side template: an arithmetic expression in `{{ }}`, `${ }`, `<%= %>` or `#{ }` comes back computed.",
+    "Pass input to templates as data (a context variable), never as template source; use a sandboxed, escaping engine."
+);
+rule!(
+    SLOW_REQUESTS,
+    "C105",
+    "slow-requests-held",
+    Config,
+    Medium,
+    Medium,
+    [400],
+    "The server keeps a connection with an unfinished request open for many seconds, so a few clients sending slowly (slowloris) hold all its connections.",
+    "Time out request headers and bodies (e.g. 10 s for the headers), cap connections per client, and put a proxy that buffers requests in front."
+);
+rule!(
+    EXPENSIVE_QUERY,
+    "C106",
+    "unbounded-page-size",
+    Config,
+    Medium,
+    High,
+    [770],
+    "A page-size parameter (`limit`, `pageSize`, `per_page`) is accepted at a huge value, so one request makes the database read and the server serialise everything.",
+    "Cap page sizes on the server (e.g. 100) and refuse or clamp larger values."
+);
+
 /// Every check of the probe.
 pub const ALL: &[&ProbeRule] = &[
     &PLAIN_HTTP,
     &TLS_CERTIFICATE,
     &MISSING_HSTS,
+    &TLS_OLD_VERSION,
+    &TLS_EXPIRING,
     &MISSING_SECURITY_HEADERS,
     &CORS_REFLECTION,
     &ERROR_DETAILS,
     &OPEN_REDIRECT,
+    &SLOW_REQUESTS,
+    &EXPENSIVE_QUERY,
     &ROUTE_WITHOUT_AUTH,
     &BOLA,
     &MASS_ASSIGNMENT,
     &CLIENT_IDENTITY,
     &NO_THROTTLING,
     &TOKEN_IN_URL,
+    &LOGOUT_NOT_REVOKED,
+    &REPLAY,
     &SQL_INJECTION,
+    &NOSQL_INJECTION,
     &PATH_TRAVERSAL,
     &SSRF,
+    &COMMAND_INJECTION,
+    &TEMPLATE_INJECTION,
     &REFLECTED_XSS,
 ];
 

@@ -39,6 +39,8 @@ pub struct ProbeConfig {
     pub identities: Vec<IdentitySpec>,
     /// Values for path parameters the document gives no example for (`name` = `orders`).
     pub path_values: Vec<(String, String)>,
+    /// Rule codes whose checks send nothing and report nothing (`--skip`).
+    pub skip: Vec<String>,
 }
 
 /// A run that could not start or had to stop for a reason other than a budget.
@@ -57,6 +59,8 @@ pub enum ProbeError {
     OpenApiFetch { url: String, message: String },
     #[error("two identities are named {0}")]
     DuplicateIdentity(String),
+    #[error("--skip {0}: no such check (the codes are in docs/probe.md)")]
+    UnknownRule(String),
 }
 
 /// The result of a run.
@@ -81,6 +85,9 @@ pub struct Ctx<'a> {
     pub notes: Vec<String>,
     /// Values for path parameters (from `--path-param`).
     pub path_values: Vec<(String, String)>,
+    /// The first identity that logs in, for the checks that need a session of their own to end.
+    pub fresh_login: Option<IdentitySpec>,
+    skip: HashSet<String>,
     reported: HashSet<(&'static str, String)>,
 }
 
@@ -139,6 +146,11 @@ impl Ctx<'_> {
         Some(url)
     }
 
+    /// Whether a check runs (it was not named by `--skip`).
+    pub fn enabled(&self, rule: &ProbeRule) -> bool {
+        !self.skip.contains(rule.code)
+    }
+
     /// Records a finding once per (rule, key).
     pub fn report(
         &mut self,
@@ -149,7 +161,7 @@ impl Ctx<'_> {
         evidence: &[&Exchange],
         headers: &[&str],
     ) {
-        if !self.reported.insert((rule.code, key.to_owned())) {
+        if !self.enabled(rule) || !self.reported.insert((rule.code, key.to_owned())) {
             return;
         }
         let snippet = evidence
@@ -200,6 +212,14 @@ pub async fn run(
             reason: r.to_string(),
         })?;
     let client = Client::new(config.scope, &config.client).map_err(ProbeError::Client)?;
+    let mut skip = HashSet::new();
+    for code in &config.skip {
+        let code = code.trim().to_ascii_uppercase();
+        if !rules::ALL.iter().any(|r| r.code == code) {
+            return Err(ProbeError::UnknownRule(code));
+        }
+        skip.insert(code);
+    }
     let mut names = HashSet::new();
     for i in &config.identities {
         if !names.insert(i.name.clone()) {
@@ -216,6 +236,8 @@ pub async fn run(
         findings: Vec::new(),
         notes: Vec::new(),
         path_values: config.path_values,
+        fresh_login: config.identities.iter().find(|i| i.is_login()).cloned(),
+        skip,
         reported: HashSet::new(),
     };
 
@@ -299,6 +321,8 @@ async fn stages(
 ) -> Result<(), StageError> {
     progress("transport", ctx.client.stats());
     checks::transport::run(ctx).await?;
+    // Runs beside the other checks; dropped (closed) if a budget ends the run first.
+    let slow = checks::abuse::start(ctx).await?;
 
     progress("routes", ctx.client.stats());
     ctx.ops = load_openapi(ctx, openapi).await?;
@@ -334,12 +358,19 @@ async fn stages(
     progress("authorization", ctx.client.stats());
     checks::auth::bola(ctx).await?;
     checks::auth::mass_assignment(ctx).await?;
+    // Before the injection and brute-force checks, which may use up a login rate limit that the
+    // fresh logins of the revocation check need.
+    progress("sessions", ctx.client.stats());
+    checks::auth::replay(ctx).await?;
+    checks::auth::revocation(ctx).await?;
     progress("cors", ctx.client.stats());
     checks::inject::cors(ctx).await?;
     progress("injection", ctx.client.stats());
     checks::inject::run(ctx).await?;
     progress("brute force", ctx.client.stats());
     checks::auth::brute_force(ctx).await?;
+    progress("slow requests", ctx.client.stats());
+    checks::abuse::finish(ctx, slow).await?;
     Ok(())
 }
 

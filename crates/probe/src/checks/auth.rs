@@ -38,6 +38,9 @@ fn op_url(ctx: &Ctx<'_>, op: &Operation, path_values: &[(&str, &str)]) -> Option
 /// A101: secured GET routes (without path parameters, or with their examples) answering 2xx to
 /// a request without credentials.
 pub async fn routes_without_credentials(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::ROUTE_WITHOUT_AUTH) {
+        return Ok(());
+    }
     for op in get_ops(ctx).into_iter().filter(|o| o.secured) {
         let Some(url) = op_url(ctx, &op, &[]) else {
             continue;
@@ -100,6 +103,9 @@ fn user_names(ctx: &Ctx<'_>, who: usize) -> Vec<(&'static str, String)> {
 /// A104: a secured route refuses an anonymous request but serves one that names a user in its
 /// query (`openid`, `userId`).
 pub async fn client_sent_identity(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::CLIENT_IDENTITY) {
+        return Ok(());
+    }
     let names = user_names(ctx, 0);
     if names.is_empty() {
         return Ok(());
@@ -171,6 +177,9 @@ fn ids(v: &Value, out: &mut Vec<String>, depth: usize) {
 /// A102: for each secured `GET /x/{id}` with a list route `GET /x`, ids in alice's list that are
 /// not in bob's are read with bob's identity.
 pub async fn bola(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::BOLA) {
+        return Ok(());
+    }
     if ctx.sessions.len() < 2 {
         if !ctx.ops.is_empty() {
             ctx.notes.push(
@@ -278,6 +287,9 @@ const PRIVILEGED: &[(&str, &str)] = &[
 /// A103: a secured PATCH/PUT with a documented JSON body, sent with the documented fields plus
 /// undocumented privileged ones; the answer shows a privileged value stored.
 pub async fn mass_assignment(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::MASS_ASSIGNMENT) {
+        return Ok(());
+    }
     if ctx.sessions.is_empty() {
         return Ok(());
     }
@@ -350,6 +362,9 @@ pub async fn mass_assignment(ctx: &mut Ctx<'_>) -> CheckResult {
 /// A105: a public POST with a `password` field answers many wrong guesses without 429/423 or
 /// `Retry-After`.
 pub async fn brute_force(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NO_THROTTLING) {
+        return Ok(());
+    }
     let ops: Vec<Operation> = ctx
         .ops
         .iter()
@@ -402,6 +417,333 @@ pub async fn brute_force(ctx: &mut Ctx<'_>) -> CheckResult {
                 &["retry-after"],
             );
         }
+    }
+    Ok(())
+}
+
+/// A secured GET without path parameters that answers 2xx to session `who` and not to a request
+/// without credentials: the route that shows whether a token still works.
+async fn session_probe_route(
+    ctx: &mut Ctx<'_>,
+    who: usize,
+) -> Result<Option<url::Url>, crate::SendError> {
+    let candidates: Vec<Operation> = get_ops(ctx)
+        .into_iter()
+        .filter(|o| o.secured && !o.has_path_params())
+        .take(6)
+        .collect();
+    for op in candidates {
+        let Some(url) = op_url(ctx, &op, &[]) else {
+            continue;
+        };
+        if !ctx.client.in_scope(&url) {
+            continue;
+        }
+        let Some(own) = ctx.send(Request::get(url.clone()), Some(who)).await? else {
+            continue;
+        };
+        if !own.is_success() {
+            continue;
+        }
+        let Some(anon) = ctx.send(Request::get(url.clone()), None).await? else {
+            continue;
+        };
+        if !anon.is_success() {
+            return Ok(Some(url));
+        }
+    }
+    Ok(None)
+}
+
+/// Logs the first login identity in again, for a session the check may end. Its index in
+/// `ctx.sessions`; `None` (with a note) when there is no login identity or the login fails.
+async fn fresh_session(ctx: &mut Ctx<'_>, why: &str) -> Result<Option<usize>, crate::SendError> {
+    let Some(spec) = ctx.fresh_login.clone() else {
+        ctx.notes.push(format!(
+            "{why} needs an identity that logs in (--as NAME=@FILE with [login]); not checked"
+        ));
+        return Ok(None);
+    };
+    match spec.establish(ctx.client, &ctx.base).await {
+        Ok((session, login)) => {
+            for s in session.secrets() {
+                ctx.masker.add(s);
+            }
+            ctx.log.extend(login);
+            ctx.sessions.push(session);
+            Ok(Some(ctx.sessions.len() - 1))
+        }
+        Err(crate::IdentityError::Send { source, .. }) if source.is_budget() => Err(source),
+        Err(e) => {
+            let note = ctx
+                .masker
+                .mask(&format!("{why}: a fresh login failed: {e}"));
+            ctx.notes.push(note);
+            Ok(None)
+        }
+    }
+}
+
+/// The last path segment of an operation, lower-cased.
+fn last_segment(op: &Operation) -> String {
+    op.path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// A107: with fresh sessions of their own, (1) a refresh token spent at a `…/refresh` route is
+/// presented again and must be refused; (2) after a `…/logout` answered 2xx, the access token
+/// must no longer open a route it opened before.
+pub async fn revocation(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::LOGOUT_NOT_REVOKED) {
+        return Ok(());
+    }
+    let posts: Vec<Operation> = ctx
+        .ops
+        .iter()
+        .filter(|o| o.method == Method::POST && !o.has_path_params())
+        .cloned()
+        .collect();
+    let refresh_op = posts
+        .iter()
+        .find(|o| last_segment(o).contains("refresh") && !o.body_props.is_empty());
+    let logout_op = posts
+        .iter()
+        .find(|o| o.secured && last_segment(o) == "logout");
+    let kept = ctx.sessions.len();
+    let result = async {
+        if let Some(op) = refresh_op {
+            refresh_reuse(ctx, op).await?;
+        }
+        ctx.sessions.truncate(kept);
+        if let Some(op) = logout_op {
+            logout_keeps_token(ctx, op).await?;
+        }
+        Ok(())
+    }
+    .await;
+    ctx.sessions.truncate(kept);
+    result
+}
+
+async fn refresh_reuse(ctx: &mut Ctx<'_>, op: &Operation) -> CheckResult {
+    let Some(url) = ctx.url(&op.path, &[]) else {
+        return Ok(());
+    };
+    if !ctx.client.in_scope(&url) {
+        return Ok(());
+    }
+    let Some(who) = fresh_session(ctx, "refresh-token reuse").await? else {
+        return Ok(());
+    };
+    let field = op
+        .body_props
+        .iter()
+        .find(|p| p.to_ascii_lowercase().contains("refresh"))
+        .or_else(|| op.body_props.first())
+        .cloned()
+        .unwrap_or_default();
+    let token = ctx.sessions[who].login_answer.as_ref().and_then(|a| {
+        [field.as_str(), "refresh_token", "refreshToken"]
+            .iter()
+            .find_map(|f| a.get(*f).and_then(Value::as_str))
+            .map(str::to_owned)
+    });
+    let Some(token) = token else {
+        ctx.notes.push(format!(
+            "POST {}: the login answer has no refresh token; reuse not checked",
+            op.path
+        ));
+        return Ok(());
+    };
+    let body = json!({ field.as_str(): token });
+    let Some(first) = ctx
+        .send(Request::new(Method::POST, url.clone()).json(&body), None)
+        .await?
+    else {
+        return Ok(());
+    };
+    if !first.is_success() {
+        ctx.notes.push(format!(
+            "POST {} answered {} to a fresh refresh token; reuse not checked",
+            op.path, first.status
+        ));
+        return Ok(());
+    }
+    if let Some(again) = ctx
+        .send(Request::new(Method::POST, url).json(&body), None)
+        .await?
+        && again.is_success()
+    {
+        ctx.report(
+            &rules::LOGOUT_NOT_REVOKED,
+            &op.path,
+            &op.path,
+            &format!(
+                "POST {} accepted a refresh token a second time after it had been spent ({} then {}).",
+                op.path, first.status, again.status
+            ),
+            &[&first, &again],
+            &[],
+        );
+    }
+    Ok(())
+}
+
+async fn logout_keeps_token(ctx: &mut Ctx<'_>, op: &Operation) -> CheckResult {
+    let Some(url) = ctx.url(&op.path, &[]) else {
+        return Ok(());
+    };
+    if !ctx.client.in_scope(&url) {
+        return Ok(());
+    }
+    let Some(who) = fresh_session(ctx, "logout revocation").await? else {
+        return Ok(());
+    };
+    let Some(probe) = session_probe_route(ctx, who).await? else {
+        ctx.notes.push(format!(
+            "POST {}: no secured GET route answers a session and refuses no session; logout not checked",
+            op.path
+        ));
+        return Ok(());
+    };
+    let Some(out) = ctx.send(Request::new(Method::POST, url), Some(who)).await? else {
+        return Ok(());
+    };
+    if !out.is_success() {
+        ctx.notes.push(format!(
+            "POST {} answered {} to a fresh session; logout not checked",
+            op.path, out.status
+        ));
+        return Ok(());
+    }
+    if let Some(after) = ctx.send(Request::get(probe.clone()), Some(who)).await?
+        && after.is_success()
+    {
+        ctx.report(
+            &rules::LOGOUT_NOT_REVOKED,
+            &op.path,
+            &op.path,
+            &format!(
+                "after POST {} answered {}, the same access token still opens GET {} ({}).",
+                op.path,
+                out.status,
+                probe.path(),
+                after.status
+            ),
+            &[&out, &after],
+            &[],
+        );
+    }
+    Ok(())
+}
+
+/// A108: a request carrying a nonce is sent twice, identical (same nonce, timestamp and, for
+/// signed sessions, signature). Checked on operations that declare a nonce header parameter (a
+/// fresh nonce and the current time filled in) and, when the first identity signs its requests,
+/// on a secured GET. A second 2xx is a replay accepted.
+pub async fn replay(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::REPLAY) {
+        return Ok(());
+    }
+    let ops: Vec<Operation> = ctx
+        .ops
+        .iter()
+        .filter(|o| o.header_param("nonce").is_some() && !o.has_path_params())
+        .cloned()
+        .collect();
+    for op in ops {
+        let who = op.secured.then_some(0);
+        if who.is_some_and(|i| i >= ctx.sessions.len()) {
+            continue;
+        }
+        let Some(url) = op_url(ctx, &op, &[]) else {
+            continue;
+        };
+        if !ctx.client.in_scope(&url) {
+            continue;
+        }
+        let nonce = miniguard_crypto::signing::generate_nonce()
+            .map_err(|e| crate::SendError::Invalid(format!("nonce: {e}")))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut req = Request::new(op.method.clone(), url);
+        if let Some(p) = op.header_param("nonce") {
+            req = req.header(&p.name, &nonce);
+        }
+        if let Some(p) = op
+            .header_param("timestamp")
+            .or_else(|| op.header_param("time"))
+        {
+            req = req.header(&p.name, &now.to_string());
+        }
+        if !op.body_props.is_empty() {
+            let body: serde_json::Map<String, Value> = op
+                .body_props
+                .iter()
+                .map(|p| (p.clone(), json!(1)))
+                .collect();
+            req = req.json(&Value::Object(body));
+        }
+        replay_twice(ctx, req, who, &op.path).await?;
+    }
+    if ctx
+        .sessions
+        .first()
+        .is_some_and(crate::identity::Session::is_signed)
+    {
+        if let Some(url) = session_probe_route(ctx, 0).await? {
+            let path = url.path().to_owned();
+            replay_twice(ctx, Request::get(url), Some(0), &path).await?;
+        } else {
+            ctx.notes.push(
+                "no secured GET route answers the first identity and refuses no session; replay of a signed request not checked"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn replay_twice(
+    ctx: &mut Ctx<'_>,
+    request: Request,
+    who: Option<usize>,
+    route: &str,
+) -> CheckResult {
+    // Credentials (and a signature) are applied once: the second send is the same bytes.
+    let request = match who.and_then(|i| ctx.sessions.get(i)) {
+        Some(s) => s.apply(request)?,
+        None => request,
+    };
+    let Some(first) = ctx.send(request.clone(), None).await? else {
+        return Ok(());
+    };
+    if !first.is_success() {
+        ctx.notes.push(format!(
+            "{} {route} answered {} to a fresh request; replay not checked",
+            request.method, first.status
+        ));
+        return Ok(());
+    }
+    if let Some(again) = ctx.send(request.clone(), None).await?
+        && again.is_success()
+    {
+        ctx.report(
+            &rules::REPLAY,
+            route,
+            route,
+            &format!(
+                "{} {route} accepted the same request (same nonce) twice: {} then {}.",
+                request.method, first.status, again.status
+            ),
+            &[&first, &again],
+            &["x-mg-nonce"],
+        );
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! Injection into query parameters (SQL by error and by boolean difference, path traversal,
-//! reflected XSS, open redirect, SSRF against a canary listener of the probe's own on loopback)
-//! and CORS origin reflection.
+//! Injection into query parameters (SQL by error, boolean difference and time, NoSQL operators,
+//! OS commands by echo and by time, server-side templates, path traversal, reflected XSS, open
+//! redirect, SSRF against a canary listener of the probe's own on loopback, uncapped page sizes),
+//! NoSQL operators in JSON bodies, and CORS origin reflection.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,6 +23,9 @@ const TRAVERSAL: &str = "../../../../../../../../../../../../etc/passwd";
 
 /// C102: a foreign Origin echoed with credentials allowed.
 pub async fn cors(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::CORS_REFLECTION) {
+        return Ok(());
+    }
     let mut targets = vec![(ctx.base.clone(), None)];
     let who = (!ctx.sessions.is_empty()).then_some(0);
     if let Some(op) = ctx
@@ -155,9 +159,36 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
             if let Some(c) = &canary {
                 ssrf(ctx, &point, c).await?;
             }
+            nosql_query(ctx, &point).await?;
+            page_size(ctx, &point).await?;
+            command(ctx, &point).await?;
+            template(ctx, &point).await?;
         }
     }
+    nosql_bodies(ctx).await?;
     Ok(())
+}
+
+/// A number that differs between runs (not secret: it only makes markers unique).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    h.finish()
+}
+
+/// Two factors from 1000 to 9999 and a value that matches nothing, fresh per call.
+fn fresh_numbers() -> (u64, u64, String) {
+    let r = random_u64();
+    (
+        1000 + r % 9000,
+        1000 + (r >> 20) % 9000,
+        format!("mgprobe-none-{:x}", r >> 40),
+    )
 }
 
 /// One injection point: a query parameter of an operation, sent as an identity.
@@ -183,13 +214,23 @@ impl Point<'_> {
         ctx: &mut Ctx<'_>,
         value: &str,
     ) -> Result<Option<Exchange>, crate::SendError> {
+        self.send_named(ctx, &self.param.name, value).await
+    }
+
+    /// Sends `name=value` in place of the parameter (e.g. `code[$ne]=x` for `code`).
+    async fn send_named(
+        &self,
+        ctx: &mut Ctx<'_>,
+        name: &str,
+        value: &str,
+    ) -> Result<Option<Exchange>, crate::SendError> {
         let mut pairs: Vec<(String, String)> = self
             .op
             .query_params()
             .filter(|p| p.name != self.param.name)
             .filter_map(|p| p.example.clone().map(|e| (p.name.clone(), e)))
             .collect();
-        pairs.push((self.param.name.clone(), value.to_owned()));
+        pairs.push((name.to_owned(), value.to_owned()));
         let refs: Vec<(&str, &str)> = pairs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -211,6 +252,9 @@ impl Point<'_> {
 /// I101: error-based (a quote yields a database error the plain value does not) and
 /// boolean-based (a true condition answers like the plain value, a false one differently).
 async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::SQL_INJECTION) {
+        return Ok(());
+    }
     let v = p.base_value();
     let Some(baseline) = p.send(ctx, &v).await? else {
         return Ok(());
@@ -367,7 +411,8 @@ async fn time_based(ctx: &mut Ctx<'_>, p: &Point<'_>, baseline: &Exchange) -> Ch
 
 /// I103, X101, C104: one request each.
 async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
-    if let Some(ex) = p.send(ctx, TRAVERSAL).await?
+    if ctx.enabled(&rules::PATH_TRAVERSAL)
+        && let Some(ex) = p.send(ctx, TRAVERSAL).await?
         && (ex.body.contains("root:x:0:0:") || ex.body.contains("root:*:0:0:"))
     {
         ctx.report(
@@ -383,7 +428,8 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
         );
     }
     let value = format!("mgx{XSS_MARKER}");
-    if let Some(ex) = p.send(ctx, &value).await?
+    if ctx.enabled(&rules::REFLECTED_XSS)
+        && let Some(ex) = p.send(ctx, &value).await?
         && ex
             .header("content-type")
             .is_some_and(|c| c.to_ascii_lowercase().contains("html"))
@@ -401,7 +447,8 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &["content-type"],
         );
     }
-    if let Some(ex) = p.send(ctx, REDIRECT_TARGET).await?
+    if ctx.enabled(&rules::OPEN_REDIRECT)
+        && let Some(ex) = p.send(ctx, REDIRECT_TARGET).await?
         && (300..400).contains(&ex.status)
         && ex.header("location").is_some_and(|l| {
             l.starts_with("https://mg-probe.invalid") || l.starts_with("//mg-probe.invalid")
@@ -424,6 +471,9 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
 
 /// I104: the parameter is a URL the backend fetches, shown by the canary receiving the request.
 async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult {
+    if !ctx.enabled(&rules::SSRF) {
+        return Ok(());
+    }
     let token = format!(
         "mg-ssrf-{}",
         miniguard_crypto::signing::generate_nonce()
@@ -448,4 +498,403 @@ async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult 
         );
     }
     Ok(())
+}
+
+/// I102 (query): `name[$eq]=v` answers exactly like `name=v` (so the bracket is read as an
+/// operator, not ignored), and `name[$ne]=v` or `name[$gt]=` answers successfully with something
+/// else, while the plain value answers the same again.
+async fn nosql_query(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NOSQL_INJECTION) {
+        return Ok(());
+    }
+    let (_, _, none) = fresh_numbers();
+    let name = &p.param.name;
+    let Some(plain) = p.send(ctx, &none).await? else {
+        return Ok(());
+    };
+    let Some(eq) = p.send_named(ctx, &format!("{name}[$eq]"), &none).await? else {
+        return Ok(());
+    };
+    if eq.status != plain.status || eq.body != plain.body {
+        return Ok(());
+    }
+    for (op, value) in [("$ne", none.as_str()), ("$gt", "")] {
+        let Some(ex) = p.send_named(ctx, &format!("{name}[{op}]"), value).await? else {
+            continue;
+        };
+        if !ex.is_success() || ex.body == plain.body {
+            continue;
+        }
+        let Some(again) = p.send(ctx, &none).await? else {
+            return Ok(());
+        };
+        if again.body == plain.body {
+            ctx.report(
+                &rules::NOSQL_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{name}` of GET {} takes query operators: `{name}[$eq]` answers like the plain value and `{name}[{op}]` matches other records.",
+                    p.op.path
+                ),
+                &[&plain, &ex],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The most body fields of one operation tried with operators.
+const MAX_BODY_FIELDS: usize = 5;
+
+/// I102 (JSON bodies): for POST/PUT/PATCH operations with a documented JSON body, each field
+/// (the others set to a value that matches nothing) as `{"$eq": v}` answers exactly like `v`,
+/// and `{"$ne": v}` or `{"$gt": ""}` successfully with something else.
+async fn nosql_bodies(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NOSQL_INJECTION) {
+        return Ok(());
+    }
+    let ops: Vec<Operation> = ctx
+        .ops
+        .iter()
+        .filter(|o| {
+            matches!(o.method, Method::POST | Method::PUT | Method::PATCH)
+                && !o.body_props.is_empty()
+        })
+        .cloned()
+        .collect();
+    for op in ops {
+        let who = (op.secured && !ctx.sessions.is_empty()).then_some(0);
+        if op.secured && who.is_none() {
+            continue;
+        }
+        let Some(url) = ctx.url(&ctx.fill(&op, &[]), &[]) else {
+            continue;
+        };
+        if !ctx.client.in_scope(&url) {
+            continue;
+        }
+        let (_, _, none) = fresh_numbers();
+        let body = |field: &str, value: serde_json::Value| {
+            let mut map = serde_json::Map::new();
+            for p in &op.body_props {
+                map.insert(p.clone(), serde_json::Value::String(none.clone()));
+            }
+            map.insert(field.to_owned(), value);
+            serde_json::Value::Object(map)
+        };
+        let send =
+            |value: serde_json::Value| Request::new(op.method.clone(), url.clone()).json(&value);
+        'fields: for field in op.body_props.iter().take(MAX_BODY_FIELDS) {
+            let plain_body = body(field, serde_json::json!(none));
+            let Some(plain) = ctx.send(send(plain_body.clone()), who).await? else {
+                continue;
+            };
+            let Some(eq) = ctx
+                .send(send(body(field, serde_json::json!({"$eq": none}))), who)
+                .await?
+            else {
+                continue;
+            };
+            if eq.status != plain.status || eq.body != plain.body {
+                continue;
+            }
+            for (op_name, value) in [
+                ("$ne", serde_json::json!({"$ne": none})),
+                ("$gt", serde_json::json!({"$gt": ""})),
+            ] {
+                let Some(ex) = ctx.send(send(body(field, value)), who).await? else {
+                    continue;
+                };
+                if !ex.is_success() || ex.body == plain.body {
+                    continue;
+                }
+                let Some(again) = ctx.send(send(plain_body.clone()), who).await? else {
+                    continue 'fields;
+                };
+                if again.status == plain.status && again.body == plain.body {
+                    ctx.report(
+                        &rules::NOSQL_INJECTION,
+                        &format!("{} {field}", op.path),
+                        &op.path,
+                        &format!(
+                            "`{field}` of the JSON body of {} {} takes query operators: `{{\"$eq\": …}}` answers like the plain value and `{{\"{op_name}\": …}}` matches other records.",
+                            op.method, op.path
+                        ),
+                        &[&plain, &ex],
+                        &[],
+                    );
+                    break 'fields;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// I105: a shell command appended to the value runs: its output (a sum the payload only spells
+/// out, so an echo of the payload is not taken for it) comes back.
+async fn command(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::COMMAND_INJECTION) {
+        return Ok(());
+    }
+    let (a, b, _) = fresh_numbers();
+    let v = p.base_value();
+    let cmd = format!("echo mgc$(({a}+{b}))x");
+    let expected = format!("mgc{}x", a + b);
+    for payload in [
+        format!("{v};{cmd}"),
+        format!("{v}$({cmd})"),
+        format!("{v}`{cmd}`"),
+        format!("{v}';{cmd};'"),
+        format!("{v}\n{cmd}"),
+    ] {
+        let Some(ex) = p.send(ctx, &payload).await? else {
+            continue;
+        };
+        if ex.body.contains(&expected) {
+            ctx.report(
+                &rules::COMMAND_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} reaches a shell: `{}` answered with the command's output `{expected}`.",
+                    p.param.name,
+                    p.op.path,
+                    payload.replace('\n', "\\n")
+                ),
+                &[&ex],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    command_time(ctx, p).await
+}
+
+/// The seconds a blind command payload sleeps.
+const COMMAND_SLEEP: u32 = 3;
+/// The extra time a sleeping payload must take over the plain value and over the same payload
+/// sleeping 0 s.
+const COMMAND_MARGIN: Duration = Duration::from_secs(2);
+
+/// I105 (blind): `;sleep 3` (or `$(sleep 3)`) makes the answer slower than the plain value and
+/// than `;sleep 0` by 2 s, twice, with `;sleep 0` fast in between.
+async fn command_time(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    let v = p.base_value();
+    let Some(baseline) = p.send(ctx, &v).await? else {
+        return Ok(());
+    };
+    let payloads = |n: u32| [format!("{v};sleep {n}"), format!("{v}$(sleep {n})")];
+    for (slow_payload, fast_payload) in payloads(COMMAND_SLEEP).into_iter().zip(payloads(0)) {
+        let Some(slow) = p.send(ctx, &slow_payload).await? else {
+            continue;
+        };
+        if slow.elapsed < baseline.elapsed + COMMAND_MARGIN {
+            continue;
+        }
+        let Some(fast) = p.send(ctx, &fast_payload).await? else {
+            continue;
+        };
+        if fast.elapsed >= baseline.elapsed + COMMAND_MARGIN {
+            continue;
+        }
+        let Some(again) = p.send(ctx, &slow_payload).await? else {
+            continue;
+        };
+        if again.elapsed >= fast.elapsed.max(baseline.elapsed) + COMMAND_MARGIN {
+            let ms = |d: Duration| d.as_millis();
+            ctx.report(
+                &rules::COMMAND_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} reaches a shell: `{slow_payload}` answers in {} ms and {} ms, the plain value in {} ms and `{fast_payload}` in {} ms (time-based).",
+                    p.param.name,
+                    p.op.path,
+                    ms(slow.elapsed),
+                    ms(again.elapsed),
+                    ms(baseline.elapsed),
+                    ms(fast.elapsed)
+                ),
+                &[&slow, &fast],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// I106: a template expression in the value is evaluated: the product of two random numbers
+/// comes back where the payload only spelled out the multiplication.
+async fn template(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::TEMPLATE_INJECTION) {
+        return Ok(());
+    }
+    let (a, b, _) = fresh_numbers();
+    let expected = format!("mgt{}x", a * b);
+    for payload in [
+        format!("mgt{{{{{a}*{b}}}}}x"),
+        format!("mgt${{{a}*{b}}}x"),
+        format!("mgt<%= {a}*{b} %>x"),
+        format!("mgt#{{{a}*{b}}}x"),
+    ] {
+        let Some(ex) = p.send(ctx, &payload).await? else {
+            continue;
+        };
+        if ex.body.contains(&expected) {
+            ctx.report(
+                &rules::TEMPLATE_INJECTION,
+                &p.key(),
+                &p.op.path,
+                &format!(
+                    "`{}` of GET {} is evaluated as a template: `{payload}` answered `{expected}`.",
+                    p.param.name, p.op.path
+                ),
+                &[&ex],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// The page size asked for by C106.
+const HUGE_PAGE: u64 = 100_000;
+/// More items than this in one answer show that no sane cap was applied.
+const MOST_ITEMS: usize = 1000;
+
+/// Whether a parameter name is a page size (`limit`, `pageSize`, `per_page`, ...).
+fn is_page_size(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "limit"
+            | "pagesize"
+            | "perpage"
+            | "size"
+            | "pagelimit"
+            | "take"
+            | "top"
+            | "first"
+            | "count"
+            | "maxresults"
+            | "rows"
+            | "num"
+    )
+}
+
+/// The largest array in a JSON answer and whether a number equals `echo`, depth-bounded.
+fn scan_json(v: &serde_json::Value, echo: u64, depth: usize) -> (usize, bool) {
+    if depth > 8 {
+        return (0, false);
+    }
+    match v {
+        serde_json::Value::Array(a) => a.iter().take(10_000).fold((a.len(), false), |acc, x| {
+            let (n, e) = scan_json(x, echo, depth + 1);
+            (acc.0.max(n), acc.1 || e)
+        }),
+        serde_json::Value::Object(o) => o.values().fold((0, false), |acc, x| {
+            let (n, e) = scan_json(x, echo, depth + 1);
+            (acc.0.max(n), acc.1 || e)
+        }),
+        serde_json::Value::Number(n) => (0, n.as_u64() == Some(echo)),
+        _ => (0, false),
+    }
+}
+
+/// C106: a page-size parameter set to 100000 is answered 2xx with more than 1000 items or with
+/// the size echoed back as accepted.
+async fn page_size(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::EXPENSIVE_QUERY) {
+        return Ok(());
+    }
+    if !is_page_size(&p.param.name) {
+        return Ok(());
+    }
+    let Some(ex) = p.send(ctx, &HUGE_PAGE.to_string()).await? else {
+        return Ok(());
+    };
+    let Some(json) = ex.json().filter(|_| ex.is_success()) else {
+        return Ok(());
+    };
+    let (items, echoed) = scan_json(&json, HUGE_PAGE, 0);
+    if items > MOST_ITEMS || echoed {
+        let what = if items > MOST_ITEMS {
+            format!("{items} items in one answer")
+        } else {
+            format!("the answer confirms a page size of {HUGE_PAGE}")
+        };
+        ctx.report(
+            &rules::EXPENSIVE_QUERY,
+            &p.key(),
+            &p.op.path,
+            &format!(
+                "`{}` of GET {} is accepted at {HUGE_PAGE}: {what}.",
+                p.param.name, p.op.path
+            ),
+            &[&ex],
+            &[],
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_names() {
+        for n in [
+            "limit",
+            "pageSize",
+            "page_size",
+            "per_page",
+            "PerPage",
+            "size",
+            "take",
+            "top",
+        ] {
+            assert!(is_page_size(n), "{n}");
+        }
+        for n in ["page", "offset", "sizes", "limited", "q", "name", "sort"] {
+            assert!(!is_page_size(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn json_scan_finds_big_arrays_and_echoes() {
+        let items: Vec<u64> = (0..1500).collect();
+        let v = serde_json::json!({"limit": 100_000, "page": {"items": items}});
+        assert_eq!(scan_json(&v, HUGE_PAGE, 0), (1500, true));
+        let v = serde_json::json!({"limit": 50, "items": [1, 2, 3]});
+        assert_eq!(scan_json(&v, HUGE_PAGE, 0), (3, false));
+        // Depth-bounded: a deeply nested echo is not searched for ever.
+        let mut deep = serde_json::json!(100_000);
+        for _ in 0..20 {
+            deep = serde_json::json!([deep]);
+        }
+        assert_eq!(scan_json(&deep, HUGE_PAGE, 0), (1, false));
+    }
+
+    #[test]
+    fn markers_differ_between_calls_and_from_their_payloads() {
+        let (a, b, none) = fresh_numbers();
+        assert!((1000..10_000).contains(&a) && (1000..10_000).contains(&b));
+        assert!(none.starts_with("mgprobe-none-"));
+        // The payload spells the sum out; only its computed value is looked for.
+        let payload = format!("echo mgc$(({a}+{b}))x");
+        assert!(!payload.contains(&format!("mgc{}x", a + b)));
+        let later: Vec<(u64, u64, String)> = (0..4).map(|_| fresh_numbers()).collect();
+        assert!(later.iter().any(|(x, y, _)| (*x, *y) != (a, b)));
+    }
 }
