@@ -93,13 +93,27 @@ impl TestServer {
         Self::start_serving(true, options, Some(collections)).await
     }
 
+    /// An HTTPS server on `dir/miniguard.db`; the directory outlives the server (restarts).
+    pub async fn start_in(dir: &std::path::Path, options: AppOptions) -> Self {
+        Self::start_serving_in(true, options, None, Some(dir)).await
+    }
+
     async fn start_serving(
         tls: bool,
         options: AppOptions,
         collections: Option<miniguard_server::data::schema::Collections>,
     ) -> Self {
+        Self::start_serving_in(tls, options, collections, None).await
+    }
+
+    async fn start_serving_in(
+        tls: bool,
+        options: AppOptions,
+        collections: Option<miniguard_server::data::schema::Collections>,
+        data_dir: Option<&std::path::Path>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("miniguard.db");
+        let db_path = data_dir.unwrap_or(dir.path()).join("miniguard.db");
         let db = Db::open(&db_path).await.unwrap();
         if let Some(c) = &collections {
             miniguard_server::data::store::install(&db, c)
