@@ -291,6 +291,12 @@ impl Db {
     /// database file's mode), a looser existing one is tightened, and a folder created for it is
     /// 0700.
     pub async fn open(path: &Path) -> Result<Self, DbError> {
+        Self::open_with_nonce_capacity(path, replay::DEFAULT_CAPACITY).await
+    }
+
+    /// [`Db::open`], remembering at most `capacity` live nonces of signed requests (see
+    /// [`crate::replay`]).
+    pub async fn open_with_nonce_capacity(path: &Path, capacity: usize) -> Result<Self, DbError> {
         private_files(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -317,7 +323,7 @@ impl Db {
             audit_key: Arc::new(std::sync::OnceLock::new()),
             audit_budget: Arc::new(audit::AuditBudget::default()),
             sessions: Arc::new(SessionCache::default()),
-            nonces: Arc::new(MemoryNonces::default()),
+            nonces: Arc::new(MemoryNonces::with_capacity(capacity)),
         };
         db.migrate().await?;
         db.restore_nonces().await?;
@@ -668,14 +674,15 @@ impl Db {
         if let Some(expires_at) = lease {
             self.nonces.raise_horizon(timestamp_of(expires_at));
         }
-        let capacity = i64::try_from(replay::DEFAULT_CAPACITY).unwrap_or(i64::MAX);
+        let capacity = self.nonces.capacity();
+        let limit = i64::try_from(capacity).unwrap_or(i64::MAX);
         let rows = sqlx::query(
             "SELECT nonce, expires_at FROM nonces WHERE expires_at >= ? AND nonce <> ?
              ORDER BY expires_at DESC LIMIT ?",
         )
         .bind(now)
         .bind(replay::LEASE_KEY)
-        .bind(capacity)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         let now_secs = u64::try_from(now / 1000).unwrap_or(0);
@@ -696,7 +703,7 @@ impl Db {
             }
             oldest = Some(expires_at);
         }
-        if rows.len() >= replay::DEFAULT_CAPACITY
+        if rows.len() >= capacity
             && let Some(expires_at) = oldest
         {
             // Older rows were not read: refuse their timestamps.

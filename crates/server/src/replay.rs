@@ -144,6 +144,11 @@ impl MemoryNonces {
         Ok(true)
     }
 
+    /// Live nonces held at most.
+    pub fn capacity(&self) -> usize {
+        self.per_shard * SHARDS
+    }
+
     /// Nonces held (expired ones may linger until their shard is purged).
     pub fn len(&self) -> usize {
         self.shards

@@ -145,3 +145,35 @@ async fn replays_are_refused_across_a_restart() {
         .collect();
     assert_eq!(actions, ["replay"; 4]);
 }
+
+#[tokio::test]
+async fn a_full_nonce_memory_refuses_with_503_rather_than_forget() {
+    // One live nonce per shard: 64 in all.
+    let server = TestServer::start_with_nonce_capacity(64).await;
+    let (status, _, session) = server.login("dev:rev-f").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut accepted = Vec::new();
+    let mut full = None;
+    for _ in 0..400 {
+        let nonce = generate_nonce().unwrap();
+        let res = signed_at(&server, "GET", "/v1/me", b"", &session, unix_now(), &nonce).await;
+        match res.status() {
+            StatusCode::OK => accepted.push(nonce),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                full = Some(res);
+                break;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    let res = full.expect("the nonce memory fills up");
+    assert!(accepted.len() <= 64, "{}", accepted.len());
+    assert_eq!(res.headers()["retry-after"], "2");
+    let body = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["type"], "urn:miniguard:problem:overloaded");
+    // What it holds is still refused as a replay: nothing was forgotten to make room.
+    let first = &accepted[0];
+    let again = signed_at(&server, "GET", "/v1/me", b"", &session, unix_now(), first).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
