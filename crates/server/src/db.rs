@@ -19,6 +19,8 @@ use sqlx::{Row, SqliteConnection};
 use tokio::sync::Mutex;
 
 use crate::audit::{self, AuditKey, AuditRow, ChainReport};
+use crate::replay::{self, MemoryNonces};
+use crate::session_cache::{Invalidation, SessionCache};
 
 /// A failure of the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +208,10 @@ fn private_files(path: &Path) -> Result<(), DbError> {
 /// The default time limit of one data query.
 const DEFAULT_DATA_QUERY_MS: u64 = 5_000;
 
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -273,6 +279,10 @@ pub struct Db {
     audit_key: Arc<std::sync::OnceLock<AuditKey>>,
     /// Rows of noisy actions per actor.
     audit_budget: Arc<audit::AuditBudget>,
+    /// Verified access tokens; every write that revokes a token invalidates them here.
+    sessions: Arc<SessionCache>,
+    /// Nonces of signed requests, and the lease stored for them (see [`crate::replay`]).
+    nonces: Arc<MemoryNonces>,
 }
 
 impl Db {
@@ -281,6 +291,12 @@ impl Db {
     /// database file's mode), a looser existing one is tightened, and a folder created for it is
     /// 0700.
     pub async fn open(path: &Path) -> Result<Self, DbError> {
+        Self::open_with_nonce_capacity(path, replay::DEFAULT_CAPACITY).await
+    }
+
+    /// [`Db::open`], remembering at most `capacity` live nonces of signed requests (see
+    /// [`crate::replay`]).
+    pub async fn open_with_nonce_capacity(path: &Path, capacity: usize) -> Result<Self, DbError> {
         private_files(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -306,8 +322,11 @@ impl Db {
             audit_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
             audit_budget: Arc::new(audit::AuditBudget::default()),
+            sessions: Arc::new(SessionCache::default()),
+            nonces: Arc::new(MemoryNonces::with_capacity(capacity)),
         };
         db.migrate().await?;
+        db.restore_nonces().await?;
         Ok(db)
     }
 
@@ -329,6 +348,8 @@ impl Db {
             audit_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
             audit_budget: Arc::new(audit::AuditBudget::default()),
+            sessions: Arc::new(SessionCache::with_capacity(0)),
+            nonces: Arc::new(MemoryNonces::with_capacity(0)),
         })
     }
 
@@ -572,28 +593,131 @@ impl Db {
             == 1)
     }
 
-    /// Revokes every token of a family; returns how many were live.
+    /// Revokes every token of a family; returns how many were live. Cached tokens of the
+    /// family are dropped before this returns.
     pub async fn revoke_family(&self, family_id: &str) -> Result<u64, DbError> {
-        Ok(sqlx::query(
+        let revoked = sqlx::query(
             "UPDATE sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
         )
         .bind(now_ms())
         .bind(family_id)
         .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .await;
+        // Dropped even if the write failed: a cache may only ever know less than the database.
+        self.sessions
+            .invalidate(&Invalidation::Family(family_id.to_owned()));
+        Ok(revoked?.rows_affected())
     }
 
-    /// Revokes every token of a user ("log out everywhere"); returns how many were live.
+    /// Revokes every token of a user ("log out everywhere"); returns how many were live. Cached
+    /// tokens of the user are dropped before this returns.
     pub async fn revoke_user(&self, user: UserId) -> Result<u64, DbError> {
-        Ok(sqlx::query(
+        let revoked = sqlx::query(
             "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
         )
         .bind(now_ms())
         .bind(user.0)
         .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .await;
+        self.sessions.invalidate(&Invalidation::User(user));
+        Ok(revoked?.rows_affected())
+    }
+
+    /// The verified access tokens of this process (see [`crate::session_cache`]).
+    pub fn session_cache(&self) -> &SessionCache {
+        &self.sessions
+    }
+
+    /// The nonces of this process (see [`crate::replay`]).
+    pub fn nonce_memory(&self) -> &MemoryNonces {
+        &self.nonces
+    }
+
+    /// Raises the stored nonce lease to `until` (unix seconds), one writer at a time; a no-op
+    /// when it is there already.
+    pub async fn extend_nonce_lease(&self, until: u64) -> Result<(), DbError> {
+        if self.nonces.lease() >= until {
+            return Ok(());
+        }
+        let _one = self.nonces.lease_lock.lock().await;
+        if self.nonces.lease() >= until {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)
+             ON CONFLICT (nonce) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)",
+        )
+        .bind(replay::LEASE_KEY)
+        .bind(secs_to_ms(until.saturating_add(replay::LIFE_SECS)))
+        .execute(&self.pool)
+        .await?;
+        self.nonces.lease_stored(until);
+        Ok(())
+    }
+
+    /// At open: loads the stored nonces that are still live into memory and sets the horizon to
+    /// the stored lease (see [`crate::replay`]); when that lease is the current second, waits
+    /// for the next one.
+    async fn restore_nonces(&self) -> Result<(), DbError> {
+        let now = now_ms();
+        let lease: Option<i64> =
+            sqlx::query_scalar("SELECT expires_at FROM nonces WHERE nonce = ? AND expires_at >= ?")
+                .bind(replay::LEASE_KEY)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        let timestamp_of = |expires_at_ms: i64| {
+            u64::try_from(expires_at_ms / 1000)
+                .unwrap_or(0)
+                .saturating_sub(replay::LIFE_SECS)
+        };
+        if let Some(expires_at) = lease {
+            self.nonces.raise_horizon(timestamp_of(expires_at));
+        }
+        let capacity = self.nonces.capacity();
+        let limit = i64::try_from(capacity).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT nonce, expires_at FROM nonces WHERE expires_at >= ? AND nonce <> ?
+             ORDER BY expires_at DESC LIMIT ?",
+        )
+        .bind(now)
+        .bind(replay::LEASE_KEY)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let now_secs = u64::try_from(now / 1000).unwrap_or(0);
+        let mut oldest = None;
+        for row in &rows {
+            let key: String = row.try_get(0)?;
+            let expires_at: i64 = row.try_get(1)?;
+            if let Some((scope, nonce)) = key.split_once(':') {
+                let expiry = u64::try_from(expires_at / 1000).unwrap_or(0);
+                let fresh =
+                    self.nonces
+                        .remember(replay::fingerprint(scope, nonce), expiry, now_secs);
+                if fresh.is_err() {
+                    // No room: refuse what could not be loaded.
+                    self.nonces.raise_horizon(timestamp_of(expires_at));
+                    break;
+                }
+            }
+            oldest = Some(expires_at);
+        }
+        if rows.len() >= capacity
+            && let Some(expires_at) = oldest
+        {
+            // Older rows were not read: refuse their timestamps.
+            self.nonces.raise_horizon(timestamp_of(expires_at));
+        }
+        let horizon = self.nonces.horizon();
+        if horizon >= now_secs && horizon - now_secs < 3 {
+            // The previous process accepted requests signed this very second: a request signed
+            // from now on has a later timestamp.
+            let next = secs_to_ms(horizon.saturating_add(1));
+            let wait = u64::try_from(next.saturating_sub(now_ms())).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+        Ok(())
     }
 
     /// Deletes token rows that expired more than `grace_ms` ago and expired nonces; returns the

@@ -40,6 +40,10 @@ pub enum ApiError {
     /// The database failed or is unreachable.
     #[error("database: {0}")]
     Database(#[from] crate::db::DbError),
+    /// A bounded in-memory store is full (the nonces of signed requests); the client may retry
+    /// shortly. The reason is for the log.
+    #[error("overloaded: {0}")]
+    Overloaded(&'static str),
     /// A dependency the route needs is not ready (e.g. the database during `/readyz`).
     #[error("not ready: {0}")]
     NotReady(Cow<'static, str>),
@@ -188,6 +192,11 @@ impl ApiError {
                 "The server is busy, try again shortly",
             ),
             Self::Database(_) => Problem::from_status(StatusCode::INTERNAL_SERVER_ERROR),
+            Self::Overloaded(_) => Problem::typed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "The server is busy, try again shortly",
+            ),
             Self::NotReady(_) => Problem::from_status(StatusCode::SERVICE_UNAVAILABLE),
             Self::Unauthorized(_) => Problem::typed(
                 StatusCode::UNAUTHORIZED,
@@ -269,6 +278,7 @@ impl IntoResponse for ApiError {
             }
             Self::Platform(PlatformError::RateLimited) => Some(60),
             Self::Database(e) if e.is_overload() => Some(OVERLOAD_RETRY_AFTER_SECS),
+            Self::Overloaded(_) => Some(OVERLOAD_RETRY_AFTER_SECS),
             _ => None,
         };
         if matches!(self, Self::Unauthorized(_)) {

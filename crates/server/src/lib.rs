@@ -16,7 +16,9 @@
 //! - sessions are opaque tokens stored as hashes: a short-lived access token and a rotating
 //!   refresh token whose reuse revokes the whole login ([`sessions`]); every authenticated
 //!   request is signed with the access token's own key, within a time window, with a nonce
-//!   that works once ([`signed`]);
+//!   that works once ([`signed`]); verified tokens and nonces are kept in memory, so a signed
+//!   request reads and writes nothing in the database, and every revocation drops the cached
+//!   token before it answers ([`session_cache`], [`replay`]);
 //! - every client address is rate limited, auth routes more strictly, in memory and before any
 //!   database work ([`ratelimit`]); login, second-factor and refresh attempts are also limited
 //!   per account, and failed passwords and codes lock the (account, address) pair with growing,
@@ -51,10 +53,12 @@ pub mod openapi;
 pub mod phone;
 pub mod platform;
 pub mod ratelimit;
+pub mod replay;
 pub mod roles_admin;
 pub mod rotation;
 mod routes;
 pub mod serve;
+pub mod session_cache;
 pub mod sessions;
 pub mod signed;
 pub mod tls;

@@ -212,17 +212,18 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// Looks up a live access token from an `Authorization: Bearer` header value.
-pub(crate) async fn access_token(
-    state: &AppState,
-    authorization: Option<&str>,
-) -> Result<(TokenRow, TokenHash), ApiError> {
+/// The hash of the access token in an `Authorization: Bearer` header value.
+pub(crate) fn bearer_hash(authorization: Option<&str>) -> Result<TokenHash, ApiError> {
     let presented = authorization
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized("no bearer token"))?;
     let token =
         Token::parse(presented.trim()).map_err(|_| ApiError::Unauthorized("malformed token"))?;
-    let hash = token.hash();
+    Ok(token.hash())
+}
+
+/// Looks up a live access token by its hash in the database.
+pub(crate) async fn access_token(state: &AppState, hash: &TokenHash) -> Result<TokenRow, ApiError> {
     let row: TokenRow = state
         .db()
         .find_token(TokenKind::Access, hash.as_bytes())
@@ -234,5 +235,5 @@ pub(crate) async fn access_token(
     if row.expires_at_ms <= now_ms() {
         return Err(ApiError::Unauthorized("expired access token"));
     }
-    Ok((row, hash))
+    Ok(row)
 }

@@ -383,6 +383,8 @@ async fn step_up_is_demanded_then_granted_and_factor_changes_end_other_logins() 
     let env = start(true, relaxed()).await;
     let first = env.login("dev:bruno").await;
     let other = env.login("dev:bruno:2").await;
+    // Both tokens verified (and kept in the session cache) before the change.
+    assert_eq!(me(&env.server, &other).await, StatusCode::OK);
     let (secret, _) = env.enrol(&first).await;
     // Enrolment ended the other login and kept this one.
     assert_eq!(me(&env.server, &other).await, StatusCode::UNAUTHORIZED);
@@ -822,6 +824,23 @@ async fn staff_log_in_with_password_and_mandatory_totp() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(me(&env.server, &limited).await, StatusCode::UNAUTHORIZED);
 
+    // The role taken away from the command line (another database handle, as `miniguard roles
+    // revoke` is another process): the very next staff request is refused. Roles are read from
+    // the database on every staff request, never cached.
+    let (status, _, _) = env.call("GET", "/v1/admin/me", None, &full, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let cli = Db::open(&env.server.db_path).await.unwrap();
+    assert!(
+        miniguard_server::roles_admin::revoke(&cli, Env::user_of(&full), "admin")
+            .await
+            .unwrap()
+    );
+    cli.close().await;
+    let (status, _, body) = env.call("GET", "/v1/admin/me", None, &full, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(problem_type(&body), "urn:miniguard:problem:staff-required");
+    assert_eq!(me(&env.server, &full).await, StatusCode::OK);
+
     let rows = audit(&env.server.db_path).await;
     let acts = actions(&rows);
     for a in [
@@ -1095,6 +1114,7 @@ async fn moving_the_phone_needs_a_prior_factor_and_ends_other_logins() {
     let env = start(true, relaxed()).await;
     let owner = env.login("dev:pia").await;
     let before = env.login("dev:pia:2").await;
+    assert_eq!(me(&env.server, &before).await, StatusCode::OK);
     // The first number, with no factor yet: allowed, and the other login ends.
     let (status, body) = env
         .post(
@@ -1139,6 +1159,7 @@ async fn moving_the_phone_needs_a_prior_factor_and_ends_other_logins() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let other = env.login("dev:pia:3").await;
+    assert_eq!(me(&env.server, &other).await, StatusCode::OK);
     let (status, body) = env
         .post(
             "/v1/auth/wechat/phone",

@@ -319,6 +319,14 @@ impl Db {
 
     // ---- step-up state of logins ----
 
+    /// A login's second-factor state changed: its cached tokens go (they carry that state).
+    fn family_changed(&self, family_id: &str) {
+        self.session_cache()
+            .invalidate(&crate::session_cache::Invalidation::Family(
+                family_id.to_owned(),
+            ));
+    }
+
     /// When the login last verified a second factor, and whether it is limited to enrolment.
     pub async fn family_mfa(&self, family_id: &str) -> Result<(Option<i64>, bool), DbError> {
         let row = sqlx::query("SELECT mfa_at, limited FROM session_mfa WHERE family_id = ?")
@@ -340,7 +348,7 @@ impl Db {
         method: &str,
         unlimit: bool,
     ) -> Result<(), DbError> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO session_mfa (family_id, user_id, mfa_at, method, limited)
              VALUES (?, ?, ?, ?, 0)
              ON CONFLICT (family_id) DO UPDATE SET mfa_at = excluded.mfa_at,
@@ -353,17 +361,21 @@ impl Db {
         .bind(method)
         .bind(unlimit)
         .execute(self.pool())
-        .await?;
+        .await;
+        self.family_changed(family_id);
+        done?;
         Ok(())
     }
 
     /// Lifts a login's enrolment limit without recording a verification (enrolling a factor is
     /// never itself a step-up).
     pub async fn unlimit_family(&self, family_id: &str) -> Result<(), DbError> {
-        sqlx::query("UPDATE session_mfa SET limited = 0 WHERE family_id = ?")
+        let done = sqlx::query("UPDATE session_mfa SET limited = 0 WHERE family_id = ?")
             .bind(family_id)
             .execute(self.pool())
-            .await?;
+            .await;
+        self.family_changed(family_id);
+        done?;
         Ok(())
     }
 
@@ -374,14 +386,16 @@ impl Db {
 
     /// Marks a login as limited to TOTP enrolment.
     pub async fn limit_family(&self, family_id: &str, user: UserId) -> Result<(), DbError> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO session_mfa (family_id, user_id, limited) VALUES (?, ?, 1)
              ON CONFLICT (family_id) DO UPDATE SET limited = 1",
         )
         .bind(family_id)
         .bind(user.0)
         .execute(self.pool())
-        .await?;
+        .await;
+        self.family_changed(family_id);
+        done?;
         Ok(())
     }
 
@@ -391,7 +405,7 @@ impl Db {
         user: UserId,
         keep_family: &str,
     ) -> Result<u64, DbError> {
-        Ok(sqlx::query(
+        let revoked = sqlx::query(
             "UPDATE sessions SET revoked_at = ?
              WHERE user_id = ? AND family_id <> ? AND revoked_at IS NULL",
         )
@@ -399,8 +413,14 @@ impl Db {
         .bind(user.0)
         .bind(keep_family)
         .execute(self.pool())
-        .await?
-        .rows_affected())
+        .await;
+        // Cached tokens of the other logins go before this returns (see crate::session_cache).
+        self.session_cache()
+            .invalidate(&crate::session_cache::Invalidation::UserExcept {
+                user,
+                keep_family: keep_family.to_owned(),
+            });
+        Ok(revoked?.rows_affected())
     }
 
     /// The user's platform and openid.

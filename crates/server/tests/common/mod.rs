@@ -93,14 +93,38 @@ impl TestServer {
         Self::start_serving(true, options, Some(collections)).await
     }
 
+    /// An HTTPS server on `dir/miniguard.db`; the directory outlives the server (restarts).
+    pub async fn start_in(dir: &std::path::Path, options: AppOptions) -> Self {
+        Self::start_serving_in(true, options, None, Some(dir), None).await
+    }
+
+    /// An HTTPS server remembering at most `capacity` live nonces of signed requests.
+    pub async fn start_with_nonce_capacity(capacity: usize) -> Self {
+        Self::start_serving_in(true, test_options(), None, None, Some(capacity)).await
+    }
+
     async fn start_serving(
         tls: bool,
         options: AppOptions,
         collections: Option<miniguard_server::data::schema::Collections>,
     ) -> Self {
+        Self::start_serving_in(tls, options, collections, None, None).await
+    }
+
+    async fn start_serving_in(
+        tls: bool,
+        options: AppOptions,
+        collections: Option<miniguard_server::data::schema::Collections>,
+        data_dir: Option<&std::path::Path>,
+        nonce_capacity: Option<usize>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("miniguard.db");
-        let db = Db::open(&db_path).await.unwrap();
+        let db_path = data_dir.unwrap_or(dir.path()).join("miniguard.db");
+        let db = match nonce_capacity {
+            Some(capacity) => Db::open_with_nonce_capacity(&db_path, capacity).await,
+            None => Db::open(&db_path).await,
+        }
+        .unwrap();
         if let Some(c) = &collections {
             miniguard_server::data::store::install(&db, c)
                 .await
