@@ -20,8 +20,9 @@
 //! first waits for the next second, so a client with a correct clock never sees that refusal. Both
 //! rows expire, and are swept, once their timestamps are out of the window.
 //!
-//! [`MemoryNonces`] is this process's part; the [`NonceStore`] trait of `miniguard-crypto` is
-//! the seam where a store shared by several instances would take its place.
+//! [`MemoryNonces`] is this process's part; the
+//! [`NonceStore`](miniguard_crypto::signing::NonceStore) trait of `miniguard-crypto` is the seam
+//! where a store shared by several instances would take its place.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
