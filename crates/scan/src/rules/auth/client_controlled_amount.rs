@@ -23,8 +23,8 @@ crate::declare_rule! {
     ///   and marks records paid without verifying the notification (`cloudPay.queryOrder`, a
     ///   signature check). A cloud function can be called by any client with any event.
     ///
-    /// The provenance comes from the ownership analysis of handlers (`js/handlers.rs`); the
-    /// payment APIs, amount fields and value fields are tables in `js/authz_spec.rs`.
+    /// Where an amount comes from is told by the same analysis of handlers as A007; the payment
+    /// APIs, amount fields and value fields it knows are listed in its specification tables.
     ///
     /// ## Why it matters
     /// The client is the attacker's: a buyer who edits the request pays one cent for any

@@ -12,7 +12,7 @@ crate::declare_rule! {
     /// controller's `this.model('cart').where({ id: this.post('id') }).update(...)`, egg's
     /// `app.mysql.update('orders', ctx.request.body)`.
     ///
-    /// The ownership analysis (`js/handlers.rs`, its tables in `js/authz_spec.rs`) follows
+    /// The ownership analysis of handlers follows
     /// each handler's client input (`event`, `req.body`/`query`/`params`, `ctx.request.body`,
     /// `ctx.query`, `this.post()`/`this.get()`) and the caller's verified identity
     /// (`cloud.getWXContext().OPENID`, `event.userInfo.openId`, `req.user`, `ctx.state.user`,

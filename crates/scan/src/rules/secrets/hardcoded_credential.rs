@@ -36,7 +36,8 @@ crate::declare_rule! {
     ///
     /// Not reported: empty and very short strings, text with spaces or non-ASCII characters
     /// (labels such as `'请输入密码'`), placeholders (`xxx`, `***`, `your-…`, `<…>`, `${…}`,
-    /// `{{…}}`, `example`, `changeme` is reported), values that are names themselves
+    /// `{{…}}`, `example`; but `changeme` is reported: it is a real, guessable password),
+    /// values that are names themselves
     /// (`'password'`, `'user_password'`, `'DB_PASSWORD'`, i18n keys like `'login.password'`),
     /// form field names (`name: 'password'`, `type: 'password'`), settings about passwords
     /// (`passwordEncoder`, `password-policy`, `passwordLength`), paths, AppSecret values and
