@@ -13,6 +13,7 @@ fn create(
     password: &str,
 ) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(["accounts", "create", "--db"])
         .arg(db)
         .args(["--username", username, "--role", role])

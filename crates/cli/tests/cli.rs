@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_miniguard"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    // The tests read English output, whatever the machine's locale.
+    c.env("LC_ALL", "C");
+    c
 }
 
 fn run(args: &[&str], dir: &Path) -> Output {

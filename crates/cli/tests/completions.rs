@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 fn miniguard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(args)
         .output()
         .unwrap()

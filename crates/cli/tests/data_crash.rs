@@ -31,6 +31,7 @@ const ACKED_BEFORE_KILL: usize = 40;
 /// Starts the server and answers it with its URL once it listens.
 fn start(dir: &Path, config: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .arg("--config")
@@ -277,6 +278,7 @@ write = "owner"
     let keys = dir.path().join("keys.txt");
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+            .env("LC_ALL", "C")
             .args(args)
             .output()
             .unwrap();

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    c.env("LC_ALL", "C");
     // Never read or write the user's cache from tests.
     c.env(
         "MINIGUARD_CACHE_DIR",

@@ -20,6 +20,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 fn scan(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args([
             "scan",
             "--format",

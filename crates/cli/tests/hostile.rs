@@ -7,6 +7,7 @@ use std::time::Duration;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    c.env("LC_ALL", "C");
     c.env(
         "MINIGUARD_CACHE_DIR",
         std::env::temp_dir().join("miniguard-test-no-cache"),

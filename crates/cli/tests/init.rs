@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 fn miniguard(args: &[&str], path: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(args)
         .arg(path)
         .output()

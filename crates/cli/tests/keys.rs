@@ -6,7 +6,10 @@ use std::process::Command;
 use miniguard_crypto::{KeyId, Keyring};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_miniguard"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    // The tests read English output, whatever the machine's locale.
+    c.env("LC_ALL", "C");
+    c
 }
 
 #[test]

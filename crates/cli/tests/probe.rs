@@ -20,6 +20,7 @@ fn root() -> PathBuf {
 
 fn probe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .arg("probe")
         .args(args)
         .args(["--no-progress", "--color", "never"])
@@ -278,6 +279,7 @@ fn probe_finds_nothing_in_serve_dev_with_the_example_collections() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    cmd.env("LC_ALL", "C");
     cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
         .arg("--config")

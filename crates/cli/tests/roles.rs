@@ -9,6 +9,7 @@ use miniguard_server::db::{Db, UserId};
 
 fn roles(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .arg("roles")
         .arg(args[0])
         .arg("--db")

@@ -7,7 +7,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_miniguard"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    // The tests read English output, whatever the machine's locale.
+    c.env("LC_ALL", "C");
+    c
 }
 
 /// A WeChat mini-program whose developer-tools config is one minified line of 800 KB with

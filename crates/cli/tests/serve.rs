@@ -11,7 +11,10 @@ use std::time::Duration;
 use miniguard_server::db::Db;
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_miniguard"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    // The tests read English output, whatever the machine's locale.
+    c.env("LC_ALL", "C");
+    c
 }
 
 fn verify(db: &Path) -> (i32, String) {

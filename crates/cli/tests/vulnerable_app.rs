@@ -37,6 +37,7 @@ fn expected() -> BTreeSet<(String, String, u32, String)> {
 
 fn found() -> BTreeSet<(String, String, u32, String)> {
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args([
             "scan",
             "--format",
@@ -106,6 +107,7 @@ fn every_rule_has_a_planted_flaw() {
 
 fn miniguard_rules() -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(["rules", "--json"])
         .output()
         .expect("run miniguard");
@@ -123,6 +125,7 @@ fn miniguard_rules() -> Vec<String> {
 #[test]
 fn one_place_two_rules_is_one_finding_with_a_related_location() {
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(["scan", "-f", "json", "--fail-on", "never", "--no-progress"])
         .args(["--select", "A002,S001"])
         .arg(example())

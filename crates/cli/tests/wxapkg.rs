@@ -23,6 +23,7 @@ fn package() -> Vec<u8> {
 
 fn miniguard(args: &[&str], path: &Path, tmp: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(args)
         .arg(path)
         .env("TMPDIR", tmp)
@@ -210,6 +211,7 @@ fn encrypted_package_without_appid_is_a_clear_error() {
 
     let out_dir = dir.path().join("out");
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(["unpack", "--appid", APPID, "-o"])
         .arg(&out_dir)
         .arg(&pkg)
@@ -233,6 +235,7 @@ fn unpack_restores_the_source_shape() {
     std::fs::write(&pkg, package()).expect("write");
     let out_dir = dir.path().join("out");
     let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
         .args(["unpack", "-o"])
         .arg(&out_dir)
         .arg(&pkg)
@@ -286,6 +289,7 @@ fn hostile_packages_end_in_a_clear_error_and_write_nothing_outside() {
 
         let out_dir = dir.path().join(format!("out-{name}"));
         let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+            .env("LC_ALL", "C")
             .args(["unpack", "-o"])
             .arg(&out_dir)
             .arg(&pkg)
