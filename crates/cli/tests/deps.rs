@@ -164,6 +164,24 @@ fn scan_includes_the_dependency_category() {
     );
 }
 
+/// A project `name` whose package.json and lockfile (npm v3) pin one dependency.
+fn locked_project(dir: &Path, name: &str, package: &str, version: &str) {
+    std::fs::write(
+        dir.join("package.json"),
+        format!(
+            r#"{{"name":"{name}","version":"1.0.0","dependencies":{{"{package}":"{version}"}}}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("package-lock.json"),
+        format!(
+            r#"{{"name":"{name}","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{{"":{{"name":"{name}","version":"1.0.0","dependencies":{{"{package}":"{version}"}}}},"node_modules/{package}":{{"version":"{version}"}}}}}}"#
+        ),
+    )
+    .unwrap();
+}
+
 fn osv_zip(path: &Path, records: &[serde_json::Value]) {
     let file = std::fs::File::create(path).unwrap();
     let mut zip = zip::ZipWriter::new(file);
@@ -249,16 +267,7 @@ fn db_update_from_a_local_zip_and_a_failed_update_keeps_the_old_db() {
 
     // The updated database is what `deps --db` audits against.
     let proj = tempfile::tempdir().unwrap();
-    std::fs::write(
-        proj.path().join("package.json"),
-        r#"{"name":"p","version":"1.0.0","dependencies":{"lodash":"4.17.11"}}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        proj.path().join("package-lock.json"),
-        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"lodash":"4.17.11"}},"node_modules/lodash":{"version":"4.17.11"}}}"#,
-    )
-    .unwrap();
+    locked_project(proj.path(), "p", "lodash", "4.17.11");
     let out = bin()
         .args(["deps", "--format", "json", "--db"])
         .arg(&cache)
@@ -283,16 +292,7 @@ fn a_git_ignored_lockfile_is_still_audited() {
         "package-lock.json\nnode_modules/\n",
     )
     .unwrap();
-    std::fs::write(
-        proj.path().join("package.json"),
-        r#"{"name":"p","version":"1.0.0","dependencies":{"minimist":"0.0.8"}}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        proj.path().join("package-lock.json"),
-        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"minimist":"0.0.8"}},"node_modules/minimist":{"version":"0.0.8"}}}"#,
-    )
-    .unwrap();
+    locked_project(proj.path(), "p", "minimist", "0.0.8");
     // A lockfile inside node_modules belongs to an installed package, not to the project.
     std::fs::create_dir_all(proj.path().join("node_modules/x")).unwrap();
     std::fs::write(
@@ -408,16 +408,7 @@ fn a_manifest_without_a_lockfile_is_said_and_nothing_checked_fails() {
 
     // A lockfile in a folder above (a workspace root) covers the package below it; the warning
     // goes and the audit runs.
-    std::fs::write(
-        proj.path().join("package.json"),
-        r#"{"name":"root","version":"1.0.0","dependencies":{"minimist":"1.2.8"}}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        proj.path().join("package-lock.json"),
-        r#"{"name":"root","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"root","version":"1.0.0","dependencies":{"minimist":"1.2.8"}},"node_modules/minimist":{"version":"1.2.8"}}}"#,
-    )
-    .unwrap();
+    locked_project(proj.path(), "root", "minimist", "1.2.8");
     let out = run(proj.path());
     assert_eq!(
         out.status.code(),
@@ -450,16 +441,7 @@ fn the_table_groups_advisories_per_package_with_the_upgrade_that_clears_them_all
     let b = record("GHSA-bbbb-bbbb-bbbb", "pkg", "2.1.0");
     osv_zip(&zip, &[a, b]);
     let proj = tempfile::tempdir().unwrap();
-    std::fs::write(
-        proj.path().join("package.json"),
-        r#"{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        proj.path().join("package-lock.json"),
-        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}},"node_modules/pkg":{"version":"1.0.0"}}}"#,
-    )
-    .unwrap();
+    locked_project(proj.path(), "p", "pkg", "1.0.0");
     let out = bin()
         .args(["deps", "--fail-on", "never", "--db"])
         .arg(&zip)
@@ -499,16 +481,7 @@ fn ignored_advisories_with_a_reason_and_an_expiry() {
     let b = record("GHSA-bbbb-bbbb-bbbb", "pkg", "2.0.0");
     osv_zip(&zip, &[a, b]);
     let proj = tempfile::tempdir().unwrap();
-    std::fs::write(
-        proj.path().join("package.json"),
-        r#"{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}}"#,
-    )
-    .unwrap();
-    std::fs::write(
-        proj.path().join("package-lock.json"),
-        r#"{"name":"p","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"p","version":"1.0.0","dependencies":{"pkg":"1.0.0"}},"node_modules/pkg":{"version":"1.0.0"}}}"#,
-    )
-    .unwrap();
+    locked_project(proj.path(), "p", "pkg", "1.0.0");
     let run = || {
         bin()
             .args(["deps", "--format", "json", "--fail-on", "high", "--db"])
