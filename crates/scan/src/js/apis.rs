@@ -104,6 +104,69 @@ pub const MP_REQUESTS: &[&str] = &[
     "connectSocket",
 ];
 
+/// Server HTTP client libraries (canonical module paths) whose call or methods send a request.
+pub const HTTP_CLIENTS: &[&str] = &[
+    "axios",
+    "got",
+    "node-fetch",
+    "fetch",
+    "request",
+    "request-promise",
+    "request-promise-native",
+    "superagent",
+    "needle",
+    "urllib",
+    "undici",
+    "phin",
+    "centra",
+    "bent",
+    "ky",
+    "cross-fetch",
+    "isomorphic-fetch",
+];
+
+/// Methods of those libraries (and of their instances) that send a request.
+pub const HTTP_VERBS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "del", "head", "options", "request", "curl", "fetch",
+    "stream", "json",
+];
+
+/// Request helpers of server frameworks, by call path (egg's `ctx.curl`, its `httpclient`).
+const FRAMEWORK_REQUESTS: &[&str] = &[
+    "@ctx.curl",
+    "@ctx.app.curl",
+    "@controller.app.curl",
+    "@ctx.httpclient.request",
+    "@ctx.httpclient.curl",
+    "@ctx.app.httpclient.request",
+    "@ctx.app.httpclient.curl",
+    "@controller.app.httpclient.request",
+    "@controller.app.httpclient.curl",
+    "@controller.httpclient.request",
+    "@controller.httpclient.curl",
+    "http.get",
+    "https.get",
+    "http.request",
+    "https.request",
+];
+
+/// Whether a call path sends a server-side HTTP request: a client library called directly or by
+/// a verb (`axios(url)`, `got.post(url)`), a verb of one of its instances
+/// (`axios.create().get(url)`), or a framework's request helper (`ctx.curl(url)`).
+pub fn is_http_request(path: &str, method: Option<&str>) -> bool {
+    let base = path.split('.').next().unwrap_or(path);
+    if HTTP_CLIENTS.contains(&base) {
+        if !path.contains("().") {
+            let rest = path[base.len()..].trim_start_matches('.');
+            return rest.is_empty() || HTTP_VERBS.contains(&rest) || rest == "default";
+        }
+        return method.is_some_and(|m| {
+            HTTP_VERBS.contains(&m) && path.ends_with(&format!("().{m}"))
+        });
+    }
+    FRAMEWORK_REQUESTS.contains(&path)
+}
+
 /// Mini-program APIs that read what the user typed or picked, by success-callback result.
 pub const MP_USER_INPUT: &[&str] = &["showModal", "getClipboardData", "chooseMessageFile"];
 
@@ -292,6 +355,22 @@ pub fn uses_key(path: Option<&str>, method: Option<&str>) -> bool {
         || n.starts_with("verify")
         || n.ends_with("verify")
         || n.starts_with("decode")
+}
+
+/// The argument of a signing call that is its key, which is an input of the signature but not
+/// part of the result: `jwt.sign(payload, secret)` and egg's `app.jwt.sign(payload, secret)`
+/// (the token carries the payload, never the secret), `crypto.createHmac(alg, key)`, and
+/// `crypto.createSign(alg).sign(privateKey)`.
+pub fn key_argument(path: Option<&str>, method: Option<&str>, nargs: usize) -> Option<usize> {
+    let p = path.map(|p| p.trim_end_matches("()"));
+    if p.is_some_and(|p| p.starts_with("crypto.createSign") && p.ends_with(".sign")) {
+        return (nargs >= 1).then_some(0);
+    }
+    if p == Some("crypto.createHmac") {
+        return (nargs >= 2).then_some(1);
+    }
+    let last = p.and_then(|p| p.rsplit('.').next()).or(method)?;
+    (last == "sign" && nargs >= 2).then_some(1)
 }
 
 /// Whether a call path is an encryption or hashing operation whose output no longer reveals the

@@ -1743,6 +1743,19 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             };
             self.facts.mp_calls.push((name, file, span.into()));
         }
+        // A signature's key is an input, never part of the signed result.
+        let keyless: Vec<Value<'a>>;
+        let args = match apis::key_argument(path.as_deref(), method, args.len()) {
+            Some(key) if !matches!(callee.kind, Kind::Func(_) | Kind::Module(_)) => {
+                keyless = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| if i == key { Value::unknown() } else { a.clone() })
+                    .collect();
+                &keyless[..]
+            }
+            _ => args,
+        };
         let mut result = match &callee.kind {
             Kind::Func(f) => {
                 let this = receiver.cloned().unwrap_or_default();

@@ -1,4 +1,5 @@
 use crate::events::{CallEvent, Cx, Event};
+use crate::js::apis;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Kind, Sanitized, SourceKind, Value};
 
@@ -51,32 +52,6 @@ crate::declare_rule! {
     }
 }
 
-/// HTTP client libraries (canonical module paths) whose call or methods send a request.
-const CLIENTS: &[&str] = &[
-    "axios",
-    "got",
-    "node-fetch",
-    "fetch",
-    "request",
-    "request-promise",
-    "request-promise-native",
-    "superagent",
-    "needle",
-    "urllib",
-    "undici",
-    "phin",
-    "centra",
-    "bent",
-    "cross-fetch",
-    "isomorphic-fetch",
-];
-
-/// Methods of those libraries that take the URL first.
-const VERBS: &[&str] = &[
-    "get", "post", "put", "patch", "delete", "del", "head", "options", "request", "curl", "fetch",
-    "stream", "json",
-];
-
 impl Rule for Ssrf {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -107,34 +82,7 @@ impl Rule for Ssrf {
 /// The URL a request call sends to, with the index of the argument holding it.
 fn request_url<'v, 'a>(call: &'v CallEvent<'_, 'a>) -> Option<(&'v Value<'a>, usize)> {
     let path = call.path?;
-    let base = path.split('.').next().unwrap_or(path);
-    let is_client_lib = CLIENTS.contains(&base) && !path.contains("().") && {
-        // `axios(url)`, `axios.get(url)`, `got.post(url)`, `needle('get', url)` ...
-        let rest = path[base.len()..].trim_start_matches('.');
-        rest.is_empty() || VERBS.contains(&rest) || rest == "default"
-    };
-    let is_instance = CLIENTS.contains(&base)
-        && path.ends_with(&format!("().{}", call.method.unwrap_or("")))
-        && call.method.is_some_and(|m| VERBS.contains(&m));
-    let is_node_http = matches!(
-        path,
-        "http.get" | "https.get" | "http.request" | "https.request"
-    );
-    let is_egg = matches!(
-        path,
-        "@ctx.curl"
-            | "@ctx.app.curl"
-            | "@controller.app.curl"
-            | "@ctx.httpclient.request"
-            | "@ctx.httpclient.curl"
-            | "@ctx.app.httpclient.request"
-            | "@ctx.app.httpclient.curl"
-            | "@controller.app.httpclient.request"
-            | "@controller.app.httpclient.curl"
-            | "@controller.httpclient.request"
-            | "@controller.httpclient.curl"
-    );
-    if !(is_client_lib || is_instance || is_node_http || is_egg) {
+    if !apis::is_http_request(path, call.method) {
         return None;
     }
     // `needle('get', url)`, `superagent('GET', url)`: the method name comes first.

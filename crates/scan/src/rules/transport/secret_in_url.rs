@@ -1,5 +1,5 @@
 use crate::events::{CallEvent, Cx, Event};
-use crate::js::apis::MP_REQUESTS;
+use crate::js::apis::{self, MP_REQUESTS};
 use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Labels, SourceKind, Value};
@@ -63,27 +63,6 @@ const CREDENTIALS: Labels = Labels::TOKEN
     .union(Labels::SECRET)
     .union(Labels::SESSION_KEY);
 
-/// Server HTTP client modules, by the first segment of the call path.
-const HTTP_CLIENTS: &[&str] = &[
-    "axios",
-    "request",
-    "request-promise",
-    "request-promise-native",
-    "got",
-    "node-fetch",
-    "fetch",
-    "urllib",
-    "superagent",
-    "needle",
-    "ky",
-    "undici",
-    "phin",
-    "cross-fetch",
-    "isomorphic-fetch",
-    "http",
-    "https",
-];
-
 /// Hosts of platform server APIs that take `access_token` / `secret` in the query by design.
 const VENDOR_HOSTS: &[&str] = &[
     "api.weixin.qq.com",
@@ -146,12 +125,7 @@ impl Rule for SecretInUrl {
             }
             return;
         }
-        let root = path.split(['.', '(']).next().unwrap_or(path);
-        if !HTTP_CLIENTS.contains(&root) {
-            return;
-        }
-        let method = path.rsplit('.').next().unwrap_or(path);
-        if matches!(root, "http" | "https") && !matches!(method, "get" | "request") {
+        if !apis::is_http_request(path, call.method) {
             return;
         }
         let Some(url) = request_url(call) else { return };
