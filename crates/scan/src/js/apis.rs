@@ -160,9 +160,8 @@ pub fn is_http_request(path: &str, method: Option<&str>) -> bool {
             let rest = path[base.len()..].trim_start_matches('.');
             return rest.is_empty() || HTTP_VERBS.contains(&rest) || rest == "default";
         }
-        return method.is_some_and(|m| {
-            HTTP_VERBS.contains(&m) && path.ends_with(&format!("().{m}"))
-        });
+        return method
+            .is_some_and(|m| HTTP_VERBS.contains(&m) && path.ends_with(&format!("().{m}")));
     }
     FRAMEWORK_REQUESTS.contains(&path)
 }

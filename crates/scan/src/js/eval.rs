@@ -1750,7 +1750,13 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 keyless = args
                     .iter()
                     .enumerate()
-                    .map(|(i, a)| if i == key { Value::unknown() } else { a.clone() })
+                    .map(|(i, a)| {
+                        if i == key {
+                            Value::unknown()
+                        } else {
+                            a.clone()
+                        }
+                    })
                     .collect();
                 &keyless[..]
             }
