@@ -532,6 +532,7 @@ pub enum AccountsCommand {
         /// 3 to 64 of a-z, 0-9, '.', '_', '-' (upper case is lowered).
         #[arg(long)]
         username: String,
+        /// The account's role: admin or operator.
         #[arg(long, value_enum)]
         role: StaffRole,
         /// The audit key, to chain the `account.created` entry (required once the server has

@@ -15,20 +15,28 @@ mod cmd_scan;
 mod cmd_serve;
 mod cmd_unpack;
 mod diff;
+mod help_zh;
 mod ignores;
 mod settings;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
-    miniguard_report::i18n::set(
-        cli.lang
-            .unwrap_or_else(miniguard_report::i18n::Lang::from_env),
-    );
+    // `--help` and the reports speak the language of `--lang`, else of the locale.
+    let lang = lang_of_args().unwrap_or_else(miniguard_report::i18n::Lang::from_env);
+    let cmd = args::Cli::command();
+    let cmd = match lang {
+        miniguard_report::i18n::Lang::ZhCn => help_zh::localize(cmd),
+        miniguard_report::i18n::Lang::En => cmd,
+    };
+    let cli = match args::Cli::from_arg_matches(&cmd.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    miniguard_report::i18n::set(cli.lang.unwrap_or(lang));
     let result = match cli.command {
         args::Command::Scan(a) => cmd_scan::run(&a),
         args::Command::Rules(a) => cmd_rules::run(&a),
@@ -60,6 +68,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The language named by `--lang X` or `--lang=X` before clap parses (its help must already be
+/// in that language); an unknown name is left for clap to refuse.
+fn lang_of_args() -> Option<miniguard_report::i18n::Lang> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(a) = args.next() {
+        let a = a.to_string_lossy().into_owned();
+        if a == "--" {
+            break;
+        }
+        let value = if a == "--lang" {
+            args.next().map(|v| v.to_string_lossy().into_owned())
+        } else {
+            a.strip_prefix("--lang=").map(str::to_owned)
+        };
+        if let Some(v) = value {
+            return miniguard_report::i18n::Lang::parse(&v);
+        }
+    }
+    None
 }
 
 /// The error and its causes, `: `-separated, leaving out a cause whose text the previous one

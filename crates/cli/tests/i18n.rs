@@ -139,3 +139,41 @@ fn lang_and_locale_choose_the_language_of_what_people_read() {
     let json = String::from_utf8_lossy(&scan(&["--format", "json"]).stdout).into_owned();
     assert!(!json.contains("发现什么") && json.contains("What it finds"));
 }
+
+/// `--help` follows the locale and `--lang` too: headings, command and argument texts and the
+/// examples, while the flags themselves stay the same and still parse.
+#[test]
+fn help_is_chinese_under_a_chinese_locale_or_lang() {
+    let out = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["scan", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "用法：",
+        "选项：",
+        "要审计的项目目录",
+        "--fail-on",
+        "示例：",
+    ] {
+        assert!(help.contains(want), "no `{want}` in:\n{help}");
+    }
+    assert!(!help.contains("Options:"), "{help}");
+
+    let out = bin().args(["--lang", "zh-CN", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("命令："), "{help}");
+    assert!(help.contains("审计项目"), "{help}");
+
+    // `--lang en` wins over a Chinese locale, as it does for the reports.
+    let out = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["deps", "--help", "--lang=en"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage:"), "{help}");
+    assert!(!help.contains("用法"), "{help}");
+}
