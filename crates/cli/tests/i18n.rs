@@ -131,11 +131,23 @@ fn lang_and_locale_choose_the_language_of_what_people_read() {
         text.contains("概览") && text.contains("发现 1 个问题"),
         "{text}"
     );
+    // The finding itself: severity and the rule's summary in Chinese, then the finding's own
+    // message (it names the code's identifiers), then the advice.
+    let summary = zh_summary("T001");
+    assert!(
+        text.contains(&format!("[T001] insecure-http-endpoint：{summary}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("详情：") && text.contains("= 建议："),
+        "{text}"
+    );
     let html_path = dir.path().join("r.html");
     scan(&["--format", "html", "--output", html_path.to_str().unwrap()]);
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("最低级别"));
     assert!(html.contains("## 发现什么") || html.contains("<h4>发现什么</h4>"));
+    assert!(html.contains("<p class=\"detail\">"), "{html}");
     let json = String::from_utf8_lossy(&scan(&["--format", "json"]).stdout).into_owned();
     assert!(!json.contains("发现什么") && json.contains("What it finds"));
 }
@@ -176,4 +188,10 @@ fn help_is_chinese_under_a_chinese_locale_or_lang() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Usage:"), "{help}");
     assert!(!help.contains("用法"), "{help}");
+}
+
+/// The first line of a rule's Chinese page: its summary.
+fn zh_summary(code: &str) -> String {
+    let text = std::fs::read_to_string(translations().join(format!("{code}.md"))).unwrap();
+    text.lines().next().unwrap_or("").trim().to_owned()
 }

@@ -443,12 +443,27 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
     } else {
         format!("<span class=\"code\">{}</span>", escape(&f.rule))
     };
+    // In Chinese the headline is the rule's translated summary; the finding's own message,
+    // which names the code's identifiers, follows it.
+    let translated = (lang != i18n::Lang::En)
+        .then(|| i18n::rule_text(lang, &f.rule))
+        .flatten();
+    let (headline, detail) = match translated {
+        Some((summary, _)) => (
+            escape(summary),
+            format!(
+                "<p class=\"detail\">{}</p>\n",
+                markdown::code_spans(&f.message)
+            ),
+        ),
+        None => (markdown::code_spans(&f.message), String::new()),
+    };
     let _ = write!(
         h,
         "<article class=\"finding\" id=\"finding-{number}\" data-severity=\"{}\" data-category=\"{}\" data-rule=\"{}\" data-path=\"{}\">\n\
          <p><span class=\"badge sev-{0}\">{}</span> {rule_link} <strong>{}</strong> \
          <span class=\"where\">{} {}</span></p>\n\
-         <p class=\"message\">{}</p>\n<p class=\"where\"><code>{}</code></p>\n",
+         <p class=\"message\">{}</p>\n{}<p class=\"where\"><code>{}</code></p>\n",
         f.severity,
         f.category,
         escape(&f.rule),
@@ -457,7 +472,8 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
         escape(&f.name),
         ui.confidence,
         i18n::confidence(f.confidence, lang),
-        markdown::code_spans(&f.message),
+        headline,
+        detail,
         escape(&place(&f.location)),
     );
     if !f.location.snippet.is_empty() {

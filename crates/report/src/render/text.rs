@@ -107,16 +107,34 @@ pub(super) fn render(report: &Report, options: TextOptions, out: &mut dyn Write)
 fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> io::Result<()> {
     let sev = palette.severity(finding.severity);
     let bold = palette.bold();
+    let lang = i18n::current();
+    let words = Words::of(lang);
+    // In Chinese the headline is the rule's translated summary; the finding's own message,
+    // which names the code's identifiers, follows it.
+    let translated = (lang != i18n::Lang::En)
+        .then(|| i18n::rule_text(lang, &finding.rule))
+        .flatten();
     writeln!(
         out,
-        "{}{}: {}",
+        "{}{}{}{}",
         paint(
             sev,
-            &format!("{}[{}]", finding.severity, one_line(&finding.rule))
+            &format!(
+                "{}[{}]",
+                i18n::severity(finding.severity, lang),
+                one_line(&finding.rule)
+            )
         ),
         paint(bold, &format!(" {}", one_line(&finding.name))),
-        paint(bold, &one_line(&finding.message)),
+        words.colon,
+        paint(
+            bold,
+            &one_line(translated.map_or(finding.message.as_str(), |(summary, _)| summary))
+        ),
     )?;
+    if translated.is_some() {
+        writeln!(out, "  {}{}", words.detail, one_line(&finding.message))?;
+    }
 
     let loc = finding.location.bounded();
     let loc = &*loc;
@@ -158,25 +176,31 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
     if let Some(help) = &finding.help {
         writeln!(
             out,
-            "{pad} {eq} {}: {}",
-            paint(bold, "help"),
+            "{pad} {eq} {}{}{}",
+            paint(bold, words.help),
+            words.colon,
             one_line(help)
         )?;
     }
     if let Some(reason) = &finding.severity_reason {
         writeln!(
             out,
-            "{pad} {eq} {}: {} here: {}",
-            paint(bold, "severity"),
-            finding.severity,
-            one_line(reason)
+            "{pad} {eq} {}{}{}",
+            paint(bold, words.severity),
+            words.colon,
+            i18n::fill(
+                words.severity_here,
+                &[i18n::severity(finding.severity, lang), &one_line(reason)]
+            )
         )?;
     }
     if !finding.related.is_empty() {
         writeln!(
             out,
-            "{pad} {eq} {}: the same flaw, also at:",
-            paint(bold, "note")
+            "{pad} {eq} {}{}{}",
+            paint(bold, words.note),
+            words.colon,
+            words.same_flaw
         )?;
         let indent = " ".repeat(width + " = note: ".len());
         for related in &finding.related {
@@ -191,8 +215,10 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
     if !finding.trace.is_empty() {
         writeln!(
             out,
-            "{pad} {eq} {}: data flow, source first:",
-            paint(bold, "note")
+            "{pad} {eq} {}{}{}",
+            paint(bold, words.note),
+            words.colon,
+            words.data_flow
         )?;
         let indent = " ".repeat(width + " = note: ".len());
         for (i, step) in finding.trace.iter().enumerate() {
@@ -209,6 +235,46 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
 }
 
 /// `path:line:col`, or less when the position is unknown.
+/// The labels of a finding's frame, in the report's language.
+struct Words {
+    colon: &'static str,
+    detail: &'static str,
+    help: &'static str,
+    severity: &'static str,
+    /// `{}` the severity, then `{}` the reason.
+    severity_here: &'static str,
+    note: &'static str,
+    same_flaw: &'static str,
+    data_flow: &'static str,
+}
+
+impl Words {
+    fn of(lang: i18n::Lang) -> &'static Words {
+        match lang {
+            i18n::Lang::En => &Words {
+                colon: ": ",
+                detail: "",
+                help: "help",
+                severity: "severity",
+                severity_here: "{} here: {}",
+                note: "note",
+                same_flaw: "the same flaw, also at:",
+                data_flow: "data flow, source first:",
+            },
+            i18n::Lang::ZhCn => &Words {
+                colon: "：",
+                detail: "详情：",
+                help: "建议",
+                severity: "级别",
+                severity_here: "此处为{}：{}",
+                note: "注",
+                same_flaw: "同一问题，另见：",
+                data_flow: "数据流（从来源开始）：",
+            },
+        }
+    }
+}
+
 fn place(loc: &Location) -> String {
     let path = one_line(&loc.path);
     match (loc.start.line, loc.start.column) {
