@@ -414,6 +414,8 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
             },
             snippet,
             snippet_column: 0,
+            context_before: String::new(),
+            context_after: String::new(),
         };
         let shown = if dep.version.is_empty() {
             dep.name.clone()

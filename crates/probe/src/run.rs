@@ -186,6 +186,8 @@ impl Ctx<'_> {
                 },
                 snippet,
                 snippet_column: 0,
+                context_before: String::new(),
+                context_after: String::new(),
             },
             help: Some(rule.fix.into()),
             trace: Vec::new(),

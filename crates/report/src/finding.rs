@@ -262,7 +262,17 @@ pub struct Location {
     /// greater than 1 when the start of a long line was cut off. `0` means the same as `1`.
     #[serde(default)]
     pub snippet_column: u32,
+    /// Up to [`CONTEXT_LINES`] source lines before the snippet, and after it, for the code
+    /// context of the HTML report and SARIF `contextRegion`. Empty when unknown, and for
+    /// minified code (a line longer than [`MAX_SNIPPET_LINE`] characters gives no context).
+    #[serde(default)]
+    pub context_before: String,
+    #[serde(default)]
+    pub context_after: String,
 }
+
+/// How many lines of context a location carries on each side of its snippet.
+pub const CONTEXT_LINES: usize = 2;
 
 /// The longest snippet line a report carries, in characters. Longer lines (minified code) are
 /// cut to a window of this size around the flagged code.
@@ -270,6 +280,12 @@ pub const MAX_SNIPPET_LINE: usize = 240;
 
 /// How much of a long line a window keeps before the flagged code, in characters.
 const WINDOW_BEFORE: usize = 80;
+
+/// Whether no line of `text` is longer than [`MAX_SNIPPET_LINE`] characters.
+fn short_lines(text: &str) -> bool {
+    text.split('\n')
+        .all(|l| l.len() <= MAX_SNIPPET_LINE || l.chars().count() <= MAX_SNIPPET_LINE)
+}
 
 /// How a location is written: the same fields, the snippet already bounded.
 #[derive(Serialize)]
@@ -281,6 +297,10 @@ struct LocationRepr<'a> {
     snippet: &'a str,
     #[serde(skip_serializing_if = "is_first_column")]
     snippet_column: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    context_before: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    context_after: &'a str,
 }
 
 // Reason: serde's `skip_serializing_if` passes the field by reference.
@@ -298,6 +318,8 @@ impl Serialize for Location {
             end: loc.end,
             snippet: &loc.snippet,
             snippet_column: loc.snippet_column,
+            context_before: &loc.context_before,
+            context_after: &loc.context_after,
         }
         .serialize(serializer)
     }
@@ -312,9 +334,11 @@ impl Location {
 
     /// Whether every snippet line is at most [`MAX_SNIPPET_LINE`] characters long.
     pub fn is_bounded(&self) -> bool {
-        self.snippet
-            .split('\n')
-            .all(|l| l.len() <= MAX_SNIPPET_LINE || l.chars().count() <= MAX_SNIPPET_LINE)
+        short_lines(&self.snippet)
+            && short_lines(&self.context_before)
+            && short_lines(&self.context_after)
+            && self.context_before.lines().count() <= CONTEXT_LINES
+            && self.context_after.lines().count() <= CONTEXT_LINES
     }
 
     /// This location with a snippet no line of which is longer than [`MAX_SNIPPET_LINE`]
@@ -332,8 +356,14 @@ impl Location {
                 end: self.end,
                 snippet: String::new(),
                 snippet_column: self.snippet_column,
+                context_before: String::new(),
+                context_after: String::new(),
             };
             copy.snippet = self.window(&mut copy.snippet_column);
+            if self.context_is_bounded() {
+                copy.context_before.clone_from(&self.context_before);
+                copy.context_after.clone_from(&self.context_after);
+            }
             Cow::Owned(copy)
         }
     }
@@ -344,7 +374,19 @@ impl Location {
             let mut column = self.snippet_column;
             self.snippet = self.window(&mut column);
             self.snippet_column = column;
+            if !self.context_is_bounded() {
+                self.context_before.clear();
+                self.context_after.clear();
+            }
         }
+    }
+
+    /// Whether the context lines are few and short (else a bounded copy drops them).
+    fn context_is_bounded(&self) -> bool {
+        short_lines(&self.context_before)
+            && short_lines(&self.context_after)
+            && self.context_before.lines().count() <= CONTEXT_LINES
+            && self.context_after.lines().count() <= CONTEXT_LINES
     }
 
     /// The bounded snippet text; `column` is updated to the new first column.

@@ -13,7 +13,8 @@ pub mod i18n;
 pub mod render;
 
 pub use finding::{
-    Category, Confidence, DependencyInfo, Finding, Location, MAX_SNIPPET_LINE, ParseLevelError,
-    Position, Related, Report, RuleInfo, Runtime, Severity, Stats, TraceStep, Warning,
+    CONTEXT_LINES, Category, Confidence, DependencyInfo, Finding, Location, MAX_SNIPPET_LINE,
+    ParseLevelError, Position, Related, Report, RuleInfo, Runtime, Severity, Stats, TraceStep,
+    Warning,
 };
 pub use fingerprint::{assign_fingerprints, fingerprint_line};

@@ -29,7 +29,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use miniguard_project::{FileKind, JsonKind, Platform, Project, Role, SourceFile, TemplateLang};
-use miniguard_report::{Finding, Location, Position, Runtime, TraceStep, Warning};
+use miniguard_report::{CONTEXT_LINES, Finding, Location, Position, Runtime, TraceStep, Warning};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -712,12 +712,36 @@ impl LineIndex {
             .unwrap_or("")
             .trim_end_matches('\r')
             .to_owned();
+        let lines_text = |from_line: usize, to_line: usize| -> String {
+            let from = self.starts.get(from_line).copied().unwrap_or(src.len());
+            let to = self
+                .starts
+                .get(to_line + 1)
+                .map_or(src.len(), |e| e.saturating_sub(1));
+            src.get(from..to.max(from))
+                .unwrap_or("")
+                .trim_end_matches(['\r', '\n'])
+                .to_owned()
+        };
+        let context_before = if first == 0 {
+            String::new()
+        } else {
+            lines_text(first.saturating_sub(CONTEXT_LINES), first - 1)
+        };
+        let lines = self.starts.len();
+        let context_after = if last + 1 >= lines {
+            String::new()
+        } else {
+            lines_text(last + 1, (last + CONTEXT_LINES).min(lines - 1))
+        };
         let mut location = Location {
             path: file.to_owned(),
             start,
             end,
             snippet,
             snippet_column: 0,
+            context_before,
+            context_after,
         };
         // A minified line becomes a window around the finding here, so that findings in a
         // one-line bundle do not each hold the whole line.

@@ -238,3 +238,33 @@ fn web_view_severity_follows_where_the_code_runs() {
     assert_eq!(x002[0].severity, Severity::Medium);
     assert!(x002[0].severity_reason.is_some());
 }
+
+/// A finding carries a few lines around its own for code context (issue 14), none past the
+/// file's ends, and none for minified code.
+#[test]
+fn findings_carry_context_lines_but_not_from_minified_code() {
+    let mut files = WECHAT.to_vec();
+    let long = format!("var pad = '{}'", "x".repeat(400));
+    let minified = format!("{long}\nwx.request({{ url: 'http://min.example.com/a' }})\n{long}\n");
+    files.extend([
+        (
+            "miniprogram/pages/index/index.js",
+            "// one\n// two\n// three\nwx.request({ url: 'http://api.example.com/a' })\n// four\n",
+        ),
+        ("miniprogram/pages/web/web.js", minified.as_str()),
+    ]);
+    let dir = project(&files);
+    let found = scan(dir.path());
+    let t001 = of(&found, "T001");
+    let plain = t001
+        .iter()
+        .find(|f| f.location.path.ends_with("index.js"))
+        .expect("T001 in index.js");
+    assert_eq!(plain.location.context_before, "// two\n// three");
+    assert_eq!(plain.location.context_after, "// four");
+    let min = t001
+        .iter()
+        .find(|f| f.location.path.ends_with("web.js"))
+        .expect("T001 in web.js");
+    assert!(min.location.context_before.is_empty() && min.location.context_after.is_empty());
+}

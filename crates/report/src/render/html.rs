@@ -39,7 +39,7 @@ td.zero{color:var(--muted)}tr.total td{font-weight:600}
 .finding[data-severity=critical]{border-left-color:var(--critical)}.finding[data-severity=high]{border-left-color:var(--high)}
 .finding[data-severity=medium]{border-left-color:var(--medium)}.finding[data-severity=low]{border-left-color:var(--low)}.finding[data-severity=info]{border-left-color:var(--info)}
 .finding p{margin:.35rem 0}.message{font-weight:600}.where,.fp,.rule-meta{color:var(--muted);font-size:13px}
-.ln{display:inline-block;min-width:3ch;margin-right:1ch;color:var(--muted);text-align:right;user-select:none}
+.ctx{opacity:.6}.ln{display:inline-block;min-width:3ch;margin-right:1ch;color:var(--muted);text-align:right;user-select:none}
 .rule{border-top:1px solid var(--line);padding-top:.5rem}.docs h3,.docs h4,.docs h5,.docs h6{margin:1rem 0 .25rem}
 footer{margin-top:3rem;color:var(--muted);font-size:13px}
 "#;
@@ -618,6 +618,23 @@ fn place(loc: &Location) -> String {
 /// it was cut.
 fn code_frame(loc: &Location) -> String {
     let mut h = String::new();
+    // A few lines around the flagged ones, dimmed (a bounded location has only short ones).
+    let context = |h: &mut String, text: &str, first: usize| {
+        for (i, line) in text.lines().enumerate() {
+            let _ = writeln!(
+                h,
+                "<span class=\"ctx\"><span class=\"ln\">{}</span>{}</span>",
+                first + i,
+                escape_code(line)
+            );
+        }
+    };
+    let before = loc.context_before.lines().count();
+    context(
+        &mut h,
+        &loc.context_before,
+        (loc.start.line as usize).saturating_sub(before),
+    );
     let region_lines = loc.end.line.saturating_sub(loc.start.line) as usize;
     let shift = loc.snippet_shift();
     for (i, line) in loc.snippet.lines().enumerate() {
@@ -660,6 +677,11 @@ fn code_frame(loc: &Location) -> String {
         }
         h.push('\n');
     }
+    context(
+        &mut h,
+        &loc.context_after,
+        loc.start.line as usize + loc.snippet.lines().count(),
+    );
     h
 }
 
@@ -704,10 +726,22 @@ mod tests {
             },
             snippet: snippet.into(),
             snippet_column: 0,
+            context_before: String::new(),
+            context_after: String::new(),
         };
         assert_eq!(
             code_frame(&loc(5, 3, 8, "let <b> = 1;")),
             "<span class=\"ln\">3</span>let <mark>&lt;b&gt;</mark> = 1;\n"
+        );
+        let mut with_context = loc(5, 3, 8, "let <b> = 1;");
+        with_context.context_before = "// a\n// b".into();
+        with_context.context_after = "c()".into();
+        assert_eq!(
+            code_frame(&with_context),
+            "<span class=\"ctx\"><span class=\"ln\">1</span>// a</span>\n\
+             <span class=\"ctx\"><span class=\"ln\">2</span>// b</span>\n\
+             <span class=\"ln\">3</span>let <mark>&lt;b&gt;</mark> = 1;\n\
+             <span class=\"ctx\"><span class=\"ln\">4</span>c()</span>\n"
         );
         assert_eq!(
             code_frame(&loc(3, 4, 3, "f(a,\n  b)\nx")),

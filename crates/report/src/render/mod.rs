@@ -169,6 +169,8 @@ mod tests {
                     column: end.1,
                 },
                 snippet_column: column,
+                context_before: String::new(),
+                context_after: String::new(),
                 ..Location::default()
             }
             .first_line_range(len)

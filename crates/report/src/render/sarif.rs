@@ -549,7 +549,30 @@ fn physical(loc: &Location) -> PhysicalLocation {
         })
         .filter(|t| !t.is_empty());
     let whole = lines.join("\n");
+    // The lines around the flagged ones, when the location carries them (never for a window
+    // of a long line).
+    let before = loc.context_before.lines().count() as u32;
+    let after = loc.context_after.lines().count() as u32;
     let context_region = match &region_text {
+        Some(_) if !windowed && (before > 0 || after > 0) && before < start.line => {
+            let mut text = String::new();
+            for part in [&loc.context_before, &whole, &loc.context_after] {
+                if part.is_empty() {
+                    continue;
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(part);
+            }
+            Some(Region {
+                start_line: start.line - before,
+                start_column: None,
+                end_line: Some(start.line + lines.len() as u32 - 1 + after),
+                end_column: None,
+                snippet: Some(ArtifactContent { text }),
+            })
+        }
         Some(text) if *text != whole => {
             let last = start.line + lines.len() as u32 - 1;
             let (start_column, end_column) = if windowed {
@@ -726,6 +749,8 @@ mod tests {
                 },
                 snippet: snippet.into(),
                 snippet_column: 0,
+                context_before: String::new(),
+                context_after: String::new(),
             };
             let r = physical(&loc).region.unwrap();
             let text = r.snippet.map(|s| s.text);
@@ -747,6 +772,32 @@ mod tests {
             region((4, 5), (0, 0), "let a;"),
             (4, Some(5), Some(4), Some(7), Some("a;".into()))
         );
+    }
+
+    #[test]
+    fn context_lines_make_the_context_region() {
+        let loc = Location {
+            path: "a.js".into(),
+            start: Position { line: 3, column: 5 },
+            end: Position { line: 3, column: 8 },
+            snippet: "let x = 1;".into(),
+            snippet_column: 0,
+            context_before: "// one\n// two".into(),
+            context_after: "f(x)".into(),
+        };
+        let ctx = physical(&loc).context_region.unwrap();
+        assert_eq!((ctx.start_line, ctx.end_line), (1, Some(4)));
+        assert_eq!(
+            ctx.snippet.unwrap().text,
+            "// one\n// two\nlet x = 1;\nf(x)"
+        );
+        // None without context lines when the region is the whole snippet line.
+        let mut bare = loc.clone();
+        bare.context_before.clear();
+        bare.context_after.clear();
+        bare.start.column = 1;
+        bare.end.column = 0;
+        assert!(physical(&bare).context_region.is_none());
     }
 
     #[test]

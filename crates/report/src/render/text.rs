@@ -539,6 +539,8 @@ mod tests {
             },
             snippet: String::new(),
             snippet_column: 0,
+            context_before: String::new(),
+            context_after: String::new(),
         }
     }
 

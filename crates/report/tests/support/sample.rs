@@ -23,6 +23,8 @@ fn at(
         },
         snippet: snippet.to_owned(),
         snippet_column: 0,
+        context_before: String::new(),
+        context_after: String::new(),
     }
 }
 
