@@ -234,7 +234,6 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
     Ok(())
 }
 
-/// `path:line:col`, or less when the position is unknown.
 /// The labels of a finding's frame, in the report's language.
 struct Words {
     colon: &'static str,
@@ -275,6 +274,7 @@ impl Words {
     }
 }
 
+/// `path:line:col`, or less when the position is unknown.
 fn place(loc: &Location) -> String {
     let path = one_line(&loc.path);
     match (loc.start.line, loc.start.column) {

@@ -209,6 +209,8 @@ pub fn member_source(object_path: &str, prop: &str) -> Option<SourceKind> {
             matches!(prop, "URL" | "documentURI" | "referrer").then_some(SourceKind::PAGE_OPTIONS)
         }
         "window" => (prop == "name").then_some(SourceKind::PAGE_OPTIONS),
+        // Taro's `Current.router.params` (`import { Current } from '@tarojs/taro'`).
+        "mp.Current.router" => (prop == "params").then_some(SourceKind::PAGE_OPTIONS),
         _ => None,
     }
 }

@@ -2140,6 +2140,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 "getClipboardData" => Some(SourceKind::CLIPBOARD),
                 "showModal" => Some(SourceKind::USER_INPUT),
                 "getEnterOptionsSync" | "getLaunchOptionsSync" => Some(SourceKind::PAGE_OPTIONS),
+                // Taro: `useRouter().params`, `getCurrentInstance().router.params`: the page's
+                // link parameters, whatever the link said.
+                "useRouter" | "getCurrentInstance" => Some(SourceKind::PAGE_OPTIONS),
                 _ => None,
             };
             // A cloud database query matched on a password (`where({ account, password })`, a
