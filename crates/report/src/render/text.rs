@@ -82,9 +82,27 @@ pub(super) fn render(report: &Report, options: TextOptions, out: &mut dyn Write)
     let palette = Palette {
         color: options.color,
     };
-    for finding in &report.findings {
+    // Findings whose code rarely runs for a user come after the others, under a heading.
+    let (likely, less): (Vec<&Finding>, Vec<&Finding>) =
+        report.findings.iter().partition(|f| !f.is_less_likely());
+    for finding in likely {
         write_finding(&palette, finding, out)?;
         writeln!(out)?;
+    }
+    if !less.is_empty() {
+        let ui = i18n::ui(i18n::current());
+        writeln!(
+            out,
+            "{} ({}): {}",
+            paint(palette.bold(), ui.less_likely),
+            less.len(),
+            ui.less_likely_why
+        )?;
+        writeln!(out)?;
+        for finding in less {
+            write_finding(&palette, finding, out)?;
+            writeln!(out)?;
+        }
     }
     for warning in &report.warnings {
         let place = match warning.position {
@@ -192,6 +210,15 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
                 words.severity_here,
                 &[i18n::severity(finding.severity, lang), &one_line(reason)]
             )
+        )?;
+    }
+    if let Some(reason) = &finding.confidence_reason {
+        writeln!(
+            out,
+            "{pad} {eq} {}: {} here: {}",
+            paint(bold, "confidence"),
+            finding.confidence,
+            one_line(reason)
         )?;
     }
     if !finding.related.is_empty() {

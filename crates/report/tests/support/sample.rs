@@ -117,6 +117,7 @@ pub fn sample_report() -> Report {
             fingerprint: String::new(),
             related: Vec::new(),
             runtime: None,
+            confidence_reason: None,
             severity_reason: None,
             dependency: None,
         },
@@ -147,6 +148,7 @@ pub fn sample_report() -> Report {
                 note: "the same flaw: another URL of `cdn.example.com`".into(),
             }],
             runtime: Some(Runtime::MiniProgram),
+            confidence_reason: None,
             severity_reason: Some(
                 "a released mini-program only reaches configured HTTPS domains".into(),
             ),
@@ -198,6 +200,7 @@ pub fn sample_report() -> Report {
             fingerprint: String::new(),
             related: Vec::new(),
             runtime: None,
+            confidence_reason: None,
             severity_reason: None,
             dependency: None,
         },
