@@ -54,7 +54,10 @@ const DEV: &str = "(development build only)";
 fn assert_kept(findings: &[Finding], host: &str) {
     let (confidence, message) = by_host(findings, host);
     assert_eq!(confidence, Confidence::High, "{host}: {message}");
-    assert!(!message.contains(UNBOUND) && !message.contains(DEV), "{message}");
+    assert!(
+        !message.contains(UNBOUND) && !message.contains(DEV),
+        "{message}"
+    );
     let f = findings
         .iter()
         .find(|f| f.message.contains(host))
@@ -270,7 +273,7 @@ fn a_flaw_shared_with_a_bound_handler_stays() {
 #[test]
 fn every_dialect_binds() {
     let p = project(&[
-        ("mini.project.json", r#"{}"#),
+        ("mini.project.json", "{}"),
         ("app.json", r#"{"pages": ["pages/index/index"]}"#),
         (
             "pages/index/index.js",
@@ -296,11 +299,44 @@ fn every_dialect_binds() {
         ),
         (
             "src/pages/index/index.vue",
-            "<template>\n  <view>\n    <button @click=\"buy(item)\">buy</button>\n    <text>{{ price() }}</text>\n    <!-- <button @click=\"sell\">sell</button> -->\n  </view>\n</template>\n<script>\nexport default {\n  methods: {\n    buy() { uni.request({ url: 'http://vue-bound.example.com/a' }) },\n    price() { uni.request({ url: 'http://vue-price.example.com/a' }) },\n    sell() { uni.request({ url: 'http://vue-unbound.example.com/a' }) },\n  },\n}\n</script>\n",
+            "<template>\n  <view>\n    <button @click=\"buy(item)\">buy</button>\n    <text>{{ price() }}</text>\n    <!-- <button @click=\"sell\">sell</button> -->\n  </view>\n</template>\n<script>\nexport default {\n  onLoad() {},\n  methods: {\n    buy() { uni.request({ url: 'http://vue-bound.example.com/a' }) },\n    price() { uni.request({ url: 'http://vue-price.example.com/a' }) },\n    sell() { uni.request({ url: 'http://vue-unbound.example.com/a' }) },\n  },\n}\n</script>\n",
         ),
     ]);
     let findings = scan(p.path());
     assert_kept(&findings, "vue-bound.example.com");
     assert_kept(&findings, "vue-price.example.com");
     assert_lowered(&findings, "vue-unbound.example.com", UNBOUND);
+}
+
+/// A component's methods are its interface: the page that uses it calls them
+/// (`selectComponent('#more').loadMore()`), so they stay as they were.
+#[test]
+fn component_methods_are_left_alone() {
+    let p = project(&[
+        ("project.config.json", r#"{"miniprogramRoot": "mp/"}"#),
+        ("mp/app.json", r#"{"pages": ["pages/index/index"]}"#),
+        (
+            "mp/components/more/more.js",
+            "Component({\n\
+             \x20 methods: {\n\
+             \x20   loadMore() { wx.request({ url: 'http://component.example.com/a' }) },\n\
+             \x20 },\n\
+             })\n",
+        ),
+        ("mp/components/more/more.wxml", "<view>more</view>\n"),
+        (
+            "mp/pages/index/index.js",
+            "Component({\n\
+             \x20 methods: {\n\
+             \x20   onLoad() {},\n\
+             \x20   onPull() { wx.request({ url: 'http://component-page.example.com/a' }) },\n\
+             \x20 },\n\
+             })\n",
+        ),
+        ("mp/pages/index/index.wxml", "<view>page</view>\n"),
+    ]);
+    let findings = scan(p.path());
+    assert_kept(&findings, "component.example.com");
+    // A component that is a page (it has `onLoad`) is a page.
+    assert_lowered(&findings, "component-page.example.com", UNBOUND);
 }

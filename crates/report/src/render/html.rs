@@ -347,7 +347,7 @@ fn page(report: &Report) -> String {
         );
         // Findings whose code rarely runs for a user come after the others, in a section of
         // their own.
-        let (likely, less): (Vec<(usize, &Finding)>, Vec<(usize, &Finding)>) = report
+        let (likely, less): (Numbered, Numbered) = report
             .findings
             .iter()
             .enumerate()
@@ -406,10 +406,13 @@ fn page(report: &Report) -> String {
     h
 }
 
+/// Findings with their index in the report.
+type Numbered<'r> = Vec<(usize, &'r Finding)>;
+
 /// The findings (numbered by their index in the report), grouped by file: files with the most
 /// severe findings first; in a file, the most severe first, then by position. Numbers stay
 /// those of the report's order (path, line), as in other formats.
-fn write_files(h: &mut String, report: &Report, found: Vec<(usize, &Finding)>, lang: i18n::Lang) {
+fn write_files(h: &mut String, report: &Report, found: Numbered<'_>, lang: i18n::Lang) {
     let mut by_file: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
     for (i, f) in found {
         by_file.entry(&f.location.path).or_default().push((i, f));

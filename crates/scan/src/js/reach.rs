@@ -5,12 +5,14 @@
 //! (never its severity), with a note in its message, and the reports list those findings apart
 //! (see `docs/severity.md`, *Reachability*):
 //!
-//! - **Handlers nothing binds or calls** ([`Reach::Unbound`]): a method of a page, a component's
-//!   `methods` or a Vue component's `methods` that no event attribute of its template names
-//!   (`bindtap`, `catch:tap`, `onTap`, `@click`, `v-on:click`, ...), that the platform does not
-//!   call (lifecycle methods, `observers`, `watch`...) and that no reachable code refers to
-//!   (`this.load()`, `'load'`), transitively. A binding in a template comment is no binding: the
-//!   template parser keeps comments out of the elements it walks.
+//! - **Handlers nothing binds or calls** ([`Reach::Unbound`]): a method of a page (`Page`, or the
+//!   `methods` of a `Component` or Vue component that is a page: it has `onLoad`, `onShow` or
+//!   `onReady`) that no event attribute of its template names (`bindtap`, `catch:tap`, `onTap`,
+//!   `@click`, `v-on:click`, ...) and no `{{ }}` of a Vue template calls, that the platform does
+//!   not call (lifecycle methods, `observers`, `watch`...) and that no reachable code of its
+//!   module refers to (`this.load()`, `'load'`), transitively. A binding in a template comment is
+//!   no binding: the template parser keeps comments out of the elements it walks. The methods of
+//!   other components are left alone: their parents call them (`selectComponent`, `$refs`).
 //! - **Development builds only** ([`Reach::DevOnly`]): elements of a template under a `wx:if`
 //!   (`a:if`, `tt:if`, `s-if`, `qq:if`, `v-if`) that tests the environment version for
 //!   `develop` or `trial`, the `wx:else` of a test for `release`, handlers bound only from such
@@ -179,7 +181,14 @@ pub fn page(
         return out;
     };
     out.regions.extend(tpl.dev_regions.iter().cloned());
-    if tpl.dynamic {
+    // A component's methods are also its interface: its parent calls them
+    // (`selectComponent('#list').loadMore()`, `this.$refs.picker.show()`). Only pages, and
+    // components that are pages (with a page's `onLoad` or `onShow`), have handlers that only
+    // their template reaches.
+    let page_lifecycle = methods
+        .iter()
+        .any(|(n, _)| matches!(&**n, "onLoad" | "onShow" | "onReady"));
+    if tpl.dynamic || !(is_page || page_lifecycle) {
         return out;
     }
     // Handlers: a page's own functions, a component's `methods`, defined in this module.
@@ -671,10 +680,10 @@ impl<'a> Visit<'a> for DevCode {
     }
 
     fn visit_logical_expression(&mut self, it: &LogicalExpression<'a>) {
-        let guarded = match (it.operator, dev_test(&it.left)) {
-            (LogicalOperator::And, Some(true)) | (LogicalOperator::Or, Some(false)) => true,
-            _ => false,
-        };
+        let guarded = matches!(
+            (it.operator, dev_test(&it.left)),
+            (LogicalOperator::And, Some(true)) | (LogicalOperator::Or, Some(false))
+        );
         if guarded {
             let s = it.right.span();
             self.spans.push((s.start, s.end));
@@ -692,7 +701,7 @@ struct Refs<'n> {
     dynamic: Vec<u32>,
 }
 
-impl<'n> Refs<'n> {
+impl Refs<'_> {
     fn note(&mut self, offset: u32, name: &str) {
         if let Some((n, _)) = self.names.get_key_value(name) {
             self.found.push((offset, n));
