@@ -340,3 +340,20 @@ fn component_methods_are_left_alone() {
     // A component that is a page (it has `onLoad`) is a page.
     assert_lowered(&findings, "component-page.example.com", UNBOUND);
 }
+
+/// A condition of thousands of `&&` links (generated code) is read to a bounded depth at each
+/// link, not to its end: the scan stays linear.
+#[test]
+fn a_long_condition_chain_is_read_in_linear_time() {
+    let links = vec!["x"; 30_000].join(" &&\n");
+    let js = format!(
+        "const env = 'develop'\nif ({links} && env === 'develop') {{ wx.request({{ url: 'http://chain.example.com/a' }}) }}\nPage({{ onLoad() {{}} }})\n"
+    );
+    let p = wechat_page(&js, Some("<view/>\n"));
+    let started = std::time::Instant::now();
+    let findings = scan(p.path());
+    // Generous: quadratic reading took over a minute in a debug build.
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    // The last link tests the build; the others are not read to their end.
+    assert_lowered(&findings, "chain.example.com", DEV);
+}

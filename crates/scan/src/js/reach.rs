@@ -231,12 +231,15 @@ pub fn page(
         dynamic: Vec::new(),
     };
     refs.visit_program(module.program);
+    // Handlers are fields of the options object: their bodies do not overlap, so the one
+    // around an offset is the last that starts before it.
+    let mut spans: Vec<(u32, u32, &str)> =
+        candidates.iter().map(|(n, (s, e))| (*s, *e, *n)).collect();
+    spans.sort_unstable();
     let owner = |offset: u32| -> Option<&str> {
-        candidates
-            .iter()
-            .filter(|(_, (s, e))| *s <= offset && offset < *e)
-            .min_by_key(|(_, (s, e))| e - s)
-            .map(|(n, _)| *n)
+        let i = spans.partition_point(|(s, _, _)| *s <= offset);
+        let (_, end, name) = spans.get(i.checked_sub(1)?)?;
+        (offset < *end).then_some(*name)
     };
     let mut edges: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
     let mut roots: Vec<&str> = Vec::new();
@@ -540,9 +543,19 @@ fn dev_test_code(code: &str) -> Option<bool> {
     dev_test(&expr)
 }
 
+/// How deep a build test is read (`a && (b || !c)` is 3): a longer condition says nothing, so
+/// that a chain of thousands of `&&`, which the visitor meets at every link, costs a bounded
+/// amount at each.
+const MAX_TEST_DEPTH: u32 = 6;
+
 /// Whether a condition holds only in development builds (`Some(true)`), only in release
 /// builds (`Some(false)`), or either (`None`).
 pub fn dev_test(e: &Expression<'_>) -> Option<bool> {
+    dev_test_within(e, MAX_TEST_DEPTH)
+}
+
+fn dev_test_within(e: &Expression<'_>, depth: u32) -> Option<bool> {
+    let depth = depth.checked_sub(1)?;
     match e.without_parentheses() {
         Expression::BinaryExpression(b) => {
             let equal = match b.operator {
@@ -572,7 +585,10 @@ pub fn dev_test(e: &Expression<'_>) -> Option<bool> {
             }
         }
         Expression::LogicalExpression(l) => {
-            let (a, b) = (dev_test(&l.left), dev_test(&l.right));
+            let (a, b) = (
+                dev_test_within(&l.left, depth),
+                dev_test_within(&l.right, depth),
+            );
             match l.operator {
                 LogicalOperator::And => {
                     if a == Some(true) || b == Some(true) {
@@ -588,7 +604,7 @@ pub fn dev_test(e: &Expression<'_>) -> Option<bool> {
             }
         }
         Expression::UnaryExpression(u) if u.operator == UnaryOperator::LogicalNot => {
-            dev_test(&u.argument).map(|d| !d)
+            dev_test_within(&u.argument, depth).map(|d| !d)
         }
         Expression::Identifier(i) if i.name == "__DEV__" => Some(true),
         _ => None,
@@ -747,6 +763,10 @@ impl<'a> Visit<'a> for Refs<'_> {
     }
 }
 
+/// Regions a lookup walks back over at most (regions nest a few levels: a handler, a
+/// development-only branch in it).
+const MAX_LOOKBACK: usize = 64;
+
 /// Mark the findings whose place, source or sink lies in a region (see [`RawFinding::reach`]).
 pub fn mark(findings: &mut [RawFinding], regions: &[Region]) {
     if regions.is_empty() {
@@ -756,11 +776,19 @@ pub fn mark(findings: &mut [RawFinding], regions: &[Region]) {
     for r in regions {
         by_file.entry(&r.file).or_default().push(r);
     }
+    for list in by_file.values_mut() {
+        list.sort_unstable_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    }
+    // The regions that start at or before the place, nearest first, up to [`MAX_LOOKBACK`]:
+    // a lookup costs a binary search and a bounded walk however many regions a file has.
     let find = |file: &str, start: u32, end: u32| -> Option<Reach> {
-        by_file
-            .get(file)?
+        let list = by_file.get(file)?;
+        let i = list.partition_point(|r| r.start <= start);
+        list[..i]
             .iter()
-            .find(|r| r.start <= start && end <= r.end)
+            .rev()
+            .take(MAX_LOOKBACK)
+            .find(|r| end <= r.end)
             .map(|r| r.reach)
     };
     for f in findings {
