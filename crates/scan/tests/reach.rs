@@ -250,6 +250,19 @@ fn handlers_stay_when_bindings_cannot_be_told() {
         ("mp/parts/footer.wxml", "<button bindtap=\"lonely\"/>\n"),
     ]);
     assert_kept(&scan(p.path()), "lonely.example.com");
+    // A Vue template in another language than HTML.
+    let p = project(&[
+        ("src/manifest.json", r#"{"name": "shop", "mp-weixin": {}}"#),
+        (
+            "src/pages.json",
+            r#"{"pages": [{"path": "pages/index/index"}]}"#,
+        ),
+        (
+            "src/pages/index/index.vue",
+            "<template lang=\"pug\">\nview\n  button(@click=\"lonely\") go\n</template>\n<script>\nexport default {\n  onLoad() {},\n  methods: {\n    lonely() { uni.request({ url: 'http://lonely.example.com/a' }) },\n  },\n}\n</script>\n",
+        ),
+    ]);
+    assert_kept(&scan(p.path()), "lonely.example.com");
 }
 
 /// One flaw reached from a bound and an unbound handler (the same host, one finding) is

@@ -335,6 +335,10 @@ fn read_templates(set: &ModuleSet<'_>, module: &Module<'_>) -> Option<TemplateNa
     if is_vue {
         let split = super::vue::split(module.source, "template");
         let block = split.blocks.into_iter().next()?;
+        // A template in another language (`lang="pug"`) is not markup the parser reads.
+        if block.attrs.contains("lang") && !block.attrs.contains("html") {
+            return None;
+        }
         let masked = super::vue::mask(module.source, &[(block.start, block.end)]);
         let tpl = crate::template::parse(&masked, Dialect::Wxml);
         walk_template(&tpl, None, &module.rel, &mut out);
