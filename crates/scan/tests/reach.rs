@@ -136,7 +136,8 @@ fn a_binding_in_a_template_comment_is_no_binding() {
 }
 
 /// A debug menu shown only in develop or trial builds: its handlers and the bindings inside it
-/// are development-only; an ordinary `wx:if`, and the `wx:else` of a develop test, are not.
+/// are development-only, and so is the `wx:else` of a release test; an ordinary `wx:if`, and
+/// the `wx:else` of a develop test, are not.
 #[test]
 fn a_develop_only_template_block_is_less_likely() {
     let p = wechat_page(
@@ -147,6 +148,7 @@ fn a_develop_only_template_block_is_less_likely() {
          \x20 trialOnly() { wx.request({ url: 'http://trial.example.com/a' }) },\n\
          \x20 login() { wx.request({ url: 'http://login.example.com/a' }) },\n\
          \x20 other() { wx.request({ url: 'http://else.example.com/a' }) },\n\
+         \x20 notRelease() { wx.request({ url: 'http://not-release.example.com/a' }) },\n\
          })\n",
         Some(
             "<view wx:if=\"{{envVersion === 'develop' || envVersion === 'trial'}}\" class=\"debug\">\n\
@@ -156,6 +158,8 @@ fn a_develop_only_template_block_is_less_likely() {
              <view wx:if=\"{{envVersion !== 'release'}}\"><button bindtap=\"trialOnly\"/></view>\n\
              <view wx:if=\"{{envVersion === 'develop'}}\">dev</view>\n\
              <view wx:else><button bindtap=\"other\"/></view>\n\
+             <view wx:if=\"{{envVersion === 'release'}}\">shop</view>\n\
+             <view wx:else><button bindtap=\"notRelease\"/></view>\n\
              <view wx:if=\"{{!logged}}\"><button bindtap=\"login\">log in</button></view>\n",
         ),
     );
@@ -164,6 +168,7 @@ fn a_develop_only_template_block_is_less_likely() {
     assert_lowered(&findings, "trial.example.com", DEV);
     assert_kept(&findings, "login.example.com");
     assert_kept(&findings, "else.example.com");
+    assert_lowered(&findings, "not-release.example.com", DEV);
     // The page query bound into a web-view inside the debug menu.
     let x002: Vec<&Finding> = findings.iter().filter(|f| f.rule == "X002").collect();
     assert_eq!(x002.len(), 1, "{findings:#?}");
