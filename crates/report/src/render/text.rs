@@ -215,10 +215,16 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
     if let Some(reason) = &finding.confidence_reason {
         writeln!(
             out,
-            "{pad} {eq} {}: {} here: {}",
-            paint(bold, "confidence"),
-            finding.confidence,
-            one_line(reason)
+            "{pad} {eq} {}{}{}",
+            paint(bold, words.confidence),
+            words.colon,
+            i18n::fill(
+                words.severity_here,
+                &[
+                    i18n::confidence(finding.confidence, lang),
+                    &one_line(reason)
+                ]
+            )
         )?;
     }
     if !finding.related.is_empty() {
@@ -268,8 +274,9 @@ struct Words {
     detail: &'static str,
     help: &'static str,
     severity: &'static str,
-    /// `{}` the severity, then `{}` the reason.
+    /// `{}` the severity (or confidence), then `{}` the reason.
     severity_here: &'static str,
+    confidence: &'static str,
     note: &'static str,
     same_flaw: &'static str,
     data_flow: &'static str,
@@ -284,6 +291,7 @@ impl Words {
                 help: "help",
                 severity: "severity",
                 severity_here: "{} here: {}",
+                confidence: "confidence",
                 note: "note",
                 same_flaw: "the same flaw, also at:",
                 data_flow: "data flow, source first:",
@@ -294,6 +302,7 @@ impl Words {
                 help: "建议",
                 severity: "级别",
                 severity_here: "此处为{}：{}",
+                confidence: "置信度",
                 note: "注",
                 same_flaw: "同一问题，另见：",
                 data_flow: "数据流（从来源开始）：",
