@@ -480,6 +480,7 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     fingerprint: String::new(),
                     related: Vec::new(),
                     runtime: None,
+                    confidence_reason: None,
                     severity_reason: None,
                     dependency: Some(DependencyInfo {
                         package: dep.name.clone(),
@@ -524,6 +525,7 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     fingerprint: String::new(),
                     related: Vec::new(),
                     runtime: None,
+                    confidence_reason: None,
                     severity_reason: None,
                     dependency: Some(DependencyInfo {
                         package: dep.name.clone(),

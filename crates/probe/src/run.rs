@@ -195,6 +195,7 @@ impl Ctx<'_> {
             dependency: None,
             related: Vec::new(),
             runtime: None,
+            confidence_reason: None,
             severity_reason: None,
         });
     }

@@ -206,6 +206,15 @@ impl Confidence {
             Confidence::High => "high",
         }
     }
+
+    /// One step lower, never below `Low`.
+    #[must_use]
+    pub fn lowered(self) -> Confidence {
+        match self {
+            Confidence::High => Confidence::Medium,
+            Confidence::Medium | Confidence::Low => Confidence::Low,
+        }
+    }
 }
 
 impl fmt::Display for Confidence {
@@ -537,6 +546,19 @@ pub struct Finding {
     /// Why the severity differs from the rule's default, when the severity model changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity_reason: Option<String>,
+    /// Why the confidence is below the rule's, when the flagged code rarely runs for a user: a
+    /// handler nothing binds or calls, code only development builds run (`docs/severity.md`,
+    /// *Reachability*). Such findings are [less likely](Finding::is_less_likely).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_reason: Option<String>,
+}
+
+impl Finding {
+    /// Whether the text and HTML reports list this finding apart, after the others: its
+    /// confidence was lowered because its code rarely runs for a user.
+    pub fn is_less_likely(&self) -> bool {
+        self.confidence_reason.is_some()
+    }
 }
 
 /// What a dependency finding is about: the package as installed, the advisory that affects it,

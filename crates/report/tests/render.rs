@@ -358,3 +358,52 @@ fn a_closed_pipe_stays_a_broken_pipe_in_every_format() {
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{format:?}");
     }
 }
+
+/// Findings whose confidence reachability lowered come after the others in the text and HTML
+/// reports, under a heading of their own, and say why in every format.
+#[test]
+fn less_likely_findings_are_listed_apart() {
+    let mut report = sample_report();
+    assert!(!rendered(&report, Format::Text, false).contains("Less likely"));
+    // The first finding in report order: in a handler nothing binds.
+    let reason = "handler not bound by any template";
+    let first = &mut report.findings[0];
+    first.confidence = miniguard_report::Confidence::Medium;
+    first.confidence_reason = Some(reason.into());
+    first.message = format!("{} ({reason})", first.message);
+    let lowered = first.message.clone();
+
+    let text = rendered(&report, Format::Text, false);
+    let heading = text.find("Less likely (1): ").expect("heading");
+    let at = text.find(&lowered).expect("lowered finding");
+    assert!(heading < at, "{text}");
+    for other in &report.findings[1..] {
+        let other_at = text.find(&other.message).expect("other finding");
+        assert!(other_at < heading, "{text}");
+    }
+    assert!(
+        text.contains(&format!("= confidence: medium here: {reason}")),
+        "{text}"
+    );
+
+    let html = rendered(&report, Format::Html, false);
+    let section = html.find("<section id=\"less-likely\">").expect("section");
+    let article = html.find("id=\"finding-1\"").expect("finding 1");
+    assert!(section < article);
+    for n in 2..=report.findings.len() {
+        let other = html
+            .find(&format!("id=\"finding-{n}\""))
+            .expect("other finding");
+        assert!(other < section, "finding-{n}");
+    }
+    assert!(html.contains("Confidence medium here:"));
+
+    let sarif: Value =
+        serde_json::from_str(&rendered(&report, Format::Sarif, false)).expect("json");
+    let props = &sarif["runs"][0]["results"][0]["properties"];
+    assert_eq!(props["confidence"], "medium");
+    assert_eq!(props["confidenceReason"], reason);
+    let json: Value = serde_json::from_str(&rendered(&report, Format::Json, false)).expect("json");
+    assert_eq!(json["findings"][0]["confidence_reason"], reason);
+    assert_eq!(json["findings"][1].get("confidence_reason"), None);
+}

@@ -160,6 +160,10 @@ pub struct RawFinding {
     /// Where the flagged code runs, when the rule knows better than the file's role (a setting
     /// only the developer tools read).
     pub runtime: Option<Runtime>,
+    /// Why the flagged code rarely runs for a user, when its place, source or sink lies in a
+    /// handler nothing binds or calls, or in development-only code: set by the pipeline
+    /// ([`crate::js::reach::mark`]), it lowers the finding's confidence.
+    pub reach: Option<crate::js::reach::Reach>,
 }
 
 /// What a rule sees of the file it is looking at, and where it reports.
@@ -233,6 +237,7 @@ impl<'r> Cx<'r> {
             primary: false,
             scope: String::new(),
             runtime: None,
+            reach: None,
         });
         let last = self.out.len() - 1;
         Reported {
@@ -263,6 +268,7 @@ impl<'r> Cx<'r> {
             primary: false,
             scope: String::new(),
             runtime: None,
+            reach: None,
         });
         let last = self.out.len() - 1;
         Reported {

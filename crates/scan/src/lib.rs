@@ -363,6 +363,7 @@ fn scan_in_pool(
     // one flaw is one finding; then the severity model.
     out.findings = merge::one_per_flaw(raw);
     apply_severity_model(&mut out.findings);
+    note_reachability(&mut out.findings);
     // A module imported by files of several batches is reported by each of them.
     out.warnings.sort();
     out.warnings.dedup();
@@ -461,7 +462,15 @@ fn analyse_batch(
             message: format!("template: {msg}"),
         });
     }
-    let findings = std::mem::take(&mut ev.findings);
+    // Code that rarely runs for a user: handlers nothing binds or calls, development-only code.
+    let mut regions = std::mem::take(&mut ev.reach);
+    for i in 0..set.len() {
+        if let Some(m) = set.get(i) {
+            regions.extend(js::reach::dev_regions(&m));
+        }
+    }
+    let mut findings = std::mem::take(&mut ev.findings);
+    js::reach::mark(&mut findings, &regions);
     let (findings, suppressed) = place(findings, &|rel| sources.get(rel).cloned(), index);
     let mp_calls = ev
         .facts
@@ -608,7 +617,10 @@ fn place(
             name: f.rule.name.to_owned(),
             category: f.rule.category,
             severity: f.severity,
-            confidence: f.rule.confidence,
+            confidence: match f.reach {
+                Some(_) => f.rule.confidence.lowered(),
+                None => f.rule.confidence,
+            },
             message: bounded_text(f.message),
             location,
             help: f.help.map(bounded_text),
@@ -618,6 +630,7 @@ fn place(
             related: Vec::new(),
             runtime,
             severity_reason: None,
+            confidence_reason: f.reach.map(|r| r.note().to_owned()),
         };
         if let Some(Some(i)) = seen.get(&key) {
             merge::fold_repeat(&mut out[*i].finding, finding);
@@ -651,6 +664,16 @@ fn apply_severity_model(findings: &mut [Finding]) {
         if let Some((severity, why)) = severity::adjust(&f.rule, f.severity, f.runtime) {
             f.severity = severity;
             f.severity_reason = Some(why.to_owned());
+        }
+    }
+}
+
+/// Say in the message of each merged finding whose confidence reachability lowered why (see
+/// [`js::reach`]): "(handler not bound by any template)".
+fn note_reachability(findings: &mut [Finding]) {
+    for f in findings {
+        if let Some(reason) = &f.confidence_reason {
+            f.message = format!("{} ({reason})", f.message);
         }
     }
 }

@@ -98,6 +98,12 @@ pub fn fold_repeat(kept: &mut Finding, mut repeat: Finding) {
         std::mem::swap(kept, &mut repeat);
         kept.related = related;
     }
+    // A place that code which runs reaches is as likely as that report says, whatever the
+    // others (through a handler nothing binds) say.
+    if kept.confidence_reason.is_some() && repeat.confidence_reason.is_none() {
+        kept.confidence = repeat.confidence;
+        kept.confidence_reason = None;
+    }
     if let Some(sink) = sink_of(&repeat)
         && kept
             .trace

@@ -345,41 +345,23 @@ fn page(report: &Report) -> String {
             report.findings.len(),
             ui.shown
         );
-        // Files with the most severe findings first; in a file, the most severe first, then by
-        // position. Numbers stay those of the report's order (path, line), as in other formats.
-        let mut by_file: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
-        for (i, f) in report.findings.iter().enumerate() {
-            by_file.entry(&f.location.path).or_default().push((i, f));
-        }
-        let mut files: Vec<(&str, Vec<(usize, &Finding)>)> = by_file.into_iter().collect();
-        for (_, findings) in &mut files {
-            findings.sort_by(|(i, a), (j, b)| b.severity.cmp(&a.severity).then(i.cmp(j)));
-        }
-        files.sort_by(|(pa, a), (pb, b)| {
-            let worst = |v: &Vec<(usize, &Finding)>| v.iter().map(|(_, f)| f.severity).max();
-            worst(b)
-                .cmp(&worst(a))
-                .then(b.len().cmp(&a.len()))
-                .then(pa.cmp(pb))
-        });
-        let root_uri = file_uri_root(&report.root);
-        for (path, findings) in files {
-            let name = match &root_uri {
-                Some(root) => format!(
-                    "<a href=\"{}\"><code>{}</code></a>",
-                    escape(&format!("{root}/{}", percent_path(path))),
-                    escape(path)
-                ),
-                None => format!("<code>{}</code>", escape(path)),
-            };
+        // Findings whose code rarely runs for a user come after the others, in a section of
+        // their own.
+        let (likely, less): (Numbered, Numbered) = report
+            .findings
+            .iter()
+            .enumerate()
+            .partition(|(_, f)| !f.is_less_likely());
+        write_files(&mut h, report, likely, lang);
+        if !less.is_empty() {
             let _ = writeln!(
                 h,
-                "<section class=\"file\">\n<h3>{name} ({})</h3>",
-                count(findings.len(), "finding", "个问题", lang)
+                "<section id=\"less-likely\">\n<h2>{} ({})</h2>\n<p class=\"where\">{}</p>",
+                ui.less_likely,
+                less.len(),
+                ui.less_likely_why
             );
-            for (i, f) in findings {
-                write_finding(&mut h, report, i + 1, f, lang);
-            }
+            write_files(&mut h, report, less, lang);
             h.push_str("</section>\n");
         }
         h.push_str("</section>\n");
@@ -422,6 +404,50 @@ fn page(report: &Report) -> String {
         i18n::fill(ui.generated_by, &[&escape(&report.tool_version)])
     );
     h
+}
+
+/// Findings with their index in the report.
+type Numbered<'r> = Vec<(usize, &'r Finding)>;
+
+/// The findings (numbered by their index in the report), grouped by file: files with the most
+/// severe findings first; in a file, the most severe first, then by position. Numbers stay
+/// those of the report's order (path, line), as in other formats.
+fn write_files(h: &mut String, report: &Report, found: Numbered<'_>, lang: i18n::Lang) {
+    let mut by_file: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
+    for (i, f) in found {
+        by_file.entry(&f.location.path).or_default().push((i, f));
+    }
+    let mut files: Vec<(&str, Vec<(usize, &Finding)>)> = by_file.into_iter().collect();
+    for (_, findings) in &mut files {
+        findings.sort_by(|(i, a), (j, b)| b.severity.cmp(&a.severity).then(i.cmp(j)));
+    }
+    files.sort_by(|(pa, a), (pb, b)| {
+        let worst = |v: &Vec<(usize, &Finding)>| v.iter().map(|(_, f)| f.severity).max();
+        worst(b)
+            .cmp(&worst(a))
+            .then(b.len().cmp(&a.len()))
+            .then(pa.cmp(pb))
+    });
+    let root_uri = file_uri_root(&report.root);
+    for (path, findings) in files {
+        let name = match &root_uri {
+            Some(root) => format!(
+                "<a href=\"{}\"><code>{}</code></a>",
+                escape(&format!("{root}/{}", percent_path(path))),
+                escape(path)
+            ),
+            None => format!("<code>{}</code>", escape(path)),
+        };
+        let _ = writeln!(
+            h,
+            "<section class=\"file\">\n<h3>{name} ({})</h3>",
+            count(findings.len(), "finding", "个问题", lang)
+        );
+        for (i, f) in findings {
+            write_finding(h, report, i + 1, f, lang);
+        }
+        h.push_str("</section>\n");
+    }
 }
 
 /// `3 findings` / `3 个问题`.
@@ -494,6 +520,14 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
             h,
             "<p class=\"where\">{} {}</p>",
             i18n::fill(ui.severity_here, &[i18n::severity(f.severity, lang)]),
+            markdown::code_spans(reason)
+        );
+    }
+    if let Some(reason) = &f.confidence_reason {
+        let _ = writeln!(
+            h,
+            "<p class=\"where\">{} {}</p>",
+            i18n::fill(ui.confidence_here, &[i18n::confidence(f.confidence, lang)]),
             markdown::code_spans(reason)
         );
     }

@@ -159,6 +159,8 @@ struct ResultProperties {
     runtime: Option<crate::Runtime>,
     #[serde(rename = "severityReason", skip_serializing_if = "Option::is_none")]
     severity_reason: Option<String>,
+    #[serde(rename = "confidenceReason", skip_serializing_if = "Option::is_none")]
+    confidence_reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -476,6 +478,7 @@ fn result(report: &Report, rules: &[ReportingDescriptor], finding: &Finding) -> 
             dependency: finding.dependency.clone(),
             runtime: finding.runtime,
             severity_reason: finding.severity_reason.clone(),
+            confidence_reason: finding.confidence_reason.clone(),
         },
     }
 }

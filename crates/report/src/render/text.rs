@@ -82,9 +82,27 @@ pub(super) fn render(report: &Report, options: TextOptions, out: &mut dyn Write)
     let palette = Palette {
         color: options.color,
     };
-    for finding in &report.findings {
+    // Findings whose code rarely runs for a user come after the others, under a heading.
+    let (likely, less): (Vec<&Finding>, Vec<&Finding>) =
+        report.findings.iter().partition(|f| !f.is_less_likely());
+    for finding in likely {
         write_finding(&palette, finding, out)?;
         writeln!(out)?;
+    }
+    if !less.is_empty() {
+        let ui = i18n::ui(i18n::current());
+        writeln!(
+            out,
+            "{} ({}): {}",
+            paint(palette.bold(), ui.less_likely),
+            less.len(),
+            ui.less_likely_why
+        )?;
+        writeln!(out)?;
+        for finding in less {
+            write_finding(&palette, finding, out)?;
+            writeln!(out)?;
+        }
     }
     for warning in &report.warnings {
         let place = match warning.position {
@@ -194,6 +212,21 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
             )
         )?;
     }
+    if let Some(reason) = &finding.confidence_reason {
+        writeln!(
+            out,
+            "{pad} {eq} {}{}{}",
+            paint(bold, words.confidence),
+            words.colon,
+            i18n::fill(
+                words.severity_here,
+                &[
+                    i18n::confidence(finding.confidence, lang),
+                    &one_line(reason)
+                ]
+            )
+        )?;
+    }
     if !finding.related.is_empty() {
         writeln!(
             out,
@@ -240,8 +273,9 @@ struct Words {
     detail: &'static str,
     help: &'static str,
     severity: &'static str,
-    /// `{}` the severity, then `{}` the reason.
+    /// `{}` the severity (or confidence), then `{}` the reason.
     severity_here: &'static str,
+    confidence: &'static str,
     note: &'static str,
     same_flaw: &'static str,
     data_flow: &'static str,
@@ -256,6 +290,7 @@ impl Words {
                 help: "help",
                 severity: "severity",
                 severity_here: "{} here: {}",
+                confidence: "confidence",
                 note: "note",
                 same_flaw: "the same flaw, also at:",
                 data_flow: "data flow, source first:",
@@ -266,6 +301,7 @@ impl Words {
                 help: "建议",
                 severity: "级别",
                 severity_here: "此处为{}：{}",
+                confidence: "置信度",
                 note: "注",
                 same_flaw: "同一问题，另见：",
                 data_flow: "数据流（从来源开始）：",

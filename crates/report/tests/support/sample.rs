@@ -119,6 +119,7 @@ pub fn sample_report() -> Report {
             fingerprint: String::new(),
             related: Vec::new(),
             runtime: None,
+            confidence_reason: None,
             severity_reason: None,
             dependency: None,
         },
@@ -149,6 +150,7 @@ pub fn sample_report() -> Report {
                 note: "the same flaw: another URL of `cdn.example.com`".into(),
             }],
             runtime: Some(Runtime::MiniProgram),
+            confidence_reason: None,
             severity_reason: Some(
                 "a released mini-program only reaches configured HTTPS domains".into(),
             ),
@@ -200,6 +202,7 @@ pub fn sample_report() -> Report {
             fingerprint: String::new(),
             related: Vec::new(),
             runtime: None,
+            confidence_reason: None,
             severity_reason: None,
             dependency: None,
         },

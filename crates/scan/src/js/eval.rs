@@ -89,6 +89,8 @@ pub struct Evaluator<'a, 'r> {
     pub template_errors: Vec<(Rc<str>, u32, String)>,
     /// Modules whose analysis was cut short: (module index, why). Reported as warnings.
     pub partial: std::collections::BTreeSet<(usize, &'static str)>,
+    /// Handlers nothing binds or calls, and template elements only development builds show.
+    pub reach: Vec<super::reach::Region>,
     envs: Vec<FxHashMap<SymbolId, Value<'a>>>,
     exports: Vec<ExportState<'a>>,
     cur: usize,
@@ -132,6 +134,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             templates: Vec::new(),
             template_errors: Vec::new(),
             partial: std::collections::BTreeSet::new(),
+            reach: Vec::new(),
             envs: Vec::new(),
             exports: Vec::new(),
             cur: 0,
@@ -2535,6 +2538,18 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 collect(g, &mut methods);
             }
         }
+        // Handlers nothing binds or calls run last: what they share with the others (a memoised
+        // helper) is then reported from a handler that runs.
+        let rare = super::reach::page(
+            self.set,
+            &self.module(self.cur),
+            self.cur,
+            kind,
+            o,
+            &methods,
+        );
+        methods.sort_by_key(|(name, _)| rare.rare.contains(name));
+        self.reach.extend(rare.regions);
         self.pages.push(PageState {
             data,
             methods: methods.clone(),

@@ -10,6 +10,7 @@ pub mod depth;
 pub mod eval;
 pub mod guards;
 pub mod handlers;
+pub mod reach;
 pub mod vue;
 
 use std::cell::RefCell;
