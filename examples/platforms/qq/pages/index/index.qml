@@ -1,0 +1,4 @@
+<view>
+  <button bindtap="goNext">next</button>
+  <button bindtap="goDetail">detail</button>
+</view>
