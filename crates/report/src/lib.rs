@@ -14,6 +14,6 @@ pub mod render;
 
 pub use finding::{
     Category, Confidence, DependencyInfo, Finding, Location, MAX_SNIPPET_LINE, ParseLevelError,
-    Position, Related, Report, RuleInfo, Runtime, Severity, Stats, TraceStep, Warning,
+    Position, Related, Report, RuleInfo, RuleMeta, Runtime, Severity, Stats, TraceStep, Warning,
 };
 pub use fingerprint::{assign_fingerprints, fingerprint_line};
