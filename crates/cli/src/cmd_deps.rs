@@ -8,70 +8,17 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use miniguard_deps::audit::{self, Inventory};
 use miniguard_deps::db::{self, AdvisoryDb, DbInfo};
-use miniguard_project::{DiscoverOptions, discover};
+use miniguard_engine::deps::STALE_DAYS;
+use miniguard_engine::{Database, DepsOptions, DepsOutcome};
 use miniguard_report::render::{Format, TextOptions};
-use miniguard_report::{Finding, Report, Severity, Stats, Warning};
+use miniguard_report::{Finding, Report, Severity};
 
 use crate::args::{ColorArg, DbArgs, DbCommand, DepsArgs, FormatArg, SbomArg};
 
-/// Advisories older than this make `deps` and `db info` say so.
-const STALE_DAYS: u64 = 30;
-
 /// The database `--db` names (`embedded` for the snapshot built in), else the cache of
 /// `db update`, else the embedded snapshot.
-pub(crate) fn open_db(path: Option<&Path>) -> Result<AdvisoryDb> {
-    if path.is_some_and(|p| p == Path::new("embedded") && !p.exists()) {
-        return AdvisoryDb::embedded().context("cannot load the embedded advisory snapshot");
-    }
-    match path {
-        Some(p) => AdvisoryDb::load(p)
-            .with_context(|| format!("cannot load advisory database {}", p.display())),
-        None => AdvisoryDb::open_default().context("cannot load the advisory database"),
-    }
-}
-
-/// The audit of a project, as `scan` and `deps` both use it.
-pub(crate) struct DepsAudit {
-    pub inventory: Inventory,
-    pub findings: Vec<miniguard_report::Finding>,
-    pub db: DbInfo,
-}
-
-pub(crate) fn audit_project(
-    root: &Path,
-    lockfiles: &[String],
-    db: &AdvisoryDb,
-    no_dev: bool,
-) -> DepsAudit {
-    // Discovery honours .gitignore; a git-ignored lockfile still describes what is installed.
-    let mut all: Vec<String> = lockfiles.to_vec();
-    all.extend(audit::find_lockfiles(root));
-    all.sort();
-    all.dedup();
-    let mut inventory = audit::inventory(root, &all);
-    if no_dev {
-        inventory.dependencies.retain(|d| !d.dev);
-    }
-    let base = if root.is_file() {
-        root.parent().unwrap_or(Path::new("."))
-    } else {
-        root
-    };
-    let findings = {
-        let hits = audit::matches(&inventory.dependencies, db);
-        audit::findings(&hits, &|rel| {
-            miniguard_project::read::read_string(
-                &base.join(rel),
-                miniguard_project::read::LOCKFILE_LIMIT,
-            )
-            .ok()
-        })
-    };
-    DepsAudit {
-        inventory,
-        findings,
-        db: db.info(),
-    }
+fn open_db(path: Option<&Path>) -> Result<AdvisoryDb> {
+    Ok(miniguard_engine::open_db(path)?)
 }
 
 pub fn run(args: &DepsArgs) -> Result<ExitCode> {
@@ -79,9 +26,7 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     if !args.path.exists() {
         bail!("{} does not exist", args.path.display());
     }
-    let fail_on = crate::cmd_scan::threshold(args.fail_on, None)?;
-    let project = discover(&args.path, &DiscoverOptions::default())
-        .with_context(|| format!("cannot read project {}", args.path.display()))?;
+    let fail_on = crate::settings::fail_on(args.fail_on, None)?;
     let settings = if let Some(path) = &args.config {
         crate::settings::Settings::load(path)?
     } else {
@@ -93,21 +38,24 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
         crate::settings::Settings::load_in_tree(dir, &dir.join("miniguard.toml"))?
             .unwrap_or_default()
     };
+    let severity = settings.overrides()?;
     let db = open_db(args.db.as_deref())?;
-    let mut result = audit_project(&args.path, &project.lockfiles, &db, args.no_dev);
-    let (ignored, notes) = crate::ignores::apply(&mut result.findings, &settings.deps.ignore);
-    result.inventory.warnings.extend(notes);
-    // `deps` says when its data is old; `scan` leaves that to `deps` and `db info`.
-    if let Some(age) = result.db.age_days.filter(|a| *a > STALE_DAYS) {
-        result.inventory.warnings.push(Warning {
-            path: String::new(),
-            position: None,
-            message: format!("the advisory database is {age} days old: run `miniguard db update`"),
-        });
-    }
+    let mut opts = DepsOptions::new(&args.path);
+    opts.db = Database::Loaded(&db);
+    opts.no_dev = args.no_dev;
+    opts.ignores = settings.deps.ignore;
+    opts.severity = severity;
+    opts.fail_on = fail_on;
+    let DepsOutcome {
+        mut report,
+        verdict,
+        inventory,
+        db: db_info,
+    } = miniguard_engine::audit_dependencies(&opts)?;
+    report.stats.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     if let Some(SbomArg::Cyclonedx) = args.sbom {
-        let hits = audit::matches(&result.inventory.dependencies, &db);
+        let hits = audit::matches(&inventory.dependencies, &db);
         let name = std::fs::canonicalize(&args.path)
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -115,7 +63,7 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
         let bom = miniguard_deps::sbom::cyclonedx(
             &name,
             env!("CARGO_PKG_VERSION"),
-            &result.inventory.dependencies,
+            &inventory.dependencies,
             &hits,
             SystemTime::now(),
         );
@@ -124,41 +72,22 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let mut report = Report {
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        command: "deps".to_owned(),
-        root: args.path.display().to_string(),
-        findings: result.findings,
-        warnings: result.inventory.warnings.clone(),
-        rules: audit::rules().iter().map(|r| r.info()).collect(),
-        stats: Stats {
-            files_scanned: result.inventory.lockfiles.len() as u64,
-            suppressed: ignored as u64,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            ..Stats::default()
-        },
-    };
-    report.sort();
-    miniguard_report::assign_fingerprints(&mut report.findings);
-
-    let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
     // A lockfile that could not be read fails closed: the report is written, then exit 2. So
     // does a project whose manifests declare dependencies of which not one could be checked.
-    let nothing_checked = result.inventory.dependencies.is_empty() && result.inventory.unlocked > 0;
-    if nothing_checked {
+    if verdict.nothing_checked {
         let mut err = anstream::stderr();
         writeln!(
             err,
             "error: nothing was audited: package.json declares dependencies, but there is no lockfile and no installed package to check"
         )?;
     }
-    let incomplete = result.inventory.failed > 0 || nothing_checked;
+    let status = verdict.status(true);
     let format = match args.format {
         FormatArg::Text => {
             let mut buf = Vec::new();
-            table(&report, &result.inventory, &result.db, &mut buf)?;
+            table(&report, &inventory, &db_info, &mut buf)?;
             write_out(args.output.as_deref(), &buf)?;
-            return Ok(exit(failed, incomplete));
+            return Ok(crate::exit::code(status));
         }
         FormatArg::Json => Format::Json,
         FormatArg::Sarif => Format::Sarif,
@@ -168,7 +97,7 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     let mut buf = Vec::new();
     miniguard_report::render::render(&report, format, TextOptions { color }, &mut buf)?;
     write_out(args.output.as_deref(), &buf)?;
-    Ok(exit(failed, incomplete))
+    Ok(crate::exit::code(status))
 }
 
 /// The advisories of one installed package version at one place, and the one upgrade that
@@ -291,18 +220,6 @@ fn one_upgrade(installed: &str, findings: &[&Finding]) -> Option<String> {
         .filter(|(v, _)| floor.as_ref().is_none_or(|f| v > f))
         .find(|(_, text)| !ranges.iter().any(|r| satisfies(text, r)))
         .map(|(_, text)| text)
-}
-
-/// 2 when a lockfile could not be read (the audit is incomplete), else 1 for findings at or
-/// above `--fail-on`, else 0.
-pub(crate) fn exit(failed: bool, incomplete: bool) -> ExitCode {
-    if incomplete {
-        ExitCode::from(2)
-    } else if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
 }
 
 fn write_out(path: Option<&Path>, bytes: &[u8]) -> Result<()> {

@@ -340,7 +340,7 @@ fn write_baseline(root: &Path, config: &Path, file: &Path) -> Result<usize> {
         bail!("building the scan for --baseline");
     };
     crate::cmd_scan::run(&scan)?;
-    Ok(crate::baseline::read(file)?.len())
+    Ok(miniguard_engine::Baseline::read(file)?.len())
 }
 
 #[cfg(test)]

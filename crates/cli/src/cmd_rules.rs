@@ -9,11 +9,7 @@ use crate::args::RulesArgs;
 
 /// Every rule: the analyzer's and the dependency audit's, in code order within each.
 pub fn all_rules() -> Vec<RuleInfo> {
-    miniguard_scan::rules::all()
-        .iter()
-        .map(|r| r.meta().info())
-        .chain(miniguard_deps::audit::rules().iter().map(|r| r.info()))
-        .collect()
+    miniguard_engine::rules::infos()
 }
 
 /// The rule table: code, name, category, severity and summary, one rule a line.

@@ -1,17 +1,21 @@
+//! `miniguard scan`: arguments and `miniguard.toml` to [`miniguard_engine::Options`], the
+//! pipeline, the report printed, the verdict as the exit code.
+
+use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use miniguard_project::{DiscoverOptions, SkipReason};
+use miniguard_engine::{Baseline, Database, DepsInput, Options, Outcome, Progress, Selection};
+use miniguard_project::DiscoverOptions;
 use miniguard_report::render::{Format, TextOptions};
-use miniguard_report::{Category, Position, Report, Severity, Stats, Warning};
-use miniguard_scan::rules::Rule;
+use miniguard_report::{Finding, Severity, Warning};
 
-use crate::args::{ColorArg, FormatArg, LevelArg, ScanArgs, SeverityArg};
-use crate::settings::{Settings, parse_size};
-use crate::{baseline, settings};
+use crate::args::{ColorArg, FormatArg, LevelArg, ScanArgs};
+use crate::settings::{self, Settings, parse_size};
 
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
@@ -20,7 +24,8 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     }
     let settings = load_settings(args)?;
     let rules = select_rules(args, &settings)?;
-    let fail_on = fail_threshold(args, &settings)?;
+    let fail_on = settings::fail_on(args.fail_on, settings.scan.fail_on.as_deref())?;
+    let severity = settings.overrides()?;
 
     let mut exclude = settings.scan.exclude.clone();
     exclude.extend(args.exclude.iter().cloned());
@@ -32,145 +37,51 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         Some(s) => parse_size(s)?,
         None => DiscoverOptions::default().max_file_size,
     };
-    let opts = DiscoverOptions {
+    // A .wxapkg package (or a folder of them) is restored into a private temporary folder.
+    let packages = crate::cmd_unpack::for_scan(&args.path)?;
+    let scan_root = packages.as_ref().map_or(args.path.as_path(), |p| p.root());
+
+    let mut opts = Options::new(scan_root);
+    opts.label = Some(args.path.display().to_string());
+    opts.discover = DiscoverOptions {
         max_file_size,
         include_vendor: args.include_vendor,
         exclude,
         follow_links: false,
     };
-    // A .wxapkg package (or a folder of them) is restored into a private temporary folder.
-    let packages = crate::cmd_unpack::for_scan(&args.path)?;
-    let scan_root = packages.as_ref().map_or(args.path.as_path(), |p| p.root());
-    let project = miniguard_project::discover(scan_root, &opts)
-        .with_context(|| format!("cannot read project {}", args.path.display()))?;
-
-    if project.files.is_empty() && project.lockfiles.is_empty() {
-        let skipped = match project.skipped.len() {
-            0 => String::new(),
-            n => format!(" ({n} skipped: see --max-file-size, --include-vendor and --exclude)"),
-        };
-        bail!(
-            "nothing to scan in {}: no script, template, JSON configuration or lockfile was found{skipped}",
-            args.path.display()
-        );
-    }
-    if args.jobs == Some(0) {
-        bail!("--jobs must be at least 1");
-    }
-    let scripts = project
-        .files
+    opts.rules = rules;
+    opts.severity = severity;
+    opts.deps = DepsInput {
+        db: args.db.as_deref().map_or(Database::Default, Database::Path),
+        ignores: settings.deps.ignore.clone(),
+    };
+    opts.fail_on = fail_on;
+    opts.jobs = args.jobs;
+    opts.notes = packages
         .iter()
-        .filter(|f| f.kind.is_analysed_code())
-        .count() as u64;
-    let bar = progress_bar(args, scripts);
-    let output = miniguard_scan::scan(&project, &rules.code, args.jobs, &|n| {
-        if let Some(b) = &bar {
-            b.set_position(n);
-        }
-    })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-
-    let mut warnings: Vec<Warning> = project
-        .warnings
-        .iter()
-        .map(|w| Warning {
-            path: w.rel.clone(),
-            position: w.line.map(|line| Position {
-                line,
-                column: w.column.unwrap_or(1),
-            }),
-            message: w.message.clone(),
-        })
-        .collect();
-    for s in &project.skipped {
-        let message = match s.reason {
-            SkipReason::TooLarge { size } => {
-                format!("skipped: {size} bytes is over --max-file-size ({max_file_size})")
-            }
-            SkipReason::Binary => "skipped: binary file".to_owned(),
-            SkipReason::Minified => "skipped: minified or bundled code is not analysed".to_owned(),
-            _ => continue,
-        };
-        warnings.push(Warning {
-            path: s.rel.clone(),
-            position: None,
-            message,
-        });
-    }
-    warnings.extend(output.warnings);
-    for (path, message) in packages.iter().flat_map(|p| p.notes.iter().cloned()) {
-        warnings.push(Warning {
+        .flat_map(|p| p.notes.iter().cloned())
+        .map(|(path, message)| Warning {
             path,
             position: None,
             message,
-        });
-    }
-
-    let mut findings = output.findings;
-    let mut lockfiles_failed = false;
-    let mut deps_ignored = 0;
-    // Third-party packages: the `dependency` category.
-    if !rules.deps.is_empty() {
-        let db = crate::cmd_deps::open_db(args.db.as_deref())?;
-        let audit = crate::cmd_deps::audit_project(scan_root, &project.lockfiles, &db, false);
-        let wanted: Vec<&str> = rules.deps.iter().map(|r| r.code).collect();
-        findings.extend(
-            audit
-                .findings
-                .into_iter()
-                .filter(|f| wanted.contains(&f.rule.as_str())),
-        );
-        lockfiles_failed = audit.inventory.failed > 0;
-        warnings.extend(audit.inventory.warnings);
-        let (ignored, notes) = crate::ignores::apply(&mut findings, &settings.deps.ignore);
-        deps_ignored = ignored as u64;
-        warnings.extend(notes);
-    }
-    for f in &mut findings {
-        if let Some(sev) = settings
-            .rules
-            .get(&f.rule)
-            .or_else(|| settings.rules.get(&f.name))
-            .and_then(|r| r.severity.as_deref())
-        {
-            f.severity = sev
-                .parse::<Severity>()
-                .with_context(|| format!("invalid severity for rule {}", f.rule))?;
-        }
-    }
-    let mut report = Report {
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        command: "scan".to_owned(),
-        root: args.path.display().to_string(),
-        findings,
-        warnings,
-        rules: rules
-            .code
-            .iter()
-            .map(|r| r.meta().info())
-            .chain(rules.deps.iter().map(|r| r.info()))
-            .collect(),
-        stats: Stats {
-            files_scanned: output.files_scanned,
-            files_skipped: project.skipped.len() as u64,
-            bytes_scanned: output.bytes_scanned,
-            duration_ms: 0,
-            suppressed: output.suppressed + deps_ignored,
-            ..Stats::default()
-        },
+        })
+        .collect();
+    let bar = Bar {
+        enabled: !args.no_progress && std::io::stderr().is_terminal(),
+        bar: OnceLock::new(),
     };
-    report.sort();
-    miniguard_report::assign_fingerprints(&mut report.findings);
+    opts.progress = Some(&bar);
 
     if let Some(path) = &args.write_baseline {
-        baseline::write(path, &report.findings)?;
+        // Every current finding: no baseline, no diff, nothing hidden.
+        opts.min_severity = Some(Severity::Info);
+        let outcome = miniguard_engine::scan(&opts)?;
+        miniguard_engine::baseline::write(path, &outcome.report.findings)?;
         let mut err = anstream::stderr();
         writeln!(
             err,
             "wrote {} findings to baseline {}",
-            report.findings.len(),
+            outcome.report.findings.len(),
             path.display()
         )?;
         return Ok(ExitCode::SUCCESS);
@@ -193,49 +104,57 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         (None, None) => None,
     };
     if let Some(path) = baseline_path {
-        let known = baseline::read(&path)?;
-        let before = report.findings.len();
-        report.findings.retain(|f| !known.contains(&f.fingerprint));
-        report.stats.suppressed += (before - report.findings.len()) as u64;
+        opts.baseline = Some(Baseline::read(&path)?);
     }
-    if let Some(base) = &args.diff_base {
-        if packages.is_some() {
-            bail!("--diff-base compares a git work tree; it does not apply to .wxapkg packages");
+    let changed = match &args.diff_base {
+        Some(base) => {
+            if packages.is_some() {
+                bail!(
+                    "--diff-base compares a git work tree; it does not apply to .wxapkg packages"
+                );
+            }
+            Some((base, crate::diff::changed_since(args_dir(args), base)?))
         }
-        let changed = crate::diff::changed_since(args_dir(args), base)?;
-        let before = report.findings.len();
-        report.findings.retain(|f| changed.touches(f));
-        let left_out = before - report.findings.len();
-        report.stats.suppressed += left_out as u64;
-        if !args.no_progress {
-            let mut err = anstream::stderr();
-            writeln!(
-                err,
-                "--diff-base {base}: {} changed, {left_out} findings elsewhere left out",
-                if changed.len() == 1 {
-                    "1 file".to_owned()
-                } else {
-                    format!("{} files", changed.len())
-                }
-            )?;
-        }
-    }
-    // `--fail-on` counts every finding, listed or not.
-    let failed = fail_on.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
-    // Below the minimum severity: counted in the summary, not listed. By default that is `low`,
-    // or lower when `--fail-on` is, so that what fails a build is always shown.
-    let min_severity = match args.min_severity {
-        None => fail_on.map_or(Severity::Low, |t| t.min(Severity::Low)),
-        Some(LevelArg::Info) => Severity::Info,
-        Some(LevelArg::Low) => Severity::Low,
-        Some(LevelArg::Medium) => Severity::Medium,
-        Some(LevelArg::High) => Severity::High,
-        Some(LevelArg::Critical) => Severity::Critical,
+        None => None,
     };
-    let before = report.findings.len();
-    report.findings.retain(|f| f.severity >= min_severity);
-    report.stats.hidden = (before - report.findings.len()) as u64;
-    report.stats.min_severity = Some(min_severity);
+    let left_out = Cell::new(0usize);
+    let on_changed_lines = |f: &Finding| {
+        let keep = changed.as_ref().is_none_or(|(_, c)| c.touches(f));
+        if !keep {
+            left_out.set(left_out.get() + 1);
+        }
+        keep
+    };
+    if changed.is_some() {
+        opts.keep = Some(&on_changed_lines);
+    }
+    opts.min_severity = args.min_severity.map(|l| match l {
+        LevelArg::Info => Severity::Info,
+        LevelArg::Low => Severity::Low,
+        LevelArg::Medium => Severity::Medium,
+        LevelArg::High => Severity::High,
+        LevelArg::Critical => Severity::Critical,
+    });
+
+    let Outcome {
+        mut report,
+        verdict,
+    } = miniguard_engine::scan(&opts)?;
+    if let Some((base, changed)) = &changed
+        && !args.no_progress
+    {
+        let mut err = anstream::stderr();
+        writeln!(
+            err,
+            "--diff-base {base}: {} changed, {} findings elsewhere left out",
+            if changed.len() == 1 {
+                "1 file".to_owned()
+            } else {
+                format!("{} files", changed.len())
+            },
+            left_out.get()
+        )?;
+    }
     report.stats.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let format = match args.format {
@@ -269,7 +188,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         lock.flush()?;
     }
 
-    Ok(crate::cmd_deps::exit(failed, lockfiles_failed))
+    Ok(crate::exit::code(verdict.status(false)))
 }
 
 fn args_dir(args: &ScanArgs) -> &Path {
@@ -288,44 +207,7 @@ fn load_settings(args: &ScanArgs) -> Result<Settings> {
     Ok(Settings::load_in_tree(dir, &dir.join("miniguard.toml"))?.unwrap_or_default())
 }
 
-fn fail_threshold(args: &ScanArgs, settings: &settings::Settings) -> Result<Option<Severity>> {
-    threshold(args.fail_on, settings.scan.fail_on.as_deref())
-}
-
-/// The `--fail-on` severity: the flag, else the config's `fail-on`, else high. `None` = never.
-pub(crate) fn threshold(
-    flag: Option<SeverityArg>,
-    config: Option<&str>,
-) -> Result<Option<Severity>> {
-    let arg = match flag {
-        Some(a) => a,
-        None => match config {
-            Some("never") => SeverityArg::Never,
-            Some(s) => {
-                return Ok(Some(
-                    s.parse::<Severity>().context("invalid fail-on in config")?,
-                ));
-            }
-            None => SeverityArg::High,
-        },
-    };
-    Ok(match arg {
-        SeverityArg::Info => Some(Severity::Info),
-        SeverityArg::Low => Some(Severity::Low),
-        SeverityArg::Medium => Some(Severity::Medium),
-        SeverityArg::High => Some(Severity::High),
-        SeverityArg::Critical => Some(Severity::Critical),
-        SeverityArg::Never => None,
-    })
-}
-
-/// The rules a scan runs: the analyzer's and the dependency audit's.
-pub(crate) struct Selection {
-    pub code: Vec<&'static dyn Rule>,
-    pub deps: Vec<&'static miniguard_deps::audit::DepRule>,
-}
-
-/// Rules after `--select` / `--ignore` (codes, names or categories).
+/// Rules after `--select` / `--ignore` (codes, names or categories), else the config's.
 fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Selection> {
     let select = if args.select.is_empty() {
         &settings.scan.select
@@ -337,62 +219,40 @@ fn select_rules(args: &ScanArgs, settings: &Settings) -> Result<Selection> {
     } else {
         &args.ignore
     };
-    let matches = |code: &str, name: &str, category: Category, id: &str| -> bool {
-        code.eq_ignore_ascii_case(id)
-            || name.eq_ignore_ascii_case(id)
-            || category.as_str().eq_ignore_ascii_case(id)
-    };
-    let code_matches = |r: &dyn Rule, id: &str| {
-        let m = r.meta();
-        matches(m.code, m.name, m.category, id)
-    };
-    let dep_matches = |r: &miniguard_deps::audit::DepRule, id: &str| {
-        matches(r.code, r.name, Category::Dependency, id)
-    };
-    for id in select.iter().chain(ignore) {
-        let id = id.trim();
-        if id.is_empty() {
-            continue;
-        }
-        let known = miniguard_scan::rules::all()
-            .iter()
-            .any(|r| code_matches(*r, id))
-            || miniguard_deps::audit::rules()
-                .iter()
-                .any(|r| dep_matches(r, id))
-            || id.parse::<Category>().is_ok();
-        if !known {
-            bail!("unknown rule or category `{id}` (see `miniguard rules`)");
-        }
-    }
-    let keep = |is: &dyn Fn(&str) -> bool| {
-        (select.is_empty() || select.iter().any(|id| is(id.trim())))
-            && !ignore.iter().any(|id| is(id.trim()))
-    };
-    Ok(Selection {
-        code: miniguard_scan::rules::all()
-            .iter()
-            .copied()
-            .filter(|r| keep(&|id| code_matches(*r, id)))
-            .collect(),
-        deps: miniguard_deps::audit::rules()
-            .into_iter()
-            .filter(|r| keep(&|id| dep_matches(r, id)))
-            .collect(),
-    })
+    Ok(Selection::new(select, ignore)?)
 }
 
-fn progress_bar(args: &ScanArgs, total: u64) -> Option<indicatif::ProgressBar> {
-    if args.no_progress || !std::io::stderr().is_terminal() || total < 200 {
-        return None;
+/// The progress bar, shown on a terminal for scans of 200 script files or more.
+struct Bar {
+    enabled: bool,
+    bar: OnceLock<indicatif::ProgressBar>,
+}
+
+impl Progress for Bar {
+    fn start(&self, files: u64) {
+        if !self.enabled || files < 200 {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(files);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        let _ = self.bar.set(bar);
     }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    Some(bar)
+
+    fn advance(&self, done: u64) {
+        if let Some(b) = self.bar.get() {
+            b.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = self.bar.get() {
+            b.finish_and_clear();
+        }
+    }
 }

@@ -2,7 +2,6 @@
 //! outcomes to exit codes (0 clean, 1 findings at or above `--fail-on`, 2 error).
 
 mod args;
-mod baseline;
 mod cmd_accounts;
 mod cmd_completions;
 mod cmd_deps;
@@ -15,8 +14,8 @@ mod cmd_scan;
 mod cmd_serve;
 mod cmd_unpack;
 mod diff;
+mod exit;
 mod help_zh;
-mod ignores;
 mod settings;
 
 use std::io::Write;

@@ -9,10 +9,10 @@
 //! max-file-size = "4M"
 //! baseline = ".miniguard-baseline.json"
 //!
-//! [rules.S002]
+//! [rules.S002]                  # a rule by code or name, D001 and D002 too
 //! severity = "low"              # change a rule's severity
 //!
-//! [[deps.ignore]]               # an advisory judged not to apply (see ignores.rs)
+//! [[deps.ignore]]               # an advisory judged not to apply (miniguard_engine::ignores)
 //! id = "GHSA-jf85-cpcp-j695"
 //! reason = "only used at build time, never with user input"
 //! until = 2027-03-31
@@ -25,8 +25,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use miniguard_engine::Overrides;
 use miniguard_project::read;
+use miniguard_report::Severity;
 use serde::Deserialize;
+
+use crate::args::SeverityArg;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +67,7 @@ pub struct ScanSettings {
 #[serde(deny_unknown_fields)]
 pub struct DepsSettings {
     #[serde(default)]
-    pub ignore: Vec<crate::ignores::IgnoredAdvisory>,
+    pub ignore: Vec<miniguard_engine::IgnoredAdvisory>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,10 +99,10 @@ impl Settings {
     fn parse(path: &Path, text: &str) -> Result<Settings> {
         let settings: Settings =
             toml::from_str(text).with_context(|| format!("invalid config {}", path.display()))?;
-        crate::ignores::validate(&settings.deps.ignore)
+        miniguard_engine::ignores::validate(&settings.deps.ignore)
             .with_context(|| format!("invalid config {}", path.display()))?;
         for code in settings.rules.keys() {
-            if miniguard_scan::rules::find(code).is_none() {
+            if miniguard_engine::rules::find(code).is_none() {
                 bail!(
                     "invalid config {}: unknown rule `{code}` in [rules]",
                     path.display()
@@ -107,6 +111,47 @@ impl Settings {
         }
         Ok(settings)
     }
+
+    /// The severities `[rules.*]` sets, checked: a severity that is not one is an error even
+    /// when the rule finds nothing.
+    pub fn overrides(&self) -> Result<Overrides> {
+        let mut entries = Vec::new();
+        for (id, rule) in &self.rules {
+            let Some(text) = rule.severity.as_deref() else {
+                continue;
+            };
+            let code = miniguard_engine::rules::find(id).map_or(id.as_str(), |r| r.code);
+            let severity = text
+                .parse::<Severity>()
+                .with_context(|| format!("invalid severity for rule {code}"))?;
+            entries.push((id.as_str(), severity));
+        }
+        Ok(Overrides::new(entries)?)
+    }
+}
+
+/// The `--fail-on` severity: the flag, else the config's `fail-on`, else high. `None` = never.
+pub fn fail_on(flag: Option<SeverityArg>, config: Option<&str>) -> Result<Option<Severity>> {
+    let arg = match flag {
+        Some(a) => a,
+        None => match config {
+            Some("never") => SeverityArg::Never,
+            Some(s) => {
+                return Ok(Some(
+                    s.parse::<Severity>().context("invalid fail-on in config")?,
+                ));
+            }
+            None => SeverityArg::High,
+        },
+    };
+    Ok(match arg {
+        SeverityArg::Info => Some(Severity::Info),
+        SeverityArg::Low => Some(Severity::Low),
+        SeverityArg::Medium => Some(Severity::Medium),
+        SeverityArg::High => Some(Severity::High),
+        SeverityArg::Critical => Some(Severity::Critical),
+        SeverityArg::Never => None,
+    })
 }
 
 /// Parse `2M`, `512K`, `1048576`.

@@ -175,6 +175,38 @@ fn config_file_sets_defaults() {
     );
 }
 
+/// `[rules.*]` names a rule by code or name in any case, as `--select` does: each spelling
+/// re-rates the findings (a lower-case code was accepted and then did nothing). A severity that
+/// is not one is refused even when the rule finds nothing (it was silently ignored).
+#[test]
+fn config_severities_name_rules_in_any_case_and_are_checked() {
+    let p = project();
+    for key in ["c001", "Debug-Enabled"] {
+        std::fs::write(
+            p.path().join("miniguard.toml"),
+            format!("[rules.{key}]\nseverity = \"critical\"\n"),
+        )
+        .unwrap();
+        let out = run(&["scan", "-f", "json", "--fail-on", "never"], p.path());
+        let f = json_findings(&out);
+        let c001: Vec<&serde_json::Value> = f.iter().filter(|f| f["rule"] == "C001").collect();
+        assert!(!c001.is_empty(), "{key}");
+        assert!(
+            c001.iter().all(|f| f["severity"] == "critical"),
+            "{key}: {c001:?}"
+        );
+    }
+    std::fs::write(
+        p.path().join("miniguard.toml"),
+        "[rules.K003]\nseverity = \"severe\"\n",
+    )
+    .unwrap();
+    let out = run(&["scan", "--no-progress"], p.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid severity for rule K003"), "{err}");
+}
+
 #[test]
 fn baseline_hides_known_findings_and_shows_new_ones() {
     let p = project();

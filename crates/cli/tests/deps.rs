@@ -330,6 +330,65 @@ fn a_git_ignored_lockfile_is_still_audited() {
     );
 }
 
+/// `[rules.D001]` re-rates dependency findings as `[rules.S002]` does the analyzer's, in `scan`
+/// and in `deps` (it was refused as an unknown rule).
+#[test]
+fn a_config_re_rates_dependency_rules_in_scan_and_deps() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("osv");
+    std::fs::create_dir_all(&db).unwrap();
+    let rec = record("TEST-0001", "left-pad", "1.3.0");
+    std::fs::write(db.join("TEST-0001.json"), rec.to_string()).unwrap();
+    let proj = dir.path().join("app");
+    std::fs::create_dir_all(&proj).unwrap();
+    locked_project(&proj, "app", "left-pad", "1.0.0");
+    std::fs::write(
+        proj.join("miniguard.toml"),
+        "[rules.vulnerable-dependency]\nseverity = \"low\"\n",
+    )
+    .unwrap();
+    for command in ["scan", "deps"] {
+        let out = bin()
+            .args([command, "--format", "json", "--db"])
+            .arg(&db)
+            .arg(&proj)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let findings = json(&out)["findings"].clone();
+        let d001: Vec<&serde_json::Value> = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "D001")
+            .collect();
+        assert_eq!(d001.len(), 1, "{command}: {findings}");
+        assert_eq!(d001[0]["severity"], "low", "{command}");
+    }
+    std::fs::write(
+        proj.join("miniguard.toml"),
+        "[rules.D001]\nseverity = \"critical\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["deps", "--format", "json", "--fail-on", "critical", "--db"])
+        .arg(&db)
+        .arg(&proj)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn deps_warns_about_old_advisory_data_and_scan_does_not() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use miniguard_report::{
-    Category, Confidence, DependencyInfo, Finding, Location, Position, RuleInfo, Severity, Warning,
+    Category, Confidence, DependencyInfo, Finding, Location, Position, RuleMeta, Severity, Warning,
 };
 
 use miniguard_project::read;
@@ -547,36 +547,11 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
     out
 }
 
-/// A dependency rule's fixed facts.
-pub struct DepRule {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub severity: Severity,
-    pub confidence: Confidence,
-    pub cwe: &'static [u32],
-    pub summary: &'static str,
-    pub docs: &'static str,
-}
-
-impl DepRule {
-    pub fn info(&self) -> RuleInfo {
-        RuleInfo {
-            code: self.code.to_owned(),
-            name: self.name.to_owned(),
-            category: Category::Dependency,
-            severity: self.severity,
-            confidence: self.confidence,
-            cwe: self.cwe.to_vec(),
-            summary: self.summary.to_owned(),
-            docs: self.docs.trim().to_owned(),
-        }
-    }
-}
-
 /// A package with a published advisory.
-pub const D001: DepRule = DepRule {
+pub const D001: RuleMeta = RuleMeta {
     code: "D001",
     name: "vulnerable-dependency",
+    category: Category::Dependency,
     severity: Severity::High,
     confidence: Confidence::High,
     cwe: &[1395],
@@ -613,9 +588,10 @@ release. `miniguard db update` fetches current advisories.
 };
 
 /// A package whose version cannot be checked.
-pub const D002: DepRule = DepRule {
+pub const D002: RuleMeta = RuleMeta {
     code: "D002",
     name: "unverifiable-dependency",
+    category: Category::Dependency,
     severity: Severity::Info,
     confidence: Confidence::Low,
     cwe: &[1357],
@@ -643,7 +619,7 @@ code when it changes.
 ",
 };
 
-/// The rules of the dependency audit.
-pub fn rules() -> [&'static DepRule; 2] {
+/// The rules of the dependency audit, in code order.
+pub fn rules() -> [&'static RuleMeta; 2] {
     [&D001, &D002]
 }

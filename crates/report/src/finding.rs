@@ -223,7 +223,54 @@ impl fmt::Display for Confidence {
     }
 }
 
-/// What a renderer needs to know of a rule: its stable code, name, category, default severity,
+/// A rule's fixed facts, as its code declares them: one type for the analyzer's rules
+/// (`miniguard_scan::rules`) and the dependency audit's (`miniguard_deps::audit::D001`...), so
+/// that listing, selecting, re-rating and describing a rule work the same for both.
+/// [`RuleMeta::info`] is its owned form in a [`Report`].
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code such as `T001` or `D001`; never reused.
+    pub code: &'static str,
+    /// Kebab-case name such as `insecure-http-endpoint`.
+    pub name: &'static str,
+    pub category: Category,
+    /// The default severity; a finding may carry another (an advisory's own, or a team's
+    /// override).
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// CWE numbers, e.g. `&[319]` for CWE-319.
+    pub cwe: &'static [u32],
+    /// One sentence: what the rule finds.
+    pub summary: &'static str,
+    /// Markdown: What it finds / Why it matters / Example / Fix / References.
+    pub docs: &'static str,
+}
+
+impl RuleMeta {
+    /// The rule as a report carries it.
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            code: self.code.to_owned(),
+            name: self.name.to_owned(),
+            category: self.category,
+            severity: self.severity,
+            confidence: self.confidence,
+            cwe: self.cwe.to_vec(),
+            summary: self.summary.to_owned(),
+            docs: self.docs.trim().to_owned(),
+        }
+    }
+
+    /// Whether `id` names this rule: its code, its name or its category, case-insensitively
+    /// (how `--select`, `--ignore` and `[rules.*]` name rules).
+    pub fn is_named(&self, id: &str) -> bool {
+        self.code.eq_ignore_ascii_case(id)
+            || self.name.eq_ignore_ascii_case(id)
+            || self.category.as_str().eq_ignore_ascii_case(id)
+    }
+}
+
+/// What a renderer needs to know of a rule (the owned form of a [`RuleMeta`]): its stable code, name, category, default severity,
 /// CWE ids, a one-line summary and the full documentation (Markdown with fixed headings).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleInfo {

@@ -2,8 +2,6 @@
 //! [`declare_rule!`](crate::declare_rule) so that its documentation is its doc comment and its
 //! metadata sits next to its code. Codes are stable forever and never reused.
 
-use miniguard_report::{Category, Confidence, RuleInfo, Severity};
-
 use crate::events::{Cx, Event};
 
 pub mod auth;
@@ -14,34 +12,9 @@ pub mod storage;
 pub mod transport;
 pub mod xss;
 
-/// A rule's fixed facts.
-#[derive(Debug)]
-pub struct RuleMeta {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub category: Category,
-    pub severity: Severity,
-    pub confidence: Confidence,
-    pub cwe: &'static [u32],
-    pub summary: &'static str,
-    /// Markdown: What it finds / Why it matters / Example / Fix / References.
-    pub docs: &'static str,
-}
-
-impl RuleMeta {
-    pub fn info(&self) -> RuleInfo {
-        RuleInfo {
-            code: self.code.to_owned(),
-            name: self.name.to_owned(),
-            category: self.category,
-            severity: self.severity,
-            confidence: self.confidence,
-            cwe: self.cwe.to_vec(),
-            summary: self.summary.to_owned(),
-            docs: self.docs.trim().to_owned(),
-        }
-    }
-}
+/// A rule's fixed facts: the type the dependency audit's rules share (see
+/// [`miniguard_report::RuleMeta`]).
+pub use miniguard_report::RuleMeta;
 
 /// A rule reads the events the evaluator produces for every analysed file and reports findings.
 pub trait Rule: Sync + Send {

@@ -13,10 +13,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Result, bail};
 use miniguard_report::{Finding, Warning};
 use serde::Deserialize;
 
+use crate::Error;
+
+/// One `[[deps.ignore]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IgnoredAdvisory {
@@ -28,7 +30,7 @@ pub struct IgnoredAdvisory {
 
 impl IgnoredAdvisory {
     /// The last day the ignore applies, as days since 1970-01-01.
-    fn last_day(&self) -> Result<Option<i64>> {
+    fn last_day(&self) -> Result<Option<i64>, Error> {
         let text = match &self.until {
             None => return Ok(None),
             Some(toml::Value::Datetime(d)) => match d.date {
@@ -45,25 +47,27 @@ impl IgnoredAdvisory {
             Some(other) => other.to_string(),
         };
         parse_date(&text).map(Some).ok_or_else(|| {
-            anyhow::anyhow!(
+            Error::Config(format!(
                 "[[deps.ignore]] {}: until must be a date like 2027-03-31, not `{text}`",
                 self.id
-            )
+            ))
         })
     }
 }
 
 /// Checks every entry (an id, a reason, a real date) before anything is scanned.
-pub fn validate(ignores: &[IgnoredAdvisory]) -> Result<()> {
+pub fn validate(ignores: &[IgnoredAdvisory]) -> Result<(), Error> {
     for i in ignores {
         if i.id.trim().is_empty() {
-            bail!("[[deps.ignore]]: an entry has no id");
+            return Err(Error::Config(
+                "[[deps.ignore]]: an entry has no id".to_owned(),
+            ));
         }
         if i.reason.trim().is_empty() {
-            bail!(
+            return Err(Error::Config(format!(
                 "[[deps.ignore]] {}: a reason is required (why the advisory does not apply)",
                 i.id
-            );
+            )));
         }
         i.last_day()?;
     }
