@@ -362,6 +362,8 @@ pub fn scan(opts: &Options<'_>) -> Result<Outcome, Error> {
             bytes_scanned: output.bytes_scanned,
             duration_ms: 0,
             suppressed: output.suppressed + deps_ignored,
+            platform: (project.platform != miniguard_project::Platform::Unknown)
+                .then(|| project.platform.name().to_owned()),
             ..Stats::default()
         },
     };

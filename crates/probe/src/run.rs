@@ -284,6 +284,7 @@ pub async fn run(
             suppressed: 0,
             hidden: 0,
             min_severity: None,
+            platform: None,
         },
     };
     report.sort();

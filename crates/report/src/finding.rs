@@ -665,6 +665,10 @@ pub struct Stats {
     /// The lowest severity the report lists, when a minimum was applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_severity: Option<Severity>,
+    /// The platform the scanned project was detected as (`wechat`, `alipay`, `douyin`, `baidu`,
+    /// `qq`, `uni-app`, `taro`), when one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// Everything a renderer needs: the findings (sorted), the warnings, the rules that ran, counters.

@@ -121,6 +121,24 @@ pub fn severity(s: Severity, lang: Lang) -> &'static str {
     }
 }
 
+/// A platform's name for people, from its report name (`alipay` -> Alipay / 支付宝).
+pub fn platform(name: &str, lang: Lang) -> String {
+    let (en, zh) = match name {
+        "wechat" => ("WeChat", "微信"),
+        "alipay" => ("Alipay", "支付宝"),
+        "douyin" => ("Douyin", "抖音"),
+        "baidu" => ("Baidu", "百度"),
+        "qq" => ("QQ", "QQ"),
+        "uni-app" => ("uni-app", "uni-app"),
+        "taro" => ("Taro", "Taro"),
+        other => (other, other),
+    };
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::ZhCn => zh.to_owned(),
+    }
+}
+
 /// A confidence's name for people.
 pub fn confidence(c: Confidence, lang: Lang) -> &'static str {
     match (lang, c) {
@@ -166,6 +184,7 @@ pub struct Ui {
     pub took: &'static str,
     pub report_title: &'static str,
     pub root: &'static str,
+    pub platform: &'static str,
     pub findings: &'static str,
     pub duration: &'static str,
     pub min_severity: &'static str,
@@ -204,6 +223,7 @@ const EN: Ui = Ui {
     took: "Duration",
     report_title: "miniguard report",
     root: "Root",
+    platform: "Platform",
     findings: "Findings",
     duration: "Duration",
     min_severity: "Minimum severity",
@@ -242,6 +262,7 @@ const ZH_CN: Ui = Ui {
     took: "耗时",
     report_title: "miniguard 报告",
     root: "根目录",
+    platform: "平台",
     findings: "问题",
     duration: "耗时",
     min_severity: "最低级别",

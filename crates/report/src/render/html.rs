@@ -191,7 +191,7 @@ fn page(report: &Report) -> String {
     let _ = write!(
         h,
         "<header>\n<h1>{}</h1>\n<dl class=\"meta\">\n\
-         <dt>{}</dt><dd><code>{root}</code></dd>\n\
+         <dt>{}</dt><dd><code>{root}</code></dd>\n{}\
          <dt>{}</dt><dd>{}</dd>\n\
          <dt>{}</dt><dd>{}{}</dd>\n\
          <dt>{}</dt><dd>{}</dd>\n{}\
@@ -200,6 +200,14 @@ fn page(report: &Report) -> String {
          <dt>miniguard</dt><dd>{}</dd>\n</dl>\n",
         ui.report_title,
         ui.root,
+        stats
+            .platform
+            .as_deref()
+            .map_or_else(String::new, |p| format!(
+                "<dt>{}</dt><dd>{}</dd>\n",
+                ui.platform,
+                escape(&i18n::platform(p, lang))
+            )),
         ui.findings,
         report.findings.len(),
         ui.files_scanned,

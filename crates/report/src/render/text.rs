@@ -511,7 +511,11 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
 
     let parts = match lang {
         i18n::Lang::En => {
-            let mut parts = vec![format!("{} scanned", plural(stats.files_scanned, "file"))];
+            let mut parts = Vec::new();
+            if let Some(p) = &stats.platform {
+                parts.push(format!("{} project", i18n::platform(p, lang)));
+            }
+            parts.push(format!("{} scanned", plural(stats.files_scanned, "file")));
             if stats.files_skipped > 0 {
                 parts.push(format!("{} skipped", stats.files_skipped));
             }
@@ -532,7 +536,11 @@ fn write_summary(palette: &Palette, report: &Report, out: &mut dyn Write) -> io:
             parts
         }
         i18n::Lang::ZhCn => {
-            let mut parts = vec![format!("扫描 {} 个文件", stats.files_scanned)];
+            let mut parts = Vec::new();
+            if let Some(p) = &stats.platform {
+                parts.push(format!("{}项目", i18n::platform(p, lang)));
+            }
+            parts.push(format!("扫描 {} 个文件", stats.files_scanned));
             if stats.files_skipped > 0 {
                 parts.push(format!("跳过 {} 个", stats.files_skipped));
             }

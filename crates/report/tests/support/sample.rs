@@ -226,6 +226,7 @@ pub fn sample_report() -> Report {
             suppressed: 2,
             hidden: 3,
             min_severity: Some(Severity::Low),
+            platform: Some("wechat".into()),
         },
     };
     report.sort();

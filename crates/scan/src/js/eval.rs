@@ -2516,6 +2516,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 data = Value::object(Obj::default());
             }
         }
+        data = self.typed_in_by_v_model(data);
         let mut methods: Vec<(Rc<str>, FuncRef<'a>)> = Vec::new();
         let collect = |obj: &Obj<'a>, methods: &mut Vec<(Rc<str>, FuncRef<'a>)>| {
             for (k, v) in &obj.fields {
@@ -2581,6 +2582,42 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         };
         self.check_template(&page);
         Value::unknown()
+    }
+
+    /// The page data with every field a Vue template binds with `v-model` holding what the
+    /// user types (a form's `password` starts as `''` and is filled in by the user).
+    fn typed_in_by_v_model(&mut self, data: Value<'a>) -> Value<'a> {
+        let m = self.module(self.cur);
+        if !m
+            .path
+            .extension()
+            .is_some_and(|e| e == "vue" || e == "nvue")
+        {
+            return data;
+        }
+        let src = m.source;
+        let Some(block) = super::vue::blocks(src, "template").into_iter().next() else {
+            return data;
+        };
+        let bound = super::vue::model_bindings(src, &block, 256);
+        if bound.is_empty() {
+            return data;
+        }
+        let mut obj = data.obj().cloned().unwrap_or_default();
+        for (name, at) in bound {
+            let at = u32::try_from(at).unwrap_or(u32::MAX);
+            let o = self.origin(
+                oxc_span::Span::new(at, at.saturating_add(name.len() as u32)),
+                &format!("text the user types into `v-model=\"{name}\"`"),
+            );
+            let mut v = Value::tainted(SourceKind::USER_INPUT, o);
+            v.labels = labels_for_name(&name);
+            obj.set(&name, v);
+        }
+        let mut out = Value::object(obj);
+        out.taint = data.taint;
+        out.labels = data.labels;
+        out
     }
 
     fn check_template(&mut self, page: &PageState<'a>) {

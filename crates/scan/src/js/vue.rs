@@ -163,6 +163,52 @@ pub fn parse_v_for(value: &str) -> Option<(String, Option<String>, String)> {
     Some((item, index, rhs.trim().to_owned()))
 }
 
+/// The data fields a Vue template binds two ways (`v-model="password"`, `v-model.trim="name"`,
+/// `v-model:value="x"`), with the byte offset of each binding's value: what the user types lands
+/// in them. Only plain field names (`form.password` gives `form`); at most `limit` of them.
+pub fn model_bindings(src: &str, block: &Block, limit: usize) -> Vec<(String, usize)> {
+    let text = src.get(block.start..block.end).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while out.len() < limit {
+        let Some(i) = text.get(pos..).and_then(|t| t.find("v-model")) else {
+            break;
+        };
+        let at = pos + i;
+        pos = at + "v-model".len();
+        // The attribute's value: `v-model<modifiers>="..."`.
+        let Some(eq) = text.get(pos..).and_then(|t| t.find('=')) else {
+            break;
+        };
+        let between = &text[pos..pos + eq];
+        if between.contains(|c: char| c.is_whitespace() || c == '>' || c == '<') {
+            continue;
+        }
+        let value_at = pos + eq + 1;
+        let Some(quote) = text[value_at..]
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+        else {
+            continue;
+        };
+        let start = value_at + 1;
+        let Some(len) = text[start..].find(quote) else {
+            break;
+        };
+        let expr = text[start..start + len].trim();
+        let name: String = expr
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+            .collect();
+        if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push((name, block.start + start));
+        }
+        pos = start + len;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +248,17 @@ mod tests {
             Some(("it".into(), Some("i".into()), "data.items".into()))
         );
         assert_eq!(parse_v_for("nonsense"), None);
+    }
+
+    #[test]
+    fn v_model_bindings_are_read_with_their_offsets() {
+        let src = "<template><input v-model=\"password\"/><input v-model.trim='form.name'/>\
+                   <input v-model:value=\"x\"/><b>v-model</b></template>";
+        let block = blocks(src, "template").remove(0);
+        let got = model_bindings(src, &block, 10);
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["password", "form", "x"]);
+        assert_eq!(&src[got[0].1..got[0].1 + 8], "password");
+        assert_eq!(model_bindings(src, &block, 1).len(), 1);
     }
 }
