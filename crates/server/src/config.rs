@@ -48,12 +48,13 @@
 //! auth_burst = 10
 //! query_timeout = "5s"     # one data API query; SQLite is interrupted at it (503, Retry-After)
 //! filter_budget = 100      # cost of one ?filter= (a ~ on long text costs up to 32)
-//! upload_quota_bytes = 104857600   # uploads the records of one owner may hold (100 MiB)
+//! upload_quota_bytes = 104857600   # files one user may have uploaded, in any record (100 MiB)
 //!
 //! [server.connections]
 //! max = 1024               # open at once (lowered at start to fit the open-file limit)
 //! per_address = 64         # open at once from one address (IPv6 by /64); at it, the
-//!                          # longest-idle one closes for a new one
+//!                          # longest-idle one closes for a new one (not for trusted_proxies,
+//!                          # which carry many clients: only `max` holds them)
 //! idle_timeout = "60s"     # no request in flight this long: closed
 //! ```
 //!

@@ -22,7 +22,7 @@ use crate::platform::PlatformError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
-    /// An upload would take its owner over the storage quota.
+    /// An upload would take its uploader over the storage quota.
     #[error("storage quota exceeded")]
     QuotaExceeded,
     /// The body or a parameter was malformed; the reason is for the log.
@@ -157,7 +157,7 @@ impl ApiError {
             Self::QuotaExceeded => Problem::typed(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "quota-exceeded",
-                "The storage quota of the record's owner would be exceeded",
+                "The storage quota of the uploading user would be exceeded",
             ),
             Self::UnsupportedMediaType(_) => {
                 let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);

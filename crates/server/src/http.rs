@@ -69,7 +69,8 @@ pub struct AppOptions {
     pub data_query_timeout: Duration,
     /// The cost budget of one `?filter=` (see [`crate::data::filter::cost`]).
     pub filter_budget: u32,
-    /// Bytes of uploaded files all records of one owner may hold.
+    /// Bytes of files one user may have uploaded (charged to the uploader, whoever owns the
+    /// records that hold them).
     pub upload_quota_bytes: u64,
     /// Hosts rich-text images may come from (`https:` only); empty: any `https:` host.
     pub image_hosts: Vec<String>,

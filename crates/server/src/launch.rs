@@ -98,7 +98,6 @@ pub struct Running {
     router: axum::Router,
     transport: Transport,
     limits: ConnectionLimits,
-    collections: crate::data::Collections,
     db: Db,
     fake: Option<FakeWeChat>,
     other_fakes: Option<(FakeDouyin, FakeAlipay)>,
@@ -109,7 +108,7 @@ impl Running {
     /// Serves until `shutdown` completes, then drains connections and closes the database (and,
     /// in `--dev`, stops the fake and removes the temporary data).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.db.clone(), self.collections.clone()));
+        let sweeper = tokio::spawn(sweep_forever(self.db.clone()));
         let served = serve_with(
             self.listener,
             self.router,
@@ -135,14 +134,12 @@ impl Running {
 /// How often expired tokens and nonces are deleted.
 const SWEEP_EVERY: Duration = Duration::from_mins(10);
 
-async fn sweep_forever(db: Db, collections: crate::data::Collections) {
+async fn sweep_forever(db: Db) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         // The first tick is at once: orphans of a crash go at start.
         tick.tick().await;
-        match crate::data::files::sweep_orphans(&db, &collections, crate::data::files::ORPHAN_GRACE)
-            .await
-        {
+        match crate::data::files::sweep_orphans(&db, crate::data::files::ORPHAN_GRACE).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "removed orphaned uploads"),
             Err(e) => tracing::warn!(error = %e, "sweeping orphaned uploads failed"),
@@ -241,7 +238,6 @@ pub async fn start_dev_with(
         router: app(state),
         transport: Transport::Tls(cert.server_config()?),
         limits: fit_to_open_file_limit(ConnectionLimits::default()),
-        collections,
         db,
         fake: Some(fake),
         other_fakes: Some(other_fakes),
@@ -357,8 +353,10 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         listener,
         router: app(state),
         transport: transport.0,
-        limits: fit_to_open_file_limit(settings.connections.limits()),
-        collections: settings.collections.clone(),
+        limits: fit_to_open_file_limit(ConnectionLimits {
+            trusted_proxies: settings.trusted_proxies.clone(),
+            ..settings.connections.limits()
+        }),
         db,
         fake: None,
         other_fakes: None,

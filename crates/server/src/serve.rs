@@ -5,7 +5,8 @@
 //! bounded: a cap on all connections (the accept loop waits at the cap rather than running the
 //! process out of file descriptors), a cap per client address (at it, a new connection makes the
 //! address's longest-idle connection close, so keep-alive pools and users behind one NAT are not
-//! locked out; when all of them have requests in flight it is closed at once), a TLS handshake
+//! locked out; when all of them have requests in flight it is closed at once; connections from a
+//! trusted proxy, which carry many clients, are held only to the cap on all), a TLS handshake
 //! timeout, a header timeout, and an idle timeout counted in requests, not
 //! bytes: a connection with no request in flight for [`ConnectionLimits::idle_timeout`] is told
 //! to close and dropped a few seconds later if it does not, whatever it sends meanwhile (HTTP/2
@@ -59,6 +60,10 @@ pub struct ConnectionLimits {
     /// HTTP/2: the server pings a connection this often while requests are in flight and closes
     /// it when a ping is not answered within the same time.
     pub keep_alive_interval: Duration,
+    /// Addresses of reverse proxies in front of the server (`trusted_proxies`): every client
+    /// behind one arrives from its address, so its connections are not held to
+    /// `max_per_address` (only to `max_connections`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ConnectionLimits {
@@ -71,6 +76,7 @@ impl Default for ConnectionLimits {
             header_timeout: Duration::from_secs(10),
             max_streams: 64,
             keep_alive_interval: Duration::from_secs(20),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -133,9 +139,30 @@ struct Tracked {
 }
 
 struct AddressSlot {
-    table: Arc<PerAddress>,
-    key: IpAddr,
+    /// The table and key the connection is counted under; `None` for a trusted proxy's.
+    counted: Option<(Arc<PerAddress>, IpAddr)>,
     tracked: Arc<Tracked>,
+}
+
+impl Tracked {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            activity: Arc::new(Activity::new()),
+            evicted: Notify::new(),
+            was_evicted: AtomicBool::new(false),
+        })
+    }
+}
+
+impl AddressSlot {
+    /// A connection from a trusted proxy: it stands for many clients, so it takes no place in
+    /// the per-address table (the cap on all connections still holds it).
+    fn uncounted() -> Self {
+        Self {
+            counted: None,
+            tracked: Tracked::new(),
+        }
+    }
 }
 
 impl PerAddress {
@@ -170,15 +197,10 @@ impl PerAddress {
             victim.was_evicted.store(true, Ordering::Release);
             victim.evicted.notify_one();
         }
-        let tracked = Arc::new(Tracked {
-            activity: Arc::new(Activity::new()),
-            evicted: Notify::new(),
-            was_evicted: AtomicBool::new(false),
-        });
+        let tracked = Tracked::new();
         conns.push(Arc::clone(&tracked));
         Some(AddressSlot {
-            table: Arc::clone(self),
-            key,
+            counted: Some((Arc::clone(self), key)),
             tracked,
         })
     }
@@ -186,15 +208,17 @@ impl PerAddress {
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
-        let mut open = self
-            .table
+        let Some((table, key)) = &self.counted else {
+            return;
+        };
+        let mut open = table
             .open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(conns) = open.get_mut(&self.key) {
+        if let Some(conns) = open.get_mut(key) {
             conns.retain(|c| !Arc::ptr_eq(c, &self.tracked));
             if conns.is_empty() {
-                open.remove(&self.key);
+                open.remove(key);
             }
         }
     }
@@ -297,7 +321,16 @@ pub async fn serve_with(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = per_address.take(peer.ip(), limits.max_per_address) else {
+        let from_proxy = limits
+            .trusted_proxies
+            .iter()
+            .any(|p| p.to_canonical() == peer.ip().to_canonical());
+        let slot = if from_proxy {
+            Some(AddressSlot::uncounted())
+        } else {
+            per_address.take(peer.ip(), limits.max_per_address)
+        };
+        let Some(slot) = slot else {
             tracing::debug!(%peer, "too many busy connections from this address: closed");
             drop(stream);
             continue;

@@ -302,3 +302,67 @@ async fn a_full_table_of_idle_connections_drains_and_new_clients_are_served() {
     }
     server.stop().await;
 }
+
+/// A connection with a request in flight (its body is still on its way) from `from`, or `None`
+/// when the server closed it instead.
+async fn busy_from(server: &TestServer, from: &str) -> Option<TlsStream<TcpStream>> {
+    let mut tls = tls_from(server, from, &[b"http/1.1"]).await?;
+    tls.write_all(
+        b"POST /v1/auth/wechat/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{\"code\":",
+    )
+    .await
+    .ok()?;
+    tls.flush().await.ok()?;
+    Some(tls)
+}
+
+/// Regression: behind a reverse proxy every client arrives from the proxy's address, so the
+/// per-address cap was one cap for all clients: once `max_per_address` of them had requests in
+/// flight, everyone else was turned away. A trusted proxy's connections are held only to the cap
+/// on all connections; any other address still gets its share and no more.
+#[tokio::test]
+async fn a_trusted_proxy_is_not_held_to_the_per_address_cap() {
+    let server = start(ConnectionLimits {
+        max_per_address: 2,
+        max_connections: 16,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut busy = Vec::new();
+    for i in 0..6 {
+        let tls = busy_from(&server, "127.0.0.1").await;
+        // Let the server's answer (or refusal) arrive before the next one.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        busy.push(tls.unwrap_or_else(|| panic!("connection {i} from the proxy was refused")));
+    }
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        others.push(
+            busy_from(&server, "127.0.0.2")
+                .await
+                .expect("within the share"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tls_from(&server, "127.0.0.2", &[b"http/1.1"])
+            .await
+            .is_none(),
+        "an address that is not a proxy keeps its cap"
+    );
+    // Every connection of the proxy is still served.
+    for tls in &mut busy {
+        tls.write_all(b"\"dev:x\"}                              ")
+            .await
+            .unwrap();
+        let mut buf = [0_u8; 64];
+        let n = tokio::time::timeout(WAIT, tls.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 "), "{:?}", &buf[..n]);
+    }
+    drop(others);
+    server.stop().await;
+}
