@@ -72,7 +72,7 @@ pub struct AppOptions {
     /// Bytes of files one user may have uploaded (charged to the uploader, whoever owns the
     /// records that hold them).
     pub upload_quota_bytes: u64,
-    /// Hosts rich-text images may come from (`https:` only); empty: any `https:` host.
+    /// Hosts rich-text images may come from (`https:` only); empty: no remote image is kept.
     pub image_hosts: Vec<String>,
 }
 

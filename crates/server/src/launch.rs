@@ -76,6 +76,9 @@ pub struct DevOptions {
     pub data_dir: Option<PathBuf>,
     /// Per-address rate limits; the defaults when `None`.
     pub limits: Option<crate::config::LimitSettings>,
+    /// Hosts rich-text images may come from (`[server] rich_text_image_hosts` of the file given
+    /// with `--config`); empty: no remote image is kept.
+    pub rich_text_image_hosts: Vec<String>,
 }
 
 /// A bound, ready server: what it listens on and how, before it accepts anything.
@@ -224,6 +227,9 @@ pub async fn start_dev_with(
         app_options.filter_budget = limits.filter_budget;
         app_options.upload_quota_bytes = limits.upload_quota_bytes;
     }
+    app_options
+        .image_hosts
+        .clone_from(&options.rich_text_image_hosts);
     let state = AppState::with_services(db.clone(), platforms, keyring, app_options, mfa)
         .with_collections(collections.clone());
     Ok(Running {
@@ -559,6 +565,7 @@ mod tests {
             listen: "0.0.0.0:0".parse().unwrap(),
             data_dir: None,
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         })
         .await;
         assert!(matches!(r, Err(LaunchError::DevNotLoopback(_))));
@@ -570,6 +577,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         })
         .await
         .unwrap();

@@ -557,6 +557,7 @@ async fn the_database_its_wal_keys_and_uploads_are_private() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: Some(data.clone()),
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         },
         Collections::from_config_text(CONFIG).unwrap(),
     )
@@ -735,31 +736,63 @@ async fn polyglot_images_and_active_pdfs_are_refused() {
     server.stop().await;
 }
 
-/// Round 2, item 11: rich text keeps https images only and no layout that overlays the page.
+/// Round 2, item 11: rich text keeps https images of the listed hosts only and no layout that
+/// overlays the page.
 #[tokio::test]
 async fn rich_text_drops_plain_http_images_and_overlay_css() {
-    let server = start(test_options()).await;
+    let server = start(AppOptions {
+        image_hosts: vec!["img.example".into()],
+        ..test_options()
+    })
+    .await;
     let s = login(&server, "alice").await;
     let body = concat!(
-        r#"<img src="http://tracker.example/p.gif"><img src="https://img.example/a.png">"#,
+        r#"<img src="http://img.example/p.gif"><img src="https://img.example/a.png">"#,
+        r#"<img src="https://tracker.example/p.gif">"#,
         r#"<div style="position: fixed; top: 0; width: 100%; z-index: 9">x</div>"#,
         r#"<p style="margin-top: -500px; color: red">y</p>"#,
     );
+    let stored = store_note(&server, &s, body).await;
+    assert!(!stored.contains("tracker"), "{stored}");
+    assert!(!stored.contains("p.gif"), "{stored}");
+    assert!(stored.contains("https://img.example/a.png"), "{stored}");
+    for gone in ["position", "z-index", "-500px"] {
+        assert!(!stored.contains(gone), "{gone}: {stored}");
+    }
+    assert!(stored.contains("color: red"), "{stored}");
+    server.stop().await;
+}
+
+/// Stores a note with this rich-text body; answers the body as stored.
+async fn store_note(server: &TestServer, s: &Value, body: &str) -> String {
     let (status, rec) = json_call(
-        &server,
-        &s,
+        server,
+        s,
         "POST",
         "/v1/collections/notes/records",
         &serde_json::json!({ "title": "t", "body": body }),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{rec}");
-    let stored = rec["body"].as_str().unwrap();
-    assert!(!stored.contains("tracker"), "{stored}");
-    assert!(stored.contains("https://img.example/a.png"), "{stored}");
-    for gone in ["position", "z-index", "-500px"] {
-        assert!(!stored.contains(gone), "{gone}: {stored}");
-    }
-    assert!(stored.contains("color: red"), "{stored}");
+    rec["body"].as_str().unwrap().to_owned()
+}
+
+/// Regression: without `rich_text_image_hosts` any `https:` image host was kept, so an author
+/// could put a tracking pixel of their own in front of every reader. By default no remote image
+/// is kept now (nor `data:` or relative ones, as before).
+#[tokio::test]
+async fn rich_text_keeps_no_remote_image_without_a_list_of_hosts() {
+    let server = start(test_options()).await;
+    let s = login(&server, "alice").await;
+    let stored = store_note(
+        &server,
+        &s,
+        concat!(
+            r#"<p>hi<img src="https://tracker.example/p.gif" alt="t">"#,
+            r#"<img src="data:image/png;base64,AAAA"><img src="/a.png"></p>"#,
+        ),
+    )
+    .await;
+    assert_eq!(stored, r#"<p>hi<img alt="t"><img><img></p>"#);
     server.stop().await;
 }
