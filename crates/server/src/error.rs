@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The body was not `application/json`.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(Cow<'static, str>),
+    /// An upload's `Content-Type` is not one of its file field's types.
+    #[error("file type not accepted by this field")]
+    UnsupportedFileType,
     /// The platform login failed; the platform's own code and message are for the log.
     #[error("platform login: {0}")]
     Platform(#[from] PlatformError),
@@ -159,6 +162,11 @@ impl ApiError {
                 "quota-exceeded",
                 "The storage quota of the uploading user would be exceeded",
             ),
+            Self::UnsupportedFileType => {
+                let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+                p.detail = Some("The Content-Type is not one of the file field's types.");
+                p
+            }
             Self::UnsupportedMediaType(_) => {
                 let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
                 p.detail = Some("Send the body as application/json.");

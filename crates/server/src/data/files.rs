@@ -545,9 +545,7 @@ pub(super) async fn upload(
         })
         .unwrap_or_default();
     if !types.iter().any(|t| t.eq_ignore_ascii_case(&declared)) {
-        return Err(ApiError::UnsupportedMediaType(
-            "the Content-Type is not one this field accepts".into(),
-        ));
+        return Err(ApiError::UnsupportedFileType);
     }
     if u64::try_from(body.len()).unwrap_or(u64::MAX) > max {
         return Err(ApiError::PayloadTooLarge);
