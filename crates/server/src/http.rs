@@ -307,22 +307,7 @@ pub fn app(state: AppState) -> Router {
         .into();
     // `Router::layer` wraps what is already there, so the innermost layer comes first.
     routes
-        .route(
-            crate::openapi::OPENAPI_PATH,
-            axum::routing::get(move || {
-                let doc = Arc::clone(&doc);
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "application/json")],
-                        doc.to_string(),
-                    )
-                }
-            }),
-        )
-        .route(
-            crate::metrics::METRICS_PATH,
-            axum::routing::get(crate::metrics::serve_metrics),
-        )
+        .layer(axum::Extension(crate::openapi::Document(doc)))
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(RequestBodyLimitLayer::new(options.body_limit))
         .layer(TimeoutLayer::with_status_code(

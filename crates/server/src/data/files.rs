@@ -493,7 +493,7 @@ fn store_blob(dir: &std::path::Path, bytes: &[u8]) -> Result<String, ApiError> {
 }
 
 /// Auth: signed session; `read` (404), then `write` and the field's `write` rule (403).
-#[utoipa::path(post, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id"), ("field" = String, Path, description = "A file field of the collection"),
         ("name" = Option<String>, Query, description = "The original file name (sanitised before it is kept)")),
     request_body(description = "The file's raw bytes; Content-Type one of the field's declared types, matching the content", content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"), ("application/pdf"))),
@@ -638,7 +638,7 @@ pub(super) async fn upload(
 }
 
 /// Auth: signed session; `read` and the field's `read` rule (404 otherwise).
-#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id"), ("field" = String, Path, description = "A file field of the collection")),
     responses(
         (status = 200, description = "The file, as an attachment with its sniffed type", content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"), ("application/pdf"))),
