@@ -271,6 +271,48 @@ impl Drop for InFlight {
     }
 }
 
+/// The pause of the accept loop after failures in a row: none after a success, then 10 ms,
+/// doubling up to [`MAX_ACCEPT_BACKOFF`].
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    pause: Duration,
+}
+
+impl AcceptBackoff {
+    fn succeeded(&mut self) {
+        self.pause = Duration::ZERO;
+    }
+
+    /// The pause after one more failure.
+    fn failed(&mut self) -> Duration {
+        self.pause = (self.pause * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+        self.pause
+    }
+}
+
+/// Accepts one connection with `accept`, retrying failures after a growing pause: out of file
+/// descriptors (EMFILE) and the like repeat until something closes, so retrying at once would
+/// spin a core and flood the log.
+async fn accept_backing_off<T, F, Fut>(mut accept: F, backoff: &mut AcceptBackoff) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::io::Result<T>>,
+{
+    loop {
+        match accept().await {
+            Ok(accepted) => {
+                backoff.succeeded();
+                return accepted;
+            }
+            Err(e) => {
+                let pause = backoff.failed();
+                tracing::warn!(error = %e, backoff_ms = pause.as_millis(), "accept failed");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets open
 /// connections finish (up to a drain timeout). Connections are bounded by `limits`.
 pub async fn serve_with(
@@ -290,7 +332,7 @@ pub async fn serve_with(
     let limits = Arc::new(limits);
     let (closing, closing_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut backoff = Duration::ZERO;
+    let mut backoff = AcceptBackoff::default();
     loop {
         // At the cap, wait for a connection to end before accepting another.
         let permit = tokio::select! {
@@ -301,24 +343,7 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => {
-                    backoff = Duration::ZERO;
-                    a
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off (growing, capped) instead
-                    // of spinning on an error that will repeat until something closes.
-                    backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
-                    tracing::warn!(error = %e, backoff_ms = backoff.as_millis(), "accept failed");
-                    drop(permit);
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {},
-                        () = &mut shutdown => break,
-                    }
-                    continue;
-                }
-            },
+            accepted = accept_backing_off(|| listener.accept(), &mut backoff) => accepted,
             () = &mut shutdown => break,
         };
         let from_proxy = limits
@@ -475,5 +500,74 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_counted_by_address_ipv6_by_its_64() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        // IPv4: the exact address.
+        assert_eq!(key("203.0.113.7"), key("203.0.113.7"));
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
+        // IPv6: one /64 is one key, whatever the interface part.
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::9"),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        // IPv4-mapped IPv6 is its IPv4 address (a dual-stack socket), not one /64 for all.
+        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
+        assert_ne!(key("::ffff:203.0.113.7"), key("::ffff:203.0.113.8"));
+    }
+
+    fn emfile() -> std::io::Error {
+        std::io::Error::from_raw_os_error(24)
+    }
+
+    /// Out of file descriptors, the accept loop pauses 10 ms, 20 ms, ... between tries instead
+    /// of spinning, and a success resets the pause.
+    #[tokio::test(start_paused = true)]
+    async fn failing_accepts_back_off_instead_of_spinning() {
+        let tries = std::cell::Cell::new(0_u32);
+        let mut backoff = AcceptBackoff::default();
+        let started = tokio::time::Instant::now();
+        let accepted = accept_backing_off(
+            || {
+                tries.set(tries.get() + 1);
+                let n = tries.get();
+                async move { if n <= 5 { Err(emfile()) } else { Ok(n) } }
+            },
+            &mut backoff,
+        )
+        .await;
+        assert_eq!(accepted, 6);
+        // 10 + 20 + 40 + 80 + 160 ms of pauses, on the paused clock.
+        assert_eq!(started.elapsed(), Duration::from_millis(310));
+        assert_eq!(backoff.pause, Duration::ZERO, "a success resets the pause");
+
+        // Failing for good: a handful of tries in 10 s, the pause capped at a second.
+        tries.set(0);
+        let forever = accept_backing_off(
+            || {
+                tries.set(tries.get() + 1);
+                async { Err::<(), _>(emfile()) }
+            },
+            &mut backoff,
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), forever)
+                .await
+                .is_err()
+        );
+        assert!((8..=20).contains(&tries.get()), "{} tries", tries.get());
+        assert_eq!(backoff.pause, MAX_ACCEPT_BACKOFF);
     }
 }
