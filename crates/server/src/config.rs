@@ -10,6 +10,9 @@
 //! #                                          # make one: miniguard keys generate
 //! audit_key_file = "/run/secrets/audit-key"  # the audit chain's HMAC key; or: audit_key_env
 //! #                                          # make one: miniguard audit-log keygen
+//! rich_text_image_hosts = ["img.example.com"] # hosts rich-text <img> may load from (https:);
+//! #                                          # without it no remote image is kept
+//! # metrics_from = ["10.0.0.5"]              # besides loopback, who may read /metrics
 //!
 //! [server.tls]
 //! cert = "/etc/miniguard/cert.pem"
