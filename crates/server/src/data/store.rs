@@ -270,7 +270,7 @@ async fn installed_file_columns(
 }
 
 /// Bytes of the files `uploader` uploaded, over every installed collection (see
-/// [`installed_file_columns`]), whoever owns the records that hold them.
+/// `installed_file_columns`), whoever owns the records that hold them.
 pub async fn file_bytes_of_uploader(db: &Db, uploader: i64) -> Result<i64, DbError> {
     let mut conn = db.data_conn().await?;
     let mut total: i64 = 0;
@@ -283,7 +283,7 @@ pub async fn file_bytes_of_uploader(db: &Db, uploader: i64) -> Result<i64, DbErr
 }
 
 /// Every blob name a record refers to, over every collection installed in the database (see
-/// [`installed_file_columns`]), whether or not the configuration in use declares it.
+/// `installed_file_columns`), whether or not the configuration in use declares it.
 pub async fn referenced_blobs(db: &Db) -> Result<std::collections::HashSet<String>, DbError> {
     let mut out = std::collections::HashSet::new();
     // Not a request's query: no time limit, the session pool.
