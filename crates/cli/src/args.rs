@@ -347,7 +347,7 @@ pub struct ServeArgs {
     pub dev: bool,
 
     /// Configuration file with the server settings (listen, database, tls, wechat). With --dev,
-    /// only its `[collections.*]` and `[server.limits]` are used.
+    /// only its `[collections.*]`, `[server.limits]` and `[server] rich_text_image_hosts` are used.
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
 

@@ -42,19 +42,26 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                 Some(a) => a,
                 None => DEV_LISTEN.parse().context("default listen address")?,
             };
-            // --config with --dev: only the file's [collections.*] and [server.limits] are used.
-            let (collections, limits) = match &args.config {
+            // --config with --dev: only the file's [collections.*], [server.limits] and
+            // [server] rich_text_image_hosts are used.
+            let (collections, limits, rich_text_image_hosts) = match &args.config {
                 Some(path) => (
                     ServerSettings::collections_from_file(path)?,
                     ServerSettings::dev_limits_from_file(path)?,
+                    ServerSettings::dev_image_hosts_from_file(path)?,
                 ),
-                None => (miniguard_server::data::Collections::default(), None),
+                None => (
+                    miniguard_server::data::Collections::default(),
+                    None,
+                    Vec::new(),
+                ),
             };
             launch::start_dev_with(
                 DevOptions {
                     listen,
                     data_dir: args.data_dir.clone(),
                     limits,
+                    rich_text_image_hosts,
                 },
                 collections,
             )

@@ -17,12 +17,16 @@
 //! themselves (ownership rules of records stay in the data API, which is authorization of a
 //! different kind: per record, not per route).
 //!
+//! A monitoring route (`/metrics`) is declared [`Access::MonitoringAddress`]: no session, the
+//! client's address must be loopback or listed in `metrics_from` (404 otherwise).
+//!
 //! Order of the checks: the stricter per-address auth rate (when declared), the session (a live
 //! access token and a valid signature: 401), the enrolment limit of a staff login without a
 //! factor (403 `mfa-enrolment-required`), staff (403 `staff-required`), a recent factor (403
 //! `mfa-required`).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -37,7 +41,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use crate::db::UserId;
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::http::{AppState, ClientAddr};
 use crate::mfa::STEP_UP_WINDOW;
 use crate::sessions::Authenticated;
 
@@ -47,6 +51,10 @@ use crate::sessions::Authenticated;
 pub enum Access {
     /// Anyone; no session.
     Public,
+    /// No session, but only from a monitoring address: the client's address (behind a trusted
+    /// proxy, the forwarded one) is loopback or listed in `metrics_from`. Anyone else gets 404,
+    /// so the route does not even show that it exists.
+    MonitoringAddress,
     /// A signed session (a live access token and a valid request signature).
     Session,
     /// A signed session whose login verified a second factor within [`STEP_UP_WINDOW`].
@@ -67,12 +75,18 @@ impl Access {
     pub fn name(self) -> &'static str {
         match self {
             Self::Public => "public",
+            Self::MonitoringAddress => "monitoring-address",
             Self::Session => "session",
             Self::SessionRecentFactor => "session+recent-factor",
             Self::Staff => "staff",
             Self::StaffRecentFactor => "staff+recent-factor",
             Self::FactorChange => "factor-change",
         }
+    }
+
+    /// Whether a signed session is needed (and so the `session` + `signature` security).
+    pub fn needs_session(self) -> bool {
+        !matches!(self, Self::Public | Self::MonitoringAddress)
     }
 
     /// Adds the stricter per-address auth rate (routes that start logins or call the platform).
@@ -122,8 +136,16 @@ impl Declared {
     /// The answers the layer can give for this declaration: (status, description).
     fn denials(self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if self.access == Access::Public {
-            return out;
+        match self.access {
+            Access::Public => return out,
+            Access::MonitoringAddress => {
+                out.push((
+                    "404",
+                    "Not from loopback or a metrics_from address (not found)".to_owned(),
+                ));
+                return out;
+            }
+            _ => {}
         }
         out.push((
             "401",
@@ -226,7 +248,7 @@ impl Routes {
 
 /// Writes a declaration into an operation: security, extension, 401/403 answers.
 fn document(op: &mut Operation, declared: Declared) {
-    op.security = (declared.access != Access::Public).then(|| {
+    op.security = declared.access.needs_session().then(|| {
         vec![
             SecurityRequirement::new("session", Vec::<String>::new())
                 .add("signature", Vec::<String>::new()),
@@ -284,8 +306,16 @@ async fn enforce(
     if declared.auth_rate {
         crate::http::limit(state.auth_limit(), &req)?;
     }
-    if declared.access == Access::Public {
-        return Ok(next.run(req).await);
+    match declared.access {
+        Access::Public => return Ok(next.run(req).await),
+        Access::MonitoringAddress => {
+            let client = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
+            if !monitoring_address(client, &state.options().metrics_from) {
+                return Err(ApiError::NotFound("not a monitoring address"));
+            }
+            return Ok(next.run(req).await);
+        }
+        _ => {}
     }
     let (mut req, auth, limited) = crate::signed::verify(&state, req).await?;
     if limited && !declared.while_enrolling {
@@ -297,7 +327,7 @@ async fn enforce(
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
     match declared.access {
-        Access::Public | Access::Session => {}
+        Access::Public | Access::MonitoringAddress | Access::Session => {}
         Access::SessionRecentFactor => recent(&state, &auth, &route).await?,
         Access::Staff => staff(&state, auth.user).await?,
         Access::StaffRecentFactor => {
@@ -312,6 +342,15 @@ async fn enforce(
     }
     req.extensions_mut().insert(auth);
     Ok(next.run(req).await)
+}
+
+/// Whether the client address may call a [`Access::MonitoringAddress`] route: loopback, or one
+/// of `from` (IPv4-mapped IPv6 compared as IPv4). No known address (no socket) is refused.
+fn monitoring_address(client: Option<IpAddr>, from: &[IpAddr]) -> bool {
+    client.is_some_and(|ip| {
+        let ip = ip.to_canonical();
+        ip.is_loopback() || from.iter().any(|f| f.to_canonical() == ip)
+    })
 }
 
 async fn recent(state: &AppState, auth: &Authenticated, route: &str) -> Result<(), ApiError> {
@@ -340,8 +379,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_loopback_and_listed_addresses_are_monitoring_addresses() {
+        let listed: IpAddr = "10.0.0.9".parse().unwrap();
+        assert!(monitoring_address(Some("127.0.0.1".parse().unwrap()), &[]));
+        assert!(monitoring_address(Some("::1".parse().unwrap()), &[]));
+        assert!(monitoring_address(
+            Some("::ffff:127.0.0.1".parse().unwrap()),
+            &[]
+        ));
+        assert!(monitoring_address(Some(listed), &[listed]));
+        assert!(monitoring_address(
+            Some("::ffff:10.0.0.9".parse().unwrap()),
+            &[listed]
+        ));
+        assert!(!monitoring_address(
+            Some("10.0.0.8".parse().unwrap()),
+            &[listed]
+        ));
+        assert!(!monitoring_address(None, &[listed]));
+    }
+
+    #[test]
     fn denials_follow_the_declaration() {
         assert!(Declared::from(Access::Public).denials().is_empty());
+        let monitoring = Declared::from(Access::MonitoringAddress).denials();
+        assert_eq!(monitoring.len(), 1);
+        assert_eq!(monitoring[0].0, "404");
         let session = Declared::from(Access::Session).denials();
         assert_eq!(session.len(), 2);
         assert!(session[1].1.contains("mfa-enrolment-required"));

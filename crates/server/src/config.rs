@@ -10,6 +10,9 @@
 //! #                                          # make one: miniguard keys generate
 //! audit_key_file = "/run/secrets/audit-key"  # the audit chain's HMAC key; or: audit_key_env
 //! #                                          # make one: miniguard audit-log keygen
+//! rich_text_image_hosts = ["img.example.com"] # hosts rich-text <img> may load from (https:);
+//! #                                          # without it no remote image is kept
+//! # metrics_from = ["10.0.0.5"]              # besides loopback, who may read /metrics
 //!
 //! [server.tls]
 //! cert = "/etc/miniguard/cert.pem"
@@ -48,12 +51,13 @@
 //! auth_burst = 10
 //! query_timeout = "5s"     # one data API query; SQLite is interrupted at it (503, Retry-After)
 //! filter_budget = 100      # cost of one ?filter= (a ~ on long text costs up to 32)
-//! upload_quota_bytes = 104857600   # uploads the records of one owner may hold (100 MiB)
+//! upload_quota_bytes = 104857600   # files one user may have uploaded, in any record (100 MiB)
 //!
 //! [server.connections]
 //! max = 1024               # open at once (lowered at start to fit the open-file limit)
 //! per_address = 64         # open at once from one address (IPv6 by /64); at it, the
-//!                          # longest-idle one closes for a new one
+//!                          # longest-idle one closes for a new one (not for trusted_proxies,
+//!                          # which carry many clients: only `max` holds them)
 //! idle_timeout = "60s"     # no request in flight this long: closed
 //! ```
 //!
@@ -120,7 +124,7 @@ pub struct ServerSettings {
     /// Addresses besides loopback that may read `/metrics` (a Prometheus server).
     #[serde(default)]
     pub metrics_from: Vec<IpAddr>,
-    /// Hosts rich-text images may come from (`https:` only); empty: any `https:` host.
+    /// Hosts rich-text images may come from (`https:` only); empty: no remote image is kept.
     #[serde(default)]
     pub rich_text_image_hosts: Vec<String>,
     #[serde(default = "default_body_limit")]
@@ -239,6 +243,48 @@ impl LimitSettings {
             Rate::new(self.auth_per_minute, self.auth_burst),
         )
     }
+}
+
+/// What `serve --dev --config FILE` reads of `[server]` (the rest is not needed in development).
+#[derive(Deserialize)]
+struct DevServer {
+    limits: Option<LimitSettings>,
+    #[serde(default)]
+    rich_text_image_hosts: Vec<String>,
+}
+
+fn dev_server_section(path: &Path) -> Result<Option<DevServer>, ConfigError> {
+    #[derive(Deserialize)]
+    struct DevFile {
+        server: Option<DevServer>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let file: DevFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        source: Box::new(e),
+    })?;
+    Ok(file.server)
+}
+
+/// `rich_text_image_hosts` names hosts, not URLs or patterns: `img.example.com`.
+fn check_image_hosts(hosts: &[String]) -> Result<(), ConfigError> {
+    for h in hosts {
+        let plain = !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !h.starts_with('.')
+            && !h.ends_with('.');
+        if !plain {
+            return Err(ConfigError::Invalid(format!(
+                "rich_text_image_hosts: {h:?} is not a host name (write img.example.com, \
+                 without scheme, port, path or wildcard)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `[server.connections]` (see [`crate::serve::ConnectionLimits`]).
@@ -508,27 +554,21 @@ impl ServerSettings {
     /// `[server]` is not needed in development and not read). Lets a team run scanners and load
     /// tests against the dev server with limits of its choosing.
     pub fn dev_limits_from_file(path: &Path) -> Result<Option<LimitSettings>, ConfigError> {
-        #[derive(Deserialize)]
-        struct DevFile {
-            server: Option<DevServer>,
-        }
-        #[derive(Deserialize)]
-        struct DevServer {
-            limits: Option<LimitSettings>,
-        }
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let file: DevFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.display().to_string(),
-            source: Box::new(e),
-        })?;
-        let limits = file.server.and_then(|s| s.limits);
+        let limits = dev_server_section(path)?.and_then(|s| s.limits);
         if let Some(l) = &limits {
             l.check()?;
         }
         Ok(limits)
+    }
+
+    /// For `serve --dev --config FILE`: the file's `[server] rich_text_image_hosts` (empty
+    /// without it), so development keeps the rich-text images the deployment would keep.
+    pub fn dev_image_hosts_from_file(path: &Path) -> Result<Vec<String>, ConfigError> {
+        let hosts = dev_server_section(path)?
+            .map(|s| s.rich_text_image_hosts)
+            .unwrap_or_default();
+        check_image_hosts(&hosts)?;
+        Ok(hosts)
     }
 
     /// Checks the settings as a whole (after command-line overrides, too).
@@ -552,6 +592,7 @@ impl ServerSettings {
             _ => Ok(()),
         }?;
         self.connections.check()?;
+        check_image_hosts(&self.rich_text_image_hosts)?;
         if self.body_limit_bytes == 0 || self.request_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "body_limit_bytes and request_timeout_secs must be positive".into(),
@@ -861,6 +902,39 @@ secret_file = "secret.txt"
         );
         std::fs::write(&path, "[server.limits]\nburst = 0\n").unwrap();
         assert!(ServerSettings::dev_limits_from_file(&path).is_err());
+
+        // ... and [server] rich_text_image_hosts, host names only.
+        std::fs::write(
+            &path,
+            "[server]\nrich_text_image_hosts = [\"img.example.com\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ServerSettings::dev_image_hosts_from_file(&path).unwrap(),
+            ["img.example.com"]
+        );
+        for bad in [
+            "https://img.example.com",
+            "*.example.com",
+            "img.example.com/x",
+            "",
+        ] {
+            std::fs::write(
+                &path,
+                format!("[server]\nrich_text_image_hosts = [{bad:?}]\n"),
+            )
+            .unwrap();
+            assert!(
+                ServerSettings::dev_image_hosts_from_file(&path).is_err(),
+                "{bad}"
+            );
+        }
+        std::fs::write(&path, "[collections.x]\n").unwrap();
+        assert!(
+            ServerSettings::dev_image_hosts_from_file(&path)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

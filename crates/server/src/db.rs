@@ -37,6 +37,9 @@ pub enum DbError {
          audit_key_file) to append to it"
     )]
     AuditKeyNeeded,
+    /// The database contradicts itself (a bookkeeping table edited by hand, say).
+    #[error("database integrity: {0}")]
+    Integrity(String),
     #[error("{path}: {source}")]
     Files {
         path: String,

@@ -22,7 +22,7 @@ use crate::platform::PlatformError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
-    /// An upload would take its owner over the storage quota.
+    /// An upload would take its uploader over the storage quota.
     #[error("storage quota exceeded")]
     QuotaExceeded,
     /// The body or a parameter was malformed; the reason is for the log.
@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The body was not `application/json`.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(Cow<'static, str>),
+    /// An upload's `Content-Type` is not one of its file field's types.
+    #[error("file type not accepted by this field")]
+    UnsupportedFileType,
     /// The platform login failed; the platform's own code and message are for the log.
     #[error("platform login: {0}")]
     Platform(#[from] PlatformError),
@@ -157,8 +160,13 @@ impl ApiError {
             Self::QuotaExceeded => Problem::typed(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "quota-exceeded",
-                "The storage quota of the record's owner would be exceeded",
+                "The storage quota of the uploading user would be exceeded",
             ),
+            Self::UnsupportedFileType => {
+                let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+                p.detail = Some("The Content-Type is not one of the file field's types.");
+                p
+            }
             Self::UnsupportedMediaType(_) => {
                 let mut p = Problem::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE);
                 p.detail = Some("Send the body as application/json.");

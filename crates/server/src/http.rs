@@ -69,9 +69,10 @@ pub struct AppOptions {
     pub data_query_timeout: Duration,
     /// The cost budget of one `?filter=` (see [`crate::data::filter::cost`]).
     pub filter_budget: u32,
-    /// Bytes of uploaded files all records of one owner may hold.
+    /// Bytes of files one user may have uploaded (charged to the uploader, whoever owns the
+    /// records that hold them).
     pub upload_quota_bytes: u64,
-    /// Hosts rich-text images may come from (`https:` only); empty: any `https:` host.
+    /// Hosts rich-text images may come from (`https:` only); empty: no remote image is kept.
     pub image_hosts: Vec<String>,
 }
 
@@ -306,22 +307,7 @@ pub fn app(state: AppState) -> Router {
         .into();
     // `Router::layer` wraps what is already there, so the innermost layer comes first.
     routes
-        .route(
-            crate::openapi::OPENAPI_PATH,
-            axum::routing::get(move || {
-                let doc = Arc::clone(&doc);
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "application/json")],
-                        doc.to_string(),
-                    )
-                }
-            }),
-        )
-        .route(
-            crate::metrics::METRICS_PATH,
-            axum::routing::get(crate::metrics::serve_metrics),
-        )
+        .layer(axum::Extension(crate::openapi::Document(doc)))
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(RequestBodyLimitLayer::new(options.body_limit))
         .layer(TimeoutLayer::with_status_code(

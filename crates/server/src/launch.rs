@@ -76,6 +76,9 @@ pub struct DevOptions {
     pub data_dir: Option<PathBuf>,
     /// Per-address rate limits; the defaults when `None`.
     pub limits: Option<crate::config::LimitSettings>,
+    /// Hosts rich-text images may come from (`[server] rich_text_image_hosts` of the file given
+    /// with `--config`); empty: no remote image is kept.
+    pub rich_text_image_hosts: Vec<String>,
 }
 
 /// A bound, ready server: what it listens on and how, before it accepts anything.
@@ -98,7 +101,6 @@ pub struct Running {
     router: axum::Router,
     transport: Transport,
     limits: ConnectionLimits,
-    collections: crate::data::Collections,
     db: Db,
     fake: Option<FakeWeChat>,
     other_fakes: Option<(FakeDouyin, FakeAlipay)>,
@@ -109,7 +111,7 @@ impl Running {
     /// Serves until `shutdown` completes, then drains connections and closes the database (and,
     /// in `--dev`, stops the fake and removes the temporary data).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.db.clone(), self.collections.clone()));
+        let sweeper = tokio::spawn(sweep_forever(self.db.clone()));
         let served = serve_with(
             self.listener,
             self.router,
@@ -135,14 +137,12 @@ impl Running {
 /// How often expired tokens and nonces are deleted.
 const SWEEP_EVERY: Duration = Duration::from_mins(10);
 
-async fn sweep_forever(db: Db, collections: crate::data::Collections) {
+async fn sweep_forever(db: Db) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         // The first tick is at once: orphans of a crash go at start.
         tick.tick().await;
-        match crate::data::files::sweep_orphans(&db, &collections, crate::data::files::ORPHAN_GRACE)
-            .await
-        {
+        match crate::data::files::sweep_orphans(&db, crate::data::files::ORPHAN_GRACE).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "removed orphaned uploads"),
             Err(e) => tracing::warn!(error = %e, "sweeping orphaned uploads failed"),
@@ -227,6 +227,9 @@ pub async fn start_dev_with(
         app_options.filter_budget = limits.filter_budget;
         app_options.upload_quota_bytes = limits.upload_quota_bytes;
     }
+    app_options
+        .image_hosts
+        .clone_from(&options.rich_text_image_hosts);
     let state = AppState::with_services(db.clone(), platforms, keyring, app_options, mfa)
         .with_collections(collections.clone());
     Ok(Running {
@@ -241,7 +244,6 @@ pub async fn start_dev_with(
         router: app(state),
         transport: Transport::Tls(cert.server_config()?),
         limits: fit_to_open_file_limit(ConnectionLimits::default()),
-        collections,
         db,
         fake: Some(fake),
         other_fakes: Some(other_fakes),
@@ -357,8 +359,10 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         listener,
         router: app(state),
         transport: transport.0,
-        limits: fit_to_open_file_limit(settings.connections.limits()),
-        collections: settings.collections.clone(),
+        limits: fit_to_open_file_limit(ConnectionLimits {
+            trusted_proxies: settings.trusted_proxies.clone(),
+            ..settings.connections.limits()
+        }),
         db,
         fake: None,
         other_fakes: None,
@@ -561,6 +565,7 @@ mod tests {
             listen: "0.0.0.0:0".parse().unwrap(),
             data_dir: None,
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         })
         .await;
         assert!(matches!(r, Err(LaunchError::DevNotLoopback(_))));
@@ -572,6 +577,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         })
         .await
         .unwrap();

@@ -7,15 +7,15 @@
 //! - `miniguard_http_requests_in_flight`.
 //!
 //! Security signals read straight off these: 401s (bad tokens, bad signatures, replays), 429s
-//! (rate limits) and 4xx on the login routes. The endpoint answers only clients on a loopback
-//! address or listed in `AppOptions::metrics_from` (`[server] metrics_from`); to everyone else it
-//! does not exist (404).
+//! (rate limits) and 4xx on the login routes. The route is declared
+//! [`crate::access::Access::MonitoringAddress`]: the access layer lets through only clients on a
+//! loopback address or listed in `AppOptions::metrics_from` (`[server] metrics_from`); to
+//! everyone else it does not exist (404).
 
-use std::net::IpAddr;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -26,7 +26,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::error::ApiError;
-use crate::http::{AppState, ClientAddr};
+use crate::http::AppState;
 
 /// The path of the endpoint.
 pub const METRICS_PATH: &str = "/metrics";
@@ -128,21 +128,10 @@ pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Ne
     res
 }
 
-fn allowed(client: Option<IpAddr>, from: &[IpAddr]) -> bool {
-    client.is_some_and(|ip| {
-        let ip = ip.to_canonical();
-        ip.is_loopback() || from.iter().any(|f| f.to_canonical() == ip)
-    })
-}
-
-/// Auth: the client's address (loopback or `metrics_from`); 404 for everyone else.
-pub(crate) async fn serve_metrics(
-    State(state): State<AppState>,
-    axum::Extension(client): axum::Extension<ClientAddr>,
-) -> Result<Response, ApiError> {
-    if !allowed(client.0, &state.options().metrics_from) {
-        return Ok(StatusCode::NOT_FOUND.into_response());
-    }
+/// Auth: declared `monitoring-address` (loopback or `metrics_from`; 404 for everyone else).
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Request counts, latencies and requests in flight by route template, in the Prometheus text format", content_type = "text/plain; version=0.0.4")))]
+pub(crate) async fn serve_metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let body = state
         .metrics()
         .render()
@@ -153,20 +142,4 @@ pub(crate) async fn serve_metrics(
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(res)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_and_listed_addresses_may_read_metrics() {
-        let listed: IpAddr = "10.0.0.9".parse().unwrap();
-        assert!(allowed(Some("127.0.0.1".parse().unwrap()), &[]));
-        assert!(allowed(Some("::1".parse().unwrap()), &[]));
-        assert!(allowed(Some("::ffff:127.0.0.1".parse().unwrap()), &[]));
-        assert!(allowed(Some(listed), &[listed]));
-        assert!(!allowed(Some("10.0.0.8".parse().unwrap()), &[listed]));
-        assert!(!allowed(None, &[listed]));
-    }
 }

@@ -131,6 +131,25 @@ pub(crate) fn finish(mut doc: OpenApi) -> OpenApi {
 /// The path of the document itself.
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
+/// The finished document as served, a request extension (set once the router is built, since
+/// the document describes the router).
+#[derive(Clone, Debug)]
+pub(crate) struct Document(pub(crate) std::sync::Arc<str>);
+
+/// Auth: none. This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json")))]
+pub(crate) async fn openapi_json(
+    axum::Extension(doc): axum::Extension<Document>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc.0.to_string(),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -27,6 +27,11 @@ pub(crate) fn router(state: &AppState) -> OpenApiRouter<AppState> {
     Routes::with_router(OpenApiRouter::with_openapi(crate::openapi::base()))
         .add(Access::Public, routes!(healthz))
         .add(Access::Public, routes!(readyz))
+        .add(Access::Public, routes!(crate::openapi::openapi_json))
+        .add(
+            Access::MonitoringAddress,
+            routes!(crate::metrics::serve_metrics),
+        )
         .add(Access::Public.with_auth_rate(), routes!(platform_login))
         .add(Access::Public.with_auth_rate(), routes!(refresh))
         .add(Access::Session.while_enrolling(), routes!(logout))

@@ -5,7 +5,8 @@
 //! bounded: a cap on all connections (the accept loop waits at the cap rather than running the
 //! process out of file descriptors), a cap per client address (at it, a new connection makes the
 //! address's longest-idle connection close, so keep-alive pools and users behind one NAT are not
-//! locked out; when all of them have requests in flight it is closed at once), a TLS handshake
+//! locked out; when all of them have requests in flight it is closed at once; connections from a
+//! trusted proxy, which carry many clients, are held only to the cap on all), a TLS handshake
 //! timeout, a header timeout, and an idle timeout counted in requests, not
 //! bytes: a connection with no request in flight for [`ConnectionLimits::idle_timeout`] is told
 //! to close and dropped a few seconds later if it does not, whatever it sends meanwhile (HTTP/2
@@ -59,6 +60,10 @@ pub struct ConnectionLimits {
     /// HTTP/2: the server pings a connection this often while requests are in flight and closes
     /// it when a ping is not answered within the same time.
     pub keep_alive_interval: Duration,
+    /// Addresses of reverse proxies in front of the server (`trusted_proxies`): every client
+    /// behind one arrives from its address, so its connections are not held to
+    /// `max_per_address` (only to `max_connections`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for ConnectionLimits {
@@ -71,6 +76,7 @@ impl Default for ConnectionLimits {
             header_timeout: Duration::from_secs(10),
             max_streams: 64,
             keep_alive_interval: Duration::from_secs(20),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -133,9 +139,30 @@ struct Tracked {
 }
 
 struct AddressSlot {
-    table: Arc<PerAddress>,
-    key: IpAddr,
+    /// The table and key the connection is counted under; `None` for a trusted proxy's.
+    counted: Option<(Arc<PerAddress>, IpAddr)>,
     tracked: Arc<Tracked>,
+}
+
+impl Tracked {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            activity: Arc::new(Activity::new()),
+            evicted: Notify::new(),
+            was_evicted: AtomicBool::new(false),
+        })
+    }
+}
+
+impl AddressSlot {
+    /// A connection from a trusted proxy: it stands for many clients, so it takes no place in
+    /// the per-address table (the cap on all connections still holds it).
+    fn uncounted() -> Self {
+        Self {
+            counted: None,
+            tracked: Tracked::new(),
+        }
+    }
 }
 
 impl PerAddress {
@@ -170,15 +197,10 @@ impl PerAddress {
             victim.was_evicted.store(true, Ordering::Release);
             victim.evicted.notify_one();
         }
-        let tracked = Arc::new(Tracked {
-            activity: Arc::new(Activity::new()),
-            evicted: Notify::new(),
-            was_evicted: AtomicBool::new(false),
-        });
+        let tracked = Tracked::new();
         conns.push(Arc::clone(&tracked));
         Some(AddressSlot {
-            table: Arc::clone(self),
-            key,
+            counted: Some((Arc::clone(self), key)),
             tracked,
         })
     }
@@ -186,15 +208,17 @@ impl PerAddress {
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
-        let mut open = self
-            .table
+        let Some((table, key)) = &self.counted else {
+            return;
+        };
+        let mut open = table
             .open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(conns) = open.get_mut(&self.key) {
+        if let Some(conns) = open.get_mut(key) {
             conns.retain(|c| !Arc::ptr_eq(c, &self.tracked));
             if conns.is_empty() {
-                open.remove(&self.key);
+                open.remove(key);
             }
         }
     }
@@ -247,6 +271,48 @@ impl Drop for InFlight {
     }
 }
 
+/// The pause of the accept loop after failures in a row: none after a success, then 10 ms,
+/// doubling up to [`MAX_ACCEPT_BACKOFF`].
+#[derive(Debug, Default)]
+struct AcceptBackoff {
+    pause: Duration,
+}
+
+impl AcceptBackoff {
+    fn succeeded(&mut self) {
+        self.pause = Duration::ZERO;
+    }
+
+    /// The pause after one more failure.
+    fn failed(&mut self) -> Duration {
+        self.pause = (self.pause * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
+        self.pause
+    }
+}
+
+/// Accepts one connection with `accept`, retrying failures after a growing pause: out of file
+/// descriptors (EMFILE) and the like repeat until something closes, so retrying at once would
+/// spin a core and flood the log.
+async fn accept_backing_off<T, F, Fut>(mut accept: F, backoff: &mut AcceptBackoff) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::io::Result<T>>,
+{
+    loop {
+        match accept().await {
+            Ok(accepted) => {
+                backoff.succeeded();
+                return accepted;
+            }
+            Err(e) => {
+                let pause = backoff.failed();
+                tracing::warn!(error = %e, backoff_ms = pause.as_millis(), "accept failed");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting and lets open
 /// connections finish (up to a drain timeout). Connections are bounded by `limits`.
 pub async fn serve_with(
@@ -266,7 +332,7 @@ pub async fn serve_with(
     let limits = Arc::new(limits);
     let (closing, closing_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut backoff = Duration::ZERO;
+    let mut backoff = AcceptBackoff::default();
     loop {
         // At the cap, wait for a connection to end before accepting another.
         let permit = tokio::select! {
@@ -277,27 +343,19 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => {
-                    backoff = Duration::ZERO;
-                    a
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off (growing, capped) instead
-                    // of spinning on an error that will repeat until something closes.
-                    backoff = (backoff * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_BACKOFF);
-                    tracing::warn!(error = %e, backoff_ms = backoff.as_millis(), "accept failed");
-                    drop(permit);
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {},
-                        () = &mut shutdown => break,
-                    }
-                    continue;
-                }
-            },
+            accepted = accept_backing_off(|| listener.accept(), &mut backoff) => accepted,
             () = &mut shutdown => break,
         };
-        let Some(slot) = per_address.take(peer.ip(), limits.max_per_address) else {
+        let from_proxy = limits
+            .trusted_proxies
+            .iter()
+            .any(|p| p.to_canonical() == peer.ip().to_canonical());
+        let slot = if from_proxy {
+            Some(AddressSlot::uncounted())
+        } else {
+            per_address.take(peer.ip(), limits.max_per_address)
+        };
+        let Some(slot) = slot else {
             tracing::debug!(%peer, "too many busy connections from this address: closed");
             drop(stream);
             continue;
@@ -442,5 +500,74 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_counted_by_address_ipv6_by_its_64() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        // IPv4: the exact address.
+        assert_eq!(key("203.0.113.7"), key("203.0.113.7"));
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
+        // IPv6: one /64 is one key, whatever the interface part.
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(
+            key("2001:db8:1:2:aaaa::9"),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        // IPv4-mapped IPv6 is its IPv4 address (a dual-stack socket), not one /64 for all.
+        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
+        assert_ne!(key("::ffff:203.0.113.7"), key("::ffff:203.0.113.8"));
+    }
+
+    fn emfile() -> std::io::Error {
+        std::io::Error::from_raw_os_error(24)
+    }
+
+    /// Out of file descriptors, the accept loop pauses 10 ms, 20 ms, ... between tries instead
+    /// of spinning, and a success resets the pause.
+    #[tokio::test(start_paused = true)]
+    async fn failing_accepts_back_off_instead_of_spinning() {
+        let tries = std::cell::Cell::new(0_u32);
+        let mut backoff = AcceptBackoff::default();
+        let started = tokio::time::Instant::now();
+        let accepted = accept_backing_off(
+            || {
+                tries.set(tries.get() + 1);
+                let n = tries.get();
+                async move { if n <= 5 { Err(emfile()) } else { Ok(n) } }
+            },
+            &mut backoff,
+        )
+        .await;
+        assert_eq!(accepted, 6);
+        // 10 + 20 + 40 + 80 + 160 ms of pauses, on the paused clock.
+        assert_eq!(started.elapsed(), Duration::from_millis(310));
+        assert_eq!(backoff.pause, Duration::ZERO, "a success resets the pause");
+
+        // Failing for good: a handful of tries in 10 s, the pause capped at a second.
+        tries.set(0);
+        let forever = accept_backing_off(
+            || {
+                tries.set(tries.get() + 1);
+                async { Err::<(), _>(emfile()) }
+            },
+            &mut backoff,
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_secs(10), forever)
+                .await
+                .is_err()
+        );
+        assert!((8..=20).contains(&tries.get()), "{} tries", tries.get());
+        assert_eq!(backoff.pause, MAX_ACCEPT_BACKOFF);
     }
 }

@@ -29,6 +29,9 @@ use tower::ServiceExt as _;
 const PINNED: &[(&str, &str, &str, bool)] = &[
     ("GET", "/healthz", "public", false),
     ("GET", "/readyz", "public", false),
+    ("GET", "/openapi.json", "public", false),
+    // From loopback or a `metrics_from` address only; in process there is no address at all.
+    ("GET", "/metrics", "monitoring-address", false),
     ("POST", "/v1/auth/{platform}/login", "public", false),
     ("POST", "/v1/auth/refresh", "public", false),
     ("POST", "/v1/admin/login", "public", false),
@@ -125,6 +128,8 @@ enum Expect {
     Staff,
     /// 403 mfa-required.
     Mfa,
+    /// 404: the route does not show itself to this caller.
+    Hidden,
 }
 
 /// What a declaration means for a caller (written from the rules in docs/protocol.md, not from
@@ -133,6 +138,10 @@ fn expected(access: &str, while_enrolling: bool, caller: Caller) -> Expect {
     use Caller::*;
     if access == "public" {
         return Expect::Allowed;
+    }
+    // The walk has no socket, so no caller comes from a monitoring address, signed in or not.
+    if access == "monitoring-address" {
+        return Expect::Hidden;
     }
     let staff_route = access.starts_with("staff");
     let needs_recent = access.ends_with("recent-factor") || access == "factor-change";
@@ -248,7 +257,22 @@ impl World {
     }
 
     async fn send(&self, method: &str, path: &str, session: Option<&Value>) -> (u16, Value) {
+        self.send_from(None, method, path, session).await
+    }
+
+    /// [`Self::send`] as if over a socket from `peer`.
+    async fn send_from(
+        &self,
+        peer: Option<&str>,
+        method: &str,
+        path: &str,
+        session: Option<&Value>,
+    ) -> (u16, Value) {
         let mut req = Request::builder().method(method).uri(path);
+        if let Some(peer) = peer {
+            let addr: std::net::SocketAddr = peer.parse().unwrap();
+            req = req.extension(axum::extract::ConnectInfo(addr));
+        }
         if let Some(s) = session {
             let key = SigningKey::from_base64url(s["signing_key"].as_str().unwrap()).unwrap();
             let nonce = generate_nonce().unwrap();
@@ -334,14 +358,18 @@ async fn every_operation_answers_every_kind_of_caller_as_declared() {
         );
         let security = op.get("security").and_then(Value::as_array);
         let responses = &op["responses"];
-        if access == "public" {
+        if access == "public" || access == "monitoring-address" {
             assert!(security.is_none_or(Vec::is_empty), "{method} {path}");
         } else {
             let names: Vec<&String> = security.unwrap()[0].as_object().unwrap().keys().collect();
             assert_eq!(names, ["session", "signature"], "{method} {path}");
             assert!(responses["401"].is_object(), "{method} {path}: 401");
         }
-        let can_403 = access != "public" && (!while_enrolling || access != "session");
+        if access == "monitoring-address" {
+            assert!(responses["404"].is_object(), "{method} {path}: 404");
+        }
+        let can_403 = !["public", "monitoring-address"].contains(&access)
+            && (!while_enrolling || access != "session");
         if can_403 {
             assert!(responses["403"].is_object(), "{method} {path}: 403");
         }
@@ -385,11 +413,32 @@ async fn every_operation_answers_every_kind_of_caller_as_declared() {
                     assert_eq!(status, 403, "{what}");
                     assert_eq!(kind, "urn:miniguard:problem:mfa-required", "{what}");
                 }
+                Expect::Hidden => {
+                    assert_eq!(status, 404, "{what}");
+                    assert_eq!(kind, "about:blank", "{what}");
+                }
             }
             walked += 1;
         }
     }
     assert_eq!(walked, PINNED.len() * CALLERS.len());
+    w.state.db().close().await;
+}
+
+/// The monitoring route answers a loopback or listed address through the same layer, with no
+/// session, and stays hidden from any other address, signed in or not.
+#[tokio::test]
+async fn metrics_answer_monitoring_addresses_only() {
+    let w = world().await;
+    let (status, _) = w
+        .send_from(Some("127.0.0.1:4000"), "GET", "/metrics", None)
+        .await;
+    assert_eq!(status, 200);
+    let staff = w.session(Caller::StaffSteppedUp).await;
+    let (status, _) = w
+        .send_from(Some("192.0.2.7:4000"), "GET", "/metrics", staff.as_ref())
+        .await;
+    assert_eq!(status, 404);
     w.state.db().close().await;
 }
 

@@ -302,3 +302,192 @@ async fn a_full_table_of_idle_connections_drains_and_new_clients_are_served() {
     }
     server.stop().await;
 }
+
+/// A connection with a request in flight (its body is still on its way) from `from`, or `None`
+/// when the server closed it instead.
+async fn busy_from(server: &TestServer, from: &str) -> Option<TlsStream<TcpStream>> {
+    let mut tls = tls_from(server, from, &[b"http/1.1"]).await?;
+    tls.write_all(
+        b"POST /v1/auth/wechat/login HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{\"code\":",
+    )
+    .await
+    .ok()?;
+    tls.flush().await.ok()?;
+    Some(tls)
+}
+
+/// Regression: behind a reverse proxy every client arrives from the proxy's address, so the
+/// per-address cap was one cap for all clients: once `max_per_address` of them had requests in
+/// flight, everyone else was turned away. A trusted proxy's connections are held only to the cap
+/// on all connections; any other address still gets its share and no more.
+#[tokio::test]
+async fn a_trusted_proxy_is_not_held_to_the_per_address_cap() {
+    let server = start(ConnectionLimits {
+        max_per_address: 2,
+        max_connections: 16,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut busy = Vec::new();
+    for i in 0..6 {
+        let tls = busy_from(&server, "127.0.0.1").await;
+        // Let the server's answer (or refusal) arrive before the next one.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        busy.push(tls.unwrap_or_else(|| panic!("connection {i} from the proxy was refused")));
+    }
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        others.push(
+            busy_from(&server, "127.0.0.2")
+                .await
+                .expect("within the share"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tls_from(&server, "127.0.0.2", &[b"http/1.1"])
+            .await
+            .is_none(),
+        "an address that is not a proxy keeps its cap"
+    );
+    // Every connection of the proxy is still served.
+    for tls in &mut busy {
+        tls.write_all(b"\"dev:x\"}                              ")
+            .await
+            .unwrap();
+        let mut buf = [0_u8; 64];
+        let n = tokio::time::timeout(WAIT, tls.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 "), "{:?}", &buf[..n]);
+    }
+    drop(others);
+    server.stop().await;
+}
+
+/// One HTTP/2 frame: (type, flags, stream id, payload).
+type Frame = (u8, u8, u32, Vec<u8>);
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap();
+    let mut out = len.to_be_bytes()[1..].to_vec();
+    out.push(kind);
+    out.push(flags);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Reads the next frame; `None` when the server closed the connection or [`WAIT`] passed.
+async fn read_frame<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<Frame> {
+    let mut head = [0_u8; 9];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut head))
+        .await
+        .ok()?
+        .ok()?;
+    let len = usize::try_from(u32::from_be_bytes([0, head[0], head[1], head[2]])).unwrap();
+    assert!(len <= 1 << 16, "a frame of {len} bytes");
+    let mut payload = vec![0_u8; len];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut payload))
+        .await
+        .ok()?
+        .ok()?;
+    let id = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+    Some((head[3], head[4], id, payload))
+}
+
+/// A HPACK header block of literal fields (never indexed, no Huffman coding): short names and
+/// values only.
+fn header_block(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        out.push(0x10);
+        out.push(u8::try_from(name.len()).unwrap());
+        out.extend_from_slice(name.as_bytes());
+        out.push(u8::try_from(value.len()).unwrap());
+        out.extend_from_slice(value.as_bytes());
+    }
+    out
+}
+
+const HEADERS: u8 = 0x1;
+const RST_STREAM: u8 = 0x3;
+const SETTINGS: u8 = 0x4;
+const GOAWAY: u8 = 0x7;
+const END_HEADERS: u8 = 0x4;
+const ACK: u8 = 0x1;
+const REFUSED_STREAM: u32 = 0x7;
+
+/// Round 2, item 2: an HTTP/2 connection carries at most `max_streams` requests at once. A
+/// client that opens more than the server's SETTINGS allow has the extra streams refused
+/// (`RST_STREAM` with `REFUSED_STREAM`), and the streams within the limit go on.
+#[tokio::test]
+async fn http2_streams_over_the_limit_are_refused() {
+    let server = start(ConnectionLimits {
+        max_streams: 2,
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut tls = tls_from(&server, "127.0.0.1", &[b"h2"])
+        .await
+        .expect("handshake");
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    tls.write_all(&frame(SETTINGS, 0, 0, &[])).await.unwrap();
+    // The server's SETTINGS name the limit (MAX_CONCURRENT_STREAMS, 0x3); acknowledging them
+    // puts it in force.
+    let mut advertised = None;
+    for _ in 0..16 {
+        let (kind, flags, _, payload) = read_frame(&mut tls).await.expect("server SETTINGS");
+        if kind == SETTINGS && flags & ACK == 0 {
+            for s in payload.chunks_exact(6) {
+                if s[..2] == [0, 3] {
+                    advertised = Some(u32::from_be_bytes([s[2], s[3], s[4], s[5]]));
+                }
+            }
+            break;
+        }
+    }
+    assert_eq!(advertised, Some(2));
+    tls.write_all(&frame(SETTINGS, ACK, 0, &[])).await.unwrap();
+    // Four requests whose bodies never come (each stays open): streams 1, 3, 5 and 7.
+    let block = header_block(&[
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/v1/auth/wechat/login"),
+        (":authority", "localhost"),
+        ("content-type", "application/json"),
+    ]);
+    for id in [1, 3, 5, 7] {
+        tls.write_all(&frame(HEADERS, END_HEADERS, id, &block))
+            .await
+            .unwrap();
+    }
+    tls.flush().await.unwrap();
+    let mut refused = Vec::new();
+    while refused.len() < 2 {
+        let Some((kind, _, id, payload)) = read_frame(&mut tls).await else {
+            panic!("the connection ended before the extra streams were refused: {refused:?}");
+        };
+        assert_ne!(
+            kind, GOAWAY,
+            "the connection itself was closed: {payload:?}"
+        );
+        if kind == RST_STREAM {
+            let code = u32::from_be_bytes(payload[..4].try_into().unwrap());
+            assert_eq!(code, REFUSED_STREAM, "stream {id}");
+            refused.push(id);
+        }
+    }
+    refused.sort_unstable();
+    assert_eq!(
+        refused,
+        [5, 7],
+        "the streams over the limit, and only those"
+    );
+    drop(tls);
+    server.stop().await;
+}

@@ -925,6 +925,7 @@ async fn dev_server_serves_the_collections_of_its_config_file() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         },
         collections,
     )

@@ -670,6 +670,12 @@ fn the_secure_app_example_config_loads() {
         c.get("goods").unwrap().field("photo").unwrap().ty,
         miniguard_server::data::schema::FieldType::File { max, .. } if max == 2 * 1024 * 1024
     ));
+    // The example names its image hosts: without a list no remote image would be kept.
+    assert_eq!(
+        miniguard_server::config::ServerSettings::dev_image_hosts_from_file(&example_config())
+            .unwrap(),
+        ["img.shop.example.com"]
+    );
 }
 
 /// Runs `mg-curl.py ARGS` with the session file and certificate; (exit code, stdout).

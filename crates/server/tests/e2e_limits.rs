@@ -30,6 +30,12 @@ fields = { title = "string", scan = "file(max=4KB, types=image/png|application/p
 read = "owner"
 write = "owner"
 delete = "owner"
+
+[collections.board]
+fields = { title = "string", photo = "file(max=4KB, types=image/png)", owner = "owner" }
+read = "true"
+write = "true"
+delete = "owner"
 "#;
 
 async fn start(options: AppOptions) -> TestServer {
@@ -353,22 +359,152 @@ async fn orphaned_blobs_are_swept_and_referenced_ones_kept() {
     let orphan = "0123456789abcdef0123456789abcdef";
     std::fs::write(dir.join(orphan), b"left by a crash").unwrap();
     let db = Db::open(&server.db_path).await.unwrap();
-    let collections = Collections::from_config_text(CONFIG).unwrap();
     // Young: kept (it may be an upload whose row is being written).
     assert_eq!(
-        sweep_orphans(&db, &collections, Duration::from_hours(1))
-            .await
-            .unwrap(),
+        sweep_orphans(&db, Duration::from_hours(1)).await.unwrap(),
         0
     );
-    assert_eq!(
-        sweep_orphans(&db, &collections, Duration::ZERO)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(sweep_orphans(&db, Duration::ZERO).await.unwrap(), 1);
     assert_eq!(uploads(&server), kept);
     db.close().await;
+    server.stop().await;
+}
+
+/// Regression: the sweep took the referenced files from the collections of the configuration
+/// in use, so a server started with a configuration that leaves a collection out (or declares
+/// none) deleted the files of that collection's records once they were an hour old.
+#[tokio::test]
+async fn the_sweep_keeps_files_of_collections_the_configuration_leaves_out() {
+    use miniguard_server::data::files::sweep_orphans;
+    let server = start(test_options()).await;
+    let s = login(&server, "alice").await;
+    let id = new_doc(&server, &s).await;
+    let file = png(600, None);
+    assert_eq!(
+        upload_png(&server, &s, &id, &file).await.status(),
+        StatusCode::CREATED
+    );
+    let kept = uploads(&server);
+    assert_eq!(kept.len(), 1);
+    let db = Db::open(&server.db_path).await.unwrap();
+    let without_docs = CONFIG.split("[collections.docs]").next().unwrap();
+    for config in [without_docs, ""] {
+        // Reopened with a configuration without `docs`, installed as a start would.
+        let collections = Collections::from_config_text(config).unwrap();
+        miniguard_server::data::store::install(&db, &collections)
+            .await
+            .unwrap();
+        assert_eq!(sweep_orphans(&db, Duration::ZERO).await.unwrap(), 0);
+        assert_eq!(uploads(&server), kept, "{config}");
+    }
+    db.close().await;
+    // The record's file is still there to download.
+    let res = raw(
+        &server,
+        &s,
+        "GET",
+        &format!("/v1/collections/docs/records/{id}/files/scan"),
+        "application/json",
+        b"",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), file.as_slice());
+    server.stop().await;
+}
+
+/// Regression: the quota was charged to the record's owner, not to whoever uploaded, and it was
+/// checked before the write with nothing in between, so parallel uploads of one user each
+/// passed it against the same total.
+#[tokio::test]
+async fn the_quota_charges_the_uploader_and_parallel_uploads_cannot_pass_it_together() {
+    let server = start(AppOptions {
+        upload_quota_bytes: 1000,
+        ..test_options()
+    })
+    .await;
+    let alice = login(&server, "alice").await;
+    let bob = login(&server, "bob").await;
+    // Two uploads of 600 bytes at once, 1200 in all: exactly one is stored.
+    for _ in 0..3 {
+        let (a, b) = (
+            new_doc(&server, &alice).await,
+            new_doc(&server, &alice).await,
+        );
+        let file = png(600, None);
+        let (ra, rb) = tokio::join!(
+            upload_png(&server, &alice, &a, &file),
+            upload_png(&server, &alice, &b, &file)
+        );
+        let mut statuses = [ra.status(), rb.status()];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::PAYLOAD_TOO_LARGE]
+        );
+        assert_eq!(uploads(&server).len(), 1);
+        // Deleting the stored one gives the quota back for the next round.
+        for id in [a, b] {
+            let res = raw(
+                &server,
+                &alice,
+                "DELETE",
+                &format!("/v1/collections/docs/records/{id}"),
+                "application/json",
+                b"",
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        }
+        assert_eq!(uploads(&server), Vec::<String>::new());
+    }
+    // Alice holds 600 bytes; Bob puts 600 into a record of Alice's that anyone may write: his
+    // quota pays, not hers (hers would go over).
+    let mine = new_doc(&server, &alice).await;
+    assert_eq!(
+        upload_png(&server, &alice, &mine, &png(600, None))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let (status, rec) = json_call(
+        &server,
+        &alice,
+        "POST",
+        "/v1/collections/board/records",
+        &serde_json::json!({ "title": "shared" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{rec}");
+    let shared = rec["id"].as_str().unwrap().to_owned();
+    let upload_board = |s: Value, bytes: Vec<u8>| {
+        let server = &server;
+        let path = format!("/v1/collections/board/records/{shared}/files/photo");
+        async move { raw(server, &s, "POST", &path, "image/png", &bytes).await }
+    };
+    let res = upload_board(bob.clone(), png(600, None)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let shown: Value = res.json().await.unwrap();
+    assert!(shown["photo"].get("by").is_none(), "{shown}");
+    assert!(shown["photo"].get("blob").is_none(), "{shown}");
+    // ... so Bob has 400 bytes left and Alice still 400.
+    let bobs = new_doc(&server, &bob).await;
+    let res = upload_png(&server, &bob, &bobs, &png(600, None)).await;
+    let body = assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(body["type"], "urn:miniguard:problem:quota-exceeded");
+    assert_eq!(
+        upload_png(&server, &bob, &bobs, &png(300, None))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // Alice replacing Bob's file pays for hers and gets nothing back for his.
+    let res = upload_board(alice.clone(), png(500, None)).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        upload_board(alice.clone(), png(300, None)).await.status(),
+        StatusCode::CREATED
+    );
     server.stop().await;
 }
 
@@ -421,6 +557,7 @@ async fn the_database_its_wal_keys_and_uploads_are_private() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: Some(data.clone()),
             limits: None,
+            rich_text_image_hosts: Vec::new(),
         },
         Collections::from_config_text(CONFIG).unwrap(),
     )
@@ -599,31 +736,63 @@ async fn polyglot_images_and_active_pdfs_are_refused() {
     server.stop().await;
 }
 
-/// Round 2, item 11: rich text keeps https images only and no layout that overlays the page.
+/// Round 2, item 11: rich text keeps https images of the listed hosts only and no layout that
+/// overlays the page.
 #[tokio::test]
 async fn rich_text_drops_plain_http_images_and_overlay_css() {
-    let server = start(test_options()).await;
+    let server = start(AppOptions {
+        image_hosts: vec!["img.example".into()],
+        ..test_options()
+    })
+    .await;
     let s = login(&server, "alice").await;
     let body = concat!(
-        r#"<img src="http://tracker.example/p.gif"><img src="https://img.example/a.png">"#,
+        r#"<img src="http://img.example/p.gif"><img src="https://img.example/a.png">"#,
+        r#"<img src="https://tracker.example/p.gif">"#,
         r#"<div style="position: fixed; top: 0; width: 100%; z-index: 9">x</div>"#,
         r#"<p style="margin-top: -500px; color: red">y</p>"#,
     );
+    let stored = store_note(&server, &s, body).await;
+    assert!(!stored.contains("tracker"), "{stored}");
+    assert!(!stored.contains("p.gif"), "{stored}");
+    assert!(stored.contains("https://img.example/a.png"), "{stored}");
+    for gone in ["position", "z-index", "-500px"] {
+        assert!(!stored.contains(gone), "{gone}: {stored}");
+    }
+    assert!(stored.contains("color: red"), "{stored}");
+    server.stop().await;
+}
+
+/// Stores a note with this rich-text body; answers the body as stored.
+async fn store_note(server: &TestServer, s: &Value, body: &str) -> String {
     let (status, rec) = json_call(
-        &server,
-        &s,
+        server,
+        s,
         "POST",
         "/v1/collections/notes/records",
         &serde_json::json!({ "title": "t", "body": body }),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{rec}");
-    let stored = rec["body"].as_str().unwrap();
-    assert!(!stored.contains("tracker"), "{stored}");
-    assert!(stored.contains("https://img.example/a.png"), "{stored}");
-    for gone in ["position", "z-index", "-500px"] {
-        assert!(!stored.contains(gone), "{gone}: {stored}");
-    }
-    assert!(stored.contains("color: red"), "{stored}");
+    rec["body"].as_str().unwrap().to_owned()
+}
+
+/// Regression: without `rich_text_image_hosts` any `https:` image host was kept, so an author
+/// could put a tracking pixel of their own in front of every reader. By default no remote image
+/// is kept now (nor `data:` or relative ones, as before).
+#[tokio::test]
+async fn rich_text_keeps_no_remote_image_without_a_list_of_hosts() {
+    let server = start(test_options()).await;
+    let s = login(&server, "alice").await;
+    let stored = store_note(
+        &server,
+        &s,
+        concat!(
+            r#"<p>hi<img src="https://tracker.example/p.gif" alt="t">"#,
+            r#"<img src="data:image/png;base64,AAAA"><img src="/a.png"></p>"#,
+        ),
+    )
+    .await;
+    assert_eq!(stored, r#"<p>hi<img alt="t"><img><img></p>"#);
     server.stop().await;
 }

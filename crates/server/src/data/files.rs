@@ -13,8 +13,11 @@
 //! - **Storage**: `<data dir>/uploads/<32 random hex digits>` (the data dir is the database's
 //!   directory), outside any web root; no part of a client-supplied name ever reaches a path.
 //!   Written to a temporary file, synced and renamed, then the record's column is set to
-//!   `{ "name", "size", "type", "sha256", "blob" }` (`blob`, the stored name, is never shown);
-//!   a replaced file's blob is removed after the update commits.
+//!   `{ "name", "size", "type", "sha256", "blob", "by" }` (`blob`, the stored name, and `by`,
+//!   the uploader, are never shown); a replaced file's blob is removed after the update commits.
+//! - **Quota**: the files a user uploaded, in any record of any installed collection (whoever
+//!   owns it), hold at most `upload_quota_bytes` (413 `quota-exceeded`); the check and the
+//!   write run under the uploader's lock, so parallel uploads cannot pass it together.
 //! - **Download**: the `read` rule and the field's `read` rule (404 otherwise); the SHA-256 is
 //!   checked before serving (500 when the stored bytes changed), served as
 //!   `Content-Disposition: attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>`,
@@ -258,11 +261,13 @@ impl FileKind {
     }
 }
 
-/// The stored metadata without the internal blob name (what records show).
+/// The stored metadata without the internal blob name and the uploader's id (what records
+/// show).
 pub fn public_meta(text: &str) -> Json_ {
     match serde_json::from_str::<Json_>(text) {
         Ok(Json_::Object(mut m)) => {
             m.remove("blob");
+            m.remove("by");
             Json_::Object(m)
         }
         _ => Json_::Null,
@@ -356,6 +361,26 @@ pub fn blob_of(meta_text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Who uploaded a stored file: the metadata's `by`, or for files stored before uploaders were
+/// recorded, the record's owner (what the quota charged then).
+fn uploader_of(meta_text: &str, owner: Option<i64>) -> Option<i64> {
+    serde_json::from_str::<Json_>(meta_text)
+        .ok()
+        .and_then(|m| m["by"].as_i64())
+        .or(owner)
+}
+
+/// Locks taken around an upload's quota check and write, one stripe per uploader (a fixed
+/// number of stripes: two users may share one and wait for each other, the table never grows).
+static QUOTA_LOCKS: [tokio::sync::Mutex<()>; 64] =
+    [const { tokio::sync::Mutex::const_new(()) }; 64];
+
+/// The quota lock of `uploader`, held until the returned guard drops.
+async fn quota_lock(uploader: i64) -> tokio::sync::MutexGuard<'static, ()> {
+    let stripe = usize::try_from(uploader.rem_euclid(64)).unwrap_or(0);
+    QUOTA_LOCKS[stripe].lock().await
+}
+
 /// The bytes a stored file field's metadata declares.
 fn size_of(meta_text: &str) -> i64 {
     serde_json::from_str::<Json_>(meta_text)
@@ -386,16 +411,19 @@ pub const ORPHAN_GRACE: std::time::Duration = std::time::Duration::from_hours(1)
 /// Removes files of the uploads directory that no record refers to and that are older than
 /// `grace`: blobs left by a crash between writing a blob and its row (or between deleting a row
 /// and its blob), and unfinished temporary files. Answers how many were removed.
+///
+/// What counts as referenced is read from every collection table installed in the database,
+/// not from the configuration in use: a server started with a configuration that leaves a
+/// collection out must not take that collection's files for orphans.
 pub async fn sweep_orphans(
     db: &crate::db::Db,
-    collections: &super::Collections,
     grace: std::time::Duration,
 ) -> Result<usize, crate::db::DbError> {
     let dir = uploads_dir_of(db);
     if !dir.is_dir() {
         return Ok(0);
     }
-    let referenced = store::referenced_blobs(db, collections).await?;
+    let referenced = store::referenced_blobs(db).await?;
     let removed = tokio::task::spawn_blocking(move || {
         let mut removed = 0;
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -465,7 +493,7 @@ fn store_blob(dir: &std::path::Path, bytes: &[u8]) -> Result<String, ApiError> {
 }
 
 /// Auth: signed session; `read` (404), then `write` and the field's `write` rule (403).
-#[utoipa::path(post, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(post, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id"), ("field" = String, Path, description = "A file field of the collection"),
         ("name" = Option<String>, Query, description = "The original file name (sanitised before it is kept)")),
     request_body(description = "The file's raw bytes; Content-Type one of the field's declared types, matching the content", content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"), ("application/pdf"))),
@@ -517,9 +545,7 @@ pub(super) async fn upload(
         })
         .unwrap_or_default();
     if !types.iter().any(|t| t.eq_ignore_ascii_case(&declared)) {
-        return Err(ApiError::UnsupportedMediaType(
-            "the Content-Type is not one this field accepts".into(),
-        ));
+        return Err(ApiError::UnsupportedFileType);
     }
     if u64::try_from(body.len()).unwrap_or(u64::MAX) > max {
         return Err(ApiError::PayloadTooLarge);
@@ -540,19 +566,6 @@ pub(super) async fn upload(
     if let Some(why) = kind.and_then(|k| k.refusal(&body)) {
         return Err(ApiError::Invalid(vec![(field.clone(), why.into())]));
     }
-    // The owner's storage quota, counting the file this one replaces as gone.
-    let owner = before.owner.unwrap_or(p.user.0);
-    let used = store::file_bytes_of_owner(state.db(), state.collections(), owner).await?;
-    let replaced = match before.fields.get(&f.name) {
-        Some(SqlValue::Text(meta)) => size_of(meta),
-        _ => 0,
-    };
-    let after_upload = used
-        .saturating_sub(replaced)
-        .saturating_add(i64::try_from(body.len()).unwrap_or(i64::MAX));
-    if u64::try_from(after_upload).unwrap_or(0) > state.options().upload_quota_bytes {
-        return Err(ApiError::QuotaExceeded);
-    }
     let original = super::single_valued(raw.as_deref(), &["name"])?
         .into_iter()
         .next()
@@ -561,6 +574,23 @@ pub(super) async fn upload(
     let shown = sanitize_name(&original);
     let digest = Sha256::digest(&body);
     let sha256 = hex(&digest);
+    // The uploader's storage quota, whoever owns the record, counting the file this one
+    // replaces as gone if it is the uploader's. Checked and written under the uploader's lock,
+    // so parallel uploads of one user cannot each pass the check against the same total.
+    let _quota = quota_lock(p.user.0).await;
+    let used = store::file_bytes_of_uploader(state.db(), p.user.0).await?;
+    let replaced = match before.fields.get(&f.name) {
+        Some(SqlValue::Text(meta)) if uploader_of(meta, before.owner) == Some(p.user.0) => {
+            size_of(meta)
+        }
+        _ => 0,
+    };
+    let after_upload = used
+        .saturating_sub(replaced)
+        .saturating_add(i64::try_from(body.len()).unwrap_or(i64::MAX));
+    if u64::try_from(after_upload).unwrap_or(0) > state.options().upload_quota_bytes {
+        return Err(ApiError::QuotaExceeded);
+    }
     let dir = uploads_dir(&state);
     let bytes = body.clone();
     let dir2 = dir.clone();
@@ -573,6 +603,7 @@ pub(super) async fn upload(
         "type": declared,
         "sha256": sha256,
         "blob": blob,
+        "by": p.user.0,
     });
     let cond = Cond::And(vec![
         c.read.to_cond(c, &p, now),
@@ -607,7 +638,7 @@ pub(super) async fn upload(
 }
 
 /// Auth: signed session; `read` and the field's `read` rule (404 otherwise).
-#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data", security(("session" = [], "signature" = [])),
+#[utoipa::path(get, path = "/v1/collections/{name}/records/{id}/files/{field}", tag = "data",
     params(("name" = String, Path, description = "The collection, as declared in miniguard.toml"), ("id" = String, Path, description = "The record id"), ("field" = String, Path, description = "A file field of the collection")),
     responses(
         (status = 200, description = "The file, as an attachment with its sniffed type", content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"), ("application/pdf"))),

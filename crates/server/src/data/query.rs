@@ -247,55 +247,74 @@ pub fn select_one_checked(c: &Collection, id: &str, cond: &Cond) -> Sql {
     sql
 }
 
-/// The file fields of a collection whose metadata is stored as plain JSON text.
-fn file_columns(c: &Collection) -> Vec<String> {
-    c.stored_fields()
-        .filter(|f| matches!(f.ty, super::schema::FieldType::File { .. }) && !f.encrypted)
-        .map(super::schema::Field::column)
-        .collect()
+/// The file columns of one collection table, as the database knows them: every installed
+/// collection counts, whether or not the configuration in use still declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileColumns {
+    table: String,
+    columns: Vec<String>,
 }
 
-/// `SELECT COALESCE(SUM(size of every file field), 0) ... WHERE owner_id = ?`, or `None` for a
-/// collection without file fields.
-pub fn file_bytes_of_owner(c: &Collection, owner: i64) -> Option<Sql> {
-    let columns = file_columns(c);
-    if columns.is_empty() {
-        return None;
+impl FileColumns {
+    /// The file columns of the collection `collection` with these file fields, as remembered in
+    /// `collection_fields`; `None` when a name is not one a collection or field can have (the
+    /// stored list was edited by hand), so nothing unchecked reaches the SQL text.
+    pub fn stored(collection: &str, fields: &[String]) -> Option<Self> {
+        let ok = |n: &str| {
+            !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if !ok(collection) || !fields.iter().all(|f| ok(f)) || fields.is_empty() {
+            return None;
+        }
+        Some(Self {
+            table: format!("c_{collection}"),
+            columns: fields.iter().map(|f| format!("f_{f}")).collect(),
+        })
     }
+}
+
+/// `SELECT COALESCE(SUM(size), 0)` of the files these columns hold that `uploader` uploaded
+/// (metadata `by`; files stored before uploaders were recorded count for the record's owner).
+pub fn file_bytes_of_uploader(files: &FileColumns, uploader: i64) -> Sql {
     let mut sql = Sql::default();
-    sql.push("SELECT COALESCE(SUM(0");
-    for col in &columns {
-        sql.push(" + COALESCE(json_extract(");
+    sql.push("SELECT COALESCE(SUM(\"n\"), 0) FROM (");
+    for (i, col) in files.columns.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push("SELECT COALESCE(json_extract(");
         sql.ident(col);
-        sql.push(", '$.size'), 0)");
+        sql.push(", '$.size'), 0) AS \"n\" FROM ");
+        sql.ident(&files.table);
+        sql.push(" WHERE ");
+        sql.ident(col);
+        sql.push(" IS NOT NULL AND COALESCE(json_extract(");
+        sql.ident(col);
+        sql.push(", '$.by'), \"owner_id\") = ");
+        sql.bind(SqlValue::Int(uploader));
     }
-    sql.push("), 0) FROM ");
-    sql.ident(&c.table());
-    sql.push(" WHERE \"owner_id\" = ");
-    sql.bind(SqlValue::Int(owner));
-    Some(sql)
+    sql.push(")");
+    sql
 }
 
-/// The blob names every file field of the collection refers to, or `None` without file fields.
-pub fn file_blobs(c: &Collection) -> Option<Sql> {
-    let columns = file_columns(c);
-    if columns.is_empty() {
-        return None;
-    }
+/// The blob names the file columns of one table refer to.
+pub fn file_blobs(files: &FileColumns) -> Sql {
     let mut sql = Sql::default();
-    for (i, col) in columns.iter().enumerate() {
+    for (i, col) in files.columns.iter().enumerate() {
         if i > 0 {
             sql.push(" UNION ALL ");
         }
         sql.push("SELECT json_extract(");
         sql.ident(col);
         sql.push(", '$.blob') FROM ");
-        sql.ident(&c.table());
+        sql.ident(&files.table);
         sql.push(" WHERE ");
         sql.ident(col);
         sql.push(" IS NOT NULL");
     }
-    Some(sql)
+    sql
 }
 
 /// `INSERT INTO t (id, owner_id, created, updated, cols...) VALUES (?, ...)`; `values` are the

@@ -13,10 +13,10 @@
 //! Decided against tracking and overlays (hardening round 2):
 //!
 //! - **Remote images.** `img src` keeps only `https:` URLs (plain `http:` is dropped with
-//!   `javascript:`, `data:`, relative and protocol-relative URLs), and, when the deployment lists
-//!   image hosts (`[server] rich_text_image_hosts`), only URLs of those hosts, so an author
-//!   cannot plant a tracking pixel on a host of their own. Without a list any `https:` host is
-//!   accepted: configure one when readers' addresses must not reach third parties.
+//!   `javascript:`, `data:`, relative and protocol-relative URLs), and only of the hosts the
+//!   deployment lists (`[server] rich_text_image_hosts`), so an author cannot plant a tracking
+//!   pixel on a host of their own. Without a list no remote image is kept: readers' addresses
+//!   reach no third party unless the deployment names it.
 //! - **Layout.** Nothing can take an element out of the flow or over other content: no
 //!   `position`, `float`, `z-index`, `transform` or `display` (not even in the allow-list),
 //!   no negative lengths (margins, indents, spacing), and sizes (`width`, `height`, their
@@ -83,8 +83,8 @@ const SIZE_PROPERTIES: &[&str] = &[
 
 static CLEANER: LazyLock<Cleaner> = LazyLock::new(|| Cleaner::new(Vec::new()));
 
-/// A rich-text sanitizer with its image policy: `https:` images only, and with a non-empty
-/// `image_hosts` only from those hosts (exact, case-insensitive).
+/// A rich-text sanitizer with its image policy: `https:` images of the `image_hosts` only
+/// (exact, case-insensitive); none at all when the list is empty.
 pub struct Cleaner {
     builder: Builder<'static>,
 }
@@ -101,7 +101,7 @@ impl Default for Cleaner {
     }
 }
 
-/// Whether an `img src` may stay: an absolute `https:` URL, of a listed host when there is a list.
+/// Whether an `img src` may stay: an absolute `https:` URL of a listed host.
 fn image_allowed(src: &str, hosts: &[String]) -> bool {
     let Ok(url) = url::Url::parse(src.trim()) else {
         return false;
@@ -109,14 +109,12 @@ fn image_allowed(src: &str, hosts: &[String]) -> bool {
     if url.scheme() != "https" {
         return false;
     }
-    hosts.is_empty()
-        || url
-            .host_str()
-            .is_some_and(|h| hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
+    url.host_str()
+        .is_some_and(|h| hosts.iter().any(|a| a.eq_ignore_ascii_case(h)))
 }
 
 impl Cleaner {
-    /// A cleaner accepting images from `image_hosts` only (any `https:` host when empty).
+    /// A cleaner accepting images from `image_hosts` only (no remote image when empty).
     pub fn new(image_hosts: Vec<String>) -> Self {
         let tags: HashSet<&'static str> = TAGS.iter().copied().collect();
         let mut per_tag: HashMap<&'static str, HashSet<&'static str>> = HashMap::new();
@@ -259,7 +257,8 @@ fn plain_css_value(v: &str) -> bool {
     })
 }
 
-/// Sanitizes rich text for storage with the default policy (any `https:` image host).
+/// Sanitizes rich text for storage with the default policy (no image host listed, so no
+/// remote image).
 pub fn sanitize_rich_text(html: &str) -> String {
     CLEANER.clean(html)
 }
@@ -277,8 +276,19 @@ mod tests {
         );
         assert!(out.contains("img.example.com"), "{out}");
         assert!(!out.contains("tracker"), "{out}");
-        let any = sanitize_rich_text(r#"<img src="https://tracker.example.net/p.gif">"#);
-        assert!(any.contains("tracker"), "{any}");
+        // By default no remote image is kept, whatever its host; the rest of the markup stays.
+        for (cleaned, why) in [
+            (
+                sanitize_rich_text(r#"<p>a<img src="https://tracker.example.net/p.gif"></p>"#),
+                "default",
+            ),
+            (
+                Cleaner::default().clean(r#"<p>a<img src="https://img.example.com/a.png"></p>"#),
+                "no list",
+            ),
+        ] {
+            assert_eq!(cleaned, "<p>a<img></p>", "{why}");
+        }
         // Plain sizes and positive margins stay.
         let kept =
             sanitize_rich_text(r#"<p style="margin: 0 4px; width: 50%; font-size: 14px">t</p>"#);
@@ -291,7 +301,7 @@ mod tests {
     #[test]
     fn safe_markup_stays() {
         let html = r#"<p class="intro" style="color: red; font-size: 14px">Hi <b>there</b></p><img src="https://example.com/a.png" width="100" alt="a">"#;
-        let out = sanitize_rich_text(html);
+        let out = Cleaner::new(vec!["example.com".into()]).clean(html);
         assert_eq!(
             out,
             r#"<p class="intro" style="color: red; font-size: 14px">Hi <b>there</b></p><img src="https://example.com/a.png" width="100" alt="a">"#
@@ -316,6 +326,7 @@ mod tests {
             ),
             ("<a href=\"https://e.com\">t</a>", "href"),
             ("<img src=\"//evil.com/x.png\">", "evil"),
+            ("<img src=\"/uploads/x.png\">", "uploads"),
             ("<img src=\"http://e.com/pixel.gif\">", "pixel"),
             ("<p style=\"position: fixed; top: 0\">t</p>", "position"),
             ("<p style=\"display: none\">t</p>", "display"),
@@ -326,8 +337,11 @@ mod tests {
             ("<div style=\"height: 300%\">t</div>", "height"),
             ("<span style=\"font-size: 900px\">t</span>", "font-size"),
         ] {
-            let out = sanitize_rich_text(html);
-            assert!(!out.to_ascii_lowercase().contains(gone), "{html} -> {out}");
+            // Even with every host named in them listed: the scheme or the form is what fails.
+            let listed = Cleaner::new(vec!["e.com".into(), "evil.com".into()]);
+            for out in [sanitize_rich_text(html), listed.clean(html)] {
+                assert!(!out.to_ascii_lowercase().contains(gone), "{html} -> {out}");
+            }
         }
     }
 }

@@ -235,36 +235,66 @@ pub async fn find_checked(
     })
 }
 
-/// Bytes of files stored in records owned by `owner`, over every collection.
-pub async fn file_bytes_of_owner(
-    db: &Db,
-    collections: &Collections,
-    owner: i64,
-) -> Result<i64, DbError> {
-    let mut total: i64 = 0;
-    for c in collections.by_name.values() {
-        if let Some(sql) = query::file_bytes_of_owner(c, owner) {
-            let mut conn = db.data_conn().await?;
-            let n: i64 = bind(&sql).fetch_one(conn.conn()).await?.try_get(0)?;
-            total = total.saturating_add(n);
+/// The file columns of every collection installed in this database, from the stored field
+/// list (`collection_fields`), not from the configuration in use: a collection left out of the
+/// configuration keeps its table, and the files its records refer to are still real files.
+/// A stored name that is not a valid identifier is an error (the list was edited by hand), so
+/// a caller never works from a partial list.
+async fn installed_file_columns(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<query::FileColumns>, DbError> {
+    let rows = sqlx::query(
+        "SELECT collection, field FROM collection_fields WHERE spec LIKE 'file(%' \
+         ORDER BY collection, field",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_collection: Vec<(String, Vec<String>)> = Vec::new();
+    for r in rows {
+        let (collection, field): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        match by_collection.last_mut() {
+            Some((c, fields)) if *c == collection => fields.push(field),
+            _ => by_collection.push((collection, vec![field])),
         }
+    }
+    by_collection
+        .iter()
+        .map(|(c, fields)| {
+            query::FileColumns::stored(c, fields).ok_or_else(|| {
+                DbError::Integrity(format!(
+                    "collection_fields names a file field that cannot exist: {c}.{fields:?}"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Bytes of the files `uploader` uploaded, over every installed collection (see
+/// `installed_file_columns`), whoever owns the records that hold them.
+pub async fn file_bytes_of_uploader(db: &Db, uploader: i64) -> Result<i64, DbError> {
+    let mut conn = db.data_conn().await?;
+    let mut total: i64 = 0;
+    for files in installed_file_columns(conn.conn()).await? {
+        let sql = query::file_bytes_of_uploader(&files, uploader);
+        let n: i64 = bind(&sql).fetch_one(conn.conn()).await?.try_get(0)?;
+        total = total.saturating_add(n);
     }
     Ok(total)
 }
 
-/// Every blob name a record refers to, over every collection.
-pub async fn referenced_blobs(
-    db: &Db,
-    collections: &Collections,
-) -> Result<std::collections::HashSet<String>, DbError> {
+/// Every blob name a record refers to, over every collection installed in the database (see
+/// `installed_file_columns`), whether or not the configuration in use declares it.
+pub async fn referenced_blobs(db: &Db) -> Result<std::collections::HashSet<String>, DbError> {
     let mut out = std::collections::HashSet::new();
-    for c in collections.by_name.values() {
-        if let Some(sql) = query::file_blobs(c) {
-            // Not a request's query: no time limit, the session pool.
-            for row in bind(&sql).fetch_all(db.pool()).await? {
-                if let Some(name) = row.try_get::<Option<String>, _>(0)? {
-                    out.insert(name);
-                }
+    // Not a request's query: no time limit, the session pool.
+    let mut conn = db.pool().acquire().await?;
+    for files in installed_file_columns(&mut conn).await? {
+        for row in bind(&query::file_blobs(&files))
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            if let Some(name) = row.try_get::<Option<String>, _>(0)? {
+                out.insert(name);
             }
         }
     }
