@@ -571,11 +571,11 @@ async function main() {
       return send(res, 500, { error: String(err.message), stack: String(err.stack) });
     }
   });
-  // FLAW (C107): nothing closes a connection that never sends a byte. Node closes one only when
-  // its header timer runs, and that starts with the first byte; keep-alive timeouts start after
-  // an answer. Set here as the defaults are, so that the flaw does not depend on them.
-  server.headersTimeout = 60000;
-  server.requestTimeout = 300000;
+  // FLAW (C107, C105): no header or request timeout, so nothing closes a connection that never
+  // sends a byte (Node's defaults, 60 s for the headers checked every 30 s, answer it 408 by
+  // 90 s) or one whose headers never end.
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
   server.listen(PORT, '127.0.0.1', () => {
     const port = server.address().port;
     console.log(`vulnerable backend on http://127.0.0.1:${port} (${db.kind}); fake WeChat on 127.0.0.1:${wxPort}`);
