@@ -1000,7 +1000,7 @@ pub async fn factor_change_without_factor(ctx: &mut Ctx<'_>) -> CheckResult {
         if !add_totp(ctx, &ops).await? {
             return Ok(());
         }
-        let Some(who) = fresh_session(ctx, "second-factor changes").await? else {
+        let Some(who) = fresh_session(ctx, "the second-factor check (A109)").await? else {
             return Ok(());
         };
         let (_, _, none) = crate::checks::inject::fresh_numbers();
@@ -1058,7 +1058,7 @@ async fn add_totp(
         );
         return Ok(false);
     };
-    let Some(who) = fresh_session(ctx, "second-factor changes").await? else {
+    let Some(who) = fresh_session(ctx, "the second-factor check (A109)").await? else {
         return Ok(false);
     };
     let (_, _, none) = crate::checks::inject::fresh_numbers();
