@@ -421,7 +421,7 @@ mod tests {
         assert!(!all_held(&[]));
         assert!(!all_held(&[
             Slow::Held,
-            Slow::Closed(Duration::from_secs(60))
+            Slow::Closed(Duration::from_mins(1))
         ]));
         assert!(!all_held(&[Slow::Held, Slow::Failed("refused".into())]));
     }
