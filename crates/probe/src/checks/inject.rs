@@ -605,7 +605,7 @@ async fn nosql_where(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &key,
                 &p.op.path,
                 &format!(
-                    "GET {} evaluates `$where`: `{form}={t}` answers {} with other records than `{form}={f}` ({}), twice, so JavaScript from the query decides what the filter matches.",
+                    "GET {} evaluates `$where`: `{form}={t}` answers {} and differently from `{form}={f}` ({}), twice each, so JavaScript from the query decides what the filter matches.",
                     p.op.path, yes.status, no.status
                 ),
                 &[&yes, &no],
