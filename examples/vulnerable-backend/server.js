@@ -103,6 +103,22 @@ function matches(doc, filter) {
   return true;
 }
 
+// The same filter with `$where` honoured the way `sift` (and MongoDB) do: a string is JavaScript,
+// run with the document as `this`. A condition that throws matches nothing.
+function matchesWhere(doc, filter) {
+  const { $where, ...fields } = filter;
+  if ($where !== undefined) {
+    let ok = false;
+    try {
+      ok = Boolean(new Function(`return (${$where});`).call(doc));
+    } catch {
+      ok = false;
+    }
+    if (!ok) return false;
+  }
+  return matches(doc, fields);
+}
+
 // Query strings parsed the way `qs` does for one level: `code[$ne]=x` becomes { code: { $ne: 'x' } }.
 function parseQuery(params) {
   const out = {};
@@ -121,6 +137,41 @@ function parseQuery(params) {
 // A tiny template engine: `{{ expression }}` is evaluated as JavaScript.
 function render(template) {
   return template.replace(/\{\{([^}]{1,200})\}\}/g, (_, expr) => String(new Function(`return (${expr});`)()));
+}
+
+// ---------------------------------------------------------------- TOTP (RFC 6238: SHA-1, 6 digits, 30 s)
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32(bytes) {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+function totpCode(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = crypto.createHmac('sha1', secret).update(counter).digest();
+  const offset = mac[mac.length - 1] & 15;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(n).padStart(6, '0');
+}
+
+// The current code or one step either side.
+function totpValid(secret, code) {
+  const step = Math.floor(Date.now() / 30000);
+  return typeof code === 'string' && [-1, 0, 1].some((d) => totpCode(secret, step + d) === code);
 }
 
 // ---------------------------------------------------------------- the fake WeChat login API
@@ -157,6 +208,7 @@ function code2session(wxPort, code) {
 const sessions = new Map(); // token -> user id
 const seenNonces = new Map(); // nonce -> expiry (ms), for the look-alike that does remember them
 const refreshTokens = new Map(); // refresh token -> user id
+const totp = new Map(); // user id -> { secret: Buffer (active, or null), pending: Buffer (or null) }
 
 function send(res, status, body, headers = {}) {
   const json = typeof body !== 'string';
@@ -290,6 +342,24 @@ async function main() {
         // Look-alike (no I106): the name is passed as data; only the fixed template is evaluated.
         const name = q.get('name') || 'friend';
         return send(res, 200, { greeting: render("Dear {{ 'NAME' }}, thank you.").replace('NAME', name) });
+      }
+
+      if (route === 'GET /api/coupons/find') {
+        // FLAW (I102, $where): the code must be a string, but the whole parsed query is the
+        // filter, and the filter runs `$where` as JavaScript: $where=true lists every coupon.
+        const filter = parseQuery(q);
+        if (typeof (filter.code ?? '') !== 'string') return send(res, 400, { error: 'code must be a string' });
+        return send(res, 200, { coupons: COUPONS.filter((c) => matchesWhere(c, filter)) });
+      }
+
+      if (route === 'GET /api/coupons/lookup') {
+        // Look-alike (no I102): the same filter with `$where` support, but a key starting with `$`
+        // (or an operator in brackets) is refused before it is built.
+        const filter = parseQuery(q);
+        if (Object.keys(filter).some((k) => k.startsWith('$')) || typeof (filter.code ?? '') !== 'string') {
+          return send(res, 400, { error: 'operators are not accepted' });
+        }
+        return send(res, 200, { coupons: COUPONS.filter((c) => matchesWhere(c, filter)) });
       }
 
       if (route === 'GET /api/coupons/strict') {
@@ -438,6 +508,42 @@ async function main() {
         return send(res, 200, { transferred: Math.max(0, Math.trunc(Number(body.points) || 0)) });
       }
 
+      if (route === 'POST /api/mfa/totp' || route === 'POST /api/mfa/totp/confirm' || route === 'POST /api/mfa/recovery-codes/regenerate') {
+        if (!user) return send(res, 401, { error: 'login required' });
+      }
+
+      if (route === 'POST /api/mfa/totp') {
+        // FLAW (A109): a new TOTP secret is issued to any session, also when the account already
+        // has one, and replaces it at once: no current code is asked for. A stolen session
+        // enrols its own authenticator.
+        const secret = crypto.randomBytes(20);
+        const had = totp.get(user.id);
+        totp.set(user.id, had && had.secret ? { secret, pending: null } : { secret: null, pending: secret });
+        const text = base32(secret);
+        return send(res, 200, { secret: text, otpauth_uri: `otpauth://totp/Shop:${user.id}?secret=${text}&issuer=Shop` });
+      }
+
+      if (route === 'POST /api/mfa/totp/confirm') {
+        // Activates a pending enrolment with a code of the new secret.
+        const body = await readBody(req);
+        const state = totp.get(user.id);
+        if (!state || !state.pending) return send(res, 409, { error: 'nothing to confirm' });
+        if (!totpValid(state.pending, body.code)) return send(res, 401, { error: 'wrong code' });
+        totp.set(user.id, { secret: state.pending, pending: null });
+        return send(res, 200, { confirmed: true });
+      }
+
+      if (route === 'POST /api/mfa/recovery-codes/regenerate') {
+        // Look-alike (no A109): an account with TOTP must send its current code.
+        const body = await readBody(req);
+        const state = totp.get(user.id);
+        if (state && state.secret && !totpValid(state.secret, body.code)) {
+          return send(res, 403, { error: 'the current TOTP code is required' });
+        }
+        const codes = Array.from({ length: 8 }, () => crypto.randomBytes(5).toString('hex'));
+        return send(res, 200, { recovery_codes: codes });
+      }
+
       if (route === 'GET /api/me') return send(res, 200, user);
       if (route === 'PATCH /api/me') {
         // FLAW (A103): every field of the body is written, `role` included.
@@ -465,6 +571,11 @@ async function main() {
       return send(res, 500, { error: String(err.message), stack: String(err.stack) });
     }
   });
+  // FLAW (C107, C105): no header or request timeout, so nothing closes a connection that never
+  // sends a byte (Node's defaults, 60 s for the headers checked every 30 s, answer it 408 by
+  // 90 s) or one whose headers never end.
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
   server.listen(PORT, '127.0.0.1', () => {
     const port = server.address().port;
     console.log(`vulnerable backend on http://127.0.0.1:${port} (${db.kind}); fake WeChat on 127.0.0.1:${wxPort}`);

@@ -73,8 +73,9 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
-    /// Run without these checks (rule codes, e.g. `--skip A105,C105` on a production backend
-    /// whose lockout or connections must not be tested); their findings are not reported.
+    /// Run without these checks (rule codes, e.g. `--skip A105,C105,C107` on a production
+    /// backend whose lockout or connections must not be tested, `--skip A109` on an account
+    /// whose second factors must not change); their findings are not reported.
     #[arg(long, value_name = "CODE", value_delimiter = ',')]
     pub skip: Vec<String>,
 

@@ -294,8 +294,8 @@ rule!(
     Critical,
     High,
     [943],
-    "A parameter reaches a document-database filter as an object: query operators such as `$ne` and `$gt` match records the plain value does not.",
-    "Accept only scalar values for filter fields (validate types with a schema); never pass request objects into a query."
+    "A parameter reaches a document-database filter as an object: query operators such as `$ne` and `$gt` match records the plain value does not, or a `$where` expression (JavaScript the database or the filter library runs) decides which records match.",
+    "Accept only scalar values for filter fields (validate types with a schema); never pass request objects or `$`-keys into a query; turn off server-side JavaScript (`$where`)."
 );
 rule!(
     COMMAND_INJECTION,
@@ -341,6 +341,28 @@ rule!(
     "A page-size parameter (`limit`, `pageSize`, `per_page`) is accepted at a huge value, so one request makes the database read and the server serialise everything.",
     "Cap page sizes on the server (e.g. 100) and refuse or clamp larger values."
 );
+rule!(
+    IDLE_CONNECTIONS,
+    "C107",
+    "idle-connection-held",
+    Config,
+    Medium,
+    Medium,
+    [400, 772],
+    "The server keeps connections that never send a byte (after the TLS handshake on HTTPS) open for more than 95 s, longer than any common default, so clients that only connect hold all its connections and file descriptors.",
+    "Close a connection that sends no request within a bounded time (e.g. 10 to 60 s after it was accepted or after its TLS handshake), and cap connections per client."
+);
+rule!(
+    FACTOR_CHANGE_WITHOUT_FACTOR,
+    "A109",
+    "factor-change-without-factor",
+    Auth,
+    High,
+    High,
+    [308, 620],
+    "With only a logged-in session and no second factor verified by it, a request that enrols, replaces or disables a second factor, regenerates recovery codes, binds the phone codes are sent to or changes the password is accepted, so a stolen session takes over the account's second factor.",
+    "Demand a factor that existed before the change, verified recently by this login (step-up), for every change of a factor or of where its codes are delivered; only an account without any factor adds its first one without."
+);
 
 /// Every check of the probe.
 pub const ALL: &[&ProbeRule] = &[
@@ -355,6 +377,7 @@ pub const ALL: &[&ProbeRule] = &[
     &OPEN_REDIRECT,
     &SLOW_REQUESTS,
     &EXPENSIVE_QUERY,
+    &IDLE_CONNECTIONS,
     &ROUTE_WITHOUT_AUTH,
     &BOLA,
     &MASS_ASSIGNMENT,
@@ -363,6 +386,7 @@ pub const ALL: &[&ProbeRule] = &[
     &TOKEN_IN_URL,
     &LOGOUT_NOT_REVOKED,
     &REPLAY,
+    &FACTOR_CHANGE_WITHOUT_FACTOR,
     &SQL_INJECTION,
     &NOSQL_INJECTION,
     &PATH_TRAVERSAL,

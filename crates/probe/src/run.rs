@@ -327,6 +327,7 @@ async fn stages(
     checks::transport::run(ctx).await?;
     // Runs beside the other checks; dropped (closed) if a budget ends the run first.
     let slow = checks::abuse::start(ctx).await?;
+    let idle = checks::abuse::start_idle(ctx).await?;
 
     progress("routes", ctx.client.stats());
     ctx.ops = load_openapi(ctx, openapi).await?;
@@ -371,10 +372,17 @@ async fn stages(
     checks::inject::cors(ctx).await?;
     progress("injection", ctx.client.stats());
     checks::inject::run(ctx).await?;
+    // After the checks that use the identities' sessions: a factor change may end the other
+    // logins of the account. Before brute force, which may use up a login rate limit that its
+    // fresh logins need.
+    progress("second factor", ctx.client.stats());
+    checks::auth::factor_change_without_factor(ctx).await?;
     progress("brute force", ctx.client.stats());
     checks::auth::brute_force(ctx).await?;
     progress("slow requests", ctx.client.stats());
     checks::abuse::finish(ctx, slow).await?;
+    progress("idle connections", ctx.client.stats());
+    checks::abuse::finish_idle(ctx, idle).await?;
     Ok(())
 }
 

@@ -1,9 +1,18 @@
+//! Slow requests (C105) and idle connections (C107).
+//!
 //! Slow requests (C105): one connection of the probe's own sends a request a header line at a
 //! time and never finishes it (on HTTPS after a full TLS handshake with the client's trust; when
 //! that handshake fails, the `ClientHello` itself is sent a byte at a time instead). A server that still holds the
 //! connection after [`HOLD`] lets a handful of slow clients take all its connections (slowloris).
 //! The connection is admitted by the gate as one request and runs beside the other checks, so
 //! the wait costs no extra time unless the run ends sooner; a run stopped by a budget drops it.
+//!
+//! Idle connections (C107): [`IDLE_CONNECTIONS`] connections of the probe's own open and send
+//! nothing at all (on HTTPS nothing after a full TLS handshake; when that handshake fails, a TCP
+//! connection that sends no byte, not even a `ClientHello`; one handshake of its own, closed at
+//! once, decides which). A server that still holds every one of them after [`IDLE_HOLD`] never
+//! closes a silent connection. Each connection is admitted by the gate as one request; they run beside the other checks like the slow request and are closed by the
+//! probe when decided or dropped.
 
 use std::time::{Duration, Instant};
 
@@ -222,4 +231,255 @@ pub async fn finish(ctx: &mut Ctx<'_>, check: Option<SlowCheck>) -> CheckResult 
             .push(format!("the slow-request connection failed: {e}")),
     }
     Ok(())
+}
+
+/// How long a silent connection must stay open to be reported: longer than the common
+/// defaults, which close it after 60 s (nginx's `client_header_timeout`, `serve`'s
+/// `idle_timeout` plus its 5 s grace) or, in Node, at the first 30 s check after its 60 s
+/// `headersTimeout` (so by 90 s).
+pub const IDLE_HOLD: Duration = Duration::from_secs(95);
+/// Silent connections opened at once.
+pub const IDLE_CONNECTIONS: usize = 3;
+
+/// How the silent connections were opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleMode {
+    /// Plain TCP to an `http://` target.
+    Tcp,
+    /// A completed TLS handshake, then nothing.
+    Tls,
+    /// The TLS handshake failed (not trusted): a TCP connection that sends nothing at all.
+    TcpNoHello,
+}
+
+/// The running idle connections; aborted (closed) when dropped.
+pub struct IdleCheck {
+    task: tokio::task::JoinHandle<(Vec<Slow>, IdleMode)>,
+}
+
+impl Drop for IdleCheck {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Opens the silent connections (each through the gate) and lets them run; `None` when the
+/// check is skipped, the time budget cannot cover [`IDLE_HOLD`] or the target has no host.
+pub async fn start_idle(ctx: &mut Ctx<'_>) -> Result<Option<IdleCheck>, crate::SendError> {
+    let base = ctx.base.clone();
+    let (Some(host), Some(port)) = (base.host_str(), base.port_or_known_default()) else {
+        return Ok(None);
+    };
+    if !ctx.enabled(&rules::IDLE_CONNECTIONS) {
+        return Ok(None);
+    }
+    if ctx.client.time_left() < IDLE_HOLD + Duration::from_secs(5) {
+        ctx.notes.push(format!(
+            "the time budget is too short to hold idle connections for {} s; idle connections not checked",
+            IDLE_HOLD.as_secs()
+        ));
+        return Ok(None);
+    }
+    let tls = base.scheme() == "https";
+    // On HTTPS one more connection: the handshake that decides how the others are held.
+    for _ in 0..IDLE_CONNECTIONS + usize::from(tls) {
+        match ctx.client.admit(&base).await {
+            Ok(_) => {}
+            Err(e) if e.is_budget() => return Err(e),
+            Err(_) => return Ok(None),
+        }
+    }
+    let addr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let config = ctx.client.tls_config();
+    let task = tokio::spawn(async move {
+        let mut mode = if tls { IdleMode::Tls } else { IdleMode::Tcp };
+        if tls {
+            // One handshake decides how all of them are held.
+            match rustls::pki_types::ServerName::try_from(addr.clone()) {
+                Ok(name) => {
+                    let connector = tokio_rustls::TlsConnector::from(config.clone());
+                    let ok = match connect(&addr, port).await {
+                        Ok(s) => matches!(
+                            tokio::time::timeout(
+                                Duration::from_secs(10),
+                                connector.connect(name, s)
+                            )
+                            .await,
+                            Ok(Ok(_))
+                        ),
+                        Err(e) => return (vec![Slow::Failed(e)], mode),
+                    };
+                    if !ok {
+                        mode = IdleMode::TcpNoHello;
+                    }
+                }
+                Err(e) => return (vec![Slow::Failed(e.to_string())], mode),
+            }
+        }
+        let mut waits = tokio::task::JoinSet::new();
+        for _ in 0..IDLE_CONNECTIONS {
+            let addr = addr.clone();
+            let config = config.clone();
+            waits.spawn(async move {
+                let stream = match connect(&addr, port).await {
+                    Ok(s) => s,
+                    Err(e) => return Slow::Failed(e),
+                };
+                if mode != IdleMode::Tls {
+                    return silent(stream, IDLE_HOLD).await;
+                }
+                let Ok(name) = rustls::pki_types::ServerName::try_from(addr.clone()) else {
+                    return Slow::Failed("not a server name".into());
+                };
+                let connector = tokio_rustls::TlsConnector::from(config);
+                match tokio::time::timeout(Duration::from_secs(10), connector.connect(name, stream))
+                    .await
+                {
+                    Ok(Ok(s)) => silent(s, IDLE_HOLD).await,
+                    Ok(Err(e)) => Slow::Failed(format!("TLS handshake: {e}")),
+                    Err(_) => Slow::Failed("TLS handshake timed out".into()),
+                }
+            });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(joined) = waits.join_next().await {
+            outcomes.push(joined.unwrap_or_else(|e| Slow::Failed(e.to_string())));
+        }
+        (outcomes, mode)
+    });
+    Ok(Some(IdleCheck { task }))
+}
+
+/// Sends nothing and waits until the server closes, resets or writes (e.g. a 408), or `hold`
+/// has passed; the stream is closed when this returns.
+async fn silent<S: AsyncRead + Unpin>(mut stream: S, hold: Duration) -> Slow {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    match tokio::time::timeout(hold, stream.read(&mut buf)).await {
+        Ok(_) => Slow::Closed(started.elapsed()),
+        Err(_) => Slow::Held,
+    }
+}
+
+/// Whether every silent connection was held (none closed, none failed).
+pub fn all_held(outcomes: &[Slow]) -> bool {
+    !outcomes.is_empty() && outcomes.iter().all(|o| matches!(o, Slow::Held))
+}
+
+/// Waits for the silent connections (at most what is left of the time budget) and reports C107
+/// when the server held every one of them.
+pub async fn finish_idle(ctx: &mut Ctx<'_>, check: Option<IdleCheck>) -> CheckResult {
+    let Some(mut check) = check else {
+        return Ok(());
+    };
+    let left = ctx.client.time_left();
+    let (outcomes, mode) = match tokio::time::timeout(left, &mut check.task).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => return Ok(()),
+        Err(_) => {
+            ctx.notes
+                .push("the time budget ended before the idle connections were decided".into());
+            return Ok(());
+        }
+    };
+    if all_held(&outcomes) {
+        let what = match mode {
+            IdleMode::Tcp => "connections",
+            IdleMode::Tls => "connections (after the TLS handshake)",
+            IdleMode::TcpNoHello => "TCP connections (without a TLS ClientHello)",
+        };
+        let target = ctx.base.to_string();
+        ctx.report(
+            &rules::IDLE_CONNECTIONS,
+            "idle",
+            "/",
+            &format!(
+                "{target} kept {} {what} that sent nothing at all open for {} s.",
+                outcomes.len(),
+                IDLE_HOLD.as_secs()
+            ),
+            &[],
+            &[],
+        );
+    } else if let Some(Slow::Failed(e)) = outcomes.iter().find(|o| matches!(o, Slow::Failed(_))) {
+        ctx.notes
+            .push(format!("an idle connection could not be opened: {e}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_is_reported_only_when_every_connection_was_held() {
+        assert!(all_held(&[Slow::Held, Slow::Held, Slow::Held]));
+        assert!(!all_held(&[]));
+        assert!(!all_held(&[
+            Slow::Held,
+            Slow::Closed(Duration::from_mins(1))
+        ]));
+        assert!(!all_held(&[Slow::Held, Slow::Failed("refused".into())]));
+    }
+
+    /// A loopback listener that closes every accepted connection after `after` (or never),
+    /// counting the bytes it received.
+    async fn listener(
+        after: Option<Duration>,
+    ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let bytes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = bytes.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    let read = async {
+                        while let Ok(n) = s.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                            seen.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    };
+                    match after {
+                        Some(d) => {
+                            let _ = tokio::time::timeout(d, read).await;
+                        }
+                        None => read.await,
+                    }
+                });
+            }
+        });
+        (port, bytes)
+    }
+
+    #[tokio::test]
+    async fn a_silent_connection_is_held_or_closed_as_the_server_decides() {
+        // The hold is shortened here; the check itself waits `IDLE_HOLD`.
+        let (port, bytes) = listener(None).await;
+        let stream = connect("127.0.0.1", port).await.unwrap();
+        assert!(matches!(
+            silent(stream, Duration::from_millis(300)).await,
+            Slow::Held
+        ));
+        assert_eq!(
+            bytes.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "sent nothing"
+        );
+
+        let (port, _) = listener(Some(Duration::from_millis(100))).await;
+        let stream = connect("127.0.0.1", port).await.unwrap();
+        match silent(stream, Duration::from_secs(30)).await {
+            Slow::Closed(after) => assert!(after < Duration::from_secs(30), "{after:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -747,3 +747,501 @@ async fn replay_twice(
     }
     Ok(())
 }
+
+/// What a route that changes a second factor does, which orders the attempts: enrolments
+/// first, removals last (after one is accepted the account may have no factor left).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FactorChange {
+    /// Enrols or replaces a second factor (answers a TOTP secret when it is one).
+    Enrol,
+    /// Regenerates recovery codes, binds a phone, changes a password.
+    Other,
+    /// Confirms (activates) an enrolment with a code of the new factor.
+    Confirm,
+    /// Disables or removes a factor.
+    Remove,
+}
+
+/// Words of a path that name a second factor.
+const FACTOR_WORDS: &[&str] = &[
+    "totp",
+    "otp",
+    "mfa",
+    "2fa",
+    "authenticator",
+    "twofactor",
+    "factor",
+];
+/// Words of a path that name where codes go or a credential a factor change also covers.
+const CHANNEL_WORDS: &[&str] = &["phone", "mobile", "password", "passwd"];
+/// Last-segment words of routes that change something.
+const CHANGE_WORDS: &[&str] = &[
+    "enrol",
+    "enroll",
+    "enrolment",
+    "enrollment",
+    "setup",
+    "register",
+    "new",
+    "bind",
+    "unbind",
+    "reset",
+    "disable",
+    "remove",
+    "delete",
+    "replace",
+    "regenerate",
+    "rotate",
+    "confirm",
+    "activate",
+    "change",
+    "update",
+];
+/// Last-segment words of routes that use a factor or a session rather than change them.
+const USE_WORDS: &[&str] = &[
+    "verify",
+    "validate",
+    "send",
+    "challenge",
+    "check",
+    "login",
+    "logout",
+    "status",
+];
+
+/// The lower-case words of each segment of a path (split at anything not a letter or digit).
+fn path_words(path: &str) -> Vec<Vec<String>> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether a secured write without path parameters enrols, replaces, confirms or removes a
+/// second factor, regenerates recovery codes, binds a phone or changes a password, judged by
+/// its path (`/mfa/totp/enroll`, `/mfa/recovery/regenerate`, `/auth/phone`, `/me/password`);
+/// routes that verify or send a code (`…/verify`, `…/sms/send`) are not changes.
+fn factor_change(op: &Operation) -> Option<FactorChange> {
+    if !op.secured
+        || op.has_path_params()
+        || !matches!(
+            op.method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        )
+    {
+        return None;
+    }
+    let words = path_words(&op.path);
+    let last = words.last()?;
+    let last_has = |set: &[&str]| last.iter().any(|w| set.contains(&w.as_str()));
+    let any_has = |set: &[&str]| words.iter().flatten().any(|w| set.contains(&w.as_str()));
+    if last_has(USE_WORDS) {
+        return None;
+    }
+    let factor = any_has(FACTOR_WORDS);
+    let recovery = any_has(&["recovery", "backup"]);
+    if !(factor || recovery || any_has(CHANNEL_WORDS)) {
+        return None;
+    }
+    let changes = last_has(CHANGE_WORDS);
+    // The route is the factor itself: a write sets or replaces it, DELETE removes it.
+    let names_itself =
+        last_has(FACTOR_WORDS) || last_has(CHANNEL_WORDS) || (recovery && last_has(&["codes"]));
+    if !changes && !names_itself {
+        return None;
+    }
+    Some(
+        if op.method == Method::DELETE || last_has(&["disable", "remove", "delete", "unbind"]) {
+            FactorChange::Remove
+        } else if last_has(&["confirm", "activate"]) {
+            FactorChange::Confirm
+        } else if factor
+            && !recovery
+            && (last_has(&[
+                "enrol",
+                "enroll",
+                "enrolment",
+                "enrollment",
+                "setup",
+                "register",
+                "new",
+                "replace",
+            ]) || last_has(FACTOR_WORDS))
+        {
+            FactorChange::Enrol
+        } else {
+            FactorChange::Other
+        },
+    )
+}
+
+/// A TOTP secret an enrolment answered: a `secret` field (top level or one object down) or the
+/// `secret` of an `otpauth://` URI, with the URI's algorithm, digits and period when it names
+/// them. `None` when the answer holds no usable secret.
+fn totp_from_answer(
+    answer: &Value,
+) -> Option<(
+    miniguard_crypto::totp::TotpSecret,
+    miniguard_crypto::totp::Totp,
+    Vec<String>,
+)> {
+    use miniguard_crypto::totp::{Totp, TotpAlgorithm, TotpSecret};
+    fn collect<'a>(v: &'a Value, strings: &mut Vec<(&'a str, &'a str)>) {
+        if let Some(o) = v.as_object() {
+            for (k, v) in o.iter().take(100) {
+                if let Some(s) = v.as_str() {
+                    strings.push((k.as_str(), s));
+                }
+            }
+        }
+    }
+    let mut strings: Vec<(&str, &str)> = Vec::new();
+    collect(answer, &mut strings);
+    if let Some(o) = answer.as_object() {
+        for v in o.values().take(20) {
+            collect(v, &mut strings);
+        }
+    }
+    let uri = strings
+        .iter()
+        .map(|(_, s)| *s)
+        .find(|s| s.starts_with("otpauth://totp/") && s.len() < 2048)
+        .and_then(|s| url::Url::parse(s).ok());
+    let param = |name: &str| {
+        uri.as_ref().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let text = strings
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("secret"))
+        .map(|(_, s)| (*s).to_owned())
+        .or_else(|| param("secret"))?;
+    let secret = TotpSecret::from_base32(&text).ok()?;
+    let algorithm = match param("algorithm")
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "" | "SHA1" => TotpAlgorithm::Sha1,
+        "SHA256" => TotpAlgorithm::Sha256,
+        "SHA512" => TotpAlgorithm::Sha512,
+        _ => return None,
+    };
+    let digits = param("digits").map_or(Some(6), |d| d.parse().ok())?;
+    let period = param("period").map_or(Some(30), |d| d.parse().ok())?;
+    let totp = Totp::custom(algorithm, digits, period).ok()?;
+    let mut shown = vec![text];
+    if let Some(u) = &uri {
+        shown.push(u.to_string());
+    }
+    Some((secret, totp, shown))
+}
+
+/// The documented body of `op` with every field set to `value`, or fields named like a code to
+/// `code` when given; `None` for an operation without a documented body.
+fn factor_body(op: &Operation, value: &str, code: Option<&str>) -> Option<Value> {
+    if op.body_props.is_empty() {
+        return None;
+    }
+    let body: serde_json::Map<String, Value> = op
+        .body_props
+        .iter()
+        .map(|p| {
+            let lower = p.to_ascii_lowercase();
+            let v = match code {
+                Some(c) if lower.contains("code") || lower.contains("otp") => c,
+                _ => value,
+            };
+            (p.clone(), json!(v))
+        })
+        .collect();
+    Some(Value::Object(body))
+}
+
+fn factor_request(op: &Operation, url: url::Url, body: Option<Value>) -> Request {
+    let req = Request::new(op.method.clone(), url);
+    match body {
+        Some(b) => req.json(&b),
+        None => req,
+    }
+}
+
+/// A109: the first identity that logs in gets a TOTP factor (enrolled, and confirmed with a code
+/// computed from the secret the enrolment answered), then a fresh login of it, which has
+/// verified no factor, sends each factor-changing route once. A 2xx is a factor changed with a
+/// session alone. This changes the test account's factors; `--skip A109` leaves them alone.
+pub async fn factor_change_without_factor(ctx: &mut Ctx<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::FACTOR_CHANGE_WITHOUT_FACTOR) {
+        return Ok(());
+    }
+    let mut ops: Vec<(FactorChange, Operation)> = ctx
+        .ops
+        .iter()
+        .filter_map(|o| factor_change(o).map(|k| (k, o.clone())))
+        .filter(|(_, o)| {
+            ctx.url(&o.path, &[])
+                .is_some_and(|u| ctx.client.in_scope(&u))
+        })
+        .collect();
+    if ops.is_empty() {
+        return Ok(());
+    }
+    ops.sort_by_key(|(k, _)| *k);
+    let kept = ctx.sessions.len();
+    let result = async {
+        if !add_totp(ctx, &ops).await? {
+            return Ok(());
+        }
+        let Some(who) = fresh_session(ctx, "the second-factor check (A109)").await? else {
+            return Ok(());
+        };
+        let (_, _, none) = crate::checks::inject::fresh_numbers();
+        for (kind, op) in &ops {
+            let Some(url) = ctx.url(&op.path, &[]) else {
+                continue;
+            };
+            let body = factor_body(op, &none, None);
+            let Some(ex) = ctx.send(factor_request(op, url, body), Some(who)).await? else {
+                continue;
+            };
+            if ex.is_success() {
+                ctx.report(
+                    &rules::FACTOR_CHANGE_WITHOUT_FACTOR,
+                    &op.path,
+                    &op.path,
+                    &format!(
+                        "{} {} answered {} to a login that has verified no second factor, on an account with a TOTP factor: the {} needs a session alone.",
+                        op.method,
+                        op.path,
+                        ex.status,
+                        match kind {
+                            FactorChange::Enrol => "second factor is replaced with",
+                            FactorChange::Confirm => "enrolment is confirmed with",
+                            FactorChange::Remove => "second factor is removed with",
+                            FactorChange::Other => "change",
+                        }
+                    ),
+                    &[&ex],
+                    &[],
+                );
+                if *kind == FactorChange::Remove {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    ctx.sessions.truncate(kept);
+    result
+}
+
+/// Gives the first login identity a TOTP factor with a fresh login: the first enrolment route
+/// that answers a secret, then the first confirmation route (if any) with the current code.
+/// Whether the account now has a factor; a note says why not.
+async fn add_totp(
+    ctx: &mut Ctx<'_>,
+    ops: &[(FactorChange, Operation)],
+) -> Result<bool, crate::SendError> {
+    let Some((_, enrol)) = ops.iter().find(|(k, _)| *k == FactorChange::Enrol) else {
+        ctx.notes.push(
+            "no route of the document enrols a TOTP factor: second-factor changes not checked"
+                .into(),
+        );
+        return Ok(false);
+    };
+    let Some(who) = fresh_session(ctx, "the second-factor check (A109)").await? else {
+        return Ok(false);
+    };
+    let (_, _, none) = crate::checks::inject::fresh_numbers();
+    let Some(url) = ctx.url(&enrol.path, &[]) else {
+        return Ok(false);
+    };
+    let body = factor_body(enrol, &none, None);
+    let Some(ex) = ctx
+        .send(factor_request(enrol, url, body), Some(who))
+        .await?
+    else {
+        return Ok(false);
+    };
+    let Some((secret, totp, shown)) = ex
+        .json()
+        .filter(|_| ex.is_success())
+        .and_then(|a| totp_from_answer(&a))
+    else {
+        ctx.notes.push(format!(
+            "{} {} answered {} without a TOTP secret to a fresh login (the account may have a factor already): second-factor changes not checked",
+            enrol.method, enrol.path, ex.status
+        ));
+        return Ok(false);
+    };
+    for s in &shown {
+        ctx.masker.add(s);
+    }
+    let Some((_, confirm)) = ops.iter().find(|(k, _)| *k == FactorChange::Confirm) else {
+        return Ok(true);
+    };
+    let Some(url) = ctx.url(&confirm.path, &[]) else {
+        return Ok(false);
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let code = totp.generate(&secret, now);
+    let body = factor_body(confirm, &none, Some(&code)).unwrap_or_else(|| json!({"code": code}));
+    let Some(ex) = ctx
+        .send(factor_request(confirm, url, Some(body)), Some(who))
+        .await?
+    else {
+        return Ok(false);
+    };
+    if !ex.is_success() {
+        ctx.notes.push(format!(
+            "{} {} answered {} to the current code of the TOTP the probe enrolled: second-factor changes not checked",
+            confirm.method, confirm.path, ex.status
+        ));
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(method: Method, path: &str, secured: bool) -> Operation {
+        Operation {
+            method,
+            path: path.into(),
+            params: Vec::new(),
+            secured,
+            body_props: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn factor_changes_are_told_from_factor_uses_by_path() {
+        use FactorChange::{Confirm, Enrol, Other, Remove};
+        for (method, path, want) in [
+            // serve's routes (docs/protocol.md, "Changing factors").
+            (Method::POST, "/v1/mfa/totp/enroll", Enrol),
+            (Method::POST, "/v1/mfa/totp/confirm", Confirm),
+            (Method::POST, "/v1/mfa/totp/disable", Remove),
+            (Method::POST, "/v1/mfa/recovery/regenerate", Other),
+            (Method::POST, "/v1/auth/wechat/phone", Other),
+            (Method::POST, "/v1/admin/password", Other),
+            // Other shapes.
+            (Method::POST, "/api/mfa/totp", Enrol),
+            (Method::PUT, "/api/me/2fa", Enrol),
+            (Method::DELETE, "/api/me/totp", Remove),
+            (Method::POST, "/api/mfa/recovery-codes/regenerate", Other),
+            (Method::POST, "/api/account/backup-codes", Other),
+            (Method::PATCH, "/api/me/password", Other),
+            (Method::POST, "/api/user/mobile/bind", Other),
+            (Method::POST, "/api/two-factor/setup", Enrol),
+        ] {
+            assert_eq!(
+                factor_change(&op(method.clone(), path, true)),
+                Some(want),
+                "{method} {path}"
+            );
+        }
+        for (method, path, secured) in [
+            // Routes that use a factor or a session, and the rest.
+            (Method::POST, "/v1/mfa/totp/verify", true),
+            (Method::POST, "/v1/mfa/recovery", true),
+            (Method::POST, "/v1/mfa/sms/send", true),
+            (Method::POST, "/v1/mfa/sms/verify", true),
+            (Method::POST, "/v1/mfa/soter/challenge", true),
+            (Method::POST, "/v1/admin/login", false),
+            (Method::POST, "/api/admin/login", true),
+            (Method::POST, "/v1/auth/logout", true),
+            (Method::PATCH, "/api/me", true),
+            (Method::POST, "/api/points/transfer", true),
+            (Method::POST, "/api/photos/update", true),
+            // A read, and a route not declared as needing a session.
+            (Method::GET, "/v1/mfa/totp/enroll", true),
+            (Method::POST, "/api/password/reset", false),
+        ] {
+            assert_eq!(
+                factor_change(&op(method.clone(), path, secured)),
+                None,
+                "{method} {path}"
+            );
+        }
+        let mut with_id = op(Method::DELETE, "/api/users/{id}/totp", true);
+        with_id.params.push(crate::openapi::Param {
+            name: "id".into(),
+            location: crate::openapi::ParamIn::Path,
+            example: None,
+            integer: true,
+        });
+        assert_eq!(
+            factor_change(&with_id),
+            None,
+            "only the probe's own account"
+        );
+        // Enrolments first, removals last.
+        assert!(Enrol < Other && Other < Confirm && Confirm < Remove);
+    }
+
+    #[test]
+    fn a_totp_secret_is_read_from_an_enrolment_answer() {
+        use miniguard_crypto::totp::{Totp, TotpSecret};
+        let key = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        let reference = TotpSecret::from_base32(key).unwrap();
+        let at = 1_700_000_000;
+        // A `secret` field (serve's answer).
+        let (secret, totp, shown) = totp_from_answer(
+            &json!({"secret": key, "otpauth_uri": format!("otpauth://totp/x?secret={key}")}),
+        )
+        .unwrap();
+        assert_eq!(
+            totp.generate(&secret, at),
+            Totp::new().generate(&reference, at)
+        );
+        assert!(shown.iter().any(|s| s == key), "the secret is masked");
+        // Only a URI, one object down, with its own parameters.
+        let (secret, totp, _) = totp_from_answer(&json!({"data": {"uri": format!(
+            "otpauth://totp/Shop:a?secret={key}&digits=8&period=60&algorithm=SHA256"
+        )}}))
+        .unwrap();
+        let custom = Totp::custom(miniguard_crypto::totp::TotpAlgorithm::Sha256, 8, 60).unwrap();
+        assert_eq!(totp.generate(&secret, at), custom.generate(&reference, at));
+        assert_eq!(totp.generate(&secret, at).len(), 8);
+        // Nothing usable.
+        for answer in [
+            json!({"ok": true}),
+            json!({"secret": "not base32!"}),
+            json!({"secret": "JBSWY3DP"}),
+            json!({"uri": format!("otpauth://totp/x?secret={key}&algorithm=MD5")}),
+            json!({"uri": format!("otpauth://totp/x?secret={key}&digits=12")}),
+            json!([key]),
+        ] {
+            assert!(totp_from_answer(&answer).is_none(), "{answer}");
+        }
+    }
+
+    #[test]
+    fn factor_bodies_never_carry_a_valid_code_unless_given_one() {
+        let mut confirm = op(Method::POST, "/v1/mfa/totp/confirm", true);
+        assert_eq!(factor_body(&confirm, "mgprobe-none-1", None), None);
+        confirm.body_props = vec!["code".into(), "label".into()];
+        assert_eq!(
+            factor_body(&confirm, "mgprobe-none-1", None),
+            Some(json!({"code": "mgprobe-none-1", "label": "mgprobe-none-1"}))
+        );
+        assert_eq!(
+            factor_body(&confirm, "mgprobe-none-1", Some("123456")),
+            Some(json!({"code": "123456", "label": "mgprobe-none-1"}))
+        );
+    }
+}

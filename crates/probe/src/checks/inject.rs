@@ -1,4 +1,5 @@
-//! Injection into query parameters (SQL by error, boolean difference and time, NoSQL operators,
+//! Injection into query parameters (SQL by error, boolean difference and time, NoSQL operators
+//! and `$where` conditions,
 //! OS commands by echo and by time, server-side templates, path traversal, reflected XSS, open
 //! redirect, SSRF against a canary listener of the probe's own on loopback, uncapped page sizes),
 //! NoSQL operators in JSON bodies, and CORS origin reflection.
@@ -160,6 +161,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                 ssrf(ctx, &point, c).await?;
             }
             nosql_query(ctx, &point).await?;
+            nosql_where(ctx, &point).await?;
             page_size(ctx, &point).await?;
             command(ctx, &point).await?;
             template(ctx, &point).await?;
@@ -182,7 +184,7 @@ fn random_u64() -> u64 {
 }
 
 /// Two factors from 1000 to 9999 and a value that matches nothing, fresh per call.
-fn fresh_numbers() -> (u64, u64, String) {
+pub(crate) fn fresh_numbers() -> (u64, u64, String) {
     let r = random_u64();
     (
         1000 + r % 9000,
@@ -553,6 +555,68 @@ async fn nosql_query(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
     Ok(())
 }
 
+/// `$where` conditions as a true and a false twin: a JavaScript expression (how `MongoDB` and
+/// filter libraries such as `sift` read a string) and a function body (how a filter built with
+/// `new Function(body)` reads it). Both only compare constants: nothing is changed or slowed.
+const WHERE_TWINS: &[(&str, &str)] = &[("true", "false"), ("return true", "return false")];
+
+/// Where a `$where` condition goes in a query string: top level in place of the parameter (a
+/// whole parsed query used as the filter) or on the parameter itself.
+fn where_forms(name: &str) -> [String; 2] {
+    ["$where".to_owned(), format!("{name}[$where]")]
+}
+
+/// I102 (`$where`): a `$where` condition sent in place of the parameter, top level
+/// (`$where=true`) or on the field (`name[$where]=true`): the true twin answers 2xx and differently
+/// from the false twin, and each answers the same again, so the server ran the condition.
+async fn nosql_where(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
+    if !ctx.enabled(&rules::NOSQL_INJECTION) {
+        return Ok(());
+    }
+    for (form, key) in where_forms(&p.param.name)
+        .into_iter()
+        .zip([format!("{} $where", p.op.path), p.key()])
+    {
+        for (t, f) in WHERE_TWINS {
+            let Some(yes) = p.send_named(ctx, &form, t).await? else {
+                return Ok(());
+            };
+            if !yes.is_success() {
+                continue;
+            }
+            let Some(no) = p.send_named(ctx, &form, f).await? else {
+                return Ok(());
+            };
+            if no.status == yes.status && no.body == yes.body {
+                continue;
+            }
+            // Once more each, so that an answer that changes by itself is not taken for one.
+            let Some(yes_again) = p.send_named(ctx, &form, t).await? else {
+                return Ok(());
+            };
+            let Some(no_again) = p.send_named(ctx, &form, f).await? else {
+                return Ok(());
+            };
+            if yes_again.body != yes.body || no_again.body != no.body {
+                continue;
+            }
+            ctx.report(
+                &rules::NOSQL_INJECTION,
+                &key,
+                &p.op.path,
+                &format!(
+                    "GET {} evaluates `$where`: `{form}={t}` answers {} and differently from `{form}={f}` ({}), twice each, so JavaScript from the query decides what the filter matches.",
+                    p.op.path, yes.status, no.status
+                ),
+                &[&yes, &no],
+                &[],
+            );
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// The most body fields of one operation tried with operators.
 const MAX_BODY_FIELDS: usize = 5;
 
@@ -858,6 +922,15 @@ async fn page_size(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn where_twins_differ_only_in_their_truth() {
+        for (t, f) in WHERE_TWINS {
+            assert_ne!(t, f);
+            assert_eq!(t.replace("true", "false"), *f);
+        }
+        assert_eq!(where_forms("code"), ["$where", "code[$where]"]);
+    }
 
     #[test]
     fn page_size_names() {
