@@ -250,7 +250,7 @@ rule!(
     Medium,
     High,
     [326, 327],
-    "The server completes a handshake with TLS 1.0 or 1.1 (or picks a suite without forward secrecy or with CBC/RC4/3DES), which downgrade attacks and old clients' weaknesses reach.",
+    "The server completes a handshake with SSL 3.0, TLS 1.0 or 1.1 (or picks a suite without forward secrecy or with CBC/RC4/3DES), which downgrade attacks and old clients' weaknesses reach.",
     "Accept TLS 1.2 and 1.3 only, with ECDHE key exchange and AEAD suites (AES-GCM, ChaCha20-Poly1305)."
 );
 rule!(

@@ -10,11 +10,13 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub const SSL3_0: u16 = 0x0300;
 pub const TLS1_0: u16 = 0x0301;
 pub const TLS1_1: u16 = 0x0302;
 pub const TLS1_2: u16 = 0x0303;
 
-/// Suites a TLS 1.0/1.1 server commonly accepts (ECDHE and RSA key exchange, AES-CBC, 3DES).
+/// Suites an SSL 3.0 or TLS 1.0/1.1 server commonly accepts (ECDHE and RSA key exchange,
+/// AES-CBC, 3DES).
 pub const LEGACY_SUITES: &[u16] = &[0xc00a, 0xc009, 0xc014, 0xc013, 0x0035, 0x002f, 0x000a];
 /// Suites without forward secrecy, with CBC, RC4 or 3DES: none of them should be chosen.
 pub const WEAK_SUITES: &[u16] = &[
@@ -51,7 +53,7 @@ pub fn suite_name(suite: u16) -> String {
 /// A protocol version's name.
 pub fn version_name(version: u16) -> String {
     match version {
-        0x0300 => "SSL 3.0".into(),
+        SSL3_0 => "SSL 3.0".into(),
         TLS1_0 => "TLS 1.0".into(),
         TLS1_1 => "TLS 1.1".into(),
         TLS1_2 => "TLS 1.2".into(),
@@ -239,5 +241,50 @@ mod tests {
         assert_eq!(parse_answer(&[]), Hello::Refused);
         assert!(matches!(parse_answer(b"HTTP/1.1 400"), Hello::Unclear(_)));
         assert!(matches!(parse_answer(&sh[..20]), Hello::Unclear(_)));
+    }
+
+    /// A server of its own that answers any hello with an SSL 3.0 `ServerHello` (no TLS library
+    /// of today still speaks SSL 3.0): the hello reaches it and its answer is read as accepted.
+    #[tokio::test]
+    async fn an_ssl3_server_hello_is_accepted_as_ssl3() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).await.unwrap();
+            // The hello offers SSL 3.0 in its body.
+            assert_eq!(
+                u16::from_be_bytes([buf[9], buf[10]]),
+                SSL3_0,
+                "{:?}",
+                &buf[..n]
+            );
+            let mut sh = vec![
+                0x16, 0x03, 0x00, 0x00, 0x4a, 0x02, 0x00, 0x00, 0x46, 0x03, 0x00,
+            ];
+            sh.extend_from_slice(&[0; 32]);
+            sh.push(0);
+            sh.extend_from_slice(&[0x00, 0x0a, 0x00]);
+            sh.resize(80, 0);
+            s.write_all(&sh).await.unwrap();
+        });
+        let hello = try_hello(
+            "127.0.0.1",
+            port,
+            SSL3_0,
+            LEGACY_SUITES,
+            Duration::from_secs(5),
+        )
+        .await;
+        server.await.unwrap();
+        assert_eq!(
+            hello,
+            Hello::Accepted {
+                version: SSL3_0,
+                suite: 0x000a
+            }
+        );
+        assert_eq!(version_name(SSL3_0), "SSL 3.0");
     }
 }

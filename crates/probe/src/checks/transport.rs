@@ -116,8 +116,8 @@ fn expiry(ctx: &mut Ctx<'_>, ex: &Exchange) {
 /// The longest one hello may take.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// T104: hellos of the probe's own, each admitted by the gate as one request: TLS 1.0 and 1.1
-/// with the suites servers of their time accept, then TLS 1.2 offering only weak suites.
+/// T104: hellos of the probe's own, each admitted by the gate as one request: SSL 3.0, TLS 1.0
+/// and 1.1 with the suites servers of their time accept, then TLS 1.2 offering only weak suites.
 async fn versions_and_suites(ctx: &mut Ctx<'_>) -> CheckResult {
     let base = ctx.base.clone();
     let (Some(host), Some(port)) = (base.host_str(), base.port_or_known_default()) else {
@@ -125,7 +125,7 @@ async fn versions_and_suites(ctx: &mut Ctx<'_>) -> CheckResult {
     };
     let host = host.to_owned();
     let mut old = Vec::new();
-    for version in [tls_hello::TLS1_0, tls_hello::TLS1_1] {
+    for version in [tls_hello::SSL3_0, tls_hello::TLS1_0, tls_hello::TLS1_1] {
         let left = match ctx.client.admit(&base).await {
             Ok(left) => left,
             Err(e) if e.is_budget() => return Err(e),
