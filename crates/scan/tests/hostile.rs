@@ -77,6 +77,29 @@ fn nesting_below_the_limit_is_still_analysed() {
 }
 
 #[test]
+fn flat_code_like_the_bracketless_shapes_is_analysed() {
+    // 20k statements of each look-alike: assignments, ternaries, arrows, prefixes, labels and
+    // `if`/`else` side by side (with and without semicolons) are not nesting.
+    for shape in shapes::bracketless_flat(20_000) {
+        let out = scan(&shape);
+        assert!(
+            !out.warnings
+                .iter()
+                .any(|w| w.message.contains("nested deeper")),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+    }
+    // An `else if` chain of ordinary length is analysed, and its findings are reported.
+    let mut code = shapes::else_if_chain(300);
+    code.push_str("f(1)\nwx.request({ url: 'http://api.example.com/x' })\n");
+    let out = scan_files(&[("a.js".to_owned(), code)]);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert!(!out.findings.is_empty(), "the file was analysed");
+}
+
+#[test]
 fn bindings_below_the_limit_are_still_analysed() {
     for shape in shapes::binding_nesting(990) {
         let out = scan(&shape);
