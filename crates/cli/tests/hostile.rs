@@ -196,6 +196,63 @@ fn fifos_where_files_are_expected_do_not_block() {
     );
 }
 
+/// The walker reads the ignore files of the folders above the scanned one too: a FIFO
+/// `.gitignore` or an `.ignore` linked to /dev/zero one folder up blocked a scan of `repo/sub`
+/// or read until memory ran out.
+#[cfg(unix)]
+#[test]
+fn ignore_files_above_the_scanned_folder_do_not_block() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let sub = repo.path().join("sub");
+    app(&sub);
+    write(&sub, "gen/x.js", "var x = 1\n");
+    write(&sub, ".gitignore", "gen/\n");
+    let started = std::time::Instant::now();
+    mkfifo(&repo.path().join(".gitignore"));
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(&sub));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains(".gitignore is not a regular file")
+            && warnings.contains("no ignore file"),
+        "{warnings}"
+    );
+    assert!(
+        report["findings"].to_string().contains("pages/a/a.js"),
+        "{report:#}"
+    );
+
+    std::fs::remove_file(repo.path().join(".gitignore")).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", repo.path().join(".ignore")).expect("symlink");
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(&sub));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains(".ignore is not a regular file"),
+        "{report:#}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    // With ordinary ignore files above, the folder's own ignore file applies without a word.
+    std::fs::remove_file(repo.path().join(".ignore")).expect("rm");
+    write(repo.path(), ".gitignore", "*.log\n");
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(&sub));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        !report["warnings"].to_string().contains("ignore"),
+        "{report:#}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_linked_package_json_is_read_only_inside_the_tree() {
