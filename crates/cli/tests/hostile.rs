@@ -253,6 +253,40 @@ fn ignore_files_above_the_scanned_folder_do_not_block() {
     );
 }
 
+/// `miniguard scan X >&-` lost the report and exited 0 or 1 as if it had been written (the
+/// runtime reopens a closed standard output on /dev/null).
+#[cfg(unix)]
+#[test]
+fn a_closed_standard_output_is_an_error() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    lockfile(proj.path());
+    let sh = |redirect: &str, args: &str| {
+        run(Command::new("sh")
+            .env("LC_ALL", "C")
+            .arg("-c")
+            .arg(format!("exec \"$0\" {args} \"$1\" {redirect}"))
+            .arg(env!("CARGO_BIN_EXE_miniguard"))
+            .arg(proj.path()))
+    };
+    for args in ["scan --no-progress", "deps --db embedded"] {
+        let out = sh(">&-", args);
+        assert_eq!(out.status.code(), Some(2), "{args}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("standard output is closed"),
+            "{}",
+            stderr(&out)
+        );
+        // Sent to /dev/null on purpose, or closed with --output: the command runs.
+        let out = sh(">/dev/null", args);
+        assert_eq!(out.status.code(), Some(1), "{args}: {}", stderr(&out));
+        let report = proj.path().join("report.txt");
+        let out = sh(&format!(">&- --output {}", report.display()), args);
+        assert_eq!(out.status.code(), Some(1), "{args}: {}", stderr(&out));
+        assert!(std::fs::metadata(&report).expect("report").len() > 0);
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_linked_package_json_is_read_only_inside_the_tree() {
