@@ -21,8 +21,18 @@ fn scan_files(files: &[(String, String)]) -> miniguard_scan::ScanOutput {
         max_file_size: 8 * 1024 * 1024,
         ..DiscoverOptions::default()
     };
+    let started = std::time::Instant::now();
     let project = discover(dir.path(), &opts).expect("discover");
-    miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(2), &|_| {}).expect("scan")
+    let out = miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(2), &|_| {})
+        .expect("scan");
+    // Generous for a debug build on a busy machine: each shape takes well under a few seconds,
+    // and minutes (or a crash) without its bound.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    out
 }
 
 fn scan(shape: &Shape) -> miniguard_scan::ScanOutput {
