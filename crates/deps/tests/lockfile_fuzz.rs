@@ -178,6 +178,6 @@ fn lockfile_parsers_survive_mutated_lockfiles() {
         started.elapsed()
     );
     if budget.is_none() {
-        assert!(started.elapsed() < Duration::from_secs(60));
+        assert!(started.elapsed() < Duration::from_mins(1));
     }
 }

@@ -800,8 +800,13 @@ fn ignore_files_with_too_many_lines_are_not_applied() {
         ("a.js", "Page({})"),
         ("gen/b.js", "var b = 1"),
     ]);
-    let many: String = (0..20_000).map(|i| format!("x{i}\n")).collect();
-    write(dir.path(), ".gitignore", format!("gen/\n{many}").as_bytes());
+    let many: Vec<String> = (0..20_000).map(|i| format!("x{i}")).collect();
+    let many = many.join("\n");
+    write(
+        dir.path(),
+        ".gitignore",
+        format!("gen/\n{many}\n").as_bytes(),
+    );
     let p = scan(dir.path());
     assert!(
         p.warnings

@@ -416,3 +416,45 @@ fn cloud_function_with_a_long_database_chain_is_analysed_in_linear_time() {
         "the file is analysed to its end: the removal by a client-chosen id is reported"
     );
 }
+
+/// The template of a Vue file was analysed only for a page with an options object
+/// (`export default {…}`): with `<script setup>`, or a template alone, its errors were never
+/// reported and its bindings never checked.
+#[test]
+fn vue_templates_without_an_options_object_are_analysed() {
+    let template = "<template>\n<view>\n<web-view :src=\"'https://h.example.com/'\"></web-view>\n<view><text>a</view>\n</view>\n</template>\n";
+    let deep = format!(
+        "<template>\n<view v-html=\"{}x{}\"></view>\n</template>\n",
+        "(".repeat(2000),
+        ")".repeat(2000)
+    );
+    let out = scan_files(&[
+        (
+            "src/pages/o.vue".to_owned(),
+            format!(
+                "{template}<script>\nexport default {{ data() {{ return {{}} }} }}\n</script>\n"
+            ),
+        ),
+        (
+            "src/pages/s.vue".to_owned(),
+            format!("{template}<script setup>\nconst a = 1\n</script>\n"),
+        ),
+        ("src/pages/t.vue".to_owned(), template.to_owned()),
+        (
+            "src/pages/d.vue".to_owned(),
+            format!("{deep}<script setup>\n</script>\n"),
+        ),
+    ]);
+    for file in ["src/pages/o.vue", "src/pages/s.vue", "src/pages/t.vue"] {
+        assert!(
+            warned(&out, file, "template: `<text>` is not closed"),
+            "{file}: {:?}",
+            out.warnings
+        );
+    }
+    assert!(
+        warned(&out, "src/pages/d.vue", "binding nested deeper than"),
+        "{:?}",
+        out.warnings
+    );
+}
