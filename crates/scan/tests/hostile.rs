@@ -274,6 +274,7 @@ fn write_shapes_for_benchmarks() {
     all.push(shapes::vue_nested_templates(300_000));
     all.push(shapes::nested_loops(100, 100_000));
     all.push(shapes::many_findings(72_000));
+    all.push(shapes::dense_requires(10_000, 16));
     shapes::write_to(Path::new(&dir), &all).expect("write shapes");
 }
 
@@ -385,6 +386,38 @@ fn modules_per_batch_are_capped() {
         "{:?}",
         out.warnings.iter().take(5).collect::<Vec<_>>()
     );
+}
+
+/// Issue 12: every batch of 8 files parsed the modules its files reach, up to 2000 per batch:
+/// in a dense require graph that is 2000 parses per 8 files. The imports parsed over the whole
+/// scan now share a budget linear in the number of files; the files whose imports it cut are
+/// named as analysed in part, and every file is still analysed itself.
+#[test]
+fn dense_require_graphs_are_parsed_within_a_linear_budget() {
+    // 1000 files: 125 batches of up to 2000 parses each before (over a minute in a debug
+    // build), 32,000 parses in all now.
+    let n = 1000;
+    let out = scan(&shapes::dense_requires(n, 8));
+    let partly = out
+        .warnings
+        .iter()
+        .filter(|w| {
+            w.message
+                .contains("analysed in part: the scan had parsed its budget")
+        })
+        .count();
+    assert!(
+        partly > 0 && partly <= n,
+        "{partly}: {:?}",
+        out.warnings.first()
+    );
+    // Each module's own request is still reported.
+    let files: std::collections::BTreeSet<&str> = out
+        .findings
+        .iter()
+        .map(|f| f.location.path.as_str())
+        .collect();
+    assert_eq!(files.len(), n);
 }
 
 /// The handler analysis describes calls by a bounded prefix of their code: a database chain of

@@ -279,6 +279,29 @@ pub fn many_findings(n: usize) -> Shape {
     }
 }
 
+/// `n` modules, each requiring `k` others spread over the graph and reading what they export at
+/// its top level: a densely connected require graph in which every batch of files reaches most
+/// modules.
+pub fn dense_requires(n: usize, k: usize) -> Shape {
+    let files = (0..n)
+        .map(|i| {
+            let mut s = String::new();
+            for j in 1..=k {
+                let _ = writeln!(s, "const m{j} = require('./m{}').v", (i * 7 + j * 13) % n);
+            }
+            let _ = writeln!(
+                s,
+                "module.exports = {{ v: m1 }}\nwx.request({{ url: 'http://h{i}.example.com/' }})"
+            );
+            (format!("lib/m{i}.js"), s)
+        })
+        .collect();
+    Shape {
+        name: "dense-requires",
+        files,
+    }
+}
+
 /// Writes every shape under `dir/<name>/`, for runs of the binary under `/usr/bin/time -v`.
 #[allow(dead_code)] // Reason: used by the benchmark entry point only.
 pub fn write_to(dir: &std::path::Path, shapes: &[Shape]) -> std::io::Result<()> {
