@@ -231,6 +231,11 @@ fn ignore_files_above_the_scanned_folder_do_not_block() {
         report["findings"].to_string().contains("pages/a/a.js"),
         "{report:#}"
     );
+    // `deps` walks the folder for vendored libraries the same way.
+    let out = run(bin()
+        .args(["deps", "--db", "embedded", "--format", "json"])
+        .arg(&sub));
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
 
     std::fs::remove_file(repo.path().join(".gitignore")).expect("rm");
     std::os::unix::fs::symlink("/dev/zero", repo.path().join(".ignore")).expect("symlink");
