@@ -36,6 +36,19 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     miniguard_report::i18n::set(cli.lang.unwrap_or(lang));
+    let report_to_stdout = match &cli.command {
+        args::Command::Scan(a) => a.output.is_none(),
+        args::Command::Deps(a) => a.output.is_none(),
+        _ => false,
+    };
+    if report_to_stdout && stdout_was_closed() {
+        let mut stderr = anstream::stderr();
+        let _ = writeln!(
+            stderr,
+            "error: standard output is closed, so the report would be lost; write it to a file with --output FILE"
+        );
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         args::Command::Scan(a) => cmd_scan::run(&a),
         args::Command::Rules(a) => cmd_rules::run(&a),
@@ -106,4 +119,28 @@ fn error_text(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// Whether the process was started with standard output closed (`miniguard scan . >&-`). The
+/// Rust runtime reopens a closed descriptor 0, 1 or 2 on /dev/null before `main`, read and
+/// write, so every write then succeeds and the report is lost without a word. A shell sends
+/// output to /dev/null write-only (`> /dev/null`), which stays allowed.
+#[cfg(unix)]
+fn stdout_was_closed() -> bool {
+    use rustix::fs::{FileType, OFlags};
+    let out = std::io::stdout();
+    let Ok(flags) = rustix::fs::fcntl_getfl(&out) else {
+        return true;
+    };
+    let (Ok(stat), Ok(null)) = (rustix::fs::fstat(&out), rustix::fs::stat("/dev/null")) else {
+        return false;
+    };
+    FileType::from_raw_mode(stat.st_mode) == FileType::CharacterDevice
+        && stat.st_rdev == null.st_rdev
+        && flags & OFlags::ACCMODE == OFlags::RDWR
+}
+
+#[cfg(not(unix))]
+fn stdout_was_closed() -> bool {
+    false
 }

@@ -16,8 +16,8 @@ fn bin() -> Command {
 }
 
 /// Runs with a deadline: a blocked process (a FIFO opened for reading) is killed and the test
-/// fails instead of hanging. Output is drained on another thread, so a large report cannot
-/// fill the pipe and block the child.
+/// fails instead of hanging, and a run that ends but takes over 20 s fails too. Output is
+/// drained on another thread, so a large report cannot fill the pipe and block the child.
 fn run(cmd: &mut Command) -> Output {
     let child = cmd
         .stdin(Stdio::null())
@@ -26,6 +26,7 @@ fn run(cmd: &mut Command) -> Output {
         .spawn()
         .expect("spawn");
     let pid = child.id();
+    let started = std::time::Instant::now();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
@@ -34,6 +35,12 @@ fn run(cmd: &mut Command) -> Output {
         let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
         panic!("miniguard blocked: {cmd:?}");
     };
+    // Generous for a debug build on a busy machine; each case here takes about a second.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{cmd:?} took {:?}",
+        started.elapsed()
+    );
     out.expect("output")
 }
 
@@ -196,6 +203,102 @@ fn fifos_where_files_are_expected_do_not_block() {
     );
 }
 
+/// The walker reads the ignore files of the folders above the scanned one too: a FIFO
+/// `.gitignore` or an `.ignore` linked to /dev/zero one folder up blocked a scan of `repo/sub`
+/// or read until memory ran out.
+#[cfg(unix)]
+#[test]
+fn ignore_files_above_the_scanned_folder_do_not_block() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let sub = repo.path().join("sub");
+    app(&sub);
+    write(&sub, "gen/x.js", "var x = 1\n");
+    write(&sub, ".gitignore", "gen/\n");
+    let started = std::time::Instant::now();
+    mkfifo(&repo.path().join(".gitignore"));
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(&sub));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains(".gitignore is not a regular file")
+            && warnings.contains("no ignore file"),
+        "{warnings}"
+    );
+    assert!(
+        report["findings"].to_string().contains("pages/a/a.js"),
+        "{report:#}"
+    );
+    // `deps` walks the folder for vendored libraries the same way.
+    let out = run(bin()
+        .args(["deps", "--db", "embedded", "--format", "json"])
+        .arg(&sub));
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
+
+    std::fs::remove_file(repo.path().join(".gitignore")).expect("rm");
+    std::os::unix::fs::symlink("/dev/zero", repo.path().join(".ignore")).expect("symlink");
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(&sub));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains(".ignore is not a regular file"),
+        "{report:#}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    // With ordinary ignore files above, the folder's own ignore file applies without a word.
+    std::fs::remove_file(repo.path().join(".ignore")).expect("rm");
+    write(repo.path(), ".gitignore", "*.log\n");
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(&sub));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        !report["warnings"].to_string().contains("ignore"),
+        "{report:#}"
+    );
+}
+
+/// `miniguard scan X >&-` lost the report and exited 0 or 1 as if it had been written (the
+/// runtime reopens a closed standard output on /dev/null).
+#[cfg(unix)]
+#[test]
+fn a_closed_standard_output_is_an_error() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    lockfile(proj.path());
+    let sh = |redirect: &str, args: &str| {
+        run(Command::new("sh")
+            .env("LC_ALL", "C")
+            .arg("-c")
+            .arg(format!("exec \"$0\" {args} \"$1\" {redirect}"))
+            .arg(env!("CARGO_BIN_EXE_miniguard"))
+            .arg(proj.path()))
+    };
+    for args in ["scan --no-progress", "deps --db embedded"] {
+        let out = sh(">&-", args);
+        assert_eq!(out.status.code(), Some(2), "{args}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("standard output is closed"),
+            "{}",
+            stderr(&out)
+        );
+        // Sent to /dev/null on purpose, or closed with --output: the command runs.
+        let out = sh(">/dev/null", args);
+        assert_eq!(out.status.code(), Some(1), "{args}: {}", stderr(&out));
+        let report = proj.path().join("report.txt");
+        let out = sh(&format!(">&- --output {}", report.display()), args);
+        assert_eq!(out.status.code(), Some(1), "{args}: {}", stderr(&out));
+        assert!(std::fs::metadata(&report).expect("report").len() > 0);
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_linked_package_json_is_read_only_inside_the_tree() {
@@ -350,5 +453,90 @@ fn an_oversized_lockfile_fails_closed() {
     assert!(
         report["warnings"].to_string().contains("larger than"),
         "{report:#}"
+    );
+}
+
+/// Files skipped as minified are named in the warnings of every format: JSON `warnings` and
+/// SARIF `toolExecutionNotifications`.
+#[test]
+fn minified_files_are_reported_in_json_and_sarif() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    write(proj.path(), "libs/x.min.js", "var a=1;\n");
+    let long = format!("var b=[{}];\n", vec!["1"; 2000].join(","));
+    write(proj.path(), "libs/bundle.js", &long);
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "json"])
+        .arg(proj.path()));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    for file in ["libs/x.min.js", "libs/bundle.js"] {
+        let listed = report["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| {
+                w["path"] == file
+                    && w["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("minified"))
+            });
+        assert!(listed, "{file}: {:#}", report["warnings"]);
+    }
+    let out = run(bin()
+        .args(["scan", "--no-progress", "--format", "sarif"])
+        .arg(proj.path()));
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let notes = &sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+    for file in ["libs/x.min.js", "libs/bundle.js"] {
+        let listed = notes.as_array().expect("notifications").iter().any(|n| {
+            n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == file
+                && n["message"]["text"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("minified"))
+        });
+        assert!(listed, "{file}: {notes:#}");
+    }
+}
+
+/// `scan` audits the lockfiles of the tree too: one it cannot read makes it exit 2 after the
+/// report, with the reason among the warnings.
+#[test]
+fn scan_with_a_corrupt_lockfile_fails_closed() {
+    let proj = tempfile::tempdir().expect("tempdir");
+    app(proj.path());
+    write(
+        proj.path(),
+        "package-lock.json",
+        r#"{"name":"p","lockfileVersion":3,"packages":{"":{"dependencies":{"a":"1.0.0"}},"node_modules/a":{"version":"1.0.0""#,
+    );
+    let out = run(bin()
+        .args([
+            "scan",
+            "--no-progress",
+            "--db",
+            "embedded",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .arg(proj.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert!(
+        report["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w["path"] == "package-lock.json"),
+        "{:#}",
+        report["warnings"]
+    );
+    assert!(
+        report["findings"].to_string().contains("pages/a/a.js"),
+        "the rest of the tree is still reported"
     );
 }

@@ -57,8 +57,8 @@ impl Default for Limits {
         Limits {
             max_archive_bytes: 512 << 20,
             // The real npm data decompresses to a few hundred MB; its largest record is well
-            // under 100 KB. Records are compacted after parsing (see `Record::compact`), so
-            // what stays in memory is far smaller than what was read.
+            // under 100 KB. Each record is compacted as soon as it is parsed (see
+            // `Record::compact`), so what stays in memory is far smaller than what was read.
             max_uncompressed_bytes: 1 << 30,
             max_entry_bytes: 1 << 20,
             max_entries: 1_000_000,
@@ -156,9 +156,9 @@ impl AdvisoryDb {
     pub fn embedded() -> Result<Self, DbError> {
         let json = gunzip(EMBEDDED, "the embedded snapshot", &Limits::default())
             .map_err(|e| DbError::Embedded(e.to_string()))?;
-        let records: Vec<Record> =
+        let records: Compacted =
             serde_json::from_slice(&json).map_err(|e| DbError::Embedded(e.to_string()))?;
-        Ok(Self::from_records(records, DbSource::Embedded))
+        Ok(Self::from_records(records.0, DbSource::Embedded))
     }
 
     /// Loads an OSV directory (`*.json` files, searched recursively as in a checkout of an
@@ -398,22 +398,63 @@ fn parse_any(bytes: &[u8], what: &str, limits: &Limits) -> Result<Vec<Record>, D
     })
 }
 
-/// One record or an array of records.
+/// One record or an array of records, each compacted as soon as it is parsed.
 fn parse_json(bytes: &[u8], what: &str) -> Result<Vec<Record>, DbError> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        Many(Vec<Record>),
-        One(Box<Record>),
-    }
-    let parsed: OneOrMany = serde_json::from_slice(bytes).map_err(|source| DbError::Record {
+    let parsed: Compacted = serde_json::from_slice(bytes).map_err(|source| DbError::Record {
         entry: what.to_owned(),
         source,
     })?;
-    Ok(match parsed {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(r) => vec![*r],
-    })
+    Ok(parsed.0)
+}
+
+/// The npm records of a JSON record or array of records, each compacted as soon as it is
+/// parsed: what a large database holds at once is one record as written plus the compact
+/// form of the others, never every record in full.
+struct Compacted(Vec<Record>);
+
+/// Keeps `record` in compact form if it names an npm package.
+fn keep_compact(out: &mut Vec<Record>, mut record: Record) {
+    if record.npm_packages().next().is_some() {
+        record.compact();
+        out.push(record);
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Compacted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Compacted;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an OSV record or an array of OSV records")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Compacted, A::Error> {
+                let mut out = Vec::new();
+                while let Some(record) = seq.next_element::<Record>()? {
+                    keep_compact(&mut out, record);
+                }
+                Ok(Compacted(out))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Compacted, A::Error> {
+                use serde::Deserialize as _;
+                let record =
+                    Record::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                let mut out = Vec::new();
+                keep_compact(&mut out, record);
+                Ok(Compacted(out))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Parses every `.json` entry of an OSV zip. Sizes are enforced on the bytes actually
@@ -426,7 +467,7 @@ fn parse_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Record>, DbError> {
         });
     }
     let mut total: u64 = 0;
-    let mut records = Vec::with_capacity(archive.len());
+    let mut records = Vec::new();
     for i in 0..archive.len() {
         let entry = archive.by_index(i)?;
         // The name is only used to pick JSON entries and in messages; it is never a path here.
@@ -446,7 +487,8 @@ fn parse_zip(bytes: &[u8], limits: &Limits) -> Result<Vec<Record>, DbError> {
             entry: name,
             source,
         })?;
-        records.push(record);
+        drop(data);
+        keep_compact(&mut records, record);
     }
     Ok(records)
 }
@@ -491,9 +533,17 @@ fn load_dir(root: &Path, limits: &Limits) -> Result<Vec<Record>, DbError> {
         }
     }
     files.sort();
-    let mut records = Vec::with_capacity(files.len());
+    let mut records = Vec::new();
+    let mut total: u64 = 0;
     for path in files {
         let bytes = read_capped(&path, limits.max_entry_bytes)?;
+        total += bytes.len() as u64;
+        if total > limits.max_uncompressed_bytes {
+            return Err(DbError::TooLarge {
+                what: format!("the records under {}", root.display()),
+                max: limits.max_uncompressed_bytes,
+            });
+        }
         records.extend(parse_json(&bytes, &path.display().to_string())?);
     }
     Ok(records)

@@ -36,7 +36,7 @@ pub mod retire;
 
 use std::path::{Path, PathBuf};
 
-use miniguard_project::read::check_ignore_files;
+use miniguard_project::read::{check_ignore_files, check_walk_root};
 
 use crate::{DepOrigin, DepSource, Dependency};
 
@@ -161,9 +161,9 @@ pub fn scan_tree_with(root: &Path, opts: &ScanOptions) -> Result<ScanOutcome, Ve
     let mut js_files = Vec::new();
     let mut npm_dirs = Vec::new();
     // Ignore files are opened by the walker itself: check them first (a FIFO `.gitignore`
-    // would block it). A bad one at the root turns ignore files off; in a folder, the folder
-    // is left out (discovery reports both).
-    let use_ignores = check_ignore_files(root).is_ok();
+    // would block it). A bad one at the root or above it turns ignore files off; in a folder,
+    // the folder is left out (discovery reports both).
+    let use_ignores = check_walk_root(root).is_ok();
     let walk = ignore::WalkBuilder::new(root)
         .require_git(false)
         .follow_links(false)

@@ -779,3 +779,49 @@ fn many_peer_dependencies_parse_in_linear_time() {
         .expect("parse");
     assert!(deps.iter().any(|d| d.name == "a"));
 }
+
+/// Issue 12: workspace globs are matched against every package folder; a glob of megabytes
+/// (or hundreds of thousands of them) is refused with a message naming the manifest, in either
+/// place npm keeps them.
+#[test]
+fn oversized_workspace_globs_are_refused() {
+    let started = Instant::now();
+    let lock = r#"{"name":"p","lockfileVersion":3,"packages":{"":{"name":"p","workspaces":WS},"node_modules/a":{"version":"1.0.0"}}}"#;
+    let long = format!("[\"packages/{}b\"]", "*a".repeat(50_000));
+    let many = format!(
+        "[{}]",
+        (0..5000)
+            .map(|i| format!("\"p{i}/*\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (ws, needle) in [(&long, "longer than 4096 bytes"), (&many, "more than 1000")] {
+        let err = lockfile::parse(
+            LockfileKind::Npm,
+            "package-lock.json",
+            &lock.replace("WS", ws),
+        )
+        .expect_err("refused in the lockfile");
+        assert!(matches!(err, LockfileError::Format { .. }), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+        let manifest = format!("{{\"name\":\"p\",\"workspaces\":{{\"packages\":{ws}}}}}");
+        let err = lockfile::parse_with_manifest(
+            LockfileKind::Yarn,
+            "yarn.lock",
+            "# yarn lockfile v1\n",
+            Some(&manifest),
+        )
+        .expect_err("refused in package.json");
+        assert_eq!(err.file(), "package.json");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+    // Ordinary globs are matched as before.
+    let deps = lockfile::parse(
+        LockfileKind::Npm,
+        "package-lock.json",
+        &lock.replace("WS", r#"["packages/*", "apps/**"]"#),
+    )
+    .expect("parsed");
+    assert_eq!(deps.len(), 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -443,7 +443,7 @@ fn walk(
     out: &mut Collected,
 ) -> Result<Vec<Entry>, DiscoverError> {
     let mut builder = WalkBuilder::new(root);
-    let root_ignores = crate::read::check_ignore_files(root);
+    let root_ignores = crate::read::check_walk_root(root);
     if let Err(problem) = &root_ignores {
         out.warnings.push(DiscoverWarning::new(
             "",

@@ -99,10 +99,14 @@ pub fn check_regular(path: &Path, limit: u64) -> Result<(), ReadError> {
 /// Largest ignore file (`.gitignore`, `.ignore`, `.miniguardignore`, `.git/info/exclude`) a
 /// walk applies; the `ignore` crate keeps every line of them as a matcher.
 pub const MAX_IGNORE_FILE: u64 = 1024 * 1024;
+/// Most lines of one ignore file a walk applies (each is a matcher: a file of hundreds of
+/// thousands of short lines took gigabytes; real ones have a few hundred).
+pub const MAX_IGNORE_LINES: usize = 10_000;
 
 /// Checks the ignore files of a folder before a walker (the `ignore` crate, which opens them
-/// itself) reads them: each must be a regular file of at most [`MAX_IGNORE_FILE`] bytes. A
-/// FIFO would block the walk; a huge file would take gigabytes of matchers.
+/// itself) reads them: each must be a regular file of at most [`MAX_IGNORE_FILE`] bytes and
+/// [`MAX_IGNORE_LINES`] lines. A FIFO would block the walk; a huge file would take gigabytes of
+/// matchers.
 pub fn check_ignore_files(dir: &Path) -> Result<(), String> {
     for name in [
         ".gitignore",
@@ -110,7 +114,8 @@ pub fn check_ignore_files(dir: &Path) -> Result<(), String> {
         ".miniguardignore",
         ".git/info/exclude",
     ] {
-        let Ok(meta) = fs::metadata(dir.join(name)) else {
+        let path = dir.join(name);
+        let Ok(meta) = fs::metadata(&path) else {
             continue;
         };
         if !meta.is_file() {
@@ -119,6 +124,35 @@ pub fn check_ignore_files(dir: &Path) -> Result<(), String> {
         if meta.len() > MAX_IGNORE_FILE {
             return Err(format!("{name} is larger than {MAX_IGNORE_FILE} bytes"));
         }
+        let bytes = read_bytes(&path, MAX_IGNORE_FILE).map_err(|e| format!("{name}: {e}"))?;
+        if line_count(&bytes) > MAX_IGNORE_LINES {
+            return Err(format!("{name} has more than {MAX_IGNORE_LINES} lines"));
+        }
+    }
+    Ok(())
+}
+
+fn line_count(bytes: &[u8]) -> usize {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+/// Checks the ignore files a walk from `root` reads before it visits anything: those of `root`
+/// and of every folder above it. The `ignore` crate reads the ignore files of the folders that
+/// contain the root as soon as any ignore file is on (git's rules apply a parent's `.gitignore`),
+/// so a FIFO `.gitignore` one folder up would block a scan of `repo/sub`. On an error the
+/// caller turns ignore files off altogether.
+pub fn check_walk_root(root: &Path) -> Result<(), String> {
+    check_ignore_files(root)?;
+    // The crate starts from the canonical path, and reads nothing above a root it cannot
+    // resolve.
+    let Ok(abs) = fs::canonicalize(root) else {
+        return Ok(());
+    };
+    for dir in abs.ancestors().skip(1) {
+        check_ignore_files(dir).map_err(|problem| format!("{problem} (in {})", dir.display()))?;
     }
     Ok(())
 }

@@ -791,6 +791,38 @@ fn oversized_and_fifo_ignore_files_are_not_read() {
     }
 }
 
+/// Issue 12: a `.gitignore` of hundreds of thousands of short lines took gigabytes of matchers
+/// while it fitted the size limit.
+#[test]
+fn ignore_files_with_too_many_lines_are_not_applied() {
+    let dir = tree(&[
+        ("app.json", r#"{"pages": ["a"]}"#),
+        ("a.js", "Page({})"),
+        ("gen/b.js", "var b = 1"),
+    ]);
+    let many: Vec<String> = (0..20_000).map(|i| format!("x{i}")).collect();
+    let many = many.join("\n");
+    write(
+        dir.path(),
+        ".gitignore",
+        format!("gen/\n{many}\n").as_bytes(),
+    );
+    let p = scan(dir.path());
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.message.contains(".gitignore has more than 10000 lines")),
+        "{:?}",
+        p.warnings
+    );
+    assert!(rels(&p).contains(&"gen/b.js"), "no ignore file was applied");
+    // The same patterns in a file of ordinary length apply.
+    write(dir.path(), ".gitignore", b"gen/\nx1\nx2\n");
+    let p = scan(dir.path());
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert!(!rels(&p).contains(&"gen/b.js"));
+}
+
 /// Issue 12: 200k exclude globs took gigabytes and printed a 4 MB error.
 #[test]
 fn too_many_excludes_are_refused_with_a_short_message() {

@@ -6,7 +6,8 @@
 //! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
 //!
 //! Files are analysed in parallel batches (rayon); each batch parses the modules it needs into
-//! its own arena (at most [`js::MAX_BATCH_MODULES`]). Problems with the input (syntax errors, bad
+//! its own arena (at most [`js::MAX_BATCH_MODULES`]), and the imports all batches parse share a
+//! budget linear in the number of files ([`js::scan_import_budget`]). Problems with the input (syntax errors, bad
 //! JSON, unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
 //! only partly analysed (nested too deeply, an evaluation budget spent, an unclosed Vue block,
 //! invalid UTF-8) is named in a warning; see `docs/limits.md`.
@@ -26,7 +27,7 @@ pub mod value;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use miniguard_project::{FileKind, JsonKind, Platform, Project, Role, SourceFile, TemplateLang};
 use miniguard_report::{CONTEXT_LINES, Finding, Location, Position, Runtime, TraceStep, Warning};
@@ -196,10 +197,11 @@ fn scan_in_pool(
         .iter()
         .filter(|f| f.kind.is_analysed_code())
         .collect();
+    let import_budget = AtomicUsize::new(js::scan_import_budget(scripts.len()));
     let results: Vec<BatchResult> = scripts
         .par_chunks(BATCH)
         .map(|chunk| {
-            let r = analyse_batch(&index, chunk, rules);
+            let r = analyse_batch(&index, chunk, rules, &import_budget);
             let n = done.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
             progress(n);
             r
@@ -383,9 +385,10 @@ fn analyse_batch(
     index: &ProjectIndex,
     chunk: &[&SourceFile],
     rules: &[&'static dyn Rule],
+    import_budget: &AtomicUsize,
 ) -> BatchResult {
     let alloc = oxc_allocator::Allocator::default();
-    let set = js::ModuleSet::new(&alloc, index);
+    let set = js::ModuleSet::new(&alloc, index).with_import_budget(import_budget);
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
     for file in chunk {
@@ -410,7 +413,20 @@ fn analyse_batch(
                 ),
             });
         }
+        let refused = set.budget_refused.get();
         ev.run_entry(idx);
+        if set.budget_refused.get() > refused {
+            warnings.push(Warning {
+                path: file.rel.clone(),
+                position: None,
+                message: format!(
+                    "analysed in part: the scan had parsed its budget of imported modules \
+                     ({} per analysed file), so imports of this file not yet parsed were \
+                     treated as unknown",
+                    js::IMPORTS_PER_FILE
+                ),
+            });
+        }
     }
     if let Some(rel) = set.import_cap_hit.borrow().as_ref() {
         warnings.push(Warning {

@@ -21,8 +21,18 @@ fn scan_files(files: &[(String, String)]) -> miniguard_scan::ScanOutput {
         max_file_size: 8 * 1024 * 1024,
         ..DiscoverOptions::default()
     };
+    let started = std::time::Instant::now();
     let project = discover(dir.path(), &opts).expect("discover");
-    miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(2), &|_| {}).expect("scan")
+    let out = miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(2), &|_| {})
+        .expect("scan");
+    // Generous for a debug build on a busy machine: each shape takes well under a few seconds,
+    // and minutes (or a crash) without its bound.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    out
 }
 
 fn scan(shape: &Shape) -> miniguard_scan::ScanOutput {
@@ -74,6 +84,29 @@ fn nesting_below_the_limit_is_still_analysed() {
             out.warnings
         );
     }
+}
+
+#[test]
+fn flat_code_like_the_bracketless_shapes_is_analysed() {
+    // 20k statements of each look-alike: assignments, ternaries, arrows, prefixes, labels and
+    // `if`/`else` side by side (with and without semicolons) are not nesting.
+    for shape in shapes::bracketless_flat(20_000) {
+        let out = scan(&shape);
+        assert!(
+            !out.warnings
+                .iter()
+                .any(|w| w.message.contains("nested deeper")),
+            "{}: {:?}",
+            shape.name,
+            out.warnings
+        );
+    }
+    // An `else if` chain of ordinary length is analysed, and its findings are reported.
+    let mut code = shapes::else_if_chain(300);
+    code.push_str("f(1)\nwx.request({ url: 'http://api.example.com/x' })\n");
+    let out = scan_files(&[("a.js".to_owned(), code)]);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    assert!(!out.findings.is_empty(), "the file was analysed");
 }
 
 #[test]
@@ -241,6 +274,7 @@ fn write_shapes_for_benchmarks() {
     all.push(shapes::vue_nested_templates(300_000));
     all.push(shapes::nested_loops(100, 100_000));
     all.push(shapes::many_findings(72_000));
+    all.push(shapes::dense_requires(10_000, 16));
     shapes::write_to(Path::new(&dir), &all).expect("write shapes");
 }
 
@@ -354,6 +388,38 @@ fn modules_per_batch_are_capped() {
     );
 }
 
+/// Issue 12: every batch of 8 files parsed the modules its files reach, up to 2000 per batch:
+/// in a dense require graph that is 2000 parses per 8 files. The imports parsed over the whole
+/// scan now share a budget linear in the number of files; the files whose imports it cut are
+/// named as analysed in part, and every file is still analysed itself.
+#[test]
+fn dense_require_graphs_are_parsed_within_a_linear_budget() {
+    // 1000 files: 125 batches of up to 2000 parses each before (over a minute in a debug
+    // build), 32,000 parses in all now.
+    let n = 1000;
+    let out = scan(&shapes::dense_requires(n, 8));
+    let partly = out
+        .warnings
+        .iter()
+        .filter(|w| {
+            w.message
+                .contains("analysed in part: the scan had parsed its budget")
+        })
+        .count();
+    assert!(
+        partly > 0 && partly <= n,
+        "{partly}: {:?}",
+        out.warnings.first()
+    );
+    // Each module's own request is still reported.
+    let files: std::collections::BTreeSet<&str> = out
+        .findings
+        .iter()
+        .map(|f| f.location.path.as_str())
+        .collect();
+    assert_eq!(files.len(), n);
+}
+
 /// The handler analysis describes calls by a bounded prefix of their code: a database chain of
 /// thousands of links (each call's callee is the whole chain before it) took minutes when every
 /// description read the whole callee.
@@ -381,5 +447,47 @@ fn cloud_function_with_a_long_database_chain_is_analysed_in_linear_time() {
     assert!(
         out.findings.iter().any(|f| f.rule == "A007"),
         "the file is analysed to its end: the removal by a client-chosen id is reported"
+    );
+}
+
+/// The template of a Vue file was analysed only for a page with an options object
+/// (`export default {…}`): with `<script setup>`, or a template alone, its errors were never
+/// reported and its bindings never checked.
+#[test]
+fn vue_templates_without_an_options_object_are_analysed() {
+    let template = "<template>\n<view>\n<web-view :src=\"'https://h.example.com/'\"></web-view>\n<view><text>a</view>\n</view>\n</template>\n";
+    let deep = format!(
+        "<template>\n<view v-html=\"{}x{}\"></view>\n</template>\n",
+        "(".repeat(2000),
+        ")".repeat(2000)
+    );
+    let out = scan_files(&[
+        (
+            "src/pages/o.vue".to_owned(),
+            format!(
+                "{template}<script>\nexport default {{ data() {{ return {{}} }} }}\n</script>\n"
+            ),
+        ),
+        (
+            "src/pages/s.vue".to_owned(),
+            format!("{template}<script setup>\nconst a = 1\n</script>\n"),
+        ),
+        ("src/pages/t.vue".to_owned(), template.to_owned()),
+        (
+            "src/pages/d.vue".to_owned(),
+            format!("{deep}<script setup>\n</script>\n"),
+        ),
+    ]);
+    for file in ["src/pages/o.vue", "src/pages/s.vue", "src/pages/t.vue"] {
+        assert!(
+            warned(&out, file, "template: `<text>` is not closed"),
+            "{file}: {:?}",
+            out.warnings
+        );
+    }
+    assert!(
+        warned(&out, "src/pages/d.vue", "binding nested deeper than"),
+        "{:?}",
+        out.warnings
     );
 }

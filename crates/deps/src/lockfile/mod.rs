@@ -168,10 +168,52 @@ pub(crate) struct Manifest {
     pub workspaces: Vec<String>,
 }
 
+/// Longest `workspaces` glob accepted, in bytes.
+pub const MAX_WORKSPACE_GLOB: usize = 4096;
+/// Most `workspaces` globs accepted: every glob is matched against every package folder.
+pub const MAX_WORKSPACE_GLOBS: usize = 1000;
+
 impl Manifest {
     fn parse(path: &str, text: &str) -> Result<Self, LockfileError> {
         let root = tree::parse_json(path, text)?;
+        Self::check_workspaces(&root).map_err(|(line, message)| LockfileError::Format {
+            file: path.to_owned(),
+            line,
+            message,
+        })?;
         Ok(Self::from_node(&root))
+    }
+
+    /// Refuses `workspaces` globs past [`MAX_WORKSPACE_GLOB`] bytes or more than
+    /// [`MAX_WORKSPACE_GLOBS`] of them (no real project comes near; the matcher's work grows
+    /// with both): the line and the message.
+    pub(crate) fn check_workspaces(root: &tree::Node) -> Result<(), (u32, String)> {
+        let ws = root.get("workspaces");
+        let Some(
+            list @ tree::Node {
+                kind: tree::Kind::Seq(items),
+                ..
+            },
+        ) = ws.and_then(|w| w.get("packages")).or(ws)
+        else {
+            return Ok(());
+        };
+        if items.len() > MAX_WORKSPACE_GLOBS {
+            return Err((
+                list.line,
+                format!("more than {MAX_WORKSPACE_GLOBS} workspaces globs"),
+            ));
+        }
+        match items
+            .iter()
+            .find(|i| i.str().is_some_and(|g| g.len() > MAX_WORKSPACE_GLOB))
+        {
+            Some(long) => Err((
+                long.line,
+                format!("a workspaces glob is longer than {MAX_WORKSPACE_GLOB} bytes"),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Reads the dependency sections and workspaces of a package.json-shaped node (npm's

@@ -30,6 +30,9 @@ pub(super) fn parse(
         if !packages.is_map() {
             return Err(out.format_err(packages.line, "`packages` is not an object"));
         }
+        if let Some(own) = packages.get("") {
+            Manifest::check_workspaces(own).map_err(|(line, m)| out.format_err(line, m))?;
+        }
         return Ok(packages_section(out, packages, manifest));
     }
     if let Some(deps) = root.get("dependencies") {

@@ -87,6 +87,8 @@ pub struct Evaluator<'a, 'r> {
     /// Template sources read for page bindings: (rel, text).
     pub templates: Vec<(Rc<str>, Rc<str>)>,
     pub template_errors: Vec<(Rc<str>, u32, String)>,
+    /// `.vue` modules whose template was analysed (with the page of their options object).
+    vue_templates_done: FxHashSet<usize>,
     /// Modules whose analysis was cut short: (module index, why). Reported as warnings.
     pub partial: std::collections::BTreeSet<(usize, &'static str)>,
     /// Handlers nothing binds or calls, and template elements only development builds show.
@@ -133,6 +135,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             facts: Facts::default(),
             templates: Vec::new(),
             template_errors: Vec::new(),
+            vue_templates_done: FxHashSet::default(),
             partial: std::collections::BTreeSet::new(),
             reach: Vec::new(),
             envs: Vec::new(),
@@ -267,6 +270,22 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 };
                 self.emit_in(f.module, &Event::Respond(&ev));
             }
+        }
+        // A Vue file without an options object (`<script setup>`, or a template alone): its
+        // template is analysed all the same, with the page data unknown, so its sinks and its
+        // parse errors are reported as for an options-API page.
+        if !self.vue_templates_done.contains(&idx)
+            && self
+                .module(idx)
+                .path
+                .extension()
+                .is_some_and(|e| e == "vue" || e == "nvue")
+        {
+            self.check_template(&PageState {
+                data: Value::unknown(),
+                methods: Vec::new(),
+                extra: FxHashMap::default(),
+            });
         }
         self.run_uncalled(idx);
         let module = self.module(idx);
@@ -2627,6 +2646,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             .extension()
             .is_some_and(|e| e == "vue" || e == "nvue");
         let (rel, src, text, dialect) = if is_vue {
+            self.vue_templates_done.insert(self.cur);
             // The template block of the same file, masked in place so offsets stay true.
             let original = m.source;
             let split = super::vue::split(original, "template");

@@ -13,9 +13,10 @@ pub mod handlers;
 pub mod reach;
 pub mod vue;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use miniguard_project::{FileKind, Role, ScriptLang};
 use oxc_allocator::Allocator;
@@ -49,6 +50,10 @@ pub struct ModuleSet<'a> {
     pub failures: RefCell<Vec<Failure>>,
     /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
     pub import_cap_hit: RefCell<Option<String>>,
+    /// Imports the whole scan may still parse (shared by every batch), if bounded.
+    import_budget: Option<&'a AtomicUsize>,
+    /// Imports not loaded because that budget ran out.
+    pub budget_refused: Cell<usize>,
 }
 
 /// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
@@ -60,6 +65,20 @@ pub type Failure = (String, Option<(u32, u32)>, String);
 /// project, so imports past this many modules are treated as unknown (with a warning).
 pub const MAX_BATCH_MODULES: usize = 2000;
 
+/// Imports a scan parses at most, over all its batches, per analysed file (plus
+/// [`MIN_SCAN_IMPORTS`]). A batch parses what its files import, so in a densely connected require
+/// graph every batch parses up to [`MAX_BATCH_MODULES`] modules again; this keeps the total
+/// linear in the number of files. Past it, imports are unknown and the files whose analysis
+/// wanted them are reported as analysed in part.
+pub const IMPORTS_PER_FILE: usize = 32;
+/// The import budget of a scan is never below this, so small projects never meet it.
+pub const MIN_SCAN_IMPORTS: usize = 4 * MAX_BATCH_MODULES;
+
+/// The import budget of a scan of `files` analysed files.
+pub fn scan_import_budget(files: usize) -> usize {
+    files.saturating_mul(IMPORTS_PER_FILE).max(MIN_SCAN_IMPORTS)
+}
+
 impl<'a> ModuleSet<'a> {
     pub fn new(alloc: &'a Allocator, index: &'a ProjectIndex) -> Self {
         ModuleSet {
@@ -69,7 +88,17 @@ impl<'a> ModuleSet<'a> {
             by_path: RefCell::new(FxHashMap::default()),
             failures: RefCell::new(Vec::new()),
             import_cap_hit: RefCell::new(None),
+            import_budget: None,
+            budget_refused: Cell::new(0),
         }
+    }
+
+    /// Takes the imports this set parses from `budget`, shared with the other batches of the
+    /// scan (see [`scan_import_budget`]).
+    #[must_use]
+    pub fn with_import_budget(mut self, budget: &'a AtomicUsize) -> Self {
+        self.import_budget = Some(budget);
+        self
     }
 
     pub fn get(&self, idx: usize) -> Option<Rc<Module<'a>>> {
@@ -102,6 +131,14 @@ impl<'a> ModuleSet<'a> {
             {
                 *first = Some(f.rel.clone());
             }
+            return None;
+        }
+        if let Some(budget) = self.import_budget
+            && budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_err()
+        {
+            self.budget_refused.set(self.budget_refused.get() + 1);
             return None;
         }
         self.load_entry(path)

@@ -49,7 +49,7 @@ pub fn script_nesting(n: usize) -> Vec<Shape> {
         name,
         files: vec![(file.to_owned(), text)],
     };
-    vec![
+    let mut shapes = vec![
         one(
             "parens",
             "a.js",
@@ -89,7 +89,104 @@ pub fn script_nesting(n: usize) -> Vec<Shape> {
             format!("var j = (\n{});\n", nest("<div>", "hi", "</div>", n)),
         ),
         one("unary", "a.js", format!("var u = {}1;\n", "!\n".repeat(n))),
+    ];
+    shapes.extend(bracketless_nesting(n));
+    shapes
+}
+
+/// Nesting without brackets, `n` levels deep: right-associative operators (`a=b=…`,
+/// `x?y:x?y:…`, `a=>b=>…`, `a**b**…`), runs of keyword prefixes (`typeof`, `void`, `await`,
+/// `new`, `delete`), statements nested without braces (`if (x) if (x) …`, `else if` chains,
+/// loops in loops) and labels.
+pub fn bracketless_nesting(n: usize) -> Vec<Shape> {
+    let one = |name, text: String| Shape {
+        name,
+        files: vec![("a.js".to_owned(), text)],
+    };
+    let mut shapes = vec![
+        one("assign", format!("var x;\n{}1;\n", "x =\n".repeat(n))),
+        one("ternary", format!("var x = {}0;\n", "x ? 1 :\n".repeat(n))),
+        one("arrows", format!("var f = {}1;\n", "a =>\n".repeat(n))),
+        one("exponent", format!("var e = {}2;\n", "2 **\n".repeat(n))),
+        one(
+            "if-chain",
+            format!("var x = 1;\n{}x = 2;\n", "if (x)\n".repeat(n)),
+        ),
+        one(
+            "else-if",
+            format!(
+                "var x = 1;\nif (x) x = 0;\n{}x = 2;\n",
+                "else if (x) x = 1;\n".repeat(n)
+            ),
+        ),
+        one(
+            "loops",
+            format!(
+                "var x = 1;\n{}x = 2;\n",
+                "for (;;)\nwhile (x)\n".repeat(n / 2)
+            ),
+        ),
+        one("labels", format!("{}x: 1;\n", "l:\n".repeat(n))),
+    ];
+    for word in ["typeof", "void", "new", "delete"] {
+        shapes.push(Shape {
+            name: word,
+            files: vec![(
+                format!("{word}.js"),
+                format!("var v = {}x;\n", format!("{word}\n").repeat(n)),
+            )],
+        });
+    }
+    shapes.push(one(
+        "await",
+        format!(
+            "async function f() {{\nreturn {}x;\n}}\n",
+            "await\n".repeat(n)
+        ),
+    ));
+    shapes
+}
+
+/// Long flat code that looks like the shapes of [`bracketless_nesting`] but does not nest:
+/// `n` assignments with and without semicolons, ternaries and arrows one per statement, and
+/// `if`/`else` pairs side by side. All of it must be analysed.
+pub fn bracketless_flat(n: usize) -> Vec<Shape> {
+    let one = |name, text: String| Shape {
+        name,
+        files: vec![("a.js".to_owned(), text)],
+    };
+    let mut semi = String::new();
+    let mut asi = String::new();
+    let mut mixed = String::new();
+    let mut ifs = String::new();
+    for i in 0..n {
+        let _ = write!(semi, "a{i} = {i};");
+        let _ = writeln!(asi, "var b{i} = b{i} = x ? y : () => {i}");
+        let _ = writeln!(
+            mixed,
+            "c = typeof c === 'x' ? c ** 2 : void 0, d = new D(), e = -e; lbl{i}: for (;;) break lbl{i}"
+        );
+        let _ = writeln!(
+            ifs,
+            "if (x) y = {i}; else if (z) y = 0; else y = 1\nif (x) {{ y = 1 }} else {{ y = 2 }}"
+        );
+    }
+    vec![
+        one("flat-semicolons", semi),
+        one("flat-asi", asi),
+        one("flat-mixed", mixed),
+        one("flat-ifs", ifs),
     ]
+}
+
+/// An `else if` chain of `n` links, each with a block, as a generated dispatcher would write it.
+pub fn else_if_chain(n: usize) -> String {
+    let mut s = String::from("function f(x) {\n  if (x === -1) {\n    return -1\n  }");
+    for i in 0..n {
+        let _ = write!(s, " else if (x === {i}) {{\n    return {i}\n  }}");
+    }
+    s.push_str(" else {\n    return 0\n  }\n}\n");
+    s
 }
 
 /// A page whose template binds `src="{{((…))}}"` `n` levels deep, in each dialect, and a Vue
@@ -179,6 +276,29 @@ pub fn many_findings(n: usize) -> Shape {
     Shape {
         name: "many-findings",
         files: vec![("a.js".to_owned(), s)],
+    }
+}
+
+/// `n` modules, each requiring `k` others spread over the graph and reading what they export at
+/// its top level: a densely connected require graph in which every batch of files reaches most
+/// modules.
+pub fn dense_requires(n: usize, k: usize) -> Shape {
+    let files = (0..n)
+        .map(|i| {
+            let mut s = String::new();
+            for j in 1..=k {
+                let _ = writeln!(s, "const m{j} = require('./m{}').v", (i * 7 + j * 13) % n);
+            }
+            let _ = writeln!(
+                s,
+                "module.exports = {{ v: m1 }}\nwx.request({{ url: 'http://h{i}.example.com/' }})"
+            );
+            (format!("lib/m{i}.js"), s)
+        })
+        .collect();
+    Shape {
+        name: "dense-requires",
+        files,
     }
 }
 
