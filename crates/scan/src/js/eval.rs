@@ -281,8 +281,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 .extension()
                 .is_some_and(|e| e == "vue" || e == "nvue")
         {
+            let data = self.script_setup_bindings(idx);
             self.check_template(&PageState {
-                data: Value::unknown(),
+                data,
                 methods: Vec::new(),
                 extra: FxHashMap::default(),
             });
@@ -293,6 +294,37 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             self.emit_in(idx, &Event::Handler(&h));
         }
         self.cur = before;
+    }
+
+    /// What the template of a `<script setup>` file sees: the script's top-level bindings, with
+    /// refs unwrapped (`url` in the template is `url.value` in the script). Unknown when the file
+    /// has no `<script setup>` block.
+    fn script_setup_bindings(&self, idx: usize) -> Value<'a> {
+        let m = self.module(idx);
+        let setup = super::vue::blocks(m.source, "script")
+            .iter()
+            .any(|b| b.attrs.split_whitespace().any(|a| a == "setup"));
+        if !setup {
+            return Value::unknown();
+        }
+        let scoping = &m.scoping;
+        let Some(env) = self.envs.get(idx) else {
+            return Value::unknown();
+        };
+        let mut data = Obj::default();
+        for sym in scoping
+            .get_bindings(scoping.root_scope_id())
+            .values()
+            .copied()
+        {
+            let Some(v) = env.get(&sym) else { continue };
+            let unwrapped = match v.obj().and_then(|o| o.get("value")) {
+                Some(inner) if v.obj().is_some_and(|o| o.fields.len() == 1) => inner.clone(),
+                _ => v.clone(),
+            };
+            data.set(scoping.symbol_name(sym), unwrapped);
+        }
+        Value::object(data)
     }
 
     fn emit_in(&mut self, module: usize, event: &Event<'_, 'a>) {
@@ -2119,6 +2151,17 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         is_new: bool,
     ) -> Value<'a> {
         let arg0 = args.first().cloned().unwrap_or_default();
+        // Vue's reactivity: `ref(x)` is `{ value: x }` (templates read it unwrapped), and
+        // `reactive(x)` is `x` itself.
+        match p {
+            "vue.ref" | "vue.shallowRef" | "@vue/reactivity.ref" => {
+                let mut o = Obj::default();
+                o.set("value", arg0);
+                return Value::object(o);
+            }
+            "vue.reactive" | "vue.shallowReactive" | "@vue/reactivity.reactive" => return arg0,
+            _ => {}
+        }
         // Mini-program APIs.
         if let Some(name) = p.strip_prefix("mp.") {
             let last = name.rsplit('.').next().unwrap_or(name);
