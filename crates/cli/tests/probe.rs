@@ -148,14 +148,7 @@ fn probe_refuses_to_start_without_a_scope() {
 fn probe_skips_the_checks_it_is_told_to_skip() {
     let (port, hits) = counting_server();
     let dir = tempfile::tempdir().unwrap();
-    let scope = dir.path().join("scope.toml");
-    std::fs::write(
-        &scope,
-        format!(
-            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 100\nmax_requests = 20\nmax_seconds = 60\n"
-        ),
-    )
-    .unwrap();
+    let scope = counting_scope(dir.path(), port, 20);
     let output = dir.path().join("report.json");
     let out = probe(&[
         &format!("http://127.0.0.1:{port}/"),
@@ -440,18 +433,24 @@ fn counting_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicU64>) {
     (port, hits)
 }
 
+/// A scope file for the counting server: its address only, at most `max_requests` requests.
+fn counting_scope(dir: &std::path::Path, port: u16, max_requests: u32) -> std::path::PathBuf {
+    let scope = dir.join("scope.toml");
+    std::fs::write(
+        &scope,
+        format!(
+            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 100\nmax_requests = {max_requests}\nmax_seconds = 60\n"
+        ),
+    )
+    .unwrap();
+    scope
+}
+
 #[test]
 fn probe_stops_at_its_request_budget_and_says_so() {
     let (port, hits) = counting_server();
     let dir = tempfile::tempdir().unwrap();
-    let scope = dir.path().join("scope.toml");
-    std::fs::write(
-        &scope,
-        format!(
-            "[scope]\nhosts = [\"127.0.0.1:{port}\"]\npaths = [\"/\"]\nrate_per_second = 100\nmax_requests = 5\nmax_seconds = 60\n"
-        ),
-    )
-    .unwrap();
+    let scope = counting_scope(dir.path(), port, 5);
     let output = dir.path().join("report.json");
     let out = probe(&[
         &format!("http://127.0.0.1:{port}/"),

@@ -1,28 +1,11 @@
 //! The scan pipeline after the rules (issue 10): one flaw is one finding with its other places
 //! as related locations (item 2), and severity follows where the code runs (item 1).
 
-use std::path::Path;
-
-use miniguard_project::{DiscoverOptions, discover};
 use miniguard_report::{Finding, Runtime, Severity};
 
-/// A project made of `files` (path, content) in a fresh directory.
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, content).expect("write");
-    }
-    dir
-}
-
-fn scan(dir: &Path) -> Vec<Finding> {
-    let project = discover(dir, &DiscoverOptions::default()).expect("discovers");
-    let out = miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(1), &|_| {})
-        .expect("scan");
-    out.findings
-}
+#[path = "support/project.rs"]
+mod support;
+use support::{project, scan};
 
 fn of<'f>(findings: &'f [Finding], rule: &str) -> Vec<&'f Finding> {
     findings.iter().filter(|f| f.rule == rule).collect()

@@ -2,28 +2,11 @@
 //! in code only development builds run, get one step less confidence and say why; the look-alike
 //! code that does run keeps the rule's confidence.
 
-use std::path::Path;
-
-use miniguard_project::{DiscoverOptions, discover};
 use miniguard_report::{Confidence, Finding};
 
-/// A project made of `files` (path, content) in a fresh directory.
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (path, content) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, content).expect("write");
-    }
-    dir
-}
-
-fn scan(dir: &Path) -> Vec<Finding> {
-    let project = discover(dir, &DiscoverOptions::default()).expect("discovers");
-    let out = miniguard_scan::scan(&project, miniguard_scan::rules::all(), Some(1), &|_| {})
-        .expect("scan");
-    out.findings
-}
+#[path = "support/project.rs"]
+mod support;
+use support::{project, scan};
 
 /// A WeChat mini-program with one page made of `js` and, if given, `wxml`.
 fn wechat_page(js: &str, wxml: Option<&str>) -> tempfile::TempDir {
