@@ -308,6 +308,20 @@ fn classify(name: &str) -> Labels {
     labels
 }
 
+/// Whether a name says its value is a one-time random or a salt, not a credential: a value
+/// kept as `pwd` and then sent as `nonce_str` is the request's nonce, whatever the variable
+/// that built it was called. The more specific name, the one the value is used under, wins
+/// (names only ever add confidence; this one takes back what an earlier name claimed).
+pub fn names_one_time_value(name: &str) -> bool {
+    let ws = words(name);
+    !ws.is_empty()
+        && ws.len() <= 3
+        && ws
+            .iter()
+            .any(|w| matches!(w.as_str(), "nonce" | "noncestr" | "salt" | "iv"))
+        && classify(name).is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +332,19 @@ mod tests {
         assert_eq!(words("ID_CARD_NO"), ["id", "card", "no"]);
         assert_eq!(words("session_key"), ["session", "key"]);
         assert_eq!(words("userPhone2"), ["user", "phone2"]);
+    }
+
+    #[test]
+    fn one_time_values() {
+        assert!(names_one_time_value("nonce_str"));
+        assert!(names_one_time_value("nonceStr"));
+        assert!(names_one_time_value("salt"));
+        assert!(!names_one_time_value("password"));
+        assert!(
+            !names_one_time_value("nonceToken"),
+            "a name that also says token"
+        );
+        assert!(!names_one_time_value("ivory"));
     }
 
     #[test]

@@ -117,7 +117,18 @@ bitflags! {
         const PRIMITIVE = 1 << 6;
         /// Masked for display (`138****8000`, `maskPhone(x)`): no longer the sensitive value.
         const MASKED = 1 << 7;
+        /// A clock reading (`Date.now()`, `new Date().getTime()`): a time, whatever name it is
+        /// kept under (`token = Date.now()` is a login timestamp, not a credential).
+        const CLOCK = 1 << 8;
     }
+}
+
+impl Sanitized {
+    /// What a value has been through that makes it no longer the sensitive data its names or
+    /// sources say: encrypted or hashed, masked, or never such data (a clock reading).
+    pub const NOT_SENSITIVE: Sanitized = Sanitized::ENCRYPTED
+        .union(Sanitized::MASKED)
+        .union(Sanitized::CLOCK);
 }
 
 /// A place in a file, for traces. `file` is the report path.
@@ -335,11 +346,7 @@ impl<'a> Value<'a> {
         self.visit_inner(&mut |v| l |= v.effective_labels(), 0);
         if let Kind::Object(o) = &self.kind {
             for (k, v) in &o.fields {
-                if !v
-                    .sanitized
-                    .intersects(Sanitized::ENCRYPTED | Sanitized::MASKED)
-                    && !v.is_constant()
-                {
+                if !v.sanitized.intersects(Sanitized::NOT_SENSITIVE) && !v.is_constant() {
                     l |= crate::names::labels_for_name(k);
                 }
             }
@@ -347,12 +354,9 @@ impl<'a> Value<'a> {
         l
     }
 
-    /// Labels that still matter: none once encrypted, hashed or masked.
+    /// Labels that still matter: none once encrypted, hashed or masked, nor for a clock reading.
     pub fn effective_labels(&self) -> Labels {
-        if self
-            .sanitized
-            .intersects(Sanitized::ENCRYPTED | Sanitized::MASKED)
-        {
+        if self.sanitized.intersects(Sanitized::NOT_SENSITIVE) {
             Labels::empty()
         } else {
             self.labels

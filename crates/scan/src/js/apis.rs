@@ -29,6 +29,8 @@ pub fn global(name: &str) -> Option<&'static str> {
         "setInterval" => "setInterval",
         "JSON" => "JSON",
         "Math" => "Math",
+        "Date" => "Date",
+        "performance" => "performance",
         "Number" => "Number",
         "String" => "String",
         "Boolean" => "Boolean",
@@ -243,12 +245,17 @@ pub enum Sanitizer {
     Clean,
     /// The output is safe for some sinks.
     Flags(Sanitized),
+    /// A clock reading comes out: a time, never a credential or personal data.
+    Clock,
 }
 
 /// Sanitizers by call path or, for helpers users write themselves, by function name.
 pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
     if let Some(p) = path {
         let s = match p {
+            "Date.now" | "Date().getTime" | "Date().valueOf" | "performance.now" => {
+                Sanitizer::Clock
+            }
             "parseInt" | "parseFloat" | "Number" | "Boolean" | "Number.parseInt"
             | "Number.parseFloat" | "Math.floor" | "Math.round" | "Math.ceil" | "Math.abs"
             | "Math.max" | "Math.min" | "Number.isInteger" | "isNaN" | "Array.isArray" => {

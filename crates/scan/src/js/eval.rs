@@ -38,6 +38,10 @@ use crate::names::labels_for_name;
 use crate::rules::Rule;
 use crate::value::{FuncNode, FuncRef, Kind, Labels, Obj, Origin, Sanitized, SourceKind, Value};
 
+/// What a name of a one-time value (`nonce_str`, `salt`) takes back from the names a value had
+/// before (see [`crate::names::names_one_time_value`]).
+const ONE_TIME_NOT: Labels = Labels::PASSWORD.union(Labels::TOKEN).union(Labels::SECRET);
+
 /// How deep calls are followed.
 const MAX_DEPTH: usize = 8;
 /// How deeply nested expressions and statements are followed; deeper code (generated or
@@ -893,6 +897,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             BindingPattern::BindingIdentifier(id) => {
                 let mut v = v;
                 if !v.is_constant() {
+                    if crate::names::names_one_time_value(id.name.as_str()) {
+                        v.labels.remove(ONE_TIME_NOT);
+                    }
                     v.labels |= labels_for_name(id.name.as_str());
                 }
                 self.bind(id, v);
@@ -934,6 +941,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 if let Some(sym) = self.symbol_of_ref(id) {
                     let mut v = v;
                     if !v.is_constant() {
+                        if crate::names::names_one_time_value(id.name.as_str()) {
+                            v.labels.remove(ONE_TIME_NOT);
+                        }
                         v.labels |= labels_for_name(id.name.as_str());
                     }
                     self.grow();
@@ -1378,6 +1388,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     self.name_ctx = saved;
                     if let Some(k) = &key {
                         if !v.is_constant() && !matches!(v.kind, Kind::Func(_)) {
+                            if crate::names::names_one_time_value(k) {
+                                v.labels.remove(ONE_TIME_NOT);
+                            }
                             v.labels |= labels_for_name(k);
                         }
                         let ev = PropertyEvent {
@@ -1874,6 +1887,10 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         if let Some(s) = apis::sanitizer(path.as_deref(), method) {
             result = match s {
                 Sanitizer::Clean => Value::unknown(),
+                Sanitizer::Clock => Value {
+                    sanitized: Sanitized::CLOCK,
+                    ..Value::unknown()
+                },
                 Sanitizer::Flags(f) => {
                     let mut v = args.first().map(Value::flattened).unwrap_or_default();
                     v.sanitized |= f;

@@ -102,10 +102,9 @@ impl Rule for SensitiveStorage {
             .map(|t| t.replace(HOLE, "_"));
         let key_labels = key_text.as_deref().map(labels_for_name).unwrap_or_default();
         // A key naming sensitive data only counts when the stored value is not already
-        // protected (encrypted or masked values have cleared labels but keep the flag).
-        let protected = data
-            .sanitized
-            .intersects(Sanitized::ENCRYPTED | Sanitized::MASKED)
+        // protected (encrypted or masked values have cleared labels but keep the flag) and is
+        // such data at all (a clock reading stored under `token` is a timestamp).
+        let protected = data.sanitized.intersects(Sanitized::NOT_SENSITIVE)
             || data
                 .api_path()
                 .and_then(|p| p.split("()").next())
