@@ -150,6 +150,10 @@ pub struct Taint {
     /// place to fix for string-building flaws such as SQL or shell commands. Findings are
     /// located there, so one flaw reached through several wrappers is one finding.
     pub built: Option<Rc<Origin>>,
+    /// The value's text begins with data of this taint: a string whose start the source chose
+    /// (`baseUrl + '/login'` with `baseUrl` from the client, however many variables it went
+    /// through), not a configured base followed by tainted parts.
+    pub leads: bool,
 }
 
 impl Taint {
@@ -158,6 +162,7 @@ impl Taint {
             kinds,
             origin: Some(origin),
             built: None,
+            leads: false,
         }
     }
 
@@ -176,6 +181,7 @@ impl Taint {
             self.built.clone_from(&other.built);
         }
         self.kinds |= other.kinds;
+        self.leads |= other.leads;
     }
 }
 
@@ -429,6 +435,11 @@ impl<'a> Value<'a> {
         };
         out.taint = self.deep_taint();
         out.taint.join(&other.deep_taint());
+        out.taint.leads = if self.text.as_deref() == Some("") {
+            other.starts_tainted()
+        } else {
+            self.starts_tainted()
+        };
         out.labels = self.deep_labels() | other.deep_labels();
         // A sanitizer survives concatenation only when every tainted part went through it.
         out.sanitized = match (self.taint.is_empty(), other.taint.is_empty()) {
@@ -438,6 +449,18 @@ impl<'a> Value<'a> {
             (false, false) => self.sanitized & other.sanitized,
         } | Sanitized::PRIMITIVE;
         out
+    }
+
+    /// Whether the value's text begins with tainted data: a tainted value whose text is
+    /// unknown, or a string that was built to start so.
+    pub fn starts_tainted(&self) -> bool {
+        if self.taint.is_empty() {
+            return false;
+        }
+        match self.text.as_deref() {
+            None => true,
+            Some(t) => t.starts_with(HOLE) && self.taint.leads,
+        }
     }
 
     /// Join of two possible values (branches, several returns): whatever either may be.

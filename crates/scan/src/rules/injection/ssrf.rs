@@ -74,8 +74,22 @@ impl Rule for Ssrf {
         if !host_controlled(url, cx.text(call.arg_span(idx))) {
             return;
         }
-        cx.report_flow(&Self::META, call.arg_span(idx), &taint, "server-side request URL")
-            .help("keep the scheme and host fixed in code and let the client choose only an identifier; if any URL must be fetched, allow-list the hosts and reject private and metadata addresses");
+        // One client-chosen host is one flaw, however many requests are sent to it: the fix is
+        // to stop taking the host from the client, at its source.
+        let group = taint
+            .origin
+            .as_ref()
+            .map(|o| format!("{}:{}:{}", o.file, o.start, o.end));
+        let mut reported = cx.report_flow(
+            &Self::META,
+            call.arg_span(idx),
+            &taint,
+            "server-side request URL",
+        );
+        if let Some(g) = group {
+            reported = reported.group(g);
+        }
+        reported.help("keep the scheme and host fixed in code and let the client choose only an identifier; if any URL must be fetched, allow-list the hosts and reject private and metadata addresses");
     }
 }
 
@@ -154,8 +168,10 @@ pub(crate) fn prefix_is_fixed(p: &str) -> bool {
 ///
 /// Fixed starts are not; a wholly unknown or wholly client-controlled value is. A value that
 /// starts with an unknown part followed by more text (`base + '/items?id=' + id`) is taken to
-/// start with a configured base, unless the expression at the sink (`sink_text`) visibly starts
-/// with the tainted source itself (`` `${redirect_uri}?code=${code}` ``).
+/// start with a configured base, unless that start is known to be tainted (the string was
+/// built from a tainted value at its head, through any number of variables:
+/// `u = event.baseUrl || DEFAULT; got(u + '/login')`) or the expression at the sink
+/// (`sink_text`) visibly starts with the tainted source itself (`` `${redirect_uri}?code=${code}` ``).
 pub(crate) fn host_controlled(url: &Value<'_>, sink_text: &str) -> bool {
     if host_is_fixed(url) {
         return false;
@@ -163,7 +179,7 @@ pub(crate) fn host_controlled(url: &Value<'_>, sink_text: &str) -> bool {
     match url.text.as_deref() {
         None => true,
         Some(t) if t.starts_with(HOLE) && !t.chars().all(|c| c == HOLE) => {
-            starts_with_source(url, sink_text)
+            url.starts_tainted() || starts_with_source(url, sink_text)
         }
         Some(_) => true,
     }

@@ -46,8 +46,9 @@ crate::declare_rule! {
     /// ## Severity
     /// `high`. `low` in files only a developer's machine or a test run loads: egg's
     /// `config.local.*` and `config.unittest.*`, `*.dev.*`/`*-test.*`-style variants
-    /// (`application-dev.yml`, `.env.development`, `app_test.conf`), and anything under `test/`,
-    /// `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`.
+    /// (`application-dev.yml`, `.env.development`, `app_test.conf`), templates meant to be
+    /// copied and filled in (`.env.example`, `config.sample.js`, `*.template`, `*.dist`), and
+    /// anything under `test/`, `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`.
     ///
     /// ## Why it matters
     /// A credential in the code is shared with everyone who has the code: the whole team, every
@@ -121,7 +122,15 @@ impl Rule for HardcodedCredential {
                     let pass = c.get(3).map_or("", |m| m.as_str());
                     if !is_placeholder(pass) && !pass.starts_with('$') {
                         let scheme = c.get(1).map_or("", |m| m.as_str());
+                        // Development files and templates hold a local database's
+                        // password or a placeholder, as for named credentials below.
+                        let severity = if development_only(&cx.file) {
+                            Severity::Low
+                        } else {
+                            Self::META.severity
+                        };
                         cx.report(&Self::META, lit.span, format!("password hardcoded in a `{scheme}://` connection URL"))
+                            .severity(severity)
                             .help("build the connection URL from environment variables or a secrets manager");
                         return;
                     }
@@ -240,8 +249,10 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
 
 /// Files that only a developer's machine or a test run loads: egg's `config.local` and
 /// `config.unittest`, `config.dev`/`config.test`-style variants, Spring `application-dev.yml`,
-/// `.env.development`/`.env.test`, and anything under a test or mock folder or named `*.test.*`
-/// / `*.spec.*`. A credential there is a local database's, not production's.
+/// `.env.development`/`.env.test`, templates to copy and fill in (`.env.example`,
+/// `config.sample.js`, `app.conf.dist`), and anything under a test or mock folder or named
+/// `*.test.*` / `*.spec.*`. A credential there is a local database's or a placeholder, not
+/// production's.
 pub(crate) fn development_only(path: &str) -> bool {
     let path = path.replace('\\', "/").to_ascii_lowercase();
     let mut parts = path.split('/');
@@ -263,7 +274,19 @@ pub(crate) fn development_only(path: &str) -> bool {
     let dev_word = |w: &&str| {
         matches!(
             *w,
-            "local" | "unittest" | "test" | "tests" | "spec" | "dev" | "development" | "mock"
+            "local"
+                | "unittest"
+                | "test"
+                | "tests"
+                | "spec"
+                | "dev"
+                | "development"
+                | "mock"
+                | "example"
+                | "sample"
+                | "template"
+                | "dist"
+                | "tpl"
         )
     };
     words.len() >= 2 && words[1..].iter().any(dev_word)
