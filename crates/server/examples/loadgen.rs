@@ -8,11 +8,15 @@
 //! loadgen --url https://127.0.0.1:8443 --ca DATA_DIR/dev-cert.pem \
 //!         [--code dev:bench] [--concurrency 16] [--duration 10] [--warmup 2] [--rounds 3] \
 //!         [--plain bench_plain --secure bench_secure] [--scenarios healthz,me,write,read]
+//!         [--pocketbase-url http://127.0.0.1:8090 --pocketbase-token JWT \
+//!          --pocketbase-user USER_ID --pocketbase-collection bench_owner]
 //! ```
 //!
 //! Scenarios: `healthz` (GET /healthz, unsigned), `me` (signed GET /v1/me), `write` (signed POST
 //! of a record into the plain and the secure collection), `read` (signed GET of those records by
-//! id). Only 2xx answers count; any other answer is reported and makes the exit status 1.
+//! id), and `pocketbase`, the peer measured in the same run: a `PocketBase` server set up by
+//! `bench/serve/pocketbase.py` with a collection whose view rule is the owner, written to
+//! (POST with the user's JWT, plain HTTP) and read back by id. Only 2xx answers count; any other answer is reported and makes the exit status 1.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,6 +43,17 @@ struct Args {
     plain: String,
     secure: String,
     scenarios: Vec<String>,
+    /// A `PocketBase` server to measure beside serve (`pocketbase` scenario): its URL, a user's
+    /// auth token, the user's id and the collection whose view rule is the owner.
+    pocketbase: Option<PocketBase>,
+}
+
+#[derive(Clone)]
+struct PocketBase {
+    url: String,
+    token: String,
+    user: String,
+    collection: String,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -53,7 +68,12 @@ fn parse_args() -> Result<Args, Error> {
         plain: "bench_plain".into(),
         secure: "bench_secure".into(),
         scenarios: vec!["healthz".into(), "me".into(), "write".into(), "read".into()],
+        pocketbase: None,
     };
+    let mut pb_url = String::new();
+    let mut pb_token = String::new();
+    let mut pb_user = String::new();
+    let mut pb_collection = "bench_owner".to_owned();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -68,11 +88,26 @@ fn parse_args() -> Result<Args, Error> {
             "--plain" => args.plain = value,
             "--secure" => args.secure = value,
             "--scenarios" => args.scenarios = value.split(',').map(str::to_owned).collect(),
+            "--pocketbase-url" => value.trim_end_matches('/').clone_into(&mut pb_url),
+            "--pocketbase-token" => pb_token = value,
+            "--pocketbase-user" => pb_user = value,
+            "--pocketbase-collection" => pb_collection = value,
             _ => return Err(format!("unknown option {flag}").into()),
         }
     }
     if args.url.is_empty() || args.ca.as_os_str().is_empty() {
         return Err("--url and --ca are required".into());
+    }
+    if !pb_url.is_empty() {
+        if pb_token.is_empty() || pb_user.is_empty() {
+            return Err("--pocketbase-url needs --pocketbase-token and --pocketbase-user".into());
+        }
+        args.pocketbase = Some(PocketBase {
+            url: pb_url,
+            token: pb_token,
+            user: pb_user,
+            collection: pb_collection,
+        });
     }
     if args.concurrency == 0 || args.rounds == 0 {
         return Err("--concurrency and --rounds must be positive".into());
@@ -91,14 +126,26 @@ struct Session {
 enum Kind {
     Healthz,
     Me,
-    Create { collection: String, body: Vec<u8> },
-    Read { collection: String },
+    Create {
+        collection: String,
+        body: Vec<u8>,
+    },
+    Read {
+        collection: String,
+    },
+    /// `PocketBase`: create a record owned by the user (plain HTTP, the user's JWT).
+    PbCreate {
+        body: Vec<u8>,
+    },
+    /// `PocketBase`: read one of the records created, through the collection's owner view rule.
+    PbRead,
 }
 
 struct Ctx {
     client: reqwest::Client,
     url: String,
     session: Session,
+    pocketbase: Option<PocketBase>,
     /// Record ids created per collection, read back by the `read` scenarios.
     ids: Mutex<HashMap<String, Vec<String>>>,
 }
@@ -144,8 +191,47 @@ impl Ctx {
     }
 
     /// Sends one request of `kind`; `Ok(None)` is a success, `Ok(Some(..))` a non-2xx answer.
+    /// The next id to read from `list` (records created by the write scenario of the same
+    /// store, cycled over).
+    fn pick(&self, list: &str, n: usize) -> Result<String, Error> {
+        let ids = self.ids.lock().map_err(|_| "poisoned")?;
+        let list = ids
+            .get(list)
+            .filter(|l| !l.is_empty())
+            .ok_or("no records to read: run the write scenario first")?;
+        Ok(list[n % list.len()].clone())
+    }
+
+    fn pocketbase(&self) -> Result<&PocketBase, Error> {
+        self.pocketbase
+            .as_ref()
+            .ok_or_else(|| "the pocketbase scenario needs --pocketbase-url".into())
+    }
+
     async fn once(&self, kind: &Kind, n: usize) -> Result<Option<String>, Error> {
         let req = match kind {
+            Kind::PbCreate { body } => {
+                let pb = self.pocketbase()?;
+                let mut record: Value = serde_json::from_slice(body)?;
+                record["owner"] = Value::String(pb.user.clone());
+                self.client
+                    .post(format!(
+                        "{}/api/collections/{}/records",
+                        pb.url, pb.collection
+                    ))
+                    .header("authorization", &pb.token)
+                    .json(&record)
+            }
+            Kind::PbRead => {
+                let pb = self.pocketbase()?;
+                let id = self.pick(PB_IDS, n)?;
+                self.client
+                    .get(format!(
+                        "{}/api/collections/{}/records/{id}",
+                        pb.url, pb.collection
+                    ))
+                    .header("authorization", &pb.token)
+            }
             Kind::Healthz => self.client.get(format!("{}/healthz", self.url)),
             Kind::Me => self.signed(reqwest::Method::GET, "/v1/me", b"")?,
             Kind::Create { collection, body } => self.signed(
@@ -154,14 +240,7 @@ impl Ctx {
                 body,
             )?,
             Kind::Read { collection } => {
-                let id = {
-                    let ids = self.ids.lock().map_err(|_| "poisoned")?;
-                    let list = ids
-                        .get(collection)
-                        .filter(|l| !l.is_empty())
-                        .ok_or("no records to read: run the write scenario first")?;
-                    list[n % list.len()].clone()
-                };
+                let id = self.pick(collection, n)?;
                 self.signed(
                     reqwest::Method::GET,
                     &format!("/v1/collections/{collection}/records/{id}"),
@@ -178,7 +257,12 @@ impl Ctx {
                 String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
             )));
         }
-        if let Kind::Create { collection, .. } = kind {
+        let created = match kind {
+            Kind::Create { collection, .. } => Some(collection.as_str()),
+            Kind::PbCreate { .. } => Some(PB_IDS),
+            _ => None,
+        };
+        if let Some(collection) = created {
             let value: Value = serde_json::from_slice(&bytes)?;
             let id = value["id"]
                 .as_str()
@@ -187,13 +271,17 @@ impl Ctx {
             self.ids
                 .lock()
                 .map_err(|_| "poisoned")?
-                .entry(collection.clone())
+                .entry(collection.to_owned())
                 .or_default()
                 .push(id);
         }
         Ok(None)
     }
 }
+
+/// Where the ids of the `PocketBase` records created are kept (not a collection name of serve:
+/// those are identifiers, this has a space).
+const PB_IDS: &str = "pocketbase records";
 
 /// The outcome of one timed run.
 struct RunResult {
@@ -381,6 +469,7 @@ async fn real_main() -> Result<bool, Error> {
         client,
         url: args.url.clone(),
         session,
+        pocketbase: args.pocketbase.clone(),
         ids: Mutex::new(HashMap::new()),
     });
     let body = record_body();
@@ -409,6 +498,16 @@ async fn real_main() -> Result<bool, Error> {
                         },
                     ));
                 }
+            }
+            "pocketbase" => {
+                if args.pocketbase.is_none() {
+                    return Err("the pocketbase scenario needs --pocketbase-url".into());
+                }
+                plan.push((
+                    "POST PocketBase record (JWT)".into(),
+                    Kind::PbCreate { body: body.clone() },
+                ));
+                plan.push(("GET PocketBase record (JWT)".into(), Kind::PbRead));
             }
             other => return Err(format!("unknown scenario {other}").into()),
         }
@@ -493,6 +592,16 @@ async fn real_main() -> Result<bool, Error> {
             format!("read: {} vs {}", args.secure, args.plain),
             format!("GET {} record (signed)", args.secure),
             format!("GET {} record (signed)", args.plain),
+        ),
+        (
+            format!("owner-rule read: serve {} vs PocketBase", args.plain),
+            format!("GET {} record (signed)", args.plain),
+            "GET PocketBase record (JWT)".to_owned(),
+        ),
+        (
+            format!("write: serve {} vs PocketBase", args.plain),
+            format!("POST {} record (signed)", args.plain),
+            "POST PocketBase record (JWT)".to_owned(),
         ),
     ];
     for (label, a, b) in ratios {
