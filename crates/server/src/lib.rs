@@ -60,6 +60,7 @@ mod routes;
 pub mod serve;
 pub mod session_cache;
 pub mod sessions;
+pub mod shared;
 pub mod signed;
 pub mod tls;
 

@@ -1,0 +1,282 @@
+//! State that several instances of `serve` must share, kept in Redis: nonces of signed requests,
+//! GCRA rate limits, and the session invalidations every instance's cache must hear.
+//!
+//! One instance alone needs none of this (its memory is the whole truth: [`crate::replay`],
+//! [`crate::ratelimit`], [`crate::session_cache`]). With several instances behind a load
+//! balancer, a nonce accepted by one must be refused by the others, a client's limit must count
+//! its requests wherever they land, and a logout on one must end the session on all. Each of
+//! these is one atomic Redis operation, so no instance keeps state another needs:
+//!
+//! - **Nonces**: `SET mg:nonce:<fingerprint> 1 NX EX <window>`. Redis answers `OK` for a nonce it
+//!   did not have and nothing for one it has, atomically, so two instances receiving the same
+//!   signed request at once cannot both accept it. The key expires with the signature window.
+//! - **Rate limits**: a GCRA bucket per key in a small Lua script run by Redis (one key holds
+//!   the theoretical arrival time, in milliseconds of Redis's own clock, so instances with
+//!   skewed clocks still agree).
+//! - **Invalidations**: published on the `mg:invalidate` channel; every instance subscribes and
+//!   drops the cached sessions an invalidation covers. A subscriber that loses its connection
+//!   reconnects and, since messages sent meanwhile are lost, must drop its whole cache (see
+//!   [`Subscription::next`]).
+//!
+//! Keys are prefixed with `mg:` and a deployment name, so one Redis can serve several
+//! deployments (or several test runs) without their state mixing.
+
+use std::time::Duration;
+
+use redis::AsyncCommands as _;
+use redis::aio::ConnectionManager;
+
+use crate::db::UserId;
+use crate::session_cache::Invalidation;
+
+/// Errors from the shared store. Callers fail closed: a request whose nonce or limit cannot be
+/// checked is refused (503), never let through unchecked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SharedError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis_url is not a redis:// or rediss:// URL: {0}")]
+    BadUrl(String),
+    #[error("redis answered something unexpected: {0}")]
+    Protocol(String),
+}
+
+/// A connection to the shared store (cheap to clone: one multiplexed connection, reconnected by
+/// the manager when it drops).
+#[derive(Clone)]
+pub struct Shared {
+    conn: ConnectionManager,
+    client: redis::Client,
+    prefix: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The GCRA step, atomic in Redis. KEYS[1]: the bucket. ARGV: interval (ms), window
+/// (interval x burst, ms). Answers 0 when allowed (and stores the new arrival time), or the
+/// milliseconds to wait.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local interval = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local next_tat = tat + interval
+if next_tat - now > window then
+  return next_tat - now - window
+end
+redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now + 1000)
+return 0
+";
+
+impl Shared {
+    /// Connects to `url` (`redis://host:port/db` or `rediss://` for TLS) and checks the
+    /// connection with a PING. `deployment` names this deployment's keys.
+    pub async fn connect(url: &str, deployment: &str) -> Result<Self, SharedError> {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(SharedError::BadUrl(redact(url)));
+        }
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(2);
+        let mut conn = ConnectionManager::new_with_config(client.clone(), config).await?;
+        let pong: String = redis::cmd("PING").query_async(&mut conn).await?;
+        if pong != "PONG" {
+            return Err(SharedError::Protocol(pong));
+        }
+        Ok(Self {
+            conn,
+            client,
+            prefix: format!("mg:{deployment}:"),
+        })
+    }
+
+    /// Records a nonce's fingerprint (see [`crate::replay::fingerprint`]) for `ttl`: `true`
+    /// when it was new, `false` when some instance has seen it within its window.
+    pub async fn nonce_is_new(&self, fingerprint: u64, ttl: Duration) -> Result<bool, SharedError> {
+        let key = format!("{}nonce:{fingerprint:016x}", self.prefix);
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl.as_secs().max(1))
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Counts one request against the GCRA bucket `key` (`burst` at once, `per_minute`
+    /// sustained), shared by every instance: `Ok(())` when allowed, `Err(wait)` when not.
+    pub async fn rate(
+        &self,
+        key: &str,
+        per_minute: u32,
+        burst: u32,
+    ) -> Result<Result<(), Duration>, SharedError> {
+        let interval_ms = (60_000 / u64::from(per_minute.max(1))).max(1);
+        let window_ms = interval_ms * u64::from(burst.max(1));
+        let mut conn = self.conn.clone();
+        let wait: i64 = redis::Script::new(GCRA)
+            .key(format!("{}rate:{key}", self.prefix))
+            .arg(interval_ms)
+            .arg(window_ms)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(if wait <= 0 {
+            Ok(())
+        } else {
+            Err(Duration::from_millis(
+                u64::try_from(wait).unwrap_or(u64::MAX),
+            ))
+        })
+    }
+
+    /// Tells every instance (this one included) to drop the cached sessions `inv` covers.
+    pub async fn publish(&self, inv: &Invalidation) -> Result<(), SharedError> {
+        let mut conn = self.conn.clone();
+        let _receivers: i64 = conn.publish(self.channel(), encode(inv)).await?;
+        Ok(())
+    }
+
+    /// Starts listening for invalidations (one dedicated connection; pub/sub cannot share the
+    /// multiplexed one).
+    pub async fn subscribe(&self) -> Result<Subscription, SharedError> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(self.channel()).await?;
+        Ok(Subscription {
+            client: self.client.clone(),
+            channel: self.channel(),
+            stream: Some(pubsub),
+        })
+    }
+
+    fn channel(&self) -> String {
+        format!("{}invalidate", self.prefix)
+    }
+}
+
+/// What a subscriber hears.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// Drop the sessions this covers.
+    Invalidate(Invalidation),
+    /// The connection was lost and is back: invalidations may have been missed, so drop every
+    /// cached session (they are looked up again in the database).
+    Everything,
+}
+
+/// A live subscription to the invalidation channel.
+pub struct Subscription {
+    client: redis::Client,
+    channel: String,
+    stream: Option<redis::aio::PubSub>,
+}
+
+impl Subscription {
+    /// The next invalidation. On a lost connection it reconnects (backing off up to 5 s) and
+    /// answers [`Heard::Everything`]. Messages that cannot be decoded are skipped.
+    pub async fn next(&mut self) -> Heard {
+        use futures_util::StreamExt as _;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if let Some(pubsub) = self.stream.as_mut() {
+                let mut messages = pubsub.on_message();
+                while let Some(msg) = messages.next().await {
+                    let Ok(payload) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    if let Some(inv) = decode(&payload) {
+                        return Heard::Invalidate(inv);
+                    }
+                }
+                drop(messages);
+                self.stream = None;
+            }
+            if let Ok(mut pubsub) = self.client.get_async_pubsub().await
+                && pubsub.subscribe(&self.channel).await.is_ok()
+            {
+                self.stream = Some(pubsub);
+                return Heard::Everything;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The wire form of an invalidation: `f <family>`, `u <user>`, `x <user> <kept family>`.
+fn encode(inv: &Invalidation) -> String {
+    match inv {
+        Invalidation::Family(f) => format!("f {f}"),
+        Invalidation::User(u) => format!("u {}", u.0),
+        Invalidation::UserExcept { user, keep_family } => format!("x {} {keep_family}", user.0),
+    }
+}
+
+fn decode(s: &str) -> Option<Invalidation> {
+    let mut parts = s.splitn(3, ' ');
+    match (parts.next()?, parts.next(), parts.next()) {
+        ("f", Some(f), None) if !f.is_empty() => Some(Invalidation::Family(f.to_owned())),
+        ("u", Some(u), None) => Some(Invalidation::User(UserId(u.parse().ok()?))),
+        ("x", Some(u), Some(f)) if !f.is_empty() => Some(Invalidation::UserExcept {
+            user: UserId(u.parse().ok()?),
+            keep_family: f.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// A URL for error messages, without its password.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalidations_round_trip_and_garbage_is_skipped() {
+        for inv in [
+            Invalidation::Family("fam-1".into()),
+            Invalidation::User(UserId(42)),
+            Invalidation::UserExcept {
+                user: UserId(7),
+                keep_family: "keep".into(),
+            },
+        ] {
+            assert_eq!(decode(&encode(&inv)), Some(inv));
+        }
+        for bad in ["", "f", "f ", "u x", "x 1", "x 1 ", "z 1", "u 1 2"] {
+            assert_eq!(decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn urls_in_errors_hide_the_password() {
+        assert_eq!(
+            redact("redis://:hunter2@127.0.0.1:6379/0"),
+            "redis://:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(redact("nonsense"), "(not a URL)");
+    }
+}

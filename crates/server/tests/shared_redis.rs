@@ -1,0 +1,113 @@
+//! The state several instances share through Redis (src/shared.rs), tested against a real Redis
+//! server: the one at `MINIGUARD_TEST_REDIS_URL` (`.ci/run` sets it and starts Redis when it is
+//! not running). Without that variable each test says so and passes without checking anything,
+//! so the suite works on a machine with SQLite alone.
+//!
+//! Two `Shared` connections stand for two instances of `serve`; every test uses a deployment
+//! name of its own, so parallel tests and earlier runs never see each other's keys.
+
+use std::time::Duration;
+
+use miniguard_server::db::UserId;
+use miniguard_server::session_cache::Invalidation;
+use miniguard_server::shared::{Heard, Shared, SharedError};
+
+fn redis_url() -> Option<String> {
+    let url = std::env::var("MINIGUARD_TEST_REDIS_URL").ok();
+    if url.is_none() {
+        eprintln!("MINIGUARD_TEST_REDIS_URL is not set: skipping the Redis test");
+    }
+    url
+}
+
+async fn two_instances(url: &str) -> (Shared, Shared) {
+    let deployment = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let a = Shared::connect(url, &deployment).await.expect("connect a");
+    let b = Shared::connect(url, &deployment).await.expect("connect b");
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_nonce_accepted_by_one_instance_is_refused_by_another() {
+    let Some(url) = redis_url() else { return };
+    let (a, b) = two_instances(&url).await;
+    let ttl = Duration::from_secs(301);
+    assert!(a.nonce_is_new(0xfeed, ttl).await.unwrap());
+    assert!(!b.nonce_is_new(0xfeed, ttl).await.unwrap(), "replayed on b");
+    assert!(!a.nonce_is_new(0xfeed, ttl).await.unwrap(), "replayed on a");
+    assert!(b.nonce_is_new(0xbeef, ttl).await.unwrap());
+
+    // Concurrent arrivals of one nonce at both instances: exactly one wins.
+    let mut wins = 0;
+    for fp in 0..50u64 {
+        let (x, y) = tokio::join!(a.nonce_is_new(fp << 20, ttl), b.nonce_is_new(fp << 20, ttl));
+        wins += usize::from(x.unwrap()) + usize::from(y.unwrap());
+    }
+    assert_eq!(wins, 50);
+}
+
+#[tokio::test]
+async fn a_rate_limit_counts_requests_wherever_they_land() {
+    let Some(url) = redis_url() else { return };
+    let (a, b) = two_instances(&url).await;
+    // Three at once, then one a minute: the fourth request is refused on either instance.
+    for (i, s) in [&a, &b, &a].into_iter().enumerate() {
+        assert_eq!(
+            s.rate("addr:192.0.2.1", 1, 3).await.unwrap(),
+            Ok(()),
+            "request {i}"
+        );
+    }
+    let wait = b
+        .rate("addr:192.0.2.1", 1, 3)
+        .await
+        .unwrap()
+        .expect_err("the fourth request is over the shared burst");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_mins(1),
+        "{wait:?}"
+    );
+    // Another key has its own bucket.
+    assert_eq!(a.rate("addr:192.0.2.2", 1, 3).await.unwrap(), Ok(()));
+}
+
+#[tokio::test]
+async fn an_invalidation_published_by_one_instance_reaches_the_others() {
+    let Some(url) = redis_url() else { return };
+    let (a, b) = two_instances(&url).await;
+    let mut heard_by_b = b.subscribe().await.unwrap();
+    let mut heard_by_a = a.subscribe().await.unwrap();
+    let sent = [
+        Invalidation::Family("family-1".into()),
+        Invalidation::User(UserId(9)),
+        Invalidation::UserExcept {
+            user: UserId(9),
+            keep_family: "family-2".into(),
+        },
+    ];
+    for inv in &sent {
+        a.publish(inv).await.unwrap();
+    }
+    for inv in sent {
+        for sub in [&mut heard_by_b, &mut heard_by_a] {
+            let heard = tokio::time::timeout(Duration::from_secs(1), sub.next())
+                .await
+                .expect("heard within a second");
+            assert_eq!(heard, Heard::Invalidate(inv.clone()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_url_that_is_not_redis_is_a_clear_error() {
+    let err = Shared::connect("postgres://user:secret@127.0.0.1/x", "t")
+        .await
+        .expect_err("not redis");
+    assert!(matches!(err, SharedError::BadUrl(_)), "{err}");
+    assert!(!err.to_string().contains("secret"), "{err}");
+    // Nothing listens on port 9: a connection error, not a hang or a panic.
+    let err = Shared::connect("redis://127.0.0.1:9/0", "t")
+        .await
+        .expect_err("nothing listens");
+    assert!(matches!(err, SharedError::Redis(_)), "{err}");
+}
