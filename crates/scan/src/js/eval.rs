@@ -80,6 +80,8 @@ struct Seen<'a> {
 pub struct Facts {
     /// Mini-program APIs called from client code: (api name, file, span).
     pub mp_calls: Vec<(String, Rc<str>, Span)>,
+    /// JSON Web Tokens signed or verified in server code, with their keys.
+    pub token_keys: Vec<crate::config::TokenKey>,
 }
 
 /// Evaluates the modules of one batch and collects the rules' findings.
@@ -294,10 +296,52 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         self.run_uncalled(idx);
         let module = self.module(idx);
-        for h in super::handlers::analyse(&module) {
-            self.emit_in(idx, &Event::Handler(&h));
+        let handlers = super::handlers::analyse(&module);
+        for h in &handlers {
+            self.emit_in(idx, &Event::Handler(h));
         }
+        self.follow_callouts(idx, handlers);
         self.cur = before;
+    }
+
+    /// Analyses the service functions the handlers of module `idx` call with client input
+    /// (see [`super::handlers::analyse_callee`]), two calls deep at most, each (module,
+    /// function, argument classes) once per entry.
+    fn follow_callouts(&mut self, idx: usize, handlers: Vec<super::handlers::Handler>) {
+        const MAX_DEPTH: u32 = 2;
+        const MAX_FOLLOWED: usize = 64;
+        let mut queue: Vec<(usize, super::handlers::Handler, u32)> =
+            handlers.into_iter().map(|h| (idx, h, 1)).collect();
+        let mut done = FxHashSet::default();
+        while let Some((from, caller, depth)) = queue.pop() {
+            for c in &caller.callouts {
+                if done.len() >= MAX_FOLLOWED {
+                    return;
+                }
+                let from_path = self.module(from).path.clone();
+                let Some(path) = super::handlers::target_path(self.set.index, &from_path, &c.target)
+                else {
+                    continue;
+                };
+                let Some(target) = self.set.load(&path) else {
+                    continue;
+                };
+                let bits: Vec<u8> = c.args.iter().map(|s| s.bits()).collect();
+                if !done.insert((target, c.method.clone(), bits, caller.role_checked, caller.owner_checked)) {
+                    continue;
+                }
+                let module = self.module(target);
+                let Some(h) =
+                    super::handlers::analyse_callee(&module, &c.method, &c.args, &caller)
+                else {
+                    continue;
+                };
+                self.emit_in(target, &Event::Handler(&h));
+                if depth < MAX_DEPTH {
+                    queue.push((target, h, depth + 1));
+                }
+            }
+        }
     }
 
     /// What the template of a `<script setup>` file sees: the script's top-level bindings, with
@@ -1809,6 +1853,47 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 _ => name.to_owned(),
             };
             self.facts.mp_calls.push((name, file, span.into()));
+        }
+        if matches!(method, Some("sign" | "verify"))
+            && self.role() != Role::Client
+            && self.template_file.is_none()
+            && path.as_deref().is_some_and(|p| {
+                p.starts_with("jsonwebtoken") || p.contains("jwt.") || p.starts_with("jose")
+            })
+            && let Some(key) = args.get(1)
+            && self.facts.token_keys.len() < 256
+        {
+            // A key the code gives by value, or by a configuration path (`app.config.jwt.secret`);
+            // a bare name of unknown value says nothing.
+            let key = match key.exact_text() {
+                Some(t) if key.taint.is_empty() && !t.is_empty() => Some(t.to_owned()),
+                _ => {
+                    let code = spans
+                        .get(1)
+                        .map(|s| self.snippet(oxc_span::Span::new(s.start, s.end)))
+                        .unwrap_or_default();
+                    let code: String = code.split_whitespace().collect();
+                    (code.contains('.') && code.len() <= 120).then(|| format!("code:{code}"))
+                }
+            };
+            let module = self.module(self.cur);
+            let rel: &str = &module.rel;
+            let admin = rel
+                .split('/')
+                .rev()
+                .skip(1)
+                .take(2)
+                .any(|seg| super::authz_spec::has_word(seg, super::authz_spec::ADMIN_PATH_WORDS));
+            if let Some(key) = key {
+            self.facts.token_keys.push(crate::config::TokenKey {
+                verify: method == Some("verify"),
+                key,
+                file: rel.to_owned(),
+                span: span.into(),
+                admin,
+                role_claim: reads_role_claim(module.source),
+            });
+            }
         }
         // A signature's key is an input, never part of the signed result.
         let keyless: Vec<Value<'a>>;
@@ -3409,4 +3494,17 @@ fn signature(this: &Value<'_>, args: &[Value<'_>]) -> u64 {
         }
     }
     h.finish()
+}
+
+/// Whether a module reads a role-like property (`payload.role`, `user.isAdmin`,
+/// `decoded.permissions`): a token check there can tell an administrator from a user.
+fn reads_role_claim(source: &str) -> bool {
+    source.split('.').skip(1).any(|rest| {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        !name.is_empty()
+            && super::authz_spec::has_word(&name, &["role", "admin", "permission", "privilege", "staff"])
+    })
 }
