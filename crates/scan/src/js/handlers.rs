@@ -783,16 +783,14 @@ impl Analyser<'_> {
             Expression::ConditionalExpression(c) => {
                 self.class_depth(&c.consequent, d) | self.class_depth(&c.alternate, d)
             }
-            // `goods.price * count`: a quantity the client chose times a value the server
-            // loaded is priced by the server (a constant factor, `amount * 100`, is not).
+            // `goods.retail_price * count`: a quantity the client chose times a field of a
+            // record the server loaded from its database is priced by the server (a constant
+            // factor, `amount * 100`, or a value of unknown origin is not).
             Expression::BinaryExpression(b)
                 if b.operator == oxc_syntax::operator::BinaryOperator::Multiplication =>
             {
                 let (l, r) = (self.class_depth(&b.left, d), self.class_depth(&b.right, d));
-                let server_priced = |x: Src, e: &Expression<'_>| {
-                    !x.contains(Src::CLIENT) && !is_literal(e)
-                };
-                if server_priced(l, &b.left) || server_priced(r, &b.right) {
+                if self.loaded_field(&b.left) || self.loaded_field(&b.right) {
                     (l | r) & Src::IDENTITY
                 } else {
                     (l | r) & (Src::CLIENT | Src::IDENTITY)
@@ -832,6 +830,26 @@ impl Analyser<'_> {
             }
             _ => Src::empty(),
         }
+    }
+
+    /// Whether `e` is a field of a record loaded by a database access of this handler
+    /// (`goods.retail_price` after `const goods = await Goods.findByPk(id)`).
+    fn loaded_field(&self, e: &Expression<'_>) -> bool {
+        let mut e = strip(e);
+        let mut fields = 0;
+        while let Some(m) = e.as_member_expression() {
+            e = strip(m.object());
+            fields += 1;
+            if fields > 8 {
+                return false;
+            }
+        }
+        fields > 0
+            && ident_name(e)
+                .and_then(|n| self.lookup(n))
+                .and_then(|v| v.chain.as_deref())
+                .is_some_and(|c| c.db || c.model)
+            && !self.class(e).contains(Src::CLIENT)
     }
 
     /// A property of a value of class `base`.
