@@ -319,20 +319,26 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     return;
                 }
                 let from_path = self.module(from).path.clone();
-                let Some(path) = super::handlers::target_path(self.set.index, &from_path, &c.target)
+                let Some(path) =
+                    super::handlers::target_path(self.set.index, &from_path, &c.target)
                 else {
                     continue;
                 };
                 let Some(target) = self.set.load(&path) else {
                     continue;
                 };
-                let bits: Vec<u8> = c.args.iter().map(|s| s.bits()).collect();
-                if !done.insert((target, c.method.clone(), bits, caller.role_checked, caller.owner_checked)) {
+                let bits: Vec<u8> = c.args.iter().map(super::handlers::Src::bits).collect();
+                if !done.insert((
+                    target,
+                    c.method.clone(),
+                    bits,
+                    caller.role_checked,
+                    caller.owner_checked,
+                )) {
                     continue;
                 }
                 let module = self.module(target);
-                let Some(h) =
-                    super::handlers::analyse_callee(&module, &c.method, &c.args, &caller)
+                let Some(h) = super::handlers::analyse_callee(&module, &c.method, &c.args, &caller)
                 else {
                     continue;
                 };
@@ -1878,21 +1884,19 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             };
             let module = self.module(self.cur);
             let rel: &str = &module.rel;
-            let admin = rel
-                .split('/')
-                .rev()
-                .skip(1)
-                .take(2)
-                .any(|seg| super::authz_spec::has_word(seg, super::authz_spec::ADMIN_PATH_WORDS));
+            let admin =
+                rel.split('/').rev().skip(1).take(2).any(|seg| {
+                    super::authz_spec::has_word(seg, super::authz_spec::ADMIN_PATH_WORDS)
+                });
             if let Some(key) = key {
-            self.facts.token_keys.push(crate::config::TokenKey {
-                verify: method == Some("verify"),
-                key,
-                file: rel.to_owned(),
-                span: span.into(),
-                admin,
-                role_claim: reads_role_claim(module.source),
-            });
+                self.facts.token_keys.push(crate::config::TokenKey {
+                    verify: method == Some("verify"),
+                    key,
+                    file: rel.to_owned(),
+                    span: span.into(),
+                    admin,
+                    role_claim: reads_role_claim(module.source),
+                });
             }
         }
         // A signature's key is an input, never part of the signed result.
@@ -3505,6 +3509,9 @@ fn reads_role_claim(source: &str) -> bool {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         !name.is_empty()
-            && super::authz_spec::has_word(&name, &["role", "admin", "permission", "privilege", "staff"])
+            && super::authz_spec::has_word(
+                &name,
+                &["role", "admin", "permission", "privilege", "staff"],
+            )
     })
 }

@@ -301,7 +301,9 @@ pub fn analyse_callee(
     a.callee = true;
     a.hints.insert(
         method.to_owned(),
-        args.iter().map(|s| *s & (Src::CLIENT | Src::IDENTITY)).collect(),
+        args.iter()
+            .map(|s| *s & (Src::CLIENT | Src::IDENTITY))
+            .collect(),
     );
     // Pass one learns which local helpers the callee passes client input to.
     a.visit_program(module.program);
@@ -321,8 +323,9 @@ pub fn analyse_callee(
     a.current = Some(h);
     a.visit_program(module.program);
     let h = a.current.take()?;
-    (a.entered && !(h.accesses.is_empty() && h.client_amounts.is_empty() && h.increments.is_empty()))
-        .then_some(h)
+    (a.entered
+        && !(h.accesses.is_empty() && h.client_amounts.is_empty() && h.increments.is_empty()))
+    .then_some(h)
 }
 
 impl<'s> Analyser<'s> {
@@ -439,7 +442,9 @@ pub fn target_path(index: &crate::ProjectIndex, from: &Path, t: &Target) -> Opti
             if names.is_empty() {
                 return None;
             }
-            let app = from.ancestors().find(|d| d.file_name().is_some_and(|n| n == "app"))?;
+            let app = from
+                .ancestors()
+                .find(|d| d.file_name().is_some_and(|n| n == "app"))?;
             let camel: PathBuf = names.iter().collect();
             let snake: PathBuf = names.iter().map(|n| snake_case(n)).collect();
             [camel, snake]
@@ -450,8 +455,12 @@ pub fn target_path(index: &crate::ProjectIndex, from: &Path, t: &Target) -> Opti
             // `src/<module>/controller/x.js` -> `src/<module>/service/<name>.js`, else the
             // `common` module's.
             let kind_dir = from.ancestors().find(|d| {
-                d.file_name()
-                    .is_some_and(|n| matches!(n.to_str(), Some("controller" | "service" | "logic" | "model")))
+                d.file_name().is_some_and(|n| {
+                    matches!(
+                        n.to_str(),
+                        Some("controller" | "service" | "logic" | "model")
+                    )
+                })
             })?;
             let own = kind_dir.parent()?;
             let root = own.parent()?;
@@ -579,6 +588,7 @@ struct Data {
     whole_client: bool,
 }
 
+#[allow(clippy::struct_excessive_bools)] // Reason: independent states of one walk.
 struct Analyser<'s> {
     source: &'s str,
     role: Role,
@@ -922,7 +932,9 @@ impl Analyser<'_> {
                 .arguments
                 .iter()
                 .filter_map(Argument::as_expression)
-                .fold(Src::empty(), |acc, a| acc | (self.class_depth(a, d) & Src::CLIENT));
+                .fold(Src::empty(), |acc, a| {
+                    acc | (self.class_depth(a, d) & Src::CLIENT)
+                });
         }
         let recv = self.class_depth(m.object(), d);
         if spec::CLIENT_INPUT_METHODS.contains(&method)
@@ -1364,9 +1376,12 @@ impl Analyser<'_> {
         // `this.save(body)` → the method's.
         let local = ident_name(callee).or_else(|| {
             callee.as_member_expression().and_then(|m| {
-                matches!(m.object().get_inner_expression(), Expression::ThisExpression(_))
-                    .then(|| m.static_property_name())
-                    .flatten()
+                matches!(
+                    m.object().get_inner_expression(),
+                    Expression::ThisExpression(_)
+                )
+                .then(|| m.static_property_name())
+                .flatten()
             })
         });
         if let Some(name) = local
@@ -1429,31 +1444,30 @@ impl Analyser<'_> {
             }
         }
         // A call into another module of the project with client input.
-        let callout = if self.role == Role::Server
-            && arg_classes.iter().any(|s| s.contains(Src::CLIENT))
-        {
-            let target = match callee.as_member_expression() {
-                Some(m) => self
-                    .target_of(m.object(), 0)
-                    .zip(m.static_property_name().map(str::to_owned)),
-                None => ident_name(callee).and_then(|n| match self.imports.get(n) {
-                    Some((from, Some(export))) if self.lookup(n).is_none() => {
-                        Some((Rc::new(Target::Module(from.clone())), export.clone()))
-                    }
-                    _ => None,
-                }),
+        let callout =
+            if self.role == Role::Server && arg_classes.iter().any(|s| s.contains(Src::CLIENT)) {
+                let target = match callee.as_member_expression() {
+                    Some(m) => self
+                        .target_of(m.object(), 0)
+                        .zip(m.static_property_name().map(str::to_owned)),
+                    None => ident_name(callee).and_then(|n| match self.imports.get(n) {
+                        Some((from, Some(export))) if self.lookup(n).is_none() => {
+                            Some((Rc::new(Target::Module(from.clone())), export.clone()))
+                        }
+                        _ => None,
+                    }),
+                };
+                target.map(|(t, m)| Callout {
+                    target: (*t).clone(),
+                    method: m,
+                    args: arg_classes
+                        .iter()
+                        .map(|s| *s & (Src::CLIENT | Src::IDENTITY))
+                        .collect(),
+                })
+            } else {
+                None
             };
-            target.map(|(t, m)| Callout {
-                target: (*t).clone(),
-                method: m,
-                args: arg_classes
-                    .iter()
-                    .map(|s| *s & (Src::CLIENT | Src::IDENTITY))
-                    .collect(),
-            })
-        } else {
-            None
-        };
         let span: Span = c.span.into();
         let what = callee_text;
         let Some(h) = self.handler() else { return };
@@ -1680,8 +1694,8 @@ impl Analyser<'_> {
                         Expression::CallExpression(c) => ident_name(&c.callee),
                         other => ident_name(other),
                     };
-                    if let Some((_, what)) = callee
-                        .and_then(|c| spec::PARAM_DECORATORS.iter().find(|(n, _)| *n == c))
+                    if let Some((_, what)) =
+                        callee.and_then(|c| spec::PARAM_DECORATORS.iter().find(|(n, _)| *n == c))
                     {
                         decorated = true;
                         src |= match what {
@@ -1735,10 +1749,7 @@ impl Analyser<'_> {
             .get(&span.start)
             .cloned()
             .unwrap_or_else(|| (name.unwrap_or_default().to_owned(), false, false));
-        for (role, any) in guards
-            .into_iter()
-            .chain(self.class_guards.last().copied())
-        {
+        for (role, any) in guards.into_iter().chain(self.class_guards.last().copied()) {
             mw_role |= role;
             mw_any |= any;
         }
@@ -1804,13 +1815,17 @@ impl Analyser<'_> {
                 let Some(field) = p.pattern.get_identifier_name() else {
                     continue;
                 };
-                let Some(t) = &p.type_annotation else { continue };
+                let Some(t) = &p.type_annotation else {
+                    continue;
+                };
                 let ty = self.text(t.type_annotation.span());
                 if let Some((outer, inner)) = ty.split_once('<') {
                     let entity = inner.trim_end_matches('>').trim();
                     if spec::REPOSITORY_TYPES.contains(&outer.trim())
                         && !entity.is_empty()
-                        && entity.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && entity
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
                     {
                         models.insert(field.to_string(), entity.to_owned());
                     }
@@ -1868,8 +1883,7 @@ impl Analyser<'_> {
                 {
                     return Some(t.clone());
                 }
-                if prop == "service" && self.class(obj).intersects(Src::REQUEST | Src::CONTROLLER)
-                {
+                if prop == "service" && self.class(obj).intersects(Src::REQUEST | Src::CONTROLLER) {
                     return Some(Rc::new(Target::EggService(Vec::new())));
                 }
                 match self.target_of(obj, depth + 1).as_deref() {
@@ -2142,8 +2156,10 @@ impl Analyser<'_> {
                 }
                 ObjectPropertyKind::SpreadProperty(sp) => {
                     let text = self.text(sp.argument.span());
-                    if let Some((_, field)) =
-                        self.server_owner_writes.iter().find(|(obj, _)| *obj == text)
+                    if let Some((_, field)) = self
+                        .server_owner_writes
+                        .iter()
+                        .find(|(obj, _)| *obj == text)
                     {
                         protected = Some((field.clone(), Some(text)));
                         continue;

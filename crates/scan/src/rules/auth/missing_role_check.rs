@@ -2,10 +2,10 @@ use std::rc::Rc;
 
 use crate::config::ProjectFacts;
 use crate::events::{Cx, Event};
-use crate::value::{Kind, Origin};
 use crate::js::authz_spec::{self as spec, Op};
 use crate::js::handlers::{self, HandlerKind};
 use crate::rules::{Rule, RuleMeta};
+use crate::value::{Kind, Origin};
 
 crate::declare_rule! {
     /// ## What it finds
