@@ -287,7 +287,7 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
 /// which called them with arguments of the classes `args`; local helpers they pass client
 /// input to are followed too. The result carries the caller's checks (a role middleware, an
 /// owner check before the call) and its records tied to the caller; `None` when the module
-/// has no such function or it touches no record.
+/// has no such function or it touches no record and calls no further module.
 pub fn analyse_callee(
     module: &Module<'_>,
     method: &str,
@@ -323,9 +323,12 @@ pub fn analyse_callee(
     a.current = Some(h);
     a.visit_program(module.program);
     let h = a.current.take()?;
-    (a.entered
-        && !(h.accesses.is_empty() && h.client_amounts.is_empty() && h.increments.is_empty()))
-    .then_some(h)
+    let touches = !(h.accesses.is_empty()
+        && h.client_amounts.is_empty()
+        && h.increments.is_empty()
+        && h.client_overrides.is_empty()
+        && h.callouts.is_empty());
+    (a.entered && touches).then_some(h)
 }
 
 impl<'s> Analyser<'s> {
