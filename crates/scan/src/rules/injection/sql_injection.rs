@@ -11,7 +11,8 @@ crate::declare_rule! {
     ///
     /// Also a condition fragment built from such input and given to a query builder of
     /// typeorm (`createQueryBuilder('u').where("u.name = '" + name + "'")`, `andWhere`,
-    /// `orWhere`, `having`), where the text is SQL as written.
+    /// `orWhere`, `having`) or to knex's raw conditions (`whereRaw('id = ' + id)`,
+    /// `orderByRaw`), where the text is SQL as written.
     ///
     /// Values passed as bound parameters (`query('... WHERE id = ?', [id])`), numbers
     /// (`parseInt`, `Number`) and values escaped with the driver's `escape` are not reported.
@@ -84,10 +85,13 @@ impl Rule for SqlInjection {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Call(call) = event else { return };
         let Some(method) = call.method else { return };
-        if FRAGMENT_METHODS.contains(&method)
-            && cx.text(call.callee_span).contains("QueryBuilder(")
-            && let Some(fragment) = call.arg(0)
-            && fragment.text.is_some()
+        // A raw condition is SQL text; a query builder's `where` also takes an object (bound
+        // parameters), so there only a string counts.
+        if let Some(fragment) = call.arg(0)
+            && (RAW_FRAGMENT_METHODS.contains(&method)
+                || (FRAGMENT_METHODS.contains(&method)
+                    && cx.text(call.callee_span).contains("QueryBuilder(")
+                    && fragment.text.is_some()))
             && let Some(taint) = fragment.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL)
         {
             cx.report_flow(&Self::META, call.arg_span(0), &taint, "SQL condition")
@@ -124,6 +128,19 @@ const FRAGMENT_METHODS: &[&str] = &[
     "having",
     "andHaving",
     "orHaving",
+];
+
+/// Methods whose first argument is a SQL fragment whatever the receiver (knex `whereRaw('id = '
+/// + id)`, `orderByRaw`).
+const RAW_FRAGMENT_METHODS: &[&str] = &[
+    "whereRaw",
+    "orWhereRaw",
+    "andWhereRaw",
+    "havingRaw",
+    "orHavingRaw",
+    "orderByRaw",
+    "groupByRaw",
+    "joinRaw",
 ];
 
 /// Whether the known parts of a text are a SQL statement.
