@@ -130,8 +130,8 @@ const FRAGMENT_METHODS: &[&str] = &[
     "orHaving",
 ];
 
-/// Methods whose first argument is a SQL fragment whatever the receiver (knex `whereRaw('id = '
-/// + id)`, `orderByRaw`).
+/// Methods whose first argument is a SQL fragment whatever the receiver (knex
+/// `whereRaw('id = ' + id)`, `orderByRaw`).
 const RAW_FRAGMENT_METHODS: &[&str] = &[
     "whereRaw",
     "orWhereRaw",
