@@ -12,6 +12,15 @@
 //! `Model.findByPk(id)`, `this.model('cart').where({id}).update()`), summarised as a
 //! collection, a selector (client key? tied to the caller?) and the data written.
 //!
+//! Backends rarely touch records in the route itself: the controller validates the input and
+//! hands it to a service in another module. A handler's calls into the project's other modules
+//! with client input are recorded as [`Callout`]s (egg's `ctx.service.order.submit(id)`, thinkjs
+//! `this.service('order')`, a `require`d or imported module, a nest service injected into the
+//! controller); the evaluator resolves them and [`analyse_callee`] analyses the called function
+//! as the handler's continuation, its parameters carrying what the arguments were and the
+//! caller's checks counting for it. Nest controllers are handlers by their decorators
+//! (`@Controller`, `@Body()`/`@Query()`/`@Param()` parameters, `@UseGuards` as middleware).
+//!
 //! Every API, field and word this reads is in [`super::authz_spec`]. The rules of the auth
 //! category (ownership, client-trusted money, missing role checks) are policies over the
 //! [`Handler`]s this produces.
