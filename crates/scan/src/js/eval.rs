@@ -129,6 +129,9 @@ pub struct Evaluator<'a, 'r> {
     /// Vuex mutations seen in store (or store module) options, by name: `commit('name', x)`
     /// runs them with the payload.
     mutations: FxHashMap<Rc<str>, FuncRef<'a>>,
+    /// Pinia stores by the API path of their `useStore` function (`@pinia:<module>:<offset>`):
+    /// the setup function or the options object given to `defineStore`.
+    pinia: FxHashMap<Rc<str>, Value<'a>>,
     evaluating_app: bool,
 }
 
@@ -168,6 +171,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             template_file: None,
             app_value: None,
             mutations: FxHashMap::default(),
+            pinia: FxHashMap::default(),
             evaluating_app: false,
         }
     }
@@ -2248,6 +2252,40 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     /// Calls of known APIs.
+    /// The store a Pinia `useStore()` returns: a setup store's returned object, or an options
+    /// store's state fields and actions (called with the store as `this`).
+    fn pinia_store(&mut self, path: &str) -> Value<'a> {
+        let Some(def) = self.pinia.get(path).cloned() else {
+            return Value::unknown();
+        };
+        match &def.kind {
+            Kind::Func(f) => self.call_func(*f, Value::unknown(), &[], true),
+            Kind::Object(o) => {
+                let mut store = Obj::default();
+                if let Some(state) = o.get("state") {
+                    let state = match state.kind {
+                        Kind::Func(f) => self.call_func(f, Value::unknown(), &[], true),
+                        _ => state.clone(),
+                    };
+                    if let Kind::Object(so) = &state.kind {
+                        for (k, v) in &so.fields {
+                            store.set(k, v.clone());
+                        }
+                    }
+                }
+                for part in ["getters", "actions"] {
+                    if let Some(Kind::Object(po)) = o.get(part).map(|v| &v.kind) {
+                        for (k, v) in &po.fields {
+                            store.set(k, v.clone());
+                        }
+                    }
+                }
+                Value::object(store)
+            }
+            _ => Value::unknown(),
+        }
+    }
+
     fn call_api(
         &mut self,
         p: &str,
@@ -2266,6 +2304,27 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 return Value::object(o);
             }
             "vue.reactive" | "vue.shallowReactive" | "@vue/reactivity.reactive" => return arg0,
+            // Pinia: `defineStore(id, setup)`, `defineStore(id, { state, actions })`,
+            // `defineStore({ id, state, actions })` give a `useStore` function; calling it gives
+            // the store, whose actions run with what the page passes them.
+            "pinia.defineStore" => {
+                let def = args
+                    .iter()
+                    .find(|a| matches!(a.kind, Kind::Func(_) | Kind::Object(_)))
+                    .cloned();
+                if let Some(def) = def
+                    && self.pinia.len() < 4096
+                {
+                    let key: Rc<str> = Rc::from(format!("@pinia:{}:{}", self.cur, span.start));
+                    self.pinia.insert(key.clone(), def);
+                    return Value {
+                        kind: Kind::Api(key),
+                        ..Value::default()
+                    };
+                }
+                return Value::unknown();
+            }
+            _ if p.starts_with("@pinia:") => return self.pinia_store(p),
             _ => {}
         }
         // Mini-program APIs.
