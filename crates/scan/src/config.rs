@@ -53,10 +53,28 @@ pub struct AppFacts {
     pub anchor: Span,
 }
 
+/// A JSON Web Token signed or verified in server code with a key the code names.
+#[derive(Debug, Clone)]
+pub struct TokenKey {
+    /// `verify` (else `sign`).
+    pub verify: bool,
+    /// The key: its text when the code gives it (`'s3cret'`, a constant), else `code:` and
+    /// the expression (`code:app.config.jwt.secret`).
+    pub key: String,
+    pub file: String,
+    pub span: crate::events::Span,
+    /// The file lies in a back-office folder (`admin/`, `manage/`).
+    pub admin: bool,
+    /// The file reads a role-like claim (`.role`, `.isAdmin`, `.permissions`).
+    pub role_claim: bool,
+}
+
 /// Facts gathered over the whole project.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectFacts {
     pub apps: Vec<AppFacts>,
+    /// Token signatures and verifications with their keys.
+    pub token_keys: Vec<TokenKey>,
     /// Mini-program APIs called from client code: (api name, file, span).
     pub mp_calls: Vec<(String, Rc<str>, Span)>,
 }

@@ -220,6 +220,7 @@ fn scan_in_pool(
                 .into_iter()
                 .map(|(a, f, s)| (a, Rc::from(f.as_str()), s)),
         );
+        facts.token_keys.extend(r.token_keys);
     }
 
     // JSON configuration files.
@@ -379,6 +380,7 @@ struct BatchResult {
     warnings: Vec<Warning>,
     suppressed: u64,
     mp_calls: Vec<(String, String, Span)>,
+    token_keys: Vec<config::TokenKey>,
 }
 
 fn analyse_batch(
@@ -496,11 +498,13 @@ fn analyse_batch(
         .collect();
     warnings.sort();
     warnings.dedup();
+    let token_keys = std::mem::take(&mut ev.facts.token_keys);
     BatchResult {
         findings,
         warnings,
         suppressed,
         mp_calls,
+        token_keys,
     }
 }
 

@@ -44,7 +44,44 @@ pub const REQUEST_MEMBERS: &[(&str, RequestMember)] = &[
     ("openid", RequestMember::Identity),
     ("openId", RequestMember::Identity),
     ("currentUser", RequestMember::Identity),
+    // Session objects a middleware decodes from a token onto the context (`ctx.jwtSession`).
+    ("jwtSession", RequestMember::Identity),
+    ("loginUser", RequestMember::Identity),
 ];
+
+/// Parameter decorators of nest controllers: what the decorated parameter is
+/// (`@Body() dto`, `@Query('id') id`, `@Req() req`, a `@User()` / `@CurrentUser()` decorator
+/// written on top of the authentication guard).
+pub const PARAM_DECORATORS: &[(&str, RequestMember)] = &[
+    ("Body", RequestMember::Client),
+    ("Query", RequestMember::Client),
+    ("Param", RequestMember::Client),
+    ("UploadedFile", RequestMember::Client),
+    ("UploadedFiles", RequestMember::Client),
+    ("Req", RequestMember::Request),
+    ("Request", RequestMember::Request),
+    ("Session", RequestMember::Identity),
+    ("User", RequestMember::Identity),
+    ("CurrentUser", RequestMember::Identity),
+    ("AuthUser", RequestMember::Identity),
+    ("LoginUser", RequestMember::Identity),
+];
+
+/// Decorators that make a class a controller whose methods are route handlers (nest
+/// `@Controller('orders')`), and method decorators that attach guards (`@UseGuards(RolesGuard)`,
+/// `@Roles('admin')`): a guard is middleware, and [`ROLE_MIDDLEWARE_WORDS`] in it make it a
+/// role check.
+pub const CONTROLLER_DECORATORS: &[&str] = &["Controller", "Resolver"];
+pub const GUARD_DECORATORS: &[&str] = &["UseGuards", "Roles", "Auth", "Permissions"];
+
+/// Generic types of injected repositories and models (typeorm `Repository<Order>`, mongoose
+/// `Model<OrderDocument>`): a field of such a type is the entity's model class.
+pub const REPOSITORY_TYPES: &[&str] = &["Repository", "MongoRepository", "TreeRepository", "Model"];
+
+/// Words of methods whose result is their input checked or converted: a value that went
+/// through `helper.validateParams(rules, request.body)` or `pick(body, keys)` is still the
+/// client's choice.
+pub const VALIDATION_METHOD_WORDS: &[&str] = &["validat", "sanitiz", "pick", "parseparam"];
 
 /// Methods of a controller's `this` (thinkjs) or of the request (express `req.param`) that
 /// return client input.
@@ -102,6 +139,17 @@ pub const PASS_THROUGH_METHODS: &[&str] = &[
     "valueOf",
     "parse",
     "ObjectId",
+    // String and array transforms keep whose values they are (`ids.split(',')`,
+    // `prices.split(',').map(Number)`).
+    "split",
+    "map",
+    "filter",
+    "slice",
+    "concat",
+    "join",
+    "replace",
+    "substring",
+    "substr",
 ];
 
 /// How a record-access call is shaped.
@@ -151,6 +199,7 @@ pub const ACCESS_METHODS: &[(&str, Op, Args)] = &[
     ("findById", Op::Read, Args::First),
     ("findOne", Op::Read, Args::First),
     ("findAll", Op::Read, Args::First),
+    ("findAndCountAll", Op::Read, Args::First),
     ("destroy", Op::Remove, Args::First),
     ("deleteOne", Op::Remove, Args::First),
     ("deleteMany", Op::Remove, Args::First),
@@ -168,6 +217,15 @@ pub const ACCESS_METHODS: &[(&str, Op, Args)] = &[
 
 /// Sequelize's static `Model.update(values, { where })`: the data first.
 pub const DATA_THEN_WHERE: &[&str] = &["update"];
+
+/// Chain methods that, called on a model class, take their selector as the first argument
+/// (sequelize v4 `Model.find({ where })`, mongoose `Model.find(filter)`).
+pub const MODEL_SELECTOR_FIRST: &[&str] = &["find", "select", "first", "delete", "remove"];
+
+/// Functions that, called with a table name, start a query builder (`knex('orders')`, the
+/// `mysql('orders')` knex instance of the wafer2 template, `db('orders')`). Names containing
+/// `knex` count too.
+pub const TABLE_FUNCTIONS: &[&str] = &["db", "mysql", "knex"];
 
 /// Links of a chain that select the records (`doc(id)`, `where({...})`).
 pub const SELECTOR_LINKS: &[&str] = &["doc", "where", "whereIn", "andWhere", "match"];
@@ -334,6 +392,9 @@ pub const AMOUNT_FIELDS: &[&str] = &[
     "actualPrice",
     "goodsPrice",
     "goods_price",
+    "allPrice",
+    "allprice",
+    "all_price",
 ];
 
 /// Payment APIs that create a payment for an amount: the method, and whether the receiver

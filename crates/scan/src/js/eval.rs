@@ -80,6 +80,8 @@ struct Seen<'a> {
 pub struct Facts {
     /// Mini-program APIs called from client code: (api name, file, span).
     pub mp_calls: Vec<(String, Rc<str>, Span)>,
+    /// JSON Web Tokens signed or verified in server code, with their keys.
+    pub token_keys: Vec<crate::config::TokenKey>,
 }
 
 /// Evaluates the modules of one batch and collects the rules' findings.
@@ -127,6 +129,9 @@ pub struct Evaluator<'a, 'r> {
     /// Vuex mutations seen in store (or store module) options, by name: `commit('name', x)`
     /// runs them with the payload.
     mutations: FxHashMap<Rc<str>, FuncRef<'a>>,
+    /// Pinia stores by the API path of their `useStore` function (`@pinia:<module>:<offset>`):
+    /// the setup function or the options object given to `defineStore`.
+    pinia: FxHashMap<Rc<str>, Value<'a>>,
     evaluating_app: bool,
 }
 
@@ -166,6 +171,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             template_file: None,
             app_value: None,
             mutations: FxHashMap::default(),
+            pinia: FxHashMap::default(),
             evaluating_app: false,
         }
     }
@@ -294,10 +300,58 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         self.run_uncalled(idx);
         let module = self.module(idx);
-        for h in super::handlers::analyse(&module) {
-            self.emit_in(idx, &Event::Handler(&h));
+        let handlers = super::handlers::analyse(&module);
+        for h in &handlers {
+            self.emit_in(idx, &Event::Handler(h));
         }
+        self.follow_callouts(idx, handlers);
         self.cur = before;
+    }
+
+    /// Analyses the service functions the handlers of module `idx` call with client input
+    /// (see [`super::handlers::analyse_callee`]), two calls deep at most, each (module,
+    /// function, argument classes) once per entry.
+    fn follow_callouts(&mut self, idx: usize, handlers: Vec<super::handlers::Handler>) {
+        const MAX_DEPTH: u32 = 2;
+        const MAX_FOLLOWED: usize = 64;
+        let mut queue: Vec<(usize, super::handlers::Handler, u32)> =
+            handlers.into_iter().map(|h| (idx, h, 1)).collect();
+        let mut done = FxHashSet::default();
+        while let Some((from, caller, depth)) = queue.pop() {
+            for c in &caller.callouts {
+                if done.len() >= MAX_FOLLOWED {
+                    return;
+                }
+                let from_path = self.module(from).path.clone();
+                let Some(path) =
+                    super::handlers::target_path(self.set.index, &from_path, &c.target)
+                else {
+                    continue;
+                };
+                let Some(target) = self.set.load(&path) else {
+                    continue;
+                };
+                let bits: Vec<u8> = c.args.iter().map(super::handlers::Src::bits).collect();
+                if !done.insert((
+                    target,
+                    c.method.clone(),
+                    bits,
+                    caller.role_checked,
+                    caller.owner_checked,
+                )) {
+                    continue;
+                }
+                let module = self.module(target);
+                let Some(h) = super::handlers::analyse_callee(&module, &c.method, &c.args, &caller)
+                else {
+                    continue;
+                };
+                self.emit_in(target, &Event::Handler(&h));
+                if depth < MAX_DEPTH {
+                    queue.push((target, h, depth + 1));
+                }
+            }
+        }
     }
 
     /// What the template of a `<script setup>` file sees: the script's top-level bindings, with
@@ -1810,6 +1864,45 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             };
             self.facts.mp_calls.push((name, file, span.into()));
         }
+        if matches!(method, Some("sign" | "verify"))
+            && self.role() != Role::Client
+            && self.template_file.is_none()
+            && path.as_deref().is_some_and(|p| {
+                p.starts_with("jsonwebtoken") || p.contains("jwt.") || p.starts_with("jose")
+            })
+            && let Some(key) = args.get(1)
+            && self.facts.token_keys.len() < 256
+        {
+            // A key the code gives by value, or by a configuration path (`app.config.jwt.secret`);
+            // a bare name of unknown value says nothing.
+            let key = match key.exact_text() {
+                Some(t) if key.taint.is_empty() && !t.is_empty() => Some(t.to_owned()),
+                _ => {
+                    let code = spans
+                        .get(1)
+                        .map(|s| self.snippet(oxc_span::Span::new(s.start, s.end)))
+                        .unwrap_or_default();
+                    let code: String = code.split_whitespace().collect();
+                    (code.contains('.') && code.len() <= 120).then(|| format!("code:{code}"))
+                }
+            };
+            let module = self.module(self.cur);
+            let rel: &str = &module.rel;
+            let admin =
+                rel.split('/').rev().skip(1).take(2).any(|seg| {
+                    super::authz_spec::has_word(seg, super::authz_spec::ADMIN_PATH_WORDS)
+                });
+            if let Some(key) = key {
+                self.facts.token_keys.push(crate::config::TokenKey {
+                    verify: method == Some("verify"),
+                    key,
+                    file: rel.to_owned(),
+                    span: span.into(),
+                    admin,
+                    role_claim: reads_role_claim(module.source),
+                });
+            }
+        }
         // A signature's key is an input, never part of the signed result.
         let keyless: Vec<Value<'a>>;
         let args = match apis::key_argument(path.as_deref(), method, args.len()) {
@@ -2159,6 +2252,40 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     }
 
     /// Calls of known APIs.
+    /// The store a Pinia `useStore()` returns: a setup store's returned object, or an options
+    /// store's state fields and actions (called with the store as `this`).
+    fn pinia_store(&mut self, path: &str) -> Value<'a> {
+        let Some(def) = self.pinia.get(path).cloned() else {
+            return Value::unknown();
+        };
+        match &def.kind {
+            Kind::Func(f) => self.call_func(*f, Value::unknown(), &[], true),
+            Kind::Object(o) => {
+                let mut store = Obj::default();
+                if let Some(state) = o.get("state") {
+                    let state = match state.kind {
+                        Kind::Func(f) => self.call_func(f, Value::unknown(), &[], true),
+                        _ => state.clone(),
+                    };
+                    if let Kind::Object(so) = &state.kind {
+                        for (k, v) in &so.fields {
+                            store.set(k, v.clone());
+                        }
+                    }
+                }
+                for part in ["getters", "actions"] {
+                    if let Some(Kind::Object(po)) = o.get(part).map(|v| &v.kind) {
+                        for (k, v) in &po.fields {
+                            store.set(k, v.clone());
+                        }
+                    }
+                }
+                Value::object(store)
+            }
+            _ => Value::unknown(),
+        }
+    }
+
     fn call_api(
         &mut self,
         p: &str,
@@ -2177,6 +2304,27 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 return Value::object(o);
             }
             "vue.reactive" | "vue.shallowReactive" | "@vue/reactivity.reactive" => return arg0,
+            // Pinia: `defineStore(id, setup)`, `defineStore(id, { state, actions })`,
+            // `defineStore({ id, state, actions })` give a `useStore` function; calling it gives
+            // the store, whose actions run with what the page passes them.
+            "pinia.defineStore" => {
+                let def = args
+                    .iter()
+                    .find(|a| matches!(a.kind, Kind::Func(_) | Kind::Object(_)))
+                    .cloned();
+                if let Some(def) = def
+                    && self.pinia.len() < 4096
+                {
+                    let key: Rc<str> = Rc::from(format!("@pinia:{}:{}", self.cur, span.start));
+                    self.pinia.insert(key.clone(), def);
+                    return Value {
+                        kind: Kind::Api(key),
+                        ..Value::default()
+                    };
+                }
+                return Value::unknown();
+            }
+            _ if p.starts_with("@pinia:") => return self.pinia_store(p),
             _ => {}
         }
         // Mini-program APIs.
@@ -3409,4 +3557,20 @@ fn signature(this: &Value<'_>, args: &[Value<'_>]) -> u64 {
         }
     }
     h.finish()
+}
+
+/// Whether a module reads a role-like property (`payload.role`, `user.isAdmin`,
+/// `decoded.permissions`): a token check there can tell an administrator from a user.
+fn reads_role_claim(source: &str) -> bool {
+    source.split('.').skip(1).any(|rest| {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        !name.is_empty()
+            && super::authz_spec::has_word(
+                &name,
+                &["role", "admin", "permission", "privilege", "staff"],
+            )
+    })
 }

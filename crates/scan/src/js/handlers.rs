@@ -12,10 +12,20 @@
 //! `Model.findByPk(id)`, `this.model('cart').where({id}).update()`), summarised as a
 //! collection, a selector (client key? tied to the caller?) and the data written.
 //!
+//! Backends rarely touch records in the route itself: the controller validates the input and
+//! hands it to a service in another module. A handler's calls into the project's other modules
+//! with client input are recorded as [`Callout`]s (egg's `ctx.service.order.submit(id)`, thinkjs
+//! `this.service('order')`, a `require`d or imported module, a nest service injected into the
+//! controller); the evaluator resolves them and [`analyse_callee`] analyses the called function
+//! as the handler's continuation, its parameters carrying what the arguments were and the
+//! caller's checks counting for it. Nest controllers are handlers by their decorators
+//! (`@Controller`, `@Body()`/`@Query()`/`@Param()` parameters, `@UseGuards` as middleware).
+//!
 //! Every API, field and word this reads is in [`super::authz_spec`]. The rules of the auth
 //! category (ownership, client-trusted money, missing role checks) are policies over the
 //! [`Handler`]s this produces.
 
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use bitflags::bitflags;
@@ -114,6 +124,30 @@ pub struct Increment {
     pub delta: String,
 }
 
+/// Where a handler's call into another module of the project goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A module bound by `require('../service/order')` / `import x from './x'` (the
+    /// specifier as written), or a nest service injected through the constructor.
+    Module(String),
+    /// egg's `ctx.service.user.admin`: the names after `service` (`app/service/user/admin.js`).
+    EggService(Vec<String>),
+    /// thinkjs `this.service('order', 'api')` / `think.service('order')`: the name, and the
+    /// module when given (`src/api/service/order.js`).
+    ThinkService(String, Option<String>),
+}
+
+/// A call from a handler into a function of another module of the project, with client input
+/// among its arguments (`service.order.submit(addressId)`, `orderService.submitOrder(openId,
+/// price)`): the callee is analysed as part of the handler, its parameters carrying what the
+/// arguments were.
+#[derive(Clone, Debug)]
+pub struct Callout {
+    pub target: Target,
+    pub method: String,
+    pub args: Vec<Src>,
+}
+
 /// What the analysis learned about one handler.
 #[derive(Clone, Debug)]
 #[allow(clippy::struct_excessive_bools)] // Reason: independent facts, each read by some rule.
@@ -152,6 +186,21 @@ pub struct Handler {
     pub verified: bool,
     /// The route has middleware before it (authentication at least).
     pub has_middleware: bool,
+    /// Calls into other modules of the project with client input (see [`Callout`]).
+    pub callouts: Vec<Callout>,
+    /// An owner field the server set (from the caller's identity, or written into the
+    /// request) that a later spread of client input overwrites: `{ user_id: me, ...body }`,
+    /// `body.openId = session.openId; body = { ...body, ...ctx.query }`.
+    pub client_overrides: Vec<Override>,
+}
+
+/// See [`Handler::client_overrides`].
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// The spread of client input that comes last.
+    pub span: Span,
+    pub field: String,
+    pub spread: String,
 }
 
 impl Handler {
@@ -173,6 +222,8 @@ impl Handler {
             notify_fields: Vec::new(),
             verified: false,
             has_middleware: false,
+            callouts: Vec::new(),
+            client_overrides: Vec::new(),
         }
     }
 
@@ -208,29 +259,7 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         return Vec::new();
     }
     let rel: &str = &module.rel;
-    let admin_path = rel
-        .split('/')
-        .rev()
-        .skip(1)
-        .take(2)
-        .any(|seg| spec::has_word(seg, spec::ADMIN_PATH_WORDS));
-    let mut a = Analyser {
-        source: module.source,
-        role: module.role,
-        admin_path,
-        scopes: vec![FxHashMap::default()],
-        hints: FxHashMap::default(),
-        handlers: Vec::new(),
-        current: None,
-        depth: 0,
-        event_param: None,
-        pending_method: false,
-        controller_class: Vec::new(),
-        routes: FxHashMap::default(),
-        keys: Vec::new(),
-        pending_fn_name: None,
-        learning: true,
-    };
+    let mut a = Analyser::new(module);
     // A module with the shape of a cloud function (`exports.main = async (event, context) =>`)
     // is analysed as one, whatever its discovered role.
     if module.role == Role::CloudFunction || main.is_some() {
@@ -245,6 +274,7 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         a.visit_program(module.program);
         a.learning = false;
         a.scopes = vec![FxHashMap::default()];
+        let admin_path = a.admin_path;
         a.current = Some(Handler::new(
             HandlerKind::CloudFunction,
             name,
@@ -260,6 +290,215 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         a.visit_program(module.program);
     }
     a.handlers
+}
+
+/// Analyse the functions named `method` of a server module as the continuation of `caller`,
+/// which called them with arguments of the classes `args`; local helpers they pass client
+/// input to are followed too. The result carries the caller's checks (a role middleware, an
+/// owner check before the call) and its records tied to the caller; `None` when the module
+/// has no such function or it touches no record and calls no further module.
+pub fn analyse_callee(
+    module: &Module<'_>,
+    method: &str,
+    args: &[Src],
+    caller: &Handler,
+) -> Option<Handler> {
+    if module.role != Role::Server || !args.iter().any(|s| s.contains(Src::CLIENT)) {
+        return None;
+    }
+    let mut a = Analyser::new(module);
+    a.callee = true;
+    a.hints.insert(
+        method.to_owned(),
+        args.iter()
+            .map(|s| *s & (Src::CLIENT | Src::IDENTITY))
+            .collect(),
+    );
+    // Pass one learns which local helpers the callee passes client input to.
+    a.visit_program(module.program);
+    a.learning = false;
+    a.scopes = vec![FxHashMap::default()];
+    let mut h = Handler::new(
+        HandlerKind::Route,
+        format!("{} -> {method}", caller.name),
+        caller.span,
+        caller.admin_path || a.admin_path,
+    );
+    h.role_checked = caller.role_checked;
+    h.owner_checked = caller.owner_checked;
+    h.has_middleware = caller.has_middleware;
+    h.owned_collections.clone_from(&caller.owned_collections);
+    h.owned_keys.clone_from(&caller.owned_keys);
+    a.current = Some(h);
+    a.visit_program(module.program);
+    let h = a.current.take()?;
+    let touches = !(h.accesses.is_empty()
+        && h.client_amounts.is_empty()
+        && h.increments.is_empty()
+        && h.client_overrides.is_empty()
+        && h.callouts.is_empty());
+    (a.entered && touches).then_some(h)
+}
+
+impl<'s> Analyser<'s> {
+    fn new(module: &Module<'s>) -> Self {
+        let admin_path = module
+            .rel
+            .split('/')
+            .rev()
+            .skip(1)
+            .take(2)
+            .any(|seg| spec::has_word(seg, spec::ADMIN_PATH_WORDS));
+        Analyser {
+            source: module.source,
+            role: module.role,
+            admin_path,
+            scopes: vec![FxHashMap::default()],
+            hints: FxHashMap::default(),
+            handlers: Vec::new(),
+            current: None,
+            depth: 0,
+            event_param: None,
+            pending_method: false,
+            controller_class: Vec::new(),
+            routes: FxHashMap::default(),
+            keys: Vec::new(),
+            pending_fn_name: None,
+            learning: true,
+            imports: imports(module.program),
+            class_fields: Vec::new(),
+            class_guards: Vec::new(),
+            class_models: Vec::new(),
+            pending_guards: None,
+            callee: false,
+            active: 0,
+            entered: false,
+            server_owner_writes: Vec::new(),
+        }
+    }
+}
+
+/// The top-level bindings of other modules: `const x = require('./x')`, `const { a } =
+/// require('./x')`, `import x from './x'`, `import { a } from './x'`, `import * as x`.
+fn imports(program: &oxc_ast::ast::Program<'_>) -> FxHashMap<String, (String, Option<String>)> {
+    let mut out = FxHashMap::default();
+    for s in &program.body {
+        match s {
+            Statement::ImportDeclaration(d) => {
+                let from = d.source.value.to_string();
+                for sp in d.specifiers.iter().flatten() {
+                    match sp {
+                        oxc_ast::ast::ImportDeclarationSpecifier::ImportSpecifier(i) => {
+                            out.insert(
+                                i.local.name.to_string(),
+                                (from.clone(), Some(i.imported.name().to_string())),
+                            );
+                        }
+                        oxc_ast::ast::ImportDeclarationSpecifier::ImportDefaultSpecifier(i) => {
+                            out.insert(i.local.name.to_string(), (from.clone(), None));
+                        }
+                        oxc_ast::ast::ImportDeclarationSpecifier::ImportNamespaceSpecifier(i) => {
+                            out.insert(i.local.name.to_string(), (from.clone(), None));
+                        }
+                    }
+                }
+            }
+            Statement::VariableDeclaration(v) => {
+                for d in &v.declarations {
+                    let Some(init) = &d.init else { continue };
+                    let Expression::CallExpression(c) = strip(init) else {
+                        continue;
+                    };
+                    if ident_name(&c.callee) != Some("require") {
+                        continue;
+                    }
+                    let Some(Expression::StringLiteral(from)) = c
+                        .arguments
+                        .first()
+                        .and_then(Argument::as_expression)
+                        .map(Expression::get_inner_expression)
+                    else {
+                        continue;
+                    };
+                    let from = from.value.to_string();
+                    match &d.id {
+                        BindingPattern::BindingIdentifier(id) => {
+                            out.insert(id.name.to_string(), (from, None));
+                        }
+                        BindingPattern::ObjectPattern(o) => {
+                            for p in &o.properties {
+                                if let (Some(k), Some(local)) =
+                                    (key_name(&p.key), p.value.get_identifier_name())
+                                {
+                                    out.insert(local.to_string(), (from.clone(), Some(k)));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The file a call target lives in, seen from the module at `from`.
+pub fn target_path(index: &crate::ProjectIndex, from: &Path, t: &Target) -> Option<PathBuf> {
+    match t {
+        Target::Module(spec) => super::resolve(index, from, spec),
+        Target::EggService(names) => {
+            // `app/controller/x.js` -> `app/service/<names>`; egg names files in snake_case
+            // and exposes them in camelCase (`goods_order.js` is `service.goodsOrder`).
+            if names.is_empty() {
+                return None;
+            }
+            let app = from
+                .ancestors()
+                .find(|d| d.file_name().is_some_and(|n| n == "app"))?;
+            let camel: PathBuf = names.iter().collect();
+            let snake: PathBuf = names.iter().map(|n| snake_case(n)).collect();
+            [camel, snake]
+                .iter()
+                .find_map(|rel| super::resolve_base(index, &app.join("service").join(rel)))
+        }
+        Target::ThinkService(name, module) => {
+            // `src/<module>/controller/x.js` -> `src/<module>/service/<name>.js`, else the
+            // `common` module's.
+            let kind_dir = from.ancestors().find(|d| {
+                d.file_name().is_some_and(|n| {
+                    matches!(
+                        n.to_str(),
+                        Some("controller" | "service" | "logic" | "model")
+                    )
+                })
+            })?;
+            let own = kind_dir.parent()?;
+            let root = own.parent()?;
+            let mut dirs = Vec::new();
+            if let Some(m) = module {
+                dirs.push(root.join(m));
+            }
+            dirs.push(own.to_path_buf());
+            dirs.push(root.join("common"));
+            dirs.iter()
+                .find_map(|d| super::resolve_base(index, &d.join("service").join(name)))
+        }
+    }
+}
+
+fn snake_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The first parameter's name of a cloud function's `main` (`exports.main = async (event) =>`).
@@ -317,6 +556,8 @@ fn fn_params<'x, 'a>(e: &'x Expression<'a>) -> Option<&'x FormalParameters<'a>> 
 struct Var {
     src: Src,
     chain: Option<Rc<Chain>>,
+    /// The module a call on this value goes to (`const orderService = require(...)`).
+    target: Option<Rc<Target>>,
 }
 
 /// A database chain built so far (`db.collection('orders').where({...})`).
@@ -359,6 +600,7 @@ struct Data {
     whole_client: bool,
 }
 
+#[allow(clippy::struct_excessive_bools)] // Reason: independent states of one walk.
 struct Analyser<'s> {
     source: &'s str,
     role: Role,
@@ -380,7 +622,31 @@ struct Analyser<'s> {
     keys: Vec<Option<String>>,
     pending_fn_name: Option<String>,
     learning: bool,
+    /// Top-level bindings of other modules: name -> (specifier, the export it names, or
+    /// `None` for the whole module).
+    imports: FxHashMap<String, (String, Option<String>)>,
+    /// Per enclosing class: its constructor-injected services (nest `private readonly
+    /// orders: OrdersService`), by field name.
+    class_fields: Vec<FxHashMap<String, Rc<Target>>>,
+    /// Per enclosing class: its injected repositories and models (typeorm
+    /// `Repository<Order>`, mongoose `Model<Order>`), by field name: the entity's name.
+    class_models: Vec<FxHashMap<String, String>>,
+    /// Per enclosing class: its guards (role guard, any guard) from class decorators.
+    class_guards: Vec<(bool, bool)>,
+    /// The guards of the method being entered, from its decorators.
+    pending_guards: Option<(bool, bool)>,
+    /// Callee mode (see [`analyse_callee`]): facts are recorded only inside functions that
+    /// received client input (`active` of them are being walked).
+    callee: bool,
+    active: u32,
+    /// Whether callee mode entered any function.
+    entered: bool,
+    /// Owner fields the server wrote into a request object: (the object's code, field).
+    server_owner_writes: Vec<(String, String)>,
 }
+
+/// Calls into other modules one handler records at most.
+const MAX_CALLOUTS: usize = 32;
 
 /// Bytes of code read for a description (see [`Analyser::text`]).
 const MAX_TEXT_BYTES: usize = 240;
@@ -539,6 +805,19 @@ impl Analyser<'_> {
             Expression::ConditionalExpression(c) => {
                 self.class_depth(&c.consequent, d) | self.class_depth(&c.alternate, d)
             }
+            // `goods.retail_price * count`: a quantity the client chose times a field of a
+            // record the server loaded from its database is priced by the server (a constant
+            // factor, `amount * 100`, or a value of unknown origin is not).
+            Expression::BinaryExpression(b)
+                if b.operator == oxc_syntax::operator::BinaryOperator::Multiplication =>
+            {
+                let (l, r) = (self.class_depth(&b.left, d), self.class_depth(&b.right, d));
+                if self.loaded_field(&b.left) || self.loaded_field(&b.right) {
+                    (l | r) & Src::IDENTITY
+                } else {
+                    (l | r) & (Src::CLIENT | Src::IDENTITY)
+                }
+            }
             Expression::BinaryExpression(b)
                 if !b.operator.is_equality() && !b.operator.is_compare() =>
             {
@@ -573,6 +852,26 @@ impl Analyser<'_> {
             }
             _ => Src::empty(),
         }
+    }
+
+    /// Whether `e` is a field of a record loaded by a database access of this handler
+    /// (`goods.retail_price` after `const goods = await Goods.findByPk(id)`).
+    fn loaded_field(&self, e: &Expression<'_>) -> bool {
+        let mut e = strip(e);
+        let mut fields = 0;
+        while let Some(m) = e.as_member_expression() {
+            e = strip(m.object());
+            fields += 1;
+            if fields > 8 {
+                return false;
+            }
+        }
+        fields > 0
+            && ident_name(e)
+                .and_then(|n| self.lookup(n))
+                .and_then(|v| v.chain.as_deref())
+                .is_some_and(|c| c.db || c.model)
+            && !self.class(e).contains(Src::CLIENT)
     }
 
     /// A property of a value of class `base`.
@@ -639,6 +938,16 @@ impl Analyser<'_> {
         if spec::IDENTITY_METHODS.contains(&method) {
             return Src::IDENTITY;
         }
+        // `helper.validateParams(rules, request.body)`: still the client's values.
+        if spec::has_word(method, spec::VALIDATION_METHOD_WORDS) {
+            return c
+                .arguments
+                .iter()
+                .filter_map(Argument::as_expression)
+                .fold(Src::empty(), |acc, a| {
+                    acc | (self.class_depth(a, d) & Src::CLIENT)
+                });
+        }
         let recv = self.class_depth(m.object(), d);
         if spec::CLIENT_INPUT_METHODS.contains(&method)
             && ((recv.contains(Src::CONTROLLER) && self.in_controller())
@@ -702,8 +1011,10 @@ impl Analyser<'_> {
                     _ => None,
                 });
                 if let Some(name) = ident_name(callee) {
-                    // knex('orders'), db('orders')
-                    if (name == "db" || name.contains("knex")) && lit.is_some() {
+                    // knex('orders'), db('orders'), wafer2's mysql('orders')
+                    if (spec::TABLE_FUNCTIONS.contains(&name) || name.contains("knex"))
+                        && lit.is_some()
+                    {
                         return Some(Chain {
                             db: true,
                             collection: lit,
@@ -767,6 +1078,15 @@ impl Analyser<'_> {
                     });
                 }
                 let obj = m.object();
+                if let Expression::ThisExpression(_) = obj.get_inner_expression()
+                    && let Some(entity) = self.class_models.last().and_then(|f| f.get(prop))
+                {
+                    return Some(Chain {
+                        model: true,
+                        collection: Some(entity.clone()),
+                        ..Chain::default()
+                    });
+                }
                 let obj_prop = obj
                     .get_inner_expression()
                     .as_member_expression()
@@ -886,7 +1206,7 @@ impl Analyser<'_> {
     // ----- events in the walk -----------------------------------------------------------
 
     fn handler(&mut self) -> Option<&mut Handler> {
-        if self.learning {
+        if self.learning || (self.callee && self.active == 0) {
             return None;
         }
         self.current.as_mut()
@@ -943,6 +1263,12 @@ impl Analyser<'_> {
                     }
                     if let Some(opts) = args.get(1) {
                         let s = self.selector(opts, 0);
+                        sel.join(&s);
+                    }
+                }
+                spec::Args::Chain if spec::MODEL_SELECTOR_FIRST.contains(&method) => {
+                    if let Some(first) = args.first() {
+                        let s = self.selector(first, 0);
                         sel.join(&s);
                     }
                 }
@@ -1058,8 +1384,19 @@ impl Analyser<'_> {
             .collect();
         let arg_classes: Vec<Src> = args.iter().map(|a| self.class(a)).collect();
         let any_identity_arg = arg_classes.iter().any(|s| s.contains(Src::IDENTITY));
-        // Learn helper parameters: `update(event)` → the helper's first parameter is client.
-        if let Some(name) = ident_name(callee)
+        // Learn helper parameters: `update(event)` → the helper's first parameter is client;
+        // `this.save(body)` → the method's.
+        let local = ident_name(callee).or_else(|| {
+            callee.as_member_expression().and_then(|m| {
+                matches!(
+                    m.object().get_inner_expression(),
+                    Expression::ThisExpression(_)
+                )
+                .then(|| m.static_property_name())
+                .flatten()
+            })
+        });
+        if let Some(name) = local
             && arg_classes.iter().any(|s| !s.is_empty())
         {
             let e = self.hints.entry(name.to_owned()).or_default();
@@ -1118,9 +1455,39 @@ impl Analyser<'_> {
                 });
             }
         }
+        // A call into another module of the project with client input.
+        let callout =
+            if self.role == Role::Server && arg_classes.iter().any(|s| s.contains(Src::CLIENT)) {
+                let target = match callee.as_member_expression() {
+                    Some(m) => self
+                        .target_of(m.object(), 0)
+                        .zip(m.static_property_name().map(str::to_owned)),
+                    None => ident_name(callee).and_then(|n| match self.imports.get(n) {
+                        Some((from, Some(export))) if self.lookup(n).is_none() => {
+                            Some((Rc::new(Target::Module(from.clone())), export.clone()))
+                        }
+                        _ => None,
+                    }),
+                };
+                target.map(|(t, m)| Callout {
+                    target: (*t).clone(),
+                    method: m,
+                    args: arg_classes
+                        .iter()
+                        .map(|s| *s & (Src::CLIENT | Src::IDENTITY))
+                        .collect(),
+                })
+            } else {
+                None
+            };
         let span: Span = c.span.into();
         let what = callee_text;
         let Some(h) = self.handler() else { return };
+        if let Some(c) = callout
+            && h.callouts.len() < MAX_CALLOUTS
+        {
+            h.callouts.push(c);
+        }
         h.verified |= verify;
         h.role_checked |= role_call || allow_list;
         h.owner_checked |= check_call;
@@ -1261,9 +1628,14 @@ impl Analyser<'_> {
                 for prop in &o.properties {
                     let key = key_name(&prop.key).unwrap_or_default();
                     self.notify_field(v.src, &key);
+                    // egg: `const { service } = this.ctx`.
+                    let target = (key == "service"
+                        && v.src.intersects(Src::REQUEST | Src::CONTROLLER))
+                    .then(|| Rc::new(Target::EggService(Vec::new())));
                     let fv = Var {
                         src: Self::member(v.src, Some(&key)),
                         chain: None,
+                        target,
                     };
                     self.bind_pattern(&prop.value, &fv, declare);
                 }
@@ -1271,6 +1643,7 @@ impl Analyser<'_> {
                     let rv = Var {
                         src: v.src & (Src::CLIENT | Src::IDENTITY),
                         chain: None,
+                        target: None,
                     };
                     self.bind_pattern(&rest.argument, &rv, declare);
                 }
@@ -1279,6 +1652,7 @@ impl Analyser<'_> {
                 let ev = Var {
                     src: v.src & (Src::CLIENT | Src::IDENTITY),
                     chain: None,
+                    target: None,
                 };
                 for e in a.elements.iter().flatten() {
                     self.bind_pattern(e, &ev, declare);
@@ -1289,6 +1663,7 @@ impl Analyser<'_> {
                 let joined = Var {
                     src: v.src | d,
                     chain: v.chain.clone(),
+                    target: v.target.clone(),
                 };
                 self.bind_pattern(&a.left, &joined, declare);
             }
@@ -1303,8 +1678,10 @@ impl Analyser<'_> {
         is_method: bool,
     ) -> bool {
         self.scopes.push(FxHashMap::default());
+        let guards = self.pending_guards.take();
         // Parameters.
         let hint = name.and_then(|n| self.hints.get(n)).cloned();
+        let mut decorated = false;
         for (i, p) in params.items.iter().enumerate() {
             let mut src = hint
                 .as_ref()
@@ -1322,8 +1699,51 @@ impl Analyser<'_> {
                     src |= Src::REQUEST;
                 }
             }
-            let v = Var { src, chain: None };
+            // nest: `@Body() dto`, `@Query('id') id`, `@Req() req`, `@User() user`.
+            if self.role == Role::Server {
+                for d in &p.decorators {
+                    let callee = match d.expression.get_inner_expression() {
+                        Expression::CallExpression(c) => ident_name(&c.callee),
+                        other => ident_name(other),
+                    };
+                    if let Some((_, what)) =
+                        callee.and_then(|c| spec::PARAM_DECORATORS.iter().find(|(n, _)| *n == c))
+                    {
+                        decorated = true;
+                        src |= match what {
+                            spec::RequestMember::Client => Src::CLIENT,
+                            spec::RequestMember::Request => Src::REQUEST,
+                            spec::RequestMember::Identity => Src::IDENTITY,
+                        };
+                    }
+                }
+            }
+            let v = Var {
+                src,
+                chain: None,
+                target: None,
+            };
             self.bind_pattern(&p.pattern, &v, true);
+        }
+        if self.callee {
+            // Callee mode: the functions that received client input are the handler's.
+            let receives = hint
+                .as_ref()
+                .is_some_and(|h| h.iter().any(|s| s.intersects(Src::CLIENT | Src::IDENTITY)));
+            if !receives {
+                return false;
+            }
+            if !self.entered
+                && !self.learning
+                && let Some(h) = self.current.as_mut()
+            {
+                h.span = span.into();
+            }
+            if !self.learning {
+                self.entered = true;
+            }
+            self.active += 1;
+            return true;
         }
         if self.role != Role::Server || self.current.is_some() {
             return false;
@@ -1333,14 +1753,18 @@ impl Analyser<'_> {
                 .get_identifier_name()
                 .is_some_and(|n| spec::REQUEST_ROOTS.contains(&n.as_str()))
         });
-        if !(takes_request || (is_method && self.in_controller())) {
+        if !(takes_request || decorated || (is_method && self.in_controller())) {
             return false;
         }
-        let (route, mw_role, mw_any) = self
+        let (route, mut mw_role, mut mw_any) = self
             .routes
             .get(&span.start)
             .cloned()
             .unwrap_or_else(|| (name.unwrap_or_default().to_owned(), false, false));
+        for (role, any) in guards.into_iter().chain(self.class_guards.last().copied()) {
+            mw_role |= role;
+            mw_any |= any;
+        }
         let mut h = Handler::new(HandlerKind::Route, route, span.into(), self.admin_path);
         h.role_checked = mw_role;
         h.has_middleware = mw_any;
@@ -1350,8 +1774,139 @@ impl Analyser<'_> {
 
     fn leave_function(&mut self, started: bool) {
         self.scopes.pop();
+        if self.callee {
+            if started {
+                self.active = self.active.saturating_sub(1);
+            }
+            return;
+        }
         if started && let Some(h) = self.current.take() {
             self.handlers.push(h);
+        }
+    }
+
+    /// The guards that decorators put on a method or a class (nest `@UseGuards(RolesGuard)`,
+    /// `@Roles('admin')`): (a role check, any guard).
+    fn decorator_guards(&self, decorators: &[oxc_ast::ast::Decorator<'_>]) -> Option<(bool, bool)> {
+        let mut found = None;
+        for d in decorators {
+            let callee = match d.expression.get_inner_expression() {
+                Expression::CallExpression(c) => ident_name(&c.callee),
+                other => ident_name(other),
+            };
+            if callee.is_some_and(|c| spec::GUARD_DECORATORS.contains(&c)) {
+                let role = spec::has_word(&self.text(d.span), spec::ROLE_MIDDLEWARE_WORDS);
+                let (r, _) = found.unwrap_or((false, true));
+                found = Some((r || role, true));
+            }
+        }
+        found
+    }
+
+    /// The services a class gets through its constructor (nest `constructor(private readonly
+    /// orders: OrdersService)`), by field name, where the type is imported from a module; and
+    /// its repositories and models (`@InjectRepository(Order) private repo:
+    /// Repository<Order>`), by field name, with the entity's name.
+    fn injected_fields(
+        &self,
+        class: &Class<'_>,
+    ) -> (FxHashMap<String, Rc<Target>>, FxHashMap<String, String>) {
+        let mut services = FxHashMap::default();
+        let mut models = FxHashMap::default();
+        for el in &class.body.body {
+            let oxc_ast::ast::ClassElement::MethodDefinition(m) = el else {
+                continue;
+            };
+            if m.kind != oxc_ast::ast::MethodDefinitionKind::Constructor {
+                continue;
+            }
+            for p in &m.value.params.items {
+                if p.accessibility.is_none() && !p.readonly {
+                    continue;
+                }
+                let Some(field) = p.pattern.get_identifier_name() else {
+                    continue;
+                };
+                let Some(t) = &p.type_annotation else {
+                    continue;
+                };
+                let ty = self.text(t.type_annotation.span());
+                if let Some((outer, inner)) = ty.split_once('<') {
+                    let entity = inner.trim_end_matches('>').trim();
+                    if spec::REPOSITORY_TYPES.contains(&outer.trim())
+                        && !entity.is_empty()
+                        && entity
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        models.insert(field.to_string(), entity.to_owned());
+                    }
+                    continue;
+                }
+                if let Some((from, _)) = self.imports.get(ty.as_str()) {
+                    services.insert(field.to_string(), Rc::new(Target::Module(from.clone())));
+                }
+            }
+        }
+        (services, models)
+    }
+
+    /// Where a call on `e` goes, when `e` is another module of the project: an imported
+    /// module, egg's `service.<name>`, thinkjs `this.service('name')`, a nest service
+    /// injected into the controller.
+    fn target_of(&self, e: &Expression<'_>, depth: u32) -> Option<Rc<Target>> {
+        if depth > 8 {
+            return None;
+        }
+        match strip(e) {
+            Expression::Identifier(id) => {
+                let name = id.name.as_str();
+                if let Some(t) = self.lookup(name).and_then(|v| v.target.clone()) {
+                    return Some(t);
+                }
+                match self.imports.get(name) {
+                    Some((from, None)) => Some(Rc::new(Target::Module(from.clone()))),
+                    _ => None,
+                }
+            }
+            Expression::CallExpression(c) => {
+                // thinkjs `this.service('order', 'api')`, `think.service('order')`.
+                let m = c.callee.get_inner_expression().as_member_expression()?;
+                if m.static_property_name() != Some("service") {
+                    return None;
+                }
+                let lit = |i: usize| match c
+                    .arguments
+                    .get(i)
+                    .and_then(Argument::as_expression)
+                    .map(Expression::get_inner_expression)
+                {
+                    Some(Expression::StringLiteral(s)) => Some(s.value.to_string()),
+                    _ => None,
+                };
+                Some(Rc::new(Target::ThinkService(lit(0)?, lit(1))))
+            }
+            other => {
+                let m = other.as_member_expression()?;
+                let prop = m.static_property_name()?;
+                let obj = m.object();
+                if let Expression::ThisExpression(_) = obj.get_inner_expression()
+                    && let Some(t) = self.class_fields.last().and_then(|f| f.get(prop))
+                {
+                    return Some(t.clone());
+                }
+                if prop == "service" && self.class(obj).intersects(Src::REQUEST | Src::CONTROLLER) {
+                    return Some(Rc::new(Target::EggService(Vec::new())));
+                }
+                match self.target_of(obj, depth + 1).as_deref() {
+                    Some(Target::EggService(names)) => {
+                        let mut names = names.clone();
+                        names.push(prop.to_owned());
+                        Some(Rc::new(Target::EggService(names)))
+                    }
+                    _ => None,
+                }
+            }
         }
     }
 
@@ -1411,19 +1966,37 @@ impl<'a> Visit<'a> for Analyser<'_> {
             .as_ref()
             .map(|h| self.text(h.expression.span()))
             .unwrap_or_default();
+        // nest: `@Controller('orders')`.
+        let decorated = it.decorators.iter().any(|d| {
+            let callee = match d.expression.get_inner_expression() {
+                Expression::CallExpression(c) => ident_name(&c.callee),
+                other => ident_name(other),
+            };
+            callee.is_some_and(|c| spec::CONTROLLER_DECORATORS.contains(&c))
+        });
         let is_controller = self.role == Role::Server
-            && (sup.contains("Controller")
+            && (decorated
+                || sup.contains("Controller")
                 || sup.contains("Base")
                 || sup.contains("think")
                 || sup.contains("Service"));
         self.controller_class.push(is_controller);
+        let (fields, models) = self.injected_fields(it);
+        self.class_fields.push(fields);
+        self.class_models.push(models);
+        let guards = self.decorator_guards(&it.decorators).unwrap_or_default();
+        self.class_guards.push(guards);
         walk::walk_class(self, it);
+        self.class_guards.pop();
+        self.class_models.pop();
+        self.class_fields.pop();
         self.controller_class.pop();
     }
 
     fn visit_method_definition(&mut self, it: &MethodDefinition<'a>) {
         self.pending_method = true;
         self.pending_fn_name = key_name(&it.key);
+        self.pending_guards = self.decorator_guards(&it.decorators);
         walk::walk_method_definition(self, it);
     }
 
@@ -1469,6 +2042,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
             let v = Var {
                 src: self.class(init),
                 chain: self.chain_of(init, 0).map(Rc::new),
+                target: self.target_of(init, 0),
             };
             self.bind_pattern(&it.id, &v, true);
         } else {
@@ -1482,21 +2056,46 @@ impl<'a> Visit<'a> for Analyser<'_> {
             .as_member_expression()
             .and_then(MemberExpression::static_property_name)
             .map(str::to_owned);
+        // `exports.submit = async (openId, price) => {...}`: the function's name.
+        if matches!(
+            it.right.get_inner_expression(),
+            Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_)
+        ) {
+            self.pending_fn_name.clone_from(&key);
+        }
         self.keys.push(key);
         self.visit_expression(&it.right);
         self.keys.pop();
         let v = Var {
             src: self.class(&it.right),
             chain: self.chain_of(&it.right, 0).map(Rc::new),
+            target: self.target_of(&it.right, 0),
         };
         match &it.left {
             AssignmentTarget::AssignmentTargetIdentifier(id) => self.assign(id.name.as_str(), &v),
             other => {
                 if let Some(m) = other.as_member_expression() {
                     self.visit_expression(m.object());
+                    // `ctx.request.body.openId = session.openId`: the server puts the caller
+                    // into the client's input for the handlers after it.
+                    if let Some(prop) = m.static_property_name()
+                        && spec::OWNER_FIELDS.contains(&prop)
+                        && self.class(m.object()).contains(Src::CLIENT)
+                        && !v.src.contains(Src::CLIENT)
+                        && !self.learning
+                        && self.server_owner_writes.len() < 64
+                    {
+                        let obj = self.text(m.object().span());
+                        self.server_owner_writes.push((obj, prop.to_owned()));
+                    }
                 }
             }
         }
+    }
+
+    fn visit_object_expression(&mut self, it: &ObjectExpression<'a>) {
+        walk::walk_object_expression(self, it);
+        self.owner_override(it);
     }
 
     fn visit_object_property(&mut self, it: &ObjectProperty<'a>) {
@@ -1506,6 +2105,13 @@ impl<'a> Visit<'a> for Analyser<'_> {
             && let Expression::ObjectExpression(o) = it.value.get_inner_expression()
         {
             self.mongo_inc(o);
+        }
+        // `module.exports = { submit: async (openId) => {...}, detail(id) {...} }`.
+        if matches!(
+            it.value.get_inner_expression(),
+            Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_)
+        ) {
+            self.pending_fn_name.clone_from(&key);
         }
         self.keys.push(key);
         walk::walk_object_property(self, it);
@@ -1542,6 +2148,55 @@ impl<'a> Visit<'a> for Analyser<'_> {
 }
 
 impl Analyser<'_> {
+    /// An object literal in which a spread of client input comes after an owner field the
+    /// server set: the client's value wins.
+    fn owner_override(&mut self, o: &ObjectExpression<'_>) {
+        if self.learning || self.handler().is_none() {
+            return;
+        }
+        let mut protected: Option<(String, Option<String>)> = None;
+        let mut found = Vec::new();
+        for p in &o.properties {
+            match p {
+                ObjectPropertyKind::ObjectProperty(p) => {
+                    let Some(k) = key_name(&p.key) else { continue };
+                    if spec::OWNER_FIELDS.contains(&k.as_str()) {
+                        let c = self.class(&p.value);
+                        protected = (c.contains(Src::IDENTITY) && !c.contains(Src::CLIENT))
+                            .then_some((k, None));
+                    }
+                }
+                ObjectPropertyKind::SpreadProperty(sp) => {
+                    let text = self.text(sp.argument.span());
+                    if let Some((_, field)) = self
+                        .server_owner_writes
+                        .iter()
+                        .find(|(obj, _)| *obj == text)
+                    {
+                        protected = Some((field.clone(), Some(text)));
+                        continue;
+                    }
+                    let Some((field, from)) = &protected else {
+                        continue;
+                    };
+                    if from.as_deref() != Some(text.as_str())
+                        && self.class(&sp.argument).contains(Src::CLIENT)
+                    {
+                        found.push(Override {
+                            span: sp.span.into(),
+                            field: field.clone(),
+                            spread: text,
+                        });
+                        protected = None;
+                    }
+                }
+            }
+        }
+        if let Some(h) = self.handler() {
+            h.client_overrides.extend(found);
+        }
+    }
+
     fn mongo_inc(&mut self, o: &ObjectExpression<'_>) {
         let mut found = Vec::new();
         for p in &o.properties {

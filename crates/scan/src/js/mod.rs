@@ -300,7 +300,12 @@ pub fn resolve(index: &ProjectIndex, from: &Path, spec: &str) -> Option<PathBuf>
         } else {
             return None;
         };
-    let base = normalize(&base);
+    resolve_base(index, &base)
+}
+
+/// The project script at `base` with the usual extensions or as a folder's `index` file.
+pub fn resolve_base(index: &ProjectIndex, base: &Path) -> Option<PathBuf> {
+    let base = normalize(base);
     let candidates = [
         base.clone(),
         with_ext(&base, "js"),

@@ -33,7 +33,19 @@ crate::declare_rule! {
     /// addresses, users, carts, messages, payments, bookings). Reads of a public catalogue
     /// by id (goods, articles) are not flaws.
     ///
-    /// Helpers in other modules (a service called with the client's id) are not followed.
+    /// A call into another module of the project with client input (egg's
+    /// `ctx.service.order.submit(addressId)`, thinkjs `this.service('order')`, a module bound
+    /// by `require`/`import`, a nest service injected into the controller) is followed two
+    /// calls deep: the service function is analysed with its parameters carrying what the
+    /// arguments were, and the caller's checks count for it. Nest controllers' decorated
+    /// parameters (`@Body()`, `@Query('id')`, `@Param('id')`) are client input, and
+    /// `@UseGuards(...)` on the method or the controller is middleware (a role check when it
+    /// names a role, an admin or a permission).
+    ///
+    /// Also reported: an owner field the server sets that a later spread of client input
+    /// overwrites, `{ user_id: ctx.state.user.id, ...ctx.request.body }`, or a middleware
+    /// that writes the session's `openId` into the request body and then merges the query
+    /// string over it (`body = { ...body, ...ctx.query }`): the client's value wins.
     ///
     /// ## Why it matters
     /// Ids travel to the client (in lists, links, shares) and are easy to guess when they are
@@ -76,12 +88,22 @@ impl Rule for MissingOwnerCheck {
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Handler(h) = event else { return };
+        if (cx.is_client() && h.kind != HandlerKind::CloudFunction) || h.admin_path {
+            return;
+        }
+        for o in &h.client_overrides {
+            cx.report(
+                &Self::META,
+                o.span,
+                format!(
+                    "`{}`, which the server sets to the caller, is overwritten by `...{}`, which the client sends: any user can pass another user's `{}` and act as them",
+                    o.field, o.spread, o.field
+                ),
+            )
+            .help("spread the client's input first and set the owner field from the verified caller last, or copy only the fields the client may set");
+        }
         // Payment notifications are A008's; password changes by a client key are A009's.
-        if (cx.is_client() && h.kind != HandlerKind::CloudFunction)
-            || h.admin_path
-            || h.guarded()
-            || h.is_payment_notification()
-        {
+        if h.guarded() || h.is_payment_notification() {
             return;
         }
         for a in &h.accesses {

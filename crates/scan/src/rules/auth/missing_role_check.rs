@@ -1,7 +1,11 @@
+use std::rc::Rc;
+
+use crate::config::ProjectFacts;
 use crate::events::{Cx, Event};
-use crate::js::authz_spec::Op;
+use crate::js::authz_spec::{self as spec, Op};
 use crate::js::handlers::{self, HandlerKind};
 use crate::rules::{Rule, RuleMeta};
+use crate::value::{Kind, Origin};
 
 crate::declare_rule! {
     /// ## What it finds
@@ -14,7 +18,18 @@ crate::declare_rule! {
     ///   (`where({ account: event.account }).update({ data: { password } })`);
     /// - a refund (`cloud.cloudPay.refund(...)`) any user can trigger;
     /// - a role or privilege flag of the request used as the authorization
-    ///   (`if (event.isAdmin)`, `req.body.role === 'admin'`).
+    ///   (`if (event.isAdmin)`, `req.body.role === 'admin'`);
+    /// - a login done in the mini-program as a query of the cloud database
+    ///   (`wx.cloud.database().collection('adminAccount').where({ account, password }).get()`):
+    ///   the accounts, passwords included, must be readable by every user for it to work,
+    ///   and "logged in" is a flag the client sets for itself, which the cloud functions
+    ///   behind the back-office pages cannot see;
+    /// - a back office (code under an `admin/`, `manage/`, `dashboard/` or `cms/` folder) that
+    ///   verifies JSON Web Tokens with the same key the user-facing code signs users' tokens
+    ///   with, and reads no role from them (`.role`, `.isAdmin`, `.permissions` appear nowhere
+    ///   in the verifying file): a user's login token is a valid admin token. The keys are
+    ///   compared by value when the code gives it (a literal, a constant) and by the
+    ///   expression otherwise (`app.config.jwt.secret`).
     ///
     /// A role check is: an allow-list test of the identity (`ADMINS.includes(OPENID)`), a
     /// comparison of the identity with a constant, a record's role field in a condition
@@ -37,7 +52,8 @@ crate::declare_rule! {
     ///
     /// ## Fix
     /// Check the caller on the server: look the caller's `OPENID` (or session user) up in the
-    /// administrators' table and refuse others, before the operation.
+    /// administrators' table and refuse others, before the operation. Sign administrators'
+    /// tokens with their own key (or put a role claim in them and check it).
     ///
     /// ## References
     /// - CWE-862: Missing Authorization
@@ -60,7 +76,47 @@ impl Rule for MissingRoleCheck {
         &Self::META
     }
 
+    fn check_project(&self, cx: &mut Cx<'_>, facts: &ProjectFacts) {
+        let mut done: Vec<(&str, u32)> = Vec::new();
+        for v in facts
+            .token_keys
+            .iter()
+            .filter(|k| k.verify && k.admin && !k.role_claim)
+        {
+            let Some(user) = facts
+                .token_keys
+                .iter()
+                .find(|k| !k.verify && !k.admin && k.key == v.key)
+            else {
+                continue;
+            };
+            if done.contains(&(v.file.as_str(), v.span.start)) {
+                continue;
+            }
+            done.push((v.file.as_str(), v.span.start));
+            let origin = Origin {
+                file: Rc::from(v.file.as_str()),
+                start: v.span.start,
+                end: v.span.end,
+                what: Rc::from("verify"),
+            };
+            cx.report_at(
+                &Self::META,
+                &origin,
+                format!(
+                    "the back office accepts tokens verified with the key `{}` signs users' login tokens with, and reads no role from them: every user's token passes as an administrator's",
+                    user.file
+                ),
+            )
+            .help("sign administrators' tokens with a key of their own (or put a role in them and check it before every back-office operation)");
+        }
+    }
+
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
+        if let Event::Call(call) = event {
+            client_login_query(cx, call);
+            return;
+        }
         let Event::Handler(h) = event else { return };
         // Handlers are server code; a cloud function's shape says so even where the
         // discovery took its folder for client code.
@@ -136,4 +192,32 @@ impl Rule for MissingRoleCheck {
             }
         }
     }
+}
+
+/// A cloud-database query in client code that selects accounts by their password.
+fn client_login_query(cx: &mut Cx<'_>, call: &crate::events::CallEvent<'_, '_>) {
+    if !cx.is_client() || call.method != Some("where") {
+        return;
+    }
+    if !call.path.is_some_and(|p| p.contains("database()")) {
+        return;
+    }
+    let Some(Kind::Object(o)) = call.arg(0).map(|v| &v.kind) else {
+        return;
+    };
+    let Some((field, _)) = o
+        .fields
+        .iter()
+        .find(|(k, _)| spec::has_word(k, spec::PASSWORD_WORDS))
+    else {
+        return;
+    };
+    cx.report(
+        &MissingRoleCheck::META,
+        call.arg_span(0),
+        format!(
+            "the login is a database query from the mini-program that selects accounts by `{field}`: the accounts and their passwords must be readable by every user, and the logged-in state is a flag the client sets for itself"
+        ),
+    )
+    .help("log in through a cloud function or server that checks the password (hashed) and keeps the account collection readable by no client; check the caller's role there on every privileged call");
 }

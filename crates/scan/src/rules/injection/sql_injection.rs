@@ -9,6 +9,11 @@ crate::declare_rule! {
     /// query method: `query`, `execute`, `raw`, `$queryRawUnsafe`, `run`, `all`, ... of mysql,
     /// mysql2, pg, sequelize, knex, sqlite3, egg-mysql, Prisma, or any wrapper with those names.
     ///
+    /// Also a condition fragment built from such input and given to a query builder of
+    /// typeorm (`createQueryBuilder('u').where("u.name = '" + name + "'")`, `andWhere`,
+    /// `orWhere`, `having`) or to knex's raw conditions (`whereRaw('id = ' + id)`,
+    /// `orderByRaw`), where the text is SQL as written.
+    ///
     /// Values passed as bound parameters (`query('... WHERE id = ?', [id])`), numbers
     /// (`parseInt`, `Number`) and values escaped with the driver's `escape` are not reported.
     ///
@@ -80,6 +85,19 @@ impl Rule for SqlInjection {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Call(call) = event else { return };
         let Some(method) = call.method else { return };
+        // A raw condition is SQL text; a query builder's `where` also takes an object (bound
+        // parameters), so there only a string counts.
+        if let Some(fragment) = call.arg(0)
+            && (RAW_FRAGMENT_METHODS.contains(&method)
+                || (FRAGMENT_METHODS.contains(&method)
+                    && cx.text(call.callee_span).contains("QueryBuilder(")
+                    && fragment.text.is_some()))
+            && let Some(taint) = fragment.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL)
+        {
+            cx.report_flow(&Self::META, call.arg_span(0), &taint, "SQL condition")
+                .help("write the condition with named parameters (`where('u.name = :name', { name })`)");
+            return;
+        }
         if !QUERY_METHODS.contains(&method) {
             return;
         }
@@ -101,6 +119,29 @@ impl Rule for SqlInjection {
             .help("pass the value as a bound parameter (`?` / `$1`) instead of building the statement text");
     }
 }
+
+/// Query-builder methods whose first argument is a SQL condition as written (typeorm).
+const FRAGMENT_METHODS: &[&str] = &[
+    "where",
+    "andWhere",
+    "orWhere",
+    "having",
+    "andHaving",
+    "orHaving",
+];
+
+/// Methods whose first argument is a SQL fragment whatever the receiver (knex
+/// `whereRaw('id = ' + id)`, `orderByRaw`).
+const RAW_FRAGMENT_METHODS: &[&str] = &[
+    "whereRaw",
+    "orWhereRaw",
+    "andWhereRaw",
+    "havingRaw",
+    "orHavingRaw",
+    "orderByRaw",
+    "groupByRaw",
+    "joinRaw",
+];
 
 /// Whether the known parts of a text are a SQL statement.
 pub(crate) fn looks_like_sql(text: &str) -> bool {

@@ -25,7 +25,10 @@ crate::declare_rule! {
     ///
     /// The value is followed through Vuex: `commit('SAVE', { key: 'password', value })` runs
     /// the store's `SAVE` mutation with that payload, so a mutation that stores whatever key it
-    /// is given is judged by what each commit passes. Rows read by a cloud database query whose
+    /// is given is judged by what each commit passes. Pinia stores likewise: `useStore()` gives
+    /// the store `defineStore` describes (a setup store's returned object, an options store's
+    /// state and actions), so `store.save('phone', res.data.mobile)` runs the action with that
+    /// value. Rows read by a cloud database query whose
     /// condition compares a password (a login done on the client) hold that password.
     ///
     /// Encrypted values (`encrypt(token)`, `CryptoJS.AES.encrypt(...)`), masked values, flags
