@@ -263,13 +263,20 @@ fn round_trip(name: &str, setting: &str, copied_library: bool) {
         tree,
         "{name}: miniprogram-ci's package"
     );
-    assert_eq!(
-        warnings(&report)
+    // A folder of compiled files skips a long minified file as a copied library would be
+    // skipped; a package's modules are all compiled, so the package analyses it, and warns of
+    // nothing.
+    assert!(
+        warnings(&tree_report)
             .iter()
-            .map(|w| w.replacen("__APP__.wxapkg/", "", 1))
-            .collect::<Vec<_>>(),
-        warnings(&tree_report),
-        "{name}: the package warns as the compiled files do"
+            .all(|w| w.contains("minified")),
+        "{name}: {:?}",
+        warnings(&tree_report)
+    );
+    assert_eq!(
+        warnings(&report),
+        Vec::<String>::new(),
+        "{name}: the package's warnings"
     );
 
     // 2. The same package, PC-encrypted, in the PC client's folder layout.
