@@ -193,6 +193,14 @@ fn rows(report: &serde_json::Value, prefix: &str) -> Vec<Row> {
     out
 }
 
+/// The findings of a package scan, all of which must lie in the package at `prefix`.
+fn package_rows(report: &serde_json::Value, prefix: &str) -> Vec<Row> {
+    let all = report["findings"].as_array().map_or(0, Vec::len);
+    let out = rows(report, prefix);
+    assert_eq!(out.len(), all, "findings outside {prefix}: {report}");
+    out
+}
+
 /// How many findings of each (rule, module path).
 fn per_rule(rows: &[Row]) -> BTreeMap<(String, String), usize> {
     let mut m = BTreeMap::new();
@@ -259,7 +267,7 @@ fn round_trip(name: &str, setting: &str, copied_library: bool) {
     // 1. The package miniprogram-ci's packer made.
     let report = scan_json(&out.join("__APP__.wxapkg"), &tmp);
     assert_eq!(
-        rows(&report, "__APP__.wxapkg/"),
+        package_rows(&report, "__APP__.wxapkg/"),
         tree,
         "{name}: miniprogram-ci's package"
     );
@@ -289,7 +297,7 @@ fn round_trip(name: &str, setting: &str, copied_library: bool) {
     )
     .expect("write encrypted package");
     assert_eq!(
-        rows(
+        package_rows(
             &scan_json(&out.join("Applet"), &tmp),
             &format!("{APPID}/7/__APP__.wxapkg/")
         ),
@@ -306,7 +314,7 @@ fn round_trip(name: &str, setting: &str, copied_library: bool) {
     .expect("write phone package");
     // `app.json` comes back from `app-config.json` re-indented (see `wxapkg::restore`), so a
     // configuration finding keeps its rule and file but not its line.
-    let phone_rows = rows(&scan_json(&phone, &tmp), "phone.wxapkg/");
+    let phone_rows = package_rows(&scan_json(&phone, &tmp), "phone.wxapkg/");
     let code = |r: &[Row]| -> Vec<Row> {
         r.iter()
             .filter(|(_, path, _, _)| !path.ends_with(".json"))
