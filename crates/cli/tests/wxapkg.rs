@@ -6,6 +6,7 @@
 mod packer;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -205,9 +206,13 @@ fn minified_modules_of_a_package_are_analysed() {
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).expect("tmp");
     // A page's handlers, as a minifier writes them: long enough to be one 1,000+ character line.
-    let handlers: String = (0..40)
-        .map(|i| format!("h{i}:function(){{this.setData({{n{i}:this.data.n{i}+1}})}},"))
-        .collect();
+    let mut handlers = String::new();
+    for i in 0..40 {
+        let _ = write!(
+            handlers,
+            "h{i}:function(){{this.setData({{n{i}:this.data.n{i}+1}})}},"
+        );
+    }
     let config = "\"use strict\";module.exports={apiBase:\"https://api.shop.example.com/v2\",\
                   appId:\"wx0123456789abcdef\",appSecret:\"9f86d081884c7d659a2feaa0c55ad015\"};";
     let page = format!(
