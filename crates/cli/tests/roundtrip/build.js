@@ -10,7 +10,8 @@
 //   OUT_DIR/tree/...            the compiled files, as the compiler returns them;
 //   OUT_DIR/__APP__.wxapkg      those files packed by miniprogram-ci's own packer, the package
 //                               its `upload` sends (the compiled files and their source maps).
-// Prints one JSON line: {"files": [...names...]}.
+// Prints, as its last line of output (miniprogram-ci logs on the same stream), one JSON line:
+// {"files": [...names...]}.
 //
 // Offline: the compile is local, but miniprogram-ci asks its service for two things it does
 // not need here. The project's attributes (limits and flags for the appid) come from the
