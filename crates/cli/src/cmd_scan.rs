@@ -48,6 +48,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         include_vendor: args.include_vendor,
         exclude,
         follow_links: false,
+        compiled_package: packages.is_some(),
     };
     opts.rules = rules;
     opts.severity = severity;

@@ -6,6 +6,7 @@
 mod packer;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -193,6 +194,84 @@ fn encrypted_package_in_a_folder_of_packages_scans_like_the_source() {
     assert_eq!(single_mapped, expected);
     // The whole folder of packages.
     assert_eq!(rows(&scan_json(&cache, &tmp)), expected);
+    assert_temp_is_empty(&tmp);
+}
+
+/// A compiler that minifies (the platform's default) puts each module on one line; a module of
+/// more than 1,000 characters then looks like a copied minified library, which a source scan
+/// skips. In a package every module is minified, so it is analysed (issue 13).
+#[test]
+fn minified_modules_of_a_package_are_analysed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp");
+    // A page's handlers, as a minifier writes them: long enough to be one 1,000+ character line.
+    let mut handlers = String::new();
+    for i in 0..40 {
+        let _ = write!(
+            handlers,
+            "h{i}:function(){{this.setData({{n{i}:this.data.n{i}+1}})}},"
+        );
+    }
+    let config = "\"use strict\";module.exports={apiBase:\"https://api.shop.example.com/v2\",\
+                  appId:\"wx0123456789abcdef\",appSecret:\"9f86d081884c7d659a2feaa0c55ad015\"};";
+    let page = format!(
+        "\"use strict\";var e=require(\"../../config/index\");Page({{{handlers}login:function(){{\
+         wx.request({{url:\"https://api.weixin.qq.com/sns/jscode2session\",data:{{appid:e.appId,\
+         secret:e.appSecret,js_code:\"x\"}}}})}}}});"
+    );
+    assert!(page.len() > 1000, "{}", page.len());
+    let tree = dir.path().join("tree");
+    for (rel, text) in [
+        ("app.json", r#"{"pages":["pages/index/index"]}"#),
+        ("app.js", "\"use strict\";App({});"),
+        ("config/index.js", config),
+        ("pages/index/index.js", page.as_str()),
+        ("pages/index/index.wxml", "<view>{{n0}}</view>"),
+    ] {
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("folders");
+        std::fs::write(p, text).expect("write");
+    }
+    let pkg = dir.path().join("__APP__.wxapkg");
+    std::fs::write(
+        &pkg,
+        packer::pack(&packer::compile(&packer::read_tree(&tree))),
+    )
+    .expect("package");
+
+    // As a source folder, the long page is skipped like a copied library...
+    let source = scan_json(&tree, &tmp);
+    assert!(
+        source["warnings"].to_string().contains("minified"),
+        "{}",
+        source["warnings"]
+    );
+    assert!(!rows(&source).iter().any(|r| r.0 == "A001"), "{source}");
+    // ... in the package it is the app's code: the AppSecret sent from the client is found.
+    let report = scan_json(&pkg, &tmp);
+    let found = rows(&report);
+    assert!(
+        found.contains(&(
+            "A001".to_owned(),
+            "__APP__.wxapkg/pages/index/index.js".to_owned(),
+            1
+        )),
+        "{found:#?}"
+    );
+    assert!(
+        found.contains(&(
+            "K001".to_owned(),
+            "__APP__.wxapkg/config/index.js".to_owned(),
+            1
+        )),
+        "{found:#?}"
+    );
+    assert!(
+        !report["warnings"].to_string().contains("minified"),
+        "{}",
+        report["warnings"]
+    );
     assert_temp_is_empty(&tmp);
 }
 

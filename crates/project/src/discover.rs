@@ -123,6 +123,12 @@ pub struct DiscoverOptions {
     /// Follow symbolic links. Default `false`: links are not followed and linked files are left
     /// out.
     pub follow_links: bool,
+    /// The tree is compiled packages restored by [`crate::wxapkg::restore`]. The platform's
+    /// compiler minifies every module of a package when the project asks it to, so a minified
+    /// script there is the app's own code, not a copied library: it is analysed rather than
+    /// skipped ([`SkipReason::Minified`]). Files named like a minified library (`x.min.js`) are
+    /// still left out. Default `false`.
+    pub compiled_package: bool,
 }
 
 impl Default for DiscoverOptions {
@@ -132,6 +138,7 @@ impl Default for DiscoverOptions {
             include_vendor: false,
             exclude: Vec::new(),
             follow_links: false,
+            compiled_package: false,
         }
     }
 }
@@ -756,7 +763,10 @@ fn admit(entry: &Entry, kind: FileKind, role: Role, opts: &DiscoverOptions, out:
         out.skipped.push(skip(SkipReason::Binary));
         return;
     }
-    if matches!(kind, FileKind::Script(_) | FileKind::Wxs) && sniff::looks_minified(&prefix) {
+    if matches!(kind, FileKind::Script(_) | FileKind::Wxs)
+        && !opts.compiled_package
+        && sniff::looks_minified(&prefix)
+    {
         out.skipped.push(skip(SkipReason::Minified));
         return;
     }

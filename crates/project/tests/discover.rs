@@ -314,6 +314,35 @@ fn missing_root_is_not_found() {
     ));
 }
 
+/// In a restored package the compiler minified every module: a minified script is the app's
+/// code and is analysed; a file named like a minified library is still left out (issue 13).
+#[test]
+fn compiled_packages_keep_their_minified_modules() {
+    let dir = tree(&[
+        ("app.json", r#"{ "pages": ["pages/index/index"] }"#),
+        ("lib/vendor.min.js", "var a=1;"),
+    ]);
+    let page = format!(
+        "Page({{{}}});",
+        "h:function(){this.setData({a:1})},".repeat(100)
+    );
+    write(dir.path(), "pages/index/index.js", page.as_bytes());
+    assert_eq!(
+        skip_reason(&scan(dir.path()), "pages/index/index.js"),
+        Some(SkipReason::Minified)
+    );
+    let opts = DiscoverOptions {
+        compiled_package: true,
+        ..DiscoverOptions::default()
+    };
+    let project = discover(dir.path(), &opts).unwrap();
+    assert!(project.file("pages/index/index.js").is_some());
+    assert_eq!(
+        skip_reason(&project, "lib/vendor.min.js"),
+        Some(SkipReason::Minified)
+    );
+}
+
 #[test]
 fn minified_big_and_binary_files_are_skipped_and_reported() {
     let dir = tree(&[

@@ -12,8 +12,9 @@
 //!    `project.config.json` and the uni-app `manifest.json` it is made from) are one finding at
 //!    the place to fix (the one the rule marked primary, else the first in path order).
 //! 3. **One place, several rules**: where a more specific rule and a general one flag the same
-//!    lines of a file (the `session_key` stored on the phone is A002 and S001), the specific
-//!    rule's finding stays and the general one becomes its related location ([`SUBSUMES`]).
+//!    code of a file, their spans meeting (the `session_key` stored on the phone is A002 and
+//!    S001), the specific rule's finding stays and the general one becomes its related location
+//!    ([`SUBSUMES`]). Spans, not lines: in a minified file every flaw is on the same line.
 //!
 //! Related locations are bounded ([`MAX_RELATED`]); a finding never lists itself.
 
@@ -143,6 +144,14 @@ pub fn same_place(found: Vec<Placed>) -> Vec<Placed> {
 /// its first lines).
 const SPAN_LINES: u32 = 256;
 
+/// Whether two places of one file share code: their spans, from start to end position, meet.
+/// Lines alone are not enough: a minified file is one line, and every flaw in it would be on
+/// the same lines as every other.
+fn overlaps(a: &miniguard_report::Location, b: &miniguard_report::Location) -> bool {
+    let (a_end, b_end) = (a.end.max(a.start), b.end.max(b.start));
+    a.start <= b_end && b.start <= a_end
+}
+
 /// The members of one (rule, group): scope, primary, index in the output.
 type GroupMembers = Vec<(String, bool, usize)>;
 
@@ -205,9 +214,10 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
         }
     }
 
-    // Kind 3: a general finding on lines a specific rule flagged in the same file. Specific
-    // findings are indexed by (path, line), each over at most [`SPAN_LINES`] lines, so the lookup
-    // is linear in the findings however many share a file.
+    // Kind 3: a general finding whose span meets one a specific rule flagged in the same file.
+    // Specific findings are indexed by (path, line), each over at most [`SPAN_LINES`] lines, so
+    // the lookup is linear in the findings however many share a file (up to the findings of
+    // one line, which are compared by span).
     let lines_of = |f: &Finding| {
         let first = f.location.start.line;
         let last = f.location.end.line.max(first);
@@ -235,9 +245,10 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
                 .flat_map(|c| c.iter().copied())
                 .filter(|&s| {
                     let specific = &out[s];
-                    SUBSUMES.iter().any(|(code, generals)| {
-                        *code == specific.rule && generals.contains(&general.rule.as_str())
-                    })
+                    overlaps(&specific.location, &general.location)
+                        && SUBSUMES.iter().any(|(code, generals)| {
+                            *code == specific.rule && generals.contains(&general.rule.as_str())
+                        })
                 })
                 .min();
         }

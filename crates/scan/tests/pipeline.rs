@@ -199,6 +199,52 @@ fn the_most_specific_rule_reports_a_place_once() {
     );
 }
 
+/// A minified page is one line: the `session_key` stored there (A002, with S001 folded in) must
+/// not swallow the password stored further along the same line (S001), a different place
+/// (issue 13: packages built by the platform's compiler are minified).
+#[test]
+fn one_line_is_not_one_place() {
+    let mut files = WECHAT.to_vec();
+    files.push((
+        "miniprogram/pages/index/index.js",
+        "Page({g:function(){wx.request({url:\"https://api.example.com/login\",success:function(r){var s=r.data.session_key;wx.setStorageSync(\"session_key\",s)}})},f:function(){var e=this.data,o=e.password;wx.setStorageSync(\"password\",o)}});\n",
+    ));
+    let p = project(&files);
+    let findings = scan(p.path());
+    let page: Vec<(&str, u32)> = findings
+        .iter()
+        .filter(|f| f.location.path == "miniprogram/pages/index/index.js")
+        .map(|f| (f.rule.as_str(), f.location.start.column))
+        .collect();
+    let password = findings
+        .iter()
+        .find(|f| f.rule == "S001" && f.message.contains("`password`"));
+    assert!(
+        password.is_some_and(|f| f.location.start.line == 1),
+        "{page:?}"
+    );
+    // The session_key stored is still one finding, A002, with S001 beside it.
+    let stored = findings
+        .iter()
+        .filter(|f| f.rule == "A002" && f.message.contains("setStorageSync"))
+        .collect::<Vec<_>>();
+    assert_eq!(stored.len(), 1, "{page:?}");
+    assert!(
+        stored[0]
+            .related
+            .iter()
+            .any(|r| r.note.starts_with("also S001 (sensitive-storage)")),
+        "{:#?}",
+        stored[0].related
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.rule == "S001" && f.message.contains("session")),
+        "{page:?}"
+    );
+}
+
 /// A web-view in a native mini-program is bounded by the business-domain list: medium. In
 /// uni-app code that is also built for App, high.
 #[test]

@@ -304,7 +304,17 @@ pub fn sanitizer(path: Option<&str>, name: Option<&str>) -> Option<Sanitizer> {
             {
                 Sanitizer::Flags(Sanitized::PRIMITIVE)
             }
-            _ => return name.and_then(|n| sanitizer(None, Some(n))),
+            // A helper by name: the name at the call, else the name it was exported under
+            // (`var t = require("./crypto").encryptLocal; t(x)`, as minifiers write it).
+            _ => {
+                return name.and_then(|n| sanitizer(None, Some(n))).or_else(|| {
+                    p.trim_end_matches("()")
+                        .rsplit('.')
+                        .next()
+                        .filter(|last| Some(*last) != name && *last != p)
+                        .and_then(|last| sanitizer(None, Some(last)))
+                });
+            }
         };
         return Some(s);
     }
