@@ -179,7 +179,8 @@ async fn with_totp(db: &Db, user: UserId) {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("miniguard.db")).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     let clock = MfaClock::adjustable();
     let options = AppOptions {
         general_rate: Rate::new(60_000, 10_000),
