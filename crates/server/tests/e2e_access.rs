@@ -165,6 +165,8 @@ struct World {
     staff: UserId,
     staff_up: UserId,
     _dir: tempfile::TempDir,
+    /// Dropped with the world: its database goes last.
+    _store: std::sync::Arc<TestDb>,
 }
 
 async fn with_totp(db: &Db, user: UserId) {
@@ -224,6 +226,7 @@ async fn world() -> World {
         staff,
         staff_up,
         _dir: dir,
+        _store: store,
     }
 }
 

@@ -52,7 +52,8 @@ async fn seed_notes(server: &TestServer, owner: i64, rows: u32, kib: u32) {
     let mut conn = Raw::connect(&server.db).await;
     let sql = if conn.is_postgres() {
         "INSERT INTO c_notes (id, owner_id, created, updated, f_title, f_body)
-         SELECT md5(random()::text || i), $2, i, i, 'note ' || i, repeat('00', $3 * 512)
+         SELECT md5(random()::text || i), $2, i, i, 'note ' || i,
+                repeat('00', ($3 * 512)::integer)
          FROM generate_series(1, $1) AS i"
     } else {
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
