@@ -49,12 +49,14 @@ impl PgDatabase {
         let name = format!("mg_test_crash_{}", std::process::id());
         rt.block_on(async {
             let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::raw_sql(&format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE); CREATE DATABASE \"{name}\""
-            ))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+            // One statement each: several in one query would run as one transaction, which
+            // neither may.
+            for sql in [
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                format!("CREATE DATABASE \"{name}\""),
+            ] {
+                sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+            }
             conn.close().await.unwrap();
         });
         let mut url = url::Url::parse(&admin).unwrap();
@@ -207,6 +209,11 @@ fn acknowledged_writes_survive_sigkill_and_restart() {
     let (mut child, url) = start(&data, &config, database_url);
     let client = client(&data);
     let session = rt.block_on(login(&client, &url));
+    assert_eq!(
+        data.join("miniguard.db").exists(),
+        postgres.is_none(),
+        "the database is where the test put it"
+    );
 
     // Writers loop until the connection dies; each acknowledged write is reported.
     let (acked_tx, acked_rx) = mpsc::channel::<(i64, String, String)>();

@@ -207,7 +207,8 @@ fn audit_log_anchor_then_verify_finds_a_cut_off_tail() {
 }
 
 /// `serve --database-url` with a scheme this build does not speak, or a PostgreSQL server that
-/// is not there: a clear error and exit 1 before listening, the password never printed.
+/// is not there: a clear error and exit 2 (an error, as everywhere in the CLI) before listening,
+/// the password never printed.
 #[test]
 fn serve_refuses_an_unknown_database_url_and_names_an_unreachable_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,7 +228,7 @@ fn serve_refuses_an_unknown_database_url_and_names_an_unreachable_one() {
         )
     };
     let (code, out, err) = run("mysql://mg:hunter2@127.0.0.1/mg");
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("unknown scheme \"mysql\""), "{err}");
     assert!(err.contains("postgres://"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
@@ -235,7 +236,7 @@ fn serve_refuses_an_unknown_database_url_and_names_an_unreachable_one() {
 
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
     let (code, out, err) = run("postgres://mg:hunter2@127.0.0.1:1/mg");
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "{out}{err}");
     assert!(
         err.contains("cannot connect to the database at postgres://mg:***@127.0.0.1:1/mg"),
         "{err}"
@@ -252,6 +253,6 @@ fn serve_refuses_an_unknown_database_url_and_names_an_unreachable_one() {
         .output()
         .expect("run miniguard");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("unknown scheme \"redis\""), "{err}");
 }

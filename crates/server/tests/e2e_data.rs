@@ -921,11 +921,13 @@ async fn dev_server_serves_the_collections_of_its_config_file() {
     std::fs::write(&config, CONFIG).unwrap();
     let collections = ServerSettings::collections_from_file(&config).unwrap();
     assert!(collections.get("orders").is_some());
+    // On PostgreSQL when the tests are (`--dev --database-url`).
+    let store = TestDb::new(dir.path()).await;
     let running = start_dev_with(
         DevOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
-            database_url: None,
+            database_url: store.database_url(),
             limits: None,
             rich_text_image_hosts: Vec::new(),
         },

@@ -660,10 +660,13 @@ alipay_public_key_file = "alipay-public.pem"
 
 #[tokio::test]
 async fn dev_mode_logs_dev_names_in_on_all_three_platforms() {
+    // On PostgreSQL when the tests are (`--dev --database-url`).
+    let dir = tempfile::tempdir().unwrap();
+    let store = TestDb::new(dir.path()).await;
     let running = miniguard_server::launch::start_dev(miniguard_server::launch::DevOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
-        database_url: None,
+        database_url: store.database_url(),
         limits: None,
         rich_text_image_hosts: Vec::new(),
     })

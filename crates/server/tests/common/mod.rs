@@ -114,6 +114,12 @@ impl TestDb {
         }
     }
 
+    /// The URL to hand `serve --dev` (`DevOptions::database_url`): the PostgreSQL database, or
+    /// `None` for the SQLite file of the data directory.
+    pub fn database_url(&self) -> Option<String> {
+        self.postgres.as_ref().map(|p| p.url.clone())
+    }
+
     /// Where uploads go.
     pub fn uploads_dir(&self) -> std::path::PathBuf {
         match &self.location {
