@@ -361,6 +361,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", requires = "dev")]
     pub data_dir: Option<PathBuf>,
 
+    /// The database as a URL: `postgres://USER@HOST:PORT/DATABASE` runs on PostgreSQL (several
+    /// instances may share it), `sqlite:FILE` on a SQLite file. Overrides `database` and
+    /// `database_url` of the configuration; with --dev, replaces the SQLite file in the data
+    /// directory [env: MINIGUARD_DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
     /// Serve plain HTTP for a TLS-terminating reverse proxy in front (the configuration must
     /// then have no server TLS settings, and must name the proxy in trusted_proxies: without it
     /// the server refuses to start); X-Forwarded-For is read only from its trusted_proxies.

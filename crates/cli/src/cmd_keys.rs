@@ -46,9 +46,10 @@ fn settings(config: &Path) -> Result<ServerSettings> {
 }
 
 async fn open_db(s: &ServerSettings) -> Result<Db> {
-    let db = Db::open(&s.database)
+    let location = s.location()?;
+    let db = Db::open_at(&location)
         .await
-        .with_context(|| format!("opening {}", s.database.display()))?;
+        .with_context(|| format!("opening {}", location.display()))?;
     Ok(db)
 }
 

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use miniguard_server::audit::{Anchor, AuditKey, ChainProblem, ChainReport};
 use miniguard_server::config::ServerSettings;
-use miniguard_server::db::Db;
+use miniguard_server::db::{Db, Location};
 use miniguard_server::launch::{self, DevOptions, Running};
 
 use crate::args::{AuditKeyArgs, AuditLogArgs, AuditLogCommand, ServeArgs};
@@ -34,8 +34,18 @@ fn init_logging() {
         .try_init();
 }
 
+/// `--database-url`, else `MINIGUARD_DATABASE_URL` when set and not empty.
+fn database_url(args: &ServeArgs) -> Option<String> {
+    args.database_url.clone().or_else(|| {
+        std::env::var("MINIGUARD_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+    })
+}
+
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     init_logging();
+    let database_url = database_url(args);
     runtime()?.block_on(async {
         let running = if args.dev {
             let listen = match args.listen {
@@ -60,6 +70,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                 DevOptions {
                     listen,
                     data_dir: args.data_dir.clone(),
+                    database_url,
                     limits,
                     rich_text_image_hosts,
                 },
@@ -74,6 +85,10 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             let mut settings = ServerSettings::from_file(path)?;
             if let Some(listen) = args.listen {
                 settings.listen = listen;
+            }
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+                settings.validate()?;
             }
             if args.insecure_http_behind_proxy {
                 settings.insecure_http_behind_proxy = true;
@@ -123,10 +138,14 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
     } else {
         ""
     };
+    let removed = match r.database {
+        Location::Sqlite(_) => removed,
+        Location::Postgres { .. } => "",
+    };
     writeln!(out, "  database          {}{removed}", r.database.display())?;
     if dev
         && !r.data_is_temporary
-        && let Some(dir) = r.database.parent()
+        && let Some(dir) = &r.data_dir
     {
         writeln!(
             out,
@@ -164,16 +183,18 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
              (HMAC-SHA256 with signing_key; the protocol is in docs/protocol.md)."
         )?;
         let key_file = r
-            .database
-            .parent()
+            .data_dir
+            .as_ref()
             .map(|d| d.join(launch::DEV_AUDIT_KEY_FILE))
             .unwrap_or_default();
-        writeln!(
-            out,
-            "Check the audit log: miniguard audit-log verify --db {} --key-file {}",
-            r.database.display(),
-            key_file.display()
-        )?;
+        if let Location::Sqlite(db) = &r.database {
+            writeln!(
+                out,
+                "Check the audit log: miniguard audit-log verify --db {} --key-file {}",
+                db.display(),
+                key_file.display()
+            )?;
+        }
     }
     writeln!(out, "Stop with Ctrl-C.")?;
     out.flush()?;

@@ -3,6 +3,10 @@
 //! again on the same directory, and every record whose write was answered 2xx is there, intact.
 //! The text field is encrypted: `--dev --data-dir` keeps its data key in the directory (0600),
 //! so the second run opens what the first wrote, and the first run's login still signs.
+//!
+//! With `MINIGUARD_TEST_POSTGRES_URL` set (`postgres://postgres@127.0.0.1:5432/postgres`), the
+//! server runs on a PostgreSQL database created for the test (`--database-url`), dropped at the
+//! end; otherwise on the SQLite file of the data directory.
 
 #![cfg(unix)]
 
@@ -28,14 +32,78 @@ delete = "owner"
 const WRITERS: usize = 4;
 const ACKED_BEFORE_KILL: usize = 40;
 
+/// A PostgreSQL database of this test's own on the server of `MINIGUARD_TEST_POSTGRES_URL`,
+/// dropped (with the connections a killed server left) when this value is.
+struct PgDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn from_env(rt: &tokio::runtime::Runtime) -> Option<Self> {
+        use sqlx::Connection as _;
+        let admin = std::env::var("MINIGUARD_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!("mg_test_crash_{}", std::process::id());
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            // One statement each: several in one query would run as one transaction, which
+            // neither may.
+            for sql in [
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                format!("CREATE DATABASE \"{name}\""),
+            ] {
+                sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+            }
+            conn.close().await.unwrap();
+        });
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        Some(Self {
+            admin,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use sqlx::Connection as _;
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+    }
+}
+
 /// Starts the server and answers it with its URL once it listens.
-fn start(dir: &Path, config: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+fn start(dir: &Path, config: &Path, database_url: Option<&str>) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_miniguard"));
+    command
         .env("LC_ALL", "C")
+        .env_remove("MINIGUARD_DATABASE_URL")
         .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .arg("--config")
-        .arg(config)
+        .arg(config);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -136,9 +204,16 @@ fn acknowledged_writes_survive_sigkill_and_restart() {
         .build()
         .unwrap();
 
-    let (mut child, url) = start(&data, &config);
+    let postgres = PgDatabase::from_env(&rt);
+    let database_url = postgres.as_ref().map(|p| p.url.as_str());
+    let (mut child, url) = start(&data, &config, database_url);
     let client = client(&data);
     let session = rt.block_on(login(&client, &url));
+    assert_eq!(
+        data.join("miniguard.db").exists(),
+        postgres.is_none(),
+        "the database is where the test put it"
+    );
 
     // Writers loop until the connection dies; each acknowledged write is reported.
     let (acked_tx, acked_rx) = mpsc::channel::<(i64, String, String)>();
@@ -203,7 +278,7 @@ fn acknowledged_writes_survive_sigkill_and_restart() {
     assert!(acked.len() >= ACKED_BEFORE_KILL);
 
     // The same data directory again: every acknowledged record is there, intact.
-    let (mut child, url) = start(&data, &config);
+    let (mut child, url) = start(&data, &config, database_url);
     let client = self::client(&data);
     rt.block_on(async {
         // The data key was kept in the directory: the first run's login still signs.

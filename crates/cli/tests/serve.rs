@@ -192,9 +192,9 @@ fn audit_log_anchor_then_verify_finds_a_cut_off_tail() {
             .await
             .unwrap();
         sqlx::raw_sql(
-            "DROP TRIGGER audit_log_no_delete;
+            "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_head_no_rewind;
              DELETE FROM audit_log WHERE id > 3;
-             UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit_log';",
+             UPDATE audit_head SET issued = 3;",
         )
         .execute(&mut conn)
         .await
@@ -204,4 +204,55 @@ fn audit_log_anchor_then_verify_finds_a_cut_off_tail() {
     let (code, out, err) = run(&["audit-log", "verify", "--anchor", anchor_arg]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("cut off"), "{out}");
+}
+
+/// `serve --database-url` with a scheme this build does not speak, or a PostgreSQL server that
+/// is not there: a clear error and exit 2 (an error, as everywhere in the CLI) before listening,
+/// the password never printed.
+#[test]
+fn serve_refuses_an_unknown_database_url_and_names_an_unreachable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |url: &str| {
+        let out = bin()
+            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(["--database-url", url])
+            .env_remove("MINIGUARD_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run miniguard");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run("mysql://mg:hunter2@127.0.0.1/mg");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("unknown scheme \"mysql\""), "{err}");
+    assert!(err.contains("postgres://"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!out.contains("listening"), "{out}");
+
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let (code, out, err) = run("postgres://mg:hunter2@127.0.0.1:1/mg");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("cannot connect to the database at postgres://mg:***@127.0.0.1:1/mg"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!out.contains("listening"), "{out}");
+
+    // The variable does the same as the flag.
+    let out = bin()
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("MINIGUARD_DATABASE_URL", "redis://127.0.0.1/0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run miniguard");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown scheme \"redis\""), "{err}");
 }

@@ -4,7 +4,12 @@
 //! ```toml
 //! [server]
 //! listen = "0.0.0.0:8443"
-//! database = "/var/lib/miniguard/miniguard.db"
+//! database = "/var/lib/miniguard/miniguard.db"   # SQLite; or, for several instances on one
+//! # database_url = "postgres://miniguard@db.internal:5432/miniguard"   # PostgreSQL (wins over
+//! #                                          # database; --database-url and MINIGUARD_DATABASE_URL
+//! #                                          # override it)
+//! # uploads_dir = "/var/lib/miniguard/uploads"  # uploads with PostgreSQL [default: uploads
+//! #                                          # beside this file]; with SQLite they go beside it
 //!
 //! data_keys_env = "MINIGUARD_DATA_KEYS"      # "1:BASE64KEY,2:..."; or: data_keys_file = "..."
 //! #                                          # make one: miniguard keys generate
@@ -49,7 +54,8 @@
 //! burst = 100
 //! auth_per_minute = 30     # login and refresh, in addition
 //! auth_burst = 10
-//! query_timeout = "5s"     # one data API query; SQLite is interrupted at it (503, Retry-After)
+//! query_timeout = "5s"     # one data API query; stopped at it (503, Retry-After): SQLite
+//!                          # interrupted, PostgreSQL by statement_timeout
 //! filter_budget = 100      # cost of one ?filter= (a ~ on long text costs up to 32)
 //! upload_quota_bytes = 104857600   # files one user may have uploaded, in any record (100 MiB)
 //!
@@ -114,8 +120,13 @@ struct File {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub listen: SocketAddr,
-    /// SQLite database file.
-    pub database: PathBuf,
+    /// SQLite database file (used when `database_url` is not set).
+    pub database: Option<PathBuf>,
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DATABASE` (or `sqlite:FILE`); wins over `database`.
+    pub database_url: Option<String>,
+    /// Where uploaded files go when the database is PostgreSQL (with SQLite: `uploads` beside
+    /// the database file).
+    pub uploads_dir: Option<PathBuf>,
     pub tls: Option<TlsSettings>,
     #[serde(default)]
     pub insecure_http_behind_proxy: bool,
@@ -489,7 +500,8 @@ impl ServerSettings {
             other => other,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        s.database = base.join(&s.database);
+        s.database = s.database.map(|d| base.join(d));
+        s.uploads_dir = Some(base.join(s.uploads_dir.as_deref().unwrap_or(Path::new("uploads"))));
         if let Some(tls) = &mut s.tls {
             tls.cert = base.join(&tls.cert);
             tls.key = base.join(&tls.key);
@@ -571,8 +583,26 @@ impl ServerSettings {
         Ok(hosts)
     }
 
+    /// Where the database is: `database_url` when set, else the SQLite file `database`.
+    pub fn location(&self) -> Result<crate::db::Location, ConfigError> {
+        match (&self.database_url, &self.database) {
+            (Some(url), _) => {
+                let uploads = self.uploads_dir.as_deref().unwrap_or(Path::new("uploads"));
+                crate::db::Location::from_url(url, uploads)
+                    .map_err(|e| ConfigError::Invalid(format!("[server] {e}")))
+            }
+            (None, Some(path)) => Ok(crate::db::Location::Sqlite(path.clone())),
+            (None, None) => Err(ConfigError::Invalid(
+                "[server] needs database = \"FILE\" (SQLite) or database_url = \
+                 \"postgres://USER@HOST:PORT/DATABASE\""
+                    .into(),
+            )),
+        }
+    }
+
     /// Checks the settings as a whole (after command-line overrides, too).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.location()?;
         match (&self.tls, self.insecure_http_behind_proxy) {
             (Some(_), true) => Err(ConfigError::Invalid(
                 "[server] has both tls and insecure_http_behind_proxy; choose one".into(),
@@ -801,13 +831,61 @@ secret_file = "secret.txt"
 "#;
 
     #[test]
+    fn database_url_selects_postgres_wins_over_database_and_bad_ones_are_refused() {
+        use crate::db::{Dialect, Location};
+        let url = |line: &str| GOOD.replace("database = \"data/mg.db\"", line);
+        let s =
+            ServerSettings::from_toml(&url("database_url = \"postgres://mg@127.0.0.1:5432/mg\""))
+                .unwrap();
+        assert_eq!(s.location().unwrap().dialect(), Dialect::Postgres);
+        let s = ServerSettings::from_toml(&url(
+            "database = \"data/mg.db\"\ndatabase_url = \"postgresql://mg@db/mg\"\n\
+             uploads_dir = \"/srv/up\"",
+        ))
+        .unwrap();
+        assert_eq!(
+            s.location().unwrap(),
+            Location::Postgres {
+                url: "postgresql://mg@db/mg".into(),
+                files: "/srv/up".into()
+            }
+        );
+        let s = ServerSettings::from_toml(&url("database_url = \"sqlite:/var/mg.db\"")).unwrap();
+        assert_eq!(s.location().unwrap(), Location::Sqlite("/var/mg.db".into()));
+        // Look-alikes: another scheme, no scheme, a bad PostgreSQL URL, neither key.
+        for (line, says) in [
+            (
+                "database_url = \"mysql://mg:hunter2@db/mg\"",
+                "unknown scheme",
+            ),
+            ("database_url = \"db.internal/mg\"", "no scheme"),
+            (
+                "database_url = \"postgres://mg:hunter2@db/mg?sslmode=sometimes\"",
+                "ssl",
+            ),
+            ("database_url = \"sqlite::memory:\"", "names a file"),
+            ("", "database_url"),
+        ] {
+            let e = ServerSettings::from_toml(&url(line))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{line}: {e}");
+            assert!(!e.contains("hunter2"), "{line}: {e}");
+        }
+    }
+
+    #[test]
     fn a_good_file_parses_and_paths_are_relative_to_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("miniguard.toml");
         std::fs::write(&path, GOOD).unwrap();
         std::fs::write(dir.path().join("secret.txt"), "abc\n").unwrap();
         let s = ServerSettings::from_file(&path).unwrap();
-        assert_eq!(s.database, dir.path().join("data/mg.db"));
+        assert_eq!(s.database, Some(dir.path().join("data/mg.db")));
+        assert_eq!(
+            s.location().unwrap(),
+            crate::db::Location::Sqlite(dir.path().join("data/mg.db"))
+        );
         assert_eq!(s.wechat.base_url, "https://api.weixin.qq.com");
         assert_eq!(s.wechat_secret().unwrap().expose_secret(), "abc");
     }

@@ -1,21 +1,31 @@
-//! The data layer: every SQL statement of the server lives in this module, so a PostgreSQL
-//! backend can follow without touching handlers.
+//! The data layer: every SQL statement of the server lives in this module and the feature
+//! repositories beside it (`crate::mfa::store`, `crate::data::store`, `crate::rotation`,
+//! `crate::roles_admin`), over one of two dialects: SQLite (the embedded default) or PostgreSQL
+//! (`database_url = "postgres://..."`, for several instances on one database).
 //!
-//! SQLite runs in WAL mode with foreign keys on and a busy timeout. Migrations are embedded and
-//! versioned in a `schema_migrations` table; each runs in its own transaction. Queries use
-//! `sqlx::query` with bound parameters only (no compile-time macros, so no database at build
-//! time, and no string-built SQL).
+//! One SQL text serves both wherever the two agree: `$N` placeholders (SQLite binds `$N` by
+//! number), `ON CONFLICT ... DO UPDATE`, `RETURNING`, `TRUE`/`FALSE`. Where they differ the
+//! [`Dialect`] says how (column types, JSON access, substring search, transaction start). The
+//! pool is an enum over the two typed pools, and [`on_pool!`] writes a body once and compiles it
+//! once per driver, so every statement is checked against both drivers' types at build time.
+//!
+//! SQLite runs in WAL mode with foreign keys on and a busy timeout. Migrations are embedded, one
+//! SQL file per version and dialect, and versioned in a `schema_migrations` table; each runs in
+//! its own transaction (on PostgreSQL under an advisory lock, so instances starting together
+//! migrate once). Queries use `sqlx::query` with bound parameters only (no compile-time macros,
+//! so no database at build time, and no string-built SQL).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, SqliteConnection};
 use tokio::sync::Mutex;
 
 use crate::audit::{self, AuditKey, AuditRow, ChainReport};
@@ -45,6 +55,12 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+    /// A `database_url` this build cannot use.
+    #[error("database_url {url}: {message}")]
+    Url { url: String, message: String },
+    /// The PostgreSQL server did not answer or refused the connection.
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
 }
 
 impl DbError {
@@ -55,14 +71,174 @@ impl DbError {
         match self {
             Self::Sqlx(sqlx::Error::PoolTimedOut) => true,
             Self::Sqlx(sqlx::Error::Database(e)) => {
-                // SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_INTERRUPT (9), and their extended codes.
-                e.code()
-                    .and_then(|c| c.parse::<i64>().ok())
-                    .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 9))
+                let code = e.code();
+                if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some()
+                {
+                    // query_canceled (statement_timeout), lock_not_available,
+                    // serialization_failure, deadlock_detected, too_many_connections.
+                    code.is_some_and(|c| {
+                        matches!(&*c, "57014" | "55P03" | "40001" | "40P01" | "53300")
+                    })
+                } else {
+                    // SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_INTERRUPT (9), and their
+                    // extended codes.
+                    code.and_then(|c| c.parse::<i64>().ok())
+                        .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 9))
+                }
             }
             _ => false,
         }
     }
+}
+
+/// The SQL dialect of a database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The column type of a 64-bit integer.
+    pub fn integer(self) -> &'static str {
+        match self {
+            Self::Sqlite => "INTEGER",
+            Self::Postgres => "BIGINT",
+        }
+    }
+
+    /// The column type of a double.
+    pub fn real(self) -> &'static str {
+        match self {
+            Self::Sqlite => "REAL",
+            Self::Postgres => "DOUBLE PRECISION",
+        }
+    }
+
+    /// The column type of bytes.
+    pub fn blob(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BLOB",
+            Self::Postgres => "BYTEA",
+        }
+    }
+}
+
+/// Where the database is: a SQLite file, or a PostgreSQL server (whose uploads, which are
+/// files, go to `files`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres { url: String, files: PathBuf },
+}
+
+impl Location {
+    /// A `database_url`: `postgres://` or `postgresql://` (PostgreSQL, uploads under
+    /// `files`), or `sqlite:PATH` / `sqlite://PATH` (a SQLite file). Anything else is an error.
+    pub fn from_url(url: &str, files: &Path) -> Result<Self, DbError> {
+        let bad = |message: &str| DbError::Url {
+            url: redact(url),
+            message: message.to_owned(),
+        };
+        let (scheme, rest) = url
+            .split_once(':')
+            .ok_or_else(|| bad("no scheme: use postgres://USER@HOST:PORT/DATABASE"))?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => {
+                PgConnectOptions::from_str(url).map_err(|e| bad(&e.to_string()))?;
+                Ok(Self::Postgres {
+                    url: url.to_owned(),
+                    files: files.to_path_buf(),
+                })
+            }
+            "sqlite" => {
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                let path = path.split('?').next().unwrap_or_default();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(bad("a SQLite database_url names a file"));
+                }
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+            other => Err(bad(&format!(
+                "unknown scheme {other:?}: this build speaks postgres:// and sqlite:"
+            ))),
+        }
+    }
+
+    /// The dialect spoken there.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// For messages and logs: the file, or the URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres { url, .. } => redact(url),
+        }
+    }
+}
+
+/// A URL with its password (if any) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
+/// A pool of either driver. Code that runs SQL matches on it with [`on_pool!`].
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the typed pool (or pooled connection) of whichever driver
+/// `$pool` holds: the body is written once and compiled once per driver.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Sqlite($p) => $body,
+            $crate::db::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub use crate::on_pool;
+
+/// Like [`on_pool!`], over a connection of the data pool ([`DataConn::conn`]).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::PoolConn::Sqlite($c) => {
+                let $c = &mut **$c;
+                $body
+            }
+            $crate::db::PoolConn::Postgres($c) => {
+                let $c = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+pub use crate::on_conn;
+
+/// A pooled connection of either driver.
+pub enum PoolConn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
 
 /// How many connections serve the data API's queries. They are a pool of their own, so
@@ -73,19 +249,25 @@ const DATA_CONNECTIONS: u32 = 3;
 const DATA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Virtual-machine steps between two checks of a data query's deadline and cancellation.
 const PROGRESS_STEPS: i32 = 1000;
+/// Connections of the main pool.
+const MAIN_CONNECTIONS: u32 = 8;
+/// The advisory lock key under which PostgreSQL migrations run ("mgmigrat" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6d67_6d69_6772_6174;
 
-/// A connection of the data pool, lent to one request for its queries. The queries run under
-/// a SQLite progress handler that interrupts them at the deadline, or as soon as this value is
-/// dropped (the request ended: finished, timed out or the client went away), so no query keeps
-/// running for a client that is no longer there.
+/// A connection of the data pool, lent to one request for its queries. On SQLite the queries
+/// run under a progress handler that interrupts them at the deadline, or as soon as this value
+/// is dropped (the request ended: finished, timed out or the client went away), so no query
+/// keeps running for a client that is no longer there. On PostgreSQL each statement runs under
+/// `statement_timeout` set to the time left; a statement of a request that went away runs on
+/// until that limit at most.
 pub struct DataConn {
-    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    conn: PoolConn,
     cancelled: Arc<AtomicBool>,
 }
 
 impl DataConn {
-    /// The connection, to run queries on.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
+    /// The connection, to run queries on (see [`on_conn!`]).
+    pub fn conn(&mut self) -> &mut PoolConn {
         &mut self.conn
     }
 }
@@ -96,55 +278,138 @@ impl Drop for DataConn {
     }
 }
 
-/// An embedded migration: a version, a name and SQL.
+/// An embedded migration: a version, a name and its SQL in each dialect.
 struct Migration {
     version: i64,
     name: &'static str,
-    sql: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $name:expr, $file:expr) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+        }
+    };
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "tokens",
-        sql: include_str!("../migrations/0002_tokens.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "signing_keys",
-        sql: include_str!("../migrations/0003_signing_keys.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "user_phones",
-        sql: include_str!("../migrations/0004_user_phones.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "mfa",
-        sql: include_str!("../migrations/0005_mfa.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "data_api",
-        sql: include_str!("../migrations/0006_data_api.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "storage_keys",
-        sql: include_str!("../migrations/0007_storage_keys.sql"),
-    },
-    Migration {
-        version: 10,
-        name: "audit_keyed",
-        sql: include_str!("../migrations/0010_audit_keyed.sql"),
-    },
+    migration!(1, "init", "0001_init.sql"),
+    migration!(2, "tokens", "0002_tokens.sql"),
+    migration!(3, "signing_keys", "0003_signing_keys.sql"),
+    migration!(4, "user_phones", "0004_user_phones.sql"),
+    migration!(5, "mfa", "0005_mfa.sql"),
+    migration!(6, "data_api", "0006_data_api.sql"),
+    migration!(7, "storage_keys", "0007_storage_keys.sql"),
+    migration!(10, "audit_keyed", "0010_audit_keyed.sql"),
+    migration!(11, "audit_head", "0011_audit_head.sql"),
 ];
+
+/// Applies the pending migrations on one connection, with the dialect's SQL (`$field`) and
+/// `schema_migrations` table (`$create`).
+macro_rules! migrate_on {
+    ($conn:expr, $field:ident, $create:expr) => {{
+        let conn = $conn;
+        sqlx::query($create).execute(&mut *conn).await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *conn)
+            .await?;
+        let current = applied.iter().copied().max().unwrap_or(0);
+        let known = MIGRATIONS.last().map_or(0, |m| m.version);
+        if current > known {
+            return Err(DbError::SchemaTooNew {
+                found: current,
+                known,
+            });
+        }
+        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            sqlx::raw_sql(m.$field).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+        }
+        Ok(())
+    }};
+}
+
+/// Appends an audit row inside the open write transaction `$tx` (a `&mut Transaction` of
+/// either driver) and evaluates to the stored [`AuditRow`]; returns early with the error.
+macro_rules! append_audit_in {
+    ($tx:expr, $key:expr, $actor:expr, $action:expr, $detail:expr) => {{
+        let tx = $tx;
+        let key: Option<&AuditKey> = $key;
+        let actor: &str = $actor;
+        let action: &str = $action;
+        let detail: String = $detail;
+        // The next id after the highest ever issued, so a cut-off tail stays visible as a gap.
+        // The update also holds the head row until commit: appends of other processes wait.
+        let id: i64 =
+            sqlx::query_scalar("UPDATE audit_head SET issued = issued + 1 RETURNING issued")
+                .fetch_one(&mut **tx)
+                .await?;
+        let last = sqlx::query("SELECT hash, scheme FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+        let prev_hash: String = match &last {
+            Some(r) => r.try_get(0)?,
+            None => audit::GENESIS.to_owned(),
+        };
+        // An unkeyed row after keyed ones would read as a rewrite: refuse instead.
+        if key.is_none()
+            && let Some(r) = &last
+            && r.try_get::<i64, _>(1)? == audit::SCHEME_HMAC
+        {
+            return Err(DbError::AuditKeyNeeded);
+        }
+        let at_ms = now_ms();
+        let (hash, scheme) = match key {
+            Some(key) => (
+                audit::keyed_entry_hash(key, id, at_ms, actor, action, &detail, &prev_hash),
+                audit::SCHEME_HMAC,
+            ),
+            None => (
+                audit::entry_hash(id, at_ms, actor, action, &detail, &prev_hash),
+                audit::SCHEME_SHA256,
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash, scheme)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(at_ms)
+        .bind(actor)
+        .bind(action)
+        .bind(&detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .bind(scheme)
+        .execute(&mut **tx)
+        .await?;
+        AuditRow {
+            id,
+            at_ms,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            detail,
+            prev_hash,
+            hash,
+            scheme,
+        }
+    }};
+}
 
 /// The database file (and the folder it needs) private to this user: folder 0700 when created
 /// here, file 0600, and the WAL and shared-memory files 0600 when they already exist. A folder
@@ -271,12 +536,15 @@ pub struct NewToken<'a> {
 /// The database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: Pool,
     /// The data API's own connections (see [`DataConn`]).
-    data_pool: SqlitePool,
+    data_pool: Pool,
+    /// Where uploaded files go (`<database folder>/uploads` for SQLite).
+    uploads: PathBuf,
     /// The time limit of one data query, in milliseconds.
     data_query_ms: Arc<AtomicU64>,
-    /// Serializes audit appends within this process (the chain needs the previous hash).
+    /// Serializes audit appends within this process (the chain needs the previous hash;
+    /// between processes the `audit_head` row does).
     audit_lock: Arc<Mutex<()>>,
     /// The key of the audit chain; rows are written unkeyed (scheme 1) until it is set.
     audit_key: Arc<std::sync::OnceLock<AuditKey>>,
@@ -300,27 +568,70 @@ impl Db {
     /// [`Db::open`], remembering at most `capacity` live nonces of signed requests (see
     /// [`crate::replay`]).
     pub async fn open_with_nonce_capacity(path: &Path, capacity: usize) -> Result<Self, DbError> {
-        private_files(path)?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options.clone())
-            .await?;
-        let data_pool = SqlitePoolOptions::new()
-            .max_connections(DATA_CONNECTIONS)
-            .min_connections(0)
-            .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
+        Self::connect(&Location::Sqlite(path.to_path_buf()), capacity).await
+    }
+
+    /// Opens the database at `location` (see [`Db::open`] for a SQLite file; a PostgreSQL
+    /// database must exist) and applies pending migrations.
+    pub async fn open_at(location: &Location) -> Result<Self, DbError> {
+        Self::connect(location, replay::DEFAULT_CAPACITY).await
+    }
+
+    /// [`Db::open_at`], remembering at most `capacity` live nonces of signed requests.
+    pub async fn connect(location: &Location, capacity: usize) -> Result<Self, DbError> {
+        let (pool, data_pool, uploads) = match location {
+            Location::Sqlite(path) => {
+                private_files(path)?;
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(MAIN_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options.clone())
+                    .await?;
+                let data_pool = SqlitePoolOptions::new()
+                    .max_connections(DATA_CONNECTIONS)
+                    .min_connections(0)
+                    .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options);
+                (
+                    Pool::Sqlite(pool),
+                    Pool::Sqlite(data_pool),
+                    uploads_beside(path),
+                )
+            }
+            Location::Postgres { url, files } => {
+                let options = pg_options(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(MAIN_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(|source| DbError::Connect {
+                        url: redact(url),
+                        source,
+                    })?;
+                let data_pool = PgPoolOptions::new()
+                    .max_connections(DATA_CONNECTIONS)
+                    .min_connections(0)
+                    .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options);
+                (
+                    Pool::Postgres(pool),
+                    Pool::Postgres(data_pool),
+                    files.clone(),
+                )
+            }
+        };
         let db = Self {
             pool,
             data_pool,
+            uploads,
             data_query_ms: Arc::new(AtomicU64::new(DEFAULT_DATA_QUERY_MS)),
             audit_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
@@ -333,20 +644,44 @@ impl Db {
         Ok(db)
     }
 
-    /// Opens an existing database read-only, without migrating (for `audit-log verify`).
+    /// Opens an existing SQLite database read-only, without migrating (for `audit-log verify`).
     pub async fn open_read_only(path: &Path) -> Result<Self, DbError> {
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(path)
-            .read_only(true)
-            .create_if_missing(false)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await?;
+        Self::open_read_only_at(&Location::Sqlite(path.to_path_buf())).await
+    }
+
+    /// Opens an existing database read-only, without migrating (for `audit-log verify`): a
+    /// SQLite file opened read-only, or PostgreSQL sessions whose transactions are read-only.
+    pub async fn open_read_only_at(location: &Location) -> Result<Self, DbError> {
+        let (pool, uploads) = match location {
+            Location::Sqlite(path) => {
+                let options = SqliteConnectOptions::from_str("sqlite:")?
+                    .filename(path)
+                    .read_only(true)
+                    .create_if_missing(false)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?;
+                (Pool::Sqlite(pool), uploads_beside(path))
+            }
+            Location::Postgres { url, files } => {
+                let options = pg_options(url)?.options([("default_transaction_read_only", "on")]);
+                let pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await
+                    .map_err(|source| DbError::Connect {
+                        url: redact(url),
+                        source,
+                    })?;
+                (Pool::Postgres(pool), files.clone())
+            }
+        };
         Ok(Self {
             data_pool: pool.clone(),
             pool,
+            uploads,
             data_query_ms: Arc::new(AtomicU64::new(DEFAULT_DATA_QUERY_MS)),
             audit_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
@@ -356,61 +691,100 @@ impl Db {
         })
     }
 
-    /// Applies every embedded migration the database has not applied yet, in version order (by
-    /// set, not by the highest version, so a migration numbered below one already applied is
-    /// still run).
-    pub async fn migrate(&self) -> Result<(), DbError> {
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-        )
-        .execute(&self.pool)
-        .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        let current = applied.iter().copied().max().unwrap_or(0);
-        let known = MIGRATIONS.last().map_or(0, |m| m.version);
-        if current > known {
-            return Err(DbError::SchemaTooNew {
-                found: current,
-                known,
-            });
+    /// The dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
         }
-        for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-            let mut tx = self.pool.begin().await?;
-            sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(version = m.version, name = m.name, "applied migration");
-        }
-        Ok(())
     }
 
+    /// Where uploaded files go.
+    pub fn uploads_dir(&self) -> &Path {
+        &self.uploads
+    }
+
+    /// Applies every embedded migration the database has not applied yet, in version order (by
+    /// set, not by the highest version, so a migration numbered below one already applied is
+    /// still run). On PostgreSQL this holds an advisory lock throughout, so instances that
+    /// start together migrate one after the other.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                migrate_on!(
+                    &mut *conn,
+                    sqlite,
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+                )
+            }
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                let done: Result<(), DbError> = async {
+                    migrate_on!(
+                        &mut *conn,
+                        postgres,
+                        "CREATE TABLE IF NOT EXISTS schema_migrations (
+                           version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+                    )
+                }
+                .await;
+                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await;
+                done?;
+                unlocked?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `<folder of the database file>/uploads`.
+fn uploads_beside(db_file: &Path) -> PathBuf {
+    db_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        .join("uploads")
+}
+
+/// The connection options of a PostgreSQL URL; the application name shows in
+/// `pg_stat_activity`.
+fn pg_options(url: &str) -> Result<PgConnectOptions, DbError> {
+    Ok(PgConnectOptions::from_str(url)
+        .map_err(|e| DbError::Url {
+            url: redact(url),
+            message: e.to_string(),
+        })?
+        .application_name("miniguard"))
+}
+
+impl Db {
     /// The schema version applied.
     pub async fn schema_version(&self) -> Result<i64, DbError> {
-        Ok(
-            sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?,
-        )
+        on_pool!(&self.pool, p => {
+            Ok(
+                sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                    .fetch_one(p)
+                    .await?
+                    .try_get(0)?,
+            )
+        })
     }
 
     /// A trivial query, for `/readyz`.
     pub async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        on_pool!(&self.pool, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+            Ok(())
+        })
     }
 
     /// Finds the user with this platform identity, creating it on first login. Returns the id and
@@ -421,87 +795,97 @@ impl Db {
         openid: &str,
         unionid: Option<&str>,
     ) -> Result<(UserId, bool), DbError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO users (platform, openid, unionid, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (platform, openid) DO NOTHING",
-        )
-        .bind(platform)
-        .bind(openid)
-        .bind(unionid)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted && unionid.is_some() {
-            sqlx::query(
-                "UPDATE users SET unionid = ? WHERE platform = ? AND openid = ? AND unionid IS NULL",
+        on_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO users (platform, openid, unionid, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (platform, openid) DO NOTHING",
             )
+            .bind(platform)
+            .bind(openid)
             .bind(unionid)
-            .bind(platform)
-            .bind(openid)
+            .bind(now_ms())
             .execute(&mut *tx)
-            .await?;
-        }
-        let id: i64 = sqlx::query("SELECT id FROM users WHERE platform = ? AND openid = ?")
-            .bind(platform)
-            .bind(openid)
-            .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
-        tx.commit().await?;
-        Ok((UserId(id), inserted))
+            .rows_affected()
+                == 1;
+            if !inserted && unionid.is_some() {
+                sqlx::query(
+                    "UPDATE users SET unionid = $1 WHERE platform = $2 AND openid = $3 AND unionid IS NULL",
+                )
+                .bind(unionid)
+                .bind(platform)
+                .bind(openid)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let id: i64 = sqlx::query("SELECT id FROM users WHERE platform = $1 AND openid = $2")
+                .bind(platform)
+                .bind(openid)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            tx.commit().await?;
+            Ok((UserId(id), inserted))
+        })
     }
 
     /// The user with this platform identity, if any.
     pub async fn find_user(&self, platform: &str, openid: &str) -> Result<Option<UserId>, DbError> {
-        Ok(
-            sqlx::query("SELECT id FROM users WHERE platform = ? AND openid = ?")
-                .bind(platform)
-                .bind(openid)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| r.try_get(0).map(UserId))
-                .transpose()?,
-        )
+        on_pool!(&self.pool, p => {
+            Ok(
+                sqlx::query("SELECT id FROM users WHERE platform = $1 AND openid = $2")
+                    .bind(platform)
+                    .bind(openid)
+                    .fetch_optional(p)
+                    .await?
+                    .map(|r| r.try_get(0).map(UserId))
+                    .transpose()?,
+            )
+        })
     }
 
     /// Stores (or replaces) the user's encrypted platform session key.
     pub async fn store_session_key(&self, user: UserId, envelope: &[u8]) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO platform_session_keys (user_id, envelope, updated_at) VALUES (?, ?, ?)
+        on_pool!(&self.pool, p => {
+            sqlx::query(
+                "INSERT INTO platform_session_keys (user_id, envelope, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (user_id) DO UPDATE SET envelope = excluded.envelope,
                                                  updated_at = excluded.updated_at",
-        )
-        .bind(user.0)
-        .bind(envelope)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+            )
+            .bind(user.0)
+            .bind(envelope)
+            .bind(now_ms())
+            .execute(p)
+            .await?;
+            Ok(())
+        })
     }
 
     /// The user's encrypted platform session key, if stored.
     pub async fn session_key_envelope(&self, user: UserId) -> Result<Option<Vec<u8>>, DbError> {
-        Ok(
-            sqlx::query("SELECT envelope FROM platform_session_keys WHERE user_id = ?")
-                .bind(user.0)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?,
-        )
+        on_pool!(&self.pool, p => {
+            Ok(
+                sqlx::query("SELECT envelope FROM platform_session_keys WHERE user_id = $1")
+                    .bind(user.0)
+                    .fetch_optional(p)
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?,
+            )
+        })
     }
 
     /// The user's client storage key (`key_id`, envelope), if one was issued.
     pub async fn storage_key(&self, user: UserId) -> Result<Option<(i64, Vec<u8>)>, DbError> {
-        sqlx::query("SELECT key_id, envelope FROM storage_keys WHERE user_id = ?")
-            .bind(user.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()
+        on_pool!(&self.pool, p => {
+            sqlx::query("SELECT key_id, envelope FROM storage_keys WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(p)
+                .await?
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()
+        })
     }
 
     /// Stores the user's first client storage key unless one exists already (two first requests
@@ -511,44 +895,48 @@ impl Db {
         user: UserId,
         envelope: &[u8],
     ) -> Result<(i64, Vec<u8>), DbError> {
-        sqlx::query(
-            "INSERT INTO storage_keys (user_id, key_id, envelope, created_at) VALUES (?, 1, ?, ?)
-             ON CONFLICT (user_id) DO NOTHING",
-        )
-        .bind(user.0)
-        .bind(envelope)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        let row = sqlx::query("SELECT key_id, envelope FROM storage_keys WHERE user_id = ?")
+        on_pool!(&self.pool, p => {
+            sqlx::query(
+                "INSERT INTO storage_keys (user_id, key_id, envelope, created_at) VALUES ($1, 1, $2, $3)
+                 ON CONFLICT (user_id) DO NOTHING",
+            )
             .bind(user.0)
-            .fetch_one(&self.pool)
+            .bind(envelope)
+            .bind(now_ms())
+            .execute(p)
             .await?;
-        Ok((row.try_get(0)?, row.try_get(1)?))
+            let row = sqlx::query("SELECT key_id, envelope FROM storage_keys WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_one(p)
+                .await?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })
     }
 
     /// Stores tokens (by hash) in one transaction.
     pub async fn insert_tokens(&self, tokens: &[NewToken<'_>]) -> Result<(), DbError> {
-        let mut tx = self.pool.begin().await?;
-        let now = now_ms();
-        for t in tokens {
-            sqlx::query(
-                "INSERT INTO sessions
+        on_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            let now = now_ms();
+            for t in tokens {
+                sqlx::query(
+                    "INSERT INTO sessions
                    (user_id, kind, token_hash, family_id, created_at, expires_at, signing_key)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(t.user.0)
-            .bind(t.kind.as_str())
-            .bind(&t.hash[..])
-            .bind(t.family_id)
-            .bind(now)
-            .bind(t.expires_at_ms)
-            .bind(t.signing_key)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(t.user.0)
+                .bind(t.kind.as_str())
+                .bind(&t.hash[..])
+                .bind(t.family_id)
+                .bind(now)
+                .bind(t.expires_at_ms)
+                .bind(t.signing_key)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The token of this kind with this hash, whatever its state.
@@ -557,73 +945,81 @@ impl Db {
         kind: TokenKind,
         hash: &[u8; 32],
     ) -> Result<Option<TokenRow>, DbError> {
-        let row = sqlx::query(
-            "SELECT id, user_id, family_id, created_at, expires_at, revoked_at, replaced_at,
+        on_pool!(&self.pool, p => {
+            let row = sqlx::query(
+                "SELECT id, user_id, family_id, created_at, expires_at, revoked_at, replaced_at,
                     signing_key
-             FROM sessions WHERE kind = ? AND token_hash = ?",
-        )
-        .bind(kind.as_str())
-        .bind(&hash[..])
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(TokenRow {
-                id: r.try_get(0)?,
-                user_id: UserId(r.try_get(1)?),
-                family_id: r.try_get(2)?,
-                created_at_ms: r.try_get(3)?,
-                expires_at_ms: r.try_get(4)?,
-                revoked_at_ms: r.try_get(5)?,
-                replaced_at_ms: r.try_get(6)?,
-                signing_key: r.try_get(7)?,
+             FROM sessions WHERE kind = $1 AND token_hash = $2",
+            )
+            .bind(kind.as_str())
+            .bind(&hash[..])
+            .fetch_optional(p)
+            .await?;
+            row.map(|r| {
+                Ok(TokenRow {
+                    id: r.try_get(0)?,
+                    user_id: UserId(r.try_get(1)?),
+                    family_id: r.try_get(2)?,
+                    created_at_ms: r.try_get(3)?,
+                    expires_at_ms: r.try_get(4)?,
+                    revoked_at_ms: r.try_get(5)?,
+                    replaced_at_ms: r.try_get(6)?,
+                    signing_key: r.try_get(7)?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Marks a refresh token as used, only if it is still live. `false` when another request got
     /// there first (which the caller treats as reuse).
     pub async fn mark_replaced(&self, id: i64) -> Result<bool, DbError> {
-        Ok(sqlx::query(
-            "UPDATE sessions SET replaced_at = ?
-             WHERE id = ? AND replaced_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1)
+        on_pool!(&self.pool, p => {
+            Ok(sqlx::query(
+                "UPDATE sessions SET replaced_at = $1
+                 WHERE id = $2 AND replaced_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     /// Revokes every token of a family; returns how many were live. Cached tokens of the
     /// family are dropped before this returns.
     pub async fn revoke_family(&self, family_id: &str) -> Result<u64, DbError> {
-        let revoked = sqlx::query(
-            "UPDATE sessions SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(family_id)
-        .execute(&self.pool)
-        .await;
-        // Dropped even if the write failed: a cache may only ever know less than the database.
-        self.sessions
-            .invalidate(&Invalidation::Family(family_id.to_owned()));
-        Ok(revoked?.rows_affected())
+        on_pool!(&self.pool, p => {
+            let revoked = sqlx::query(
+                "UPDATE sessions SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(family_id)
+            .execute(p)
+            .await;
+            // Dropped even if the write failed: a cache may only ever know less than the database.
+            self.sessions
+                .invalidate(&Invalidation::Family(family_id.to_owned()));
+            Ok(revoked?.rows_affected())
+        })
     }
 
     /// Revokes every token of a user ("log out everywhere"); returns how many were live. Cached
     /// tokens of the user are dropped before this returns.
     pub async fn revoke_user(&self, user: UserId) -> Result<u64, DbError> {
-        let revoked = sqlx::query(
-            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(user.0)
-        .execute(&self.pool)
-        .await;
-        self.sessions.invalidate(&Invalidation::User(user));
-        Ok(revoked?.rows_affected())
+        on_pool!(&self.pool, p => {
+            let revoked = sqlx::query(
+                "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(user.0)
+            .execute(p)
+            .await;
+            self.sessions.invalidate(&Invalidation::User(user));
+            Ok(revoked?.rows_affected())
+        })
     }
 
     /// The verified access tokens of this process (see [`crate::session_cache`]).
@@ -639,114 +1035,124 @@ impl Db {
     /// Raises the stored nonce lease to `until` (unix seconds), one writer at a time; a no-op
     /// when it is there already.
     pub async fn extend_nonce_lease(&self, until: u64) -> Result<(), DbError> {
-        if self.nonces.lease() >= until {
-            return Ok(());
-        }
-        let _one = self.nonces.lease_lock.lock().await;
-        if self.nonces.lease() >= until {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)
-             ON CONFLICT (nonce) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)",
-        )
-        .bind(replay::LEASE_KEY)
-        .bind(secs_to_ms(until.saturating_add(replay::LIFE_SECS)))
-        .execute(&self.pool)
-        .await?;
-        self.nonces.lease_stored(until);
-        Ok(())
+        on_pool!(&self.pool, p => {
+            if self.nonces.lease() >= until {
+                return Ok(());
+            }
+            let _one = self.nonces.lease_lock.lock().await;
+            if self.nonces.lease() >= until {
+                return Ok(());
+            }
+            sqlx::query(
+                "INSERT INTO nonces (nonce, expires_at) VALUES ($1, $2)
+             ON CONFLICT (nonce) DO UPDATE SET expires_at = CASE
+                 WHEN excluded.expires_at > nonces.expires_at THEN excluded.expires_at
+                 ELSE nonces.expires_at END",
+            )
+            .bind(replay::LEASE_KEY)
+            .bind(secs_to_ms(until.saturating_add(replay::LIFE_SECS)))
+            .execute(p)
+            .await?;
+            self.nonces.lease_stored(until);
+            Ok(())
+        })
     }
 
     /// At open: loads the stored nonces that are still live into memory and sets the horizon to
     /// the stored lease (see [`crate::replay`]); when that lease is the current second, waits
     /// for the next one.
     async fn restore_nonces(&self) -> Result<(), DbError> {
-        let now = now_ms();
-        let lease: Option<i64> =
-            sqlx::query_scalar("SELECT expires_at FROM nonces WHERE nonce = ? AND expires_at >= ?")
-                .bind(replay::LEASE_KEY)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-        let timestamp_of = |expires_at_ms: i64| {
-            u64::try_from(expires_at_ms / 1000)
-                .unwrap_or(0)
-                .saturating_sub(replay::LIFE_SECS)
-        };
-        if let Some(expires_at) = lease {
-            self.nonces.raise_horizon(timestamp_of(expires_at));
-        }
-        let capacity = self.nonces.capacity();
-        let limit = i64::try_from(capacity).unwrap_or(i64::MAX);
-        let rows = sqlx::query(
-            "SELECT nonce, expires_at FROM nonces WHERE expires_at >= ? AND nonce <> ?
-             ORDER BY expires_at DESC LIMIT ?",
-        )
-        .bind(now)
-        .bind(replay::LEASE_KEY)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let now_secs = u64::try_from(now / 1000).unwrap_or(0);
-        let mut oldest = None;
-        for row in &rows {
-            let key: String = row.try_get(0)?;
-            let expires_at: i64 = row.try_get(1)?;
-            if let Some((scope, nonce)) = key.split_once(':') {
-                let expiry = u64::try_from(expires_at / 1000).unwrap_or(0);
-                let fresh =
-                    self.nonces
-                        .remember(replay::fingerprint(scope, nonce), expiry, now_secs);
-                if fresh.is_err() {
-                    // No room: refuse what could not be loaded.
-                    self.nonces.raise_horizon(timestamp_of(expires_at));
-                    break;
-                }
+        on_pool!(&self.pool, p => {
+            let now = now_ms();
+            let lease: Option<i64> =
+                sqlx::query_scalar("SELECT expires_at FROM nonces WHERE nonce = $1 AND expires_at >= $2")
+                    .bind(replay::LEASE_KEY)
+                    .bind(now)
+                    .fetch_optional(p)
+                    .await?;
+            let timestamp_of = |expires_at_ms: i64| {
+                u64::try_from(expires_at_ms / 1000)
+                    .unwrap_or(0)
+                    .saturating_sub(replay::LIFE_SECS)
+            };
+            if let Some(expires_at) = lease {
+                self.nonces.raise_horizon(timestamp_of(expires_at));
             }
-            oldest = Some(expires_at);
-        }
-        if rows.len() >= capacity
-            && let Some(expires_at) = oldest
-        {
-            // Older rows were not read: refuse their timestamps.
-            self.nonces.raise_horizon(timestamp_of(expires_at));
-        }
-        let horizon = self.nonces.horizon();
-        if horizon >= now_secs && horizon - now_secs < 3 {
-            // The previous process accepted requests signed this very second: a request signed
-            // from now on has a later timestamp.
-            let next = secs_to_ms(horizon.saturating_add(1));
-            let wait = u64::try_from(next.saturating_sub(now_ms())).unwrap_or(0);
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-        }
-        Ok(())
+            let capacity = self.nonces.capacity();
+            let limit = i64::try_from(capacity).unwrap_or(i64::MAX);
+            let rows = sqlx::query(
+                "SELECT nonce, expires_at FROM nonces WHERE expires_at >= $1 AND nonce <> $2
+                 ORDER BY expires_at DESC LIMIT $3",
+            )
+            .bind(now)
+            .bind(replay::LEASE_KEY)
+            .bind(limit)
+            .fetch_all(p)
+            .await?;
+            let now_secs = u64::try_from(now / 1000).unwrap_or(0);
+            let mut oldest = None;
+            for row in &rows {
+                let key: String = row.try_get(0)?;
+                let expires_at: i64 = row.try_get(1)?;
+                if let Some((scope, nonce)) = key.split_once(':') {
+                    let expiry = u64::try_from(expires_at / 1000).unwrap_or(0);
+                    let fresh =
+                        self.nonces
+                            .remember(replay::fingerprint(scope, nonce), expiry, now_secs);
+                    if fresh.is_err() {
+                        // No room: refuse what could not be loaded.
+                        self.nonces.raise_horizon(timestamp_of(expires_at));
+                        break;
+                    }
+                }
+                oldest = Some(expires_at);
+            }
+            if rows.len() >= capacity
+                && let Some(expires_at) = oldest
+            {
+                // Older rows were not read: refuse their timestamps.
+                self.nonces.raise_horizon(timestamp_of(expires_at));
+            }
+            let horizon = self.nonces.horizon();
+            if horizon >= now_secs && horizon - now_secs < 3 {
+                // The previous process accepted requests signed this very second: a request signed
+                // from now on has a later timestamp.
+                let next = secs_to_ms(horizon.saturating_add(1));
+                let wait = u64::try_from(next.saturating_sub(now_ms())).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Ok(())
+        })
     }
 
     /// Deletes token rows that expired more than `grace_ms` ago and expired nonces; returns the
     /// number of rows removed. Revoked or spent rows stay until they expire, so reuse of a spent
     /// refresh token is still recognised for as long as it could have been valid.
     pub async fn sweep(&self, grace_ms: i64) -> Result<u64, DbError> {
-        let now = now_ms();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
-            .bind(now.saturating_sub(grace_ms))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(sessions + nonces)
+        on_pool!(&self.pool, p => {
+            let now = now_ms();
+            let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now.saturating_sub(grace_ms))
+                .execute(p)
+                .await?
+                .rows_affected();
+            let nonces = sqlx::query("DELETE FROM nonces WHERE expires_at < $1")
+                .bind(now)
+                .execute(p)
+                .await?
+                .rows_affected();
+            Ok(sessions + nonces)
+        })
     }
 
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64, DbError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
+        on_pool!(&self.pool, p => {
+            Ok(sqlx::query("SELECT COUNT(*) FROM users")
+                .fetch_one(p)
+                .await?
+                .try_get(0)?)
+        })
     }
 
     /// Appends an entry to the hash-chained audit log and returns the stored row. The detail is
@@ -758,95 +1164,108 @@ impl Db {
         action: &str,
         detail: &serde_json::Value,
     ) -> Result<Option<AuditRow>, DbError> {
-        let mut detail = audit::clean_detail(detail);
-        if audit::NOISY_ACTIONS.contains(&action) {
-            match self.audit_budget.admit(actor, action, Instant::now()) {
-                audit::Admit::Count => return Ok(None),
-                audit::Admit::Write { suppressed: 0 } => {}
-                audit::Admit::Write { suppressed } => {
-                    if let Some(m) = detail.as_object_mut() {
-                        m.insert("suppressed".into(), suppressed.into());
+        on_pool!(&self.pool, p => {
+            let mut detail = audit::clean_detail(detail);
+            if audit::NOISY_ACTIONS.contains(&action) {
+                match self.audit_budget.admit(actor, action, Instant::now()) {
+                    audit::Admit::Count => return Ok(None),
+                    audit::Admit::Write { suppressed: 0 } => {}
+                    audit::Admit::Write { suppressed } => {
+                        if let Some(m) = detail.as_object_mut() {
+                            m.insert("suppressed".into(), suppressed.into());
+                        }
                     }
                 }
             }
-        }
-        let detail = serde_json::to_string(&detail)?;
-        let _guard = self.audit_lock.lock().await;
-        // IMMEDIATE takes the write lock now, so another process cannot interleave an append.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = append_audit_in(&mut tx, self.audit_key.get(), actor, action, detail).await?;
-        tx.commit().await?;
-        Ok(Some(row))
+            let detail = serde_json::to_string(&detail)?;
+            let _guard = self.audit_lock.lock().await;
+            // On SQLite, IMMEDIATE takes the write lock now; on PostgreSQL the update of the
+            // `audit_head` row locks it until commit. Either way another process cannot
+            // interleave an append.
+            let mut tx = p.begin_with(self.write_begin()).await?;
+            let row = append_audit_in!(&mut tx, self.audit_key.get(), actor, action, detail);
+            tx.commit().await?;
+            Ok(Some(row))
+        })
     }
 
     /// Chains audit rows with `key` from now on (set once; a second call is ignored). Rows
     /// written before without a key are sealed first by an `audit.keyed` row, whose keyed hash
     /// covers the last of them, so they cannot be rewritten unnoticed either.
     pub async fn use_audit_key(&self, key: AuditKey) -> Result<(), DbError> {
-        if self.audit_key.set(key).is_err() {
-            return Ok(());
-        }
-        let _guard = self.audit_lock.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let last = sqlx::query("SELECT scheme, hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(last) = last {
-            let scheme: i64 = last.try_get(0)?;
-            if scheme == audit::SCHEME_SHA256 {
-                let legacy: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log")
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
-                let head: String = last.try_get(1)?;
-                let detail = serde_json::to_string(&serde_json::json!({
-                    "legacy_rows": legacy,
-                    "legacy_head": head,
-                }))?;
-                append_audit_in(
-                    &mut tx,
-                    self.audit_key.get(),
-                    "system",
-                    audit::KEYED_ACTION,
-                    detail,
-                )
-                .await?;
+        on_pool!(&self.pool, p => {
+            if self.audit_key.set(key).is_err() {
+                return Ok(());
             }
-        }
-        tx.commit().await?;
-        Ok(())
+            let _guard = self.audit_lock.lock().await;
+            let mut tx = p.begin_with(self.write_begin()).await?;
+            let last = sqlx::query("SELECT scheme, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(last) = last {
+                let scheme: i64 = last.try_get(0)?;
+                if scheme == audit::SCHEME_SHA256 {
+                    let legacy: i64 = sqlx::query("SELECT COUNT(*) FROM audit_log")
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get(0)?;
+                    let head: String = last.try_get(1)?;
+                    let detail = serde_json::to_string(&serde_json::json!({
+                        "legacy_rows": legacy,
+                        "legacy_head": head,
+                    }))?;
+                    append_audit_in!(
+                        &mut tx,
+                        self.audit_key.get(),
+                        "system",
+                        audit::KEYED_ACTION,
+                        detail
+                    );
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Every audit row in id order.
     pub async fn audit_rows(&self) -> Result<Vec<AuditRow>, DbError> {
-        // A database older than migration 10 (read by `audit-log verify` without migrating)
-        // has no scheme column: all its rows are scheme 1.
-        let has_scheme: bool = sqlx::query(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'scheme'",
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        let sql = if has_scheme {
-            "SELECT id, at, actor, action, detail, prev_hash, hash, scheme FROM audit_log ORDER BY id"
-        } else {
-            "SELECT id, at, actor, action, detail, prev_hash, hash, 1 FROM audit_log ORDER BY id"
-        };
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    id: r.try_get(0)?,
-                    at_ms: r.try_get(1)?,
-                    actor: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    detail: r.try_get(4)?,
-                    prev_hash: r.try_get(5)?,
-                    hash: r.try_get(6)?,
-                    scheme: r.try_get(7)?,
-                })
+        on_pool!(&self.pool, p => {
+            // A database older than migration 10 (read by `audit-log verify` without migrating)
+            // has no scheme column: all its rows are scheme 1.
+            let has_scheme: bool = sqlx::query(match self.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT COUNT(*) > 0 FROM pragma_table_info('audit_log') WHERE name = 'scheme'"
+                }
+                Dialect::Postgres => {
+                    "SELECT COUNT(*) > 0 FROM information_schema.columns WHERE table_schema = \
+                     current_schema() AND table_name = 'audit_log' AND column_name = 'scheme'"
+                }
             })
-            .collect()
+            .fetch_one(p)
+            .await?
+            .try_get(0)?;
+            let sql = if has_scheme {
+                "SELECT id, at, actor, action, detail, prev_hash, hash, scheme FROM audit_log ORDER BY id"
+            } else {
+                "SELECT id, at, actor, action, detail, prev_hash, hash, 1 FROM audit_log ORDER BY id"
+            };
+            let rows = sqlx::query(sql).fetch_all(p).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditRow {
+                        id: r.try_get(0)?,
+                        at_ms: r.try_get(1)?,
+                        actor: r.try_get(2)?,
+                        action: r.try_get(3)?,
+                        detail: r.try_get(4)?,
+                        prev_hash: r.try_get(5)?,
+                        hash: r.try_get(6)?,
+                        scheme: r.try_get(7)?,
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Walks the audit chain (see [`audit::verify`]) with this database's audit key, if set.
@@ -861,7 +1280,7 @@ impl Db {
         anchor: Option<&audit::Anchor>,
     ) -> Result<ChainReport, DbError> {
         let rows = self.audit_rows().await?;
-        let issued = audit_issued(&self.pool).await?;
+        let issued = self.audit_issued().await?;
         Ok(audit::verify(
             rows,
             audit::VerifyWith {
@@ -875,29 +1294,64 @@ impl Db {
     /// Remembers a nonce until `expires_at_ms`. Returns `false` when it was already seen (a
     /// replay). Expired nonces are purged on the way.
     pub async fn remember_nonce(&self, nonce: &str, expires_at_ms: i64) -> Result<bool, DbError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM nonces WHERE expires_at < ?")
-            .bind(now_ms())
+        on_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM nonces WHERE expires_at < $1")
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            let fresh = sqlx::query(
+                "INSERT INTO nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+            )
+            .bind(nonce)
+            .bind(expires_at_ms)
             .execute(&mut *tx)
-            .await?;
-        let fresh = sqlx::query(
-            "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
-        )
-        .bind(nonce)
-        .bind(expires_at_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        tx.commit().await?;
-        Ok(fresh)
+            .await?
+            .rows_affected()
+                == 1;
+            tx.commit().await?;
+            Ok(fresh)
+        })
     }
 
     /// The pool, for the feature data layers beside this one (`crate::mfa::store`, and
     /// `crate::data::store`, which runs only SQL that `crate::data::query` builds from validated
     /// schemas).
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// How a transaction that writes starts: on SQLite with the write lock taken at once
+    /// (`BEGIN IMMEDIATE`), so it never fails half-way on a lock upgrade.
+    pub(crate) fn write_begin(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// The highest audit id ever issued: the `audit_head` row (migration 11), or on a SQLite
+    /// database older than it (read without migrating), `sqlite_sequence`.
+    async fn audit_issued(&self) -> Result<Option<i64>, DbError> {
+        on_pool!(&self.pool, p => {
+            let has_head: bool = sqlx::query_scalar(match self.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' \
+                     AND name = 'audit_head'"
+                }
+                Dialect::Postgres => "SELECT to_regclass('audit_head') IS NOT NULL",
+            })
+            .fetch_one(p)
+            .await?;
+            let sql = match (has_head, self.dialect()) {
+                (true, _) => "SELECT issued FROM audit_head",
+                (false, Dialect::Sqlite) => {
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
+                }
+                (false, Dialect::Postgres) => return Ok(None),
+            };
+            Ok(sqlx::query_scalar(sql).fetch_optional(p).await?)
+        })
     }
 
     /// Sets the time limit of one data query (at least a millisecond).
@@ -909,47 +1363,66 @@ impl Db {
     /// A connection of the data pool whose queries stop at the data query time limit (counted
     /// from now) or when the returned value is dropped.
     pub async fn data_conn(&self) -> Result<DataConn, DbError> {
-        let mut conn = self.data_pool.acquire().await?;
         let cancelled = Arc::new(AtomicBool::new(false));
         let limit = Duration::from_millis(self.data_query_ms.load(Ordering::Relaxed));
-        let deadline = Instant::now() + limit;
-        let flag = Arc::clone(&cancelled);
-        // The callback answers whether to go on: false interrupts the statement with
-        // SQLITE_INTERRUPT, which `DbError::is_overload` reports as overload.
-        conn.lock_handle()
-            .await?
-            .set_progress_handler(PROGRESS_STEPS, move || {
-                !flag.load(Ordering::Acquire) && Instant::now() < deadline
-            });
+        let conn = match &self.data_pool {
+            Pool::Sqlite(p) => {
+                let mut conn = p.acquire().await?;
+                let deadline = Instant::now() + limit;
+                let flag = Arc::clone(&cancelled);
+                // The callback answers whether to go on: false interrupts the statement with
+                // SQLITE_INTERRUPT, which `DbError::is_overload` reports as overload.
+                conn.lock_handle()
+                    .await?
+                    .set_progress_handler(PROGRESS_STEPS, move || {
+                        !flag.load(Ordering::Acquire) && Instant::now() < deadline
+                    });
+                PoolConn::Sqlite(conn)
+            }
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                // The server cancels a statement at the limit with query_canceled, which
+                // `DbError::is_overload` reports as overload. Set per lending: a connection
+                // returns to the pool with the limit of its last request.
+                let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+                sqlx::query(&format!("SET statement_timeout = {ms}"))
+                    .execute(&mut *conn)
+                    .await?;
+                PoolConn::Postgres(conn)
+            }
+        };
         Ok(DataConn { conn, cancelled })
     }
 
     /// Grants a role (idempotent).
     pub async fn grant_role(&self, user: UserId, role: &str) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)
-             ON CONFLICT (user_id, role) DO NOTHING",
-        )
-        .bind(user.0)
-        .bind(role)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        on_pool!(&self.pool, p => {
+            sqlx::query(
+                "INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, role) DO NOTHING",
+            )
+            .bind(user.0)
+            .bind(role)
+            .bind(now_ms())
+            .execute(p)
+            .await?;
+            Ok(())
+        })
     }
 
     /// Closes the pool (waits for connections to be returned). A writable database is first
     /// checkpointed, so a clean shutdown leaves everything in the main file: SQLite checkpoints
     /// on the last connection's close only when no other connection is closing at that moment.
     pub async fn close(&self) {
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
+        if let Pool::Sqlite(p) = &self.pool
+            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(p)
+                .await
         {
             tracing::debug!(error = %e, "checkpoint before close");
         }
-        self.data_pool.close().await;
-        self.pool.close().await;
+        on_pool!(&self.data_pool, p => p.close().await);
+        on_pool!(&self.pool, p => p.close().await);
     }
 }
 
@@ -957,12 +1430,14 @@ impl Db {
 impl Db {
     /// The platform a user logged in with.
     pub async fn user_platform(&self, user: UserId) -> Result<Option<String>, DbError> {
-        Ok(sqlx::query("SELECT platform FROM users WHERE id = ?")
-            .bind(user.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?)
+        on_pool!(&self.pool, p => {
+            Ok(sqlx::query("SELECT platform FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(p)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?)
+        })
     }
 
     /// Stores (or replaces) the user's encrypted phone number; `source` is `code` or
@@ -973,112 +1448,58 @@ impl Db {
         envelope: &[u8],
         source: &str,
     ) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO user_phones (user_id, envelope, source, bound_at) VALUES (?, ?, ?, ?)
+        on_pool!(&self.pool, p => {
+            sqlx::query(
+                "INSERT INTO user_phones (user_id, envelope, source, bound_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE SET envelope = excluded.envelope,
                  source = excluded.source, bound_at = excluded.bound_at",
-        )
-        .bind(user.0)
-        .bind(envelope)
-        .bind(source)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+            )
+            .bind(user.0)
+            .bind(envelope)
+            .bind(source)
+            .bind(now_ms())
+            .execute(p)
+            .await?;
+            Ok(())
+        })
     }
 
     /// The user's encrypted phone number, if bound.
     pub async fn phone_envelope(&self, user: UserId) -> Result<Option<Vec<u8>>, DbError> {
-        Ok(
-            sqlx::query("SELECT envelope FROM user_phones WHERE user_id = ?")
-                .bind(user.0)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?,
-        )
+        on_pool!(&self.pool, p => {
+            Ok(
+                sqlx::query("SELECT envelope FROM user_phones WHERE user_id = $1")
+                    .bind(user.0)
+                    .fetch_optional(p)
+                    .await?
+                    .map(|r| r.try_get(0))
+                    .transpose()?,
+            )
+        })
     }
-}
-
-async fn audit_issued(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
-    Ok(
-        sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
-            .fetch_optional(pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?,
-    )
-}
-
-async fn append_audit_in(
-    conn: &mut SqliteConnection,
-    key: Option<&AuditKey>,
-    actor: &str,
-    action: &str,
-    detail: String,
-) -> Result<AuditRow, DbError> {
-    let last = sqlx::query("SELECT hash, scheme FROM audit_log ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?;
-    let prev_hash: String = match &last {
-        Some(r) => r.try_get(0)?,
-        None => audit::GENESIS.to_owned(),
-    };
-    // An unkeyed row after keyed ones would read as a rewrite: refuse instead.
-    if key.is_none()
-        && let Some(r) = &last
-        && r.try_get::<i64, _>(1)? == audit::SCHEME_HMAC
-    {
-        return Err(DbError::AuditKeyNeeded);
-    }
-    // The next id after the highest ever issued, so a cut-off tail stays visible as a gap.
-    let issued: Option<i64> =
-        sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'")
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-    let id = issued.unwrap_or(0) + 1;
-    let at_ms = now_ms();
-    let (hash, scheme) = match key {
-        Some(key) => (
-            audit::keyed_entry_hash(key, id, at_ms, actor, action, &detail, &prev_hash),
-            audit::SCHEME_HMAC,
-        ),
-        None => (
-            audit::entry_hash(id, at_ms, actor, action, &detail, &prev_hash),
-            audit::SCHEME_SHA256,
-        ),
-    };
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash, scheme)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(at_ms)
-    .bind(actor)
-    .bind(action)
-    .bind(&detail)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .bind(scheme)
-    .execute(&mut *conn)
-    .await?;
-    Ok(AuditRow {
-        id,
-        at_ms,
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        detail,
-        prev_hash,
-        hash,
-        scheme,
-    })
 }
 
 #[cfg(test)]
 mod tests {
+    use sqlx::SqliteConnection;
+
     use super::*;
+
+    /// The SQLite pool of a database opened from a file.
+    fn sqlite(db: &Db) -> &SqlitePool {
+        match &db.pool {
+            Pool::Sqlite(p) => p,
+            Pool::Postgres(_) => panic!("a file database is SQLite"),
+        }
+    }
+
+    /// The SQLite connection of a data connection.
+    fn data_sqlite(conn: &mut DataConn) -> &mut SqliteConnection {
+        match conn.conn() {
+            PoolConn::Sqlite(c) => c,
+            PoolConn::Postgres(_) => panic!("a file database is SQLite"),
+        }
+    }
 
     fn test_audit_key() -> AuditKey {
         AuditKey::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8").unwrap()
@@ -1105,7 +1526,8 @@ mod tests {
             .await
             .unwrap();
         sqlx::raw_sql(
-            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;",
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;
+             DROP TRIGGER IF EXISTS audit_head_no_rewind;",
         )
         .execute(&mut conn)
         .await
@@ -1153,7 +1575,7 @@ mod tests {
                 };
                 let hash = audit::entry_hash(id, at, &actor, &action, &detail, &prev);
                 sqlx::query(
-                    "UPDATE audit_log SET detail = ?, prev_hash = ?, hash = ?, scheme = ? WHERE id = ?",
+                    "UPDATE audit_log SET detail = $1, prev_hash = $2, hash = $3, scheme = $4 WHERE id = $5",
                 )
                 .bind(&detail)
                 .bind(&prev)
@@ -1179,7 +1601,7 @@ mod tests {
         let mut prev = audit::GENESIS.to_owned();
         for (id, at, actor, action, detail) in rows {
             let hash = audit::entry_hash(id, at, &actor, &action, &detail, &prev);
-            sqlx::query("UPDATE audit_log SET prev_hash = ?, hash = ?, scheme = 1 WHERE id = ?")
+            sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2, scheme = 1 WHERE id = $3")
                 .bind(&prev)
                 .bind(&hash)
                 .bind(id)
@@ -1197,7 +1619,7 @@ mod tests {
     }
 
     /// Regression (round 2, item 6), second attack: delete the tail and lower
-    /// `sqlite_sequence`. The database alone cannot tell; the anchor exported before can.
+    /// `audit_head`. The database alone cannot tell; the anchor exported before can.
     #[tokio::test]
     async fn a_cut_off_tail_with_the_sequence_lowered_fails_against_the_anchor() {
         let dir = tempfile::tempdir().unwrap();
@@ -1212,7 +1634,7 @@ mod tests {
             .execute(&mut conn)
             .await
             .unwrap();
-        sqlx::query("UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit_log'")
+        sqlx::query("UPDATE audit_head SET issued = 3")
             .execute(&mut conn)
             .await
             .unwrap();
@@ -1285,7 +1707,7 @@ mod tests {
         let db = Db::open(&dir.path().join("t.db")).await.unwrap();
         db.set_data_query_timeout(Duration::from_millis(200));
         let mut conn = db.data_conn().await.unwrap();
-        let e = match sqlx::query(ENDLESS).fetch_one(conn.conn()).await {
+        let e = match sqlx::query(ENDLESS).fetch_one(data_sqlite(&mut conn)).await {
             Ok(_) => panic!("an endless query ended"),
             Err(e) => DbError::from(e),
         };
@@ -1307,7 +1729,7 @@ mod tests {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
                 let mut conn = db.data_conn().await.unwrap();
-                let _ = sqlx::query(ENDLESS).fetch_one(conn.conn()).await;
+                let _ = sqlx::query(ENDLESS).fetch_one(data_sqlite(&mut conn)).await;
             }));
         }
         // Every data connection is busy; the session pool is not affected.
@@ -1318,7 +1740,10 @@ mod tests {
         }
         // Within the acquire timeout (2 s), far below the hour of the time limit.
         let mut conn = db.data_conn().await.unwrap();
-        sqlx::query("SELECT 1").execute(conn.conn()).await.unwrap();
+        sqlx::query("SELECT 1")
+            .execute(data_sqlite(&mut conn))
+            .await
+            .unwrap();
         drop(conn);
         db.close().await;
     }
@@ -1370,11 +1795,11 @@ mod tests {
         }
         assert!(db.verify_audit().await.unwrap().is_intact());
         let upd = sqlx::query("UPDATE audit_log SET actor = 'x' WHERE id = 2")
-            .execute(&db.pool)
+            .execute(sqlite(&db))
             .await;
         assert!(upd.is_err());
         let del = sqlx::query("DELETE FROM audit_log WHERE id = 3")
-            .execute(&db.pool)
+            .execute(sqlite(&db))
             .await;
         assert!(del.is_err());
         assert_eq!(db.audit_rows().await.unwrap().len(), 3);

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, ServerSettings};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Location};
 use crate::http::{AppOptions, AppState, app};
 use crate::platform::Platforms;
 use crate::platform::alipay::AlipayClient;
@@ -74,6 +74,9 @@ pub struct DevOptions {
     /// Where the database and the certificate go; a temporary directory (removed when the server
     /// stops) when `None`.
     pub data_dir: Option<PathBuf>,
+    /// A database URL (`--database-url`): PostgreSQL instead of a SQLite file in the data
+    /// directory (uploads stay in the data directory).
+    pub database_url: Option<String>,
     /// Per-address rate limits; the defaults when `None`.
     pub limits: Option<crate::config::LimitSettings>,
     /// Hosts rich-text images may come from (`[server] rich_text_image_hosts` of the file given
@@ -91,8 +94,10 @@ pub struct Running {
     pub cert_fingerprint: Option<String>,
     /// Where `--dev` wrote its certificate as PEM, for `curl --cacert`.
     pub cert_pem_path: Option<PathBuf>,
-    /// The SQLite file.
-    pub database: PathBuf,
+    /// The database.
+    pub database: Location,
+    /// The data directory of `--dev` (its keys, certificate and, with SQLite, the database).
+    pub data_dir: Option<PathBuf>,
     /// Whether the data directory is removed at exit.
     pub data_is_temporary: bool,
     /// The fake platform's base URL (`--dev` only).
@@ -189,8 +194,11 @@ pub async fn start_dev_with(
         let path = t.path().to_path_buf();
         (Some(t), path)
     };
-    let database = data_dir.join("miniguard.db");
-    let db = Db::open(&database).await?;
+    let database = match &options.database_url {
+        Some(url) => Location::from_url(url, &data_dir.join("uploads"))?,
+        None => Location::Sqlite(data_dir.join("miniguard.db")),
+    };
+    let db = Db::open_at(&database).await?;
     db.use_audit_key(dev_audit_key(&data_dir)?).await?;
     crate::data::store::install(&db, &collections).await?;
 
@@ -238,6 +246,7 @@ pub async fn start_dev_with(
         cert_fingerprint: Some(cert.fingerprint()),
         cert_pem_path: Some(cert_pem_path),
         database,
+        data_dir: Some(data_dir.clone()),
         data_is_temporary: temp_dir.is_some(),
         fake_platform_url: Some(fake.base_url()),
         listener,
@@ -301,15 +310,14 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         secret,
         PLATFORM_TIMEOUT,
     )?;
-    if let Some(parent) = settings
-        .database
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
+    let location = settings.location()?;
+    if let Location::Sqlite(path) = &location
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
     {
         create_dir(parent)?;
     }
     let audit_key = settings.audit_key()?;
-    let db = Db::open(&settings.database).await?;
+    let db = Db::open_at(&location).await?;
     db.use_audit_key(audit_key).await?;
     crate::data::store::install(&db, &settings.collections).await?;
     let listener = TcpListener::bind(settings.listen)
@@ -353,7 +361,8 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
         url: format!("{scheme}://{local_addr}"),
         cert_fingerprint: transport.1,
         cert_pem_path: None,
-        database: settings.database.clone(),
+        database: location,
+        data_dir: None,
         data_is_temporary: false,
         fake_platform_url: None,
         listener,
@@ -564,6 +573,7 @@ mod tests {
         let r = start_dev(DevOptions {
             listen: "0.0.0.0:0".parse().unwrap(),
             data_dir: None,
+            database_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         })
@@ -576,6 +586,7 @@ mod tests {
         let running = start_dev(DevOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
+            database_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         })
@@ -583,7 +594,9 @@ mod tests {
         .unwrap();
         assert!(running.url.starts_with("https://127.0.0.1:"));
         assert!(running.data_is_temporary);
-        let db = running.database.clone();
+        let Location::Sqlite(db) = running.database.clone() else {
+            panic!("--dev without a URL is SQLite")
+        };
         assert!(db.exists());
         running.run_until(async {}).await.unwrap();
         assert!(!db.exists(), "the throwaway data directory is removed");

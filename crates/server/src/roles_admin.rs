@@ -9,7 +9,7 @@
 
 use sqlx::Row as _;
 
-use crate::db::{Db, DbError, UserId, now_ms};
+use crate::db::{Db, DbError, UserId, now_ms, on_pool};
 
 /// Longest role name accepted.
 pub const MAX_ROLE_LEN: usize = 64;
@@ -56,91 +56,99 @@ pub struct RoleGrant {
 }
 
 async fn ensure_user(db: &Db, user: UserId) -> Result<(), RoleError> {
-    let found = sqlx::query("SELECT 1 FROM users WHERE id = ?")
-        .bind(user.0)
-        .fetch_optional(db.pool())
-        .await?;
-    if found.is_none() {
-        return Err(RoleError::NoSuchUser(user.0));
-    }
-    Ok(())
+    on_pool!(db.pool(), p => {
+        let found = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(p)
+            .await?;
+        if found.is_none() {
+            return Err(RoleError::NoSuchUser(user.0));
+        }
+        Ok(())
+    })
 }
 
 /// Grants `role` to `user`. `Ok(true)` when it was granted now, `Ok(false)` when the user
 /// already held it (nothing changes, nothing is logged).
 pub async fn grant(db: &Db, user: UserId, role: &str) -> Result<bool, RoleError> {
-    if !valid_role_name(role) {
-        return Err(RoleError::InvalidRole);
-    }
-    ensure_user(db, user).await?;
-    let added = sqlx::query(
-        "INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)
-         ON CONFLICT (user_id, role) DO NOTHING",
-    )
-    .bind(user.0)
-    .bind(role)
-    .bind(now_ms())
-    .execute(db.pool())
-    .await?
-    .rows_affected()
-        == 1;
-    if added {
-        db.append_audit(
-            "cli",
-            "role.granted",
-            &serde_json::json!({ "user_id": user.0, "role": role }),
+    on_pool!(db.pool(), p => {
+        if !valid_role_name(role) {
+            return Err(RoleError::InvalidRole);
+        }
+        ensure_user(db, user).await?;
+        let added = sqlx::query(
+            "INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, role) DO NOTHING",
         )
-        .await?;
-    }
-    Ok(added)
+        .bind(user.0)
+        .bind(role)
+        .bind(now_ms())
+        .execute(p)
+        .await?
+        .rows_affected()
+            == 1;
+        if added {
+            db.append_audit(
+                "cli",
+                "role.granted",
+                &serde_json::json!({ "user_id": user.0, "role": role }),
+            )
+            .await?;
+        }
+        Ok(added)
+    })
 }
 
 /// Revokes `role` from `user`. `Ok(true)` when it was revoked now, `Ok(false)` when the user
 /// did not hold it.
 pub async fn revoke(db: &Db, user: UserId, role: &str) -> Result<bool, RoleError> {
-    if !valid_role_name(role) {
-        return Err(RoleError::InvalidRole);
-    }
-    ensure_user(db, user).await?;
-    let removed = sqlx::query("DELETE FROM user_roles WHERE user_id = ? AND role = ?")
-        .bind(user.0)
-        .bind(role)
-        .execute(db.pool())
-        .await?
-        .rows_affected()
-        == 1;
-    if removed {
-        db.append_audit(
-            "cli",
-            "role.revoked",
-            &serde_json::json!({ "user_id": user.0, "role": role }),
-        )
-        .await?;
-    }
-    Ok(removed)
+    on_pool!(db.pool(), p => {
+        if !valid_role_name(role) {
+            return Err(RoleError::InvalidRole);
+        }
+        ensure_user(db, user).await?;
+        let removed = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+            .bind(user.0)
+            .bind(role)
+            .execute(p)
+            .await?
+            .rows_affected()
+            == 1;
+        if removed {
+            db.append_audit(
+                "cli",
+                "role.revoked",
+                &serde_json::json!({ "user_id": user.0, "role": role }),
+            )
+            .await?;
+        }
+        Ok(removed)
+    })
 }
 
 /// Every role held, by user id then role; only `user`'s when given.
 pub async fn list(db: &Db, user: Option<UserId>) -> Result<Vec<RoleGrant>, RoleError> {
-    let rows = sqlx::query(
-        "SELECT r.user_id, u.platform, r.role, r.granted_at
+    on_pool!(db.pool(), p => {
+        let rows = sqlx::query(
+            "SELECT r.user_id, u.platform, r.role, r.granted_at
          FROM user_roles r JOIN users u ON u.id = r.user_id
-         WHERE ?1 IS NULL OR r.user_id = ?1
+         WHERE $1 IS NULL OR r.user_id = $1
          ORDER BY r.user_id, r.role",
-    )
-    .bind(user.map(|u| u.0))
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RoleGrant {
-                user: UserId(r.try_get(0)?),
-                platform: r.try_get(1)?,
-                role: r.try_get(2)?,
-                granted_at_ms: r.try_get(3)?,
+        )
+        .bind(user.map(|u| u.0))
+        .fetch_all(p)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RoleGrant {
+                    user: UserId(r.try_get(0)?),
+                    platform: r.try_get(1)?,
+                    role: r.try_get(2)?,
+                    granted_at_ms: r.try_get(3)?,
+                })
             })
-        })
-        .collect()
+            .collect()
+    })
 }
 
 #[cfg(test)]

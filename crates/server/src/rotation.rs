@@ -16,7 +16,7 @@
 //!    half-written one. Old keys stay in the file.
 //! 2. **Re-encrypt** ([`reencrypt`]): every envelope column the server writes ([`targets`]: the
 //!    collections' `encrypted` fields, `platform_session_keys`, `storage_keys`, `user_phones`,
-//!    `mfa_totp.secret`, `sessions.signing_key`) is walked in `rowid` order in batches; envelopes
+//!    `mfa_totp.secret`, `sessions.signing_key`) is walked in key order in batches; envelopes
 //!    under an older key are opened and sealed again under the newest key with the *same*
 //!    associated data, and each batch is written in one transaction. An envelope already under the
 //!    newest key is skipped ([`Keyring::needs_reencrypt`]), so rerunning after a crash (or a
@@ -47,7 +47,7 @@ use sqlx::Row as _;
 use zeroize::Zeroizing;
 
 use crate::data::Collections;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Dialect, on_pool};
 
 /// Why a rotation step failed. Messages never contain key material or plaintext.
 #[derive(Debug, thiserror::Error)]
@@ -100,18 +100,23 @@ pub struct Target {
     pub column: String,
     id_column: String,
     id_kind: IdKind,
+    /// The unique column the walk pages by (its primary key) and whether it is text.
+    key_column: String,
+    key_text: bool,
     /// Table and column names in the associated data.
     aad_table: String,
     aad_column: String,
 }
 
 impl Target {
-    fn fixed(table: &str, column: &str, id_column: &str, id_kind: IdKind) -> Self {
+    fn fixed(table: &str, column: &str, id_column: &str, id_kind: IdKind, key: &str) -> Self {
         Self {
             table: table.into(),
             column: column.into(),
             id_column: id_column.into(),
             id_kind,
+            key_column: key.into(),
+            key_text: false,
             aad_table: table.into(),
             aad_column: column.into(),
         }
@@ -122,11 +127,29 @@ impl Target {
 /// Names come from this list and from checked schema names only (`[a-z][a-z0-9_]*`).
 pub fn targets(collections: &Collections) -> Vec<Target> {
     let mut out = vec![
-        Target::fixed("platform_session_keys", "envelope", "user_id", IdKind::Int),
-        Target::fixed("storage_keys", "envelope", "user_id", IdKind::Int),
-        Target::fixed("user_phones", "envelope", "user_id", IdKind::Int),
-        Target::fixed("mfa_totp", "secret", "user_id", IdKind::Int),
-        Target::fixed("sessions", "signing_key", "token_hash", IdKind::HexBlob),
+        Target::fixed(
+            "platform_session_keys",
+            "envelope",
+            "user_id",
+            IdKind::Int,
+            "user_id",
+        ),
+        Target::fixed(
+            "storage_keys",
+            "envelope",
+            "user_id",
+            IdKind::Int,
+            "user_id",
+        ),
+        Target::fixed("user_phones", "envelope", "user_id", IdKind::Int, "user_id"),
+        Target::fixed("mfa_totp", "secret", "user_id", IdKind::Int, "user_id"),
+        Target::fixed(
+            "sessions",
+            "signing_key",
+            "token_hash",
+            IdKind::HexBlob,
+            "id",
+        ),
     ];
     for c in collections.by_name.values() {
         for f in c.stored_fields().filter(|f| f.encrypted) {
@@ -135,6 +158,8 @@ pub fn targets(collections: &Collections) -> Vec<Target> {
                 column: f.column(),
                 id_column: "id".into(),
                 id_kind: IdKind::Text,
+                key_column: "id".into(),
+                key_text: true,
                 aad_table: c.table(),
                 aad_column: f.name.clone(),
             });
@@ -151,7 +176,20 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn row_id(kind: IdKind, row: &sqlx::sqlite::SqliteRow) -> Result<String, sqlx::Error> {
+/// Where a walk over a table is: after this key.
+#[derive(Clone, Debug)]
+enum Cursor {
+    Int(i64),
+    Text(String),
+}
+
+fn row_id<R: sqlx::Row>(kind: IdKind, row: &R) -> Result<String, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     Ok(match kind {
         IdKind::Int => row.try_get::<i64, _>(1)?.to_string(),
         IdKind::HexBlob => hex(&row.try_get::<Vec<u8>, _>(1)?),
@@ -187,13 +225,16 @@ pub async fn key_usage(db: &Db, collections: &Collections) -> Result<Vec<Usage>,
             c = t.column,
             t = t.table
         );
-        let rows = sqlx::query(&sql).fetch_all(db.pool()).await?;
-        for row in rows {
-            match row
-                .try_get::<Vec<u8>, _>(0)
-                .ok()
-                .and_then(|e| key_id_of(&e).ok())
-            {
+        let envelopes: Vec<Option<Vec<u8>>> = on_pool!(db.pool(), p => {
+            sqlx::query(&sql)
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<Vec<u8>, _>(0).ok())
+                .collect()
+        });
+        for envelope in envelopes {
+            match envelope.and_then(|e| key_id_of(&e).ok()) {
                 Some(id) => *usage.by_key.entry(id).or_default() += 1,
                 None => usage.malformed += 1,
             }
@@ -204,11 +245,16 @@ pub async fn key_usage(db: &Db, collections: &Collections) -> Result<Vec<Usage>,
 }
 
 async fn table_exists(db: &Db, table: &str) -> Result<bool, RotationError> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(table)
-            .fetch_one(db.pool())
-            .await?;
+    let sql = match db.dialect() {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        }
+    };
+    let n: i64 = on_pool!(db.pool(), p => {
+        sqlx::query_scalar(sql).bind(table).fetch_one(p).await?
+    });
     Ok(n > 0)
 }
 
@@ -240,31 +286,50 @@ pub async fn reencrypt(
             continue;
         }
         let select = format!(
-            "SELECT rowid, \"{id}\", \"{c}\" FROM \"{t}\" WHERE rowid > ? AND \"{c}\" IS NOT NULL \
-             ORDER BY rowid LIMIT ?",
+            "SELECT \"{k}\", \"{id}\", \"{c}\" FROM \"{t}\" \
+             WHERE \"{k}\" > $1 AND \"{c}\" IS NOT NULL ORDER BY \"{k}\" LIMIT $2",
+            k = t.key_column,
             id = t.id_column,
             c = t.column,
             t = t.table
         );
         let update = format!(
-            "UPDATE \"{t}\" SET \"{c}\" = ? WHERE rowid = ? AND \"{c}\" = ?",
+            "UPDATE \"{t}\" SET \"{c}\" = $1 WHERE \"{k}\" = $2 AND \"{c}\" = $3",
+            k = t.key_column,
             c = t.column,
             t = t.table
         );
-        let mut after = 0_i64;
+        // Below every key: record ids are never empty, integer keys are ids from 1.
+        let mut after = if t.key_text {
+            Cursor::Text(String::new())
+        } else {
+            Cursor::Int(i64::MIN)
+        };
         loop {
-            let rows = sqlx::query(&select)
-                .bind(after)
-                .bind(batch)
-                .fetch_all(db.pool())
-                .await?;
-            let Some(last) = rows.last() else { break };
-            after = last.try_get(0)?;
+            let (rows, next) = on_pool!(db.pool(), p => {
+                let q = sqlx::query(&select);
+                let q = match &after {
+                    Cursor::Int(n) => q.bind(*n),
+                    Cursor::Text(s) => q.bind(s.clone()),
+                };
+                let rows = q.bind(batch).fetch_all(p).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                let mut next = None;
+                for row in &rows {
+                    next = Some(if t.key_text {
+                        Cursor::Text(row.try_get(0)?)
+                    } else {
+                        Cursor::Int(row.try_get(0)?)
+                    });
+                    let envelope: Vec<u8> = row.try_get(2)?;
+                    out.push((next.clone(), row_id(t.id_kind, row)?, envelope));
+                }
+                (out, next)
+            });
+            let Some(next) = next else { break };
+            after = next;
             let mut changes = Vec::new();
-            for row in &rows {
-                let rowid: i64 = row.try_get(0)?;
-                let id = row_id(t.id_kind, row)?;
-                let envelope: Vec<u8> = row.try_get(2)?;
+            for (key, id, envelope) in rows {
                 let fail = |cause| RotationError::Envelope {
                     table: t.table.clone(),
                     column: t.column.clone(),
@@ -282,20 +347,23 @@ pub async fn reencrypt(
                     break;
                 }
                 let sealed = keyring.reencrypt(&envelope, &aad).map_err(fail)?;
-                changes.push((rowid, sealed, envelope));
+                changes.push((key, sealed, envelope));
             }
             let stopped = limit.is_some_and(|l| progress.reencrypted + changes.len() as u64 >= l);
             if !changes.is_empty() {
-                let mut tx = db.pool().begin().await?;
-                for (rowid, sealed, old) in &changes {
-                    sqlx::query(&update)
-                        .bind(sealed.as_slice())
-                        .bind(rowid)
-                        .bind(old.as_slice())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
+                on_pool!(db.pool(), p => {
+                    let mut tx = p.begin().await?;
+                    for (key, sealed, old) in &changes {
+                        let q = sqlx::query(&update).bind(sealed.as_slice());
+                        let q = match key {
+                            Some(Cursor::Int(n)) => q.bind(*n),
+                            Some(Cursor::Text(s)) => q.bind(s.as_str()),
+                            None => continue,
+                        };
+                        q.bind(old.as_slice()).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                });
                 progress.reencrypted += changes.len() as u64;
             }
             if stopped {

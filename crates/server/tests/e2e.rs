@@ -17,7 +17,6 @@ use miniguard_server::tls::DevCertificate;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::Value;
-use sqlx::Connection as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -199,10 +198,10 @@ async fn dev_login_through_the_fake_platform_finds_the_same_user_twice() {
         "a new token on every login"
     );
 
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     assert_eq!(db.count_users().await.unwrap(), 1);
     db.close().await;
-    let rows = audit(&server.db_path).await;
+    let rows = audit(&server.db).await;
     let verified: Vec<&Value> = rows
         .iter()
         .filter(|(a, _)| a == "login.success")
@@ -214,7 +213,7 @@ async fn dev_login_through_the_fake_platform_finds_the_same_user_twice() {
     assert_eq!(verified[1]["new_user"], false);
     assert_eq!(verified[0]["ip"], "127.0.0.1");
 
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     let alice = db
         .find_user("wechat", &dev_openid(APPID, "alice"))
         .await
@@ -256,7 +255,7 @@ async fn bad_codes_map_to_generic_problems_and_are_audited() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["type"], "about:blank");
 
-    let reasons: Vec<String> = audit(&server.db_path)
+    let reasons: Vec<String> = audit(&server.db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "login.failure")
@@ -281,40 +280,46 @@ async fn the_audit_chain_verifies_and_a_tampered_row_is_detected() {
     for code in ["dev:dan", "bad-code", "dev:erin", "dev:dan:2"] {
         server.login(code).await;
     }
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     let report = db.verify_audit().await.unwrap();
     assert!(report.is_intact(), "{:?}", report.problems);
     assert_eq!(report.rows, 4);
     db.close().await;
 
     // Someone with the database file removes the guard and rewrites a failure as a success.
-    let url = format!("sqlite://{}", server.db_path.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let blocked = sqlx::query("UPDATE audit_log SET action = 'login.success' WHERE id = 2")
-        .execute(&mut conn)
+    let mut conn = Raw::connect(&server.db).await;
+    let blocked = conn
+        .execute(
+            "UPDATE audit_log SET action = 'login.success' WHERE id = 2",
+            &[],
+        )
         .await;
     assert!(blocked.is_err(), "the table is append-only");
-    sqlx::raw_sql(
+    conn.script(if conn.is_postgres() {
+        "DROP TRIGGER audit_log_no_update ON audit_log;
+         DROP TRIGGER audit_log_no_delete ON audit_log;
+         UPDATE audit_log SET action = 'login.success' WHERE id = 2;"
+    } else {
         "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
-         UPDATE audit_log SET action = 'login.success' WHERE id = 2;",
-    )
-    .execute(&mut conn)
+         UPDATE audit_log SET action = 'login.success' WHERE id = 2;"
+    })
     .await
     .unwrap();
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     let report = db.verify_audit().await.unwrap();
     assert!(!report.is_intact());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert!(report.problems[0].to_string().contains("row 2"));
 
     // Put it back: intact again. Then delete a row instead.
-    sqlx::query("UPDATE audit_log SET action = 'login.failure' WHERE id = 2")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    conn.execute(
+        "UPDATE audit_log SET action = 'login.failure' WHERE id = 2",
+        &[],
+    )
+    .await
+    .unwrap();
     assert!(db.verify_audit().await.unwrap().is_intact());
-    sqlx::query("DELETE FROM audit_log WHERE id = 3")
-        .execute(&mut conn)
+    conn.execute("DELETE FROM audit_log WHERE id = 3", &[])
         .await
         .unwrap();
     let report = db.verify_audit().await.unwrap();
@@ -326,7 +331,7 @@ async fn the_audit_chain_verifies_and_a_tampered_row_is_detected() {
             .any(|p| p.to_string().contains("missing"))
     );
     db.close().await;
-    conn.close().await.unwrap();
+    conn.close().await;
     server.stop().await;
 }
 
@@ -337,14 +342,14 @@ async fn behind_a_proxy_forwarded_for_is_believed_only_from_the_proxy() {
     server
         .login_via_proxy("dev:frank", "6.6.6.6, 198.51.100.7")
         .await;
-    let rows = audit(&server.db_path).await;
+    let rows = audit(&server.db).await;
     assert_eq!(rows[0].1["ip"], "198.51.100.7");
     server.stop().await;
 
     // Another address is the proxy: what we send in X-Forwarded-For is ignored.
     let server = TestServer::start_with(false, vec!["10.9.9.9".parse().unwrap()]).await;
     server.login_via_proxy("dev:frank", "198.51.100.7").await;
-    let rows = audit(&server.db_path).await;
+    let rows = audit(&server.db).await;
     assert_eq!(rows[0].1["ip"], "127.0.0.1");
     server.stop().await;
 }
@@ -481,7 +486,7 @@ async fn logins_over_the_rate_get_429_without_touching_the_platform_or_the_audit
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // Three failures audited, nothing for the refused request.
-    assert_eq!(audit(&server.db_path).await.len(), 3);
+    assert_eq!(audit(&server.db).await.len(), 3);
     server.stop().await;
 }
 
@@ -491,7 +496,7 @@ async fn the_session_key_is_stored_encrypted_and_bound_to_its_user() {
     let (status, _, body) = server.login("dev:ivy").await;
     assert_eq!(status, StatusCode::OK);
     let user = body["user"]["id"].as_i64().unwrap();
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     let user_id = miniguard_server::db::UserId(user);
     let envelope = db.session_key_envelope(user_id).await.unwrap().unwrap();
     db.close().await;
@@ -544,7 +549,7 @@ async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_login() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let actions: Vec<String> = audit(&server.db_path)
+    let actions: Vec<String> = audit(&server.db)
         .await
         .into_iter()
         .map(|(a, _)| a)
@@ -692,7 +697,7 @@ async fn requests_must_be_signed_fresh_and_used_once() {
         "still logged in"
     );
 
-    let rejected: Vec<String> = audit(&server.db_path)
+    let rejected: Vec<String> = audit(&server.db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "auth.signature_rejected")
@@ -755,7 +760,7 @@ async fn each_user_has_one_storage_key_kept_encrypted() {
     assert_eq!(get_key(kim_again).await, first);
     assert_ne!(get_key(lee).await["key"], first["key"]);
     // At rest it is an envelope bound to Kim's row, not the key.
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     let user = miniguard_server::db::UserId(kim["user"]["id"].as_i64().unwrap());
     let (_, envelope) = db.storage_key(user).await.unwrap().unwrap();
     db.close().await;

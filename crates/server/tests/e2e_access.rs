@@ -165,6 +165,8 @@ struct World {
     staff: UserId,
     staff_up: UserId,
     _dir: tempfile::TempDir,
+    /// Dropped with the world: its database goes last.
+    _store: std::sync::Arc<TestDb>,
 }
 
 async fn with_totp(db: &Db, user: UserId) {
@@ -179,7 +181,8 @@ async fn with_totp(db: &Db, user: UserId) {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("miniguard.db")).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     let clock = MfaClock::adjustable();
     let options = AppOptions {
         general_rate: Rate::new(60_000, 10_000),
@@ -223,6 +226,7 @@ async fn world() -> World {
         staff,
         staff_up,
         _dir: dir,
+        _store: store,
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{APPID, SECRET, TestServer, client_config, test_keyring, test_options};
+use common::{APPID, SECRET, TestDb, TestServer, client_config, test_keyring, test_options};
 use miniguard_server::db::Db;
 use miniguard_server::platform::fake::FakeWeChat;
 use miniguard_server::platform::wechat::WeChatClient;
@@ -28,8 +28,8 @@ const WAIT: Duration = Duration::from_secs(10);
 
 async fn start(limits: ConnectionLimits) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
         .unwrap();
@@ -61,7 +61,7 @@ async fn start(limits: ConnectionLimits) -> TestServer {
         port,
         cert: cert.cert.clone(),
         fake,
-        db_path,
+        db: store,
         stop: Some(stop),
         task: Some(task),
         _dir: dir,

@@ -12,7 +12,6 @@ use miniguard_server::data::sanitize::sanitize_rich_text;
 use miniguard_server::db::{Db, UserId};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::{Connection as _, Row as _};
 use tokio::sync::oneshot;
 
 mod common;
@@ -71,7 +70,7 @@ async fn user(server: &TestServer, name: &str, roles: &[&str]) -> User {
     assert_eq!(status, StatusCode::OK, "{session}");
     let id = session["user"]["id"].as_i64().unwrap();
     if !roles.is_empty() {
-        let db = Db::open(&server.db_path).await.unwrap();
+        let db = Db::open_at(&server.db).await.unwrap();
         for r in roles {
             db.grant_role(UserId(id), r).await.unwrap();
         }
@@ -217,16 +216,13 @@ async fn crud_with_every_field_type_and_encryption_at_rest() {
     assert_eq!(got, created);
 
     // At rest: the encrypted field is an envelope bound to table, field and record id.
-    let mut conn =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", server.db_path.display()))
-            .await
-            .unwrap();
-    let row = sqlx::query("SELECT f_secret, f_hidden FROM c_things WHERE id = ?")
-        .bind(&id)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let envelope: Vec<u8> = row.get(0);
+    let mut conn = Raw::connect(&server.db).await;
+    let envelope = conn
+        .blob(
+            "SELECT f_secret FROM c_things WHERE id = $1",
+            &[RawVal::Text(&id)],
+        )
+        .await;
     assert!(!envelope.windows(b"s3cret".len()).any(|w| w == b"s3cret"));
     assert_eq!(envelope[0], 1, "envelope version");
     assert_eq!(&envelope[1..5], &1u32.to_be_bytes(), "key id");
@@ -242,9 +238,14 @@ async fn crud_with_every_field_type_and_encryption_at_rest() {
             )
             .is_err()
     );
-    let hidden: String = row.get(1);
+    let hidden = conn
+        .text(
+            "SELECT f_hidden FROM c_things WHERE id = $1",
+            &[RawVal::Text(&id)],
+        )
+        .await;
     assert_eq!(hidden, "only rules see this");
-    conn.close().await.unwrap();
+    conn.close().await;
 
     // Update: typed, partial; the read-only field refuses a change.
     let path = format!("/v1/collections/things/records/{id}");
@@ -757,7 +758,7 @@ async fn authorization_table_roles_actions_collections_and_idor() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(error_fields(&body), ["owner"]);
     // Denials of existing records are audited.
-    let denied: Vec<Value> = audit(&server.db_path)
+    let denied: Vec<Value> = audit(&server.db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "authz.denied")
@@ -920,10 +921,13 @@ async fn dev_server_serves_the_collections_of_its_config_file() {
     std::fs::write(&config, CONFIG).unwrap();
     let collections = ServerSettings::collections_from_file(&config).unwrap();
     assert!(collections.get("orders").is_some());
+    // On PostgreSQL when the tests are (`--dev --database-url`).
+    let store = TestDb::new(dir.path()).await;
     let running = start_dev_with(
         DevOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
+            database_url: store.database_url(),
             limits: None,
             rich_text_image_hosts: Vec::new(),
         },

@@ -10,7 +10,7 @@ use miniguard_crypto::signing::generate_nonce;
 use miniguard_crypto::{AssociatedData, Key, KeyId, Keyring, RequestParts, SigningKey};
 use miniguard_server::data::Collections;
 use miniguard_server::data::store::install;
-use miniguard_server::db::Db;
+use miniguard_server::db::{Db, Location};
 use miniguard_server::platform::fake::FakeWeChat;
 use miniguard_server::platform::wechat::WeChatClient;
 use miniguard_server::rotation::{self, RotationError};
@@ -20,7 +20,6 @@ use miniguard_server::{AppState, app};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sqlx::{Connection as _, Row as _};
 use tokio::sync::oneshot;
 
 mod common;
@@ -53,8 +52,8 @@ async fn start_serving(
     keyring: Keyring,
     collections: Collections,
 ) -> (TestServer, String) {
-    let db_path = dir.join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
+    let store = TestDb::new(dir).await;
+    let db = Db::open_at(&store).await.unwrap();
     install(&db, &collections).await.unwrap();
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
@@ -87,7 +86,7 @@ async fn start_serving(
         port,
         cert: cert.cert.clone(),
         fake,
-        db_path,
+        db: store,
         stop: Some(stop),
         task: Some(task),
         _dir: tempfile::tempdir().unwrap(),
@@ -172,6 +171,8 @@ async fn totals(db: &Db) -> std::collections::BTreeMap<KeyId, u64> {
 #[tokio::test]
 async fn rotation_reencrypts_everything_resumes_and_retires_only_unused_keys() {
     let dir = tempfile::tempdir().unwrap();
+    // Held across restarts: the same database each time.
+    let _db = TestDb::new(dir.path()).await;
     let keys_path = dir.path().join("data-keys");
     std::fs::write(&keys_path, format!("{TEST_KEYS}\n")).unwrap();
 
@@ -186,7 +187,8 @@ async fn rotation_reencrypts_everything_resumes_and_retires_only_unused_keys() {
     assert_eq!(s, StatusCode::OK, "{before_key}");
     server.stop().await;
 
-    let db = Db::open(&dir.path().join("miniguard.db")).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     let before = totals(&db).await;
     assert_eq!(before.keys().copied().collect::<Vec<_>>(), vec![KeyId(1)]);
     let all = before[&KeyId(1)];
@@ -267,7 +269,8 @@ async fn rotation_reencrypts_everything_resumes_and_retires_only_unused_keys() {
     // New writes go under key 2 as well.
     create(&server, &alice, 9).await;
     server.stop().await;
-    let db = Db::open(&dir.path().join("miniguard.db")).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     assert_eq!(
         totals(&db).await.keys().copied().collect::<Vec<_>>(),
         vec![KeyId(2)]
@@ -275,40 +278,41 @@ async fn rotation_reencrypts_everything_resumes_and_retires_only_unused_keys() {
     db.close().await;
 }
 
-async fn phone_envelope(db_path: &Path, id: &str) -> Vec<u8> {
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db_path.display()))
-        .await
-        .unwrap();
-    let row = sqlx::query("SELECT f_phone FROM c_addresses WHERE id = ?")
-        .bind(id)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    row.get(0)
+async fn phone_envelope(location: &Location, id: &str) -> Vec<u8> {
+    let mut conn = Raw::connect(location).await;
+    let envelope = conn
+        .blob(
+            "SELECT f_phone FROM c_addresses WHERE id = $1",
+            &[RawVal::Text(id)],
+        )
+        .await;
+    conn.close().await;
+    envelope
 }
 
-async fn set_phone_envelope(db_path: &Path, id: &str, envelope: &[u8]) {
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db_path.display()))
+async fn set_phone_envelope(location: &Location, id: &str, envelope: &[u8]) {
+    let mut conn = Raw::connect(location).await;
+    let n = conn
+        .execute(
+            "UPDATE c_addresses SET f_phone = $1 WHERE id = $2",
+            &[RawVal::Blob(envelope), RawVal::Text(id)],
+        )
         .await
         .unwrap();
-    let n = sqlx::query("UPDATE c_addresses SET f_phone = ? WHERE id = ?")
-        .bind(envelope)
-        .bind(id)
-        .execute(&mut conn)
-        .await
-        .unwrap()
-        .rows_affected();
     assert_eq!(n, 1);
+    conn.close().await;
 }
 
 #[tokio::test]
 async fn tampered_swapped_and_wrong_key_envelopes_fail_loudly() {
     let dir = tempfile::tempdir().unwrap();
+    // Held across restarts: the same database each time.
+    let _db = TestDb::new(dir.path()).await;
     let server = start_on(dir.path(), test_keyring()).await;
     let alice = login(&server, "alice").await;
     let a = create(&server, &alice, 1).await;
     let b = create(&server, &alice, 2).await;
-    let db_path = server.db_path.clone();
+    let db_path = server.db.clone();
     let path_a = format!("/v1/collections/addresses/records/{a}");
     let original = phone_envelope(&db_path, &a).await;
 
@@ -365,7 +369,7 @@ async fn tampered_swapped_and_wrong_key_envelopes_fail_loudly() {
         assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
         // A re-encryption run refuses to continue over it, naming the row, and leaves it as is.
         let ring = test_keyring();
-        let db = Db::open(&db_path).await.unwrap();
+        let db = Db::open_at(&db_path).await.unwrap();
         let err = rotation::reencrypt(&db, &ring, &collections(), 100, None)
             .await
             .unwrap_err();
@@ -402,7 +406,7 @@ async fn tampered_swapped_and_wrong_key_envelopes_fail_loudly() {
     assert!(!body.to_string().contains("13800000001"));
     // And a rotation with that keyring refuses at the first envelope.
     server.stop().await;
-    let db = Db::open(&db_path).await.unwrap();
+    let db = Db::open_at(&db_path).await.unwrap();
     let mut ring = Keyring::new(KeyId(1), Key::generate().unwrap());
     ring.rotate(Key::generate().unwrap()).unwrap();
     let err = rotation::reencrypt(&db, &ring, &collections(), 100, None)
@@ -487,6 +491,8 @@ fn uploads(dir: &Path) -> Vec<String> {
 #[tokio::test]
 async fn uploads_are_sniffed_bounded_stored_by_random_name_and_served_as_attachments() {
     let dir = tempfile::tempdir().unwrap();
+    // Held across restarts: the same database each time.
+    let _db = TestDb::new(dir.path()).await;
     let server = start_on(dir.path(), test_keyring()).await;
     let alice = login(&server, "alice").await;
     let bob = login(&server, "bob").await;
@@ -710,6 +716,8 @@ async fn mg_curl_walks_through_the_secure_app_example() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // Held across restarts: the same database each time.
+    let _db = TestDb::new(dir.path()).await;
     let collections =
         miniguard_server::config::ServerSettings::collections_from_file(&example_config()).unwrap();
     let (server, pem) = start_serving(dir.path(), test_keyring(), collections).await;
@@ -745,7 +753,7 @@ async fn mg_curl_walks_through_the_secure_app_example() {
     let (code, out) = run(&staff, &["login", "dev:sam"]).await;
     assert_eq!(code, 0, "{out}");
     let sam: Value = serde_json::from_str(&out).unwrap();
-    let db = Db::open(&server.db_path).await.unwrap();
+    let db = Db::open_at(&server.db).await.unwrap();
     db.grant_role(
         miniguard_server::db::UserId(sam["user"]["id"].as_i64().unwrap()),
         "operator",
@@ -831,10 +839,23 @@ async fn mg_curl_walks_through_the_secure_app_example() {
     let (code, out) = run(&alice, &["PATCH", &order_path, r#"{"status":"paid"}"#]).await;
     assert_eq!(code, 1, "{out}");
     // The stored phone number is ciphertext.
-    let raw = std::fs::read(&server.db_path).unwrap();
-    let wal = std::fs::read(server.db_path.with_extension("db-wal")).unwrap_or_default();
     let needle = b"13800000000";
-    assert!(!raw.windows(needle.len()).any(|w| w == needle));
-    assert!(!wal.windows(needle.len()).any(|w| w == needle));
+    if let Some(path) = server.db.sqlite_path() {
+        let raw = std::fs::read(path).unwrap();
+        let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
+        assert!(!raw.windows(needle.len()).any(|w| w == needle));
+        assert!(!wal.windows(needle.len()).any(|w| w == needle));
+    } else {
+        // PostgreSQL: what the server stored, read over a plain connection.
+        let mut conn = Raw::connect(&server.db).await;
+        let stored = conn
+            .blob(
+                "SELECT f_phone FROM c_addresses WHERE id = $1",
+                &[RawVal::Text(address["id"].as_str().unwrap())],
+            )
+            .await;
+        assert!(!stored.windows(needle.len()).any(|w| w == needle));
+        conn.close().await;
+    }
     server.stop().await;
 }

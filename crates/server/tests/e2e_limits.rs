@@ -13,7 +13,6 @@ use miniguard_server::data::Collections;
 use miniguard_server::db::Db;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sqlx::Connection as _;
 
 mod common;
 use common::*;
@@ -50,22 +49,28 @@ async fn login(server: &TestServer, name: &str) -> Value {
 
 /// `rows` notes of `kib` KiB of body each, written straight to the table in one statement.
 async fn seed_notes(server: &TestServer, owner: i64, rows: u32, kib: u32) {
-    let mut conn =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}", server.db_path.display()))
-            .await
-            .unwrap();
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+    let mut conn = Raw::connect(&server.db).await;
+    let sql = if conn.is_postgres() {
+        "INSERT INTO c_notes (id, owner_id, created, updated, f_title, f_body)
+         SELECT md5(random()::text || i), $2, i, i, 'note ' || i,
+                repeat('00', ($3 * 512)::integer)
+         FROM generate_series(1, $1) AS i"
+    } else {
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
          INSERT INTO c_notes (id, owner_id, created, updated, f_title, f_body)
-         SELECT lower(hex(randomblob(16))), ?, i, i, 'note ' || i, hex(zeroblob(? * 512)) FROM n",
+         SELECT lower(hex(randomblob(16))), $2, i, i, 'note ' || i, hex(zeroblob($3 * 512)) FROM n"
+    };
+    conn.execute(
+        sql,
+        &[
+            RawVal::Int(rows.into()),
+            RawVal::Int(owner),
+            RawVal::Int(kib.into()),
+        ],
     )
-    .bind(rows)
-    .bind(owner)
-    .bind(kib)
-    .execute(&mut conn)
     .await
     .unwrap();
-    conn.close().await.unwrap();
+    conn.close().await;
 }
 
 fn encode(s: &str) -> String {
@@ -265,7 +270,7 @@ fn png(len: usize, text: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn uploads(server: &TestServer) -> Vec<String> {
-    let dir = server.db_path.parent().unwrap().join("uploads");
+    let dir = server.db.uploads_dir();
     match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -355,10 +360,10 @@ async fn orphaned_blobs_are_swept_and_referenced_ones_kept() {
         StatusCode::CREATED
     );
     let kept = uploads(&server);
-    let dir = server.db_path.parent().unwrap().join("uploads");
+    let dir = server.db.uploads_dir();
     let orphan = "0123456789abcdef0123456789abcdef";
     std::fs::write(dir.join(orphan), b"left by a crash").unwrap();
-    let db = Db::open(&server.db_path).await.unwrap();
+    let db = Db::open_at(&server.db).await.unwrap();
     // Young: kept (it may be an upload whose row is being written).
     assert_eq!(
         sweep_orphans(&db, Duration::from_hours(1)).await.unwrap(),
@@ -386,7 +391,7 @@ async fn the_sweep_keeps_files_of_collections_the_configuration_leaves_out() {
     );
     let kept = uploads(&server);
     assert_eq!(kept.len(), 1);
-    let db = Db::open(&server.db_path).await.unwrap();
+    let db = Db::open_at(&server.db).await.unwrap();
     let without_docs = CONFIG.split("[collections.docs]").next().unwrap();
     for config in [without_docs, ""] {
         // Reopened with a configuration without `docs`, installed as a start would.
@@ -556,6 +561,7 @@ async fn the_database_its_wal_keys_and_uploads_are_private() {
         miniguard_server::launch::DevOptions {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: Some(data.clone()),
+            database_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         },
@@ -647,7 +653,7 @@ async fn probing_ids_answers_alike_and_audits_a_bounded_number_of_rows() {
     let mut denied = 0;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        denied = audit(&server.db_path)
+        denied = audit(&server.db)
             .await
             .iter()
             .filter(|(action, d)| action == "authz.denied" && d["user_id"] == bob_id)
@@ -690,7 +696,7 @@ async fn bad_signatures_write_bounded_and_cleaned_audit_rows() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let rows: Vec<Value> = audit(&server.db_path)
+    let rows: Vec<Value> = audit(&server.db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "auth.signature_rejected")

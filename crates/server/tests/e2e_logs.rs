@@ -113,7 +113,7 @@ async fn logs_hold_no_secrets_and_no_forged_lines() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     // The platform session key the server holds for this user.
-    let db = Db::open_read_only(&server.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&server.db).await.unwrap();
     let user = UserId(login["user"]["id"].as_i64().unwrap());
     let envelope = db.session_key_envelope(user).await.unwrap().unwrap();
     db.close().await;

@@ -66,8 +66,8 @@ async fn start(tls: bool, lockout: LockoutPolicy) -> Env {
         ..test_options()
     };
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
         .unwrap();
@@ -124,7 +124,7 @@ async fn start(tls: bool, lockout: LockoutPolicy) -> Env {
         port,
         cert: cert.cert.clone(),
         fake,
-        db_path,
+        db: store,
         stop: Some(stop),
         task: Some(task),
         _dir: dir,
@@ -360,7 +360,7 @@ async fn totp_enrolment_confirmation_and_a_used_step_is_refused() {
     let raw = secret.expose_bytes();
     assert!(!stored.secret.windows(raw.len()).any(|w| w == raw));
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let acts = actions(&rows);
     assert!(acts.contains(&"mfa.totp.enrol_started"));
     assert!(acts.contains(&"mfa.totp.enrolled"));
@@ -411,7 +411,7 @@ async fn step_up_is_demanded_then_granted_and_factor_changes_end_other_logins() 
     assert_eq!(me(&env.server, &fresh).await, StatusCode::OK);
     assert!(env.db.totp(Env::user_of(&fresh)).await.unwrap().is_none());
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let acts = actions(&rows);
     assert_eq!(
         acts.iter().filter(|a| **a == "mfa.step_up_denied").count(),
@@ -472,7 +472,7 @@ async fn recovery_codes_work_once_and_regenerating_replaces_them() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     assert!(
         rows.iter()
             .any(|(a, d)| a == "mfa.recovery.used" && d["remaining"] == 9)
@@ -588,7 +588,7 @@ async fn sms_codes_are_bound_single_use_limited_and_expire() {
     let (status, _) = env.post("/v1/mfa/sms/send", None, &s).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let reasons: Vec<&str> = rows
         .iter()
         .filter(|(a, d)| a == "mfa.verify.failure" && d["method"] == "sms")
@@ -686,7 +686,7 @@ async fn soter_verifies_the_issued_challenge_through_wechat() {
         StatusCode::UNAUTHORIZED
     );
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let reasons: Vec<&str> = rows
         .iter()
         .filter(|(a, d)| a == "mfa.verify.failure" && d["method"] == "soter")
@@ -829,7 +829,7 @@ async fn staff_log_in_with_password_and_mandatory_totp() {
     // the database on every staff request, never cached.
     let (status, _, _) = env.call("GET", "/v1/admin/me", None, &full, None).await;
     assert_eq!(status, StatusCode::OK);
-    let cli = Db::open(&env.server.db_path).await.unwrap();
+    let cli = Db::open_at(&env.server.db).await.unwrap();
     assert!(
         miniguard_server::roles_admin::revoke(&cli, Env::user_of(&full), "admin")
             .await
@@ -841,7 +841,7 @@ async fn staff_log_in_with_password_and_mandatory_totp() {
     assert_eq!(problem_type(&body), "urn:miniguard:problem:staff-required");
     assert_eq!(me(&env.server, &full).await, StatusCode::OK);
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let acts = actions(&rows);
     for a in [
         "admin.login.failure",
@@ -924,7 +924,7 @@ async fn lockout_slows_an_attacker_but_never_locks_the_owner_out() {
     let (status, _, _) = env.admin_login(&right, owner).await;
     assert_eq!(status, StatusCode::OK);
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let locks: Vec<&Value> = rows
         .iter()
         .filter(|(a, _)| a == "auth.lockout")
@@ -1011,7 +1011,7 @@ async fn second_factor_failures_lock_the_address_and_are_audited() {
         .post("/v1/mfa/recovery", Some(&json!({ "code": codes[0] })), &s)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     assert!(
         rows.iter()
             .any(|(a, d)| a == "auth.lockout" && d["scope"] == "otp")
@@ -1055,7 +1055,7 @@ async fn refreshes_are_limited_per_account_across_addresses() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(headers.contains_key("retry-after"));
     // Refused before spending: the token was not marked used (no reuse alarm later).
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     assert!(!actions(&rows).contains(&"session.refresh_reuse"));
     env.stop().await;
 }
@@ -1098,7 +1098,7 @@ async fn a_stolen_session_cannot_take_over_the_second_factors() {
     // The victim's other login goes on.
     assert_eq!(me(&env.server, &phone_login).await, StatusCode::OK);
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     assert!(
         rows.iter()
             .any(|(a, d)| a == "mfa.step_up_denied" && d["route"] == "/v1/auth/wechat/phone")
@@ -1170,7 +1170,7 @@ async fn moving_the_phone_needs_a_prior_factor_and_ends_other_logins() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(me(&env.server, &other).await, StatusCode::UNAUTHORIZED);
 
-    let rows = audit(&env.server.db_path).await;
+    let rows = audit(&env.server.db).await;
     let binds: Vec<&Value> = rows
         .iter()
         .filter(|(a, _)| a == "phone.bind")

@@ -52,8 +52,8 @@ struct Platformed {
 /// call the auth-limited routes more than ten times).
 async fn start() -> Platformed {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("miniguard.db");
-    let db = Db::open(&db_path).await.unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
     let t = Duration::from_secs(5);
     let fake = FakeWeChat::start(APPID, SecretString::from(SECRET))
         .await
@@ -104,7 +104,7 @@ async fn start() -> Platformed {
             port,
             cert: cert.cert.clone(),
             fake,
-            db_path,
+            db: store,
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
@@ -172,8 +172,8 @@ async fn ok_json(res: reqwest::Response) -> Value {
     body
 }
 
-async fn stored_phone(db_path: &std::path::Path, user: i64) -> Value {
-    let db = Db::open_read_only(db_path).await.unwrap();
+async fn stored_phone(location: &miniguard_server::db::Location, user: i64) -> Value {
+    let db = Db::open_read_only_at(location).await.unwrap();
     let sealed = db.phone_envelope(UserId(user)).await.unwrap().unwrap();
     db.close().await;
     let aad = AssociatedData::field("user_phones", "envelope", &user.to_string());
@@ -252,9 +252,9 @@ async fn phone_by_code_shares_one_access_token_and_renews_it_when_invalidated() 
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Stored encrypted and bound to the user; audited only masked.
-    let stored = stored_phone(&s.db_path, user).await;
+    let stored = stored_phone(&s.db, user).await;
     assert_eq!(stored["pure_phone_number"], dev_phone("alice"));
-    let audit = audit(&s.db_path).await;
+    let audit = audit(&s.db).await;
     let binds: Vec<_> = audit.iter().filter(|(a, _)| a == "phone.bind").collect();
     assert_eq!(binds.len(), 7);
     assert_eq!(binds[0].1["phone"], mask_phone(&dev_phone("alice")));
@@ -333,11 +333,11 @@ async fn phone_by_encrypted_data_checks_appid_age_and_integrity() {
     assert_eq!(body["phone"], mask_phone(&dev_phone("bob")));
     assert_eq!(body["source"], "encrypted_data");
     assert_eq!(
-        stored_phone(&s.db_path, user).await["pure_phone_number"],
+        stored_phone(&s.db, user).await["pure_phone_number"],
         dev_phone("bob")
     );
 
-    let reasons: Vec<String> = audit(&s.db_path)
+    let reasons: Vec<String> = audit(&s.db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "phone.bind_failure")
@@ -412,7 +412,7 @@ async fn raw_data_signatures_are_checked_with_the_server_side_session_key() {
     .await;
     assert_problem(res, StatusCode::BAD_REQUEST).await;
 
-    let reasons: Vec<String> = audit(&s.db_path)
+    let reasons: Vec<String> = audit(&s.db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "userinfo.verify_failure")
@@ -481,7 +481,7 @@ async fn douyin_logins_go_through_its_fake_and_map_its_error_codes() {
         matches!(e, PlatformError::Api { errcode: 40015, .. }),
         "{e}"
     );
-    let audit = audit(&s.db_path).await;
+    let audit = audit(&s.db).await;
     let douyin_logins = audit
         .iter()
         .filter(|(a, d)| a == "login.success" && d["platform"] == "douyin")
@@ -505,7 +505,7 @@ async fn alipay_logins_are_signed_both_ways_and_a_forged_answer_is_refused() {
     assert_eq!(status, StatusCode::OK, "{gina}");
     assert_eq!(gina["user"]["new"], true);
     assert_eq!(me(s, &gina).await, StatusCode::OK);
-    let db = Db::open_read_only(&s.db_path).await.unwrap();
+    let db = Db::open_read_only_at(&s.db).await.unwrap();
     let found = db
         .find_user("alipay", &dev_open_id(ALIPAY_APP_ID, "gina"))
         .await
@@ -551,7 +551,7 @@ async fn alipay_logins_are_signed_both_ways_and_a_forged_answer_is_refused() {
     let (status, _) = login_at(s, "alipay", "dev:hank").await;
     assert_eq!(status, StatusCode::OK);
 
-    let audit = audit(&s.db_path).await;
+    let audit = audit(&s.db).await;
     assert!(audit.iter().any(|(a, d)| a == "login.failure"
         && d["platform"] == "alipay"
         && d["reason"] == "platform_bad_response"));
@@ -660,9 +660,13 @@ alipay_public_key_file = "alipay-public.pem"
 
 #[tokio::test]
 async fn dev_mode_logs_dev_names_in_on_all_three_platforms() {
+    // On PostgreSQL when the tests are (`--dev --database-url`).
+    let dir = tempfile::tempdir().unwrap();
+    let store = TestDb::new(dir.path()).await;
     let running = miniguard_server::launch::start_dev(miniguard_server::launch::DevOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
+        database_url: store.database_url(),
         limits: None,
         rich_text_image_hosts: Vec::new(),
     })

@@ -100,6 +100,8 @@ async fn an_idle_login_ends_with_its_cached_tokens() {
 #[tokio::test]
 async fn replays_are_refused_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
+    // Held across restarts: the same database each time.
+    let db = TestDb::new(dir.path()).await;
     let server = TestServer::start_in(dir.path(), test_options()).await;
     let (status, _, session) = server.login("dev:rev-e").await;
     assert_eq!(status, StatusCode::OK);
@@ -137,7 +139,7 @@ async fn replays_are_refused_across_a_restart() {
     assert_eq!(ok.status(), StatusCode::OK);
     server.stop().await;
 
-    let actions: Vec<String> = audit(&dir.path().join("miniguard.db"))
+    let actions: Vec<String> = audit(&db)
         .await
         .into_iter()
         .filter(|(a, _)| a == "auth.signature_rejected")

@@ -60,7 +60,7 @@ async fn login_with_role(server: &TestServer, name: &str, role: Option<&str>) ->
     let (status, _, session) = server.login(&format!("dev:{name}")).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     if let Some(role) = role {
-        let db = Db::open(&server.db_path).await.unwrap();
+        let db = Db::open_at(&server.db).await.unwrap();
         db.grant_role(UserId(session["user"]["id"].as_i64().unwrap()), role)
             .await
             .unwrap();

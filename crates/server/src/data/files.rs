@@ -328,15 +328,10 @@ fn uploads_dir(state: &AppState) -> PathBuf {
     uploads_dir_of(state.db())
 }
 
-/// `<database directory>/uploads` of this database.
+/// Where this database's uploads go: `<database directory>/uploads` for SQLite, the folder
+/// configured beside a PostgreSQL database.
 pub fn uploads_dir_of(db: &crate::db::Db) -> PathBuf {
-    let options = db.pool().connect_options();
-    let db_file = options.get_filename();
-    let dir = db_file
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
-    dir.join("uploads")
+    db.uploads_dir().to_path_buf()
 }
 
 fn hex(bytes: &[u8]) -> String {

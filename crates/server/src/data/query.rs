@@ -3,9 +3,14 @@
 //! field names match `[a-z][a-z0-9_]*`, and are double-quoted anyway). Every value (filter
 //! literals, rule parameters, record values, ids, `LIMIT` and `OFFSET`) is a bound parameter.
 //! There is no function here that accepts request text.
+//!
+//! Every builder takes the [`Dialect`] of the database: placeholders are `$N` for both, and
+//! column types, substring search, JSON access and the place of NULLs in an order follow the
+//! dialect (NULLs sort first ascending on both, as SQLite does).
 
 use super::filter::{Checked, CmpOp, SortKey, TypedCmp};
 use super::schema::Collection;
+use crate::db::Dialect;
 
 /// A bound value.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,21 +22,32 @@ pub enum SqlValue {
     Blob(Vec<u8>),
 }
 
-/// SQL text and its parameters, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// SQL text and its parameters, in order, for one dialect.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sql {
+    pub dialect: Dialect,
     pub text: String,
     pub params: Vec<SqlValue>,
 }
 
 impl Sql {
+    /// Empty SQL of this dialect.
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            text: String::new(),
+            params: Vec::new(),
+        }
+    }
+
     fn push(&mut self, s: &str) {
         self.text.push_str(s);
     }
 
     fn bind(&mut self, v: SqlValue) {
-        self.text.push('?');
         self.params.push(v);
+        self.text.push('$');
+        self.text.push_str(&self.params.len().to_string());
     }
 
     /// A schema identifier, quoted. Only ever called with names from a [`Collection`].
@@ -112,8 +128,8 @@ impl Cond {
     /// in-memory evaluation of rules.
     pub fn render(&self, c: &Collection, sql: &mut Sql) {
         match self {
-            Self::Const(true) => sql.push("1"),
-            Self::Const(false) => sql.push("0"),
+            Self::Const(true) => sql.push("TRUE"),
+            Self::Const(false) => sql.push("FALSE"),
             Self::Cmp(cmp) => {
                 let col = cmp.target.column(c);
                 if cmp.value == SqlValue::Null {
@@ -124,11 +140,14 @@ impl Cond {
                         " IS NOT NULL"
                     });
                 } else if cmp.op == CmpOp::Contains {
-                    sql.push("coalesce(instr(");
+                    sql.push(match sql.dialect {
+                        Dialect::Sqlite => "coalesce(instr(",
+                        Dialect::Postgres => "coalesce(strpos(",
+                    });
                     sql.ident(&col);
                     sql.push(", ");
                     sql.bind(cmp.value.clone());
-                    sql.push(") > 0, 0)");
+                    sql.push(") > 0, FALSE)");
                 } else {
                     sql.push("coalesce(");
                     sql.ident(&col);
@@ -136,7 +155,7 @@ impl Cond {
                     sql.push(cmp.op.sql());
                     sql.push(" ");
                     sql.bind(cmp.value.clone());
-                    sql.push(", 0)");
+                    sql.push(", FALSE)");
                 }
             }
             Self::And(v) | Self::Or(v) => {
@@ -175,8 +194,8 @@ fn select_columns(c: &Collection, sql: &mut Sql) {
 }
 
 /// `SELECT ... WHERE id = ? AND (cond)`.
-pub fn select_one(c: &Collection, id: &str, cond: &Cond) -> Sql {
-    let mut sql = Sql::default();
+pub fn select_one(d: Dialect, c: &Collection, id: &str, cond: &Cond) -> Sql {
+    let mut sql = Sql::new(d);
     select_columns(c, &mut sql);
     sql.push(" WHERE \"id\" = ");
     sql.bind(SqlValue::Text(id.to_owned()));
@@ -186,15 +205,27 @@ pub fn select_one(c: &Collection, id: &str, cond: &Cond) -> Sql {
 }
 
 /// `SELECT ... WHERE cond ORDER BY keys, id LIMIT ? OFFSET ?`.
-pub fn select_page(c: &Collection, cond: &Cond, sort: &[SortKey], limit: i64, offset: i64) -> Sql {
-    let mut sql = Sql::default();
+pub fn select_page(
+    d: Dialect,
+    c: &Collection,
+    cond: &Cond,
+    sort: &[SortKey],
+    limit: i64,
+    offset: i64,
+) -> Sql {
+    let mut sql = Sql::new(d);
     select_columns(c, &mut sql);
     sql.push(" WHERE ");
     cond.render(c, &mut sql);
     sql.push(" ORDER BY ");
     for k in sort {
         sql.ident(&k.target.column(c));
-        sql.push(if k.descending { " DESC, " } else { " ASC, " });
+        sql.push(match (sql.dialect, k.descending) {
+            (Dialect::Sqlite, true) => " DESC, ",
+            (Dialect::Sqlite, false) => " ASC, ",
+            (Dialect::Postgres, true) => " DESC NULLS LAST, ",
+            (Dialect::Postgres, false) => " ASC NULLS FIRST, ",
+        });
     }
     // The id breaks ties, so pages never overlap.
     sql.push("\"id\" ASC LIMIT ");
@@ -205,8 +236,8 @@ pub fn select_page(c: &Collection, cond: &Cond, sort: &[SortKey], limit: i64, of
 }
 
 /// `SELECT COUNT(*) ... WHERE cond`.
-pub fn count(c: &Collection, cond: &Cond) -> Sql {
-    let mut sql = Sql::default();
+pub fn count(d: Dialect, c: &Collection, cond: &Cond) -> Sql {
+    let mut sql = Sql::new(d);
     sql.push("SELECT COUNT(*) FROM ");
     sql.ident(&c.table());
     sql.push(" WHERE ");
@@ -224,8 +255,8 @@ pub fn count(c: &Collection, cond: &Cond) -> Sql {
 /// FROM (SELECT EXISTS (SELECT 1 FROM c_x WHERE id = ? AND NOT (cond)) AS denied) AS d
 /// LEFT JOIN c_x AS t ON t.id = ? AND (cond)
 /// ```
-pub fn select_one_checked(c: &Collection, id: &str, cond: &Cond) -> Sql {
-    let mut sql = Sql::default();
+pub fn select_one_checked(d: Dialect, c: &Collection, id: &str, cond: &Cond) -> Sql {
+    let mut sql = Sql::new(d);
     sql.push("SELECT \"t\".\"id\", \"t\".\"owner_id\", \"t\".\"created\", \"t\".\"updated\"");
     for f in c.stored_fields() {
         sql.push(", \"t\".");
@@ -277,38 +308,74 @@ impl FileColumns {
 
 /// `SELECT COALESCE(SUM(size), 0)` of the files these columns hold that `uploader` uploaded
 /// (metadata `by`; files stored before uploaders were recorded count for the record's owner).
-pub fn file_bytes_of_uploader(files: &FileColumns, uploader: i64) -> Sql {
-    let mut sql = Sql::default();
-    sql.push("SELECT COALESCE(SUM(\"n\"), 0) FROM (");
+pub fn file_bytes_of_uploader(d: Dialect, files: &FileColumns, uploader: i64) -> Sql {
+    let mut sql = Sql::new(d);
+    // SUM of BIGINT is NUMERIC on PostgreSQL: cast back, the total of file sizes fits.
+    sql.push(match d {
+        Dialect::Sqlite => "SELECT COALESCE(SUM(\"n\"), 0) FROM (",
+        Dialect::Postgres => "SELECT COALESCE(SUM(\"n\"), 0)::bigint FROM (",
+    });
     for (i, col) in files.columns.iter().enumerate() {
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push("SELECT COALESCE(json_extract(");
-        sql.ident(col);
-        sql.push(", '$.size'), 0) AS \"n\" FROM ");
+        sql.push("SELECT COALESCE(");
+        json_int(&mut sql, col, "size");
+        sql.push(", 0) AS \"n\" FROM ");
         sql.ident(&files.table);
         sql.push(" WHERE ");
         sql.ident(col);
-        sql.push(" IS NOT NULL AND COALESCE(json_extract(");
-        sql.ident(col);
-        sql.push(", '$.by'), \"owner_id\") = ");
+        sql.push(" IS NOT NULL AND COALESCE(");
+        json_int(&mut sql, col, "by");
+        sql.push(", \"owner_id\") = ");
         sql.bind(SqlValue::Int(uploader));
     }
-    sql.push(")");
+    sql.push(") AS \"files\"");
     sql
 }
 
 /// The blob names the file columns of one table refer to.
-pub fn file_blobs(files: &FileColumns) -> Sql {
-    let mut sql = Sql::default();
+/// The integer member `key` (a fixed word of this file) of the JSON text in `col`.
+fn json_int(sql: &mut Sql, col: &str, key: &str) {
+    match sql.dialect {
+        Dialect::Sqlite => {
+            sql.push("json_extract(");
+            sql.ident(col);
+            sql.push(&format!(", '$.{key}')"));
+        }
+        Dialect::Postgres => {
+            sql.push("((");
+            sql.ident(col);
+            sql.push(&format!(")::jsonb ->> '{key}')::bigint"));
+        }
+    }
+}
+
+/// The text member `key` (a fixed word of this file) of the JSON text in `col`.
+fn json_text(sql: &mut Sql, col: &str, key: &str) {
+    match sql.dialect {
+        Dialect::Sqlite => {
+            sql.push("json_extract(");
+            sql.ident(col);
+            sql.push(&format!(", '$.{key}')"));
+        }
+        Dialect::Postgres => {
+            sql.push("((");
+            sql.ident(col);
+            sql.push(&format!(")::jsonb ->> '{key}')"));
+        }
+    }
+}
+
+pub fn file_blobs(d: Dialect, files: &FileColumns) -> Sql {
+    let mut sql = Sql::new(d);
     for (i, col) in files.columns.iter().enumerate() {
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push("SELECT json_extract(");
-        sql.ident(col);
-        sql.push(", '$.blob') FROM ");
+        sql.push("SELECT ");
+        json_text(&mut sql, col, "blob");
+        sql.push(" FROM ");
         sql.ident(&files.table);
         sql.push(" WHERE ");
         sql.ident(col);
@@ -320,13 +387,15 @@ pub fn file_blobs(files: &FileColumns) -> Sql {
 /// `INSERT INTO t (id, owner_id, created, updated, cols...) VALUES (?, ...)`; `values` are the
 /// stored fields' columns with their values (names from the schema).
 pub fn insert(
+    d: Dialect,
+
     c: &Collection,
     id: &str,
     owner: i64,
     now: i64,
     values: Vec<(String, SqlValue)>,
 ) -> Sql {
-    let mut sql = Sql::default();
+    let mut sql = Sql::new(d);
     sql.push("INSERT INTO ");
     sql.ident(&c.table());
     sql.push(" (\"id\", \"owner_id\", \"created\", \"updated\"");
@@ -352,13 +421,15 @@ pub fn insert(
 
 /// `UPDATE t SET cols..., updated = ? WHERE id = ? AND (cond)`.
 pub fn update(
+    d: Dialect,
+
     c: &Collection,
     id: &str,
     now: i64,
     values: Vec<(String, SqlValue)>,
     cond: &Cond,
 ) -> Sql {
-    let mut sql = Sql::default();
+    let mut sql = Sql::new(d);
     sql.push("UPDATE ");
     sql.ident(&c.table());
     sql.push(" SET ");
@@ -378,8 +449,8 @@ pub fn update(
 }
 
 /// `DELETE FROM t WHERE id = ? AND (cond)`.
-pub fn delete(c: &Collection, id: &str, cond: &Cond) -> Sql {
-    let mut sql = Sql::default();
+pub fn delete(d: Dialect, c: &Collection, id: &str, cond: &Cond) -> Sql {
+    let mut sql = Sql::new(d);
     sql.push("DELETE FROM ");
     sql.ident(&c.table());
     sql.push(" WHERE \"id\" = ");
@@ -390,24 +461,25 @@ pub fn delete(c: &Collection, id: &str, cond: &Cond) -> Sql {
 }
 
 /// `CREATE TABLE IF NOT EXISTS` for a collection (fields are added one by one after).
-pub fn create_table(c: &Collection) -> Sql {
-    let mut sql = Sql::default();
+pub fn create_table(d: Dialect, c: &Collection) -> Sql {
+    let mut sql = Sql::new(d);
     sql.push("CREATE TABLE IF NOT EXISTS ");
     sql.ident(&c.table());
-    sql.push(
+    sql.push(&format!(
         " (\"id\" TEXT PRIMARY KEY NOT NULL, \
-         \"owner_id\" INTEGER REFERENCES users (id) ON DELETE SET NULL, \
-         \"created\" INTEGER NOT NULL, \"updated\" INTEGER NOT NULL)",
-    );
+             \"owner_id\" {int} REFERENCES users (id) ON DELETE SET NULL, \
+             \"created\" {int} NOT NULL, \"updated\" {int} NOT NULL)",
+        int = sql.dialect.integer()
+    ));
     sql
 }
 
 /// `CREATE INDEX IF NOT EXISTS` on the owner and creation time (rules and default sort).
-pub fn create_indexes(c: &Collection) -> Vec<Sql> {
+pub fn create_indexes(d: Dialect, c: &Collection) -> Vec<Sql> {
     ["owner_id", "created"]
         .iter()
         .map(|col| {
-            let mut sql = Sql::default();
+            let mut sql = Sql::new(d);
             sql.push("CREATE INDEX IF NOT EXISTS ");
             sql.ident(&format!("{}_{col}", c.table()));
             sql.push(" ON ");
@@ -421,24 +493,26 @@ pub fn create_indexes(c: &Collection) -> Vec<Sql> {
 }
 
 /// `ALTER TABLE t ADD COLUMN col TYPE`.
-pub fn add_column(c: &Collection, column: &str, sql_type: &str) -> Sql {
-    let mut sql = Sql::default();
+pub fn add_column(d: Dialect, c: &Collection, column: &str, sql_type: &str) -> Sql {
+    let mut sql = Sql::new(d);
     sql.push("ALTER TABLE ");
     sql.ident(&c.table());
     sql.push(" ADD COLUMN ");
     sql.ident(column);
+    sql.push(" ");
+    let d = sql.dialect;
     sql.push(match sql_type {
-        "INTEGER" => " INTEGER",
-        "REAL" => " REAL",
-        "BLOB" => " BLOB",
-        _ => " TEXT",
+        "INTEGER" => d.integer(),
+        "REAL" => d.real(),
+        "BLOB" => d.blob(),
+        _ => "TEXT",
     });
     sql
 }
 
 /// `ALTER TABLE t DROP COLUMN col` (only with `allow_changes`).
-pub fn drop_column(c: &Collection, column: &str) -> Sql {
-    let mut sql = Sql::default();
+pub fn drop_column(d: Dialect, c: &Collection, column: &str) -> Sql {
+    let mut sql = Sql::new(d);
     sql.push("ALTER TABLE ");
     sql.ident(&c.table());
     sql.push(" DROP COLUMN ");
@@ -447,8 +521,8 @@ pub fn drop_column(c: &Collection, column: &str) -> Sql {
 }
 
 /// The unique index of a `unique` field (an index, so adding and dropping work on SQLite).
-pub fn unique_index(c: &Collection, column: &str, create: bool) -> Sql {
-    let mut sql = Sql::default();
+pub fn unique_index(d: Dialect, c: &Collection, column: &str, create: bool) -> Sql {
+    let mut sql = Sql::new(d);
     let name = format!("{}_{column}_unique", c.table());
     if create {
         sql.push("CREATE UNIQUE INDEX IF NOT EXISTS ");
@@ -486,12 +560,12 @@ mod tests {
         let c = coll();
         let evil = r#"item = "x\" OR 1=1; DROP TABLE users; --" or qty >= 3"#;
         let f = parse_filter(&c, evil, &|_| true).unwrap();
-        let sql = select_page(&c, &Cond::from_filter(&f), &[], 20, 40);
+        let sql = select_page(Dialect::Sqlite, &c, &Cond::from_filter(&f), &[], 20, 40);
         assert_eq!(
             sql.text,
             "SELECT \"id\", \"owner_id\", \"created\", \"updated\", \"f_item\", \"f_qty\" \
-             FROM \"c_orders\" WHERE (coalesce(\"f_item\" = ?, 0) OR coalesce(\"f_qty\" >= ?, 0)) \
-             ORDER BY \"id\" ASC LIMIT ? OFFSET ?"
+             FROM \"c_orders\" WHERE (coalesce(\"f_item\" = $1, FALSE) OR \
+             coalesce(\"f_qty\" >= $2, FALSE)) ORDER BY \"id\" ASC LIMIT $3 OFFSET $4"
         );
         assert_eq!(
             sql.params,

@@ -385,7 +385,7 @@ delete = "role:admin and mfa""#,
     #[test]
     fn compiled_rules_bind_the_principal_and_fold_constants() {
         let c = coll();
-        let mut sql = super::super::query::Sql::default();
+        let mut sql = super::super::query::Sql::new(crate::db::Dialect::Sqlite);
         c.read
             .to_cond(&c, &who(7, &[], None), 0)
             .render(&c, &mut sql);

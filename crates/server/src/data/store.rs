@@ -3,13 +3,14 @@
 //! bookkeeping of `collection_fields` (migration 0006); everything about a collection's table
 //! comes from the query builder.
 
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo};
+use sqlx::query::Query;
+use sqlx::{Database, Postgres, Row, Sqlite};
 
 use super::query::{self, Cond, Sql, SqlValue};
 use super::records::StoredRow;
 use super::schema::{Collection, Collections, FieldType};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, on_conn, on_pool};
 
 /// Why the collections could not be installed.
 #[derive(Debug, thiserror::Error)]
@@ -37,18 +38,69 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-fn bind(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
-    let mut q = sqlx::query(&sql.text);
-    for p in &sql.params {
-        q = match p {
+/// A driver that can bind every [`SqlValue`].
+trait BindValue: Database {
+    fn bind_value<'q>(
+        q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
+        v: &'q SqlValue,
+    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>>;
+}
+
+impl BindValue for Sqlite {
+    fn bind_value<'q>(
+        q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
+        v: &'q SqlValue,
+    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
+        match v {
             SqlValue::Null => q.bind(None::<i64>),
             SqlValue::Int(n) => q.bind(*n),
             SqlValue::Float(x) => q.bind(*x),
             SqlValue::Text(s) => q.bind(s.as_str()),
             SqlValue::Blob(b) => q.bind(b.as_slice()),
-        };
+        }
     }
-    q
+}
+
+/// A NULL of no declared type: PostgreSQL takes the type from where it goes (a NULL declared
+/// BIGINT could not be stored in a TEXT column). SQLite columns take any NULL.
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> PgTypeInfo {
+        // OID 0: "unspecified", inferred by the server.
+        PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _buf: &mut PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+impl BindValue for Postgres {
+    fn bind_value<'q>(
+        q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
+        v: &'q SqlValue,
+    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
+        match v {
+            SqlValue::Null => q.bind(UntypedNull),
+            SqlValue::Int(n) => q.bind(*n),
+            SqlValue::Float(x) => q.bind(*x),
+            SqlValue::Text(s) => q.bind(s.as_str()),
+            SqlValue::Blob(b) => q.bind(b.as_slice()),
+        }
+    }
+}
+
+/// The query of `sql` with its parameters bound, for the driver that runs it.
+fn bind<DB: BindValue>(sql: &Sql) -> Query<'_, DB, <DB as Database>::Arguments<'_>> {
+    sql.params
+        .iter()
+        .fold(sqlx::query(&sql.text), |q, v| DB::bind_value(q, v))
 }
 
 /// The stored type of a field, as remembered in `collection_fields`.
@@ -64,24 +116,19 @@ fn column_type(f: &super::schema::Field) -> &'static str {
     if f.encrypted { "BLOB" } else { f.ty.sql_type() }
 }
 
-/// Creates each collection's table, adds columns for new fields, keeps unique indexes in step,
-/// and refuses removed or retyped fields unless the collection allows changes.
-pub async fn install(db: &Db, collections: &Collections) -> Result<(), StoreError> {
-    for c in collections.by_name.values() {
-        let mut tx = db.pool().begin().await?;
-        install_one(&mut tx, c).await?;
-        tx.commit().await?;
-    }
-    Ok(())
-}
-
-async fn install_one(conn: &mut SqliteConnection, c: &Collection) -> Result<(), StoreError> {
-    bind(&query::create_table(c)).execute(&mut *conn).await?;
-    for idx in query::create_indexes(c) {
+/// Installs one collection on the connection `$conn` (in a transaction); returns early with
+/// the error.
+macro_rules! install_one {
+    ($conn:expr, $c:expr, $d:expr) => {{
+    let conn = $conn;
+    let c: &Collection = $c;
+    let d: crate::db::Dialect = $d;
+    bind(&query::create_table(d, c)).execute(&mut *conn).await?;
+    for idx in query::create_indexes(d, c) {
         bind(&idx).execute(&mut *conn).await?;
     }
     let stored: Vec<(String, String)> =
-        sqlx::query("SELECT field, spec FROM collection_fields WHERE collection = ?")
+        sqlx::query("SELECT field, spec FROM collection_fields WHERE collection = $1")
             .bind(&c.name)
             .fetch_all(&mut *conn)
             .await?
@@ -98,13 +145,13 @@ async fn install_one(conn: &mut SqliteConnection, c: &Collection) -> Result<(), 
                 });
             }
             let column = format!("f_{name}");
-            bind(&query::unique_index(c, &column, false))
+            bind(&query::unique_index(d, c, &column, false))
                 .execute(&mut *conn)
                 .await?;
-            bind(&query::drop_column(c, &column))
+            bind(&query::drop_column(d, c, &column))
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("DELETE FROM collection_fields WHERE collection = ? AND field = ?")
+            sqlx::query("DELETE FROM collection_fields WHERE collection = $1 AND field = $2")
                 .bind(&c.name)
                 .bind(name)
                 .execute(&mut *conn)
@@ -124,17 +171,17 @@ async fn install_one(conn: &mut SqliteConnection, c: &Collection) -> Result<(), 
                         what: "its type or encryption changed",
                     });
                 }
-                bind(&query::unique_index(c, &column, false))
+                bind(&query::unique_index(d, c, &column, false))
                     .execute(&mut *conn)
                     .await?;
-                bind(&query::drop_column(c, &column))
+                bind(&query::drop_column(d, c, &column))
                     .execute(&mut *conn)
                     .await?;
-                bind(&query::add_column(c, &column, column_type(f)))
+                bind(&query::add_column(d, c, &column, column_type(f)))
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query(
-                    "UPDATE collection_fields SET spec = ? WHERE collection = ? AND field = ?",
+                    "UPDATE collection_fields SET spec = $1 WHERE collection = $2 AND field = $3",
                 )
                 .bind(&spec)
                 .bind(&c.name)
@@ -143,11 +190,11 @@ async fn install_one(conn: &mut SqliteConnection, c: &Collection) -> Result<(), 
                 .await?;
             }
             None => {
-                bind(&query::add_column(c, &column, column_type(f)))
+                bind(&query::add_column(d, c, &column, column_type(f)))
                     .execute(&mut *conn)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO collection_fields (collection, field, spec) VALUES (?, ?, ?)",
+                    "INSERT INTO collection_fields (collection, field, spec) VALUES ($1, $2, $3)",
                 )
                 .bind(&c.name)
                 .bind(&f.name)
@@ -156,7 +203,7 @@ async fn install_one(conn: &mut SqliteConnection, c: &Collection) -> Result<(), 
                 .await?;
             }
         }
-        bind(&query::unique_index(c, &column, f.unique))
+        bind(&query::unique_index(d, c, &column, f.unique))
             .execute(&mut *conn)
             .await
             .map_err(|e| StoreError::Invalid {
@@ -164,10 +211,31 @@ async fn install_one(conn: &mut SqliteConnection, c: &Collection) -> Result<(), 
                 message: format!("unique index on {}: {e}", f.name),
             })?;
     }
-    Ok(())
+    }};
 }
 
-fn decode(c: &Collection, r: &SqliteRow) -> Result<StoredRow, sqlx::Error> {
+/// Creates each collection's table, adds columns for new fields, keeps unique indexes in step,
+/// and refuses removed or retyped fields unless the collection allows changes.
+pub async fn install(db: &Db, collections: &Collections) -> Result<(), StoreError> {
+    let d = db.dialect();
+    on_pool!(db.pool(), p => {
+        for c in collections.by_name.values() {
+            let mut tx = p.begin().await?;
+            install_one!(&mut *tx, c, d);
+            tx.commit().await?;
+        }
+        Ok(())
+    })
+}
+
+fn decode<R: Row>(c: &Collection, r: &R) -> Result<StoredRow, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let mut values = Vec::new();
     for (i, f) in c.stored_fields().enumerate() {
         let i = i + 4;
@@ -198,10 +266,12 @@ pub async fn find(
     id: &str,
     cond: &Cond,
 ) -> Result<Option<StoredRow>, DbError> {
-    let sql = query::select_one(c, id, cond);
+    let sql = query::select_one(db.dialect(), c, id, cond);
     let mut conn = db.data_conn().await?;
-    let row = bind(&sql).fetch_optional(conn.conn()).await?;
-    Ok(row.map(|r| decode(c, &r)).transpose()?)
+    on_conn!(conn.conn(), x => {
+        let row = bind(&sql).fetch_optional(x).await?;
+        Ok(row.map(|r| decode(c, &r)).transpose()?)
+    })
 }
 
 /// What a by-id lookup found (see [`query::select_one_checked`]).
@@ -222,16 +292,18 @@ pub async fn find_checked(
     id: &str,
     cond: &Cond,
 ) -> Result<Access, DbError> {
-    let sql = query::select_one_checked(c, id, cond);
+    let sql = query::select_one_checked(db.dialect(), c, id, cond);
     let mut conn = db.data_conn().await?;
-    let row = bind(&sql).fetch_one(conn.conn()).await?;
-    let denied_at = 4 + c.stored_fields().count();
-    let denied: bool = row.try_get(denied_at)?;
-    let found: Option<String> = row.try_get(0)?;
-    Ok(match (found, denied) {
-        (Some(_), _) => Access::Allowed(decode(c, &row)?),
-        (None, true) => Access::Denied,
-        (None, false) => Access::Missing,
+    on_conn!(conn.conn(), x => {
+        let row = bind(&sql).fetch_one(x).await?;
+        let denied_at = 4 + c.stored_fields().count();
+        let denied: bool = row.try_get(denied_at)?;
+        let found: Option<String> = row.try_get(0)?;
+        Ok(match (found, denied) {
+            (Some(_), _) => Access::Allowed(decode(c, &row)?),
+            (None, true) => Access::Denied,
+            (None, false) => Access::Missing,
+        })
     })
 }
 
@@ -240,18 +312,9 @@ pub async fn find_checked(
 /// configuration keeps its table, and the files its records refer to are still real files.
 /// A stored name that is not a valid identifier is an error (the list was edited by hand), so
 /// a caller never works from a partial list.
-async fn installed_file_columns(
-    conn: &mut SqliteConnection,
-) -> Result<Vec<query::FileColumns>, DbError> {
-    let rows = sqlx::query(
-        "SELECT collection, field FROM collection_fields WHERE spec LIKE 'file(%' \
-         ORDER BY collection, field",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+fn file_columns_of(rows: Vec<(String, String)>) -> Result<Vec<query::FileColumns>, DbError> {
     let mut by_collection: Vec<(String, Vec<String>)> = Vec::new();
-    for r in rows {
-        let (collection, field): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+    for (collection, field) in rows {
         match by_collection.last_mut() {
             Some((c, fields)) if *c == collection => fields.push(field),
             _ => by_collection.push((collection, vec![field])),
@@ -269,35 +332,49 @@ async fn installed_file_columns(
         .collect()
 }
 
+/// The file fields stored in `collection_fields`, by collection (see `file_columns_of`).
+const INSTALLED_FILE_FIELDS: &str = "SELECT collection, field FROM collection_fields \
+                                     WHERE spec LIKE 'file(%' ORDER BY collection, field";
+
 /// Bytes of the files `uploader` uploaded, over every installed collection (see
-/// `installed_file_columns`), whoever owns the records that hold them.
+/// `file_columns_of`), whoever owns the records that hold them.
 pub async fn file_bytes_of_uploader(db: &Db, uploader: i64) -> Result<i64, DbError> {
+    let d = db.dialect();
     let mut conn = db.data_conn().await?;
-    let mut total: i64 = 0;
-    for files in installed_file_columns(conn.conn()).await? {
-        let sql = query::file_bytes_of_uploader(&files, uploader);
-        let n: i64 = bind(&sql).fetch_one(conn.conn()).await?.try_get(0)?;
-        total = total.saturating_add(n);
-    }
-    Ok(total)
+    on_conn!(conn.conn(), x => {
+        let fields: Vec<(String, String)> =
+            sqlx::query_as(INSTALLED_FILE_FIELDS).fetch_all(&mut *x).await?;
+        let mut total: i64 = 0;
+        for files in file_columns_of(fields)? {
+            let sql = query::file_bytes_of_uploader(d, &files, uploader);
+            let n: i64 = bind(&sql).fetch_one(&mut *x).await?.try_get(0)?;
+            total = total.saturating_add(n);
+        }
+        Ok(total)
+    })
 }
 
 /// Every blob name a record refers to, over every collection installed in the database (see
-/// `installed_file_columns`), whether or not the configuration in use declares it.
+/// `file_columns_of`), whether or not the configuration in use declares it.
 pub async fn referenced_blobs(db: &Db) -> Result<std::collections::HashSet<String>, DbError> {
+    let d = db.dialect();
     let mut out = std::collections::HashSet::new();
     // Not a request's query: no time limit, the session pool.
-    let mut conn = db.pool().acquire().await?;
-    for files in installed_file_columns(&mut conn).await? {
-        for row in bind(&query::file_blobs(&files))
-            .fetch_all(&mut *conn)
-            .await?
-        {
-            if let Some(name) = row.try_get::<Option<String>, _>(0)? {
-                out.insert(name);
+    on_pool!(db.pool(), p => {
+        let mut conn = p.acquire().await?;
+        let fields: Vec<(String, String)> =
+            sqlx::query_as(INSTALLED_FILE_FIELDS).fetch_all(&mut *conn).await?;
+        for files in file_columns_of(fields)? {
+            for row in bind(&query::file_blobs(d, &files))
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                if let Some(name) = row.try_get::<Option<String>, _>(0)? {
+                    out.insert(name);
+                }
             }
         }
-    }
+    });
     Ok(out)
 }
 
@@ -310,19 +387,22 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<StoredRow>, i64), DbError> {
+    let d = db.dialect();
     let mut conn = db.data_conn().await?;
-    let total: i64 = bind(&query::count(c, cond))
-        .fetch_one(conn.conn())
-        .await?
-        .try_get(0)?;
-    let rows = bind(&query::select_page(c, cond, sort, limit, offset))
-        .fetch_all(conn.conn())
-        .await?;
-    let rows = rows
-        .iter()
-        .map(|r| decode(c, r))
-        .collect::<Result<_, _>>()?;
-    Ok((rows, total))
+    on_conn!(conn.conn(), x => {
+        let total: i64 = bind(&query::count(d, c, cond))
+            .fetch_one(&mut *x)
+            .await?
+            .try_get(0)?;
+        let rows = bind(&query::select_page(d, c, cond, sort, limit, offset))
+            .fetch_all(&mut *x)
+            .await?;
+        let rows = rows
+            .iter()
+            .map(|r| decode(c, r))
+            .collect::<Result<_, _>>()?;
+        Ok((rows, total))
+    })
 }
 
 /// A write that may hit a unique index: `Err(Some(field))` names the field.
@@ -333,14 +413,22 @@ pub enum WriteOutcome {
 
 async fn write(db: &Db, c: &Collection, sql: &Sql) -> Result<WriteOutcome, DbError> {
     let mut conn = db.data_conn().await?;
-    match bind(sql).execute(conn.conn()).await {
-        Ok(r) => Ok(WriteOutcome::Done(r.rows_affected())),
+    let done = on_conn!(conn.conn(), x => bind(sql).execute(x).await.map(|r| r.rows_affected()));
+    match done {
+        Ok(n) => Ok(WriteOutcome::Done(n)),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            // "UNIQUE constraint failed: c_orders.f_code": find the field among the schema's.
+            // SQLite: "UNIQUE constraint failed: c_orders.f_code"; PostgreSQL names the index
+            // (`query::unique_index`): "c_orders_f_code_unique". Find the field among the
+            // schema's.
             let msg = e.message().to_owned();
+            let index = e.constraint().unwrap_or_default().to_owned();
             let field = c
                 .stored_fields()
-                .find(|f| msg.contains(&format!(".{}", f.column())))
+                .find(|f| {
+                    let col = f.column();
+                    msg.contains(&format!(".{col}"))
+                        || index == format!("{}_{col}_unique", c.table())
+                })
                 .map_or_else(String::new, |f| f.name.clone());
             Ok(WriteOutcome::Duplicate(field))
         }
@@ -356,7 +444,12 @@ pub async fn insert(
     now: i64,
     values: Vec<(String, SqlValue)>,
 ) -> Result<WriteOutcome, DbError> {
-    write(db, c, &query::insert(c, id, owner, now, values)).await
+    write(
+        db,
+        c,
+        &query::insert(db.dialect(), c, id, owner, now, values),
+    )
+    .await
 }
 
 pub async fn update(
@@ -367,15 +460,18 @@ pub async fn update(
     values: Vec<(String, SqlValue)>,
     cond: &Cond,
 ) -> Result<WriteOutcome, DbError> {
-    write(db, c, &query::update(c, id, now, values, cond)).await
+    write(
+        db,
+        c,
+        &query::update(db.dialect(), c, id, now, values, cond),
+    )
+    .await
 }
 
 pub async fn delete(db: &Db, c: &Collection, id: &str, cond: &Cond) -> Result<u64, DbError> {
+    let sql = query::delete(db.dialect(), c, id, cond);
     let mut conn = db.data_conn().await?;
-    Ok(bind(&query::delete(c, id, cond))
-        .execute(conn.conn())
-        .await?
-        .rows_affected())
+    on_conn!(conn.conn(), x => Ok(bind(&sql).execute(x).await?.rows_affected()))
 }
 
 #[cfg(test)]

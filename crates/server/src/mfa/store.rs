@@ -4,7 +4,7 @@
 use miniguard_crypto::{EnvelopeError, Keyring};
 use sqlx::Row;
 
-use crate::db::{Db, DbError, UserId, now_ms};
+use crate::db::{Db, DbError, UserId, now_ms, on_pool};
 
 /// The TOTP factor of a user.
 #[derive(Clone, Debug)]
@@ -91,84 +91,94 @@ impl Db {
 
     /// The user's TOTP factor, pending or confirmed.
     pub async fn totp(&self, user: UserId) -> Result<Option<TotpRow>, DbError> {
-        let row =
-            sqlx::query("SELECT secret, confirmed_at, last_step FROM mfa_totp WHERE user_id = ?")
-                .bind(user.0)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(|r| {
-            Ok(TotpRow {
-                secret: r.try_get(0)?,
-                confirmed_at_ms: r.try_get(1)?,
-                last_step: r.try_get(2)?,
+        on_pool!(self.pool(), p => {
+            let row =
+                sqlx::query("SELECT secret, confirmed_at, last_step FROM mfa_totp WHERE user_id = $1")
+                    .bind(user.0)
+                    .fetch_optional(p)
+                    .await?;
+            row.map(|r| {
+                Ok(TotpRow {
+                    secret: r.try_get(0)?,
+                    confirmed_at_ms: r.try_get(1)?,
+                    last_step: r.try_get(2)?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Stores a pending secret, replacing a pending one; `false` when a confirmed one exists.
     pub async fn put_pending_totp(&self, user: UserId, secret: &[u8]) -> Result<bool, DbError> {
-        Ok(sqlx::query(
-            "INSERT INTO mfa_totp (user_id, secret, created_at) VALUES (?, ?, ?)
+        on_pool!(self.pool(), p => {
+            Ok(sqlx::query(
+                "INSERT INTO mfa_totp (user_id, secret, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret,
                  created_at = excluded.created_at, last_step = NULL
              WHERE mfa_totp.confirmed_at IS NULL",
-        )
-        .bind(user.0)
-        .bind(secret)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
+            )
+            .bind(user.0)
+            .bind(secret)
+            .bind(now_ms())
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     /// Confirms the pending factor with its first accepted step.
     pub async fn confirm_totp(&self, user: UserId, step: i64) -> Result<bool, DbError> {
-        Ok(sqlx::query(
-            "UPDATE mfa_totp SET confirmed_at = ?, last_step = ?
-             WHERE user_id = ? AND confirmed_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(step)
-        .bind(user.0)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
+        on_pool!(self.pool(), p => {
+            Ok(sqlx::query(
+                "UPDATE mfa_totp SET confirmed_at = $1, last_step = $2
+                 WHERE user_id = $3 AND confirmed_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(step)
+            .bind(user.0)
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     /// Records an accepted step, only if it is newer than the last one (atomic: two requests
     /// with the same code cannot both pass).
     pub async fn accept_totp_step(&self, user: UserId, step: i64) -> Result<bool, DbError> {
-        Ok(sqlx::query(
-            "UPDATE mfa_totp SET last_step = ?
-             WHERE user_id = ? AND confirmed_at IS NOT NULL
-               AND (last_step IS NULL OR last_step < ?)",
-        )
-        .bind(step)
-        .bind(user.0)
-        .bind(step)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
+        on_pool!(self.pool(), p => {
+            Ok(sqlx::query(
+                "UPDATE mfa_totp SET last_step = $1
+             WHERE user_id = $2 AND confirmed_at IS NOT NULL
+               AND (last_step IS NULL OR last_step < $3)",
+            )
+            .bind(step)
+            .bind(user.0)
+            .bind(step)
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     /// Removes the TOTP factor and the recovery codes; `true` when a factor existed.
     pub async fn delete_totp(&self, user: UserId) -> Result<bool, DbError> {
-        let mut tx = self.pool().begin().await?;
-        let n = sqlx::query("DELETE FROM mfa_totp WHERE user_id = ?")
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = ?")
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(n == 1)
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1")
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(n == 1)
+        })
     }
 
     // ---- recovery codes ----
@@ -179,24 +189,26 @@ impl Db {
         user: UserId,
         hashes: &[[u8; 32]],
     ) -> Result<(), DbError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = ?")
-            .bind(user.0)
-            .execute(&mut *tx)
-            .await?;
-        let now = now_ms();
-        for h in hashes {
-            sqlx::query(
-                "INSERT INTO mfa_recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)",
-            )
-            .bind(user.0)
-            .bind(&h[..])
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+            let now = now_ms();
+            for h in hashes {
+                sqlx::query(
+                    "INSERT INTO mfa_recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(user.0)
+                .bind(&h[..])
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The user's unused recovery codes: (row id, hash).
@@ -204,117 +216,131 @@ impl Db {
         &self,
         user: UserId,
     ) -> Result<Vec<(i64, [u8; 32])>, DbError> {
-        let rows = sqlx::query(
-            "SELECT id, code_hash FROM mfa_recovery_codes
-             WHERE user_id = ? AND used_at IS NULL ORDER BY id",
-        )
-        .bind(user.0)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let hash: Vec<u8> = r.try_get(1)?;
-            if let Ok(h) = <[u8; 32]>::try_from(hash.as_slice()) {
-                out.push((r.try_get(0)?, h));
+        on_pool!(self.pool(), p => {
+            let rows = sqlx::query(
+                "SELECT id, code_hash FROM mfa_recovery_codes
+                 WHERE user_id = $1 AND used_at IS NULL ORDER BY id",
+            )
+            .bind(user.0)
+            .fetch_all(p)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let hash: Vec<u8> = r.try_get(1)?;
+                if let Ok(h) = <[u8; 32]>::try_from(hash.as_slice()) {
+                    out.push((r.try_get(0)?, h));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Spends a recovery code; `false` when it was spent meanwhile.
     pub async fn spend_recovery_code(&self, id: i64) -> Result<bool, DbError> {
-        Ok(sqlx::query(
-            "UPDATE mfa_recovery_codes SET used_at = ? WHERE id = ? AND used_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(id)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
+        on_pool!(self.pool(), p => {
+            Ok(sqlx::query(
+                "UPDATE mfa_recovery_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     // ---- SMS and SOTER challenges ----
 
     pub async fn insert_challenge(&self, c: &NewChallenge<'_>) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO mfa_challenges
+        on_pool!(self.pool(), p => {
+            sqlx::query(
+                "INSERT INTO mfa_challenges
                (id, kind, user_id, family_id, secret_hash, challenge, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.id)
-        .bind(c.kind)
-        .bind(c.user.0)
-        .bind(c.family_id)
-        .bind(c.secret_hash)
-        .bind(c.challenge)
-        .bind(c.created_at_ms)
-        .bind(c.expires_at_ms)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(c.id)
+            .bind(c.kind)
+            .bind(c.user.0)
+            .bind(c.family_id)
+            .bind(c.secret_hash)
+            .bind(c.challenge)
+            .bind(c.created_at_ms)
+            .bind(c.expires_at_ms)
+            .execute(p)
+            .await?;
+            Ok(())
+        })
     }
 
     pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, DbError> {
-        let row = sqlx::query(
-            "SELECT kind, user_id, family_id, secret_hash, challenge, expires_at, attempts, used_at
-             FROM mfa_challenges WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(ChallengeRow {
-                kind: r.try_get(0)?,
-                user_id: UserId(r.try_get(1)?),
-                family_id: r.try_get(2)?,
-                secret_hash: r.try_get(3)?,
-                challenge: r.try_get(4)?,
-                expires_at_ms: r.try_get(5)?,
-                attempts: r.try_get(6)?,
-                used_at_ms: r.try_get(7)?,
+        on_pool!(self.pool(), p => {
+            let row = sqlx::query(
+                "SELECT kind, user_id, family_id, secret_hash, challenge, expires_at, attempts, used_at
+                 FROM mfa_challenges WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?;
+            row.map(|r| {
+                Ok(ChallengeRow {
+                    kind: r.try_get(0)?,
+                    user_id: UserId(r.try_get(1)?),
+                    family_id: r.try_get(2)?,
+                    secret_hash: r.try_get(3)?,
+                    challenge: r.try_get(4)?,
+                    expires_at_ms: r.try_get(5)?,
+                    attempts: r.try_get(6)?,
+                    used_at_ms: r.try_get(7)?,
+                })
             })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Counts an attempt on a live challenge, only while below `max`; `false` when the attempts
     /// are exhausted or the challenge is used.
     pub async fn count_challenge_attempt(&self, id: &str, max: i64) -> Result<bool, DbError> {
-        Ok(sqlx::query(
-            "UPDATE mfa_challenges SET attempts = attempts + 1
-             WHERE id = ? AND used_at IS NULL AND attempts < ?",
-        )
-        .bind(id)
-        .bind(max)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
+        on_pool!(self.pool(), p => {
+            Ok(sqlx::query(
+                "UPDATE mfa_challenges SET attempts = attempts + 1
+                 WHERE id = $1 AND used_at IS NULL AND attempts < $2",
+            )
+            .bind(id)
+            .bind(max)
+            .execute(p)
+            .await?
+            .rows_affected()
+                == 1)
+        })
     }
 
     /// Marks a challenge used; `false` when it was used meanwhile.
     pub async fn use_challenge(&self, id: &str) -> Result<bool, DbError> {
-        Ok(
-            sqlx::query("UPDATE mfa_challenges SET used_at = ? WHERE id = ? AND used_at IS NULL")
-                .bind(now_ms())
-                .bind(id)
-                .execute(self.pool())
-                .await?
-                .rows_affected()
-                == 1,
-        )
+        on_pool!(self.pool(), p => {
+            Ok(
+                sqlx::query("UPDATE mfa_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+                    == 1,
+            )
+        })
     }
 
     /// Deletes challenges that expired before `before_ms`.
     pub async fn sweep_challenges(&self, before_ms: i64) -> Result<u64, DbError> {
-        Ok(
-            sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < ?")
-                .bind(before_ms)
-                .execute(self.pool())
-                .await?
-                .rows_affected(),
-        )
+        on_pool!(self.pool(), p => {
+            Ok(
+                sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < $1")
+                    .bind(before_ms)
+                    .execute(p)
+                    .await?
+                    .rows_affected(),
+            )
+        })
     }
 
     // ---- step-up state of logins ----
@@ -329,14 +355,16 @@ impl Db {
 
     /// When the login last verified a second factor, and whether it is limited to enrolment.
     pub async fn family_mfa(&self, family_id: &str) -> Result<(Option<i64>, bool), DbError> {
-        let row = sqlx::query("SELECT mfa_at, limited FROM session_mfa WHERE family_id = ?")
-            .bind(family_id)
-            .fetch_optional(self.pool())
-            .await?;
-        match row {
-            Some(r) => Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? != 0)),
-            None => Ok((None, false)),
-        }
+        on_pool!(self.pool(), p => {
+            let row = sqlx::query("SELECT mfa_at, limited FROM session_mfa WHERE family_id = $1")
+                .bind(family_id)
+                .fetch_optional(p)
+                .await?;
+            match row {
+                Some(r) => Ok((r.try_get(0)?, r.try_get::<bool, _>(1)?)),
+                None => Ok((None, false)),
+            }
+        })
     }
 
     /// Records a verified factor for the login (and lifts an enrolment limit when `unlimit`).
@@ -348,35 +376,39 @@ impl Db {
         method: &str,
         unlimit: bool,
     ) -> Result<(), DbError> {
-        let done = sqlx::query(
-            "INSERT INTO session_mfa (family_id, user_id, mfa_at, method, limited)
-             VALUES (?, ?, ?, ?, 0)
+        on_pool!(self.pool(), p => {
+            let done = sqlx::query(
+                "INSERT INTO session_mfa (family_id, user_id, mfa_at, method, limited)
+             VALUES ($1, $2, $3, $4, FALSE)
              ON CONFLICT (family_id) DO UPDATE SET mfa_at = excluded.mfa_at,
                  method = excluded.method,
-                 limited = CASE WHEN ? THEN 0 ELSE session_mfa.limited END",
-        )
-        .bind(family_id)
-        .bind(user.0)
-        .bind(at_ms)
-        .bind(method)
-        .bind(unlimit)
-        .execute(self.pool())
-        .await;
-        self.family_changed(family_id);
-        done?;
-        Ok(())
+                 limited = CASE WHEN $5 THEN FALSE ELSE session_mfa.limited END",
+            )
+            .bind(family_id)
+            .bind(user.0)
+            .bind(at_ms)
+            .bind(method)
+            .bind(unlimit)
+            .execute(p)
+            .await;
+            self.family_changed(family_id);
+            done?;
+            Ok(())
+        })
     }
 
     /// Lifts a login's enrolment limit without recording a verification (enrolling a factor is
     /// never itself a step-up).
     pub async fn unlimit_family(&self, family_id: &str) -> Result<(), DbError> {
-        let done = sqlx::query("UPDATE session_mfa SET limited = 0 WHERE family_id = ?")
-            .bind(family_id)
-            .execute(self.pool())
-            .await;
-        self.family_changed(family_id);
-        done?;
-        Ok(())
+        on_pool!(self.pool(), p => {
+            let done = sqlx::query("UPDATE session_mfa SET limited = FALSE WHERE family_id = $1")
+                .bind(family_id)
+                .execute(p)
+                .await;
+            self.family_changed(family_id);
+            done?;
+            Ok(())
+        })
     }
 
     /// Whether the user has bound a phone number (SMS codes are then one of their factors).
@@ -386,17 +418,19 @@ impl Db {
 
     /// Marks a login as limited to TOTP enrolment.
     pub async fn limit_family(&self, family_id: &str, user: UserId) -> Result<(), DbError> {
-        let done = sqlx::query(
-            "INSERT INTO session_mfa (family_id, user_id, limited) VALUES (?, ?, 1)
-             ON CONFLICT (family_id) DO UPDATE SET limited = 1",
-        )
-        .bind(family_id)
-        .bind(user.0)
-        .execute(self.pool())
-        .await;
-        self.family_changed(family_id);
-        done?;
-        Ok(())
+        on_pool!(self.pool(), p => {
+            let done = sqlx::query(
+                "INSERT INTO session_mfa (family_id, user_id, limited) VALUES ($1, $2, TRUE)
+                 ON CONFLICT (family_id) DO UPDATE SET limited = TRUE",
+            )
+            .bind(family_id)
+            .bind(user.0)
+            .execute(p)
+            .await;
+            self.family_changed(family_id);
+            done?;
+            Ok(())
+        })
     }
 
     /// Revokes every token of the user except those of one login; returns how many were live.
@@ -405,31 +439,35 @@ impl Db {
         user: UserId,
         keep_family: &str,
     ) -> Result<u64, DbError> {
-        let revoked = sqlx::query(
-            "UPDATE sessions SET revoked_at = ?
-             WHERE user_id = ? AND family_id <> ? AND revoked_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(user.0)
-        .bind(keep_family)
-        .execute(self.pool())
-        .await;
-        // Cached tokens of the other logins go before this returns (see crate::session_cache).
-        self.session_cache()
-            .invalidate(&crate::session_cache::Invalidation::UserExcept {
-                user,
-                keep_family: keep_family.to_owned(),
-            });
-        Ok(revoked?.rows_affected())
+        on_pool!(self.pool(), p => {
+            let revoked = sqlx::query(
+                "UPDATE sessions SET revoked_at = $1
+                 WHERE user_id = $2 AND family_id <> $3 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(user.0)
+            .bind(keep_family)
+            .execute(p)
+            .await;
+            // Cached tokens of the other logins go before this returns (see crate::session_cache).
+            self.session_cache()
+                .invalidate(&crate::session_cache::Invalidation::UserExcept {
+                    user,
+                    keep_family: keep_family.to_owned(),
+                });
+            Ok(revoked?.rows_affected())
+        })
     }
 
     /// The user's platform and openid.
     pub async fn user_identity(&self, user: UserId) -> Result<Option<(String, String)>, DbError> {
-        let row = sqlx::query("SELECT platform, openid FROM users WHERE id = ?")
-            .bind(user.0)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+        on_pool!(self.pool(), p => {
+            let row = sqlx::query("SELECT platform, openid FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+        })
     }
 
     // ---- staff accounts and roles ----
@@ -442,99 +480,110 @@ impl Db {
         password_hash: &str,
         role: &str,
     ) -> Result<Option<UserId>, DbError> {
-        let mut tx = self.pool().begin().await?;
-        let now = now_ms();
-        let inserted = sqlx::query(
-            "INSERT INTO users (platform, openid, created_at) VALUES ('local', ?, ?)
-             ON CONFLICT (platform, openid) DO NOTHING",
-        )
-        .bind(username)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() != 1 {
-            return Ok(None);
-        }
-        let id = inserted.last_insert_rowid();
-        sqlx::query(
-            "INSERT INTO local_accounts
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let now = now_ms();
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO users (platform, openid, created_at) VALUES ('local', $1, $2)
+                 ON CONFLICT (platform, openid) DO NOTHING RETURNING id",
+            )
+            .bind(username)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = inserted else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "INSERT INTO local_accounts
                (user_id, username, password_hash, created_at, password_changed_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(username)
-        .bind(password_hash)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?)")
+             VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(id)
-            .bind(role)
-            .bind(now_ms())
+            .bind(username)
+            .bind(password_hash)
+            .bind(now)
+            .bind(now)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(Some(UserId(id)))
+            sqlx::query("INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(role)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(UserId(id)))
+        })
     }
 
     /// The staff account with this username: its user id and password hash.
     pub async fn local_account(&self, username: &str) -> Result<Option<(UserId, String)>, DbError> {
-        let row =
-            sqlx::query("SELECT user_id, password_hash FROM local_accounts WHERE username = ?")
-                .bind(username)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(|r| Ok((UserId(r.try_get(0)?), r.try_get(1)?)))
-            .transpose()
+        on_pool!(self.pool(), p => {
+            let row =
+                sqlx::query("SELECT user_id, password_hash FROM local_accounts WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(p)
+                    .await?;
+            row.map(|r| Ok((UserId(r.try_get(0)?), r.try_get(1)?)))
+                .transpose()
+        })
     }
 
     /// The username of a staff account.
     pub async fn local_username(&self, user: UserId) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT username FROM local_accounts WHERE user_id = ?")
-            .bind(user.0)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+        on_pool!(self.pool(), p => {
+            let row = sqlx::query("SELECT username FROM local_accounts WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+        })
     }
 
     /// Replaces a staff account's password hash.
     pub async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), DbError> {
-        sqlx::query(
-            "UPDATE local_accounts SET password_hash = ?, password_changed_at = ? WHERE user_id = ?",
-        )
-        .bind(hash)
-        .bind(now_ms())
-        .bind(user.0)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        on_pool!(self.pool(), p => {
+            sqlx::query(
+                "UPDATE local_accounts SET password_hash = $1, password_changed_at = $2 WHERE user_id = $3",
+            )
+            .bind(hash)
+            .bind(now_ms())
+            .bind(user.0)
+            .execute(p)
+            .await?;
+            Ok(())
+        })
     }
 
     /// The user's roles (`admin`, `operator`), sorted; empty for mini-program users.
     pub async fn user_roles(&self, user: UserId) -> Result<Vec<String>, DbError> {
-        let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
-            .bind(user.0)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get(0).map_err(Into::into))
-            .collect()
+        on_pool!(self.pool(), p => {
+            let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+                .bind(user.0)
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(|r| r.try_get(0).map_err(Into::into))
+                .collect()
+        })
     }
 
     // ---- lockout counters ----
 
     /// `(failures, locked_until)` of a lockout key.
     pub async fn failure_state(&self, key: &str) -> Result<Option<(u32, i64)>, DbError> {
-        let row = sqlx::query("SELECT failures, locked_until FROM auth_failures WHERE key = ?")
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| {
-            let failures: i64 = r.try_get(0)?;
-            Ok((u32::try_from(failures).unwrap_or(u32::MAX), r.try_get(1)?))
+        on_pool!(self.pool(), p => {
+            let row = sqlx::query("SELECT failures, locked_until FROM auth_failures WHERE key = $1")
+                .bind(key)
+                .fetch_optional(p)
+                .await?;
+            row.map(|r| {
+                let failures: i64 = r.try_get(0)?;
+                Ok((u32::try_from(failures).unwrap_or(u32::MAX), r.try_get(1)?))
+            })
+            .transpose()
         })
-        .transpose()
     }
 
     /// Counts a failure at `now_ms` (starting over when the last one is before
@@ -545,54 +594,62 @@ impl Db {
         now_ms: i64,
         forget_before_ms: i64,
     ) -> Result<u32, DbError> {
-        let failures: i64 = sqlx::query(
-            "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until)
-             VALUES (?, 1, ?, 0)
+        on_pool!(self.pool(), p => {
+            let failures: i64 = sqlx::query(
+                "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until)
+             VALUES ($1, 1, $2, 0)
              ON CONFLICT (key) DO UPDATE SET
-                 failures = CASE WHEN auth_failures.last_failure_at < ? THEN 1
+                 failures = CASE WHEN auth_failures.last_failure_at < $3 THEN 1
                                  ELSE auth_failures.failures + 1 END,
                  last_failure_at = excluded.last_failure_at
              RETURNING failures",
-        )
-        .bind(key)
-        .bind(now_ms)
-        .bind(forget_before_ms)
-        .fetch_one(self.pool())
-        .await?
-        .try_get(0)?;
-        Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+            )
+            .bind(key)
+            .bind(now_ms)
+            .bind(forget_before_ms)
+            .fetch_one(p)
+            .await?
+            .try_get(0)?;
+            Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+        })
     }
 
     pub async fn set_locked_until(&self, key: &str, until_ms: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE auth_failures SET locked_until = ? WHERE key = ?")
-            .bind(until_ms)
-            .bind(key)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        on_pool!(self.pool(), p => {
+            sqlx::query("UPDATE auth_failures SET locked_until = $1 WHERE key = $2")
+                .bind(until_ms)
+                .bind(key)
+                .execute(p)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Deletes lockout counters whose last failure is before `before_ms` and whose lock is
     /// over; returns how many.
     pub async fn sweep_failures(&self, before_ms: i64) -> Result<u64, DbError> {
-        Ok(
-            sqlx::query("DELETE FROM auth_failures WHERE last_failure_at < ? AND locked_until < ?")
-                .bind(before_ms)
-                .bind(now_ms())
-                .execute(self.pool())
-                .await?
-                .rows_affected(),
-        )
+        on_pool!(self.pool(), p => {
+            Ok(
+                sqlx::query("DELETE FROM auth_failures WHERE last_failure_at < $1 AND locked_until < $2")
+                    .bind(before_ms)
+                    .bind(now_ms())
+                    .execute(p)
+                    .await?
+                    .rows_affected(),
+            )
+        })
     }
 
     pub async fn clear_failures(&self, keys: &[&str]) -> Result<(), DbError> {
-        for key in keys {
-            sqlx::query("DELETE FROM auth_failures WHERE key = ?")
-                .bind(key)
-                .execute(self.pool())
-                .await?;
-        }
-        Ok(())
+        on_pool!(self.pool(), p => {
+            for key in keys {
+                sqlx::query("DELETE FROM auth_failures WHERE key = $1")
+                    .bind(key)
+                    .execute(p)
+                    .await?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -1,16 +1,21 @@
 //! What every end-to-end test file shares: a server on 127.0.0.1 port 0 with a fresh
 //! development certificate and the fake WeChat API, a client that trusts exactly that
 //! certificate, signed requests, and the checks of headers and problems.
+//!
+//! The database is a SQLite file in the test's temporary folder, or, when
+//! `MINIGUARD_TEST_POSTGRES_URL` is set (`postgres://postgres@127.0.0.1:5432/postgres`), a
+//! PostgreSQL database of the test's own, created from that URL and dropped when the test ends
+//! (see [`TestDb`]), so tests stay parallel on either.
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use miniguard_crypto::signing::generate_nonce;
 use miniguard_crypto::{Keyring, RequestParts, SigningKey};
-use miniguard_server::db::Db;
+use miniguard_server::db::{Db, Location};
 use miniguard_server::platform::fake::FakeWeChat;
 use miniguard_server::platform::wechat::WeChatClient;
 use miniguard_server::serve::{Transport, serve};
@@ -21,6 +26,7 @@ use rustls::SupportedProtocolVersion;
 use rustls_pki_types::CertificateDer;
 use secrecy::SecretString;
 use serde_json::Value;
+use sqlx::Connection as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -41,12 +47,155 @@ pub fn test_options() -> AppOptions {
     }
 }
 
+/// The variable naming the PostgreSQL server of the tests (a database to connect to first,
+/// whose user may create databases); unset or empty: the tests run on SQLite.
+pub const POSTGRES_ENV: &str = "MINIGUARD_TEST_POSTGRES_URL";
+
+/// The database of one test (see the module documentation); dereferences to its location.
+pub struct TestDb {
+    location: Location,
+    postgres: Option<PgDatabase>,
+}
+
+/// The databases in use, by folder: a server started again on a folder finds the database of
+/// the one before, as long as the test holds it.
+static LIVE: std::sync::Mutex<Vec<(std::path::PathBuf, std::sync::Weak<TestDb>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+impl TestDb {
+    /// The database of `dir`: a SQLite file `dir/miniguard.db`, or a PostgreSQL database of its
+    /// own whose uploads go to `dir/uploads`. While a handle lives, the same folder answers the
+    /// same database (a test that restarts a server holds one across the restart).
+    pub async fn new(dir: &Path) -> Arc<Self> {
+        if let Some(live) = LIVE
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(d, _)| d == dir)
+            .and_then(|(_, db)| db.upgrade())
+        {
+            return live;
+        }
+        let db = Arc::new(Self::create(dir).await);
+        let mut live = LIVE.lock().unwrap();
+        live.retain(|(_, db)| db.strong_count() > 0);
+        live.push((dir.to_path_buf(), Arc::downgrade(&db)));
+        db
+    }
+
+    async fn create(dir: &Path) -> Self {
+        match std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty()) {
+            None => Self {
+                location: Location::Sqlite(dir.join("miniguard.db")),
+                postgres: None,
+            },
+            Some(admin) => {
+                let pg = PgDatabase::create(&admin).await;
+                Self {
+                    location: Location::Postgres {
+                        url: pg.url.clone(),
+                        files: dir.join("uploads"),
+                    },
+                    postgres: Some(pg),
+                }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The SQLite file, when the database is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Sqlite(p) => Some(p),
+            Location::Postgres { .. } => None,
+        }
+    }
+
+    /// The URL to hand `serve --dev` (`DevOptions::database_url`): the PostgreSQL database, or
+    /// `None` for the SQLite file of the data directory.
+    pub fn database_url(&self) -> Option<String> {
+        self.postgres.as_ref().map(|p| p.url.clone())
+    }
+
+    /// Where uploads go.
+    pub fn uploads_dir(&self) -> std::path::PathBuf {
+        match &self.location {
+            Location::Sqlite(p) => p.parent().unwrap().join("uploads"),
+            Location::Postgres { files, .. } => files.clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = Location;
+    fn deref(&self) -> &Location {
+        &self.location
+    }
+}
+
+/// A database created for one test on the server of [`POSTGRES_ENV`], dropped (with any
+/// connection still open to it) when this value is.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(admin: &str) -> Self {
+        let name = format!("mg_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV}: cannot connect: {e}"));
+        sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let mut url = url::Url::parse(admin).unwrap();
+        url.set_path(&name);
+        Self {
+            admin: admin.to_owned(),
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: the statement runs on a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("dropping test database {}: {e}", self.name);
+        }
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub port: u16,
     pub cert: CertificateDer<'static>,
     pub fake: FakeWeChat,
-    pub db_path: PathBuf,
+    pub db: Arc<TestDb>,
     pub stop: Option<oneshot::Sender<()>>,
     pub task: Option<JoinHandle<std::io::Result<()>>>,
     pub _dir: tempfile::TempDir,
@@ -119,10 +268,10 @@ impl TestServer {
         nonce_capacity: Option<usize>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db_path = data_dir.unwrap_or(dir.path()).join("miniguard.db");
+        let store = TestDb::new(data_dir.unwrap_or(dir.path())).await;
         let db = match nonce_capacity {
-            Some(capacity) => Db::open_with_nonce_capacity(&db_path, capacity).await,
-            None => Db::open(&db_path).await,
+            Some(capacity) => Db::connect(&store, capacity).await,
+            None => Db::open_at(&store).await,
         }
         .unwrap();
         if let Some(c) = &collections {
@@ -163,7 +312,7 @@ impl TestServer {
             port,
             cert: cert.cert.clone(),
             fake,
-            db_path,
+            db: store,
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
@@ -271,8 +420,8 @@ pub async fn assert_problem(res: reqwest::Response, status: StatusCode) -> Value
     body
 }
 
-pub async fn audit(db_path: &std::path::Path) -> Vec<(String, Value)> {
-    let db = Db::open_read_only(db_path).await.unwrap();
+pub async fn audit(location: &Location) -> Vec<(String, Value)> {
+    let db = Db::open_read_only_at(location).await.unwrap();
     let rows = db.audit_rows().await.unwrap();
     db.close().await;
     rows.into_iter()
@@ -358,4 +507,101 @@ pub async fn signed(
 
 pub async fn me(server: &TestServer, session: &Value) -> StatusCode {
     signed(server, "GET", "/v1/me", session).await
+}
+
+/// A value bound by [`Raw`].
+pub enum RawVal<'a> {
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// A plain connection to a test's database, bypassing the server: what someone with the file
+/// (SQLite) or the database password (PostgreSQL) can do. SQL uses `$N` placeholders.
+pub enum Raw {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+macro_rules! raw_bind {
+    ($sql:expr, $binds:expr) => {{
+        let mut q = sqlx::query($sql);
+        for b in $binds {
+            q = match b {
+                RawVal::Int(n) => q.bind(*n),
+                RawVal::Text(s) => q.bind(*s),
+                RawVal::Blob(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+
+impl Raw {
+    pub async fn connect(location: &Location) -> Self {
+        match location {
+            Location::Sqlite(path) => Self::Sqlite(
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap(),
+            ),
+            Location::Postgres { url, .. } => {
+                Self::Postgres(sqlx::PgConnection::connect(url).await.unwrap())
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// Runs one statement; the rows it changed.
+    pub async fn execute(&mut self, sql: &str, binds: &[RawVal<'_>]) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(c) => raw_bind!(sql, binds).execute(c).await?.rows_affected(),
+            Self::Postgres(c) => raw_bind!(sql, binds).execute(c).await?.rows_affected(),
+        })
+    }
+
+    /// Runs statements without parameters.
+    pub async fn script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Self::Postgres(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+        }
+    }
+
+    /// The first column of the one row a query answers, as bytes.
+    pub async fn blob(&mut self, sql: &str, binds: &[RawVal<'_>]) -> Vec<u8> {
+        use sqlx::Row as _;
+        match self {
+            Self::Sqlite(c) => raw_bind!(sql, binds).fetch_one(c).await.unwrap().get(0),
+            Self::Postgres(c) => raw_bind!(sql, binds).fetch_one(c).await.unwrap().get(0),
+        }
+    }
+
+    /// The first column of the one row a query answers, as text.
+    pub async fn text(&mut self, sql: &str, binds: &[RawVal<'_>]) -> String {
+        use sqlx::Row as _;
+        match self {
+            Self::Sqlite(c) => raw_bind!(sql, binds).fetch_one(c).await.unwrap().get(0),
+            Self::Postgres(c) => raw_bind!(sql, binds).fetch_one(c).await.unwrap().get(0),
+        }
+    }
+
+    /// The first column of the one row a query answers, as an integer.
+    pub async fn int(&mut self, sql: &str, binds: &[RawVal<'_>]) -> i64 {
+        use sqlx::Row as _;
+        match self {
+            Self::Sqlite(c) => raw_bind!(sql, binds).fetch_one(c).await.unwrap().get(0),
+            Self::Postgres(c) => raw_bind!(sql, binds).fetch_one(c).await.unwrap().get(0),
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Self::Sqlite(c) => c.close().await.unwrap(),
+            Self::Postgres(c) => c.close().await.unwrap(),
+        }
+    }
 }
