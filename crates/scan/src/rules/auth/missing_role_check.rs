@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::js::authz_spec::Op;
 use crate::js::handlers::{self, HandlerKind};
 use crate::rules::{Rule, RuleMeta};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -71,12 +72,9 @@ impl Rule for MissingRoleCheck {
             cx.report(
                 &Self::META,
                 f.span,
-                format!(
-                    "`{}` decides a privilege from the request: the client sets it to whatever it wants",
-                    f.what
-                ),
+                msg!("A009.client-flag", flag = &f.what),
             )
-            .help("decide roles on the server from the verified caller (the session user, `OPENID`) and your own records");
+            .help(msg!("A009.client-flag-help"));
         }
         if h.guarded() {
             return;
@@ -99,40 +97,34 @@ impl Rule for MissingRoleCheck {
                 cx.report(
                     &Self::META,
                     a.span,
-                    format!(
-                        "the password of the account selected by `{}`, which the client chooses, is changed with no check of the caller: anyone can set anyone's password",
-                        a.client_key.as_deref().unwrap_or("the request")
-                    ),
+                    match a.client_key.as_deref() {
+                        Some(key) => msg!("A009.password", key = key),
+                        None => msg!("A009.password", key = msg!("A009.the-request")),
+                    },
                 )
-                .help("change only the caller's own password (selected by the verified identity), after checking the old one");
+                .help(msg!("A009.password-help"));
             } else if privileged_write {
                 let verb = match a.op {
-                    Op::Remove => "deletes",
-                    Op::Add => "adds",
-                    _ => "changes",
+                    Op::Remove => msg!("A009.deletes"),
+                    Op::Add => msg!("A009.adds"),
+                    _ => msg!("A009.changes"),
                 };
                 cx.report(
                     &Self::META,
                     a.span,
-                    format!(
-                        "the cloud function {verb} `{}` records, the operator's data, and checks nothing about the caller's role: any user of the mini-program can call it",
-                        coll.unwrap_or("?")
+                    msg!(
+                        "A009.privileged-write",
+                        verb = verb,
+                        collection = coll.unwrap_or("?")
                     ),
                 )
-                .help("look the caller's OPENID up in your administrators' table and refuse other callers before the write");
+                .help(msg!("A009.privileged-write-help"));
             }
         }
         if cloud {
             for r in &h.refunds {
-                cx.report(
-                    &Self::META,
-                    r.span,
-                    format!(
-                        "`{}` issues a refund for any caller: the cloud function checks neither the caller's role nor that the order is theirs",
-                        r.what
-                    ),
-                )
-                .help("refund only after checking the caller is an operator (or owns the order and it is refundable)");
+                cx.report(&Self::META, r.span, msg!("A009.refund", call = &r.what))
+                    .help(msg!("A009.refund-help"));
             }
         }
     }

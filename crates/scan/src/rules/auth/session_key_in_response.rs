@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Labels, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -58,18 +59,15 @@ impl Rule for SessionKeyInResponse {
             return;
         }
         let what = match field_path(r.value, 0) {
-            Some(path) => format!("the `{path}` field"),
-            None => "the session_key".to_owned(),
+            Some(path) => msg!("A004.field", path = path),
+            None => msg!("label.session-key"),
         };
         cx.report(
             &Self::META,
             r.span,
-            format!(
-                "{what} is sent back to the client ({}): the mini-program gets the key that signs and encrypts users' data and can forge it",
-                r.via
-            ),
+            msg!("A004.returned", what = what, via = r.via),
         )
-        .help("keep the session_key on the server and return your own session token instead");
+        .help(msg!("A004.help"));
     }
 }
 

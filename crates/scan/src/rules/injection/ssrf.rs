@@ -2,6 +2,7 @@ use crate::events::{CallEvent, Cx, Event};
 use crate::js::apis;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Kind, Sanitized, SourceKind, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -74,8 +75,8 @@ impl Rule for Ssrf {
         if !host_controlled(url, cx.text(call.arg_span(idx))) {
             return;
         }
-        cx.report_flow(&Self::META, call.arg_span(idx), &taint, "server-side request URL")
-            .help("keep the scheme and host fixed in code and let the client choose only an identifier; if any URL must be fetched, allow-list the hosts and reject private and metadata addresses");
+        cx.report_flow(&Self::META, call.arg_span(idx), &taint, msg!("I006.url"))
+            .help(msg!("I006.help"));
     }
 }
 
