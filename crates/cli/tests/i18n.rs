@@ -71,7 +71,10 @@ fn every_rule_has_a_chinese_translation() {
     let known = codes();
     for entry in std::fs::read_dir(translations()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let code = name.trim_end_matches(".md");
+        // Rule pages only: `messages.toml` beside them holds the messages.
+        let Some(code) = name.strip_suffix(".md") else {
+            continue;
+        };
         assert!(known.iter().any(|c| c == code), "{name}: no such rule");
     }
 }
@@ -168,7 +171,10 @@ fn lang_and_locale_choose_the_language_of_what_people_read() {
     assert!(!json.contains("发现什么") && json.contains("What it finds"));
     // JSON keeps the English message, byte for byte what an English run writes.
     assert!(
-        json.contains("\"message\": \"`http://api.example.com/a` is sent over plain http\""),
+        json.contains(
+            "\"message\": \"`http://api.example.com/a` is sent over plain http: the request \
+             traffic can be read and changed in transit\""
+        ),
         "{json}"
     );
     assert!(!json.contains("明文"), "{json}");

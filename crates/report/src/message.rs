@@ -113,15 +113,32 @@ impl Msg {
         let template = template(lang, self.id)
             .or_else(|| template(Lang::En, self.id))
             .unwrap_or(self.id);
+        // Chinese puts a space between Han characters and Latin text or code; rows are written
+        // so, and where an argument meets the row the space is added here.
+        let spaced = lang == Lang::ZhCn;
         let mut out = String::with_capacity(template.len() + 32);
+        let mut after_arg = false;
         for piece in Pieces::new(template) {
             match piece {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Slot(name) => match self.args.iter().find(|(n, _)| *n == name) {
-                    Some((_, Arg::Code(code))) => out.push_str(code),
-                    Some((_, Arg::Msg(m))) => out.push_str(&m.render(lang)),
-                    None => {}
-                },
+                Piece::Text(t) => {
+                    if spaced && after_arg {
+                        space_between(&mut out, t);
+                    }
+                    out.push_str(t);
+                    after_arg = false;
+                }
+                Piece::Slot(name) => {
+                    let said = match self.args.iter().find(|(n, _)| *n == name) {
+                        Some((_, Arg::Code(code))) => Cow::Borrowed(code.as_str()),
+                        Some((_, Arg::Msg(m))) => Cow::Owned(m.render(lang)),
+                        None => Cow::Borrowed(""),
+                    };
+                    if spaced {
+                        space_between(&mut out, &said);
+                    }
+                    out.push_str(&said);
+                    after_arg = true;
+                }
             }
         }
         out
@@ -338,6 +355,18 @@ impl Serialize for Text {
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text, D::Error> {
         String::deserialize(deserializer).map(Text::plain)
+    }
+}
+
+/// Adds a space to `out` when its last character and the first of `next` are a Han character
+/// and Latin text or code (either way round).
+fn space_between(out: &mut String, next: &str) {
+    let han = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
+    let latin = |c: char| c.is_ascii_alphanumeric() || c == '`';
+    if let (Some(a), Some(b)) = (out.chars().next_back(), next.chars().next())
+        && ((han(a) && latin(b)) || (latin(a) && han(b)))
+    {
+        out.push(' ');
     }
 }
 
@@ -571,6 +600,36 @@ mod tests {
             }
         }
         assert!(differ.is_empty(), "placeholders differ: {differ:#?}");
+    }
+
+    #[test]
+    fn chinese_puts_a_space_where_an_argument_meets_han_text() {
+        let m = crate::msg!(
+            "A003.trusted",
+            method = "where",
+            source = crate::msg!("A003.source", source = "event.openid")
+        );
+        let zh = m.render(Lang::ZhCn);
+        assert!(zh.contains("信任了 `event.openid`（"), "{zh}");
+        let m = crate::msg!(
+            "S001.stored",
+            api = "setStorageSync",
+            what = crate::msg!("label.password")
+        );
+        assert!(
+            m.render(Lang::ZhCn)
+                .starts_with("`setStorageSync` 把密码以明文")
+        );
+        // English as written.
+        assert_eq!(
+            crate::msg!(
+                "S001.stored",
+                api = "a",
+                what = crate::msg!("label.password")
+            )
+            .render(Lang::En),
+            "`a` stores a password in plain text on the device"
+        );
     }
 
     #[test]

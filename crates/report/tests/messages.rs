@@ -86,10 +86,12 @@ fn every_message_made_has_rows_and_every_row_is_made() {
         assert_eq!(
             placeholders(Lang::En, id).map(|mut p| {
                 p.sort_unstable();
+                p.dedup();
                 p
             }),
             placeholders(Lang::ZhCn, id).map(|mut p| {
                 p.sort_unstable();
+                p.dedup();
                 p
             }),
             "{id}"

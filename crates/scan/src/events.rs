@@ -118,8 +118,24 @@ pub struct BindingEvent<'e, 'a> {
 #[derive(Debug)]
 pub struct RespondEvent<'e, 'a> {
     pub value: &'e Value<'a>,
+    /// The code that answers (`res.json`, `ctx.body`), or [`CLOUD_FUNCTION_RETURN`].
     pub via: &'e str,
     pub span: Span,
+}
+
+/// [`RespondEvent::via`] of a cloud function's return value.
+pub const CLOUD_FUNCTION_RETURN: &str = "return value of the cloud function";
+
+impl RespondEvent<'_, '_> {
+    /// How the data leaves, as a message says it: the code, or the cloud function's return
+    /// value in the reader's language.
+    pub fn via_said(&self) -> miniguard_report::Arg {
+        if self.via == CLOUD_FUNCTION_RETURN {
+            msg!("flow.cloud-function-return").into()
+        } else {
+            self.via.into()
+        }
+    }
 }
 
 /// Everything the evaluator reports to rules.

@@ -74,7 +74,12 @@ impl Rule for CredentialInResponse {
         cx.report(
             &Self::META,
             r.span,
-            msg!("A010.returned", what = what, path = path, via = r.via),
+            msg!(
+                "A010.returned",
+                what = what,
+                path = path,
+                via = r.via_said()
+            ),
         )
         .help(msg!("A010.help"));
     }

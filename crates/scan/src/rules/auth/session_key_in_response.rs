@@ -65,7 +65,7 @@ impl Rule for SessionKeyInResponse {
         cx.report(
             &Self::META,
             r.span,
-            msg!("A004.returned", what = what, via = r.via),
+            msg!("A004.returned", what = what, via = r.via_said()),
         )
         .help(msg!("A004.help"));
     }
