@@ -292,10 +292,10 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
                 let how = if g.direct {
                     msg!("cli.deps.direct")
                 } else {
-                    match g.via.as_deref() {
-                        Some(via) => msg!("cli.deps.through", via = via),
-                        None => msg!("cli.deps.transitive"),
-                    }
+                    g.via.as_deref().map_or_else(
+                        || msg!("cli.deps.transitive"),
+                        |via| msg!("cli.deps.through", via = via),
+                    )
                 };
                 let fix = match (&g.upgrade, g.unfixed) {
                     (Some(v), 0) => format!(">= {v}"),

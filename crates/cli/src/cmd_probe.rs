@@ -211,11 +211,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
             ))
         )?;
         if let Some(s) = &outcome.stopped {
-            writeln!(
-                err,
-                "{}",
-                say(msg!("cli.probe.stopped", reason = s.to_string()))
-            )?;
+            writeln!(err, "{}", say(msg!("cli.probe.stopped", reason = s)))?;
         }
     }
 

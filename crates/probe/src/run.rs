@@ -280,7 +280,7 @@ pub async fn run(
         warnings.push(Warning {
             path: String::new(),
             position: None,
-            message: msg!("probe.stopped-early", reason = s.to_string()).into(),
+            message: msg!("probe.stopped-early", reason = s).into(),
         });
     }
     let mut report = Report {

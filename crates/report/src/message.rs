@@ -465,19 +465,17 @@ impl<'t> Iterator for Pieces<'t> {
 pub const fn check(id: &str, names: &[&str]) {
     match const_template(MESSAGES_EN, id) {
         None => panic!("a message id has no row in i18n/en/messages.toml"),
-        Some(t) => {
-            if !slots_are(t, names) {
-                panic!("the English row of a message has other placeholders than its arguments");
-            }
-        }
+        Some(t) => assert!(
+            slots_are(t, names),
+            "the English row of a message has other placeholders than its arguments"
+        ),
     }
     match const_template(MESSAGES_ZH_CN, id) {
         None => panic!("a message id has no row in i18n/zh-CN/messages.toml"),
-        Some(t) => {
-            if !slots_are(t, names) {
-                panic!("the Chinese row of a message has other placeholders than its arguments");
-            }
-        }
+        Some(t) => assert!(
+            slots_are(t, names),
+            "the Chinese row of a message has other placeholders than its arguments"
+        ),
     }
 }
 

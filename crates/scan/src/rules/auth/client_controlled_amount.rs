@@ -135,10 +135,10 @@ impl Rule for ClientControlledAmount {
                 {
                     continue;
                 }
-                let message = match i.field.as_deref() {
-                    Some(f) => msg!("A008.increment-field", field = f, delta = &i.delta),
-                    None => msg!("A008.increment", delta = &i.delta),
-                };
+                let message = i.field.as_deref().map_or_else(
+                    || msg!("A008.increment", delta = &i.delta),
+                    |f| msg!("A008.increment-field", field = f, delta = &i.delta),
+                );
                 cx.report(&Self::META, i.span, message)
                     .help(msg!("A008.increment-help"));
             }

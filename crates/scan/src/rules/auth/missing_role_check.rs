@@ -97,10 +97,10 @@ impl Rule for MissingRoleCheck {
                 cx.report(
                     &Self::META,
                     a.span,
-                    match a.client_key.as_deref() {
-                        Some(key) => msg!("A009.password", key = key),
-                        None => msg!("A009.password", key = msg!("A009.the-request")),
-                    },
+                    a.client_key.as_deref().map_or_else(
+                        || msg!("A009.password", key = msg!("A009.the-request")),
+                        |key| msg!("A009.password", key = key),
+                    ),
                 )
                 .help(msg!("A009.password-help"));
             } else if privileged_write {

@@ -56,7 +56,10 @@ crate::declare_rule! {
 
 /// Server-only endpoints: (pattern in lower case, what it is). First match wins, so specific
 /// entries come before the host-wide ones.
-const ENDPOINTS: &[(&str, fn() -> Msg)] = &[
+/// A phrase of the message tables, made on demand.
+type Phrase = fn() -> Msg;
+
+const ENDPOINTS: &[(&str, Phrase)] = &[
     ("/sns/jscode2session", || msg!("A001.wechat-code2session")),
     ("/api/apps/jscode2session", || {
         msg!("A001.douyin-code2session")

@@ -58,10 +58,10 @@ impl Rule for SessionKeyInResponse {
         if !r.value.deep_labels().contains(Labels::SESSION_KEY) {
             return;
         }
-        let what = match field_path(r.value, 0) {
-            Some(path) => msg!("A004.field", path = path),
-            None => msg!("label.session-key"),
-        };
+        let what = field_path(r.value, 0).map_or_else(
+            || msg!("label.session-key"),
+            |path| msg!("A004.field", path = path),
+        );
         cx.report(
             &Self::META,
             r.span,

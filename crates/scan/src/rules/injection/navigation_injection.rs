@@ -76,9 +76,10 @@ impl Rule for NavigationInjection {
             if !starts_unknown(target) || cx.is_guarded(&taint) {
                 continue;
             }
-            let what = match field {
-                "appId" => msg!("I007.app-id", api = api),
-                _ => msg!("I007.field", api = api, field = field),
+            let what = if field == "appId" {
+                msg!("I007.app-id", api = api)
+            } else {
+                msg!("I007.field", api = api, field = field)
             };
             cx.report_flow(&Self::META, call.arg_span(0), &taint, what)
                 .help(msg!("I007.help"));

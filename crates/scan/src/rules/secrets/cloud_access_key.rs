@@ -49,7 +49,10 @@ crate::declare_rule! {
     }
 }
 
-static KEYS: LazyLock<[(Regex, fn() -> Msg); 3]> = LazyLock::new(|| {
+/// A phrase of the message tables, made on demand.
+type Phrase = fn() -> Msg;
+
+static KEYS: LazyLock<[(Regex, Phrase); 3]> = LazyLock::new(|| {
     let re = |s: &str| Regex::new(s).expect("valid regex");
     [
         (re(r"\bAKID[0-9A-Za-z]{32}\b"), || msg!("K002.tencent")),

@@ -120,10 +120,17 @@ impl Rule for SensitiveStorage {
             return;
         }
         let what = labels.describe();
-        let message = match key_text.as_deref() {
-            Some(k) => msg!("S001.stored-under", api = api, what = what, key = short(k)),
-            None => msg!("S001.stored", api = api, what = what),
-        };
+        let message = key_text.as_deref().map_or_else(
+            || msg!("S001.stored", api = api, what = what.clone()),
+            |k| {
+                msg!(
+                    "S001.stored-under",
+                    api = api,
+                    what = what.clone(),
+                    key = short(k)
+                )
+            },
+        );
         let severity = severity_for(labels, api);
         cx.report(&Self::META, call.span, message)
             .severity(severity)

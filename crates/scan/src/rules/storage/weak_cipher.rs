@@ -105,10 +105,10 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
             } else {
                 Severity::Low
             };
-            let message = match weak {
-                Some(w) => msg!("S005.create-cipher-weak", function = f, why = w),
-                None => msg!("S005.create-cipher", function = f),
-            };
+            let message = weak.map_or_else(
+                || msg!("S005.create-cipher", function = f),
+                |w| msg!("S005.create-cipher-weak", function = f, why = w),
+            );
             cx.report(&WeakCipher::META, call.span, message)
                 .severity(severity)
                 .help(msg!("S005.create-cipher-help"));
