@@ -1,6 +1,11 @@
-//! Embeds the rule translations: every `i18n/<lang>/<CODE>.md` becomes an entry of a table
-//! (`(lang, code, text)`) in `$OUT_DIR/translations.rs`, so adding a translation is adding a
-//! file. The files are plain UTF-8 Markdown: the one-line summary, a blank line, the body.
+//! Embeds the translations:
+//!
+//! - every `i18n/<lang>/<CODE>.md` becomes an entry of a table (`(lang, code, text)`) in
+//!   `$OUT_DIR/translations.rs`, so adding a translation is adding a file. The files are plain
+//!   UTF-8 Markdown: the one-line summary, a blank line, the body.
+//! - `i18n/en/messages.toml` and `i18n/zh-CN/messages.toml` become the message tables
+//!   (`MESSAGES_EN`, `MESSAGES_ZH_CN`: `(id, row)` sorted by id) in `$OUT_DIR/messages.rs`; a
+//!   table `[T001]` with a key `plain` is the id `T001.plain`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -47,4 +52,56 @@ fn main() {
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR is set by cargo"))
         .join("translations.rs");
     std::fs::write(dest, out).expect("write translations.rs");
+    messages(&root);
+}
+
+/// `$OUT_DIR/messages.rs` from the `messages.toml` of each language.
+fn messages(root: &Path) {
+    let mut out = String::new();
+    for (lang, name) in [("en", "MESSAGES_EN"), ("zh-CN", "MESSAGES_ZH_CN")] {
+        let path = root.join(lang).join("messages.toml");
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let table: toml::Table = text
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut rows = Vec::new();
+        flatten("", &table, &mut rows, &path);
+        rows.sort();
+        for pair in rows.windows(2) {
+            assert!(
+                pair[0].0 != pair[1].0,
+                "{}: `{}` twice",
+                path.display(),
+                pair[0].0
+            );
+        }
+        let _ = writeln!(
+            out,
+            "/// The `{lang}` message table, `(id, row)` sorted by id.\n#[doc(hidden)]\npub const {name}: &[(&str, &str)] = &["
+        );
+        for (id, row) in &rows {
+            let _ = writeln!(out, "    ({id:?}, {row:?}),");
+        }
+        out.push_str("];\n");
+    }
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR is set by cargo")).join("messages.rs");
+    std::fs::write(dest, out).expect("write messages.rs");
+}
+
+fn flatten(prefix: &str, table: &toml::Table, rows: &mut Vec<(String, String)>, path: &Path) {
+    for (key, value) in table {
+        let id = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::String(row) => rows.push((id, row.clone())),
+            toml::Value::Table(inner) => flatten(&id, inner, rows, path),
+            _ => panic!("{}: `{id}` is neither text nor a table", path.display()),
+        }
+    }
 }

@@ -11,9 +11,10 @@ use miniguard_deps::db::{self, AdvisoryDb, DbInfo};
 use miniguard_engine::deps::STALE_DAYS;
 use miniguard_engine::{Database, DepsOptions, DepsOutcome};
 use miniguard_report::render::{Format, TextOptions};
-use miniguard_report::{Finding, Report, Severity};
+use miniguard_report::{Finding, Msg, Report, Severity, msg};
 
 use crate::args::{ColorArg, DbArgs, DbCommand, DepsArgs, FormatArg, SbomArg};
+use crate::say;
 
 /// The database `--db` names (`embedded` for the snapshot built in), else the cache of
 /// `db update`, else the embedded snapshot.
@@ -24,7 +25,13 @@ fn open_db(path: Option<&Path>) -> Result<AdvisoryDb> {
 pub fn run(args: &DepsArgs) -> Result<ExitCode> {
     let started = Instant::now();
     if !args.path.exists() {
-        bail!("{} does not exist", args.path.display());
+        bail!(
+            "{}",
+            say(msg!(
+                "cli.does-not-exist",
+                path = args.path.display().to_string()
+            ))
+        );
     }
     let fail_on = crate::settings::fail_on(args.fail_on, None)?;
     let settings = if let Some(path) = &args.config {
@@ -78,7 +85,8 @@ pub fn run(args: &DepsArgs) -> Result<ExitCode> {
         let mut err = anstream::stderr();
         writeln!(
             err,
-            "error: nothing was audited: package.json declares dependencies, but there is no lockfile and no installed package to check"
+            "{}",
+            say(msg!("cli.error", message = msg!("cli.nothing-audited")))
         )?;
     }
     let status = verdict.status(true);
@@ -137,7 +145,8 @@ impl PackageGroup<'_> {
         .iter()
         .filter_map(|s| {
             let n = self.findings.iter().filter(|f| f.severity == *s).count();
-            (n > 0).then(|| format!("{n} {s}"))
+            let lang = miniguard_report::i18n::current();
+            (n > 0).then(|| format!("{n} {}", miniguard_report::i18n::severity(*s, lang)))
         })
         .collect();
         format!("{} ({})", self.findings.len(), parts.join(", "))
@@ -224,7 +233,8 @@ fn one_upgrade(installed: &str, findings: &[&Finding]) -> Option<String> {
 
 fn write_out(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
     if let Some(p) = path {
-        return std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()));
+        return std::fs::write(p, bytes)
+            .with_context(|| say(msg!("cli.cannot-write", path = p.display().to_string())));
     }
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)?;
@@ -252,7 +262,7 @@ fn update_interruptible(from: &str, cache: &Path) -> Result<Option<Result<DbInfo
     runtime.shutdown_background();
     match outcome {
         Some(Ok(result)) => Ok(Some(result)),
-        Some(Err(e)) => bail!("the update stopped unexpectedly: {e}"),
+        Some(Err(e)) => bail!("{}", say(msg!("cli.update-stopped", error = e.to_string()))),
         None => {
             db::remove_temp_files(cache);
             Ok(None)
@@ -273,44 +283,50 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
         .filter(|f| f.rule == audit::D002.code)
         .collect();
     if vulnerable.is_empty() {
-        writeln!(out, "No known vulnerabilities.")?;
+        writeln!(out, "{}", say(msg!("cli.deps.none")))?;
     } else {
         let groups = group_by_package(&vulnerable);
         let rows: Vec<[String; 6]> = groups
             .iter()
             .map(|g| {
                 let how = if g.direct {
-                    "direct".to_owned()
+                    msg!("cli.deps.direct")
                 } else {
-                    match g.via.as_deref() {
-                        Some(via) => format!("through {via}"),
-                        None => "transitive".to_owned(),
-                    }
+                    g.via.as_deref().map_or_else(
+                        || msg!("cli.deps.transitive"),
+                        |via| msg!("cli.deps.through", via = via),
+                    )
                 };
                 let fix = match (&g.upgrade, g.unfixed) {
                     (Some(v), 0) => format!(">= {v}"),
-                    (Some(v), n) => format!(">= {v} ({n} unfixed)"),
-                    (None, _) => "no fix".to_owned(),
+                    (Some(v), n) => say(msg!("cli.deps.partly-fixed", version = v, unfixed = n)),
+                    (None, _) => say(msg!("cli.deps.no-fix")),
+                };
+                let how = if g.dev {
+                    msg!("cli.deps.how-dev", how = how)
+                } else {
+                    how
                 };
                 [
                     g.package.clone(),
                     g.version.clone(),
                     g.counts(),
                     fix,
-                    format!("{how}{}", if g.dev { ", dev" } else { "" }),
+                    say(how),
                     g.place.clone(),
                 ]
             })
             .collect();
         let head = [
-            "package",
-            "installed",
-            "advisories",
-            "upgrade to",
-            "how",
-            "path",
+            say(msg!("cli.deps.head-package")),
+            say(msg!("cli.deps.head-installed")),
+            say(msg!("cli.deps.head-advisories")),
+            say(msg!("cli.deps.head-upgrade")),
+            say(msg!("cli.deps.head-how")),
+            say(msg!("cli.deps.head-path")),
         ];
-        let mut widths = head.map(str::len);
+        let head = head.each_ref().map(String::as_str);
+        let mut widths = head.map(|h| h.chars().count());
         for r in &rows {
             for (w, c) in widths.iter_mut().zip(r) {
                 *w = (*w).max(c.chars().count());
@@ -336,11 +352,13 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
             for f in &g.findings {
                 let d = f.dependency.as_ref();
                 let id = d.and_then(|d| d.advisory.as_deref()).unwrap_or("");
-                let fixed = d
-                    .and_then(|d| d.fixed.as_deref())
-                    .map_or_else(|| "no fix".to_owned(), |v| format!("fixed in {v}"));
-                let message: String = f.message.chars().take(140).collect();
-                let cut = if message.len() < f.message.len() {
+                let fixed = d.and_then(|d| d.fixed.as_deref()).map_or_else(
+                    || say(msg!("cli.deps.no-fix")),
+                    |v| say(msg!("cli.deps.fixed-in", version = v)),
+                );
+                let full = f.message.in_lang(miniguard_report::i18n::current());
+                let message: String = full.chars().take(140).collect();
+                let cut = if message.len() < full.len() {
                     "…"
                 } else {
                     ""
@@ -348,31 +366,32 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
                 writeln!(
                     out,
                     "  {:<8} {id} ({fixed}): {message}{cut}",
-                    f.severity.as_str()
+                    miniguard_report::i18n::severity(f.severity, miniguard_report::i18n::current())
                 )?;
             }
         }
     }
     if !unverifiable.is_empty() {
-        writeln!(
-            out,
-            "\nUnverifiable (not in any registry, or version unknown):"
-        )?;
+        writeln!(out, "\n{}", say(msg!("cli.deps.unverifiable")))?;
         for f in &unverifiable {
             writeln!(
                 out,
                 "  {}:{}: {}",
-                f.location.path, f.location.start.line, f.message
+                f.location.path,
+                f.location.start.line,
+                f.message.in_lang(miniguard_report::i18n::current())
             )?;
         }
     }
     for w in &report.warnings {
         let pos = w.position.map_or(String::new(), |p| format!(":{}", p.line));
-        if w.path.is_empty() {
-            writeln!(out, "warning: {}", w.message)?;
+        let message = w.message.in_lang(miniguard_report::i18n::current());
+        let line = if w.path.is_empty() {
+            message.into_owned()
         } else {
-            writeln!(out, "warning: {}{pos}: {}", w.path, w.message)?;
-        }
+            format!("{}{pos}: {message}", w.path)
+        };
+        writeln!(out, "{}", say(msg!("cli.warning", message = line)))?;
     }
     let packages: std::collections::BTreeSet<(&str, &str)> = vulnerable
         .iter()
@@ -382,26 +401,43 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
                 .map(|d| (d.package.as_str(), d.version.as_str()))
         })
         .collect();
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    writeln!(
-        out,
-        "\n{} ({}), {} unverifiable; {} from {} and the tree; database: {} ({}{})",
-        count(
-            packages.len(),
-            "vulnerable package version",
-            "vulnerable package versions"
+    let count = |n: usize, one: Msg, many: Msg| if n == 1 { one } else { many };
+    let packages = packages.len();
+    let summary = msg!(
+        "cli.deps.summary",
+        packages = count(
+            packages,
+            msg!("cli.deps.package-versions-one", count = packages),
+            msg!("cli.deps.package-versions", count = packages)
         ),
-        count(vulnerable.len(), "finding", "findings"),
-        unverifiable.len(),
-        count(inv.dependencies.len(), "dependency", "dependencies"),
-        count(inv.lockfiles.len(), "lockfile", "lockfiles"),
-        db.source,
-        count(db.records, "advisory", "advisories"),
-        db.newest_modified
+        findings = count(
+            vulnerable.len(),
+            msg!("cli.deps.findings-one", count = vulnerable.len()),
+            msg!("cli.deps.findings", count = vulnerable.len())
+        ),
+        unverifiable = unverifiable.len(),
+        dependencies = count(
+            inv.dependencies.len(),
+            msg!("cli.deps.dependencies-one", count = inv.dependencies.len()),
+            msg!("cli.deps.dependencies", count = inv.dependencies.len())
+        ),
+        lockfiles = count(
+            inv.lockfiles.len(),
+            msg!("cli.deps.lockfiles-one", count = inv.lockfiles.len()),
+            msg!("cli.deps.lockfiles", count = inv.lockfiles.len())
+        ),
+        source = db.source.to_string(),
+        advisories = count(
+            db.records,
+            msg!("cli.deps.advisories-one", count = db.records),
+            msg!("cli.deps.advisories", count = db.records)
+        ),
+        newest = db
+            .newest_modified
             .as_deref()
-            .map_or(String::new(), |d| format!(", newest {d}")),
-    )?;
+            .map_or(msg!("cli.empty"), |d| msg!("cli.deps.newest", date = d)),
+    );
+    writeln!(out, "\n{}", say(summary))?;
     Ok(())
 }
 
@@ -411,21 +447,41 @@ pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
         DbCommand::Info { db } => {
             let db = open_db(db.as_deref())?;
             let info = db.info();
-            writeln!(out, "source:      {}", info.source)?;
-            writeln!(out, "advisories:  {}", info.records)?;
-            writeln!(out, "packages:    {}", info.packages)?;
+            let unknown = || say(msg!("cli.db.unknown"));
             writeln!(
                 out,
-                "newest:      {}",
-                info.newest_modified.as_deref().unwrap_or("unknown")
+                "{}",
+                say(msg!("cli.db.source", source = info.source.to_string()))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                say(msg!("cli.db.advisories", count = info.records))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                say(msg!("cli.db.packages", count = info.packages))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                say(msg!(
+                    "cli.db.newest",
+                    date = info.newest_modified.clone().unwrap_or_else(unknown)
+                ))
             )?;
             if let Some(age) = info.age_days {
-                writeln!(out, "age:         {age} days")?;
+                writeln!(out, "{}", say(msg!("cli.db.age", days = age)))?;
                 if age > STALE_DAYS {
                     let mut err = anstream::stderr();
                     writeln!(
                         err,
-                        "warning: the advisory data is older than {STALE_DAYS} days: run `miniguard db update`"
+                        "{}",
+                        say(msg!(
+                            "cli.warning",
+                            message = msg!("cli.db.stale", days = STALE_DAYS)
+                        ))
                     )?;
                 }
             }
@@ -433,33 +489,37 @@ pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
         DbCommand::Update { from, cache } => {
             let cache = match cache {
                 Some(c) => c.clone(),
-                None => db::default_cache_path()
-                    .context("no cache location: pass --cache or set MINIGUARD_CACHE_DIR")?,
+                None => db::default_cache_path().with_context(|| say(msg!("cli.db.no-cache")))?,
             };
             if let Some(dir) = cache.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir).with_context(|| {
+                    say(msg!("cli.cannot-create", path = dir.display().to_string()))
+                })?;
             }
             let from = from.as_deref().unwrap_or(db::DEFAULT_UPDATE_URL);
             if std::io::stderr().is_terminal() {
                 let mut err = anstream::stderr();
-                writeln!(err, "updating the advisory database from {from} ...")?;
+                writeln!(err, "{}", say(msg!("cli.db.updating", from = from)))?;
             }
             let Some(result) = update_interruptible(from, &cache)? else {
                 let mut err = anstream::stderr();
-                writeln!(err, "interrupted; the previous database is unchanged")?;
+                writeln!(err, "{}", say(msg!("cli.db.interrupted")))?;
                 return Ok(ExitCode::from(130));
             };
-            let info = result.with_context(|| {
-                format!("update from {from} failed; the previous database is unchanged")
-            })?;
+            let info = result.with_context(|| say(msg!("cli.db.update-failed", from = from)))?;
             writeln!(
                 out,
-                "updated {}: {} advisories for {} packages, newest {}",
-                cache.display(),
-                info.records,
-                info.packages,
-                info.newest_modified.as_deref().unwrap_or("unknown")
+                "{}",
+                say(msg!(
+                    "cli.db.updated",
+                    path = cache.display().to_string(),
+                    advisories = info.records,
+                    packages = info.packages,
+                    date = info
+                        .newest_modified
+                        .clone()
+                        .unwrap_or_else(|| say(msg!("cli.db.unknown")))
+                ))
             )?;
         }
     }

@@ -11,10 +11,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use miniguard_probe::{ClientOptions, IdentitySpec, OpenApiSource, ProbeConfig, Scope};
-use miniguard_report::Severity;
 use miniguard_report::render::{Format, TextOptions};
+use miniguard_report::{Severity, msg};
 
 use crate::args::{ColorArg, FormatArg, SeverityArg};
+use crate::say;
 
 pub const PROBE_EXAMPLES: &str = "\
 Examples:
@@ -201,11 +202,16 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
         let mut err = anstream::stderr();
         writeln!(
             err,
-            "probe: {} requests sent, {} refused as out of scope, {} refused by the budget",
-            outcome.gate.sent, outcome.gate.refused_out_of_scope, outcome.gate.refused_budget
+            "{}",
+            say(msg!(
+                "cli.probe.summary",
+                sent = outcome.gate.sent,
+                out_of_scope = outcome.gate.refused_out_of_scope,
+                budget = outcome.gate.refused_budget
+            ))
         )?;
         if let Some(s) = &outcome.stopped {
-            writeln!(err, "probe: stopped early: {s}")?;
+            writeln!(err, "{}", say(msg!("cli.probe.stopped", reason = s)))?;
         }
     }
 

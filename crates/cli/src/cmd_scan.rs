@@ -12,15 +12,22 @@ use anyhow::{Context, Result, bail};
 use miniguard_engine::{Baseline, Database, DepsInput, Options, Outcome, Progress, Selection};
 use miniguard_project::DiscoverOptions;
 use miniguard_report::render::{Format, TextOptions};
-use miniguard_report::{Finding, Severity, Warning};
+use miniguard_report::{Finding, Severity, Warning, msg};
 
 use crate::args::{ColorArg, FormatArg, LevelArg, ScanArgs};
+use crate::say;
 use crate::settings::{self, Settings, parse_size};
 
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     if !args.path.exists() {
-        bail!("{} does not exist", args.path.display());
+        bail!(
+            "{}",
+            say(msg!(
+                "cli.does-not-exist",
+                path = args.path.display().to_string()
+            ))
+        );
     }
     let settings = load_settings(args)?;
     let rules = select_rules(args, &settings)?;
@@ -64,7 +71,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         .map(|(path, message)| Warning {
             path,
             position: None,
-            message,
+            message: message.into(),
         })
         .collect();
     let bar = Bar {
@@ -81,9 +88,12 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         let mut err = anstream::stderr();
         writeln!(
             err,
-            "wrote {} findings to baseline {}",
-            outcome.report.findings.len(),
-            path.display()
+            "{}",
+            say(msg!(
+                "cli.baseline-written",
+                count = outcome.report.findings.len(),
+                path = path.display().to_string()
+            ))
         )?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -100,7 +110,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
                     )?;
                     Ok(p)
                 })
-                .with_context(|| format!("cannot read baseline {b} named in miniguard.toml"))?,
+                .with_context(|| say(msg!("cli.baseline-unreadable", path = b)))?,
         ),
         (None, None) => None,
     };
@@ -110,9 +120,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let changed = match &args.diff_base {
         Some(base) => {
             if packages.is_some() {
-                bail!(
-                    "--diff-base compares a git work tree; it does not apply to .wxapkg packages"
-                );
+                bail!("{}", say(msg!("cli.diff-base-wxapkg")));
             }
             Some((base, crate::diff::changed_since(args_dir(args), base)?))
         }
@@ -145,15 +153,20 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         && !args.no_progress
     {
         let mut err = anstream::stderr();
+        let files = if changed.len() == 1 {
+            msg!("cli.one-file")
+        } else {
+            msg!("cli.files", count = changed.len())
+        };
         writeln!(
             err,
-            "--diff-base {base}: {} changed, {} findings elsewhere left out",
-            if changed.len() == 1 {
-                "1 file".to_owned()
-            } else {
-                format!("{} files", changed.len())
-            },
-            left_out.get()
+            "{}",
+            say(msg!(
+                "cli.diff-base-summary",
+                base = base.as_str(),
+                files = files,
+                left_out = left_out.get()
+            ))
         )?;
     }
     report.stats.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -174,7 +187,8 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
             },
             &mut buf,
         )?;
-        std::fs::write(path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, buf)
+            .with_context(|| say(msg!("cli.cannot-write", path = path.display().to_string())))?;
     } else {
         let color = match args.color {
             ColorArg::Always => true,

@@ -18,6 +18,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use miniguard_project::wxapkg::{self, Limits};
+use miniguard_report::msg;
+
+use crate::say;
 
 /// Arguments of `miniguard unpack`.
 #[derive(Args, Debug)]
@@ -59,19 +62,26 @@ pub fn run(args: &UnpackArgs) -> Result<ExitCode> {
         let r = wxapkg::restore(&pkg);
         (r.files, r.notes)
     };
-    wxapkg::write_tree(&args.output, &files)
-        .with_context(|| format!("cannot unpack into {}", args.output.display()))?;
+    wxapkg::write_tree(&args.output, &files).with_context(|| {
+        say(msg!(
+            "cli.unpack.cannot-write",
+            path = args.output.display().to_string()
+        ))
+    })?;
     let mut err = anstream::stderr();
     for n in &notes {
-        writeln!(err, "warning: {n}")?;
+        writeln!(err, "{}", say(msg!("cli.warning", message = n)))?;
     }
     writeln!(
         err,
-        "unpacked {} ({} files in the package) into {} files in {}",
-        args.path.display(),
-        pkg.entries().len(),
-        files.len(),
-        args.output.display()
+        "{}",
+        say(msg!(
+            "cli.unpack.done",
+            package = args.path.display().to_string(),
+            entries = pkg.entries().len(),
+            files = files.len(),
+            path = args.output.display().to_string()
+        ))
     )?;
     Ok(ExitCode::SUCCESS)
 }

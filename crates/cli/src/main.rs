@@ -2,6 +2,7 @@
 //! outcomes to exit codes (0 clean, 1 findings at or above `--fail-on`, 2 error).
 
 mod args;
+mod clap_zh;
 mod cmd_accounts;
 mod cmd_completions;
 mod cmd_deps;
@@ -22,6 +23,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
+use miniguard_report::{Msg, msg};
 
 fn main() -> ExitCode {
     // `--help` and the reports speak the language of `--lang`, else of the locale.
@@ -31,9 +33,12 @@ fn main() -> ExitCode {
         miniguard_report::i18n::Lang::ZhCn => help_zh::localize(cmd),
         miniguard_report::i18n::Lang::En => cmd,
     };
-    let cli = match args::Cli::from_arg_matches(&cmd.get_matches()) {
+    let cli = match cmd
+        .try_get_matches()
+        .and_then(|m| args::Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(&e, lang),
     };
     miniguard_report::i18n::set(cli.lang.unwrap_or(lang));
     let report_to_stdout = match &cli.command {
@@ -45,7 +50,8 @@ fn main() -> ExitCode {
         let mut stderr = anstream::stderr();
         let _ = writeln!(
             stderr,
-            "error: standard output is closed, so the report would be lost; write it to a file with --output FILE"
+            "{}",
+            say(msg!("cli.error", message = msg!("cli.stdout-closed")))
         );
         return ExitCode::from(2);
     }
@@ -76,9 +82,34 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let mut stderr = anstream::stderr();
-            let _ = writeln!(stderr, "error: {}", error_text(&err));
+            let _ = writeln!(
+                stderr,
+                "{}",
+                say(msg!("cli.error", message = error_text(&err)))
+            );
             ExitCode::from(2)
         }
+    }
+}
+
+/// A message in the language of this process (`--lang`, else the locale).
+// Reason: every call site passes a fresh `msg!(...)`; taking a reference would only add `&`s.
+#[allow(clippy::needless_pass_by_value)]
+pub(crate) fn say(message: Msg) -> String {
+    message.render(miniguard_report::i18n::current())
+}
+
+/// A usage error (unknown argument, missing or invalid value): clap prints it in English and
+/// exits; in Chinese it is said here, with clap's exit code. Help and version output stay
+/// clap's.
+fn usage_error(err: &clap::Error, lang: miniguard_report::i18n::Lang) -> ExitCode {
+    match clap_zh::render(err, lang) {
+        Some(text) => {
+            let mut stderr = anstream::stderr();
+            let _ = write!(stderr, "{text}");
+            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+        }
+        None => err.exit(),
     }
 }
 
@@ -107,6 +138,14 @@ fn lang_of_args() -> Option<miniguard_report::i18n::Lang> {
 /// already ends with (error types that print their source in their own message, as many
 /// `io::Error` wrappers do, would otherwise show it twice).
 fn error_text(err: &anyhow::Error) -> String {
+    if let Some(said) = err
+        .chain()
+        .next()
+        .and_then(|e| e.downcast_ref::<miniguard_engine::Error>())
+        .and_then(engine_error)
+    {
+        return said;
+    }
     let mut out = String::new();
     for cause in err.chain() {
         let text = cause.to_string();
@@ -119,6 +158,24 @@ fn error_text(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// The scan errors a user meets most, in the language of this process.
+fn engine_error(err: &miniguard_engine::Error) -> Option<String> {
+    match err {
+        miniguard_engine::Error::NothingToScan { path, skipped: 0 } => {
+            Some(say(msg!("cli.nothing-to-scan", path = path)))
+        }
+        miniguard_engine::Error::NothingToScan { path, skipped } => Some(say(msg!(
+            "cli.nothing-to-scan-skipped",
+            path = path,
+            skipped = *skipped
+        ))),
+        miniguard_engine::Error::UnknownRule(rule) => {
+            Some(say(msg!("cli.unknown-rule", rule = rule)))
+        }
+        _ => None,
+    }
 }
 
 /// Whether the process was started with standard output closed (`miniguard scan . >&-`). The

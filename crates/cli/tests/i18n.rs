@@ -71,7 +71,10 @@ fn every_rule_has_a_chinese_translation() {
     let known = codes();
     for entry in std::fs::read_dir(translations()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let code = name.trim_end_matches(".md");
+        // Rule pages only: `messages.toml` beside them holds the messages.
+        let Some(code) = name.strip_suffix(".md") else {
+            continue;
+        };
         assert!(known.iter().any(|c| c == code), "{name}: no such rule");
     }
 }
@@ -142,14 +145,106 @@ fn lang_and_locale_choose_the_language_of_what_people_read() {
         text.contains("详情：") && text.contains("= 建议："),
         "{text}"
     );
+    // The message and the advice themselves in Chinese, the code they quote as it is.
+    assert!(
+        text.contains("详情：`http://api.example.com/a` 通过明文 http 发送"),
+        "{text}"
+    );
+    assert!(
+        text.contains("使用 https://，并通过 TLS 提供该接口"),
+        "{text}"
+    );
+    assert!(!text.contains("is sent over plain"), "{text}");
     let html_path = dir.path().join("r.html");
     scan(&["--format", "html", "--output", html_path.to_str().unwrap()]);
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("<html lang=\"zh-CN\">") && html.contains("最低级别"));
     assert!(html.contains("## 发现什么") || html.contains("<h4>发现什么</h4>"));
     assert!(html.contains("<p class=\"detail\">"), "{html}");
+    assert!(
+        html.contains(
+            "<p class=\"detail\"><code>http://api.example.com/a</code> 通过明文 http 发送"
+        ),
+        "{html}"
+    );
     let json = String::from_utf8_lossy(&scan(&["--format", "json"]).stdout).into_owned();
     assert!(!json.contains("发现什么") && json.contains("What it finds"));
+    // JSON keeps the English message, byte for byte what an English run writes.
+    assert!(
+        json.contains(
+            "\"message\": \"`http://api.example.com/a` is sent over plain http: the request \
+             traffic can be read and changed in transit\""
+        ),
+        "{json}"
+    );
+    assert!(!json.contains("明文"), "{json}");
+}
+
+/// What the binary itself says (its errors, clap's usage errors) follows the language too, with
+/// clap's exit code; English stays clap's own words.
+#[test]
+fn errors_and_usage_errors_are_said_in_the_chosen_language() {
+    let out = bin()
+        .args(["--lang", "zh-CN", "scan", "--bogus", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("错误：无法识别的参数 '--bogus'"), "{err}");
+    assert!(
+        err.contains("用法：") && err.contains("更多信息请尝试 '--help'"),
+        "{err}"
+    );
+
+    let out = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["scan", "--fail-on", "severe", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'severe'") && err.contains("无效"), "{err}");
+    assert!(err.contains("可选值："), "{err}");
+
+    let out = bin().args(["scan", "--bogus", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected argument '--bogus'"), "{err}");
+
+    let missing = std::env::temp_dir().join("miniguard-no-such-folder-zh");
+    let out = bin()
+        .args(["scan", "--lang", "zh-CN"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("错误：") && err.trim_end().ends_with("不存在"),
+        "{err}"
+    );
+
+    // A folder with nothing to scan, and a lockfile warning of `deps`.
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["scan", "--lang", "zh-CN"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("没有可扫描的内容"), "{err}");
+    std::fs::write(dir.path().join("package-lock.json"), "{ not json").unwrap();
+    let out = bin()
+        .args(["deps", "--lang", "zh-CN"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("警告：package-lock.json") && text.contains("无法解析锁文件"),
+        "{text}"
+    );
 }
 
 /// `--help` follows the locale and `--lang` too: headings, command and argument texts and the

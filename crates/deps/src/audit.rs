@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use miniguard_report::{
-    Category, Confidence, DependencyInfo, Finding, Location, Position, RuleMeta, Severity, Warning,
+    Category, Confidence, DependencyInfo, Finding, Location, Msg, Position, RuleMeta, Severity,
+    Warning, msg,
 };
 
 use miniguard_project::read;
@@ -56,21 +57,19 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
             Ok(t) => t,
             Err(read::ReadError::NotUtf8) => {
                 inv.failed += 1;
-                inv.warnings.push(warning(
-                    rel,
-                    None,
-                    "lockfile is not valid UTF-8; read with the invalid bytes replaced, so \
-                     some dependencies may be missing"
-                        .to_owned(),
-                ));
+                inv.warnings
+                    .push(warning(rel, None, msg!("deps.lockfile-not-utf8")));
                 read::read_bytes(&path, read::LOCKFILE_LIMIT)
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default()
             }
             Err(e) => {
                 inv.failed += 1;
-                inv.warnings
-                    .push(warning(rel, None, format!("cannot read lockfile: {e}")));
+                inv.warnings.push(warning(
+                    rel,
+                    None,
+                    msg!("deps.cannot-read-lockfile", error = e.to_string()),
+                ));
                 continue;
             }
         };
@@ -87,8 +86,11 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
                             .map_or("package.json".to_owned(), |(d, _)| {
                                 format!("{d}/package.json")
                             });
-                        inv.warnings
-                            .push(warning(&mrel, None, format!("cannot read: {e}")));
+                        inv.warnings.push(warning(
+                            &mrel,
+                            None,
+                            msg!("deps.cannot-read", error = e.to_string()),
+                        ));
                         None
                     }
                 }
@@ -106,8 +108,11 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
                     line,
                     column: e.column().unwrap_or(1),
                 });
-                inv.warnings
-                    .push(warning(rel, pos, format!("lockfile not understood: {e}")));
+                inv.warnings.push(warning(
+                    rel,
+                    pos,
+                    msg!("deps.lockfile-not-understood", error = e.to_string()),
+                ));
             }
         }
     }
@@ -117,16 +122,11 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
             inv.warnings.push(warning(
                 &rel,
                 None,
-                format!(
-                    "declares {declared} {} but no lockfile pins {}: what gets installed cannot be \
-                     checked (commit the lockfile, e.g. after `npm install --package-lock-only`)",
-                    if declared == 1 {
-                        "dependency"
-                    } else {
-                        "dependencies"
-                    },
-                    if declared == 1 { "it" } else { "them" },
-                ),
+                if declared == 1 {
+                    msg!("deps.unlocked-one")
+                } else {
+                    msg!("deps.unlocked", count = declared)
+                },
             ));
         }
         match vendored::scan_tree(root) {
@@ -134,7 +134,7 @@ pub fn inventory(root: &Path, lockfiles: &[String]) -> Inventory {
             Err(e) => inv.warnings.push(warning(
                 "",
                 None,
-                format!("cannot scan for copied libraries: {e}"),
+                msg!("deps.cannot-scan-copies", error = e.to_string()),
             )),
         }
     }
@@ -267,11 +267,11 @@ fn walk_project(root: &Path, visit: &mut dyn FnMut(&str, &str)) {
     }
 }
 
-fn warning(path: &str, position: Option<Position>, message: String) -> Warning {
+fn warning(path: &str, position: Option<Position>, message: Msg) -> Warning {
     Warning {
         path: path.to_owned(),
         position,
-        message,
+        message: message.into(),
     }
 }
 
@@ -422,8 +422,16 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
         } else {
             format!("{}@{}", dep.name, dep.version)
         };
-        let kind = if dep.direct { "direct" } else { "transitive" };
-        let scope = if dep.dev { "dev" } else { "prod" };
+        let kind = if dep.direct {
+            msg!("deps.direct")
+        } else {
+            msg!("deps.transitive")
+        };
+        let scope = if dep.dev {
+            msg!("deps.dev")
+        } else {
+            msg!("deps.prod")
+        };
         // Reason: the two arms build two different findings; an if-let would nest the larger one.
         #[allow(clippy::single_match_else)]
         let finding = match hit.advisory {
@@ -447,21 +455,29 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                 let summary = record.summary.clone().unwrap_or_else(|| record.id.clone());
                 let mut aliases: Vec<String> = record.aliases.clone();
                 aliases.sort();
-                let via = if dep.chain.len() > 1 {
-                    format!(", via {}", dep.chain.join(" > "))
+                let message = if dep.chain.len() > 1 {
+                    msg!(
+                        "D001.affected-via",
+                        package = &shown,
+                        kind = kind,
+                        scope = scope,
+                        chain = dep.chain.join(" > "),
+                        advisory = &record.id,
+                        summary = summary
+                    )
                 } else {
-                    String::new()
+                    msg!(
+                        "D001.affected",
+                        package = &shown,
+                        kind = kind,
+                        scope = scope,
+                        advisory = &record.id,
+                        summary = summary
+                    )
                 };
-                let message = format!(
-                    "{shown} ({kind}, {scope}{via}) is affected by {}: {summary}",
-                    record.id
-                );
                 let help = match &fixed {
-                    Some(f) => format!("upgrade {} to {f} or later", dep.name),
-                    None => format!(
-                        "no fixed version of {} is known: replace it or remove it",
-                        dep.name
-                    ),
+                    Some(f) => msg!("D001.upgrade", package = &dep.name, version = f),
+                    None => msg!("D001.no-fix", package = &dep.name),
                 };
                 let confidence = match dep.origin {
                     DepOrigin::Vendored { .. } => Confidence::Medium,
@@ -473,9 +489,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     category: Category::Dependency,
                     severity,
                     confidence,
-                    message,
+                    message: message.into(),
                     location,
-                    help: Some(help),
+                    help: Some(help.into()),
                     trace: Vec::new(),
                     fingerprint: String::new(),
                     related: Vec::new(),
@@ -501,12 +517,10 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     continue;
                 }
                 let why = match &dep.source {
-                    DepSource::Local(spec) => format!("a local package (`{spec}`)"),
-                    DepSource::Git(spec) => format!("a git dependency (`{spec}`)"),
-                    DepSource::Registry if !dep.version.is_empty() => {
-                        "not pinned to an exact version".to_owned()
-                    }
-                    _ => "a copy whose version could not be told".to_owned(),
+                    DepSource::Local(spec) => msg!("D002.local", spec = spec),
+                    DepSource::Git(spec) => msg!("D002.git", spec = spec),
+                    DepSource::Registry if !dep.version.is_empty() => msg!("D002.unpinned"),
+                    _ => msg!("D002.unknown-version"),
                 };
                 Finding {
                     rule: D002.code.to_owned(),
@@ -514,13 +528,9 @@ pub fn findings(hits: &[Hit<'_>], source_of: &dyn Fn(&str) -> Option<String>) ->
                     category: Category::Dependency,
                     severity: Severity::Info,
                     confidence: Confidence::Low,
-                    message: format!(
-                        "{shown} is {why}: registry advisories cannot be checked against it"
-                    ),
+                    message: msg!("D002.unverifiable", package = &shown, why = why).into(),
                     location,
-                    help: Some(
-                        "pin a released registry version, or audit this code yourself".to_owned(),
-                    ),
+                    help: Some(msg!("D002.help").into()),
                     trace: Vec::new(),
                     fingerprint: String::new(),
                     related: Vec::new(),

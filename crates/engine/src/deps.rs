@@ -188,7 +188,7 @@ pub fn audit_dependencies(opts: &DepsOptions<'_>) -> Result<DepsOutcome, Error> 
         result.inventory.warnings.push(Warning {
             path: String::new(),
             position: None,
-            message: format!("the advisory database is {age} days old: run `miniguard db update`"),
+            message: miniguard_report::msg!("deps.database-old", days = age).into(),
         });
     }
     opts.severity.apply(&mut result.findings);

@@ -122,7 +122,7 @@ fn warning(message: String) -> Warning {
     Warning {
         path: "miniguard.toml".to_owned(),
         position: None,
-        message,
+        message: message.into(),
     }
 }
 

@@ -304,23 +304,24 @@ pub fn scan(opts: &Options<'_>) -> Result<Outcome, Error> {
                 line,
                 column: w.column.unwrap_or(1),
             }),
-            message: w.message.clone(),
+            message: w.message.clone().into(),
         })
         .collect();
     for s in &project.skipped {
         let message = match s.reason {
-            SkipReason::TooLarge { size } => format!(
-                "skipped: {size} bytes is over --max-file-size ({})",
-                opts.discover.max_file_size
+            SkipReason::TooLarge { size } => miniguard_report::msg!(
+                "scan.skipped-too-large",
+                size = size,
+                limit = opts.discover.max_file_size
             ),
-            SkipReason::Binary => "skipped: binary file".to_owned(),
-            SkipReason::Minified => "skipped: minified or bundled code is not analysed".to_owned(),
+            SkipReason::Binary => miniguard_report::msg!("scan.skipped-binary"),
+            SkipReason::Minified => miniguard_report::msg!("scan.skipped-minified"),
             _ => continue,
         };
         warnings.push(Warning {
             path: s.rel.clone(),
             position: None,
-            message,
+            message: message.into(),
         });
     }
     warnings.extend(output.warnings);

@@ -1,7 +1,7 @@
 //! The probe's checks as rules of the report crate: stable codes (the `1xx` numbers of each
 //! category letter belong to `probe`; `scan` uses `0xx`), names, severities, CWE ids and docs.
 
-use miniguard_report::{Category, Confidence, RuleInfo, Severity};
+use miniguard_report::{Category, Confidence, Msg, RuleInfo, Severity};
 
 /// One check's metadata.
 pub struct ProbeRule {
@@ -13,6 +13,9 @@ pub struct ProbeRule {
     pub cwe: &'static [u32],
     pub summary: &'static str,
     pub fix: &'static str,
+    /// [`ProbeRule::fix`] as a message of the tables (`probe-fix.<code>`), so that a finding's
+    /// help reads in the reader's language.
+    pub fix_msg: fn() -> Msg,
 }
 
 impl ProbeRule {
@@ -50,6 +53,7 @@ macro_rules! rule {
             cwe: &[$($cwe),*],
             summary: $summary,
             fix: $fix,
+            fix_msg: || miniguard_report::msg!(concat!("probe-fix.", $code)),
         };
     };
 }
@@ -412,5 +416,17 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), super::ALL.len());
+    }
+
+    /// A finding's help is the rule's fix: the English row of its message is the fix itself,
+    /// and the Chinese row says the same.
+    #[test]
+    fn every_fix_is_a_message_in_both_languages() {
+        use miniguard_report::i18n::Lang;
+        for r in super::ALL {
+            let fix = (r.fix_msg)();
+            assert_eq!(fix.render(Lang::En), r.fix, "{}", r.code);
+            assert_ne!(fix.render(Lang::ZhCn), r.fix, "{}", r.code);
+        }
     }
 }

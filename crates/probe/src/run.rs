@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use miniguard_report::{Finding, Location, Position, Report, Stats, Warning};
+use miniguard_report::i18n::Lang;
+use miniguard_report::{Finding, Location, Msg, Position, Report, Stats, Text, Warning, msg};
 use url::Url;
 
 use crate::checks;
@@ -151,13 +152,26 @@ impl Ctx<'_> {
         !self.skip.contains(rule.code)
     }
 
+    /// `message` with every secret the run knows masked, in each of its arguments: English as
+    /// before, and in the reader's language. Should masking the arguments one by one ever
+    /// differ from masking the English sentence, only the masked English is kept.
+    fn masked(&self, message: Msg) -> Text {
+        let english = self.masker.mask(&message.render(Lang::En));
+        let text = Text::from(message.map_code(&|code| self.masker.mask(code)));
+        if text.as_str() == english {
+            text
+        } else {
+            Text::plain(english)
+        }
+    }
+
     /// Records a finding once per (rule, key).
     pub fn report(
         &mut self,
         rule: &'static ProbeRule,
         key: &str,
         route: &str,
-        message: &str,
+        message: Msg,
         evidence: &[&Exchange],
         headers: &[&str],
     ) {
@@ -176,7 +190,7 @@ impl Ctx<'_> {
             category: rule.category,
             severity: rule.severity,
             confidence: rule.confidence,
-            message: self.masker.mask(message),
+            message: self.masked(message),
             location: Location {
                 path: route.to_owned(),
                 start: Position { line: 1, column: 1 },
@@ -189,7 +203,7 @@ impl Ctx<'_> {
                 context_before: String::new(),
                 context_after: String::new(),
             },
-            help: Some(rule.fix.into()),
+            help: Some((rule.fix_msg)().into()),
             trace: Vec::new(),
             fingerprint: String::new(),
             dependency: None,
@@ -259,14 +273,14 @@ pub async fn run(
         .map(|n| Warning {
             path: String::new(),
             position: None,
-            message: n.clone(),
+            message: n.clone().into(),
         })
         .collect();
     if let Some(s) = &stopped {
         warnings.push(Warning {
             path: String::new(),
             position: None,
-            message: format!("the run stopped early: {s}; later checks did not run"),
+            message: msg!("probe.stopped-early", reason = s).into(),
         });
     }
     let mut report = Report {

@@ -118,7 +118,7 @@ fn probe_for(port: u16, trust: &str, seconds: u64) -> Vec<(String, String)> {
         .report
         .findings
         .iter()
-        .map(|f| (f.rule.clone(), f.message.clone()))
+        .map(|f| (f.rule.clone(), f.message.to_string()))
         .collect()
 }
 

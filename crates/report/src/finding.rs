@@ -4,6 +4,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Text;
+
 /// How bad a finding is if it is real. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -501,7 +503,7 @@ impl Location {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {
     pub location: Location,
-    pub note: String,
+    pub note: Text,
 }
 
 /// Where the code of a finding runs, which the severity model reads (see `docs/severity.md`):
@@ -555,7 +557,7 @@ impl fmt::Display for Runtime {
 pub struct Related {
     pub location: Location,
     /// What this place is, e.g. ``"also used by `request` here"``.
-    pub note: String,
+    pub note: Text,
 }
 
 /// One problem found by one rule at one place.
@@ -568,12 +570,13 @@ pub struct Finding {
     pub category: Category,
     pub severity: Severity,
     pub confidence: Confidence,
-    /// What is wrong here, in one sentence that names the data and the sink.
-    pub message: String,
+    /// What is wrong here, in one sentence that names the data and the sink. English in JSON
+    /// and SARIF; the text and HTML reports say it in the reader's language.
+    pub message: Text,
     pub location: Location,
     /// How to fix it, in one sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
+    pub help: Option<Text>,
     /// Source-to-sink path for data-flow findings, source first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<TraceStep>,
@@ -592,12 +595,12 @@ pub struct Finding {
     pub runtime: Option<Runtime>,
     /// Why the severity differs from the rule's default, when the severity model changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity_reason: Option<String>,
+    pub severity_reason: Option<Text>,
     /// Why the confidence is below the rule's, when the flagged code rarely runs for a user: a
     /// handler nothing binds or calls, code only development builds run (`docs/severity.md`,
     /// *Reachability*). Such findings are [less likely](Finding::is_less_likely).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confidence_reason: Option<String>,
+    pub confidence_reason: Option<Text>,
 }
 
 impl Finding {
@@ -646,7 +649,9 @@ pub struct Warning {
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
-    pub message: String,
+    /// What is wrong with the file: English in JSON and SARIF, the reader's language in text
+    /// and HTML.
+    pub message: Text,
 }
 
 /// Counters for the summary line.

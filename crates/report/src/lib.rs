@@ -11,6 +11,7 @@
 mod finding;
 mod fingerprint;
 pub mod i18n;
+pub mod message;
 pub mod render;
 
 pub use finding::{
@@ -19,3 +20,4 @@ pub use finding::{
     TraceStep, Warning,
 };
 pub use fingerprint::{assign_fingerprints, fingerprint_line};
+pub use message::{Arg, Msg, Text};

@@ -370,15 +370,15 @@ fn less_likely_findings_are_listed_apart() {
     let first = &mut report.findings[0];
     first.confidence = miniguard_report::Confidence::Medium;
     first.confidence_reason = Some(reason.into());
-    first.message = format!("{} ({reason})", first.message);
+    first.message = format!("{} ({reason})", first.message).into();
     let lowered = first.message.clone();
 
     let text = rendered(&report, Format::Text, false);
     let heading = text.find("Less likely (1): ").expect("heading");
-    let at = text.find(&lowered).expect("lowered finding");
+    let at = text.find(lowered.as_str()).expect("lowered finding");
     assert!(heading < at, "{text}");
     for other in &report.findings[1..] {
-        let other_at = text.find(&other.message).expect("other finding");
+        let other_at = text.find(other.message.as_str()).expect("other finding");
         assert!(other_at < heading, "{text}");
     }
     assert!(

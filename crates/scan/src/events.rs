@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use miniguard_project::Role;
-use miniguard_report::{Runtime, Severity};
+use miniguard_report::{Msg, Runtime, Severity, msg};
 
 use crate::rules::RuleMeta;
 use crate::value::{Origin, Value};
@@ -118,8 +118,24 @@ pub struct BindingEvent<'e, 'a> {
 #[derive(Debug)]
 pub struct RespondEvent<'e, 'a> {
     pub value: &'e Value<'a>,
+    /// The code that answers (`res.json`, `ctx.body`), or [`CLOUD_FUNCTION_RETURN`].
     pub via: &'e str,
     pub span: Span,
+}
+
+/// [`RespondEvent::via`] of a cloud function's return value.
+pub const CLOUD_FUNCTION_RETURN: &str = "return value of the cloud function";
+
+impl RespondEvent<'_, '_> {
+    /// How the data leaves, as a message says it: the code, or the cloud function's return
+    /// value in the reader's language.
+    pub fn via_said(&self) -> miniguard_report::Arg {
+        if self.via == CLOUD_FUNCTION_RETURN {
+            msg!("flow.cloud-function-return").into()
+        } else {
+            self.via.into()
+        }
+    }
 }
 
 /// Everything the evaluator reports to rules.
@@ -144,10 +160,10 @@ pub struct RawFinding {
     pub file: Rc<str>,
     pub span: Span,
     pub severity: Severity,
-    pub message: String,
-    pub help: Option<String>,
+    pub message: Msg,
+    pub help: Option<Msg>,
     /// Source-to-sink steps (origin, note), source first.
-    pub trace: Vec<(Rc<Origin>, String)>,
+    pub trace: Vec<(Rc<Origin>, Msg)>,
     /// Findings of one rule with the same group are one flaw (the same plain-HTTP host, the
     /// same secret): the pipeline keeps one and lists the others as its related locations.
     pub group: Option<String>,
@@ -219,18 +235,13 @@ impl<'r> Cx<'r> {
     }
 
     /// Start a finding of `rule` at `span`.
-    pub fn report(
-        &mut self,
-        rule: &'static RuleMeta,
-        span: Span,
-        message: impl Into<String>,
-    ) -> Reported<'_> {
+    pub fn report(&mut self, rule: &'static RuleMeta, span: Span, message: Msg) -> Reported<'_> {
         self.out.push(RawFinding {
             rule,
             file: self.file.clone(),
             span,
             severity: rule.severity,
-            message: message.into(),
+            message,
             help: None,
             trace: Vec::new(),
             group: None,
@@ -251,7 +262,7 @@ impl<'r> Cx<'r> {
         &mut self,
         rule: &'static RuleMeta,
         origin: &Origin,
-        message: impl Into<String>,
+        message: Msg,
     ) -> Reported<'_> {
         self.out.push(RawFinding {
             rule,
@@ -261,7 +272,7 @@ impl<'r> Cx<'r> {
                 end: origin.end,
             },
             severity: rule.severity,
-            message: message.into(),
+            message,
             help: None,
             trace: Vec::new(),
             group: None,
@@ -293,8 +304,8 @@ pub struct Reported<'f> {
 }
 
 impl Reported<'_> {
-    pub fn help(self, help: impl Into<String>) -> Self {
-        self.finding.help = Some(help.into());
+    pub fn help(self, help: Msg) -> Self {
+        self.finding.help = Some(help);
         self
     }
 
@@ -327,9 +338,9 @@ impl Reported<'_> {
         self
     }
 
-    pub fn step(self, origin: Option<Rc<Origin>>, note: impl Into<String>) -> Self {
+    pub fn step(self, origin: Option<Rc<Origin>>, note: Msg) -> Self {
         if let Some(o) = origin {
-            self.finding.trace.push((o, note.into()));
+            self.finding.trace.push((o, note));
         }
         self
     }
@@ -343,7 +354,7 @@ impl Cx<'_> {
         rule: &'static RuleMeta,
         sink: Span,
         taint: &crate::value::Taint,
-        what: &str,
+        what: Msg,
     ) -> Reported<'_> {
         let source = taint
             .origin
@@ -352,9 +363,14 @@ impl Cx<'_> {
             .unwrap_or_default();
         let from = taint.kinds.describe();
         let message = if source.is_empty() {
-            format!("{what} built from {from}")
+            msg!("flow.built", what = what, from = from.clone())
         } else {
-            format!("{what} built from `{}` ({from})", shorten(&source))
+            msg!(
+                "flow.built-from",
+                what = what,
+                source = shorten(&source),
+                from = from.clone()
+            )
         };
         let sink_origin = self.origin(sink, "sink");
         let origin = taint.origin.clone();
@@ -363,12 +379,12 @@ impl Cx<'_> {
         match taint.built.clone() {
             Some(built) => self
                 .report_at(rule, &built, message)
-                .step(origin, format!("source: {from}"))
-                .step(Some(sink_origin), "sink"),
+                .step(origin, msg!("flow.source", from = from))
+                .step(Some(sink_origin), msg!("flow.sink")),
             None => self
                 .report(rule, sink, message)
-                .step(origin, format!("source: {from}"))
-                .step(Some(sink_origin), "sink"),
+                .step(origin, msg!("flow.source", from = from))
+                .step(Some(sink_origin), msg!("flow.sink")),
         }
     }
 }

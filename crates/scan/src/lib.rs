@@ -30,7 +30,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use miniguard_project::{FileKind, JsonKind, Platform, Project, Role, SourceFile, TemplateLang};
-use miniguard_report::{CONTEXT_LINES, Finding, Location, Position, Runtime, TraceStep, Warning};
+use miniguard_report::{
+    CONTEXT_LINES, Finding, Location, Position, Runtime, Text, TraceStep, Warning, msg,
+};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -242,7 +244,7 @@ fn scan_in_pool(
                     out.warnings.push(Warning {
                         path: f.rel.clone(),
                         position: None,
-                        message: format!("cannot read: {e}"),
+                        message: msg!("deps.cannot-read", error = e.to_string()).into(),
                     });
                 }
                 continue;
@@ -258,7 +260,7 @@ fn scan_in_pool(
                             line: e.line,
                             column: e.column,
                         }),
-                        message: format!("invalid JSON: {}", e.message),
+                        message: msg!("scan.invalid-json", error = &e.message).into(),
                     });
                 }
                 continue;
@@ -304,7 +306,7 @@ fn scan_in_pool(
                 out.warnings.push(Warning {
                     path: f.rel.clone(),
                     position: None,
-                    message: format!("cannot read: {e}"),
+                    message: msg!("deps.cannot-read", error = e.to_string()).into(),
                 });
                 continue;
             }
@@ -318,7 +320,7 @@ fn scan_in_pool(
                         line: e.line,
                         column: e.column,
                     }),
-                    message: format!("invalid settings file: {}", e.message),
+                    message: msg!("scan.invalid-settings", error = &e.message).into(),
                 });
                 continue;
             }
@@ -402,17 +404,15 @@ fn analyse_batch(
         {
             let (line, column) = template::line_col(m.source, *offset);
             let more = m.errors.len() - 1;
-            let extra = if more > 0 {
-                format!(" (and {more} more)")
+            let message = if more > 0 {
+                msg!("scan.syntax-error-more", error = msg, more = more)
             } else {
-                String::new()
+                msg!("scan.syntax-error", error = msg)
             };
             warnings.push(Warning {
                 path: m.rel.to_string(),
                 position: Some(Position { line, column }),
-                message: format!(
-                    "syntax error: {msg}{extra}; the file was analysed as far as it parsed"
-                ),
+                message: message.into(),
             });
         }
         let refused = set.budget_refused.get();
@@ -421,12 +421,7 @@ fn analyse_batch(
             warnings.push(Warning {
                 path: file.rel.clone(),
                 position: None,
-                message: format!(
-                    "analysed in part: the scan had parsed its budget of imported modules \
-                     ({} per analysed file), so imports of this file not yet parsed were \
-                     treated as unknown",
-                    js::IMPORTS_PER_FILE
-                ),
+                message: msg!("scan.import-budget", budget = js::IMPORTS_PER_FILE).into(),
             });
         }
     }
@@ -434,11 +429,7 @@ fn analyse_batch(
         warnings.push(Warning {
             path: rel.clone(),
             position: None,
-            message: format!(
-                "not followed as an import: the files analysed with it already import more \
-                 than {} modules (their calls into it are unknown)",
-                js::MAX_BATCH_MODULES
-            ),
+            message: msg!("scan.import-cap", modules = js::MAX_BATCH_MODULES).into(),
         });
     }
     for (rel, offset, msg) in set.failures.borrow().iter() {
@@ -446,7 +437,7 @@ fn analyse_batch(
         warnings.push(Warning {
             path: rel.clone(),
             position,
-            message: msg.clone(),
+            message: msg.clone().into(),
         });
     }
     for (idx, why) in &ev.partial {
@@ -454,7 +445,7 @@ fn analyse_batch(
             warnings.push(Warning {
                 path: m.rel.to_string(),
                 position: None,
-                message: (*why).to_owned(),
+                message: (*why).into(),
             });
         }
     }
@@ -477,7 +468,7 @@ fn analyse_batch(
         warnings.push(Warning {
             path: rel.to_string(),
             position,
-            message: format!("template: {msg}"),
+            message: msg!("scan.template-error", error = msg).into(),
         });
     }
     // Code that rarely runs for a user: handlers nothing binds or calls, development-only code.
@@ -621,7 +612,7 @@ fn place(
                             end: origin.end,
                         },
                     ),
-                    note: note.clone(),
+                    note: note.clone().into(),
                 });
             }
         }
@@ -641,16 +632,16 @@ fn place(
                 Some(_) => f.rule.confidence.lowered(),
                 None => f.rule.confidence,
             },
-            message: bounded_text(f.message),
+            message: Text::from(f.message).bounded(MAX_MESSAGE),
             location,
-            help: f.help.map(bounded_text),
+            help: f.help.map(|h| Text::from(h).bounded(MAX_MESSAGE)),
             trace,
             fingerprint: String::new(),
             dependency: None,
             related: Vec::new(),
             runtime,
             severity_reason: None,
-            confidence_reason: f.reach.map(|r| r.note().to_owned()),
+            confidence_reason: f.reach.map(|r| r.note().into()),
         };
         if let Some(Some(i)) = seen.get(&key) {
             merge::fold_repeat(&mut out[*i].finding, finding);
@@ -670,20 +661,12 @@ fn place(
 /// Longest message or help a finding carries, in characters: rules quote code in them.
 const MAX_MESSAGE: usize = 1000;
 
-fn bounded_text(s: String) -> String {
-    if s.len() <= MAX_MESSAGE || s.chars().count() <= MAX_MESSAGE {
-        s
-    } else {
-        s.chars().take(MAX_MESSAGE).collect::<String>() + "…"
-    }
-}
-
 /// Apply the severity model (see [`severity`]) to merged findings.
 fn apply_severity_model(findings: &mut [Finding]) {
     for f in findings {
         if let Some((severity, why)) = severity::adjust(&f.rule, f.severity, f.runtime) {
             f.severity = severity;
-            f.severity_reason = Some(why.to_owned());
+            f.severity_reason = Some(why.into());
         }
     }
 }
@@ -693,7 +676,7 @@ fn apply_severity_model(findings: &mut [Finding]) {
 fn note_reachability(findings: &mut [Finding]) {
     for f in findings {
         if let Some(reason) = &f.confidence_reason {
-            f.message = format!("{} ({reason})", f.message);
+            f.message = msg!("finding.with-reason", message = &f.message, reason = reason).into();
         }
     }
 }

@@ -18,7 +18,7 @@
 //!
 //! Related locations are bounded ([`MAX_RELATED`]); a finding never lists itself.
 
-use miniguard_report::{Finding, Related};
+use miniguard_report::{Finding, Related, msg};
 
 /// Related locations kept per finding.
 pub const MAX_RELATED: usize = 64;
@@ -80,13 +80,13 @@ pub fn add_related(finding: &mut Finding, related: Related) {
 fn sink_of(repeat: &Finding) -> Option<Related> {
     let step = repeat.trace.last()?;
     let note = if step.note == "sink" {
-        "also reaches a sink here".to_owned()
+        msg!("merge.also-sink")
     } else {
-        format!("also {}", step.note)
+        msg!("merge.also", note = &step.note)
     };
     Some(Related {
         location: step.location.clone(),
-        note,
+        note: note.into(),
     })
 }
 
@@ -201,7 +201,7 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
                 kept,
                 Related {
                     location: repeat.location.clone(),
-                    note: format!("the same flaw: {}", repeat.message),
+                    note: msg!("merge.same-flaw", message = &repeat.message).into(),
                 },
             );
             fold_repeat(kept, repeat);
@@ -269,10 +269,13 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
             if specific.related.len() < MAX_RELATED {
                 specific.related.push(Related {
                     location: general.location,
-                    note: format!(
-                        "also {} ({}): {}",
-                        general.rule, general.name, general.message
-                    ),
+                    note: msg!(
+                        "merge.also-rule",
+                        rule = &general.rule,
+                        name = &general.name,
+                        message = &general.message
+                    )
+                    .into(),
                 });
             }
         } else {

@@ -15,7 +15,7 @@
 //! developer tools read.
 
 use miniguard_project::{Platform, Role};
-use miniguard_report::{Runtime, Severity};
+use miniguard_report::{Msg, Runtime, Severity, msg};
 
 /// One row of the model: findings of `rule` (every rule when `None`) whose code runs in one of
 /// `runtimes` are at most `severity`.
@@ -25,7 +25,7 @@ pub struct Row {
     pub runtimes: &'static [Runtime],
     pub severity: Severity,
     /// Why, in one sentence; shown with the finding (`severity_reason`).
-    pub why: &'static str,
+    pub why: fn() -> Msg,
 }
 
 /// The model. Rows are checked in order; the first that matches decides.
@@ -34,34 +34,30 @@ pub const MODEL: &[Row] = &[
         rule: None,
         runtimes: &[Runtime::DevTools],
         severity: Severity::Info,
-        why: "only the developer tools read this setting; a released build never does",
+        why: || msg!("severity.dev-tools"),
     },
     Row {
         rule: Some("T001"),
         runtimes: &[Runtime::MiniProgram],
         severity: Severity::Low,
-        why: "a released mini-program only reaches request domains configured in its console, which must be HTTPS: this URL breaks the release rather than exposing its traffic",
+        why: || msg!("severity.T001-mini-program"),
     },
     Row {
         rule: Some("X002"),
         runtimes: &[Runtime::MiniProgram],
         severity: Severity::Medium,
-        why: "a mini-program's web-view only opens the business domains configured in its console: an attacker needs an open redirect or user content on one of them",
+        why: || msg!("severity.X002-mini-program"),
     },
 ];
 
 /// The severity of a finding of `rule` with severity `severity` whose code runs in `runtime`,
 /// and the reason when the model lowers it.
-pub fn adjust(
-    rule: &str,
-    severity: Severity,
-    runtime: Option<Runtime>,
-) -> Option<(Severity, &'static str)> {
+pub fn adjust(rule: &str, severity: Severity, runtime: Option<Runtime>) -> Option<(Severity, Msg)> {
     let runtime = runtime?;
     let row = MODEL
         .iter()
         .find(|r| r.rule.is_none_or(|c| c == rule) && r.runtimes.contains(&runtime))?;
-    (row.severity < severity).then_some((row.severity, row.why))
+    (row.severity < severity).then(|| (row.severity, (row.why)()))
 }
 
 /// The rows that concern `rule`, for its documentation.

@@ -9,6 +9,7 @@
 use std::rc::Rc;
 
 use bitflags::bitflags;
+use miniguard_report::{Msg, msg};
 
 bitflags! {
     /// Where untrusted data comes from.
@@ -43,25 +44,26 @@ impl SourceKind {
     /// Everything an attacker may control, on either side.
     pub const ATTACKER: SourceKind = SourceKind::SERVER_INPUT.union(SourceKind::CLIENT_INPUT);
 
-    pub fn describe(self) -> &'static str {
+    /// Where the data came from, as a finding's message says it.
+    pub fn describe(self) -> Msg {
         if self.contains(SourceKind::CLIENT_IDENTITY) {
-            "a client-supplied user identity"
+            msg!("source.client-identity")
         } else if self.contains(SourceKind::CLOUD_EVENT) {
-            "the cloud function event (client-controlled)"
+            msg!("source.cloud-event")
         } else if self.contains(SourceKind::HTTP_REQUEST) {
-            "the HTTP request"
+            msg!("source.http-request")
         } else if self.contains(SourceKind::PAGE_OPTIONS) {
-            "page query options (anyone can open a page with any query)"
+            msg!("source.page-options")
         } else if self.contains(SourceKind::USER_INPUT) {
-            "user input"
+            msg!("source.user-input")
         } else if self.contains(SourceKind::CLIPBOARD) {
-            "the clipboard"
+            msg!("source.clipboard")
         } else if self.contains(SourceKind::NETWORK) {
-            "a network response"
+            msg!("source.network")
         } else if self.contains(SourceKind::STORAGE) {
-            "local storage"
+            msg!("source.storage")
         } else {
-            "untrusted input"
+            msg!("source.untrusted")
         }
     }
 }
@@ -81,23 +83,24 @@ bitflags! {
 }
 
 impl Labels {
-    pub fn describe(self) -> &'static str {
+    /// The kind of data, as a finding's message says it ("a password").
+    pub fn describe(self) -> Msg {
         if self.contains(Labels::PASSWORD) {
-            "a password"
+            msg!("label.password")
         } else if self.contains(Labels::SESSION_KEY) {
-            "the session_key"
+            msg!("label.session-key")
         } else if self.contains(Labels::SECRET) {
-            "a secret key"
+            msg!("label.secret")
         } else if self.contains(Labels::ID_NUMBER) {
-            "an ID card number"
+            msg!("label.id-number")
         } else if self.contains(Labels::BANK_CARD) {
-            "a bank card number"
+            msg!("label.bank-card")
         } else if self.contains(Labels::PHONE) {
-            "a phone number"
+            msg!("label.phone")
         } else if self.contains(Labels::TOKEN) {
-            "an authentication token"
+            msg!("label.token")
         } else {
-            "sensitive data"
+            msg!("label.sensitive")
         }
     }
 }

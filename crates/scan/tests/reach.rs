@@ -27,7 +27,7 @@ fn by_host(findings: &[Finding], host: &str) -> (Confidence, String) {
         .iter()
         .find(|f| f.rule == "T001" && f.message.contains(host))
         .unwrap_or_else(|| panic!("no T001 finding for {host}: {findings:#?}"));
-    (f.confidence, f.message.clone())
+    (f.confidence, f.message.to_string())
 }
 
 const UNBOUND: &str = "(handler not bound by any template)";

@@ -21,6 +21,8 @@ use tokio::net::TcpStream;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use miniguard_report::msg;
+
 use crate::rules;
 use crate::run::{CheckResult, Ctx};
 use crate::tls_hello;
@@ -205,9 +207,9 @@ pub async fn finish(ctx: &mut Ctx<'_>, check: Option<SlowCheck>) -> CheckResult 
         }
     };
     let what = match mode {
-        Mode::Http => "a request whose headers",
-        Mode::Https => "a request whose headers (after the TLS handshake)",
-        Mode::Handshake => "a TLS handshake",
+        Mode::Http => msg!("probe.slow-headers"),
+        Mode::Https => msg!("probe.slow-headers-tls"),
+        Mode::Handshake => msg!("probe.slow-handshake"),
     };
     match outcome {
         Slow::Held => {
@@ -216,10 +218,12 @@ pub async fn finish(ctx: &mut Ctx<'_>, check: Option<SlowCheck>) -> CheckResult 
                 &rules::SLOW_REQUESTS,
                 "slow",
                 "/",
-                &format!(
-                    "{target} kept a connection open for {} s while {what} never ended (a byte or a header line every {} s).",
-                    HOLD.as_secs(),
-                    TRICKLE.as_secs()
+                msg!(
+                    "probe.slow-requests",
+                    target = &target,
+                    hold = HOLD.as_secs(),
+                    what = what,
+                    trickle = TRICKLE.as_secs()
                 ),
                 &[],
                 &[],
@@ -387,19 +391,21 @@ pub async fn finish_idle(ctx: &mut Ctx<'_>, check: Option<IdleCheck>) -> CheckRe
     };
     if all_held(&outcomes) {
         let what = match mode {
-            IdleMode::Tcp => "connections",
-            IdleMode::Tls => "connections (after the TLS handshake)",
-            IdleMode::TcpNoHello => "TCP connections (without a TLS ClientHello)",
+            IdleMode::Tcp => msg!("probe.idle-tcp"),
+            IdleMode::Tls => msg!("probe.idle-tls"),
+            IdleMode::TcpNoHello => msg!("probe.idle-no-hello"),
         };
         let target = ctx.base.to_string();
         ctx.report(
             &rules::IDLE_CONNECTIONS,
             "idle",
             "/",
-            &format!(
-                "{target} kept {} {what} that sent nothing at all open for {} s.",
-                outcomes.len(),
-                IDLE_HOLD.as_secs()
+            msg!(
+                "probe.idle-connections",
+                target = &target,
+                count = outcomes.len(),
+                what = what,
+                hold = IDLE_HOLD.as_secs()
             ),
             &[],
             &[],

@@ -5,6 +5,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use miniguard_report::msg;
+
 use crate::client::{Exchange, Request};
 use crate::openapi::Operation;
 use crate::rules;
@@ -55,9 +57,10 @@ pub async fn routes_without_credentials(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::ROUTE_WITHOUT_AUTH,
                 &op.path,
                 &op.path,
-                &format!(
-                    "GET {} is declared as secured but answered {} to a request without credentials.",
-                    op.path, ex.status
+                msg!(
+                    "probe.route-without-auth",
+                    path = &op.path,
+                    status = ex.status
                 ),
                 &[&ex],
                 &[],
@@ -137,9 +140,11 @@ pub async fn client_sent_identity(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::CLIENT_IDENTITY,
                     &op.path,
                     &op.path,
-                    &format!(
-                        "GET {} refuses an anonymous request ({}) but serves user data when the query names the user in `{param}`.",
-                        op.path, plain.status
+                    msg!(
+                        "probe.client-identity",
+                        path = &op.path,
+                        status = plain.status,
+                        param = param
                     ),
                     &[&plain, &ex],
                     &[],
@@ -254,9 +259,12 @@ pub async fn bola(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::BOLA,
                     &item.path,
                     &item.path,
-                    &format!(
-                        "GET {} returns {a}'s object {id} to {b}, whose own list does not contain it.",
-                        item.path
+                    msg!(
+                        "probe.bola",
+                        path = &item.path,
+                        owner = a,
+                        id = id,
+                        other = b
                     ),
                     &[&own, &other],
                     &[],
@@ -347,9 +355,11 @@ pub async fn mass_assignment(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::MASS_ASSIGNMENT,
                 &op.path,
                 &op.path,
-                &format!(
-                    "{} {} stores `{k}`, a field its documented body does not have, from the client.",
-                    op.method, op.path
+                msg!(
+                    "probe.mass-assignment",
+                    method = op.method.as_str(),
+                    path = &op.path,
+                    field = k
                 ),
                 &[&ex],
                 &[],
@@ -409,9 +419,11 @@ pub async fn brute_force(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::NO_THROTTLING,
                 &op.path,
                 &op.path,
-                &format!(
-                    "POST {} answered {BRUTE_FORCE_ATTEMPTS} wrong passwords in a row without throttling or lockout (last: {}).",
-                    op.path, last.status
+                msg!(
+                    "probe.no-throttling",
+                    path = &op.path,
+                    attempts = BRUTE_FORCE_ATTEMPTS,
+                    status = last.status
                 ),
                 &[&first, &last],
                 &["retry-after"],
@@ -582,9 +594,11 @@ async fn refresh_reuse(ctx: &mut Ctx<'_>, op: &Operation) -> CheckResult {
             &rules::LOGOUT_NOT_REVOKED,
             &op.path,
             &op.path,
-            &format!(
-                "POST {} accepted a refresh token a second time after it had been spent ({} then {}).",
-                op.path, first.status, again.status
+            msg!(
+                "probe.refresh-reused",
+                path = &op.path,
+                first = first.status,
+                again = again.status
             ),
             &[&first, &again],
             &[],
@@ -627,12 +641,12 @@ async fn logout_keeps_token(ctx: &mut Ctx<'_>, op: &Operation) -> CheckResult {
             &rules::LOGOUT_NOT_REVOKED,
             &op.path,
             &op.path,
-            &format!(
-                "after POST {} answered {}, the same access token still opens GET {} ({}).",
-                op.path,
-                out.status,
-                probe.path(),
-                after.status
+            msg!(
+                "probe.logout-not-revoked",
+                path = &op.path,
+                status = out.status,
+                probe = probe.path(),
+                after = after.status
             ),
             &[&out, &after],
             &[],
@@ -737,9 +751,12 @@ async fn replay_twice(
             &rules::REPLAY,
             route,
             route,
-            &format!(
-                "{} {route} accepted the same request (same nonce) twice: {} then {}.",
-                request.method, first.status, again.status
+            msg!(
+                "probe.replay",
+                method = request.method.as_str(),
+                route = route,
+                first = first.status,
+                again = again.status
             ),
             &[&first, &again],
             &["x-mg-nonce"],
@@ -1017,16 +1034,16 @@ pub async fn factor_change_without_factor(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::FACTOR_CHANGE_WITHOUT_FACTOR,
                     &op.path,
                     &op.path,
-                    &format!(
-                        "{} {} answered {} to a login that has verified no second factor, on an account with a TOTP factor: the {} needs a session alone.",
-                        op.method,
-                        op.path,
-                        ex.status,
-                        match kind {
-                            FactorChange::Enrol => "second factor is replaced with",
-                            FactorChange::Confirm => "enrolment is confirmed with",
-                            FactorChange::Remove => "second factor is removed with",
-                            FactorChange::Other => "change",
+                    msg!(
+                        "probe.factor-change",
+                        method = op.method.as_str(),
+                        path = &op.path,
+                        status = ex.status,
+                        change = match kind {
+                            FactorChange::Enrol => msg!("probe.factor-enrol"),
+                            FactorChange::Confirm => msg!("probe.factor-confirm"),
+                            FactorChange::Remove => msg!("probe.factor-remove"),
+                            FactorChange::Other => msg!("probe.factor-other"),
                         }
                     ),
                     &[&ex],

@@ -11,6 +11,8 @@ use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use miniguard_report::msg;
+
 use crate::checks::passive::sql_error;
 use crate::client::{Exchange, Request};
 use crate::openapi::{Operation, Param};
@@ -54,12 +56,12 @@ pub async fn cors(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::CORS_REFLECTION,
                 "cors",
                 url.path(),
-                &format!(
-                    "GET {} echoes the foreign Origin {FOREIGN_ORIGIN} with Access-Control-Allow-Credentials: true.",
-                    url.path()
-                ),
+                msg!("probe.cors", path = url.path(), origin = FOREIGN_ORIGIN),
                 &[&ex],
-                &["access-control-allow-origin", "access-control-allow-credentials"],
+                &[
+                    "access-control-allow-origin",
+                    "access-control-allow-credentials",
+                ],
             );
             break;
         }
@@ -269,10 +271,7 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::SQL_INJECTION,
             &p.key(),
             &p.op.path,
-            &format!(
-                "`{}` of GET {} reaches SQL unescaped: a single quote produces a database error (error-based).",
-                p.param.name, p.op.path
-            ),
+            msg!("probe.sql-error", param = &p.param.name, path = &p.op.path),
             &[&baseline, &ex],
             &[],
         );
@@ -306,9 +305,10 @@ async fn sql(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::SQL_INJECTION,
                 &p.key(),
                 &p.op.path,
-                &format!(
-                    "`{}` of GET {} reaches SQL unescaped: `AND 1=1` answers like the plain value and `AND 1=2` differently (boolean-based).",
-                    p.param.name, p.op.path
+                msg!(
+                    "probe.sql-boolean",
+                    param = &p.param.name,
+                    path = &p.op.path
                 ),
                 &[&yes, &no],
                 &[],
@@ -399,15 +399,15 @@ async fn time_based(ctx: &mut Ctx<'_>, p: &Point<'_>, baseline: &Exchange) -> Ch
                 &rules::SQL_INJECTION,
                 &p.key(),
                 &p.op.path,
-                &format!(
-                    "`{}` of GET {} reaches SQL unescaped: a payload that makes the database work answers in {} ms and {} ms, the plain value in {} ms and the same payload without work in {} ms and {} ms (time-based).",
-                    p.param.name,
-                    p.op.path,
-                    ms(slow.elapsed),
-                    ms(again.elapsed),
-                    ms(baseline.elapsed),
-                    ms(fast.elapsed),
-                    ms(fast_again.elapsed)
+                msg!(
+                    "probe.sql-time",
+                    param = &p.param.name,
+                    path = &p.op.path,
+                    slow = ms(slow.elapsed),
+                    again = ms(again.elapsed),
+                    plain = ms(baseline.elapsed),
+                    fast = ms(fast.elapsed),
+                    fast_again = ms(fast_again.elapsed)
                 ),
                 &[&slow, &fast],
                 &[],
@@ -428,9 +428,10 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::PATH_TRAVERSAL,
             &p.key(),
             &p.op.path,
-            &format!(
-                "`{}` of GET {} reads /etc/passwd through `../`.",
-                p.param.name, p.op.path
+            msg!(
+                "probe.path-traversal",
+                param = &p.param.name,
+                path = &p.op.path
             ),
             &[&ex],
             &[],
@@ -448,9 +449,10 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::REFLECTED_XSS,
             &p.key(),
             &p.op.path,
-            &format!(
-                "`{}` of GET {} is echoed unescaped into an HTML answer.",
-                p.param.name, p.op.path
+            msg!(
+                "probe.reflected-xss",
+                param = &p.param.name,
+                path = &p.op.path
             ),
             &[&ex],
             &["content-type"],
@@ -467,9 +469,10 @@ async fn simple(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
             &rules::OPEN_REDIRECT,
             &p.key(),
             &p.op.path,
-            &format!(
-                "`{}` of GET {} redirects to any site it names.",
-                p.param.name, p.op.path
+            msg!(
+                "probe.open-redirect",
+                param = &p.param.name,
+                path = &p.op.path
             ),
             &[&ex],
             &["location"],
@@ -498,10 +501,7 @@ async fn ssrf(ctx: &mut Ctx<'_>, p: &Point<'_>, canary: &Canary) -> CheckResult 
             &rules::SSRF,
             &p.key(),
             &p.op.path,
-            &format!(
-                "`{}` of GET {} makes the backend request a URL of the probe's choosing (the loopback canary received it).",
-                p.param.name, p.op.path
-            ),
+            msg!("probe.ssrf", param = &p.param.name, path = &p.op.path),
             &[&ex],
             &[],
         );
@@ -542,9 +542,11 @@ async fn nosql_query(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::NOSQL_INJECTION,
                 &p.key(),
                 &p.op.path,
-                &format!(
-                    "`{name}` of GET {} takes query operators: `{name}[$eq]` answers like the plain value and `{name}[{op}]` matches other records.",
-                    p.op.path
+                msg!(
+                    "probe.nosql-operators",
+                    name = name,
+                    path = &p.op.path,
+                    op = op
                 ),
                 &[&plain, &ex],
                 &[],
@@ -604,9 +606,14 @@ async fn nosql_where(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::NOSQL_INJECTION,
                 &key,
                 &p.op.path,
-                &format!(
-                    "GET {} evaluates `$where`: `{form}={t}` answers {} and differently from `{form}={f}` ({}), twice each, so JavaScript from the query decides what the filter matches.",
-                    p.op.path, yes.status, no.status
+                msg!(
+                    "probe.nosql-where",
+                    path = &p.op.path,
+                    form = form,
+                    yes = t,
+                    yes_status = yes.status,
+                    no = f,
+                    no_status = no.status
                 ),
                 &[&yes, &no],
                 &[],
@@ -690,9 +697,12 @@ async fn nosql_bodies(ctx: &mut Ctx<'_>) -> CheckResult {
                         &rules::NOSQL_INJECTION,
                         &format!("{} {field}", op.path),
                         &op.path,
-                        &format!(
-                            "`{field}` of the JSON body of {} {} takes query operators: `{{\"$eq\": …}}` answers like the plain value and `{{\"{op_name}\": …}}` matches other records.",
-                            op.method, op.path
+                        msg!(
+                            "probe.nosql-body",
+                            field = field,
+                            method = op.method.as_str(),
+                            path = &op.path,
+                            op = op_name
                         ),
                         &[&plain, &ex],
                         &[],
@@ -730,11 +740,12 @@ async fn command(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::COMMAND_INJECTION,
                 &p.key(),
                 &p.op.path,
-                &format!(
-                    "`{}` of GET {} reaches a shell: `{}` answered with the command's output `{expected}`.",
-                    p.param.name,
-                    p.op.path,
-                    payload.replace('\n', "\\n")
+                msg!(
+                    "probe.command-output",
+                    param = &p.param.name,
+                    path = &p.op.path,
+                    payload = payload.replace('\n', "\\n"),
+                    expected = &expected
                 ),
                 &[&ex],
                 &[],
@@ -781,14 +792,16 @@ async fn command_time(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::COMMAND_INJECTION,
                 &p.key(),
                 &p.op.path,
-                &format!(
-                    "`{}` of GET {} reaches a shell: `{slow_payload}` answers in {} ms and {} ms, the plain value in {} ms and `{fast_payload}` in {} ms (time-based).",
-                    p.param.name,
-                    p.op.path,
-                    ms(slow.elapsed),
-                    ms(again.elapsed),
-                    ms(baseline.elapsed),
-                    ms(fast.elapsed)
+                msg!(
+                    "probe.command-time",
+                    param = &p.param.name,
+                    path = &p.op.path,
+                    slow_payload = slow_payload,
+                    slow = ms(slow.elapsed),
+                    again = ms(again.elapsed),
+                    plain = ms(baseline.elapsed),
+                    fast_payload = fast_payload,
+                    fast = ms(fast.elapsed)
                 ),
                 &[&slow, &fast],
                 &[],
@@ -821,9 +834,12 @@ async fn template(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
                 &rules::TEMPLATE_INJECTION,
                 &p.key(),
                 &p.op.path,
-                &format!(
-                    "`{}` of GET {} is evaluated as a template: `{payload}` answered `{expected}`.",
-                    p.param.name, p.op.path
+                msg!(
+                    "probe.template",
+                    param = &p.param.name,
+                    path = &p.op.path,
+                    payload = payload,
+                    expected = &expected
                 ),
                 &[&ex],
                 &[],
@@ -900,17 +916,20 @@ async fn page_size(ctx: &mut Ctx<'_>, p: &Point<'_>) -> CheckResult {
     let (items, echoed) = scan_json(&json, HUGE_PAGE, 0);
     if items > MOST_ITEMS || echoed {
         let what = if items > MOST_ITEMS {
-            format!("{items} items in one answer")
+            msg!("probe.items-in-answer", items = items)
         } else {
-            format!("the answer confirms a page size of {HUGE_PAGE}")
+            msg!("probe.page-size-confirmed", size = HUGE_PAGE)
         };
         ctx.report(
             &rules::EXPENSIVE_QUERY,
             &p.key(),
             &p.op.path,
-            &format!(
-                "`{}` of GET {} is accepted at {HUGE_PAGE}: {what}.",
-                p.param.name, p.op.path
+            msg!(
+                "probe.expensive-query",
+                param = &p.param.name,
+                path = &p.op.path,
+                size = HUGE_PAGE,
+                what = what
             ),
             &[&ex],
             &[],

@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use miniguard_report::msg;
+
 use crate::client::Exchange;
 use crate::rules;
 use crate::run::Ctx;
@@ -54,10 +56,10 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &rules::MISSING_SECURITY_HEADERS,
             "nosniff",
             &route(ex),
-            &format!(
-                "{} {} answers without `X-Content-Type-Options: nosniff`.",
-                ex.request.method,
-                ex.request.url.path()
+            msg!(
+                "probe.nosniff",
+                method = ex.request.method.as_str(),
+                path = ex.request.url.path()
             ),
             &[ex],
             &["content-type"],
@@ -70,10 +72,10 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &rules::MISSING_HSTS,
             "hsts",
             &route(ex),
-            &format!(
-                "{} {} answers over HTTPS without Strict-Transport-Security.",
-                ex.request.method,
-                ex.request.url.path()
+            msg!(
+                "probe.hsts",
+                method = ex.request.method.as_str(),
+                path = ex.request.url.path()
             ),
             &[ex],
             &[],
@@ -94,12 +96,12 @@ pub fn run(ctx: &mut Ctx<'_>) {
             &rules::ERROR_DETAILS,
             "errors",
             &route(ex),
-            &format!(
-                "{} {} answers {} with a stack trace or a database error message (routes: {}).",
-                ex.request.method,
-                ex.request.url.path(),
-                ex.status,
-                routes.join(", ")
+            msg!(
+                "probe.error-details",
+                method = ex.request.method.as_str(),
+                path = ex.request.url.path(),
+                status = ex.status,
+                routes = routes.join(", ")
             ),
             &[ex],
             &[],
@@ -123,10 +125,11 @@ pub fn run(ctx: &mut Ctx<'_>) {
                 &rules::TOKEN_IN_URL,
                 ex.request.url.path(),
                 &route(ex),
-                &format!(
-                    "{} {} hands out a URL carrying a session token in `{param}`.",
-                    ex.request.method,
-                    ex.request.url.path()
+                msg!(
+                    "probe.token-in-url",
+                    method = ex.request.method.as_str(),
+                    path = ex.request.url.path(),
+                    param = param
                 ),
                 &[ex],
                 &["location"],

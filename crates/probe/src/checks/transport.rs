@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use miniguard_report::msg;
+
 use crate::client::{Exchange, Request, SendError};
 use crate::rules;
 use crate::run::{CheckResult, Ctx};
@@ -17,7 +19,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                     &rules::PLAIN_HTTP,
                     "base",
                     "/",
-                    &format!("{} answers over plain HTTP ({}).", base, ex.status),
+                    msg!("probe.plain-http", url = base.as_str(), status = ex.status),
                     &[&ex],
                     &[],
                 );
@@ -33,7 +35,11 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                 &rules::TLS_CERTIFICATE,
                 "base",
                 "/",
-                &format!("the TLS handshake with {base} fails verification: {message}"),
+                msg!(
+                    "probe.tls-certificate",
+                    url = base.as_str(),
+                    error = &message
+                ),
                 &[],
                 &[],
             );
@@ -64,7 +70,11 @@ pub async fn run(ctx: &mut Ctx<'_>) -> CheckResult {
                             &rules::PLAIN_HTTP,
                             "plain",
                             "/",
-                            &format!("{plain} answers over plain HTTP ({}) instead of redirecting to HTTPS.", ex.status),
+                            msg!(
+                                "probe.plain-no-redirect",
+                                url = plain.as_str(),
+                                status = ex.status
+                            ),
                             &[&ex],
                             &["location"],
                         );
@@ -102,10 +112,11 @@ fn expiry(ctx: &mut Ctx<'_>, ex: &Exchange) {
             &rules::TLS_EXPIRING,
             "expiry",
             "/",
-            &format!(
-                "the certificate of {} ends in {days} days ({}).",
-                ex.request.url.host_str().unwrap_or(""),
-                cert.validity().not_after
+            msg!(
+                "probe.tls-expiring",
+                host = ex.request.url.host_str().unwrap_or(""),
+                days = days,
+                date = cert.validity().not_after.to_string()
             ),
             &[],
             &[],
@@ -159,9 +170,11 @@ async fn versions_and_suites(ctx: &mut Ctx<'_>) -> CheckResult {
             &rules::TLS_OLD_VERSION,
             "version",
             "/",
-            &format!(
-                "{host}:{port} completes a hello with an old protocol version: {}.",
-                old.join(", ")
+            msg!(
+                "probe.tls-old-version",
+                host = &host,
+                port = port,
+                versions = old.join(", ")
             ),
             &[],
             &[],
@@ -185,10 +198,12 @@ async fn versions_and_suites(ctx: &mut Ctx<'_>) -> CheckResult {
             &rules::TLS_OLD_VERSION,
             "suite",
             "/",
-            &format!(
-                "{host}:{port} chooses {} with {} when a client offers only suites without forward secrecy or with CBC, RC4 or 3DES.",
-                tls_hello::suite_name(suite),
-                tls_hello::version_name(version)
+            msg!(
+                "probe.tls-weak-suite",
+                host = &host,
+                port = port,
+                suite = tls_hello::suite_name(suite),
+                version = tls_hello::version_name(version)
             ),
             &[],
             &[],

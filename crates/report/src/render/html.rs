@@ -391,7 +391,7 @@ fn page(report: &Report) -> String {
                 h,
                 "<li><code>{}</code>: {}</li>",
                 escape(&place),
-                markdown::code_spans(&w.message)
+                markdown::code_spans(&w.message.in_lang(lang))
             );
         }
         h.push_str("</ul>\n</section>\n");
@@ -487,10 +487,13 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
             escape(summary),
             format!(
                 "<p class=\"detail\">{}</p>\n",
-                markdown::code_spans(&f.message)
+                markdown::code_spans(&f.message.in_lang(lang))
             ),
         ),
-        None => (markdown::code_spans(&f.message), String::new()),
+        None => (
+            markdown::code_spans(&f.message.in_lang(lang)),
+            String::new(),
+        ),
     };
     let _ = write!(
         h,
@@ -520,7 +523,7 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
             h,
             "<p class=\"help\"><strong>{}</strong> {}</p>",
             ui.help,
-            markdown::code_spans(help)
+            markdown::code_spans(&help.in_lang(lang))
         );
     }
     if let Some(reason) = &f.severity_reason {
@@ -528,7 +531,7 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
             h,
             "<p class=\"where\">{} {}</p>",
             i18n::fill(ui.severity_here, &[i18n::severity(f.severity, lang)]),
-            markdown::code_spans(reason)
+            markdown::code_spans(&reason.in_lang(lang))
         );
     }
     if let Some(reason) = &f.confidence_reason {
@@ -536,7 +539,7 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
             h,
             "<p class=\"where\">{} {}</p>",
             i18n::fill(ui.confidence_here, &[i18n::confidence(f.confidence, lang)]),
-            markdown::code_spans(reason)
+            markdown::code_spans(&reason.in_lang(lang))
         );
     }
     if !f.related.is_empty() {
@@ -551,7 +554,7 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
                 h,
                 "<li><code>{}</code>: {}</li>",
                 escape(&place(&related.location)),
-                markdown::code_spans(&related.note)
+                markdown::code_spans(&related.note.in_lang(lang))
             );
         }
         h.push_str("</ul>\n</details>\n");
@@ -568,7 +571,7 @@ fn write_finding(h: &mut String, report: &Report, number: usize, f: &Finding, la
                 h,
                 "<li><code>{}</code>: {}</li>",
                 escape(&place(&step.location)),
-                markdown::code_spans(&step.note)
+                markdown::code_spans(&step.note.in_lang(lang))
             );
         }
         h.push_str("</ol>\n</details>\n");

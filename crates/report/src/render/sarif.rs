@@ -477,8 +477,14 @@ fn result(report: &Report, rules: &[ReportingDescriptor], finding: &Finding) -> 
             category: finding.category,
             dependency: finding.dependency.clone(),
             runtime: finding.runtime,
-            severity_reason: finding.severity_reason.clone(),
-            confidence_reason: finding.confidence_reason.clone(),
+            severity_reason: finding
+                .severity_reason
+                .as_ref()
+                .map(|t| t.as_str().to_owned()),
+            confidence_reason: finding
+                .confidence_reason
+                .as_ref()
+                .map(|t| t.as_str().to_owned()),
         },
     }
 }

@@ -109,11 +109,13 @@ pub(super) fn render(report: &Report, options: TextOptions, out: &mut dyn Write)
             Some(p) => format!("{}:{}", one_line(&warning.path), p.line),
             None => one_line(&warning.path),
         };
+        let lang = i18n::current();
         writeln!(
             out,
-            "{}: {place}: {}",
-            paint(palette.warning(), "warning"),
-            one_line(&warning.message)
+            "{}{}{place}: {}",
+            paint(palette.warning(), i18n::ui(lang).warning_label),
+            i18n::ui(lang).colon,
+            one_line(&warning.message.in_lang(lang))
         )?;
     }
     if !report.warnings.is_empty() {
@@ -126,7 +128,7 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
     let sev = palette.severity(finding.severity);
     let bold = palette.bold();
     let lang = i18n::current();
-    let words = Words::of(lang);
+    let words = i18n::ui(lang);
     // In Chinese the headline is the rule's translated summary; the finding's own message,
     // which names the code's identifiers, follows it.
     let translated = (lang != i18n::Lang::En)
@@ -147,11 +149,19 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
         words.colon,
         paint(
             bold,
-            &one_line(translated.map_or(finding.message.as_str(), |(summary, _)| summary))
+            &one_line(&translated.map_or_else(
+                || finding.message.in_lang(lang),
+                |(summary, _)| summary.into()
+            ))
         ),
     )?;
     if translated.is_some() {
-        writeln!(out, "  {}{}", words.detail, one_line(&finding.message))?;
+        writeln!(
+            out,
+            "  {}{}",
+            words.detail,
+            one_line(&finding.message.in_lang(lang))
+        )?;
     }
 
     let loc = finding.location.bounded();
@@ -195,20 +205,23 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
         writeln!(
             out,
             "{pad} {eq} {}{}{}",
-            paint(bold, words.help),
+            paint(bold, words.help_label),
             words.colon,
-            one_line(help)
+            one_line(&help.in_lang(lang))
         )?;
     }
     if let Some(reason) = &finding.severity_reason {
         writeln!(
             out,
             "{pad} {eq} {}{}{}",
-            paint(bold, words.severity),
+            paint(bold, words.severity_label),
             words.colon,
             i18n::fill(
-                words.severity_here,
-                &[i18n::severity(finding.severity, lang), &one_line(reason)]
+                words.level_here,
+                &[
+                    i18n::severity(finding.severity, lang),
+                    &one_line(&reason.in_lang(lang))
+                ]
             )
         )?;
     }
@@ -219,10 +232,10 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
             paint(bold, words.confidence),
             words.colon,
             i18n::fill(
-                words.severity_here,
+                words.level_here,
                 &[
                     i18n::confidence(finding.confidence, lang),
-                    &one_line(reason)
+                    &one_line(&reason.in_lang(lang))
                 ]
             )
         )?;
@@ -231,9 +244,9 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
         writeln!(
             out,
             "{pad} {eq} {}{}{}",
-            paint(bold, words.note),
+            paint(bold, words.note_label),
             words.colon,
-            words.same_flaw
+            words.same_flaw_note
         )?;
         let indent = " ".repeat(width + " = note: ".len());
         for related in &finding.related {
@@ -241,7 +254,7 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
                 out,
                 "{indent}- {}: {}",
                 place(&related.location),
-                one_line(&related.note)
+                one_line(&related.note.in_lang(lang))
             )?;
         }
     }
@@ -249,9 +262,9 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
         writeln!(
             out,
             "{pad} {eq} {}{}{}",
-            paint(bold, words.note),
+            paint(bold, words.note_label),
             words.colon,
-            words.data_flow
+            words.data_flow_note
         )?;
         let indent = " ".repeat(width + " = note: ".len());
         for (i, step) in finding.trace.iter().enumerate() {
@@ -260,54 +273,11 @@ fn write_finding(palette: &Palette, finding: &Finding, out: &mut dyn Write) -> i
                 "{indent}{}. {}: {}",
                 i + 1,
                 place(&step.location),
-                one_line(&step.note)
+                one_line(&step.note.in_lang(lang))
             )?;
         }
     }
     Ok(())
-}
-
-/// The labels of a finding's frame, in the report's language.
-struct Words {
-    colon: &'static str,
-    detail: &'static str,
-    help: &'static str,
-    severity: &'static str,
-    /// `{}` the severity (or confidence), then `{}` the reason.
-    severity_here: &'static str,
-    confidence: &'static str,
-    note: &'static str,
-    same_flaw: &'static str,
-    data_flow: &'static str,
-}
-
-impl Words {
-    fn of(lang: i18n::Lang) -> &'static Words {
-        match lang {
-            i18n::Lang::En => &Words {
-                colon: ": ",
-                detail: "",
-                help: "help",
-                severity: "severity",
-                severity_here: "{} here: {}",
-                confidence: "confidence",
-                note: "note",
-                same_flaw: "the same flaw, also at:",
-                data_flow: "data flow, source first:",
-            },
-            i18n::Lang::ZhCn => &Words {
-                colon: "：",
-                detail: "详情：",
-                help: "建议",
-                severity: "级别",
-                severity_here: "此处为{}：{}",
-                confidence: "置信度",
-                note: "注",
-                same_flaw: "同一问题，另见：",
-                data_flow: "数据流（从来源开始）：",
-            },
-        }
-    }
 }
 
 /// `path:line:col`, or less when the position is unknown.

@@ -275,7 +275,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                     .unwrap_or_else(|| func_span(f.node));
                 let ev = RespondEvent {
                     value: &ret,
-                    via: "return value of the cloud function",
+                    via: crate::events::CLOUD_FUNCTION_RETURN,
                     span: span.into(),
                 };
                 self.emit_in(f.module, &Event::Respond(&ev));

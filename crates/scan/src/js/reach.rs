@@ -53,10 +53,10 @@ pub enum Reach {
 
 impl Reach {
     /// The note a finding's message and `confidence_reason` carry.
-    pub fn note(self) -> &'static str {
+    pub fn note(self) -> miniguard_report::Msg {
         match self {
-            Reach::Unbound => "handler not bound by any template",
-            Reach::DevOnly => "development build only",
+            Reach::Unbound => miniguard_report::msg!("reach.unbound"),
+            Reach::DevOnly => miniguard_report::msg!("reach.dev-only"),
         }
     }
 }

@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::js::authz_spec::{self as spec, Op};
 use crate::js::handlers::HandlerKind;
 use crate::rules::{Rule, RuleMeta};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -76,12 +77,9 @@ impl Rule for ClientControlledAmount {
             cx.report(
                 &Self::META,
                 s.span,
-                format!(
-                    "the payment is created for `{}`, an amount the client sends: a buyer can pay any price",
-                    s.what
-                ),
+                msg!("A008.client-amount", amount = &s.what),
             )
-            .help("compute the amount on the server from the order and prices in the database");
+            .help(msg!("A008.client-amount-help"));
         }
         for a in &h.accesses {
             if a.op != Op::Add
@@ -97,14 +95,8 @@ impl Rule for ClientControlledAmount {
                 .iter()
                 .find(|k| spec::AMOUNT_FIELDS.contains(&k.as_str()))
             {
-                cx.report(
-                    &Self::META,
-                    a.span,
-                    format!(
-                        "the order is stored with `{k}` taken from the request: the client chooses what it pays"
-                    ),
-                )
-                .help("compute the order's amount on the server from the goods' prices in the database");
+                cx.report(&Self::META, a.span, msg!("A008.order-amount", field = k))
+                    .help(msg!("A008.order-amount-help"));
             }
         }
         if !h.role_checked {
@@ -133,14 +125,8 @@ impl Rule for ClientControlledAmount {
                 }) else {
                     continue;
                 };
-                cx.report(
-                    &Self::META,
-                    a.span,
-                    format!(
-                        "`{k}` is stored from the request with no role check: the client chooses its own balance, points or score"
-                    ),
-                )
-                .help("compute the value on the server (from what the user did or paid) instead of storing the client's number");
+                cx.report(&Self::META, a.span, msg!("A008.stored-value", field = k))
+                    .help(msg!("A008.stored-value-help"));
             }
             for i in &h.increments {
                 if i.field
@@ -149,19 +135,12 @@ impl Rule for ClientControlledAmount {
                 {
                     continue;
                 }
-                let field = i
-                    .field
-                    .as_deref()
-                    .map_or_else(String::new, |f| format!("`{f}` "));
-                cx.report(
-                    &Self::META,
-                    i.span,
-                    format!(
-                        "{field}is incremented by `{}`, a delta the client chooses (any size, any sign), with no role check: any user can add value or drain it",
-                        i.delta
-                    ),
-                )
-                .help("derive the change on the server (a fixed reward, the price of what was bought) and bound it");
+                let message = i.field.as_deref().map_or_else(
+                    || msg!("A008.increment", delta = &i.delta),
+                    |f| msg!("A008.increment-field", field = f, delta = &i.delta),
+                );
+                cx.report(&Self::META, i.span, message)
+                    .help(msg!("A008.increment-help"));
             }
         }
         if h.is_payment_notification()
@@ -171,12 +150,9 @@ impl Rule for ClientControlledAmount {
             cx.report(
                 &Self::META,
                 a.span,
-                format!(
-                    "this payment-notification cloud function (`{}`) updates records from its event without confirming the payment (no `cloudPay.queryOrder`, no signature check): any client can call it with an order number and mark the order paid",
-                    h.name
-                ),
+                msg!("A008.unverified-notification", function = &h.name),
             )
-            .help("confirm the payment with the payment platform (query the order by its number, check amount and state) before changing the order");
+            .help(msg!("A008.unverified-notification-help"));
         }
     }
 }

@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Labels, SourceKind, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -66,19 +67,21 @@ impl Rule for CredentialInResponse {
             return;
         };
         let what = if labels.contains(Labels::PASSWORD) {
-            "a password or password hash"
+            msg!("A010.password")
         } else {
-            "a server secret or the platform access_token"
+            msg!("A010.secret")
         };
         cx.report(
             &Self::META,
             r.span,
-            format!(
-                "{what} (`{path}`) is sent back to the client ({}): any caller gets a server credential",
-                r.via
+            msg!(
+                "A010.returned",
+                what = what,
+                path = path,
+                via = r.via_said()
             ),
         )
-        .help("keep credentials on the server; return only the fields the client needs");
+        .help(msg!("A010.help"));
     }
 }
 

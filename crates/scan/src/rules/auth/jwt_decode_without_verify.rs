@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Sanitized, SourceKind};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -94,18 +95,20 @@ impl Rule for JwtDecodeWithoutVerify {
             .as_ref()
             .map(|o| o.what.split_whitespace().collect::<Vec<_>>().join(" "))
         {
-            Some(s) if !s.is_empty() && s.len() <= 60 => format!("`{s}` ({from})"),
-            _ => from.to_owned(),
+            Some(s) if !s.is_empty() && s.len() <= 60 => {
+                msg!("A005.named-source", source = s, from = from.clone())
+            }
+            _ => from.clone(),
         };
         let sink = cx.origin(call.span, "decode");
         cx.report(
             &Self::META,
             call.span,
-            format!("`{callee}` reads the JWT from {source} without verifying its signature: anyone can forge the user id or role it carries"),
+            msg!("A005.decoded", callee = callee, source = source),
         )
-        .step(taint.origin.clone(), format!("source: {from}"))
-        .step(Some(sink), "decoded without verification")
-        .help("verify the token with `jwt.verify(token, secret, { algorithms: ['HS256'] })` and use the payload it returns");
+        .step(taint.origin.clone(), msg!("flow.source", from = from))
+        .step(Some(sink), msg!("A005.step-decoded"))
+        .help(msg!("A005.help"));
     }
 }
 

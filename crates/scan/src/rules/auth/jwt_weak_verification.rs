@@ -1,5 +1,6 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -43,8 +44,6 @@ crate::declare_rule! {
     }
 }
 
-const HELP: &str = "pin the signing algorithm (`algorithms: ['HS256']`), keep the expiry check and use a long random secret";
-
 impl Rule for JwtWeakVerification {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -58,11 +57,12 @@ impl Rule for JwtWeakVerification {
                     && uses_jwt(cx.source) =>
             {
                 let message = if lit.name_hint == Some("algorithms") {
-                    "the JWT `algorithms` option allows `none`: unsigned tokens with any claims are accepted"
+                    msg!("A006.algorithms-none")
                 } else {
-                    "the JWT uses `algorithm: 'none'`: the token carries no signature, and a server that accepts such tokens accepts forged ones"
+                    msg!("A006.algorithm-none")
                 };
-                cx.report(&Self::META, lit.span, message).help(HELP);
+                cx.report(&Self::META, lit.span, message)
+                    .help(msg!("A006.help"));
             }
             Event::Property(p)
                 if p.key == "ignoreExpiration"
@@ -71,24 +71,16 @@ impl Rule for JwtWeakVerification {
                     && p.value.exact_text() == Some("true")
                     && uses_jwt(cx.source) =>
             {
-                cx.report(
-                    &Self::META,
-                    p.value_span,
-                    "`ignoreExpiration: true` makes JWT verification accept expired tokens: a leaked or logged-out token stays valid forever",
-                )
-                .help(HELP);
+                cx.report(&Self::META, p.value_span, msg!("A006.ignore-expiration"))
+                    .help(msg!("A006.help"));
             }
             Event::Call(call)
                 if call.path == Some("jsonwebtoken.verify")
                     && call.arg(1).and_then(|k| k.exact_text()) == Some("")
                     && call.arg(1).is_some_and(|k| k.taint.is_empty()) =>
             {
-                cx.report(
-                    &Self::META,
-                    call.arg_span(1),
-                    "`jwt.verify` is called with an empty secret: anyone can sign tokens that pass the check",
-                )
-                .help(HELP);
+                cx.report(&Self::META, call.arg_span(1), msg!("A006.empty-secret"))
+                    .help(msg!("A006.help"));
             }
             _ => {}
         }

@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::js::authz_spec::Op;
 use crate::js::handlers::{self, HandlerKind};
 use crate::rules::{Rule, RuleMeta};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -95,12 +96,9 @@ impl Rule for MissingOwnerCheck {
             cx.report(
                 &Self::META,
                 o.span,
-                format!(
-                    "`{}`, which the server sets to the caller, is overwritten by `...{}`, which the client sends: any user can pass another user's `{}` and act as them",
-                    o.field, o.spread, o.field
-                ),
+                msg!("A007.overridden", field = &*o.field, spread = &*o.spread),
             )
-            .help("spread the client's input first and set the owner field from the verified caller last, or copy only the fields the client may set");
+            .help(msg!("A007.overridden-help"));
         }
         // Payment notifications are A008's; password changes by a client key are A009's.
         if h.guarded() || h.is_payment_notification() {
@@ -117,28 +115,35 @@ impl Rule for MissingOwnerCheck {
             }
             let personal = handlers::personal(coll);
             let (verb, flagged) = match a.op {
-                Op::Remove => ("delete", true),
-                Op::Update => ("change", a.writes_client_data() || personal),
-                Op::Read => ("read", personal),
-                Op::Add => ("write", false),
+                Op::Remove => (msg!("A007.delete"), true),
+                Op::Update => (msg!("A007.change"), a.writes_client_data() || personal),
+                Op::Read => (msg!("A007.read"), personal),
+                Op::Add => (msg!("A007.write"), false),
             };
             if !flagged {
                 continue;
             }
-            let what = coll.map_or_else(|| "records".to_owned(), |c| format!("`{c}` records"));
+            let what = coll.map_or_else(
+                || msg!("A007.records"),
+                |c| msg!("A007.collection-records", collection = c),
+            );
             let place = match h.kind {
-                HandlerKind::CloudFunction => "the cloud function",
-                HandlerKind::Route => "the handler",
+                HandlerKind::CloudFunction => msg!("A007.cloud-function"),
+                HandlerKind::Route => msg!("A007.handler"),
             };
             cx.report(
                 &Self::META,
                 a.span,
-                format!(
-                    "`{}` selects {what} by `{key}`, which the client chooses, and {place} never ties them to the caller (no owner condition, no check of the loaded record, no role check): any user can {verb} anyone's records",
-                    a.method
+                msg!(
+                    "A007.unowned",
+                    method = &a.method,
+                    what = what,
+                    key = key,
+                    place = place,
+                    verb = verb
                 ),
             )
-            .help("add the caller's identity to the selector (`_openid: OPENID`, `user_id: ctx.state.user.id`) or check the loaded record's owner before acting");
+            .help(msg!("A007.help"));
         }
     }
 }

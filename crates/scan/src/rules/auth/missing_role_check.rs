@@ -6,6 +6,7 @@ use crate::js::authz_spec::{self as spec, Op};
 use crate::js::handlers::{self, HandlerKind};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Origin};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -103,12 +104,9 @@ impl Rule for MissingRoleCheck {
             cx.report_at(
                 &Self::META,
                 &origin,
-                format!(
-                    "the back office accepts tokens verified with the key `{}` signs users' login tokens with, and reads no role from them: every user's token passes as an administrator's",
-                    user.file
-                ),
+                msg!("A009.shared-admin-key", file = &*user.file),
             )
-            .help("sign administrators' tokens with a key of their own (or put a role in them and check it before every back-office operation)");
+            .help(msg!("A009.shared-admin-key-help"));
         }
     }
 
@@ -127,12 +125,9 @@ impl Rule for MissingRoleCheck {
             cx.report(
                 &Self::META,
                 f.span,
-                format!(
-                    "`{}` decides a privilege from the request: the client sets it to whatever it wants",
-                    f.what
-                ),
+                msg!("A009.client-flag", flag = &f.what),
             )
-            .help("decide roles on the server from the verified caller (the session user, `OPENID`) and your own records");
+            .help(msg!("A009.client-flag-help"));
         }
         if h.guarded() {
             return;
@@ -155,40 +150,34 @@ impl Rule for MissingRoleCheck {
                 cx.report(
                     &Self::META,
                     a.span,
-                    format!(
-                        "the password of the account selected by `{}`, which the client chooses, is changed with no check of the caller: anyone can set anyone's password",
-                        a.client_key.as_deref().unwrap_or("the request")
+                    a.client_key.as_deref().map_or_else(
+                        || msg!("A009.password", key = msg!("A009.the-request")),
+                        |key| msg!("A009.password", key = key),
                     ),
                 )
-                .help("change only the caller's own password (selected by the verified identity), after checking the old one");
+                .help(msg!("A009.password-help"));
             } else if privileged_write {
                 let verb = match a.op {
-                    Op::Remove => "deletes",
-                    Op::Add => "adds",
-                    _ => "changes",
+                    Op::Remove => msg!("A009.deletes"),
+                    Op::Add => msg!("A009.adds"),
+                    _ => msg!("A009.changes"),
                 };
                 cx.report(
                     &Self::META,
                     a.span,
-                    format!(
-                        "the cloud function {verb} `{}` records, the operator's data, and checks nothing about the caller's role: any user of the mini-program can call it",
-                        coll.unwrap_or("?")
+                    msg!(
+                        "A009.privileged-write",
+                        verb = verb,
+                        collection = coll.unwrap_or("?")
                     ),
                 )
-                .help("look the caller's OPENID up in your administrators' table and refuse other callers before the write");
+                .help(msg!("A009.privileged-write-help"));
             }
         }
         if cloud {
             for r in &h.refunds {
-                cx.report(
-                    &Self::META,
-                    r.span,
-                    format!(
-                        "`{}` issues a refund for any caller: the cloud function checks neither the caller's role nor that the order is theirs",
-                        r.what
-                    ),
-                )
-                .help("refund only after checking the caller is an operator (or owns the order and it is refundable)");
+                cx.report(&Self::META, r.span, msg!("A009.refund", call = &r.what))
+                    .help(msg!("A009.refund-help"));
             }
         }
     }
@@ -215,9 +204,7 @@ fn client_login_query(cx: &mut Cx<'_>, call: &crate::events::CallEvent<'_, '_>) 
     cx.report(
         &MissingRoleCheck::META,
         call.arg_span(0),
-        format!(
-            "the login is a database query from the mini-program that selects accounts by `{field}`: the accounts and their passwords must be readable by every user, and the logged-in state is a flag the client sets for itself"
-        ),
+        msg!("A009.client-login", field = &**field),
     )
-    .help("log in through a cloud function or server that checks the password (hashed) and keeps the account collection readable by no client; check the caller's role there on every privileged call");
+    .help(msg!("A009.client-login-help"));
 }

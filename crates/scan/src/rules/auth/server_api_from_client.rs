@@ -1,5 +1,6 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use miniguard_report::{Msg, msg};
 
 crate::declare_rule! {
     /// ## What it finds
@@ -55,71 +56,42 @@ crate::declare_rule! {
 
 /// Server-only endpoints: (pattern in lower case, what it is). First match wins, so specific
 /// entries come before the host-wide ones.
-const ENDPOINTS: &[(&str, &str)] = &[
-    (
-        "/sns/jscode2session",
-        "the WeChat/QQ code-to-session_key exchange (needs the AppSecret)",
-    ),
-    (
-        "/api/apps/jscode2session",
-        "Douyin's code-to-session_key exchange (needs the AppSecret)",
-    ),
-    (
-        "/api/apps/v2/jscode2session",
-        "Douyin's code-to-session_key exchange (needs the AppSecret)",
-    ),
-    (
-        "developer.toutiao.com/api/apps/",
-        "a Douyin server API (needs the AppSecret or an access_token)",
-    ),
-    (
-        "minigame.zijieapi.com/mgplatform/api/apps/",
-        "a Douyin server API (needs the AppSecret or an access_token)",
-    ),
-    (
-        "/nalogin/getsessionkeybycode",
-        "Baidu's code-to-session_key exchange (needs the secret key)",
-    ),
-    (
-        "/oauth/jscode2sessionkey",
-        "Baidu's code-to-session_key exchange (needs the secret key)",
-    ),
-    (
-        "/cgi-bin/token",
-        "the access_token endpoint (needs the AppSecret)",
-    ),
-    (
-        "/cgi-bin/stable_token",
-        "the access_token endpoint (needs the AppSecret)",
-    ),
-    (
-        "openapi.alipay.com/gateway.do",
-        "the Alipay open API gateway (needs the application private key)",
-    ),
-    (
-        "openapi.alipaydev.com/gateway.do",
-        "the Alipay open API gateway (needs the application private key)",
-    ),
-    (
-        "api.mch.weixin.qq.com",
-        "the WeChat Pay merchant API (needs the merchant key)",
-    ),
-    (
-        "qyapi.weixin.qq.com",
-        "the WeCom server API (needs the corp secret)",
-    ),
-    (
-        "api.weixin.qq.com",
-        "a WeChat server API (needs the AppSecret or an access_token)",
-    ),
-    (
-        "api.q.qq.com/api/gettoken",
-        "QQ's access_token endpoint (needs the AppSecret)",
-    ),
-    (
-        "api.q.qq.com",
-        "a QQ server API (needs the AppSecret or an access_token)",
-    ),
+/// A phrase of the message tables, made on demand.
+type Phrase = fn() -> Msg;
+
+const ENDPOINTS: &[(&str, Phrase)] = &[
+    ("/sns/jscode2session", || msg!("A001.wechat-code2session")),
+    ("/api/apps/jscode2session", || {
+        msg!("A001.douyin-code2session")
+    }),
+    ("/api/apps/v2/jscode2session", || {
+        msg!("A001.douyin-code2session")
+    }),
+    ("developer.toutiao.com/api/apps/", || {
+        msg!("A001.douyin-server-api")
+    }),
+    ("minigame.zijieapi.com/mgplatform/api/apps/", || {
+        msg!("A001.douyin-server-api")
+    }),
+    ("/nalogin/getsessionkeybycode", || {
+        msg!("A001.baidu-code2session")
+    }),
+    ("/oauth/jscode2sessionkey", || {
+        msg!("A001.baidu-code2session")
+    }),
+    ("/cgi-bin/token", || msg!("A001.access-token")),
+    ("/cgi-bin/stable_token", || msg!("A001.access-token")),
+    ("openapi.alipay.com/gateway.do", || {
+        msg!("A001.alipay-gateway")
+    }),
+    ("openapi.alipaydev.com/gateway.do", || {
+        msg!("A001.alipay-gateway")
+    }),
+    ("api.mch.weixin.qq.com", || msg!("A001.wechat-pay")),
+    ("qyapi.weixin.qq.com", || msg!("A001.wecom")),
+    ("api.weixin.qq.com", || msg!("A001.wechat-server-api")),
+    ("api.q.qq.com/api/gettoken", || msg!("A001.qq-access-token")),
+    ("api.q.qq.com", || msg!("A001.qq-server-api")),
 ];
 
 impl Rule for ServerApiFromClient {
@@ -144,12 +116,13 @@ impl Rule for ServerApiFromClient {
         cx.report(
             &Self::META,
             lit.span,
-            format!(
-                "`{shown}` is {what}, used from mini-program code: the secret it requires ships in the client package{}",
-                if pattern.contains("session") { " and the session_key reaches the user" } else { "" }
-            ),
+            if pattern.contains("session") {
+                msg!("A001.called-session", url = shown, what = what())
+            } else {
+                msg!("A001.called", url = shown, what = what())
+            },
         )
-        .help("call this API from your server or a cloud function and return only your own session token to the client");
+        .help(msg!("A001.help"));
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Labels, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -57,19 +58,16 @@ impl Rule for SessionKeyInResponse {
         if !r.value.deep_labels().contains(Labels::SESSION_KEY) {
             return;
         }
-        let what = match field_path(r.value, 0) {
-            Some(path) => format!("the `{path}` field"),
-            None => "the session_key".to_owned(),
-        };
+        let what = field_path(r.value, 0).map_or_else(
+            || msg!("label.session-key"),
+            |path| msg!("A004.field", path = path),
+        );
         cx.report(
             &Self::META,
             r.span,
-            format!(
-                "{what} is sent back to the client ({}): the mini-program gets the key that signs and encrypts users' data and can forge it",
-                r.via
-            ),
+            msg!("A004.returned", what = what, via = r.via_said()),
         )
-        .help("keep the session_key on the server and return your own session token instead");
+        .help(msg!("A004.help"));
     }
 }
 

@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::Labels;
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -54,8 +55,6 @@ crate::declare_rule! {
     }
 }
 
-const HELP: &str = "keep the session_key on the server: send encryptedData and iv (or the phone-number code) to the server and decrypt there";
-
 /// Storage APIs whose first argument (or `key`) names the entry.
 const STORAGE: &[&str] = &[
     "mp.setStorageSync",
@@ -89,9 +88,9 @@ impl Rule for SessionKeyOnClient {
                 cx.report(
                     &Self::META,
                     m.span,
-                    format!("the mini-program reads the platform session_key (`{obj}.{}`): the server sent the key that signs and encrypts users' data to the client", m.property),
+                    msg!("A002.read", object = obj, property = m.property),
                 )
-                .help(HELP);
+                .help(msg!("A002.help"));
             }
             Event::Call(call) => {
                 let path = call.path.unwrap_or("");
@@ -107,9 +106,9 @@ impl Rule for SessionKeyOnClient {
                         cx.report(
                             &Self::META,
                             call.span,
-                            format!("the session_key is kept on the phone (`{api}('{key}')`): the key that signs and encrypts users' data is readable by the user"),
+                            msg!("A002.stored", api = api, key = key),
                         )
-                        .help(HELP);
+                        .help(msg!("A002.help"));
                     }
                     return;
                 }
@@ -119,12 +118,8 @@ impl Rule for SessionKeyOnClient {
                     || path.eq_ignore_ascii_case("WXBizDataCrypt")
                     || path.eq_ignore_ascii_case("wxbizdatacrypt.default");
                 if ctor {
-                    cx.report(
-                        &Self::META,
-                        call.span,
-                        "`WXBizDataCrypt` runs in the mini-program: decrypting encryptedData on the client needs the session_key there, and the server can no longer trust the decrypted data",
-                    )
-                    .help(HELP);
+                    cx.report(&Self::META, call.span, msg!("A002.wxbizdatacrypt"))
+                        .help(msg!("A002.help"));
                     return;
                 }
                 let decrypt = call.method.is_some_and(|m| {
@@ -138,12 +133,8 @@ impl Rule for SessionKeyOnClient {
                         .iter()
                         .any(|a| a.deep_labels().contains(Labels::SESSION_KEY))
                 {
-                    cx.report(
-                        &Self::META,
-                        call.span,
-                        "encryptedData is decrypted in the mini-program with the session_key: the key has to be on the client, and the server can no longer trust the decrypted data",
-                    )
-                    .help(HELP);
+                    cx.report(&Self::META, call.span, msg!("A002.decrypted"))
+                        .help(msg!("A002.help"));
                 }
             }
             _ => {}

@@ -1,4 +1,5 @@
 use miniguard_project::Role;
+use miniguard_report::msg;
 
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
@@ -132,21 +133,19 @@ impl Rule for TrustedClientIdentity {
                 |o| o.what.split_whitespace().collect::<Vec<_>>().join(" "),
             );
             let source = if source.contains('.') {
-                format!("`{source}`")
+                msg!("A003.source", source = source)
             } else {
-                format!("`{source}` from the event")
+                msg!("A003.source-in-event", source = source)
             };
             let sink = cx.origin(call.arg_span(i), method);
             cx.report(
                 &Self::META,
                 call.arg_span(i),
-                format!(
-                    "the `{method}` database call trusts {source}, a user id sent by the client, instead of the platform-verified `cloud.getWXContext().OPENID`: any user can pass another user's id and reach their records"
-                ),
+                msg!("A003.trusted", method = method, source = source),
             )
-            .step(taint.origin.clone(), "user identity taken from the client-controlled event")
-            .step(Some(sink), format!("used in `{method}`"))
-            .help("take the caller's identity from `cloud.getWXContext().OPENID` (or check that the caller may act for that user)");
+            .step(taint.origin.clone(), msg!("A003.step-source"))
+            .step(Some(sink), msg!("A003.step-used", method = method))
+            .help(msg!("A003.help"));
             return;
         }
     }

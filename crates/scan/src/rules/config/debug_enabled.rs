@@ -1,4 +1,5 @@
 use miniguard_project::JsonKind;
+use miniguard_report::msg;
 
 use miniguard_report::Runtime;
 
@@ -73,10 +74,10 @@ impl Rule for DebugEnabled {
         cx.report(
             &Self::META,
             node_span(debug),
-            format!("`\"debug\": true` in {}: the developer tools print debugging output for every page", file.rel),
+            msg!("C001.app-json", file = &file.rel),
         )
         .runtime(Runtime::DevTools)
-        .help("remove `\"debug\": true` from app.json (or set it to false) before release");
+        .help(msg!("C001.app-json-help"));
     }
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
@@ -102,8 +103,8 @@ impl Rule for DebugEnabled {
         cx.report(
             &Self::META,
             call.span,
-            format!("`{callee}({{ enableDebug: true }})` turns on the debug console on users' devices: logs, page data and API payloads become visible to whoever holds the phone"),
+            msg!("C001.set-enable-debug", callee = callee),
         )
-        .help("call setEnableDebug only in development builds or behind an access-controlled switch");
+        .help(msg!("C001.set-enable-debug-help"));
     }
 }

@@ -1,3 +1,4 @@
+use miniguard_report::msg;
 use std::rc::Rc;
 
 use crate::config::{AppFacts, ProjectFacts};
@@ -75,20 +76,21 @@ impl Rule for MissingPrivateInfos {
                 end: span.end,
                 what: Rc::from(api.as_str()),
             };
-            let declared = if app.required_private_infos.is_empty() {
-                "has no `requiredPrivateInfos`".to_owned()
+            let message = if app.required_private_infos.is_empty() {
+                msg!("C002.undeclared", api = api, file = &app.config_rel)
             } else {
-                format!("declares only {}", app.required_private_infos.join(", "))
+                msg!(
+                    "C002.declares-only",
+                    api = api,
+                    file = &app.config_rel,
+                    declared = app.required_private_infos.join(", ")
+                )
             };
-            cx.report_at(
-                &Self::META,
-                &origin,
-                format!(
-                    "`{api}` is called but {} {declared}: WeChat rejects undeclared location APIs in the released mini-program and the location use is outside the reviewed privacy scope",
-                    app.config_rel
-                ),
-            )
-            .help(format!("add \"{api}\" to \"requiredPrivateInfos\" in {}", app.config_rel));
+            cx.report_at(&Self::META, &origin, message).help(msg!(
+                "C002.help",
+                api = api,
+                file = &app.config_rel
+            ));
         }
     }
 }

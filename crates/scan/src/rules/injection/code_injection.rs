@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Sanitized, SourceKind};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -84,13 +85,13 @@ impl Rule for CodeInjection {
                 continue;
             };
             let what = match path {
-                "setTimeout" | "setInterval" | "setImmediate" => "timer code string",
-                p if p.starts_with("vm") => "script run in a `vm` context",
-                "Function" => "dynamically compiled function",
-                _ => "evaluated code",
+                "setTimeout" | "setInterval" | "setImmediate" => msg!("I004.timer"),
+                p if p.starts_with("vm") => msg!("I004.vm"),
+                "Function" => msg!("I004.function"),
+                _ => msg!("I004.eval"),
             };
             cx.report_flow(&Self::META, call.arg_span(i), &taint, what)
-                .help("never evaluate input as code: parse data with JSON.parse, use a real expression parser for formulas, and pass functions to timers");
+                .help(msg!("I004.help"));
             return;
         }
     }

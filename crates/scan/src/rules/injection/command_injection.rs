@@ -1,6 +1,7 @@
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Sanitized, SourceKind, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -71,12 +72,12 @@ impl Rule for CommandInjection {
         let Some(cmd) = call.arg(0) else { return };
         if let Some(taint) = untrusted(cx, cmd) {
             let what = if shell_string {
-                "shell command"
+                msg!("I003.shell-command")
             } else {
-                "program to run"
+                msg!("I003.program")
             };
             cx.report_flow(&Self::META, call.arg_span(0), &taint, what)
-                .help(HELP);
+                .help(msg!("I003.help"));
             return;
         }
         if shell_string || !uses_shell(call) {
@@ -91,14 +92,12 @@ impl Rule for CommandInjection {
                 &Self::META,
                 call.arg_span(1),
                 &taint,
-                "arguments of a shell command",
+                msg!("I003.shell-arguments"),
             )
-            .help(HELP);
+            .help(msg!("I003.help"));
         }
     }
 }
-
-const HELP: &str = "run the program without a shell (`execFile`/`spawn` with an argument array) and validate the values against a strict pattern";
 
 /// `("child_process", "exec")` for `child_process.exec`, `("execa", "")` for `execa` itself.
 fn split(path: &str) -> Option<(&str, &str)> {

@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Sanitized, SourceKind, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -75,12 +76,13 @@ impl Rule for NavigationInjection {
             if !starts_unknown(target) || cx.is_guarded(&taint) {
                 continue;
             }
-            let what = match field {
-                "appId" => format!("`{api}` target mini-program appId"),
-                _ => format!("`{api}` {field}"),
+            let what = if field == "appId" {
+                msg!("I007.app-id", api = api)
+            } else {
+                msg!("I007.field", api = api, field = field)
             };
-            cx.report_flow(&Self::META, call.arg_span(0), &taint, &what)
-                .help("navigate only to known pages: map a key to a page path from a fixed table, or check the value against the pages of app.json");
+            cx.report_flow(&Self::META, call.arg_span(0), &taint, what)
+                .help(msg!("I007.help"));
             return;
         }
     }

@@ -1,6 +1,7 @@
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Sanitized, SourceKind, Taint, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -123,16 +124,16 @@ impl Rule for NosqlInjection {
         let sink = call.arg_span(usize::from(method == "distinct"));
         if method == "$where" {
             if let Some(t) = filter.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty()) {
-                cx.report_flow(&Self::META, sink, &t, "MongoDB `$where` JavaScript")
-                    .help(HELP_WHERE);
+                cx.report_flow(&Self::META, sink, &t, msg!("I002.where"))
+                    .help(msg!("I002.where-help"));
             }
             return;
         }
         // The whole filter is request data.
         if let Some(t) = own_taint(filter).filter(|t| filter.text.is_none() && !is_string_source(t))
         {
-            cx.report_flow(&Self::META, sink, &t, "MongoDB query filter")
-                .help(HELP);
+            cx.report_flow(&Self::META, sink, &t, msg!("I002.filter"))
+                .help(msg!("I002.help"));
             return;
         }
         let Some(obj) = filter.obj() else { return };
@@ -143,14 +144,15 @@ impl Rule for NosqlInjection {
         if let Some(code) = obj.get("$where")
             && let Some(t) = code.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty())
         {
-            cx.report_flow(&Self::META, sink, &t, "MongoDB `$where` JavaScript")
-                .help(HELP_WHERE);
+            cx.report_flow(&Self::META, sink, &t, msg!("I002.where"))
+                .help(msg!("I002.where-help"));
             return;
         }
         for (key, v) in &obj.fields {
             if let Some(t) = operator_capable(v) {
-                let what = format!("MongoDB filter field `{key}`");
-                cx.report_flow(&Self::META, sink, &t, &what).help(HELP);
+                let what = msg!("I002.filter-field", field = key);
+                cx.report_flow(&Self::META, sink, &t, what)
+                    .help(msg!("I002.help"));
                 return;
             }
             // `$or: [{ a: x }, { b: y }]`, `$and: [...]`.
@@ -162,17 +164,14 @@ impl Rule for NosqlInjection {
                     .iter()
                     .find_map(|(k, v)| operator_capable(v).map(|t| (k, t)))
             {
-                let what = format!("MongoDB filter field `{k}`");
-                cx.report_flow(&Self::META, sink, &t, &what).help(HELP);
+                let what = msg!("I002.filter-field", field = k);
+                cx.report_flow(&Self::META, sink, &t, what)
+                    .help(msg!("I002.help"));
                 return;
             }
         }
     }
 }
-
-const HELP: &str = "build the filter from checked primitive values (`String(x)`, a schema validator, `sanitizeFilter`/`mongo-sanitize`) instead of passing request data through";
-const HELP_WHERE: &str =
-    "do not use `$where` with input; express the condition with query operators and checked values";
 
 /// Whether the callee `a.b.fooService.find` is a method of a service object.
 fn is_service_receiver(callee: &str) -> bool {
@@ -216,8 +215,13 @@ fn check_cloud(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>, method: &str) {
             && let Some(t) = name.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty())
             && !cx.is_guarded(&t)
         {
-            cx.report_flow(&NosqlInjection::META, call.arg_span(0), &t, "cloud database collection name")
-                .help("map the client's choice to a fixed collection name (`{ cars: 'CarPublish' }[event.kind]`) or check it against an allow-list");
+            cx.report_flow(
+                &NosqlInjection::META,
+                call.arg_span(0),
+                &t,
+                msg!("I002.collection"),
+            )
+            .help(msg!("I002.collection-help"));
         }
         return;
     }
@@ -234,8 +238,13 @@ fn check_cloud(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>, method: &str) {
         return;
     }
     if q.taint.kinds.intersects(kinds) {
-        cx.report_flow(&NosqlInjection::META, call.arg_span(0), &q.taint, "cloud database query condition")
-            .help("build the condition on the server from allowed fields only (and the caller's OPENID from getWXContext), never pass the client's query object through");
+        cx.report_flow(
+            &NosqlInjection::META,
+            call.arg_span(0),
+            &q.taint,
+            msg!("I002.condition"),
+        )
+        .help(msg!("I002.condition-help"));
     }
 }
 

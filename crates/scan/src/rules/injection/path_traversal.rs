@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Sanitized, SourceKind, Taint, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -102,7 +103,7 @@ impl Rule for PathTraversal {
             let Some(&(_, n)) = FS_OPS.iter().find(|(name, _)| *name == op) else {
                 return;
             };
-            (0, n, "file path")
+            (0, n, msg!("I005.file-path"))
         } else {
             match path {
                 "@res.sendFile" | "@res.sendfile" | "@res.download" => {
@@ -110,14 +111,14 @@ impl Rule for PathTraversal {
                     if call.args.iter().any(|a| a.field("root").is_some()) {
                         return;
                     }
-                    (0, 1, "file sent to the client")
+                    (0, 1, msg!("I005.file-sent"))
                 }
                 // koa-send: `send(ctx, path, { root })`: the root is enforced too.
                 "koa-send" | "@koa/send" => {
                     if call.args.iter().any(|a| a.field("root").is_some()) {
                         return;
                     }
-                    (1, 1, "file sent to the client")
+                    (1, 1, msg!("I005.file-sent"))
                 }
                 _ => return,
             }
@@ -129,7 +130,7 @@ impl Rule for PathTraversal {
             }
             if let Some(taint) = untrusted(cx, v) {
                 cx.report_flow(&Self::META, call.arg_span(i), &taint, what)
-                    .help("reduce the input to a file name with path.basename (or map an id to a fixed path), and check that the resolved path stays inside the base folder");
+                    .help(msg!("I005.help"));
                 return;
             }
         }

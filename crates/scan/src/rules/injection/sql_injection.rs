@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Sanitized, SourceKind};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -94,8 +95,13 @@ impl Rule for SqlInjection {
                     && fragment.text.is_some()))
             && let Some(taint) = fragment.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL)
         {
-            cx.report_flow(&Self::META, call.arg_span(0), &taint, "SQL condition")
-                .help("write the condition with named parameters (`where('u.name = :name', { name })`)");
+            cx.report_flow(
+                &Self::META,
+                call.arg_span(0),
+                &taint,
+                msg!("I001.condition"),
+            )
+            .help(msg!("I001.condition-help"));
             return;
         }
         if !QUERY_METHODS.contains(&method) {
@@ -115,8 +121,13 @@ impl Rule for SqlInjection {
         let Some(taint) = sql.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL) else {
             return;
         };
-        cx.report_flow(&Self::META, call.arg_span(0), &taint, "SQL statement")
-            .help("pass the value as a bound parameter (`?` / `$1`) instead of building the statement text");
+        cx.report_flow(
+            &Self::META,
+            call.arg_span(0),
+            &taint,
+            msg!("I001.statement"),
+        )
+        .help(msg!("I001.help"));
     }
 }
 

@@ -2,6 +2,7 @@ use crate::events::{CallEvent, Cx, Event};
 use crate::js::apis;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Kind, Sanitized, SourceKind, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -80,16 +81,12 @@ impl Rule for Ssrf {
             .origin
             .as_ref()
             .map(|o| format!("{}:{}:{}", o.file, o.start, o.end));
-        let mut reported = cx.report_flow(
-            &Self::META,
-            call.arg_span(idx),
-            &taint,
-            "server-side request URL",
-        );
+        let mut reported =
+            cx.report_flow(&Self::META, call.arg_span(idx), &taint, msg!("I006.url"));
         if let Some(g) = group {
             reported = reported.group(g);
         }
-        reported.help("keep the scheme and host fixed in code and let the client choose only an identifier; if any URL must be fetched, allow-list the hosts and reject private and metadata addresses");
+        reported.help(msg!("I006.help"));
     }
 }
 

@@ -1,3 +1,4 @@
+use miniguard_report::{Msg, msg};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -48,15 +49,15 @@ crate::declare_rule! {
     }
 }
 
-static KEYS: LazyLock<[(Regex, &'static str); 3]> = LazyLock::new(|| {
+/// A phrase of the message tables, made on demand.
+type Phrase = fn() -> Msg;
+
+static KEYS: LazyLock<[(Regex, Phrase); 3]> = LazyLock::new(|| {
     let re = |s: &str| Regex::new(s).expect("valid regex");
     [
-        (re(r"\bAKID[0-9A-Za-z]{32}\b"), "Tencent Cloud SecretId"),
-        (
-            re(r"\bLTAI[0-9A-Za-z]{12,24}\b"),
-            "Alibaba Cloud AccessKeyId",
-        ),
-        (re(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "AWS access key id"),
+        (re(r"\bAKID[0-9A-Za-z]{32}\b"), || msg!("K002.tencent")),
+        (re(r"\bLTAI[0-9A-Za-z]{12,24}\b"), || msg!("K002.alibaba")),
+        (re(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), || msg!("K002.aws")),
     ]
 });
 
@@ -78,12 +79,16 @@ impl Rule for CloudAccessKey {
             let key = m.as_str();
             let shown: String = key.chars().take(8).collect();
             let place = if cx.is_client() {
-                "shipped in the mini-program package"
+                msg!("secret.shipped")
             } else {
-                "in the source code"
+                msg!("secret.in-source")
             };
-            cx.report(&Self::META, lit.span, format!("{what} `{shown}…` hardcoded, {place}: its secret is usually next to it"))
-                .help("disable the key in the cloud console; use temporary credentials (STS) or server-side configuration");
+            cx.report(
+                &Self::META,
+                lit.span,
+                msg!("K002.hardcoded", kind = what(), key = shown, place = place),
+            )
+            .help(msg!("K002.help"));
             return;
         }
     }

@@ -1,3 +1,4 @@
+use miniguard_report::msg;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -101,21 +102,19 @@ impl Rule for HardcodedAppsecret {
             return;
         }
         let place = if cx.is_client() {
-            "shipped in the mini-program package"
+            msg!("secret.shipped")
         } else {
-            "in the source code"
+            msg!("secret.in-source")
         };
         let message = match lit.name_hint.filter(|h| is_app_secret_name(h)) {
-            Some(name) if is_hex32(lit.text) => format!(
-                "AppSecret hardcoded in `{name}`, {place}: it grants the app's server-side powers"
-            ),
-            _ => format!(
-                "AppSecret hardcoded in a request URL (`secret=`), {place}: it grants the app's server-side powers"
-            ),
+            Some(name) if is_hex32(lit.text) => {
+                msg!("K001.in-name", name = name, place = place)
+            }
+            _ => msg!("K001.in-url", place = place),
         };
         // One secret copied into several files is one flaw: one secret to reset.
         cx.report(&Self::META, lit.span, message)
             .group(lit.text)
-            .help("reset the AppSecret in the platform console and keep the new one only in server-side configuration");
+            .help(msg!("K001.help"));
     }
 }

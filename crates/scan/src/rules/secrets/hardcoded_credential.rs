@@ -1,3 +1,4 @@
+use miniguard_report::msg;
 use std::sync::LazyLock;
 
 use miniguard_report::Severity;
@@ -129,9 +130,13 @@ impl Rule for HardcodedCredential {
                         } else {
                             Self::META.severity
                         };
-                        cx.report(&Self::META, lit.span, format!("password hardcoded in a `{scheme}://` connection URL"))
-                            .severity(severity)
-                            .help("build the connection URL from environment variables or a secrets manager");
+                        cx.report(
+                            &Self::META,
+                            lit.span,
+                            msg!("K004.connection-url", scheme = scheme),
+                        )
+                        .severity(severity)
+                        .help(msg!("K004.connection-url-help"));
                         return;
                     }
                 }
@@ -155,9 +160,9 @@ impl Rule for HardcodedCredential {
                     return;
                 }
                 let what = if labels.contains(Labels::PASSWORD) {
-                    "password"
+                    msg!("K004.password")
                 } else {
-                    "secret"
+                    msg!("K004.secret")
                 };
                 // One value, one finding: a strong secret wherever it repeats (one JWT secret in
                 // two token services), a short, common one under the same name (one MySQL
@@ -176,14 +181,11 @@ impl Rule for HardcodedCredential {
                 cx.report(
                     &Self::META,
                     lit.span,
-                    format!(
-                        "{what} hardcoded in `{name}`{}",
-                        if dev {
-                            " (a development or test file)"
-                        } else {
-                            ""
-                        }
-                    ),
+                    if dev {
+                        msg!("K004.hardcoded-dev", what = what, name = name)
+                    } else {
+                        msg!("K004.hardcoded", what = what, name = name)
+                    },
                 )
                 .severity(if dev {
                     Severity::Low
@@ -195,7 +197,7 @@ impl Rule for HardcodedCredential {
                     if dev { "dev" } else { "release" },
                     lit.text
                 ))
-                .help("rotate it and read it from the environment or a secrets manager");
+                .help(msg!("K004.help"));
             }
             Event::Call(call) => check_call(cx, call),
             _ => {}
@@ -230,14 +232,13 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
     if text.is_empty() || text.contains("-----BEGIN") || is_placeholder(text) {
         return;
     }
-    let message =
-        format!("`{api}` uses a hardcoded secret: anyone with the code can forge signatures");
-    let help = "read the signing secret from the environment or a secrets manager";
+    let message = msg!("K004.signing-key", api = &api);
+    let help = msg!("K004.signing-key-help");
     match &key.text_origin {
         Some(origin) => {
             let sink = cx.origin(call.span, "used here");
             cx.report_at(&HardcodedCredential::META, origin, message)
-                .step(Some(sink), "used as the signing key here")
+                .step(Some(sink), msg!("K004.step-signing-key"))
                 .help(help);
         }
         None => {
@@ -331,10 +332,10 @@ fn check_hashed_key(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
     cx.report(
         &HardcodedCredential::META,
         call.arg_span(0),
-        format!("a secret key (`…{shown}`) is hashed into a signature with `{name}`: anyone with the code can sign requests"),
+        msg!("K004.hashed-key", key = shown, api = name),
     )
     .group(format!("hashed:{tail}"))
-    .help("sign on the server, or with a per-session key the server issues; never ship the signing key");
+    .help(msg!("K004.hashed-key-help"));
 }
 
 /// A plain string or backtick literal without substitutions, not a part of a template.

@@ -1,4 +1,5 @@
 use miniguard_report::Severity;
+use miniguard_report::{Msg, msg};
 
 use crate::events::{Cx, Event};
 use crate::names::words;
@@ -51,10 +52,7 @@ crate::declare_rule! {
 }
 
 /// What a literal holds, if it is a private key: (description, encrypted).
-pub(crate) fn private_key_kind(
-    text: &str,
-    name_hint: Option<&str>,
-) -> Option<(&'static str, bool)> {
+pub(crate) fn private_key_kind(text: &str, name_hint: Option<&str>) -> Option<(Msg, bool)> {
     if let Some(pos) = text.find("-----BEGIN ") {
         let rest = &text[pos + 11..];
         let label = rest.split("-----").next().unwrap_or("");
@@ -62,18 +60,18 @@ pub(crate) fn private_key_kind(
             return None;
         }
         return match label {
-            "RSA PRIVATE KEY" => Some(("an RSA private key", false)),
-            "EC PRIVATE KEY" => Some(("an EC private key", false)),
-            "DSA PRIVATE KEY" => Some(("a DSA private key", false)),
-            "OPENSSH PRIVATE KEY" => Some(("an OpenSSH private key", false)),
-            "PRIVATE KEY" => Some(("a PKCS#8 private key", false)),
-            "PGP PRIVATE KEY BLOCK" => Some(("a PGP private key", false)),
-            "ENCRYPTED PRIVATE KEY" => Some(("an encrypted private key", true)),
+            "RSA PRIVATE KEY" => Some((msg!("K003.rsa"), false)),
+            "EC PRIVATE KEY" => Some((msg!("K003.ec"), false)),
+            "DSA PRIVATE KEY" => Some((msg!("K003.dsa"), false)),
+            "OPENSSH PRIVATE KEY" => Some((msg!("K003.openssh"), false)),
+            "PRIVATE KEY" => Some((msg!("K003.pkcs8"), false)),
+            "PGP PRIVATE KEY BLOCK" => Some((msg!("K003.pgp"), false)),
+            "ENCRYPTED PRIVATE KEY" => Some((msg!("K003.encrypted"), true)),
             _ => None,
         };
     }
     if is_private_key_name(name_hint?) && is_base64_private_key(text) {
-        return Some(("a base64 private key", false));
+        return Some((msg!("K003.base64"), false));
     }
     None
 }
@@ -107,13 +105,17 @@ impl Rule for PrivateKey {
             return;
         };
         let place = if cx.is_client() {
-            "shipped in the mini-program package"
+            msg!("secret.shipped")
         } else {
-            "in the source code"
+            msg!("secret.in-source")
         };
         let r = cx
-            .report(&Self::META, lit.span, format!("{what} is hardcoded, {place}"))
-            .help("revoke the key pair; load the new private key on the server from a file or secret store outside the code");
+            .report(
+                &Self::META,
+                lit.span,
+                msg!("K003.hardcoded", what = what, place = place),
+            )
+            .help(msg!("K003.help"));
         if encrypted {
             r.severity(Severity::High);
         }

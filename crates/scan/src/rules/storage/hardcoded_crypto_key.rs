@@ -1,4 +1,5 @@
 use miniguard_report::Severity;
+use miniguard_report::{Msg, msg};
 
 use crate::events::{CallEvent, Cx, Event, Span};
 use crate::rules::storage::weak_cipher::{cryptojs_cipher, node_cipher, sm4_call};
@@ -90,9 +91,9 @@ impl Rule for HardcodedCryptoKey {
             && let Some(text) = constant_text(key)
         {
             let what = if path.ends_with("createCipher") || path.ends_with("createDecipher") {
-                "password"
+                msg!("S004.password")
             } else {
-                "key"
+                msg!("S004.key")
             };
             report(
                 cx,
@@ -100,11 +101,8 @@ impl Rule for HardcodedCryptoKey {
                 key,
                 call.arg_span(1),
                 Severity::High,
-                &format!(
-                    "`{api}` uses a hardcoded {what} ({}): anyone with the code can decrypt and forge the data",
-                    show(text)
-                ),
-                "load the key from the server side (environment, KMS) instead of the code",
+                msg!("S004.hardcoded", api = &api, what = what, key = show(text)),
+                msg!("S004.hardcoded-help"),
             );
         }
         if let Some((iv, span)) = iv
@@ -116,11 +114,8 @@ impl Rule for HardcodedCryptoKey {
                 iv,
                 span,
                 Severity::Medium,
-                &format!(
-                    "`{api}` uses a fixed IV ({}): equal plaintexts encrypt to equal ciphertexts",
-                    show(text)
-                ),
-                "generate a random IV for every message (`crypto.randomBytes(16)`, `CryptoJS.lib.WordArray.random(16)`) and send it with the ciphertext",
+                msg!("S004.fixed-iv", api = &api, iv = show(text)),
+                msg!("S004.fixed-iv-help"),
             );
         }
     }
@@ -132,15 +127,15 @@ fn report(
     v: &Value<'_>,
     span: Span,
     severity: Severity,
-    message: &str,
-    help: &str,
+    message: Msg,
+    help: Msg,
 ) {
     let sink = cx.origin(call.span, "used here");
     match &v.text_origin {
         Some(origin) => {
             cx.report_at(&HardcodedCryptoKey::META, origin, message)
                 .severity(severity)
-                .step(Some(sink), "used to encrypt or decrypt here")
+                .step(Some(sink), msg!("S004.step-used"))
                 .help(help);
         }
         None => {
@@ -169,14 +164,14 @@ fn constant_iv<'v>(v: &'v Value<'_>) -> Option<&'v str> {
 }
 
 /// A key shown in a message: enough to find it, not the whole secret.
-fn show(text: &str) -> String {
+fn show(text: &str) -> Msg {
     if text == "all zeros" {
-        return text.to_owned();
+        return msg!("S004.all-zeros");
     }
     let head: String = text.chars().take(4).collect();
     if text.chars().count() > 4 {
-        format!("`{head}…`")
+        msg!("S004.shown", key = format!("{head}…"))
     } else {
-        format!("`{head}`")
+        msg!("S004.shown", key = head)
     }
 }

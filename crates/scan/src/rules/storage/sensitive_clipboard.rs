@@ -1,4 +1,5 @@
 use miniguard_report::Severity;
+use miniguard_report::msg;
 
 use crate::events::{Cx, Event};
 use crate::rules::storage::sensitive_storage::is_masked;
@@ -99,12 +100,9 @@ impl Rule for SensitiveClipboard {
         cx.report(
             &Self::META,
             span,
-            format!(
-                "`{api}` copies {} to the system clipboard, readable by every other app",
-                labels.describe()
-            ),
+            msg!("S003.copied", api = api, what = labels.describe()),
         )
         .severity(severity)
-        .help("do not copy credentials; copy an opaque request id or a short-lived code instead");
+        .help(msg!("S003.help"));
     }
 }

@@ -1,4 +1,5 @@
 use miniguard_report::Severity;
+use miniguard_report::msg;
 
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::storage::sensitive_storage::is_masked;
@@ -96,13 +97,15 @@ impl Rule for SensitiveLog {
             cx.report(
                 &Self::META,
                 span,
-                format!(
-                    "`{logger}` writes {} (`{shown}`) to the log",
-                    labels.describe()
+                msg!(
+                    "S002.logged",
+                    logger = logger,
+                    what = labels.describe(),
+                    shown = shown
                 ),
             )
             .severity(severity)
-            .help("do not log credentials or personal data; log an id or a masked form instead");
+            .help(msg!("S002.help"));
             return;
         }
     }

@@ -1,3 +1,4 @@
+use miniguard_report::msg;
 use std::sync::LazyLock;
 
 use miniguard_report::Severity;
@@ -121,18 +122,27 @@ impl Rule for SensitiveStorage {
             return;
         }
         let what = labels.describe();
-        let shown_key = key_text
-            .as_deref()
-            .map(|k| format!(" under key `{}`", short(k)))
-            .unwrap_or_default();
+        let message = key_text.as_deref().map_or_else(
+            || msg!("S001.stored", api = api, what = what.clone()),
+            |k| {
+                msg!(
+                    "S001.stored-under",
+                    api = api,
+                    what = what.clone(),
+                    key = short(k)
+                )
+            },
+        );
         let severity = severity_for(labels, api);
-        cx.report(&Self::META, call.span, format!("`{api}` stores {what}{shown_key} in plain text on the device"))
+        cx.report(&Self::META, call.span, message)
             .severity(severity)
-            .help(if labels.intersects(Labels::PASSWORD | Labels::SESSION_KEY | Labels::SECRET) {
-                "do not keep this on the device: keep it on the server and store only an opaque, short-lived login state"
-            } else {
-                "store only what the client needs; encrypt sensitive values with a key that is not shipped in the package and clear them on logout"
-            });
+            .help(
+                if labels.intersects(Labels::PASSWORD | Labels::SESSION_KEY | Labels::SECRET) {
+                    msg!("S001.credential-help")
+                } else {
+                    msg!("S001.help")
+                },
+            );
     }
 }
 

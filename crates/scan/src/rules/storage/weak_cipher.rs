@@ -1,4 +1,5 @@
 use miniguard_report::Severity;
+use miniguard_report::{Msg, msg};
 
 use crate::events::{CallEvent, Cx, Event, Span};
 use crate::rules::{Rule, RuleMeta};
@@ -59,13 +60,13 @@ impl Rule for WeakCipher {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         match event {
             Event::Member(m) if m.path == Some("crypto-js.mode.ECB") => {
-                report_ecb(cx, m.span, "`CryptoJS.mode.ECB`");
+                report_ecb(cx, m.span, msg!("S005.cryptojs-ecb"));
             }
             Event::Property(p) if p.key == "mode" && is_ecb_module(p.value) => {
-                report_ecb(cx, p.value_span, "crypto-js ECB mode");
+                report_ecb(cx, p.value_span, msg!("S005.ecb-mode"));
             }
             Event::Assign(a) if a.property == "mode" && is_ecb_module(a.value) => {
-                report_ecb(cx, a.value_span, "crypto-js ECB mode");
+                report_ecb(cx, a.value_span, msg!("S005.ecb-mode"));
             }
             Event::Call(call) => check_call(cx, call),
             _ => {}
@@ -77,13 +78,9 @@ fn is_ecb_module(v: &Value<'_>) -> bool {
     v.api_path() == Some("crypto-js/mode-ecb")
 }
 
-fn report_ecb(cx: &mut Cx<'_>, span: Span, what: &str) {
-    cx.report(
-        &WeakCipher::META,
-        span,
-        format!("{what} encrypts equal blocks to equal ciphertext: patterns of the data show"),
-    )
-    .help("use CBC with a random IV per message, or an authenticated mode (GCM)");
+fn report_ecb(cx: &mut Cx<'_>, span: Span, what: Msg) {
+    cx.report(&WeakCipher::META, span, msg!("S005.ecb", what = what))
+        .help(msg!("S005.ecb-help"));
 }
 
 fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
@@ -93,9 +90,9 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
             cx.report(
                 &WeakCipher::META,
                 call.span,
-                format!("`CryptoJS.{algo}.{op}` uses {why}"),
+                msg!("S005.cryptojs", algo = algo, op = op, why = why),
             )
-            .help("use AES (CBC with a random IV, or GCM) instead");
+            .help(msg!("S005.cryptojs-help"));
         }
         return;
     }
@@ -103,19 +100,27 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
         let alg = call.arg(0).and_then(Value::exact_text);
         let weak = alg.and_then(weak_node_algorithm);
         if f == "createCipher" || f == "createDecipher" {
-            let extra = weak.map(|w| format!(" with {w}")).unwrap_or_default();
-            cx.report(&WeakCipher::META, call.span, format!("`crypto.{f}` is deprecated: it derives the key with a single MD5 and uses no per-message IV{extra}"))
-                .severity(if weak.is_some() { Severity::Medium } else { Severity::Low })
-                .help("use `crypto.createCipheriv('aes-256-gcm', key, iv)` with a key from a KDF and a random IV");
+            let severity = if weak.is_some() {
+                Severity::Medium
+            } else {
+                Severity::Low
+            };
+            let message = weak.map_or_else(
+                || msg!("S005.create-cipher", function = f),
+                |w| msg!("S005.create-cipher-weak", function = f, why = w),
+            );
+            cx.report(&WeakCipher::META, call.span, message)
+                .severity(severity)
+                .help(msg!("S005.create-cipher-help"));
             return;
         }
         if let (Some(alg), Some(why)) = (alg, weak) {
             cx.report(
                 &WeakCipher::META,
                 call.arg_span(0),
-                format!("`crypto.{f}('{alg}', …)` uses {why}"),
+                msg!("S005.node", function = f, algorithm = alg, why = why),
             )
-            .help("use 'aes-256-gcm' (or 'aes-256-cbc' with a random IV and an HMAC)");
+            .help(msg!("S005.node-help"));
         }
         return;
     }
@@ -132,8 +137,8 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
             },
         };
         if ecb {
-            cx.report(&WeakCipher::META, call.span, format!("`sm4.{op}` runs in ECB mode (the library's default): equal blocks encrypt to equal ciphertext"))
-                .help("pass `{ mode: 'cbc', iv }` with a random IV per message");
+            cx.report(&WeakCipher::META, call.span, msg!("S005.sm4", op = op))
+                .help(msg!("S005.sm4-help"));
         }
     }
 }
@@ -156,13 +161,13 @@ pub(crate) fn cryptojs_cipher(path: &str) -> Option<(&str, &str)> {
     .then_some((algo, op))
 }
 
-fn weak_cryptojs(algo: &str) -> Option<&'static str> {
+fn weak_cryptojs(algo: &str) -> Option<Msg> {
     Some(match algo.to_ascii_lowercase().as_str() {
-        "des" => "DES, whose 56-bit key is brute-forced in hours",
-        "tripledes" => "Triple DES, a deprecated 64-bit-block cipher (Sweet32)",
-        "rc4" | "rc4drop" => "RC4, whose keystream is biased and recoverable",
-        "rabbit" | "rabbitlegacy" => "Rabbit, a non-standard stream cipher without integrity",
-        "blowfish" => "Blowfish, a 64-bit-block cipher (Sweet32)",
+        "des" => msg!("S005.weak-des"),
+        "tripledes" => msg!("S005.weak-tripledes"),
+        "rc4" | "rc4drop" => msg!("S005.weak-rc4"),
+        "rabbit" | "rabbitlegacy" => msg!("S005.weak-rabbit"),
+        "blowfish" => msg!("S005.weak-blowfish"),
         _ => return None,
     })
 }
@@ -179,26 +184,26 @@ pub(crate) fn node_cipher(path: &str) -> Option<&'static str> {
 }
 
 /// Why a Node / OpenSSL cipher name is weak.
-fn weak_node_algorithm(alg: &str) -> Option<&'static str> {
+fn weak_node_algorithm(alg: &str) -> Option<Msg> {
     let a = alg.to_ascii_lowercase();
     if a.starts_with("des-ede")
         || a.starts_with("des3")
         || a == "3des"
         || a.starts_with("tripledes")
     {
-        Some("Triple DES, a deprecated 64-bit-block cipher (Sweet32)")
+        Some(msg!("S005.weak-tripledes"))
     } else if a.starts_with("des") {
-        Some("DES, whose 56-bit key is brute-forced in hours")
+        Some(msg!("S005.weak-des"))
     } else if a.starts_with("rc4") {
-        Some("RC4, whose keystream is biased and recoverable")
+        Some(msg!("S005.weak-rc4"))
     } else if a.starts_with("rc2") {
-        Some("RC2, a broken 64-bit-block cipher")
+        Some(msg!("S005.weak-rc2"))
     } else if a.starts_with("bf") || a.starts_with("blowfish") {
-        Some("Blowfish, a 64-bit-block cipher (Sweet32)")
+        Some(msg!("S005.weak-blowfish"))
     } else if a.starts_with("cast") || a.starts_with("idea") {
-        Some("a legacy 64-bit-block cipher")
+        Some(msg!("S005.weak-legacy"))
     } else if a.ends_with("-ecb") || a.contains("-ecb-") {
-        Some("ECB mode, which encrypts equal blocks to equal ciphertext")
+        Some(msg!("S005.weak-ecb"))
     } else {
         None
     }

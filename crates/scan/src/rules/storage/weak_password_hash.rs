@@ -1,4 +1,5 @@
 use miniguard_report::Severity;
+use miniguard_report::msg;
 
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::{Rule, RuleMeta};
@@ -68,11 +69,15 @@ impl Rule for WeakPasswordHash {
         } else {
             Severity::High
         };
-        cx.report(&Self::META, call.span, format!("password (`{shown}`) hashed with {algo}, a fast hash that is cracked by brute force"))
-            .severity(severity)
-            // One password scheme used in many places is one flaw, fixed once per side.
-            .group(format!("{algo}:{side:?}"))
-            .help("hash passwords on the server with bcrypt, argon2id, scrypt or PBKDF2 and a per-user salt");
+        cx.report(
+            &Self::META,
+            call.span,
+            msg!("S006.hashed", shown = shown, algorithm = algo),
+        )
+        .severity(severity)
+        // One password scheme used in many places is one flaw, fixed once per side.
+        .group(format!("{algo}:{side:?}"))
+        .help(msg!("S006.help"));
     }
 }
 

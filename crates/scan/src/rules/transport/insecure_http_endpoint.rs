@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::js::apis::MP_REQUESTS;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::Value;
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -75,14 +76,22 @@ impl Rule for InsecureHttpEndpoint {
         let sink = cx.origin(call.span, api);
         let r = match &url.text_origin {
             Some(origin) => cx
-                .report_at(&Self::META, origin, format!("`{shown}` is sent over plain {scheme}: the {api} traffic can be read and changed in transit"))
-                .step(Some(sink), format!("used by `{api}` here")),
-            None => cx.report(&Self::META, call.arg_span(0), format!("`{shown}` is sent over plain {scheme}")),
+                .report_at(
+                    &Self::META,
+                    origin,
+                    msg!("T001.plain-via", url = &shown, scheme = scheme, api = api),
+                )
+                .step(Some(sink), msg!("T001.step-used", api = api)),
+            None => cx.report(
+                &Self::META,
+                call.arg_span(0),
+                msg!("T001.plain", url = &shown, scheme = scheme),
+            ),
         };
         // Every URL of one plain-HTTP host is one flaw: the host needs TLS.
-        r.group(origin_of(url)).help(format!(
-            "use {}:// and serve the endpoint over TLS",
-            if scheme == "ws" { "wss" } else { "https" }
+        r.group(origin_of(url)).help(msg!(
+            "T001.help",
+            scheme = if scheme == "ws" { "wss" } else { "https" }
         ));
     }
 }

@@ -4,6 +4,7 @@ use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Labels, SourceKind, Value};
 use miniguard_report::Severity;
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -262,19 +263,21 @@ fn report(
     let shown = shown_url(url);
     let what = found.labels.describe();
     let message = match (&found.name, query_object) {
-        (Some(name), false) => {
-            format!(
-                "`{shown}` puts `{name}` ({what}) in the query string of the `{sink}` URL, where access logs and proxies record it"
-            )
-        }
-        (Some(name), true) => format!(
-            "`{name}` ({what}) is sent as a query parameter of the `{sink}` request to `{shown}`, where access logs and proxies record it"
+        (Some(name), false) => msg!(
+            "T004.named",
+            url = &shown,
+            name = name,
+            what = what,
+            sink = &sink
         ),
-        (None, _) => {
-            format!(
-                "`{shown}` carries {what} in the query string of the `{sink}` URL, where access logs and proxies record it"
-            )
-        }
+        (Some(name), true) => msg!(
+            "T004.query-parameter",
+            url = &shown,
+            name = name,
+            what = what,
+            sink = &sink
+        ),
+        (None, _) => msg!("T004.carries", url = &shown, what = what, sink = &sink),
     };
     let span = if call.arg(0).is_some_and(|a| a.text.is_some()) {
         call.arg_span(0)
@@ -296,7 +299,7 @@ fn report(
         } else {
             SecretInUrl::META.severity
         })
-        .help("send tokens in a header (`Authorization: Bearer ...`) and passwords in the body of a POST request");
+        .help(msg!("T004.help"));
 }
 
 fn shown_url(url: &Value<'_>) -> String {

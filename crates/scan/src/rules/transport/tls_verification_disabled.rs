@@ -1,4 +1,5 @@
 use miniguard_project::JsonKind;
+use miniguard_report::{Msg, msg};
 use oxc_ast::ast::{ArrowFunctionBody, Expression, Statement};
 
 use crate::config::{JsonFile, node_span};
@@ -76,38 +77,42 @@ impl Rule for TlsVerificationDisabled {
                     "rejectUnauthorized" | "strictSSL" | "sslVerify"
                         if is_false(p.value) && is_plain(cx.text(p.value_span)) =>
                     {
-                        format!("`{}: false`", p.key)
+                        msg!("T003.option-false", option = p.key)
                     }
-                    ENV_VAR if is_zero(p.value) => format!("`{ENV_VAR}: '0'`"),
+                    ENV_VAR if is_zero(p.value) => msg!("T003.env-option-zero", variable = ENV_VAR),
                     "checkServerIdentity" if accepts_everything(p.value) => {
                         cx.report(
                             &TlsVerificationDisabled::META,
                             p.value_span,
-                            "this `checkServerIdentity` callback accepts every host name: a man-in-the-middle presenting a valid certificate for any other domain is accepted for this connection",
+                            msg!("T003.check-server-identity"),
                         )
-                        .help("remove the callback (Node checks the host name by default) or return an Error when the certificate does not match");
+                        .help(msg!("T003.check-server-identity-help"));
                         return;
                     }
                     _ => return,
                 };
-                report(cx, p.value_span, &what);
+                report(cx, p.value_span, what);
             }
             Event::Assign(a) => {
                 if a.path == Some("process.env.NODE_TLS_REJECT_UNAUTHORIZED") && is_zero(a.value) {
                     cx.report(
                         &TlsVerificationDisabled::META,
                         a.span,
-                        "`process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'` turns off certificate verification for every HTTPS and TLS connection of the process: a man-in-the-middle can read and change all outgoing traffic",
+                        msg!("T003.env-assigned"),
                     )
-                    .help("remove the assignment; for a private CA pass `ca` to the agent or set NODE_EXTRA_CA_CERTS");
+                    .help(msg!("T003.env-assigned-help"));
                 } else if matches!(a.property, "rejectUnauthorized" | "strictSSL")
                     && is_false(a.value)
                 {
-                    report(cx, a.span, &format!("`{} = false`", a.property));
+                    report(
+                        cx,
+                        a.span,
+                        msg!("T003.assigned-false", property = a.property),
+                    );
                 }
             }
             Event::Call(call) if call.method == Some("disableTLSCerts") => {
-                report(cx, call.callee_span, "`.disableTLSCerts()`");
+                report(cx, call.callee_span, msg!("T003.disable-tls-certs"));
             }
             _ => {}
         }
@@ -133,24 +138,21 @@ impl Rule for TlsVerificationDisabled {
                 cx.report(
                     &TlsVerificationDisabled::META,
                     node_span(&m.value),
-                    format!(
-                        "the `{}` script runs Node with NODE_TLS_REJECT_UNAUTHORIZED=0: certificate verification is off for every outgoing HTTPS connection",
-                        m.key.name
-                    ),
+                    msg!("T003.script", script = &m.key.name),
                 )
-                .help("remove NODE_TLS_REJECT_UNAUTHORIZED=0; for a private CA set NODE_EXTRA_CA_CERTS instead");
+                .help(msg!("T003.script-help"));
             }
         }
     }
 }
 
-fn report(cx: &mut Cx<'_>, span: Span, what: &str) {
+fn report(cx: &mut Cx<'_>, span: Span, what: Msg) {
     cx.report(
         &TlsVerificationDisabled::META,
         span,
-        format!("{what} turns off TLS certificate verification: any certificate, including a man-in-the-middle's, is accepted for this connection"),
+        msg!("T003.off", what = what),
     )
-    .help("remove the option (verification is on by default); for a private CA pass its certificate with `ca` instead");
+    .help(msg!("T003.off-help"));
 }
 
 /// A constant falsy value written as `false` or `0` (not the truthy string `'false'`).

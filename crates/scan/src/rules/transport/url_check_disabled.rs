@@ -1,5 +1,6 @@
 use miniguard_project::JsonKind;
 use miniguard_project::json::JsonNode;
+use miniguard_report::msg;
 
 use miniguard_report::Runtime;
 
@@ -132,9 +133,7 @@ fn report_if_off(cx: &mut Cx<'_>, section: &JsonNode, place: &str, source: Sourc
         .report(
             &UrlCheckDisabled::META,
             node_span(value),
-            format!(
-                "`setting.urlCheck` is false in {place}: the developer tools and previews no longer enforce the HTTPS request-domain allow-list and certificate checks"
-            ),
+            msg!("T002.off", file = place),
         )
         .runtime(Runtime::DevTools)
         // The configs of one folder, and the generated configs and the manifest they come
@@ -144,5 +143,5 @@ fn report_if_off(cx: &mut Cx<'_>, section: &JsonNode, place: &str, source: Sourc
         Source::Config(folder) => r.scope(folder),
         Source::Manifest(project) => r.primary().scope(project),
     };
-    r.help("set `\"urlCheck\": true`, serve the APIs over HTTPS with valid certificates and register their domains in the mini-program console");
+    r.help(msg!("T002.help"));
 }

@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Sanitized, SourceKind, Taint, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -59,8 +60,9 @@ impl Rule for DomHtmlInjection {
                     return;
                 }
                 if let Some(t) = untrusted(a.value) {
-                    let what = format!("`{}` markup", a.property);
-                    cx.report_flow(&Self::META, a.span, &t, &what).help(HELP);
+                    let what = msg!("X003.markup", property = a.property);
+                    cx.report_flow(&Self::META, a.span, &t, what)
+                        .help(msg!("X003.help"));
                 }
             }
             Event::Binding(b) => {
@@ -72,8 +74,9 @@ impl Rule for DomHtmlInjection {
                 if let Some(v) = value
                     && let Some(t) = untrusted(v)
                 {
-                    let what = format!("`{}` markup", b.attribute);
-                    cx.report_flow(&Self::META, b.span, &t, &what).help(HELP);
+                    let what = msg!("X003.markup", property = b.attribute);
+                    cx.report_flow(&Self::META, b.span, &t, what)
+                        .help(msg!("X003.help"));
                 }
             }
             Event::Call(call) => {
@@ -101,20 +104,18 @@ impl Rule for DomHtmlInjection {
                 if let Some(t) = untrusted(v) {
                     let what = match call.method {
                         Some(m) if path.is_empty() || !path.starts_with("document.") => {
-                            format!("HTML passed to `{m}`")
+                            msg!("X003.passed", callee = m)
                         }
-                        _ => format!("HTML passed to `{path}`"),
+                        _ => msg!("X003.passed", callee = path),
                     };
-                    cx.report_flow(&Self::META, call.arg_span(idx), &t, &what)
-                        .help(HELP);
+                    cx.report_flow(&Self::META, call.arg_span(idx), &t, what)
+                        .help(msg!("X003.help"));
                 }
             }
             _ => {}
         }
     }
 }
-
-const HELP: &str = "write text (`textContent`, JSX children) instead of HTML, or sanitize the markup with DOMPurify first";
 
 fn untrusted(v: &Value<'_>) -> Option<Taint> {
     v.attacker_taint(SourceKind::CLIENT_INPUT, Sanitized::HTML)

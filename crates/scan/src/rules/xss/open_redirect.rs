@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::rules::injection::ssrf::host_controlled;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Kind, Sanitized, SourceKind, Value};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -97,8 +98,8 @@ impl Rule for OpenRedirect {
         if !host_controlled(url, cx.text(call.arg_span(i))) || cx.is_guarded(&taint) {
             return;
         }
-        cx.report_flow(&Self::META, call.arg_span(i), &taint, "redirect target")
-            .help("redirect only to paths of your own site (a single `/` followed by a letter) or to allow-listed hosts after parsing the URL");
+        cx.report_flow(&Self::META, call.arg_span(i), &taint, msg!("X005.target"))
+            .help(msg!("X005.help"));
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Sanitized, SourceKind};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -67,8 +68,8 @@ impl Rule for ReflectedHtml {
         else {
             return;
         };
-        cx.report_flow(&Self::META, r.span, &taint, "HTML response")
-            .help("escape the values (escape-html) or render with a template engine that escapes by default");
+        cx.report_flow(&Self::META, r.span, &taint, msg!("X004.response"))
+            .help(msg!("X004.help"));
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Sanitized, SourceKind};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -57,10 +58,10 @@ impl Rule for RichTextInjection {
         match event {
             Event::Binding(b) => {
                 let sink = match (b.element, b.attribute) {
-                    ("rich-text" | "richtext", "nodes" | ":nodes") => "`rich-text` nodes",
-                    ("mp-html" | "mphtml", "content" | ":content") => "`mp-html` content",
-                    ("towxml", "nodes" | ":nodes") => "`towxml` nodes",
-                    ("u-parse" | "uparse", "content" | ":content") => "`u-parse` content",
+                    ("rich-text" | "richtext", "nodes" | ":nodes") => msg!("X001.rich-text"),
+                    ("mp-html" | "mphtml", "content" | ":content") => msg!("X001.mp-html"),
+                    ("towxml", "nodes" | ":nodes") => msg!("X001.towxml"),
+                    ("u-parse" | "uparse", "content" | ":content") => msg!("X001.u-parse"),
                     _ => return,
                 };
                 let Some(taint) = b
@@ -69,7 +70,8 @@ impl Rule for RichTextInjection {
                 else {
                     return;
                 };
-                cx.report_flow(&Self::META, b.span, &taint, sink).help(HELP);
+                cx.report_flow(&Self::META, b.span, &taint, sink)
+                    .help(msg!("X001.help"));
             }
             Event::Call(call) => {
                 // wxParse.wxParse('article', 'html', data, that)
@@ -83,12 +85,10 @@ impl Rule for RichTextInjection {
                 else {
                     return;
                 };
-                cx.report_flow(&Self::META, call.arg_span(2), &taint, "wxParse markup")
-                    .help(HELP);
+                cx.report_flow(&Self::META, call.arg_span(2), &taint, msg!("X001.wxparse"))
+                    .help(msg!("X001.help"));
             }
             _ => {}
         }
     }
 }
-
-const HELP: &str = "load the content from your server by id instead of carrying it in the link, render input as plain text, or sanitize it with an allow-list sanitizer first";

@@ -2,6 +2,7 @@ use crate::events::{Cx, Event};
 use crate::rules::injection::ssrf::host_controlled;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{Sanitized, SourceKind};
+use miniguard_report::msg;
 
 crate::declare_rule! {
     /// ## What it finds
@@ -70,7 +71,7 @@ impl Rule for WebViewSrc {
         if !host_controlled(b.value, "") || cx.is_guarded(&taint) {
             return;
         }
-        cx.report_flow(&Self::META, b.span, &taint, "`web-view` src")
-            .help("pass a key or path instead of a URL and build the URL from a fixed https:// host, or check the parsed host against an allow-list");
+        cx.report_flow(&Self::META, b.span, &taint, msg!("X002.src"))
+            .help(msg!("X002.help"));
     }
 }
