@@ -123,7 +123,7 @@ pub struct DiscoverOptions {
     /// Follow symbolic links. Default `false`: links are not followed and linked files are left
     /// out.
     pub follow_links: bool,
-    /// The tree is compiled packages restored by [`crate::wxapkg::restore`]. The platform's
+    /// The tree is compiled packages restored by [`crate::wxapkg::restore()`]. The platform's
     /// compiler minifies every module of a package when the project asks it to, so a minified
     /// script there is the app's own code, not a copied library: it is analysed rather than
     /// skipped ([`SkipReason::Minified`]). Files named like a minified library (`x.min.js`) are
