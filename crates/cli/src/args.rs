@@ -368,6 +368,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
 
+    /// Redis shared by several instances on one database: `redis://HOST:PORT/DB` (or
+    /// `rediss://` for TLS). Nonces of signed requests, rate limits and logouts then hold across
+    /// instances; Redis must not evict keys (maxmemory-policy noeviction). Overrides `redis_url`
+    /// of the configuration [env: MINIGUARD_REDIS_URL].
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+
     /// Serve plain HTTP for a TLS-terminating reverse proxy in front (the configuration must
     /// then have no server TLS settings, and must name the proxy in trusted_proxies: without it
     /// the server refuses to start); X-Forwarded-For is read only from its trusted_proxies.

@@ -34,18 +34,16 @@ fn init_logging() {
         .try_init();
 }
 
-/// `--database-url`, else `MINIGUARD_DATABASE_URL` when set and not empty.
-fn database_url(args: &ServeArgs) -> Option<String> {
-    args.database_url.clone().or_else(|| {
-        std::env::var("MINIGUARD_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-    })
+/// The argument, else the environment variable when set and not empty.
+fn arg_or_env(arg: Option<&String>, var: &str) -> Option<String> {
+    arg.cloned()
+        .or_else(|| std::env::var(var).ok().filter(|u| !u.is_empty()))
 }
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode> {
     init_logging();
-    let database_url = database_url(args);
+    let database_url = arg_or_env(args.database_url.as_ref(), "MINIGUARD_DATABASE_URL");
+    let redis_url = arg_or_env(args.redis_url.as_ref(), "MINIGUARD_REDIS_URL");
     runtime()?.block_on(async {
         let running = if args.dev {
             let listen = match args.listen {
@@ -71,6 +69,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
                     listen,
                     data_dir: args.data_dir.clone(),
                     database_url,
+                    redis_url,
                     limits,
                     rich_text_image_hosts,
                 },
@@ -88,6 +87,10 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             }
             if let Some(url) = database_url {
                 settings.database_url = Some(url);
+                settings.validate()?;
+            }
+            if let Some(url) = redis_url {
+                settings.redis_url = Some(url);
                 settings.validate()?;
             }
             if args.insecure_http_behind_proxy {

@@ -10,15 +10,16 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use miniguard_crypto::signing::generate_nonce;
-use miniguard_crypto::{RequestParts, SigningKey};
-use serde_json::{Value, json};
+use serde_json::json;
+
+#[allow(dead_code)]
+#[path = "support/serve.rs"]
+mod serve;
+use serve::{PgDatabase, client, login, signed, start};
 
 const CONFIG: &str = r#"
 [collections.notes]
@@ -32,167 +33,6 @@ delete = "owner"
 const WRITERS: usize = 4;
 const ACKED_BEFORE_KILL: usize = 40;
 
-/// A PostgreSQL database of this test's own on the server of `MINIGUARD_TEST_POSTGRES_URL`,
-/// dropped (with the connections a killed server left) when this value is.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn from_env(rt: &tokio::runtime::Runtime) -> Option<Self> {
-        use sqlx::Connection as _;
-        let admin = std::env::var("MINIGUARD_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())?;
-        let name = format!("mg_test_crash_{}", std::process::id());
-        rt.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            // One statement each: several in one query would run as one transaction, which
-            // neither may.
-            for sql in [
-                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-                format!("CREATE DATABASE \"{name}\""),
-            ] {
-                sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
-            }
-            conn.close().await.unwrap();
-        });
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&name);
-        Some(Self {
-            admin,
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        use sqlx::Connection as _;
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin).await?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
-    }
-}
-
-/// Starts the server and answers it with its URL once it listens.
-fn start(dir: &Path, config: &Path, database_url: Option<&str>) -> (Child, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_miniguard"));
-    command
-        .env("LC_ALL", "C")
-        .env_remove("MINIGUARD_DATABASE_URL")
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .arg("--config")
-        .arg(config);
-    if let Some(url) = database_url {
-        command.args(["--database-url", url]);
-    }
-    let mut child = command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start miniguard serve --dev");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let url = loop {
-        let line = rx
-            .recv_timeout(Duration::from_mins(1))
-            .expect("serve --dev prints its address");
-        if let Some(rest) = line.trim().strip_prefix("listening") {
-            break rest.trim().to_owned();
-        }
-    };
-    // Keep draining the output so the server never blocks on a full pipe.
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    (child, url)
-}
-
-/// A client trusting exactly this run's development certificate.
-fn client(dir: &Path) -> reqwest::Client {
-    let pem = std::fs::read(dir.join("dev-cert.pem")).unwrap();
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-async fn login(client: &reqwest::Client, url: &str) -> Value {
-    let res = client
-        .post(format!("{url}/v1/auth/wechat/login"))
-        .json(&json!({ "code": "dev:alice" }))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    res.json().await.unwrap()
-}
-
-/// A signed request (docs/protocol.md); a transport error is answered as `Err`.
-async fn signed(
-    client: &reqwest::Client,
-    url: &str,
-    session: &Value,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> Result<(u16, Value), reqwest::Error> {
-    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let key = SigningKey::from_base64url(session["signing_key"].as_str().unwrap()).unwrap();
-    let nonce = generate_nonce().unwrap();
-    let timestamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let parts = RequestParts {
-        method,
-        path,
-        query: "",
-        timestamp,
-        nonce: &nonce,
-        body: &bytes,
-    };
-    let signature = miniguard_crypto::sign(&key, &parts).unwrap();
-    let mut req = client
-        .request(method.parse().unwrap(), format!("{url}{path}"))
-        .bearer_auth(session["access_token"].as_str().unwrap())
-        .header("x-mg-timestamp", timestamp.to_string())
-        .header("x-mg-nonce", &nonce)
-        .header("x-mg-signature", signature);
-    if body.is_some() {
-        req = req.header("content-type", "application/json").body(bytes);
-    }
-    let res = req.send().await?;
-    let status = res.status().as_u16();
-    let body = res.json().await.unwrap_or(Value::Null);
-    Ok((status, body))
-}
-
 #[test]
 fn acknowledged_writes_survive_sigkill_and_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -204,7 +44,7 @@ fn acknowledged_writes_survive_sigkill_and_restart() {
         .build()
         .unwrap();
 
-    let postgres = PgDatabase::from_env(&rt);
+    let postgres = PgDatabase::from_env(&rt, "crash");
     let database_url = postgres.as_ref().map(|p| p.url.as_str());
     let (mut child, url) = start(&data, &config, database_url);
     let client = client(&data);

@@ -304,7 +304,7 @@ async fn enforce(
         ));
     };
     if declared.auth_rate {
-        crate::http::limit(state.auth_limit(), &req)?;
+        crate::http::limit(&state, state.auth_limit(), "auth", &req).await?;
     }
     match declared.access {
         Access::Public => return Ok(next.run(req).await),

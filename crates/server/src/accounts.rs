@@ -298,7 +298,7 @@ async fn admin_login(
     // address has no lock of its own to check.
     let clean = lockout::address_is_clean(&state, Scope::Login, &username, ip).await?;
     if !clean {
-        state.account_limits().check(Attempt::Login, &username)?;
+        state.account_rate(Attempt::Login, &username).await?;
         lockout::check(&state, Scope::Login, &username, ip).await?;
     }
     let account = state.db().local_account(&username).await?;
@@ -307,7 +307,7 @@ async fn admin_login(
     let Some((user, hash)) = account.filter(|_| ok) else {
         if clean {
             // A failure still counts against the account's rate, for its next failed address.
-            let _over = state.account_limits().check(Attempt::Login, &username);
+            let _over = state.account_rate(Attempt::Login, &username).await;
         }
         return Err(login_failed(&state, &username, "bad_credentials", ip).await);
     };

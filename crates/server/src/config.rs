@@ -10,6 +10,9 @@
 //! #                                          # override it)
 //! # uploads_dir = "/var/lib/miniguard/uploads"  # uploads with PostgreSQL [default: uploads
 //! #                                          # beside this file]; with SQLite they go beside it
+//! # redis_url = "redis://cache.internal:6379/0"  # several instances: nonces, limits and logouts
+//! #                                          # shared in Redis (rediss:// for TLS);
+//! #                                          # --redis-url and MINIGUARD_REDIS_URL override it
 //!
 //! data_keys_env = "MINIGUARD_DATA_KEYS"      # "1:BASE64KEY,2:..."; or: data_keys_file = "..."
 //! #                                          # make one: miniguard keys generate
@@ -127,6 +130,9 @@ pub struct ServerSettings {
     /// Where uploaded files go when the database is PostgreSQL (with SQLite: `uploads` beside
     /// the database file).
     pub uploads_dir: Option<PathBuf>,
+    /// `redis://HOST:PORT/DB` or `rediss://...`: the store several instances share (see
+    /// [`crate::shared`]); without it, one instance keeps that state in memory.
+    pub redis_url: Option<String>,
     pub tls: Option<TlsSettings>,
     #[serde(default)]
     pub insecure_http_behind_proxy: bool,
@@ -603,6 +609,13 @@ impl ServerSettings {
     /// Checks the settings as a whole (after command-line overrides, too).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.location()?;
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::Invalid(
+                "[server] redis_url must start with redis:// or rediss:// (TLS)".into(),
+            ));
+        }
         match (&self.tls, self.insecure_http_behind_proxy) {
             (Some(_), true) => Err(ConfigError::Invalid(
                 "[server] has both tls and insecure_http_behind_proxy; choose one".into(),

@@ -61,6 +61,9 @@ pub enum DbError {
     /// The PostgreSQL server did not answer or refused the connection.
     #[error("cannot connect to the database at {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
+    /// The store shared by the instances (Redis) did not answer.
+    #[error("the shared store: {0}")]
+    Shared(#[from] crate::shared::SharedError),
 }
 
 impl DbError {
@@ -87,6 +90,8 @@ impl DbError {
                         .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 9))
                 }
             }
+            // Unreachable or refusing (out of memory): retry later, nothing was let through.
+            Self::Shared(_) => true,
             _ => false,
         }
     }
@@ -307,6 +312,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "storage_keys", "0007_storage_keys.sql"),
     migration!(10, "audit_keyed", "0010_audit_keyed.sql"),
     migration!(11, "audit_head", "0011_audit_head.sql"),
+    migration!(12, "deployment", "0012_deployment.sql"),
 ];
 
 /// Applies the pending migrations on one connection, with the dialect's SQL (`$field`) and
@@ -554,6 +560,9 @@ pub struct Db {
     sessions: Arc<SessionCache>,
     /// Nonces of signed requests, and the lease stored for them (see [`crate::replay`]).
     nonces: Arc<MemoryNonces>,
+    /// The store shared by several instances (Redis), when configured: nonces, limits and
+    /// invalidations go there (see [`crate::shared`]).
+    shared: Arc<std::sync::OnceLock<crate::shared::Shared>>,
 }
 
 impl Db {
@@ -638,6 +647,7 @@ impl Db {
             audit_budget: Arc::new(audit::AuditBudget::default()),
             sessions: Arc::new(SessionCache::default()),
             nonces: Arc::new(MemoryNonces::with_capacity(capacity)),
+            shared: Arc::new(std::sync::OnceLock::new()),
         };
         db.migrate().await?;
         db.restore_nonces().await?;
@@ -688,6 +698,7 @@ impl Db {
             audit_budget: Arc::new(audit::AuditBudget::default()),
             sessions: Arc::new(SessionCache::with_capacity(0)),
             nonces: Arc::new(MemoryNonces::with_capacity(0)),
+            shared: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -1000,9 +1011,12 @@ impl Db {
             .execute(p)
             .await;
             // Dropped even if the write failed: a cache may only ever know less than the database.
-            self.sessions
-                .invalidate(&Invalidation::Family(family_id.to_owned()));
-            Ok(revoked?.rows_affected())
+            let told = self
+                .invalidate_sessions(Invalidation::Family(family_id.to_owned()))
+                .await;
+            let n = revoked?.rows_affected();
+            told?;
+            Ok(n)
         })
     }
 
@@ -1017,8 +1031,42 @@ impl Db {
             .bind(user.0)
             .execute(p)
             .await;
-            self.sessions.invalidate(&Invalidation::User(user));
-            Ok(revoked?.rows_affected())
+            let told = self.invalidate_sessions(Invalidation::User(user)).await;
+            let n = revoked?.rows_affected();
+            told?;
+            Ok(n)
+        })
+    }
+
+    /// Drops the cached tokens `what` covers in this process and, with a shared store, tells
+    /// every other instance to drop them too (published before this returns; each instance
+    /// drops them as it hears it). Fails only when the others could not be told.
+    pub(crate) async fn invalidate_sessions(&self, what: Invalidation) -> Result<(), DbError> {
+        self.sessions.invalidate(&what);
+        if let Some(shared) = self.shared.get() {
+            shared.publish(&what).await?;
+        }
+        Ok(())
+    }
+
+    /// Uses `shared` for nonces, limits and invalidations from now on (once; a second call is
+    /// ignored). Call it before serving.
+    pub fn use_shared(&self, shared: crate::shared::Shared) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// The store shared by several instances, when one is configured.
+    pub fn shared(&self) -> Option<&crate::shared::Shared> {
+        self.shared.get()
+    }
+
+    /// This deployment's identity (migration 12): the name of its state in the shared store.
+    pub async fn deployment_id(&self) -> Result<String, DbError> {
+        on_pool!(&self.pool, p => {
+            let id: String = sqlx::query_scalar("SELECT id FROM deployment")
+                .fetch_one(p)
+                .await?;
+            Ok(id)
         })
     }
 

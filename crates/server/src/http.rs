@@ -193,9 +193,17 @@ impl AppState {
         &self.inner.mfa
     }
 
-    /// The per-account attempt rates.
-    pub(crate) fn account_limits(&self) -> &crate::lockout::AccountLimits {
-        &self.inner.account_limits
+    /// Counts an attempt against the account's rate (shared by the instances when they share a
+    /// store); 429 with `Retry-After` over it.
+    pub(crate) async fn account_rate(
+        &self,
+        attempt: crate::lockout::Attempt,
+        account: &str,
+    ) -> Result<(), ApiError> {
+        self.inner
+            .account_limits
+            .check_shared(self.db().shared(), attempt, account)
+            .await
     }
 
     pub fn db(&self) -> &Db {
@@ -455,12 +463,37 @@ async fn client_addr(trusted: &[IpAddr], mut req: Request, next: Next) -> Respon
     next.run(req).await
 }
 
-/// Refuses a request over the client's rate before any other work.
-pub(crate) fn limit(limiter: &RateLimiter, req: &Request) -> Result<(), ApiError> {
+/// Refuses a request over the client's rate before any other work: counted in memory, or in
+/// the shared store when the instances share one (`name` tells the limits apart there). Only
+/// the client's address crosses the await (a request is not `Sync`).
+pub(crate) fn limit<'a>(
+    state: &'a AppState,
+    limiter: &'a RateLimiter,
+    name: &'a str,
+    req: &Request,
+) -> impl Future<Output = Result<(), ApiError>> + Send + 'a {
     let client = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
-    limiter
-        .check(client, std::time::Instant::now())
-        .map_err(|retry_after| ApiError::RateLimited { retry_after })
+    limit_client(state, limiter, name, client)
+}
+
+async fn limit_client(
+    state: &AppState,
+    limiter: &RateLimiter,
+    name: &str,
+    client: Option<IpAddr>,
+) -> Result<(), ApiError> {
+    let verdict = match state.db().shared() {
+        Some(shared) => {
+            let rate = limiter.rate();
+            let key = format!("addr:{name}:{}", crate::ratelimit::address_key(client));
+            shared
+                .rate(&key, rate.per_minute, rate.burst)
+                .await
+                .map_err(crate::db::DbError::from)?
+        }
+        None => limiter.check(client, std::time::Instant::now()),
+    };
+    verdict.map_err(|retry_after| ApiError::RateLimited { retry_after })
 }
 
 async fn general_limit(
@@ -468,7 +501,7 @@ async fn general_limit(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    limit(&state.inner.general_limit, &req)?;
+    limit(&state, &state.inner.general_limit, "general", &req).await?;
     Ok(next.run(req).await)
 }
 

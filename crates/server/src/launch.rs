@@ -56,6 +56,8 @@ pub enum LaunchError {
     Keys(String),
     #[error("{0}")]
     Collections(#[from] crate::data::store::StoreError),
+    #[error("redis_url: {0}")]
+    Shared(#[from] crate::shared::SharedError),
     #[error(
         "--dev listens on loopback addresses only (it logs anyone in with dev:<name>), not on {0}"
     )]
@@ -77,6 +79,9 @@ pub struct DevOptions {
     /// A database URL (`--database-url`): PostgreSQL instead of a SQLite file in the data
     /// directory (uploads stay in the data directory).
     pub database_url: Option<String>,
+    /// A Redis URL (`--redis-url`): nonces, limits and session invalidations shared with the
+    /// other instances on the same database.
+    pub redis_url: Option<String>,
     /// Per-address rate limits; the defaults when `None`.
     pub limits: Option<crate::config::LimitSettings>,
     /// Hosts rich-text images may come from (`[server] rich_text_image_hosts` of the file given
@@ -107,6 +112,8 @@ pub struct Running {
     transport: Transport,
     limits: ConnectionLimits,
     db: Db,
+    /// The invalidations the other instances publish (with `redis_url`).
+    invalidations: Option<crate::shared::Subscription>,
     fake: Option<FakeWeChat>,
     other_fakes: Option<(FakeDouyin, FakeAlipay)>,
     temp_dir: Option<tempfile::TempDir>,
@@ -117,6 +124,9 @@ impl Running {
     /// in `--dev`, stops the fake and removes the temporary data).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.db.clone()));
+        let listener = self
+            .invalidations
+            .map(|sub| tokio::spawn(hear_invalidations(self.db.clone(), sub)));
         let served = serve_with(
             self.listener,
             self.router,
@@ -126,6 +136,9 @@ impl Running {
         )
         .await;
         sweeper.abort();
+        if let Some(listener) = listener {
+            listener.abort();
+        }
         self.db.close().await;
         if let Some(fake) = self.fake {
             fake.stop().await;
@@ -137,6 +150,35 @@ impl Running {
         drop(self.temp_dir);
         served
     }
+}
+
+/// Drops the cached sessions the other instances invalidate, for as long as the server runs.
+async fn hear_invalidations(db: Db, mut sub: crate::shared::Subscription) {
+    loop {
+        match sub.next().await {
+            crate::shared::Heard::Invalidate(what) => db.session_cache().invalidate(&what),
+            crate::shared::Heard::Everything => {
+                tracing::warn!("the shared store's connection was lost: every cached session goes");
+                db.session_cache().clear();
+            }
+        }
+    }
+}
+
+/// With a `redis_url`: connects to the shared store under this database's deployment name, uses
+/// it for nonces, limits and invalidations, and subscribes to the others' invalidations.
+async fn share(
+    db: &Db,
+    redis_url: Option<&str>,
+) -> Result<Option<crate::shared::Subscription>, LaunchError> {
+    let Some(url) = redis_url else {
+        return Ok(None);
+    };
+    let deployment = db.deployment_id().await?;
+    let shared = crate::shared::Shared::connect(url, &deployment).await?;
+    let sub = shared.subscribe().await?;
+    db.use_shared(shared);
+    Ok(Some(sub))
 }
 
 /// How often expired tokens and nonces are deleted.
@@ -200,6 +242,7 @@ pub async fn start_dev_with(
     };
     let db = Db::open_at(&database).await?;
     db.use_audit_key(dev_audit_key(&data_dir)?).await?;
+    let invalidations = share(&db, options.redis_url.as_deref()).await?;
     crate::data::store::install(&db, &collections).await?;
 
     // A throwaway AppSecret shared only by the fake and our client.
@@ -254,6 +297,7 @@ pub async fn start_dev_with(
         transport: Transport::Tls(cert.server_config()?),
         limits: fit_to_open_file_limit(ConnectionLimits::default()),
         db,
+        invalidations,
         fake: Some(fake),
         other_fakes: Some(other_fakes),
         temp_dir,
@@ -319,6 +363,7 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
     let audit_key = settings.audit_key()?;
     let db = Db::open_at(&location).await?;
     db.use_audit_key(audit_key).await?;
+    let invalidations = share(&db, settings.redis_url.as_deref()).await?;
     crate::data::store::install(&db, &settings.collections).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -373,6 +418,7 @@ pub async fn start_configured(settings: &ServerSettings) -> Result<Running, Laun
             ..settings.connections.limits()
         }),
         db,
+        invalidations,
         fake: None,
         other_fakes: None,
         temp_dir: None,
@@ -574,6 +620,7 @@ mod tests {
             listen: "0.0.0.0:0".parse().unwrap(),
             data_dir: None,
             database_url: None,
+            redis_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         })
@@ -587,6 +634,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
             database_url: None,
+            redis_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         })

@@ -39,7 +39,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::ratelimit::Rate;
+use crate::ratelimit::{Rate, address_key};
 
 /// Tunables of the progressive lockout and the per-account attempt rates.
 #[derive(Clone, Copy, Debug)]
@@ -106,15 +106,6 @@ impl Scope {
             Self::Login => "login",
             Self::Otp => "otp",
         }
-    }
-}
-
-/// The address part of a key: IPv4 as is, IPv6 by its /64 (one host usually owns a whole /64).
-fn address_key(ip: Option<IpAddr>) -> String {
-    match ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => format!("{:x}::/64", u128::from(v6) >> 64),
-        None => "unknown".to_owned(),
     }
 }
 
@@ -277,6 +268,16 @@ pub enum Attempt {
     Refresh,
 }
 
+impl Attempt {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Otp => "otp",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
 /// The per-account attempt rates, in memory.
 #[derive(Debug)]
 pub struct AccountLimits {
@@ -294,15 +295,38 @@ impl AccountLimits {
         }
     }
 
-    /// Counts an attempt for `account`; 429 with `Retry-After` over the rate.
-    pub fn check(&self, attempt: Attempt, account: &str) -> Result<(), ApiError> {
-        let limiter = match attempt {
+    fn limiter(&self, attempt: Attempt) -> &KeyedLimiter {
+        match attempt {
             Attempt::Login => &self.login,
             Attempt::Otp => &self.otp,
             Attempt::Refresh => &self.refresh,
-        };
-        limiter
+        }
+    }
+
+    /// Counts an attempt for `account`, in memory; 429 with `Retry-After` over the rate.
+    pub fn check(&self, attempt: Attempt, account: &str) -> Result<(), ApiError> {
+        self.limiter(attempt)
             .check(account, Instant::now())
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+    }
+
+    /// Counts an attempt for `account` in `shared` when the instances share a store (every
+    /// instance counts the account's attempts together), else in memory.
+    pub async fn check_shared(
+        &self,
+        shared: Option<&crate::shared::Shared>,
+        attempt: Attempt,
+        account: &str,
+    ) -> Result<(), ApiError> {
+        let Some(shared) = shared else {
+            return self.check(attempt, account);
+        };
+        let rate = self.limiter(attempt).rate;
+        let key = format!("acct:{}:{account}", attempt.as_str());
+        shared
+            .rate(&key, rate.per_minute, rate.burst)
+            .await
+            .map_err(crate::db::DbError::from)?
             .map_err(|retry_after| ApiError::RateLimited { retry_after })
     }
 }

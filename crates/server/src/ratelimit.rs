@@ -1,5 +1,6 @@
-//! Per-client rate limits, in memory (one process; a shared store such as Redis follows when the
-//! backend runs as several instances).
+//! Per-client rate limits, in memory for one process; with a shared store (`redis_url`) the same
+//! GCRA runs in Redis ([`crate::shared::Shared::rate`]) so every instance counts a client's
+//! requests together.
 //!
 //! Each limit is a GCRA (generic cell rate algorithm) bucket per client address: `burst`
 //! requests at once, refilled at `per_minute`. Only one instant per key is stored, so memory is
@@ -67,6 +68,11 @@ impl RateLimiter {
         }
     }
 
+    /// The limit's rate.
+    pub fn rate(&self) -> Rate {
+        self.rate
+    }
+
     /// Counts a request from `client` at `now`: `Ok` when allowed, `Err(retry_after)` when not.
     pub fn check(&self, client: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
         let interval = self.rate.interval();
@@ -87,6 +93,16 @@ impl RateLimiter {
         }
         map.insert(key, next);
         Ok(())
+    }
+}
+
+/// The name of a client address in shared keys: IPv4 as is, IPv6 by its /64 (one host usually
+/// owns a whole /64), the same grouping as the in-memory limits.
+pub(crate) fn address_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => format!("{:x}::/64", u128::from(v6) >> 64),
+        None => "unknown".to_owned(),
     }
 }
 

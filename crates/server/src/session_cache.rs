@@ -15,8 +15,10 @@
 //! reads the database, and [`SessionCache::insert`] refuses the entry if any invalidation came in
 //! between (the entry might predate the revocation's write).
 //!
-//! [`Invalidation`] is also the message a store shared by several instances would carry to the
-//! others; until then the cache is per process, and the database is the only shared truth.
+//! With several instances ([`crate::shared`], `redis_url`), each revocation is also published
+//! before the revoking request answers, and every instance drops what it covers as it hears it
+//! (within milliseconds; an instance that lost its subscription drops its whole cache when it is
+//! back). [`MAX_AGE_MS`] bounds how long an entry is trusted even if a message were lost.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -157,6 +159,14 @@ impl SessionCache {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         inner.epoch = inner.epoch.wrapping_add(1);
         inner.entries.retain(|_, s| !what.covers(s));
+    }
+
+    /// Drops every entry, and refuses fills that started before (an instance that may have
+    /// missed invalidations: see [`crate::shared::Heard::Everything`]).
+    pub fn clear(&self) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        inner.epoch = inner.epoch.wrapping_add(1);
+        inner.entries.clear();
     }
 
     /// Entries held (expired ones may linger until the cache fills).

@@ -155,10 +155,12 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Refreshed, Api
         return Ok(Refreshed::Refused("unknown refresh token"));
     };
     // Per account, whatever the address (see crate::lockout).
-    state.account_limits().check(
-        crate::lockout::Attempt::Refresh,
-        &crate::mfa::otp_account(row.user_id),
-    )?;
+    state
+        .account_rate(
+            crate::lockout::Attempt::Refresh,
+            &crate::mfa::otp_account(row.user_id),
+        )
+        .await?;
     if row.revoked_at_ms.is_some() {
         return Ok(Refreshed::Refused("revoked refresh token"));
     }

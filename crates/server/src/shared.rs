@@ -7,9 +7,16 @@
 //! its requests wherever they land, and a logout on one must end the session on all. Each of
 //! these is one atomic Redis operation, so no instance keeps state another needs:
 //!
-//! - **Nonces**: `SET mg:nonce:<fingerprint> 1 NX EX <window>`. Redis answers `OK` for a nonce it
-//!   did not have and nothing for one it has, atomically, so two instances receiving the same
-//!   signed request at once cannot both accept it. The key expires with the signature window.
+//! - **Nonces**: `SET <prefix>nonce:<fingerprint> 1 NX EX <life>`, in a script that first
+//!   compares the request's timestamp with the deployment's **horizon**. Redis answers `OK` for a
+//!   nonce it did not have and nothing for one it has, atomically, so two instances receiving the
+//!   same signed request at once cannot both accept it. The key expires with the signature
+//!   window. The horizon is a key without expiry holding the Redis time (seconds) at which it was
+//!   made: a Redis that lost its data (restarted without persistence, failed over to a replica
+//!   that missed writes) has lost the horizon too, the next nonce check makes it again at the
+//!   current time, and every timestamp up to it is refused, so a nonce accepted before the loss
+//!   cannot be replayed after it. A starting instance makes the horizon and waits for the next
+//!   second before it serves (see [`Shared::connect`]).
 //! - **Rate limits**: a GCRA bucket per key in a small Lua script run by Redis (one key holds
 //!   the theoretical arrival time, in milliseconds of Redis's own clock, so instances with
 //!   skewed clocks still agree).
@@ -18,8 +25,14 @@
 //!   reconnects and, since messages sent meanwhile are lost, must drop its whole cache (see
 //!   [`Subscription::next`]).
 //!
-//! Keys are prefixed with `mg:` and a deployment name, so one Redis can serve several
-//! deployments (or several test runs) without their state mixing.
+//! Keys are prefixed with `mg:{<deployment>}:`, the deployment's identity kept in its database
+//! (migration 12), so instances of one database share their state and one Redis can serve
+//! several deployments (or test runs) without their state mixing. The braces are a Redis Cluster
+//! hash tag: a deployment's keys live on one node, where its scripts can reach them all.
+//!
+//! Redis must not evict keys (`maxmemory-policy noeviction`): an evicted nonce is a replay let
+//! through. [`Shared::connect`] refuses a server configured to evict; when memory is full, Redis
+//! refuses writes instead, and so a request whose nonce cannot be stored is refused (503).
 
 use std::time::Duration;
 
@@ -40,6 +53,11 @@ pub enum SharedError {
     BadUrl(String),
     #[error("redis answered something unexpected: {0}")]
     Protocol(String),
+    #[error(
+        "redis evicts keys (maxmemory-policy {0}); an evicted nonce is a replay let through: \
+         set maxmemory-policy noeviction"
+    )]
+    Evicts(String),
 }
 
 /// A connection to the shared store (cheap to clone: one multiplexed connection, reconnected by
@@ -77,9 +95,32 @@ redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now + 1000)
 return 0
 ";
 
+/// The nonce check. KEYS[1]: the nonce, KEYS[2]: the horizon. ARGV: life (s), the request's
+/// timestamp (unix s). Answers 1 when the nonce is new (and stores it), 0 when it was seen or its
+/// timestamp is at or behind the horizon (which a lost horizon makes again at Redis's time).
+const NONCE: &str = r"
+local h = redis.call('GET', KEYS[2])
+if not h then
+  h = redis.call('TIME')[1]
+  redis.call('SET', KEYS[2], h)
+end
+if tonumber(ARGV[2]) <= tonumber(h) then return 0 end
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 1 end
+return 0
+";
+
+/// Makes the horizon if there is none. KEYS[1]: the horizon. Answers 1 when it made it.
+const HORIZON: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], redis.call('TIME')[1])
+return 1
+";
+
 impl Shared {
-    /// Connects to `url` (`redis://host:port/db` or `rediss://` for TLS) and checks the
-    /// connection with a PING. `deployment` names this deployment's keys.
+    /// Connects to `url` (`redis://host:port/db` or `rediss://` for TLS), checks the connection
+    /// with a PING and that Redis does not evict keys, and makes the nonce horizon if there is
+    /// none (then waits a second, so no timestamp a client signs from now on is behind it).
+    /// `deployment` names this deployment's keys ([`crate::db::Db::deployment_id`]).
     pub async fn connect(url: &str, deployment: &str) -> Result<Self, SharedError> {
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
             return Err(SharedError::BadUrl(redact(url)));
@@ -94,27 +135,60 @@ impl Shared {
         if pong != "PONG" {
             return Err(SharedError::Protocol(pong));
         }
-        Ok(Self {
+        // Managed services may refuse CONFIG; then the operator's word is taken (docs).
+        let policy: Result<Vec<String>, _> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut conn)
+            .await;
+        match policy.as_deref() {
+            Ok([_, policy]) if policy != "noeviction" => {
+                return Err(SharedError::Evicts(policy.clone()));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot read redis maxmemory-policy; it must be noeviction"
+            ),
+        }
+        let shared = Self {
             conn,
             client,
-            prefix: format!("mg:{deployment}:"),
-        })
+            prefix: format!("mg:{{{deployment}}}:"),
+        };
+        let mut conn = shared.conn.clone();
+        let made: i64 = redis::Script::new(HORIZON)
+            .key(shared.horizon_key())
+            .invoke_async(&mut conn)
+            .await?;
+        if made == 1 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok(shared)
     }
 
-    /// Records a nonce's fingerprint (see [`crate::replay::fingerprint`]) for `ttl`: `true`
-    /// when it was new, `false` when some instance has seen it within its window.
-    pub async fn nonce_is_new(&self, fingerprint: u64, ttl: Duration) -> Result<bool, SharedError> {
-        let key = format!("{}nonce:{fingerprint:016x}", self.prefix);
+    fn horizon_key(&self) -> String {
+        format!("{}horizon", self.prefix)
+    }
+
+    /// Records a nonce's fingerprint (see [`crate::replay::fingerprint`]) of a request signed at
+    /// `timestamp` (unix seconds) for `ttl`: `true` when it was new, `false` when some instance
+    /// has seen it within its window, or its timestamp is not after the horizon.
+    pub async fn nonce_is_new(
+        &self,
+        fingerprint: u64,
+        timestamp: u64,
+        ttl: Duration,
+    ) -> Result<bool, SharedError> {
         let mut conn = self.conn.clone();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(1)
-            .arg("NX")
-            .arg("EX")
+        let new: i64 = redis::Script::new(NONCE)
+            .key(format!("{}nonce:{fingerprint:016x}", self.prefix))
+            .key(self.horizon_key())
             .arg(ttl.as_secs().max(1))
-            .query_async(&mut conn)
+            .arg(timestamp)
+            .invoke_async(&mut conn)
             .await?;
-        Ok(set.is_some())
+        Ok(new == 1)
     }
 
     /// Counts one request against the GCRA bucket `key` (`burst` at once, `per_minute`

@@ -34,7 +34,8 @@ use crate::sessions::{self, Authenticated};
 
 /// The nonces of signed requests as `miniguard-crypto`'s nonce store: in memory, under the
 /// stored lease, and written to the `nonces` table only when signed ahead of our clock (see
-/// [`crate::replay`]). A nonce is kept per access token.
+/// [`crate::replay`]); or, when the instances share a store, in Redis (see [`crate::shared`]).
+/// A nonce is kept per access token.
 struct Nonces<'a>(&'a Db);
 
 fn backend(e: crate::db::DbError) -> NonceStoreError {
@@ -55,6 +56,14 @@ impl NonceStore for Nonces<'_> {
         let timestamp = expires_at.saturating_sub(replay::LIFE_SECS);
         let ahead = (timestamp > now).then(|| format!("{scope}:{nonce}"));
         async move {
+            if let Some(shared) = db.shared() {
+                // Several instances: Redis is the one truth (see crate::shared).
+                let ttl = std::time::Duration::from_secs(expires_at.saturating_sub(now));
+                return shared
+                    .nonce_is_new(fp, timestamp, ttl)
+                    .await
+                    .map_err(|e| backend(e.into()));
+            }
             let memory = db.nonce_memory();
             if timestamp <= memory.horizon() {
                 // A previous process may have accepted it from memory.
@@ -167,6 +176,12 @@ pub async fn verify(
             SignatureError::Expired { .. } => "timestamp_outside_window",
             SignatureError::NonceStore(NonceStoreError::Full) => {
                 return Err(ApiError::Overloaded("the nonce store is full"));
+            }
+            SignatureError::NonceStore(NonceStoreError::Backend(b))
+                if b.downcast_ref::<crate::db::DbError>()
+                    .is_some_and(crate::db::DbError::is_overload) =>
+            {
+                return Err(ApiError::Overloaded("the nonce store is not answering"));
             }
             SignatureError::NonceStore(_) => {
                 return Err(ApiError::Internal(format!("nonce store: {e}").into()));

@@ -928,6 +928,7 @@ async fn dev_server_serves_the_collections_of_its_config_file() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: None,
             database_url: store.database_url(),
+            redis_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         },

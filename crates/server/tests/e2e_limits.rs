@@ -562,6 +562,7 @@ async fn the_database_its_wal_keys_and_uploads_are_private() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: Some(data.clone()),
             database_url: None,
+            redis_url: None,
             limits: None,
             rich_text_image_hosts: Vec::new(),
         },

@@ -667,6 +667,7 @@ async fn dev_mode_logs_dev_names_in_on_all_three_platforms() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: None,
         database_url: store.database_url(),
+        redis_url: None,
         limits: None,
         rich_text_image_hosts: Vec::new(),
     })

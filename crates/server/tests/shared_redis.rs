@@ -21,10 +21,22 @@ fn redis_url() -> Option<String> {
 }
 
 async fn two_instances(url: &str) -> (Shared, Shared) {
+    let (a, b, _) = two_instances_named(url).await;
+    (a, b)
+}
+
+async fn two_instances_named(url: &str) -> (Shared, Shared, String) {
     let deployment = format!("test-{}", uuid::Uuid::new_v4().simple());
     let a = Shared::connect(url, &deployment).await.expect("connect a");
     let b = Shared::connect(url, &deployment).await.expect("connect b");
-    (a, b)
+    (a, b, deployment)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[tokio::test]
@@ -32,18 +44,70 @@ async fn a_nonce_accepted_by_one_instance_is_refused_by_another() {
     let Some(url) = redis_url() else { return };
     let (a, b) = two_instances(&url).await;
     let ttl = Duration::from_secs(301);
-    assert!(a.nonce_is_new(0xfeed, ttl).await.unwrap());
-    assert!(!b.nonce_is_new(0xfeed, ttl).await.unwrap(), "replayed on b");
-    assert!(!a.nonce_is_new(0xfeed, ttl).await.unwrap(), "replayed on a");
-    assert!(b.nonce_is_new(0xbeef, ttl).await.unwrap());
+    let t = now();
+    assert!(a.nonce_is_new(0xfeed, t, ttl).await.unwrap());
+    assert!(
+        !b.nonce_is_new(0xfeed, t, ttl).await.unwrap(),
+        "replayed on b"
+    );
+    assert!(
+        !a.nonce_is_new(0xfeed, t, ttl).await.unwrap(),
+        "replayed on a"
+    );
+    assert!(b.nonce_is_new(0xbeef, t, ttl).await.unwrap());
 
     // Concurrent arrivals of one nonce at both instances: exactly one wins.
     let mut wins = 0;
     for fp in 0..50u64 {
-        let (x, y) = tokio::join!(a.nonce_is_new(fp << 20, ttl), b.nonce_is_new(fp << 20, ttl));
+        let (x, y) = tokio::join!(
+            a.nonce_is_new(fp << 20, t, ttl),
+            b.nonce_is_new(fp << 20, t, ttl)
+        );
         wins += usize::from(x.unwrap()) + usize::from(y.unwrap());
     }
     assert_eq!(wins, 50);
+}
+
+#[tokio::test]
+async fn a_redis_that_lost_its_data_refuses_what_it_may_have_accepted_before() {
+    let Some(url) = redis_url() else { return };
+    let (a, b, deployment) = two_instances_named(&url).await;
+    let ttl = Duration::from_secs(301);
+    // Connecting made the horizon and waited past it: a request signed now is taken.
+    let t = now();
+    assert!(a.nonce_is_new(0x1, t, ttl).await.unwrap());
+    // A timestamp from before the deployment's horizon is refused, however new its nonce.
+    assert!(!b.nonce_is_new(0x2, t - 5, ttl).await.unwrap());
+
+    // Redis loses everything of this deployment (a restart without persistence).
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("mg:{{{deployment}}}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.len() >= 2, "{keys:?}");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    // The nonce it accepted is forgotten, yet its replay is refused on either instance: the
+    // horizon is made again at the current time.
+    assert!(
+        !b.nonce_is_new(0x1, t, ttl).await.unwrap(),
+        "replay after the loss"
+    );
+    assert!(
+        !a.nonce_is_new(0x1, t, ttl).await.unwrap(),
+        "replay after the loss"
+    );
+    // Requests signed after the loss are taken.
+    let later = now() + 2;
+    assert!(a.nonce_is_new(0x3, later, ttl).await.unwrap());
+    assert!(!b.nonce_is_new(0x3, later, ttl).await.unwrap());
 }
 
 #[tokio::test]

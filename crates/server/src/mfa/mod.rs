@@ -232,7 +232,7 @@ pub(crate) async fn gate(
     ip: Option<IpAddr>,
 ) -> Result<(), ApiError> {
     let account = otp_account(user);
-    state.account_limits().check(Attempt::Otp, &account)?;
+    state.account_rate(Attempt::Otp, &account).await?;
     lockout::check(state, Scope::Otp, &account, ip).await
 }
 
@@ -724,8 +724,8 @@ async fn sms_send(
     };
     // Sending costs money and annoys the owner: the per-account rate applies to sends too.
     state
-        .account_limits()
-        .check(Attempt::Otp, &otp_account(auth.user))?;
+        .account_rate(Attempt::Otp, &otp_account(auth.user))
+        .await?;
     let Some(phone) = state
         .db()
         .verified_phone(state.keyring(), auth.user)

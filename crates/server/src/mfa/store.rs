@@ -346,11 +346,11 @@ impl Db {
     // ---- step-up state of logins ----
 
     /// A login's second-factor state changed: its cached tokens go (they carry that state).
-    fn family_changed(&self, family_id: &str) {
-        self.session_cache()
-            .invalidate(&crate::session_cache::Invalidation::Family(
-                family_id.to_owned(),
-            ));
+    async fn family_changed(&self, family_id: &str) -> Result<(), DbError> {
+        self.invalidate_sessions(crate::session_cache::Invalidation::Family(
+            family_id.to_owned(),
+        ))
+        .await
     }
 
     /// When the login last verified a second factor, and whether it is limited to enrolment.
@@ -391,9 +391,9 @@ impl Db {
             .bind(unlimit)
             .execute(p)
             .await;
-            self.family_changed(family_id);
+            let told = self.family_changed(family_id).await;
             done?;
-            Ok(())
+            told
         })
     }
 
@@ -405,9 +405,9 @@ impl Db {
                 .bind(family_id)
                 .execute(p)
                 .await;
-            self.family_changed(family_id);
+            let told = self.family_changed(family_id).await;
             done?;
-            Ok(())
+            told
         })
     }
 
@@ -427,9 +427,9 @@ impl Db {
             .bind(user.0)
             .execute(p)
             .await;
-            self.family_changed(family_id);
+            let told = self.family_changed(family_id).await;
             done?;
-            Ok(())
+            told
         })
     }
 
@@ -450,12 +450,15 @@ impl Db {
             .execute(p)
             .await;
             // Cached tokens of the other logins go before this returns (see crate::session_cache).
-            self.session_cache()
-                .invalidate(&crate::session_cache::Invalidation::UserExcept {
+            let told = self
+                .invalidate_sessions(crate::session_cache::Invalidation::UserExcept {
                     user,
                     keep_family: keep_family.to_owned(),
-                });
-            Ok(revoked?.rows_affected())
+                })
+                .await;
+            let n = revoked?.rows_affected();
+            told?;
+            Ok(n)
         })
     }
 
