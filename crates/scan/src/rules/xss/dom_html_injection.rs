@@ -18,7 +18,7 @@ crate::declare_rule! {
     ///
     /// ## Severity
     /// `high`. `low` when the only input in the markup is the page's own address read whole
-    /// (`location.href`, `document.URL`, `${location}`) inside a double-quoted attribute value
+    /// (`location.href`, `document.URL`, `${window.location}`) inside a double-quoted attribute value
     /// of a template literal (`` `<iframe src="${location.href}">` ``), not an event handler,
     /// `style` or `srcdoc` attribute: the URL standard has browsers percent-encode `"`, `<` and
     /// `>` in every part of the address they report, and the address starts with the page's own
@@ -141,7 +141,6 @@ fn report(cx: &mut Cx<'_>, sink: Span, v: &Value<'_>, t: &Taint, what: miniguard
 /// The page's own address, read whole: it starts with the page's origin and the browser has
 /// percent-encoded `"`, `<` and `>` in it.
 const OWN_ADDRESS: &[&str] = &[
-    "location",
     "location.href",
     "window.location",
     "window.location.href",
@@ -154,7 +153,7 @@ const OWN_ADDRESS: &[&str] = &[
 ];
 
 /// Whether the markup's only input is the page's own address inside double-quoted attribute
-/// values: the taint was built into the markup by a template literal of this file, every
+/// values: the taint's source is [`OWN_ADDRESS`], it was built into the markup by a template literal of this file, every
 /// substitution of that template is [`OWN_ADDRESS`] inside a double-quoted value of an
 /// attribute that is not an event handler, `style` or `srcdoc`, and the markup has no unknown
 /// part the template does not account for.
@@ -162,7 +161,13 @@ fn own_address_in_quoted_attribute(cx: &Cx<'_>, v: &Value<'_>, t: &Taint) -> boo
     let (Some(built), Some(text)) = (&t.built, &v.text) else {
         return false;
     };
-    if *built.file != *cx.file {
+    // The source the taint names is the address itself (a local variable called `location`
+    // holding something else is not).
+    let source_is_address = t.origin.as_ref().is_some_and(|o| {
+        let what: String = o.what.split_whitespace().collect();
+        OWN_ADDRESS.contains(&what.as_str())
+    });
+    if !source_is_address || *built.file != *cx.file {
         return false;
     }
     let template = cx.text(Span {
