@@ -49,7 +49,12 @@ crate::declare_rule! {
     /// `config.local.*` and `config.unittest.*`, `*.dev.*`/`*-test.*`-style variants
     /// (`application-dev.yml`, `.env.development`, `app_test.conf`), templates meant to be
     /// copied and filled in (`.env.example`, `config.sample.js`, `*.template`, `*.dist`), and
-    /// anything under `test/`, `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`.
+    /// anything under `test/`, `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`. `low` too in
+    /// a docker-compose file whose services are all stock database, cache and queue images
+    /// (`mysql`, `postgres`, `redis`, `mongo`, `rabbitmq`…) with nothing built from the project:
+    /// such a file runs none of the project's code, it starts the databases a developer's
+    /// checkout connects to. A compose file that also builds or pulls the project's own services
+    /// is a deployment and stays `high`.
     ///
     /// ## Why it matters
     /// A credential in the code is shared with everyone who has the code: the whole team, every
@@ -125,7 +130,9 @@ impl Rule for HardcodedCredential {
                         let scheme = c.get(1).map_or("", |m| m.as_str());
                         // Development files and templates hold a local database's
                         // password or a placeholder, as for named credentials below.
-                        let severity = if development_only(&cx.file) {
+                        let severity = if development_only(&cx.file)
+                            || local_services_only(&cx.file, cx.source)
+                        {
                             Severity::Low
                         } else {
                             Self::META.severity
@@ -170,6 +177,9 @@ impl Rule for HardcodedCredential {
                 // an admin's default password are two flaws). Development files apart, since
                 // their severity differs.
                 let dev = development_only(&cx.file);
+                // A compose file that starts only stock database images is the local
+                // environment a developer runs the project against.
+                let local = !dev && local_services_only(&cx.file, cx.source);
                 let place = if lit.text.len() < 12 {
                     name.chars()
                         .filter(char::is_ascii_alphanumeric)
@@ -183,18 +193,20 @@ impl Rule for HardcodedCredential {
                     lit.span,
                     if dev {
                         msg!("K004.hardcoded-dev", what = what, name = name)
+                    } else if local {
+                        msg!("K004.hardcoded-local-services", what = what, name = name)
                     } else {
                         msg!("K004.hardcoded", what = what, name = name)
                     },
                 )
-                .severity(if dev {
+                .severity(if dev || local {
                     Severity::Low
                 } else {
                     Self::META.severity
                 })
                 .group(format!(
                     "{}:{place}:{}",
-                    if dev { "dev" } else { "release" },
+                    if dev || local { "dev" } else { "release" },
                     lit.text
                 ))
                 .help(msg!("K004.help"));
@@ -291,6 +303,95 @@ pub(crate) fn development_only(path: &str) -> bool {
         )
     };
     words.len() >= 2 && words[1..].iter().any(dev_word)
+}
+
+/// Stock images of the services a project runs against (databases, caches, queues, search,
+/// object stores, mail catchers and their admin consoles), by repository name.
+const BACKING_SERVICE_IMAGES: &[&str] = &[
+    "mysql",
+    "mariadb",
+    "percona",
+    "postgres",
+    "postgresql",
+    "postgis",
+    "redis",
+    "valkey",
+    "mongo",
+    "mongodb",
+    "memcached",
+    "rabbitmq",
+    "nats",
+    "kafka",
+    "zookeeper",
+    "elasticsearch",
+    "opensearch",
+    "kibana",
+    "minio",
+    "adminer",
+    "phpmyadmin",
+    "mongo-express",
+    "redis-commander",
+    "mailhog",
+    "mailpit",
+];
+
+/// A docker-compose file (`docker-compose*.yml`, `compose*.yaml`) whose every service is a
+/// stock backing-service image (`mysql:8`, `redis:7`, `bitnami/postgresql`) and none is built
+/// from the project (`build:`) or pulled from a registry host. Such a
+/// file runs none of the project's own code: it starts the databases a developer's checkout
+/// connects to (`docker compose up -d db`, then `npm run dev`). A deployment of the project
+/// has its services in the same file (built, or an image of the project), and stays `high`.
+///
+/// Read line by line (keys `build:` and `image:` below the top level), so a file that the
+/// YAML reader would reject is judged the same way.
+pub(crate) fn local_services_only(path: &str, source: &str) -> bool {
+    let path = path.replace('\\', "/").to_ascii_lowercase();
+    let file = path.rsplit('/').next().unwrap_or("");
+    let Some(stem) = file
+        .strip_suffix(".yml")
+        .or_else(|| file.strip_suffix(".yaml"))
+    else {
+        return false;
+    };
+    if !(stem.starts_with("docker-compose") || stem == "compose" || stem.starts_with("compose.")) {
+        return false;
+    }
+    let mut images = 0;
+    for line in source.lines() {
+        let entry = line.trim_start().trim_start_matches("- ").trim_start();
+        if entry.starts_with('#') || entry.len() == line.len() {
+            continue;
+        }
+        if entry.starts_with("build:") || entry.starts_with("extends:") {
+            return false;
+        }
+        if let Some(image) = entry.strip_prefix("image:") {
+            let image = image.split(" #").next().unwrap_or("").trim();
+            let image = image.trim_matches(|c| c == '"' || c == '\'');
+            if !is_backing_service_image(image) {
+                return false;
+            }
+            images += 1;
+        }
+    }
+    images > 0
+}
+
+/// `mysql:8.0`, `library/redis`, `postgres@sha256:…`: a stock image of a backing service from
+/// the default registry. An image with a registry host (`registry.example.com/db`) or with a
+/// variable (`${IMAGE}`) is not known to be one.
+fn is_backing_service_image(image: &str) -> bool {
+    let name = image.split('@').next().unwrap_or("");
+    let mut parts: Vec<&str> = name.split('/').collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    let repo = last.split(':').next().unwrap_or("");
+    let host_or_org_ok = parts.len() <= 1
+        && parts
+            .first()
+            .is_none_or(|org| !org.contains(['.', ':', '$']) && *org != "localhost");
+    host_or_org_ok && BACKING_SERVICE_IMAGES.contains(&repo)
 }
 
 /// `md5(time + path + KEY)`: a request signature made by hashing the data with a secret the
@@ -474,4 +575,50 @@ pub(crate) fn is_placeholder(text: &str) -> bool {
             && text
                 .chars()
                 .all(|c| c == text.chars().next().unwrap_or(' '))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_backing_service_image, local_services_only};
+
+    const DATABASES: &str =
+        "services:\n  db:\n    image: mysql\n  cache:\n    image: 'bitnami/redis:7'\n";
+
+    #[test]
+    fn a_compose_file_of_stock_databases_is_local() {
+        assert!(local_services_only("docker-compose.yml", DATABASES));
+        assert!(local_services_only("deploy/compose.yaml", DATABASES));
+        assert!(local_services_only("docker-compose.dev.yml", DATABASES));
+    }
+
+    #[test]
+    fn a_compose_file_with_the_projects_services_is_a_deployment() {
+        let built = format!("{DATABASES}  api:\n    build: ./api\n");
+        assert!(!local_services_only("docker-compose.yml", &built));
+        let pulled = format!("{DATABASES}  api:\n    image: registry.example.com/shop/api:1\n");
+        assert!(!local_services_only("docker-compose.yml", &pulled));
+        let runtime = format!("{DATABASES}  api:\n    image: node:20\n");
+        assert!(!local_services_only("docker-compose.yml", &runtime));
+        let extended = format!("{DATABASES}  api:\n    extends:\n      file: base.yml\n");
+        assert!(!local_services_only("docker-compose.yml", &extended));
+    }
+
+    #[test]
+    fn only_compose_files_with_images_count() {
+        // The same text in another YAML file, and a compose file without images.
+        assert!(!local_services_only("config/application.yml", DATABASES));
+        assert!(!local_services_only("docker-compose.yml", "services: {}\n"));
+        assert!(!local_services_only("docker-compose.yml", ""));
+    }
+
+    #[test]
+    fn stock_images_come_from_the_default_registry() {
+        assert!(is_backing_service_image("mysql:8.0"));
+        assert!(is_backing_service_image("library/postgres@sha256:abc"));
+        assert!(!is_backing_service_image("localhost/mysql"));
+        assert!(!is_backing_service_image("registry.example.com/mysql:8"));
+        assert!(!is_backing_service_image("${DB_IMAGE}"));
+        assert!(!is_backing_service_image("shop/api"));
+        assert!(!is_backing_service_image(""));
+    }
 }
