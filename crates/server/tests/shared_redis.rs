@@ -44,24 +44,24 @@ async fn a_nonce_accepted_by_one_instance_is_refused_by_another() {
     let Some(url) = redis_url() else { return };
     let (a, b) = two_instances(&url).await;
     let ttl = Duration::from_secs(301);
-    let t = now();
-    assert!(a.nonce_is_new(0xfeed, t, ttl).await.unwrap());
+    let signed_at = now();
+    assert!(a.nonce_is_new(0xfeed, signed_at, ttl).await.unwrap());
     assert!(
-        !b.nonce_is_new(0xfeed, t, ttl).await.unwrap(),
+        !b.nonce_is_new(0xfeed, signed_at, ttl).await.unwrap(),
         "replayed on b"
     );
     assert!(
-        !a.nonce_is_new(0xfeed, t, ttl).await.unwrap(),
+        !a.nonce_is_new(0xfeed, signed_at, ttl).await.unwrap(),
         "replayed on a"
     );
-    assert!(b.nonce_is_new(0xbeef, t, ttl).await.unwrap());
+    assert!(b.nonce_is_new(0xbeef, signed_at, ttl).await.unwrap());
 
     // Concurrent arrivals of one nonce at both instances: exactly one wins.
     let mut wins = 0;
     for fp in 0..50u64 {
         let (x, y) = tokio::join!(
-            a.nonce_is_new(fp << 20, t, ttl),
-            b.nonce_is_new(fp << 20, t, ttl)
+            a.nonce_is_new(fp << 20, signed_at, ttl),
+            b.nonce_is_new(fp << 20, signed_at, ttl)
         );
         wins += usize::from(x.unwrap()) + usize::from(y.unwrap());
     }
@@ -74,10 +74,10 @@ async fn a_redis_that_lost_its_data_refuses_what_it_may_have_accepted_before() {
     let (a, b, deployment) = two_instances_named(&url).await;
     let ttl = Duration::from_secs(301);
     // Connecting made the horizon and waited past it: a request signed now is taken.
-    let t = now();
-    assert!(a.nonce_is_new(0x1, t, ttl).await.unwrap());
+    let signed_at = now();
+    assert!(a.nonce_is_new(0x1, signed_at, ttl).await.unwrap());
     // A timestamp from before the deployment's horizon is refused, however new its nonce.
-    assert!(!b.nonce_is_new(0x2, t - 5, ttl).await.unwrap());
+    assert!(!b.nonce_is_new(0x2, signed_at - 5, ttl).await.unwrap());
 
     // Redis loses everything of this deployment (a restart without persistence).
     let client = redis::Client::open(url.as_str()).unwrap();
@@ -97,11 +97,11 @@ async fn a_redis_that_lost_its_data_refuses_what_it_may_have_accepted_before() {
     // The nonce it accepted is forgotten, yet its replay is refused on either instance: the
     // horizon is made again at the current time.
     assert!(
-        !b.nonce_is_new(0x1, t, ttl).await.unwrap(),
+        !b.nonce_is_new(0x1, signed_at, ttl).await.unwrap(),
         "replay after the loss"
     );
     assert!(
-        !a.nonce_is_new(0x1, t, ttl).await.unwrap(),
+        !a.nonce_is_new(0x1, signed_at, ttl).await.unwrap(),
         "replay after the loss"
     );
     // Requests signed after the loss are taken.

@@ -274,6 +274,16 @@ impl TestServer {
             None => Db::open_at(&store).await,
         }
         .unwrap();
+        // `.ci/run` runs the suite again on PostgreSQL with the state instances share in Redis.
+        if let Ok(url) = std::env::var("MINIGUARD_TEST_SHARED_REDIS_URL")
+            && !url.is_empty()
+        {
+            let deployment = db.deployment_id().await.unwrap();
+            let shared = miniguard_server::shared::Shared::connect(&url, &deployment)
+                .await
+                .unwrap();
+            db.use_shared(shared);
+        }
         if let Some(c) = &collections {
             miniguard_server::data::store::install(&db, c)
                 .await
