@@ -94,6 +94,14 @@ pub enum Command {
     /// modules split out of app-service.js, app.json and page configs out of app-config.json.
     /// `miniguard scan` reads packages directly.
     Unpack(crate::cmd_unpack::UnpackArgs),
+    /// A consistent copy of `serve`'s SQLite database, taken while the server runs.
+    ///
+    /// The copy is one moment of the database (SQLite's VACUUM INTO), checked before it gets
+    /// its name; an existing file is never overwritten. Restore: stop the server, copy the
+    /// backup over the database file, start. PostgreSQL is backed up with pg_dump or base
+    /// backups instead. Uploaded files are not in the database: copy the uploads folder too.
+    #[command(after_help = crate::cmd_backup::BACKUP_EXAMPLES)]
+    Backup(crate::cmd_backup::BackupArgs),
 }
 
 const SCAN_EXAMPLES: &str = "\

@@ -4,6 +4,7 @@
 mod args;
 mod clap_zh;
 mod cmd_accounts;
+mod cmd_backup;
 mod cmd_completions;
 mod cmd_deps;
 mod cmd_init;
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
         args::Command::Man(a) => cmd_completions::run_man(&a),
         args::Command::Probe(a) => cmd_probe::run(&a),
         args::Command::Unpack(a) => cmd_unpack::run(&a),
+        args::Command::Backup(a) => cmd_backup::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -64,6 +64,9 @@ pub enum DbError {
     /// The store shared by the instances (Redis) did not answer.
     #[error("the shared store: {0}")]
     Shared(#[from] crate::shared::SharedError),
+    /// What this dialect does not do here (a file copy of a PostgreSQL database, say).
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl DbError {
@@ -1524,6 +1527,43 @@ impl Db {
                     .transpose()?,
             )
         })
+    }
+}
+
+/// Online backups of a SQLite database (`miniguard backup`). PostgreSQL is backed up with its
+/// own tools (`pg_dump`, base backups), never by this server.
+impl Db {
+    /// Writes a consistent copy of this SQLite database to `dest` with `VACUUM INTO`: it reads
+    /// in one transaction, so the copy is the database as of one moment, while the server's
+    /// writers go on (in WAL mode a reader never blocks them). Works on a read-only handle.
+    /// `dest` must not exist or must be empty (SQLite refuses anything else), and its path
+    /// must be UTF-8 (it is bound as text).
+    pub async fn backup_into(&self, dest: &Path) -> Result<(), DbError> {
+        let Pool::Sqlite(p) = &self.pool else {
+            return Err(DbError::Unsupported(
+                "a PostgreSQL database is backed up with pg_dump or a base backup, not copied \
+                 by miniguard",
+            ));
+        };
+        let dest = dest
+            .to_str()
+            .ok_or(DbError::Unsupported("the backup path is not UTF-8"))?;
+        sqlx::query("VACUUM INTO $1").bind(dest).execute(p).await?;
+        Ok(())
+    }
+
+    /// SQLite's `PRAGMA integrity_check` of this database: the problems it reports (empty when
+    /// the file is sound). For checking a backup before it is trusted.
+    pub async fn integrity_problems(&self) -> Result<Vec<String>, DbError> {
+        let Pool::Sqlite(p) = &self.pool else {
+            return Err(DbError::Unsupported(
+                "integrity_check is a SQLite statement",
+            ));
+        };
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(p)
+            .await?;
+        Ok(rows.into_iter().filter(|r| r != "ok").collect())
     }
 }
 
