@@ -247,3 +247,79 @@ secret_file = "secret.txt"
     assert!(err.contains("no SQLite database"), "{err}");
     assert!(!out.exists());
 }
+
+/// docs/operations.md names only commands and flags this build has (each `miniguard ...` in code
+/// spans and blocks is checked against its `--help`), and its `[server]` example parses with
+/// the server's own settings type, which refuses unknown keys.
+#[test]
+fn operations_doc_names_existing_commands_flags_and_settings() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/operations.md"),
+    )
+    .unwrap();
+    let mut helps = std::collections::HashMap::<Vec<String>, String>::new();
+    let mut checked = 0;
+    // Odd pieces between backticks are code (inline spans and fenced blocks alike).
+    for code in doc.split('`').skip(1).step_by(2) {
+        for (at, _) in code.match_indices("miniguard ") {
+            if code[..at].ends_with(['/', '-', '_', '.']) {
+                continue;
+            }
+            let words: Vec<&str> = code[at + "miniguard ".len()..]
+                .split(['\n', '|', ';'])
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
+            let path: Vec<String> = words
+                .iter()
+                .take_while(|w| {
+                    !w.starts_with('-') && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                })
+                .take(2)
+                .map(|w| (*w).to_owned())
+                .collect();
+            if path.is_empty() || words.first().is_some_and(|w| w.starts_with('<')) {
+                continue;
+            }
+            let help = helps.entry(path.clone()).or_insert_with(|| {
+                let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+                args.push("--help");
+                let (code, out, err) = miniguard(&args);
+                assert_eq!(
+                    code,
+                    0,
+                    "`miniguard {}` in docs/operations.md: {err}",
+                    path.join(" ")
+                );
+                out
+            });
+            for flag in words.iter().filter(|w| w.starts_with("--")) {
+                let flag = flag
+                    .split('=')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+                assert!(
+                    help.contains(flag),
+                    "docs/operations.md: `miniguard {}` has no {flag}",
+                    path.join(" ")
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 15,
+        "only {checked} flags found: is the parsing still right?"
+    );
+
+    let example = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml example");
+    let settings = format!("{example}\n[server.wechat]\nappid = \"wx0\"\nsecret_env = \"X\"\n");
+    miniguard_server::config::ServerSettings::from_toml(&settings)
+        .unwrap_or_else(|e| panic!("the [server] example of docs/operations.md: {e}"));
+}
