@@ -101,13 +101,34 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             }
             launch::start_configured(&settings).await?
         };
+        let stop = stop_signal()?;
         print_summary(&running, args.dev)?;
         running
-            .run_until(miniguard_server::serve::shutdown_signal())
+            .run_until(stop)
             .await
             .with_context(|| say(msg!("cli.serve.serving")))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// SIGTERM or SIGINT, listened for from now: before the summary says "Stop with Ctrl-C", so that
+/// a signal sent as soon as that is read stops the server gracefully instead of killing it.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl Future<Output = ()>> {
+    Ok(miniguard_server::serve::shutdown_signal())
 }
 
 /// A line of the summary: a label in the reader's language, padded so that the values line up

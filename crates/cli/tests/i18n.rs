@@ -197,14 +197,20 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
     );
 
     let out = bin()
-        .env("LANG", "zh_CN.UTF-8")
-        .args(["scan", "--fail-on", "severe", "."])
+        .args(["scan", "--fail-on", "severe", "--lang", "zh-CN", "."])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'severe'") && err.contains("无效"), "{err}");
     assert!(err.contains("可选值："), "{err}");
+    // A Chinese locale chooses the same, without --lang.
+    let by_locale = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["scan", "--fail-on", "severe", "."])
+        .output()
+        .unwrap();
+    assert_eq!(by_locale.stderr, out.stderr);
 
     let out = bin().args(["scan", "--bogus", "."]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -245,6 +251,8 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
         text.contains("警告：package-lock.json") && text.contains("无法解析锁文件"),
         "{text}"
     );
+    // The embedded advisory data is named in Chinese too.
+    assert!(text.contains("数据库：内置快照（"), "{text}");
 }
 
 /// `--help` follows the locale and `--lang` too: headings, command and argument texts and the
@@ -252,8 +260,7 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
 #[test]
 fn help_is_chinese_under_a_chinese_locale_or_lang() {
     let out = bin()
-        .env("LANG", "zh_CN.UTF-8")
-        .args(["scan", "--help"])
+        .args(["scan", "--help", "--lang", "zh-CN"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -268,6 +275,13 @@ fn help_is_chinese_under_a_chinese_locale_or_lang() {
         assert!(help.contains(want), "no `{want}` in:\n{help}");
     }
     assert!(!help.contains("Options:"), "{help}");
+    // A Chinese locale chooses the same, without --lang.
+    let by_locale = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["scan", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(by_locale.stdout, out.stdout);
 
     let out = bin().args(["--lang", "zh-CN", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
