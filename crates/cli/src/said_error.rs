@@ -18,11 +18,16 @@ use miniguard_server::tls::TlsError;
 
 use crate::say;
 
-/// The error and its causes, `: `-separated, leaving out a cause whose text the previous one
+/// The error and its causes, `: `-separated (`：` in Chinese), leaving out a cause whose text the previous one
 /// already ends with (error types that print their source in their own message, as many
 /// `io::Error` wrappers do, would otherwise show it twice). A cause of a known kind is said in
 /// full (with what it wraps) and ends the line.
 pub(crate) fn error_text(err: &anyhow::Error) -> String {
+    // Chinese punctuation is full width.
+    let separator = match i18n::current() {
+        Lang::ZhCn => "：",
+        Lang::En => ": ",
+    };
     let mut out = String::new();
     for cause in err.chain() {
         let (text, last) = match known(cause) {
@@ -33,7 +38,7 @@ pub(crate) fn error_text(err: &anyhow::Error) -> String {
             continue;
         }
         if !out.is_empty() {
-            out.push_str(": ");
+            out.push_str(separator);
         }
         out.push_str(&text);
         if last {
@@ -63,6 +68,22 @@ fn known(cause: &(dyn StdError + 'static)) -> Option<String> {
     }
     if let Some(e) = cause.downcast_ref::<TlsError>() {
         return tls_error(e);
+    }
+    if let Some(e) = cause.downcast_ref::<miniguard_report::ParseLevelError>() {
+        let what = match e.what {
+            "severity" => msg!("cli.config.a-severity"),
+            "category" => msg!("cli.config.a-category"),
+            _ => return None,
+        };
+        return Some(say(msg!(
+            "cli.config.unknown-level",
+            what = what,
+            value = &e.value,
+            expected = e.expected
+        )));
+    }
+    if let Some(e) = cause.downcast_ref::<miniguard_project::read::ReadError>() {
+        return read_error(e);
     }
     if let Some(e) = cause.downcast_ref::<std::io::Error>() {
         return Some(io_text(e));
@@ -170,6 +191,19 @@ fn tls_error(err: &TlsError) -> Option<String> {
             path = path,
             reason = source.to_string()
         )),
+        _ => return None,
+    })
+}
+
+/// Why a file (a configuration, a baseline) was not read.
+fn read_error(err: &miniguard_project::read::ReadError) -> Option<String> {
+    use miniguard_project::read::ReadError;
+    Some(match err {
+        ReadError::NotRegular { kind } => say(msg!("cli.io.not-regular", kind = *kind)),
+        ReadError::TooLarge { limit } => say(msg!("cli.io.too-large", limit = *limit)),
+        ReadError::OutsideTree => say(msg!("cli.io.outside-tree")),
+        ReadError::NotUtf8 => say(msg!("cli.io.not-utf8")),
+        ReadError::Io(e) => io_text(e),
         _ => return None,
     })
 }

@@ -253,6 +253,36 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
     );
     // The embedded advisory data is named in Chinese too.
     assert!(text.contains("数据库：内置快照（"), "{text}");
+
+    // A scan's miniguard.toml that cannot be used: the kind in Chinese, the parser's own words
+    // after it, joined by a full-width colon.
+    std::fs::write(dir.path().join("a.js"), "App({})\n").unwrap();
+    let config = dir.path().join("miniguard.toml");
+    let scan_err = |toml: &str| {
+        std::fs::write(&config, toml).unwrap();
+        let out = bin()
+            .args(["scan", "--no-progress", "--lang", "zh-CN"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = scan_err("[scan]\nfail-on = \"severe\"\n");
+    assert_eq!(
+        err.trim_end(),
+        "错误：配置中的 fail-on 无效：未知的严重程度 `severe`（可选：info, low, medium, high, critical）"
+    );
+    let err = scan_err("[scan\n");
+    assert!(
+        err.contains("miniguard.toml 无效：TOML parse error"),
+        "{err}"
+    );
+    let err = scan_err("[scan]\nmax-file-size = \"12Q\"\n");
+    assert_eq!(
+        err.trim_end(),
+        "错误：无效的大小 `12Q`（应写成 512K、2M、1048576 这样）"
+    );
 }
 
 /// `--help` follows the locale and `--lang` too: headings, command and argument texts and the
