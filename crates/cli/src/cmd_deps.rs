@@ -249,7 +249,7 @@ fn update_interruptible(from: &str, cache: &Path) -> Result<Option<Result<DbInfo
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the signal handler")?;
+        .with_context(|| say(msg!("cli.no-signal-handler")))?;
     let (from_owned, cache_owned) = (from.to_owned(), cache.to_path_buf());
     let outcome = runtime.block_on(async move {
         let work = tokio::task::spawn_blocking(move || db::update(&from_owned, &cache_owned));

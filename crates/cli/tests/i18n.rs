@@ -461,6 +461,20 @@ fn init_keys_accounts_roles_and_audit_log_speak_chinese() {
     );
 }
 
+/// The argument errors of `rules` and `probe` are said in Chinese too.
+#[test]
+fn rules_and_probe_argument_errors_speak_chinese() {
+    let (code, _, err) = zh(os!["rules", "nosuch"], "");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with("错误：没有名为 `nosuch` 的规则或类别"),
+        "{err}"
+    );
+    let (code, _, err) = zh(os!["probe", "https://127.0.0.1:1"], "");
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("错误：需要 --scope FILE"), "{err}");
+}
+
 /// `serve` says its start-up errors in Chinese where their kind is known: the configuration
 /// cannot be read or parsed, the port is taken, `--dev` on a public address.
 #[test]
