@@ -9,6 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory as _};
 use clap_complete::Shell;
+use miniguard_report::msg;
+
+use crate::say;
 
 #[derive(Args, Debug)]
 #[command(after_help = COMPLETIONS_EXAMPLES)]
@@ -54,8 +57,13 @@ fn page_of(cmd: clap::Command) -> clap_mangen::Man {
 
 pub fn run_completions(args: &CompletionsArgs) -> Result<ExitCode> {
     let mut cmd = command();
+    // Into memory first: the generator panics when its writer fails, and a reader that stops
+    // early (`miniguard completions bash | head`) is not an error (main treats a closed pipe as
+    // success).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "miniguard", &mut script);
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut cmd, "miniguard", &mut out);
+    out.write_all(&script)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -69,13 +77,18 @@ pub fn run_man(args: &ManArgs) -> Result<ExitCode> {
             out.flush()?;
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| {
+                say(msg!("cli.cannot-create", path = dir.display().to_string()))
+            })?;
             let written = write_pages(cmd, dir)?;
             writeln!(
                 anstream::stderr(),
-                "wrote {written} man pages to {}",
-                dir.display()
+                "{}",
+                say(msg!(
+                    "cli.man-pages-written",
+                    count = written,
+                    path = dir.display().to_string()
+                ))
             )?;
         }
     }
@@ -99,7 +112,8 @@ fn write_pages(cmd: clap::Command, dir: &Path) -> Result<usize> {
         let path = dir.join(format!("{page}.1"));
         let mut buf = Vec::new();
         page_of(cmd.clone()).render(&mut buf)?;
-        std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, buf)
+            .with_context(|| say(msg!("cli.cannot-write", path = path.display().to_string())))?;
         written += 1;
         for sub in cmd.get_subcommands() {
             if sub.is_hide_set() || sub.get_name() == "help" {

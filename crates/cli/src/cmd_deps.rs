@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use miniguard_deps::audit::{self, Inventory};
-use miniguard_deps::db::{self, AdvisoryDb, DbInfo};
+use miniguard_deps::db::{self, AdvisoryDb, DbInfo, DbSource};
 use miniguard_engine::deps::STALE_DAYS;
 use miniguard_engine::{Database, DepsOptions, DepsOutcome};
 use miniguard_report::render::{Format, TextOptions};
@@ -249,7 +249,7 @@ fn update_interruptible(from: &str, cache: &Path) -> Result<Option<Result<DbInfo
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the signal handler")?;
+        .with_context(|| say(msg!("cli.no-signal-handler")))?;
     let (from_owned, cache_owned) = (from.to_owned(), cache.to_path_buf());
     let outcome = runtime.block_on(async move {
         let work = tokio::task::spawn_blocking(move || db::update(&from_owned, &cache_owned));
@@ -426,7 +426,7 @@ fn table(report: &Report, inv: &Inventory, db: &DbInfo, out: &mut dyn Write) -> 
             msg!("cli.deps.lockfiles-one", count = inv.lockfiles.len()),
             msg!("cli.deps.lockfiles", count = inv.lockfiles.len())
         ),
-        source = db.source.to_string(),
+        source = db_source(&db.source),
         advisories = count(
             db.records,
             msg!("cli.deps.advisories-one", count = db.records),
@@ -451,7 +451,7 @@ pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
             writeln!(
                 out,
                 "{}",
-                say(msg!("cli.db.source", source = info.source.to_string()))
+                say(msg!("cli.db.source", source = db_source(&info.source)))
             )?;
             writeln!(
                 out,
@@ -524,4 +524,13 @@ pub fn run_db(args: &DbArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the advisories come from, for people: the embedded snapshot in the reader's language,
+/// a path as it is.
+fn db_source(source: &DbSource) -> miniguard_report::Arg {
+    match source {
+        DbSource::Embedded => msg!("cli.deps.embedded").into(),
+        DbSource::Path(path) => path.display().to_string().into(),
+    }
 }

@@ -14,6 +14,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser as _};
 use miniguard_project::{DiscoverOptions, Platform, Project};
+use miniguard_report::{Msg, msg};
+
+use crate::say;
 
 /// The baseline file `--baseline` writes unless `--baseline-file` names another.
 pub const DEFAULT_BASELINE: &str = ".miniguard-baseline.json";
@@ -47,24 +50,29 @@ Examples:
 
 pub fn run(args: &InitArgs) -> Result<ExitCode> {
     if !args.path.is_dir() {
-        bail!(
-            "{} is not a folder (init writes miniguard.toml into the project folder)",
-            args.path.display()
-        );
+        bail!(say(msg!(
+            "cli.init.not-a-folder",
+            path = args.path.display().to_string()
+        )));
     }
     let config = args.path.join("miniguard.toml");
     let baseline = args.baseline.then(|| args.path.join(&args.baseline_file));
     // Check every target before writing anything, so a refusal leaves the folder as it was.
     for target in std::iter::once(&config).chain(baseline.as_ref()) {
         if target.exists() && !args.force {
-            bail!(
-                "{} exists; `miniguard init --force` replaces it",
-                target.display()
-            );
+            bail!(say(msg!(
+                "cli.init.exists",
+                path = target.display().to_string()
+            )));
         }
     }
     let project = miniguard_project::discover(&args.path, &DiscoverOptions::default())
-        .with_context(|| format!("cannot read project {}", args.path.display()))?;
+        .with_context(|| {
+            say(msg!(
+                "cli.init.cannot-read-project",
+                path = args.path.display().to_string()
+            ))
+        })?;
     let text = config_text(
         &project,
         &args.path,
@@ -73,12 +81,23 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
     write_file(&config, &text)?;
 
     let mut out = anstream::stdout().lock();
-    writeln!(out, "wrote {} for {}", config.display(), describe(&project))?;
+    writeln!(
+        out,
+        "{}",
+        say(msg!(
+            "cli.init.wrote",
+            path = config.display().to_string(),
+            project = describe(&project)
+        ))
+    )?;
     if project.platform == Platform::Unknown && project.miniprogram_roots.is_empty() {
         writeln!(
             out,
-            "note: no mini-program, uni-app or Taro project was recognised here; is {} the project root?",
-            args.path.display()
+            "{}",
+            say(msg!(
+                "cli.init.not-recognised",
+                path = args.path.display().to_string()
+            ))
         )?;
     }
 
@@ -86,48 +105,74 @@ pub fn run(args: &InitArgs) -> Result<ExitCode> {
         let accepted = write_baseline(&args.path, &config, file)?;
         writeln!(
             out,
-            "wrote {} ({accepted} findings of today accepted; scans report only new ones)",
-            file.display()
+            "{}",
+            say(msg!(
+                "cli.init.baseline-written",
+                path = file.display().to_string(),
+                count = accepted
+            ))
         )?;
     }
 
     let p = shell_path(&args.path);
     writeln!(out)?;
-    writeln!(out, "Next steps:")?;
+    writeln!(out, "{}", say(msg!("cli.init.next-steps")))?;
+    // The commands stay as typed; what each does is said in the reader's language.
+    let step = |command: String, what: Msg| format!("  {command}# {}", say(what));
     if baseline.is_some() {
         writeln!(
             out,
-            "  miniguard scan {p}                # new findings only (the baseline holds today's)"
+            "{}",
+            step(
+                format!("miniguard scan {p}                "),
+                msg!("cli.init.step-scan-baseline")
+            )
         )?;
     } else {
         writeln!(
             out,
-            "  miniguard scan {p}                # findings, with code frames"
+            "{}",
+            step(
+                format!("miniguard scan {p}                "),
+                msg!("cli.init.step-scan")
+            )
         )?;
     }
     writeln!(
         out,
-        "  miniguard scan {p} --format html --output miniguard-report.html   # to triage in a browser"
+        "{}",
+        step(
+            format!("miniguard scan {p} --format html --output miniguard-report.html   "),
+            msg!("cli.init.step-html")
+        )
     )?;
     if baseline.is_none() {
         writeln!(
             out,
-            "  miniguard init {p} --force --baseline   # accept today's findings, report only new ones"
+            "{}",
+            step(
+                format!("miniguard init {p} --force --baseline   "),
+                msg!("cli.init.step-baseline")
+            )
         )?;
     }
     writeln!(
         out,
-        "  miniguard deps {p}                # vulnerable packages in lockfiles and miniprogram_npm"
+        "{}",
+        step(
+            format!("miniguard deps {p}                "),
+            msg!("cli.init.step-deps")
+        )
     )?;
     writeln!(
         out,
-        "  miniguard rules                   # what is checked; `miniguard rules CODE` explains one"
+        "{}",
+        step(
+            "miniguard rules                   ".to_owned(),
+            msg!("cli.init.step-rules")
+        )
     )?;
-    writeln!(
-        out,
-        "  CI: docs/ci.md (GitHub Actions with code scanning, a pre-commit hook, a check before\n\
-         \x20     `miniprogram-ci upload`); shell completion: `miniguard completions --help`"
-    )?;
+    writeln!(out, "  {}", say(msg!("cli.init.step-ci")))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -143,41 +188,57 @@ fn shell_path(path: &Path) -> String {
     }
 }
 
-fn platform_label(p: Platform) -> &'static str {
+/// The platform, as the project is described (`a WeChat mini-program`).
+fn platform_msg(p: Platform) -> Msg {
     match p {
-        Platform::WeChat => "a WeChat mini-program",
-        Platform::Alipay => "an Alipay mini-program",
-        Platform::Douyin => "a Douyin mini-program",
-        Platform::Baidu => "a Baidu smart program",
-        Platform::Qq => "a QQ mini-program",
-        Platform::UniApp => "a uni-app project",
-        Platform::Taro => "a Taro project",
-        Platform::Unknown => "a project of no recognised platform",
+        Platform::WeChat => msg!("cli.init.platform-wechat"),
+        Platform::Alipay => msg!("cli.init.platform-alipay"),
+        Platform::Douyin => msg!("cli.init.platform-douyin"),
+        Platform::Baidu => msg!("cli.init.platform-baidu"),
+        Platform::Qq => msg!("cli.init.platform-qq"),
+        Platform::UniApp => msg!("cli.init.platform-uni-app"),
+        Platform::Taro => msg!("cli.init.platform-taro"),
+        Platform::Unknown => msg!("cli.init.platform-unknown"),
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// The platform in English: the written `miniguard.toml` is English whatever the reader's
+/// language, so that a team shares one file.
+fn platform_label(p: Platform) -> String {
+    platform_msg(p).render(miniguard_report::i18n::Lang::En)
 }
 
 /// `a WeChat mini-program (1 mini-program root, 2 cloud function folders, 1 lockfile)`.
 fn describe(project: &Project) -> String {
-    format!(
-        "{} ({}, {}, {}, {})",
-        platform_label(project.platform),
-        plural(
-            project.miniprogram_roots.len(),
-            "mini-program root",
-            "mini-program roots"
+    let count = |n: usize, one: Msg, many: Msg| say(if n == 1 { one } else { many });
+    let roots = project.miniprogram_roots.len();
+    let functions = project.cloudfunction_roots.len();
+    let lockfiles = project.lockfiles.len();
+    let files = project.files.len();
+    say(msg!(
+        "cli.init.project",
+        platform = platform_msg(project.platform),
+        roots = count(
+            roots,
+            msg!("cli.init.roots-one", count = roots),
+            msg!("cli.init.roots", count = roots)
         ),
-        plural(
-            project.cloudfunction_roots.len(),
-            "cloud function folder",
-            "cloud function folders"
+        functions = count(
+            functions,
+            msg!("cli.init.functions-one", count = functions),
+            msg!("cli.init.functions", count = functions)
         ),
-        plural(project.lockfiles.len(), "lockfile", "lockfiles"),
-        plural(project.files.len(), "file to scan", "files to scan"),
-    )
+        lockfiles = count(
+            lockfiles,
+            msg!("cli.deps.lockfiles-one", count = lockfiles),
+            msg!("cli.deps.lockfiles", count = lockfiles)
+        ),
+        files = count(
+            files,
+            msg!("cli.init.files-one", count = files),
+            msg!("cli.init.files", count = files)
+        ),
+    ))
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -315,10 +376,11 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         std::process::id()
     ));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::write(&tmp, text)
+        .with_context(|| say(msg!("cli.cannot-write", path = tmp.display().to_string())))?;
     std::fs::rename(&tmp, path).with_context(|| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}", path.display())
+        say(msg!("cli.cannot-write", path = path.display().to_string()))
     })
 }
 
@@ -335,9 +397,10 @@ fn write_baseline(root: &Path, config: &Path, file: &Path) -> Result<usize> {
         file.into(),
         "--no-progress".into(),
     ];
-    let cli = crate::args::Cli::try_parse_from(argv).context("building the scan for --baseline")?;
+    let cli = crate::args::Cli::try_parse_from(argv)
+        .with_context(|| say(msg!("cli.init.building-scan")))?;
     let crate::args::Command::Scan(scan) = cli.command else {
-        bail!("building the scan for --baseline");
+        bail!(say(msg!("cli.init.building-scan")));
     };
     crate::cmd_scan::run(&scan)?;
     Ok(miniguard_engine::Baseline::read(file)?.len())

@@ -4,20 +4,21 @@
 //! key rotation over the database of a `miniguard.toml` (design in
 //! `miniguard_server::rotation`).
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use miniguard_crypto::{Key, KeyId, Keyring};
-use miniguard_server::config::ServerSettings;
+use miniguard_report::msg;
+use miniguard_server::config::{ConfigError, ServerSettings};
 use miniguard_server::db::Db;
 use miniguard_server::rotation;
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
 use crate::args::{KeysArgs, KeysCommand};
+use crate::say;
 
 pub fn run(args: &KeysArgs) -> Result<ExitCode> {
     match &args.command {
@@ -38,18 +39,25 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .with_context(|| say(msg!("cli.runtime")))
 }
 
 fn settings(config: &Path) -> Result<ServerSettings> {
-    ServerSettings::from_file(config).with_context(|| format!("reading {}", config.display()))
+    // A file that cannot be read or parsed names itself; a setting it refuses does not.
+    ServerSettings::from_file(config).map_err(|e| match e {
+        ConfigError::Invalid(_) => anyhow::Error::new(e).context(say(msg!(
+            "cli.reading",
+            path = config.display().to_string()
+        ))),
+        other => other.into(),
+    })
 }
 
 async fn open_db(s: &ServerSettings) -> Result<Db> {
     let location = s.location()?;
     let db = Db::open_at(&location)
         .await
-        .with_context(|| format!("opening {}", location.display()))?;
+        .with_context(|| say(msg!("cli.opening", path = location.display())))?;
     Ok(db)
 }
 
@@ -64,53 +72,66 @@ async fn rotate(
     let mut err = anstream::stderr().lock();
     if !resume {
         let Some(path) = &s.data_keys_file else {
-            bail!(
-                "keys rotate adds the new key to data_keys_file, but {} takes its keys from \
-                 data_keys_env. Add a key yourself (`miniguard keys generate --id N` appended to the \
-                 variable's value), restart the server, then run `miniguard keys rotate --resume`",
-                config.display()
-            );
+            bail!(say(msg!(
+                "cli.keys.env-keys-rotate",
+                config = config.display().to_string()
+            )));
         };
         let id = rotation::add_key_to_file(path)?;
         writeln!(
             err,
-            "Added data key {id} to {} (old keys kept; mode 0600).",
-            path.display()
+            "{}",
+            say(msg!(
+                "cli.keys.added",
+                id = id.to_string(),
+                path = path.display().to_string()
+            ))
         )?;
         if add_only {
             writeln!(
                 err,
-                "Restart the server so it encrypts under key {id}, then run `miniguard keys \
-                 rotate --resume --config {}`.",
-                config.display()
+                "{}",
+                say(msg!(
+                    "cli.keys.restart-then-resume",
+                    id = id.to_string(),
+                    config = config.display().to_string()
+                ))
             )?;
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let keyring = s.keyring().context("loading the data keys")?;
+    let keyring = s.keyring().with_context(|| say(msg!("cli.keys.loading")))?;
     let db = open_db(&s).await?;
     let result = rotation::reencrypt(&db, &keyring, &s.collections, batch, limit).await;
     db.close().await;
     let progress = result?;
     writeln!(
         err,
-        "Re-encrypted {} envelope(s) under key {}; {} already current.",
-        progress.reencrypted,
-        keyring.current_id(),
-        progress.current
+        "{}",
+        say(msg!(
+            "cli.keys.reencrypted",
+            count = progress.reencrypted,
+            id = keyring.current_id().to_string(),
+            current = progress.current
+        ))
     )?;
     if progress.complete {
         writeln!(
             err,
-            "Every envelope is under key {}. Restart running servers if they were started before \
-             the key was added; `miniguard keys status` shows which old keys can be retired.",
-            keyring.current_id()
+            "{}",
+            say(msg!(
+                "cli.keys.complete",
+                id = keyring.current_id().to_string()
+            ))
         )?;
     } else {
         writeln!(
             err,
-            "Stopped at the limit; run `miniguard keys rotate --resume --config {}` to continue.",
-            config.display()
+            "{}",
+            say(msg!(
+                "cli.keys.stopped-at-limit",
+                config = config.display().to_string()
+            ))
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -126,14 +147,14 @@ async fn status(config: &Path) -> Result<ExitCode> {
         let keys: Vec<String> = u
             .by_key
             .iter()
-            .map(|(id, n)| format!("key {id}: {n}"))
+            .map(|(id, n)| say(msg!("cli.keys.status-key", id = id.to_string(), count = *n)))
             .collect();
         let mut line = format!("{}.{}\t{}", u.table, u.column, keys.join(", "));
         if keys.is_empty() {
-            line.push_str("(empty)");
+            line.push_str(&say(msg!("cli.keys.status-empty")));
         }
         if u.malformed > 0 {
-            let _ = write!(line, ", malformed: {}", u.malformed);
+            line.push_str(&say(msg!("cli.keys.status-malformed", count = u.malformed)));
         }
         writeln!(out, "{line}")?;
     }
@@ -143,11 +164,10 @@ async fn status(config: &Path) -> Result<ExitCode> {
 async fn retire(config: &Path, id: u32) -> Result<ExitCode> {
     let s = settings(config)?;
     let Some(path) = &s.data_keys_file else {
-        bail!(
-            "{} takes its keys from data_keys_env; remove the key from the variable yourself \
-             once `miniguard keys status` shows it unused",
-            config.display()
-        );
+        bail!(say(msg!(
+            "cli.keys.env-keys-retire",
+            config = config.display().to_string()
+        )));
     };
     let db = open_db(&s).await?;
     let result = rotation::retire_key_in_file(path, &db, &s.collections, KeyId(id)).await;
@@ -155,21 +175,24 @@ async fn retire(config: &Path, id: u32) -> Result<ExitCode> {
     result?;
     writeln!(
         anstream::stderr().lock(),
-        "Removed key {id} from {}.",
-        path.display()
+        "{}",
+        say(msg!(
+            "cli.keys.removed",
+            id = id,
+            path = path.display().to_string()
+        ))
     )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn generate(out: Option<&Path>, force: bool, id: u32) -> Result<ExitCode> {
-    let key = Key::generate().context("reading the OS random number generator")?;
+    let key = Key::generate().with_context(|| say(msg!("cli.keys.random")))?;
     let line = Zeroizing::new(format!("{id}:{}\n", key.to_base64().expose_secret()));
     // What `serve --config` will do with it; a failure here is a bug, never a bad key.
-    let ring =
-        Keyring::from_text(&line).context("the generated line does not parse as a keyring")?;
+    let ring = Keyring::from_text(&line).with_context(|| say(msg!("cli.keys.not-a-keyring")))?;
     anyhow::ensure!(
         ring.current_id() == KeyId(id),
-        "the generated line names another key id"
+        say(msg!("cli.keys.other-id"))
     );
 
     let mut err = anstream::stderr().lock();
@@ -177,31 +200,23 @@ fn generate(out: Option<&Path>, force: bool, id: u32) -> Result<ExitCode> {
         write_private(path, line.as_bytes(), force)?;
         writeln!(
             err,
-            "Wrote data-encryption key {id} to {} (mode 0600). In miniguard.toml:\n\n  \
-             [server]\n  data_keys_file = \"{}\"\n\n\
-             The file must stay readable by the server's user only.",
-            path.display(),
-            path.display()
+            "{}",
+            say(msg!(
+                "cli.keys.wrote",
+                id = id,
+                path = path.display().to_string()
+            ))
         )?;
     } else {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(line.as_bytes())?;
         stdout.flush()?;
-        writeln!(
-            err,
-            "\nThat line is a data-encryption keyring (key id {id}). Give it to `miniguard serve \
-             --config` in one of two ways:\n  \
-             - an environment variable: data_keys_env = \"MINIGUARD_DATA_KEYS\" in [server], and\n    \
-             export MINIGUARD_DATA_KEYS=$(miniguard keys generate)\n  \
-             - a file only the server's user can read: data_keys_file = \"/etc/miniguard/data-keys\", made with\n    \
-             miniguard keys generate --out /etc/miniguard/data-keys   (mode 0600)"
-        )?;
+        writeln!(err, "{}", say(msg!("cli.keys.printed", id = id)))?;
     }
     writeln!(
         err,
-        "Keep a backup: data encrypted under a lost key cannot be recovered. To rotate, add a key \
-         with the next id (`--id {}`) to the same line, `1:OLD,2:NEW`; the highest id encrypts.",
-        id.saturating_add(1)
+        "{}",
+        say(msg!("cli.keys.backup", next = id.saturating_add(1)))
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -210,14 +225,14 @@ fn generate(out: Option<&Path>, force: bool, id: u32) -> Result<ExitCode> {
 fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     if path.exists() || path.is_symlink() {
         if !force {
-            bail!(
-                "{} already exists; refusing to overwrite a key (its data would become \
-                 unreadable). Use --force to replace it",
-                path.display()
-            );
+            bail!(say(msg!(
+                "cli.keys.exists",
+                path = path.display().to_string()
+            )));
         }
         // Removed rather than truncated, so the new file gets mode 0600 whatever the old one had.
-        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+        std::fs::remove_file(path)
+            .with_context(|| say(msg!("cli.removing", path = path.display().to_string())))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -228,16 +243,16 @@ fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     }
     let mut file = options
         .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .with_context(|| say(msg!("cli.creating", path = path.display().to_string())))?;
     #[cfg(unix)]
     {
         // The umask can only remove bits; make the mode exact anyway.
         use std::os::unix::fs::PermissionsExt as _;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("setting the mode of {}", path.display()))?;
+            .with_context(|| say(msg!("cli.setting-mode", path = path.display().to_string())))?;
     }
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
+        .with_context(|| say(msg!("cli.writing", path = path.display().to_string())))?;
     Ok(())
 }

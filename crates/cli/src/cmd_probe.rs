@@ -103,16 +103,13 @@ pub struct ProbeArgs {
 
 pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
     let Some(scope_path) = &args.scope else {
-        bail!(
-            "--scope FILE is required: probe sends nothing without a scope file naming the hosts, \
-             path prefixes, rate_per_second, max_requests and max_seconds (see `miniguard probe --help`)"
-        );
+        bail!(say(msg!("cli.probe.scope-required")));
     };
     let scope = Scope::from_file(scope_path)?;
     let target = url::Url::parse(&args.target)
-        .with_context(|| format!("the target `{}` is not a URL", args.target))?;
+        .with_context(|| say(msg!("cli.probe.not-a-url", target = &args.target)))?;
     if !matches!(target.scheme(), "http" | "https") {
-        bail!("the target must be an http:// or https:// URL");
+        bail!(say(msg!("cli.probe.not-http")));
     }
     let openapi = match &args.openapi {
         None => None,
@@ -122,7 +119,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
         Some(s) => {
             let meta = std::fs::metadata(s).with_context(|| format!("--openapi {s}"))?;
             if meta.len() > 16 * 1024 * 1024 {
-                bail!("--openapi {s}: larger than 16 MiB");
+                bail!(say(msg!("cli.probe.openapi-too-large", source = s)));
             }
             Some(OpenApiSource::Text(
                 std::fs::read_to_string(s).with_context(|| format!("--openapi {s}"))?,
@@ -140,7 +137,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
             .split_once('=')
             .filter(|(k, v)| !k.is_empty() && !v.is_empty())
         else {
-            bail!("--path-param {p}: expected NAME=VALUE");
+            bail!(say(msg!("cli.probe.path-param", param = p)));
         };
         path_values.push((k.to_owned(), v.to_owned()));
     }
@@ -181,7 +178,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
+        .with_context(|| say(msg!("cli.runtime")))?;
     let progress = |stage: &str, stats: miniguard_probe::GateStats| {
         if let Some(b) = &bar {
             b.set_message(stage.to_owned());
@@ -232,7 +229,8 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
             },
             &mut buf,
         )?;
-        std::fs::write(path, buf).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, buf)
+            .with_context(|| say(msg!("cli.cannot-write", path = path.display().to_string())))?;
     } else {
         let color = match args.color {
             ColorArg::Always => true,

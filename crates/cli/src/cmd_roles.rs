@@ -8,8 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use miniguard_report::msg;
 use miniguard_server::db::{Db, UserId};
 use miniguard_server::roles_admin::{self, RoleError};
+
+use crate::say;
 
 #[derive(Args, Debug)]
 pub struct RolesArgs {
@@ -77,7 +80,7 @@ pub fn run(args: &RolesArgs) -> Result<ExitCode> {
         .worker_threads(1)
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
+        .with_context(|| say(msg!("cli.runtime")))?;
     let audit_key = match &args.command {
         RolesCommand::Grant(c) | RolesCommand::Revoke(c) => audit_key_for(c)?,
         RolesCommand::List { .. } => None,
@@ -88,7 +91,7 @@ pub fn run(args: &RolesArgs) -> Result<ExitCode> {
             && let Err(e) = db.use_audit_key(key).await
         {
             db.close().await;
-            return Err(e).context("chaining the audit log");
+            return Err(e).with_context(|| say(msg!("cli.chaining-audit-log")));
         }
         let result = execute(&db, &args.command).await;
         db.close().await;
@@ -117,14 +120,14 @@ fn audit_key_for(change: &RoleChange) -> Result<Option<miniguard_server::audit::
 /// Opens the database only if it exists: a mistyped path must not create an empty one.
 async fn open_existing(path: &Path) -> Result<Db> {
     if !path.is_file() {
-        anyhow::bail!(
-            "no database at {} (it is miniguard.db in the --data-dir of `miniguard serve`)",
-            path.display()
-        );
+        anyhow::bail!(say(msg!(
+            "cli.roles.no-database",
+            path = path.display().to_string()
+        )));
     }
     Db::open(path)
         .await
-        .with_context(|| format!("opening {}", path.display()))
+        .with_context(|| say(msg!("cli.opening", path = path.display().to_string())))
 }
 
 async fn execute(db: &Db, command: &RolesCommand) -> Result<ExitCode> {
@@ -134,28 +137,30 @@ async fn execute(db: &Db, command: &RolesCommand) -> Result<ExitCode> {
             let done = roles_admin::grant(db, UserId(c.user), &c.role)
                 .await
                 .map_err(user_error)?;
-            if done {
-                writeln!(out, "granted {} to user {}", c.role, c.user)?;
+            let said = if done {
+                msg!("cli.roles.granted", role = &c.role, user = c.user)
             } else {
-                writeln!(out, "user {} already has {}", c.user, c.role)?;
-            }
+                msg!("cli.roles.already-held", role = &c.role, user = c.user)
+            };
+            writeln!(out, "{}", say(said))?;
         }
         RolesCommand::Revoke(c) => {
             let done = roles_admin::revoke(db, UserId(c.user), &c.role)
                 .await
                 .map_err(user_error)?;
-            if done {
-                writeln!(out, "revoked {} from user {}", c.role, c.user)?;
+            let said = if done {
+                msg!("cli.roles.revoked", role = &c.role, user = c.user)
             } else {
-                writeln!(out, "user {} does not have {}", c.user, c.role)?;
-            }
+                msg!("cli.roles.not-held", role = &c.role, user = c.user)
+            };
+            writeln!(out, "{}", say(said))?;
         }
         RolesCommand::List { user, .. } => {
             let grants = roles_admin::list(db, user.map(UserId))
                 .await
                 .map_err(user_error)?;
             if grants.is_empty() {
-                writeln!(out, "no roles granted")?;
+                writeln!(out, "{}", say(msg!("cli.roles.none")))?;
             }
             for g in grants {
                 let when = if g.granted_at_ms > 0 {
@@ -165,8 +170,14 @@ async fn execute(db: &Db, command: &RolesCommand) -> Result<ExitCode> {
                 };
                 writeln!(
                     out,
-                    "user {:<6} {:<8} {:<16} granted {when}",
-                    g.user.0, g.platform, g.role
+                    "{}",
+                    say(msg!(
+                        "cli.roles.row",
+                        user = format!("{:<6}", g.user.0),
+                        platform = format!("{:<8}", g.platform),
+                        role = format!("{:<16}", g.role),
+                        when = when
+                    ))
                 )?;
             }
         }
@@ -176,7 +187,11 @@ async fn execute(db: &Db, command: &RolesCommand) -> Result<ExitCode> {
 
 fn user_error(e: RoleError) -> anyhow::Error {
     match e {
-        RoleError::Db(db) => anyhow::Error::new(db).context("updating the roles"),
+        RoleError::Db(db) => anyhow::Error::new(db).context(say(msg!("cli.roles.updating"))),
+        RoleError::InvalidRole => anyhow::anyhow!(say(msg!("cli.roles.invalid-role"))),
+        RoleError::NoSuchUser(user) => {
+            anyhow::anyhow!(say(msg!("cli.roles.no-such-user", user = user)))
+        }
         other => anyhow::anyhow!("{other}"),
     }
 }

@@ -3,9 +3,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use miniguard_report::{Category, RuleInfo, i18n};
+use miniguard_report::{Category, RuleInfo, i18n, msg};
 
 use crate::args::RulesArgs;
+use crate::say;
 
 /// Every rule: the analyzer's and the dependency audit's, in code order within each.
 pub fn all_rules() -> Vec<RuleInfo> {
@@ -58,10 +59,11 @@ pub fn run(args: &RulesArgs) -> Result<ExitCode> {
                 .collect();
             if of.is_empty() {
                 let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-                bail!(
-                    "no rule or category `{id}` (see `miniguard rules` for the rules; categories: {})",
-                    categories.join(", ")
-                );
+                bail!(say(msg!(
+                    "cli.no-rule",
+                    id = id,
+                    categories = categories.join(", ")
+                )));
             }
             write_table(&mut out, of.into_iter())?;
             return Ok(ExitCode::SUCCESS);

@@ -250,9 +250,9 @@ impl Progress for Bar {
         }
         let bar = indicatif::ProgressBar::new(files);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})",
-            )
+            indicatif::ProgressStyle::with_template(&bar_template(
+                miniguard_report::i18n::current(),
+            ))
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
@@ -269,5 +269,102 @@ impl Progress for Bar {
         if let Some(b) = self.bar.get() {
             b.finish_and_clear();
         }
+    }
+}
+
+/// The progress bar's `indicatif` template in `lang`: the words from the message tables, the
+/// bar, counts and time left as `indicatif` fills them in.
+fn bar_template(lang: miniguard_report::i18n::Lang) -> String {
+    let line = msg!(
+        "cli.scanning",
+        bar = "[{bar:30}]",
+        done = "{pos}",
+        total = "{len}",
+        eta = "{eta}"
+    )
+    .render(lang);
+    format!("{{spinner}} {line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use miniguard_report::i18n::Lang;
+
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_speaks_the_readers_language() {
+        assert_eq!(
+            bar_template(Lang::En),
+            "{spinner} scanning [{bar:30}] {pos}/{len} files ({eta})"
+        );
+        let zh = bar_template(Lang::ZhCn);
+        assert!(
+            zh.contains("正在扫描") && zh.contains("{pos}/{len}"),
+            "{zh}"
+        );
+        for lang in [Lang::En, Lang::ZhCn] {
+            assert!(indicatif::ProgressStyle::with_template(&bar_template(lang)).is_ok());
+        }
+    }
+
+    /// What the progress bar is told.
+    #[derive(Default)]
+    struct Recorded {
+        total: AtomicU64,
+        most: AtomicU64,
+    }
+
+    impl Progress for Recorded {
+        fn start(&self, files: u64) {
+            self.total.store(files, Ordering::SeqCst);
+        }
+        fn advance(&self, done: u64) {
+            self.most.fetch_max(done, Ordering::SeqCst);
+        }
+    }
+
+    /// Issue 14: the bar said `5562/4986 files` on a large tree, the scan analysing files
+    /// (Vue single-file components) that its total had not counted. On a tree of every kind of
+    /// file, the count ends exactly at the total.
+    #[test]
+    fn the_progress_count_ends_at_its_total_on_a_large_mixed_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("app.json", r#"{"pages":["pages/p0/index"]}"#);
+        write("app.js", "App({})\n");
+        for i in 0..150 {
+            write(&format!("pages/p{i}/index.js"), "Page({ onLoad() {} })\n");
+            write(&format!("pages/p{i}/index.wxml"), "<view>{{a}}</view>\n");
+            write(&format!("pages/p{i}/index.json"), "{}\n");
+            write(&format!("pages/p{i}/index.wxs"), "module.exports = {};\n");
+            write(
+                &format!("src/c{i}.vue"),
+                "<template><div/></template>\n<script>\nexport default {}\n</script>\n",
+            );
+            write(&format!("src/m{i}.ts"), "export const a: number = 1;\n");
+            write(
+                &format!("node_modules/x{i}/index.js"),
+                "module.exports = 1;\n",
+            );
+        }
+        write("lib/bundle.min.js", &"var a=1;".repeat(4000));
+        let recorded = Recorded::default();
+        let mut opts = Options::new(root);
+        opts.progress = Some(&recorded);
+        opts.fail_on = None;
+        miniguard_engine::scan(&opts).unwrap();
+        let total = recorded.total.load(Ordering::SeqCst);
+        // app.js and the pages' scripts, TypeScript modules and Vue components; vendored and
+        // minified code is skipped, templates and JSON are read by other passes.
+        assert_eq!(total, 451);
+        assert_eq!(recorded.most.load(Ordering::SeqCst), total);
     }
 }

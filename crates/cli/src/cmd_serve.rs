@@ -8,12 +8,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use miniguard_report::{Msg, msg};
 use miniguard_server::audit::{Anchor, AuditKey, ChainProblem, ChainReport};
 use miniguard_server::config::ServerSettings;
 use miniguard_server::db::{Db, Location};
 use miniguard_server::launch::{self, DevOptions, Running};
 
 use crate::args::{AuditKeyArgs, AuditLogArgs, AuditLogCommand, ServeArgs};
+use crate::say;
 
 const DEV_LISTEN: &str = "127.0.0.1:8443";
 
@@ -21,7 +23,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .with_context(|| say(msg!("cli.runtime")))
 }
 
 fn init_logging() {
@@ -80,7 +82,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             let path = args
                 .config
                 .as_deref()
-                .context("--config FILE or --dev is required")?;
+                .with_context(|| say(msg!("cli.serve.config-or-dev")))?;
             let mut settings = ServerSettings::from_file(path)?;
             if let Some(listen) = args.listen {
                 settings.listen = listen;
@@ -99,74 +101,125 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             }
             launch::start_configured(&settings).await?
         };
+        let stop = stop_signal()?;
         print_summary(&running, args.dev)?;
         running
-            .run_until(miniguard_server::serve::shutdown_signal())
+            .run_until(stop)
             .await
-            .context("serving")?;
+            .with_context(|| say(msg!("cli.serve.serving")))?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// SIGTERM or SIGINT, listened for from now: before the summary says "Stop with Ctrl-C", so that
+/// a signal sent as soon as that is read stops the server gracefully instead of killing it.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> Result<impl Future<Output = ()>> {
+    Ok(miniguard_server::serve::shutdown_signal())
+}
+
+/// A line of the summary: a label in the reader's language, padded so that the values line up
+/// (a Han character takes two columns), then the value.
+fn summary_row(label: &Msg, value: &str) -> String {
+    let label = say(label.clone());
+    let width: usize = label
+        .chars()
+        .map(|c| if c.is_ascii() { 1 } else { 2 })
+        .sum();
+    format!(
+        "  {label}{} {value}",
+        " ".repeat(17usize.saturating_sub(width))
+    )
 }
 
 fn print_summary(r: &Running, dev: bool) -> Result<()> {
     let mut out = anstream::stdout().lock();
     if dev {
-        writeln!(
-            out,
-            "miniguard serve --dev: DEVELOPMENT MODE (fake logins, throwaway keys; never expose it)"
-        )?;
+        writeln!(out, "{}", say(msg!("cli.serve.dev-mode")))?;
     } else {
         writeln!(out, "miniguard serve")?;
     }
-    writeln!(out, "  listening         {}", r.url)?;
+    writeln!(out, "{}", summary_row(&msg!("cli.serve.listening"), &r.url))?;
     if let Some(fp) = &r.cert_fingerprint {
         let kind = if dev {
-            "self-signed for localhost and 127.0.0.1, new on every start"
+            msg!("cli.serve.dev-certificate")
         } else {
-            "from the configured files"
+            msg!("cli.serve.configured-certificate")
         };
-        writeln!(out, "  certificate       {kind}")?;
+        writeln!(
+            out,
+            "{}",
+            summary_row(&msg!("cli.serve.certificate"), &say(kind))
+        )?;
         writeln!(out, "  SHA-256           {fp}")?;
     } else {
         writeln!(
             out,
-            "  transport         plain HTTP for the TLS-terminating proxy in front"
+            "{}",
+            summary_row(
+                &msg!("cli.serve.transport"),
+                &say(msg!("cli.serve.plain-http"))
+            )
         )?;
     }
     if let Some(pem) = &r.cert_pem_path {
-        writeln!(out, "  certificate file  {}", pem.display())?;
+        writeln!(
+            out,
+            "{}",
+            summary_row(
+                &msg!("cli.serve.certificate-file"),
+                &pem.display().to_string()
+            )
+        )?;
     }
-    let removed = if r.data_is_temporary {
-        " (removed at exit)"
-    } else {
-        ""
+    let database = r.database.display();
+    let database = match r.database {
+        Location::Sqlite(_) if r.data_is_temporary => {
+            say(msg!("cli.serve.removed-at-exit", database = database))
+        }
+        Location::Sqlite(_) | Location::Postgres { .. } => database,
     };
-    let removed = match r.database {
-        Location::Sqlite(_) => removed,
-        Location::Postgres { .. } => "",
-    };
-    writeln!(out, "  database          {}{removed}", r.database.display())?;
+    writeln!(
+        out,
+        "{}",
+        summary_row(&msg!("cli.serve.database"), &database)
+    )?;
     if dev
         && !r.data_is_temporary
         && let Some(dir) = &r.data_dir
     {
-        writeln!(
-            out,
-            "  data key          {} (mode 0600, kept for the next run on this directory)",
-            dir.join(launch::DEV_DATA_KEYS_FILE).display()
-        )?;
+        let kept = say(msg!(
+            "cli.serve.kept-key",
+            path = dir.join(launch::DEV_DATA_KEYS_FILE).display().to_string()
+        ));
+        writeln!(out, "{}", summary_row(&msg!("cli.serve.data-key"), &kept))?;
     }
     if let Some(fake) = &r.fake_platform_url {
+        let value = say(msg!(
+            "cli.serve.fake-wechat-value",
+            url = fake,
+            appid = launch::DEV_APPID
+        ));
         writeln!(
             out,
-            "  fake WeChat API   {fake} (appid {}, accepts codes dev:<name>)",
-            launch::DEV_APPID
+            "{}",
+            summary_row(&msg!("cli.serve.fake-wechat"), &value)
         )?;
         writeln!(out)?;
-        writeln!(
-            out,
-            "Log in a test user (each code works once, like a real wx.login code; dev:alice:2 logs alice in again):"
-        )?;
+        writeln!(out, "{}", say(msg!("cli.serve.log-in")))?;
         writeln!(
             out,
             "  curl -k -X POST {}/v1/auth/wechat/login -H 'content-type: application/json' -d '{{\"code\":\"dev:alice\"}}'",
@@ -175,31 +228,33 @@ fn print_summary(r: &Running, dev: bool) -> Result<()> {
         if let Some(pem) = &r.cert_pem_path {
             writeln!(
                 out,
-                "  (or trust the certificate instead of -k: curl --cacert {} ...)",
-                pem.display()
+                "{}",
+                say(msg!(
+                    "cli.serve.trust-certificate",
+                    path = pem.display().to_string()
+                ))
             )?;
         }
-        writeln!(
-            out,
-            "It answers access_token, refresh_token and signing_key. Authenticated routes (GET /v1/me, \
-             POST /v1/auth/logout) also need X-MG-Timestamp, X-MG-Nonce and X-MG-Signature \
-             (HMAC-SHA256 with signing_key; the protocol is in docs/protocol.md)."
-        )?;
+        writeln!(out, "{}", say(msg!("cli.serve.answers")))?;
         let key_file = r
             .data_dir
             .as_ref()
             .map(|d| d.join(launch::DEV_AUDIT_KEY_FILE))
             .unwrap_or_default();
         if let Location::Sqlite(db) = &r.database {
-            writeln!(
-                out,
-                "Check the audit log: miniguard audit-log verify --db {} --key-file {}",
+            let command = format!(
+                "miniguard audit-log verify --db {} --key-file {}",
                 db.display(),
                 key_file.display()
+            );
+            writeln!(
+                out,
+                "{}",
+                say(msg!("cli.serve.check-audit-log", command = command))
             )?;
         }
     }
-    writeln!(out, "Stop with Ctrl-C.")?;
+    writeln!(out, "{}", say(msg!("cli.serve.stop")))?;
     out.flush()?;
     Ok(())
 }
@@ -220,15 +275,18 @@ pub(crate) fn audit_key(args: &AuditKeyArgs) -> Result<Option<AuditKey>> {
 /// Verifies the chain of `db`; errors when keyed rows cannot be checked for want of a key.
 async fn verify(db: &Path, key: Option<&AuditKey>, anchor: Option<&Anchor>) -> Result<ChainReport> {
     if !db.is_file() {
-        anyhow::bail!("no database at {}", db.display());
+        anyhow::bail!(say(msg!(
+            "cli.no-database",
+            path = db.display().to_string()
+        )));
     }
     let handle = Db::open_read_only(db)
         .await
-        .with_context(|| format!("opening {}", db.display()))?;
+        .with_context(|| say(msg!("cli.opening", path = db.display().to_string())))?;
     let report = handle
         .verify_audit_with(key, anchor)
         .await
-        .context("reading the audit log");
+        .with_context(|| say(msg!("cli.audit-log.reading")));
     handle.close().await;
     let report = report?;
     if report
@@ -236,10 +294,7 @@ async fn verify(db: &Path, key: Option<&AuditKey>, anchor: Option<&Anchor>) -> R
         .iter()
         .any(|p| matches!(p, ChainProblem::NoKey { .. }))
     {
-        anyhow::bail!(
-            "the audit log has keyed entries: give its key with --key-file, --key-env or \
-             --config (the server's miniguard.toml)"
-        );
+        anyhow::bail!(say(msg!("cli.audit-log.keyed-entries")));
     }
     Ok(report)
 }
@@ -247,14 +302,36 @@ async fn verify(db: &Path, key: Option<&AuditKey>, anchor: Option<&Anchor>) -> R
 fn print_problems(out: &mut impl Write, report: &ChainReport) -> Result<()> {
     writeln!(
         out,
-        "audit log TAMPERED: {} problem(s) in {} entries",
-        report.problems.len(),
-        report.rows
+        "{}",
+        say(msg!(
+            "cli.audit-log.tampered",
+            problems = report.problems.len(),
+            rows = report.rows
+        ))
     )?;
     for p in &report.problems {
-        writeln!(out, "  {p}")?;
+        writeln!(out, "  {}", problem_text(p))?;
     }
     Ok(())
+}
+
+/// A problem of the chain in the reader's language (a kind not known here in English).
+fn problem_text(p: &ChainProblem) -> String {
+    let said = match *p {
+        ChainProblem::Edited { id } => msg!("cli.audit-log.edited", id = id),
+        ChainProblem::BrokenLink { id } => msg!("cli.audit-log.broken-link", id = id),
+        ChainProblem::Gap { expected, found } => {
+            msg!("cli.audit-log.gap", from = expected, to = found - 1)
+        }
+        ChainProblem::Truncated { last_id, issued } => {
+            msg!("cli.audit-log.truncated", last = last_id, issued = issued)
+        }
+        ChainProblem::Unkeyed { id } => msg!("cli.audit-log.unkeyed-row", id = id),
+        ChainProblem::NoKey { id } => msg!("cli.audit-log.no-key", id = id),
+        ChainProblem::AnchorMismatch { id } => msg!("cli.audit-log.anchor-mismatch", id = id),
+        _ => return p.to_string(),
+    };
+    say(said)
 }
 
 pub fn run_audit_log(args: &AuditLogArgs) -> Result<ExitCode> {
@@ -263,12 +340,21 @@ pub fn run_audit_log(args: &AuditLogArgs) -> Result<ExitCode> {
             let key = audit_key(key)?;
             let anchor = match anchor {
                 Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    let a: Anchor = serde_json::from_str(&text)
-                        .with_context(|| format!("{} is not an audit anchor", path.display()))?;
+                    let text = std::fs::read_to_string(path).with_context(|| {
+                        say(msg!("cli.reading", path = path.display().to_string()))
+                    })?;
+                    let a: Anchor = serde_json::from_str(&text).with_context(|| {
+                        say(msg!(
+                            "cli.audit-log.not-an-anchor",
+                            path = path.display().to_string()
+                        ))
+                    })?;
                     if a.format != Anchor::FORMAT {
-                        anyhow::bail!("{}: unknown anchor format {:?}", path.display(), a.format);
+                        anyhow::bail!(say(msg!(
+                            "cli.audit-log.unknown-anchor-format",
+                            path = path.display().to_string(),
+                            format = format!("{:?}", a.format)
+                        )));
                     }
                     Some(a)
                 }
@@ -282,41 +368,49 @@ pub fn run_audit_log(args: &AuditLogArgs) -> Result<ExitCode> {
             }
             writeln!(
                 out,
-                "audit log intact: {} entries, head {} (entry {})",
-                report.rows, report.head, report.head_id
+                "{}",
+                say(msg!(
+                    "cli.audit-log.intact",
+                    rows = report.rows,
+                    head = &report.head,
+                    id = report.head_id
+                ))
             )?;
             if key.is_none() && report.rows > 0 {
-                writeln!(
-                    out,
-                    "  warning: unkeyed entries only, checked without a key; anyone who can \
-                     write the database can rewrite them"
-                )?;
+                writeln!(out, "{}", say(msg!("cli.audit-log.unkeyed")))?;
             }
             if let Some(a) = &anchor {
-                writeln!(out, "  matches the anchor at entry {}", a.id)?;
+                writeln!(
+                    out,
+                    "{}",
+                    say(msg!("cli.audit-log.matches-anchor", id = a.id))
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }),
         AuditLogCommand::Anchor { db, key, out } => runtime()?.block_on(async {
-            let key = audit_key(key)?.context(
-                "an anchor is of a keyed chain: give the key with --key-file, --key-env or --config",
-            )?;
+            let key =
+                audit_key(key)?.with_context(|| say(msg!("cli.audit-log.anchor-needs-key")))?;
             let report = verify(db, Some(&key), None).await?;
             if !report.is_intact() {
                 print_problems(&mut anstream::stderr().lock(), &report)?;
-                anyhow::bail!("not anchoring a chain that fails verification");
+                anyhow::bail!(say(msg!("cli.audit-log.not-anchoring")));
             }
             let text = format!("{}\n", serde_json::to_string_pretty(&report.anchor())?);
             match out {
                 Some(path) => {
-                    std::fs::write(path, &text)
-                        .with_context(|| format!("writing {}", path.display()))?;
+                    std::fs::write(path, &text).with_context(|| {
+                        say(msg!("cli.writing", path = path.display().to_string()))
+                    })?;
                     writeln!(
                         anstream::stdout().lock(),
-                        "anchored entry {} (head {}) in {}",
-                        report.head_id,
-                        report.head,
-                        path.display()
+                        "{}",
+                        say(msg!(
+                            "cli.audit-log.anchored",
+                            id = report.head_id,
+                            head = &report.head,
+                            path = path.display().to_string()
+                        ))
                     )?;
                 }
                 None => anstream::stdout().lock().write_all(text.as_bytes())?,
@@ -336,12 +430,14 @@ pub fn run_audit_log(args: &AuditLogArgs) -> Result<ExitCode> {
                         use std::os::unix::fs::OpenOptionsExt as _;
                         options.mode(0o600);
                     }
-                    let mut file = options
-                        .open(path)
-                        .with_context(|| format!("creating {}", path.display()))?;
+                    let mut file = options.open(path).with_context(|| {
+                        say(msg!("cli.creating", path = path.display().to_string()))
+                    })?;
                     file.write_all(line.as_bytes())
                         .and_then(|()| file.sync_all())
-                        .with_context(|| format!("writing {}", path.display()))?;
+                        .with_context(|| {
+                            say(msg!("cli.writing", path = path.display().to_string()))
+                        })?;
                 }
                 None => anstream::stdout().lock().write_all(line.as_bytes())?,
             }

@@ -47,7 +47,10 @@ pub fn run(args: &UnpackArgs) -> Result<ExitCode> {
     if let Some(a) = &args.appid
         && !wxapkg::crypto::is_appid(a)
     {
-        bail!("--appid {a:?} is not an appid (wx followed by 16 hex digits)");
+        bail!(say(msg!(
+            "cli.unpack.not-an-appid",
+            appid = format!("{a:?}")
+        )));
     }
     let limits = Limits::default();
     let pkg = read_package(&args.path, args.appid.as_deref(), &limits)?;
@@ -89,22 +92,28 @@ pub fn run(args: &UnpackArgs) -> Result<ExitCode> {
 /// Read, decrypt (appid from `appid` or the folders above the package) and check a package.
 fn read_package(path: &Path, appid: Option<&str>, limits: &Limits) -> Result<wxapkg::Package> {
     let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
+        .with_context(|| say(msg!("cli.cannot-read", path = path.display().to_string())))?
         .len();
     if size > limits.max_bytes {
-        bail!(
-            "{} is {size} bytes, more than the limit of {} for a package",
-            path.display(),
-            limits.max_bytes
-        );
+        bail!(say(msg!(
+            "cli.unpack.too-large",
+            path = path.display().to_string(),
+            size = size,
+            limit = limits.max_bytes
+        )));
     }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .with_context(|| say(msg!("cli.cannot-read", path = path.display().to_string())))?;
     let from_path = std::path::absolute(path)
         .ok()
         .and_then(|p| wxapkg::appid_from_path(&p));
     let appid = appid.map(str::to_owned).or(from_path);
-    wxapkg::open(bytes, appid.as_deref(), limits)
-        .with_context(|| format!("cannot read package {}", path.display()))
+    wxapkg::open(bytes, appid.as_deref(), limits).with_context(|| {
+        say(msg!(
+            "cli.unpack.cannot-read-package",
+            path = path.display().to_string()
+        ))
+    })
 }
 
 /// Packages restored for a scan: the folder to scan, and what could not be restored.
@@ -163,7 +172,7 @@ pub(crate) fn for_scan(path: &Path) -> Result<Option<PackageScan>> {
     }
     let dir = builder
         .tempdir()
-        .context("cannot create a private temporary folder for the package")?;
+        .with_context(|| say(msg!("cli.unpack.no-temporary-folder")))?;
     let mut scan = PackageScan {
         dir,
         notes: Vec::new(),
@@ -173,15 +182,20 @@ pub(crate) fn for_scan(path: &Path) -> Result<Option<PackageScan>> {
     for (file, rel) in packages {
         total += std::fs::metadata(&file).map_or(0, |m| m.len());
         if total > MAX_TOTAL {
-            bail!(
-                "the packages under {} hold more than {MAX_TOTAL} bytes",
-                path.display()
-            );
+            bail!(say(msg!(
+                "cli.unpack.too-much",
+                path = path.display().to_string(),
+                limit = MAX_TOTAL
+            )));
         }
         let pkg = read_package(&file, None, &limits)?;
         let restored = wxapkg::restore(&pkg);
-        wxapkg::write_tree(&scan.root().join(&rel), &restored.files)
-            .with_context(|| format!("cannot restore package {}", file.display()))?;
+        wxapkg::write_tree(&scan.root().join(&rel), &restored.files).with_context(|| {
+            say(msg!(
+                "cli.unpack.cannot-restore",
+                path = file.display().to_string()
+            ))
+        })?;
         scan.notes
             .extend(restored.notes.into_iter().map(|n| (rel.clone(), n)));
     }
@@ -221,10 +235,11 @@ fn find_packages(
     found: &mut Vec<(PathBuf, String)>,
     has_source: &mut bool,
 ) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| say(msg!("cli.cannot-read", path = dir.display().to_string())))?;
     for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let entry = entry
+            .with_context(|| say(msg!("cli.cannot-read", path = dir.display().to_string())))?;
         let Ok(ty) = entry.file_type() else { continue };
         let p = entry.path();
         if ty.is_dir() && depth + 1 < MAX_DEPTH {
@@ -237,10 +252,11 @@ fn find_packages(
             *has_source = true;
         } else if ty.is_file() && is_package_name(&p) {
             if found.len() >= MAX_PACKAGES {
-                bail!(
-                    "more than {MAX_PACKAGES} packages under {}; scan fewer at a time",
-                    root.display()
-                );
+                bail!(say(msg!(
+                    "cli.unpack.too-many",
+                    path = root.display().to_string(),
+                    limit = MAX_PACKAGES
+                )));
             }
             let rel = p
                 .strip_prefix(root)

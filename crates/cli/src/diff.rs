@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use miniguard_report::{Finding, Location};
+use miniguard_report::{Finding, Location, msg};
+
+use crate::say;
 
 /// Changed lines per file, paths relative to the scanned folder (`/`-separated).
 #[derive(Debug, Default)]
@@ -55,7 +57,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
         .args(args)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
-        .context("--diff-base needs git, and git could not be started")?;
+        .with_context(|| say(msg!("cli.diff.no-git")))?;
     if !out.status.success() {
         bail!(
             "git {}: {}",
@@ -69,10 +71,14 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
 /// The lines changed in `dir` (the scanned folder) since the merge base of `base` and `HEAD`.
 pub fn changed_since(dir: &Path, base: &str) -> Result<Changed> {
     if base.starts_with('-') {
-        bail!("--diff-base {base}: not a revision");
+        bail!(say(msg!("cli.diff.not-a-revision", base = base)));
     }
-    git(dir, &["rev-parse", "--is-inside-work-tree"])
-        .with_context(|| format!("--diff-base: {} is not in a git work tree", dir.display()))?;
+    git(dir, &["rev-parse", "--is-inside-work-tree"]).with_context(|| {
+        say(msg!(
+            "cli.diff.not-a-work-tree",
+            path = dir.display().to_string()
+        ))
+    })?;
     let commit = format!("{base}^{{commit}}");
     git(dir, &["rev-parse", "--verify", "--quiet", &commit])
         .with_context(|| format!("--diff-base {base}: no such commit in this repository"))?;

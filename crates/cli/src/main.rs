@@ -18,6 +18,7 @@ mod cmd_unpack;
 mod diff;
 mod exit;
 mod help_zh;
+mod said_error;
 mod settings;
 
 use std::io::Write;
@@ -87,7 +88,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 stderr,
                 "{}",
-                say(msg!("cli.error", message = error_text(&err)))
+                say(msg!("cli.error", message = said_error::error_text(&err)))
             );
             ExitCode::from(2)
         }
@@ -134,50 +135,6 @@ fn lang_of_args() -> Option<miniguard_report::i18n::Lang> {
         }
     }
     None
-}
-
-/// The error and its causes, `: `-separated, leaving out a cause whose text the previous one
-/// already ends with (error types that print their source in their own message, as many
-/// `io::Error` wrappers do, would otherwise show it twice).
-fn error_text(err: &anyhow::Error) -> String {
-    if let Some(said) = err
-        .chain()
-        .next()
-        .and_then(|e| e.downcast_ref::<miniguard_engine::Error>())
-        .and_then(engine_error)
-    {
-        return said;
-    }
-    let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.ends_with(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
-
-/// The scan errors a user meets most, in the language of this process.
-fn engine_error(err: &miniguard_engine::Error) -> Option<String> {
-    match err {
-        miniguard_engine::Error::NothingToScan { path, skipped: 0 } => {
-            Some(say(msg!("cli.nothing-to-scan", path = path)))
-        }
-        miniguard_engine::Error::NothingToScan { path, skipped } => Some(say(msg!(
-            "cli.nothing-to-scan-skipped",
-            path = path,
-            skipped = *skipped
-        ))),
-        miniguard_engine::Error::UnknownRule(rule) => {
-            Some(say(msg!("cli.unknown-rule", rule = rule)))
-        }
-        _ => None,
-    }
 }
 
 /// Whether the process was started with standard output closed (`miniguard scan . >&-`). The

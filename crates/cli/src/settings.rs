@@ -27,6 +27,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use miniguard_engine::Overrides;
 use miniguard_project::read;
+use miniguard_report::msg;
+
+use crate::say;
 use miniguard_report::Severity;
 use serde::Deserialize;
 
@@ -79,8 +82,12 @@ pub struct RuleSettings {
 impl Settings {
     /// Reads a config named on the command line (anywhere), as a bounded regular-file read.
     pub fn load(path: &Path) -> Result<Settings> {
-        let text = read::read_string(path, read::CONFIG_LIMIT)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = read::read_string(path, read::CONFIG_LIMIT).with_context(|| {
+            say(msg!(
+                "cli.config.cannot-read",
+                path = path.display().to_string()
+            ))
+        })?;
         Self::parse(path, &text)
     }
 
@@ -91,22 +98,35 @@ impl Settings {
         if std::fs::symlink_metadata(path).is_err() {
             return Ok(None);
         }
-        let text = read::read_inside(root, path, read::CONFIG_LIMIT)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let text = read::read_inside(root, path, read::CONFIG_LIMIT).with_context(|| {
+            say(msg!(
+                "cli.config.cannot-read",
+                path = path.display().to_string()
+            ))
+        })?;
         Self::parse(path, &text).map(Some)
     }
 
     fn parse(path: &Path, text: &str) -> Result<Settings> {
-        let settings: Settings =
-            toml::from_str(text).with_context(|| format!("invalid config {}", path.display()))?;
-        miniguard_engine::ignores::validate(&settings.deps.ignore)
-            .with_context(|| format!("invalid config {}", path.display()))?;
+        let settings: Settings = toml::from_str(text).with_context(|| {
+            say(msg!(
+                "cli.config.invalid",
+                path = path.display().to_string()
+            ))
+        })?;
+        miniguard_engine::ignores::validate(&settings.deps.ignore).with_context(|| {
+            say(msg!(
+                "cli.config.invalid",
+                path = path.display().to_string()
+            ))
+        })?;
         for code in settings.rules.keys() {
             if miniguard_engine::rules::find(code).is_none() {
-                bail!(
-                    "invalid config {}: unknown rule `{code}` in [rules]",
-                    path.display()
-                );
+                bail!(say(msg!(
+                    "cli.config.unknown-rule",
+                    path = path.display().to_string(),
+                    code = code
+                )));
             }
         }
         Ok(settings)
@@ -123,7 +143,7 @@ impl Settings {
             let code = miniguard_engine::rules::find(id).map_or(id.as_str(), |r| r.code);
             let severity = text
                 .parse::<Severity>()
-                .with_context(|| format!("invalid severity for rule {code}"))?;
+                .with_context(|| say(msg!("cli.config.rule-severity", code = code)))?;
             entries.push((id.as_str(), severity));
         }
         Ok(Overrides::new(entries)?)
@@ -138,7 +158,8 @@ pub fn fail_on(flag: Option<SeverityArg>, config: Option<&str>) -> Result<Option
             Some("never") => SeverityArg::Never,
             Some(s) => {
                 return Ok(Some(
-                    s.parse::<Severity>().context("invalid fail-on in config")?,
+                    s.parse::<Severity>()
+                        .with_context(|| say(msg!("cli.config.fail-on")))?,
                 ));
             }
             None => SeverityArg::High,
@@ -163,10 +184,12 @@ pub fn parse_size(s: &str) -> Result<u64> {
         Some('g' | 'G') => (&t[..t.len() - 1], 1024 * 1024 * 1024),
         _ => (t, 1),
     };
+    // The message says what is expected; the integer parser's words would add nothing.
     let n: u64 = num
         .trim()
         .parse()
-        .with_context(|| format!("invalid size `{s}` (expected e.g. 512K, 2M, 1048576)"))?;
+        .ok()
+        .with_context(|| say(msg!("cli.config.size", size = s)))?;
     n.checked_mul(mult)
-        .with_context(|| format!("size `{s}` is too large"))
+        .with_context(|| say(msg!("cli.config.size-too-large", size = s)))
 }

@@ -138,3 +138,24 @@ fn the_man_page_documents_every_subcommand_and_flag() {
         );
     }
 }
+
+/// A reader that stops early (`miniguard completions bash | head`) is not an error: the
+/// generator used to panic with a backtrace on the closed pipe.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        // The reading end is closed before the program starts, so every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+            .args(args)
+            .env("LC_ALL", "C")
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

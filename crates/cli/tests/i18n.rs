@@ -197,14 +197,20 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
     );
 
     let out = bin()
-        .env("LANG", "zh_CN.UTF-8")
-        .args(["scan", "--fail-on", "severe", "."])
+        .args(["scan", "--fail-on", "severe", "--lang", "zh-CN", "."])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'severe'") && err.contains("无效"), "{err}");
     assert!(err.contains("可选值："), "{err}");
+    // A Chinese locale chooses the same, without --lang.
+    let by_locale = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["scan", "--fail-on", "severe", "."])
+        .output()
+        .unwrap();
+    assert_eq!(by_locale.stderr, out.stderr);
 
     let out = bin().args(["scan", "--bogus", "."]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -245,6 +251,38 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
         text.contains("警告：package-lock.json") && text.contains("无法解析锁文件"),
         "{text}"
     );
+    // The embedded advisory data is named in Chinese too.
+    assert!(text.contains("数据库：内置快照（"), "{text}");
+
+    // A scan's miniguard.toml that cannot be used: the kind in Chinese, the parser's own words
+    // after it, joined by a full-width colon.
+    std::fs::write(dir.path().join("a.js"), "App({})\n").unwrap();
+    let config = dir.path().join("miniguard.toml");
+    let scan_err = |toml: &str| {
+        std::fs::write(&config, toml).unwrap();
+        let out = bin()
+            .args(["scan", "--no-progress", "--lang", "zh-CN"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = scan_err("[scan]\nfail-on = \"severe\"\n");
+    assert_eq!(
+        err.trim_end(),
+        "错误：配置中的 fail-on 无效：未知的严重程度 `severe`（可选：info, low, medium, high, critical）"
+    );
+    let err = scan_err("[scan\n");
+    assert!(
+        err.contains("miniguard.toml 无效：TOML parse error"),
+        "{err}"
+    );
+    let err = scan_err("[scan]\nmax-file-size = \"12Q\"\n");
+    assert_eq!(
+        err.trim_end(),
+        "错误：无效的大小 `12Q`（应写成 512K、2M、1048576 这样）"
+    );
 }
 
 /// `--help` follows the locale and `--lang` too: headings, command and argument texts and the
@@ -252,8 +290,7 @@ fn errors_and_usage_errors_are_said_in_the_chosen_language() {
 #[test]
 fn help_is_chinese_under_a_chinese_locale_or_lang() {
     let out = bin()
-        .env("LANG", "zh_CN.UTF-8")
-        .args(["scan", "--help"])
+        .args(["scan", "--help", "--lang", "zh-CN"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -268,6 +305,13 @@ fn help_is_chinese_under_a_chinese_locale_or_lang() {
         assert!(help.contains(want), "no `{want}` in:\n{help}");
     }
     assert!(!help.contains("Options:"), "{help}");
+    // A Chinese locale chooses the same, without --lang.
+    let by_locale = bin()
+        .env("LANG", "zh_CN.UTF-8")
+        .args(["scan", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(by_locale.stdout, out.stdout);
 
     let out = bin().args(["--lang", "zh-CN", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
@@ -289,4 +333,237 @@ fn help_is_chinese_under_a_chinese_locale_or_lang() {
 fn zh_summary(code: &str) -> String {
     let text = std::fs::read_to_string(translations().join(format!("{code}.md"))).unwrap();
     text.lines().next().unwrap_or("").trim().to_owned()
+}
+
+/// Runs the binary with `--lang zh-CN` and `stdin` as standard input: (exit code, stdout,
+/// stderr).
+fn zh(args: &[&std::ffi::OsStr], stdin: &str) -> (Option<i32>, String, String) {
+    use std::io::Write as _;
+    let mut child = bin()
+        .args(args)
+        .args(["--lang", "zh-CN"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+macro_rules! os {
+    ($($a:expr),* $(,)?) => { &[$(std::ffi::OsStr::new($a)),*] };
+}
+
+/// `init`, `keys`, `accounts`, `roles` and `audit-log` say their results and errors in Chinese
+/// (issue 14: they printed English under `--lang zh-CN`).
+#[test]
+fn init_keys_accounts_roles_and_audit_log_speak_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    std::fs::write(root.join("app.js"), "App({})\n").unwrap();
+    std::fs::write(
+        root.join("project.config.json"),
+        r#"{"appid":"wx0123456789abcdef","compileType":"miniprogram"}"#,
+    )
+    .unwrap();
+
+    let (code, out, err) = zh(os!["init", root], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("为微信小程序（1 个小程序根目录") && out.contains("下一步："),
+        "{out}"
+    );
+    assert!(out.contains("# 列出问题及代码片段"), "{out}");
+    assert!(
+        !out.contains("Next steps") && !out.contains("wrote"),
+        "{out}"
+    );
+    // The file itself stays English, one file for the whole team.
+    let config = std::fs::read_to_string(root.join("miniguard.toml")).unwrap();
+    assert!(config.contains("for a WeChat mini-program"), "{config}");
+    let (code, _, err) = zh(os!["init", root], "");
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("错误：") && err.contains("已存在"), "{err}");
+
+    let key = root.join("data-keys");
+    let (code, _, err) = zh(os!["keys", "generate", "--out", &key], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("已把数据加密密钥 1 写入") && err.contains("请保留备份"),
+        "{err}"
+    );
+    let (code, _, err) = zh(os!["keys", "generate", "--out", &key], "");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("拒绝覆盖密钥"), "{err}");
+
+    let db = root.join("data/miniguard.db");
+    let create = |password: &str| {
+        zh(
+            os![
+                "accounts",
+                "create",
+                "--db",
+                &db,
+                "--username",
+                "ops.chief",
+                "--role",
+                "admin"
+            ],
+            &format!("{password}\n"),
+        )
+    };
+    let (code, _, err) = create("short");
+    assert_eq!(code, Some(2));
+    assert_eq!(err.trim_end(), "错误：密码至少需要 12 个字符。");
+    let (code, out, err) = create("correct horse battery staple 42");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("已创建 admin 账号 ops.chief（用户 id 1）"),
+        "{out}"
+    );
+    let (_, _, err) = create("correct horse battery staple 42");
+    assert!(err.contains("已有同名账号"), "{err}");
+
+    let (code, out, err) = zh(
+        os!["roles", "grant", "--db", &db, "--user", "1", "staff"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim_end(), "已把 staff 授予用户 1");
+    let (_, out, _) = zh(os!["roles", "list", "--db", &db], "");
+    assert!(out.contains("用户 1") && out.contains("授予于"), "{out}");
+    let (code, _, err) = zh(
+        os!["roles", "grant", "--db", &db, "--user", "9", "staff"],
+        "",
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("没有 id 为 9 的用户"), "{err}");
+    let (_, _, err) = zh(os!["roles", "list", "--db", &root.join("no.db")], "");
+    assert!(err.contains("处没有数据库"), "{err}");
+
+    let (code, out, _) = zh(os!["audit-log", "verify", "--db", &db], "");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("审计日志完好") && out.contains("警告"),
+        "{out}"
+    );
+}
+
+/// The argument errors of `rules` and `probe` are said in Chinese too.
+#[test]
+fn rules_and_probe_argument_errors_speak_chinese() {
+    let (code, _, err) = zh(os!["rules", "nosuch"], "");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with("错误：没有名为 `nosuch` 的规则或类别"),
+        "{err}"
+    );
+    let (code, _, err) = zh(os!["probe", "https://127.0.0.1:1"], "");
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("错误：需要 --scope FILE"), "{err}");
+}
+
+/// `serve` says its start-up errors in Chinese where their kind is known: the configuration
+/// cannot be read or parsed, the port is taken, `--dev` on a public address.
+#[test]
+fn serve_start_errors_speak_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let (code, _, err) = zh(os!["serve", "--config", &missing], "");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("无法读取配置") && err.contains("文件或目录不存在"),
+        "{err}"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[server\n").unwrap();
+    let (_, _, err) = zh(os!["serve", "--config", &bad], "");
+    // The TOML parser's own words follow (they quote the line).
+    assert!(err.contains("不是有效的配置：TOML parse error"), "{err}");
+
+    let (code, _, err) = zh(os!["serve", "--dev", "--listen", "0.0.0.0:0"], "");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--dev 只监听回环地址"), "{err}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = zh(
+        os![
+            "serve",
+            "--dev",
+            "--listen",
+            &address,
+            "--data-dir",
+            dir.path()
+        ],
+        "",
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains(&format!("无法监听 {address}：该地址已被占用")),
+        "{err}"
+    );
+}
+
+/// `serve --dev` says what it started in Chinese, the values (address, commands) as they are.
+#[cfg(unix)]
+#[test]
+fn serve_dev_summary_speaks_chinese() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--lang",
+            "zh-CN",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| l != "按 Ctrl-C 停止。")
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = lines.join("\n");
+    assert!(
+        text.starts_with("miniguard serve --dev：开发模式"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  监听              https://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  模拟微信接口      http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("登录一个测试用户"), "{text}");
+    assert!(text.contains(r#"-d '{"code":"dev:alice"}'"#), "{text}");
+    assert!(
+        !text.contains("listening") && !text.contains("Log in"),
+        "{text}"
+    );
 }

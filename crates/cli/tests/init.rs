@@ -167,3 +167,62 @@ fn init_in_a_folder_without_a_project_says_so() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("no mini-program"), "{stdout}");
 }
+
+/// The README's quick start (issue 14: three lines a mini-program developer can follow) runs as
+/// written: the install line names this package, and the `miniguard` lines, on a copy of the
+/// secure-app example's mini-program, write the config and an HTML report and exit 0.
+#[test]
+fn the_readme_quick_start_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let section = &readme[readme
+        .find("## Quick start")
+        .expect("a Quick start section")..];
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block");
+    let lines: Vec<&str> = block
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], "cargo install --locked --path crates/cli");
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("name = \"miniguard\""),
+        "crates/cli builds miniguard"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("your-miniprogram");
+    copy_dir(&example("secure-app/miniprogram"), &app);
+    for line in &lines[1..] {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], "miniguard", "{line}");
+        let out = Command::new(env!("CARGO_BIN_EXE_miniguard"))
+            .env("LC_ALL", "C")
+            .current_dir(dir.path())
+            .args(
+                words[1..]
+                    .iter()
+                    .map(|w| w.replace("path/to/your-miniprogram", "your-miniprogram")),
+            )
+            .args((words[1] == "scan").then_some("--no-progress"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(app.join("miniguard.toml").is_file());
+    let html = std::fs::read_to_string(dir.path().join("miniguard-report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"));
+}
