@@ -459,6 +459,63 @@ pub const NOTIFY_NAME_WORDS: &[&str] = &[
     "pay_callback",
     "refund_callback",
     "notify",
+    "paymentnotice",
+    "paynotice",
+    "refundnotice",
+];
+
+/// Words of a callee (`got`, `axios.post`, `ctx.curl`, `request`) that make an outgoing HTTP
+/// request to another service.
+pub const HTTP_CLIENT_WORDS: &[&str] = &[
+    "got",
+    "axios",
+    "request",
+    "fetch",
+    "curl",
+    "superagent",
+    "needle",
+    "urllib",
+    "httpclient",
+];
+
+/// Words of a request's URL or options that say it logs in to the other service
+/// (`/api/account/login`, `loginMethod: 'unionid'`, `/oauth/token`).
+pub const LOGIN_WORDS: &[&str] = &[
+    "login",
+    "signin",
+    "sign_in",
+    "oauth",
+    "/token",
+    "authenticate",
+];
+
+/// Keys of a user's identity at the platform or another service (`unionid`, `openid`,
+/// `userId`), compared lower-cased with `_` removed.
+pub const IDENTITY_KEYS: &[&str] = &[
+    "openid",
+    "unionid",
+    "userid",
+    "uid",
+    "memberid",
+    "accountid",
+    "customerid",
+];
+
+/// Keys of a login request that prove who the user is (a password, a one-time code, a
+/// platform login code): a login with one of them is the user's own, not an identity taken on
+/// the client's word.
+pub const PROOF_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "code",
+    "jscode",
+    "captcha",
+    "smscode",
+    "verifycode",
+    "otp",
+    "ticket",
+    "encrypteddata",
 ];
 
 /// Words of properties and calls that check the caller's role: `user.role === 'admin'`,

@@ -186,12 +186,38 @@ pub struct Handler {
     pub verified: bool,
     /// The route has middleware before it (authentication at least).
     pub has_middleware: bool,
+    /// Outgoing requests that log in to another service as a user the client names
+    /// (`got(base + '/login', { body: { loginMethod: 'unionid', unionid: event.unionid } })`).
+    pub identity_logins: Vec<Site>,
+    /// Outgoing requests that change something in another service (a POST, PUT, PATCH or
+    /// DELETE), other than logins.
+    pub outgoing_writes: Vec<Site>,
     /// Calls into other modules of the project with client input (see [`Callout`]).
     pub callouts: Vec<Callout>,
     /// An owner field the server set (from the caller's identity, or written into the
     /// request) that a later spread of client input overwrites: `{ user_id: me, ...body }`,
     /// `body.openId = session.openId; body = { ...body, ...ctx.query }`.
     pub client_overrides: Vec<Override>,
+}
+
+/// What one outgoing request (`got(url, options)`, `axios.post(url, data)`) does, from its
+/// arguments.
+#[derive(Default)]
+struct OutgoingRequest {
+    /// Its URL or options say it logs in (`/login`, `loginMethod`).
+    login: bool,
+    /// It sends something that proves the user (a password, a login code).
+    proof: bool,
+    /// It changes something (POST, PUT, PATCH, DELETE).
+    write: bool,
+    /// Identity fields whose value the client chose (`unionid: event.unionid`).
+    client_ids: Vec<String>,
+}
+
+/// Whether a key names a user's identity (`unionid`, `open_id`, `userId`).
+fn identity_key(k: &str) -> bool {
+    let norm = k.to_ascii_lowercase().replace(['_', '-'], "");
+    spec::IDENTITY_KEYS.contains(&norm.as_str())
 }
 
 /// See [`Handler::client_overrides`].
@@ -221,6 +247,8 @@ impl Handler {
             refunds: Vec::new(),
             notify_fields: Vec::new(),
             verified: false,
+            identity_logins: Vec::new(),
+            outgoing_writes: Vec::new(),
             has_middleware: false,
             callouts: Vec::new(),
             client_overrides: Vec::new(),
@@ -1480,9 +1508,36 @@ impl Analyser<'_> {
             } else {
                 None
             };
+        let outgoing = spec::has_word(&callee_text, spec::HTTP_CLIENT_WORDS).then(|| {
+            let mut r = OutgoingRequest {
+                write: matches!(method, "post" | "put" | "patch" | "delete"),
+                ..OutgoingRequest::default()
+            };
+            for a in &args {
+                self.outgoing_facts(a, 0, &mut r);
+            }
+            r
+        });
         let span: Span = c.span.into();
         let what = callee_text;
         let Some(h) = self.handler() else { return };
+        if let Some(r) = outgoing {
+            if r.login {
+                if !r.proof
+                    && let Some(id) = r.client_ids.first()
+                {
+                    h.identity_logins.push(Site {
+                        span,
+                        what: id.clone(),
+                    });
+                }
+            } else if r.write {
+                h.outgoing_writes.push(Site {
+                    span,
+                    what: what.clone(),
+                });
+            }
+        }
         if let Some(c) = callout
             && h.callouts.len() < MAX_CALLOUTS
         {
@@ -1499,6 +1554,85 @@ impl Analyser<'_> {
         }
         if let Some(i) = increment {
             h.increments.push(i);
+        }
+    }
+
+    /// What the arguments of an outgoing request say (see [`OutgoingRequest`]): its URL and
+    /// options, the objects of its body (also inside `JSON.stringify(...)`), a query string
+    /// built in a template (`/login?openid=${event.openid}`).
+    fn outgoing_facts(&self, e: &Expression<'_>, depth: u32, r: &mut OutgoingRequest) {
+        if depth > 6 {
+            return;
+        }
+        let d = depth + 1;
+        match e.get_inner_expression() {
+            Expression::StringLiteral(s) => {
+                r.login |= spec::has_word(&s.value, spec::LOGIN_WORDS);
+            }
+            Expression::TemplateLiteral(t) => {
+                for (i, q) in t.quasis.iter().enumerate() {
+                    let raw = q.value.raw.as_str();
+                    r.login |= spec::has_word(raw, spec::LOGIN_WORDS);
+                    // `?openid=${event.openid}`
+                    if let Some(x) = t.expressions.get(i)
+                        && let Some(key) = raw
+                            .strip_suffix('=')
+                            .and_then(|s| s.rsplit(['?', '&']).next())
+                        && identity_key(key)
+                        && self.class(x).contains(Src::CLIENT)
+                    {
+                        r.client_ids.push(format!("{key}={}", self.text(x.span())));
+                    }
+                }
+                for x in &t.expressions {
+                    self.outgoing_facts(x, d, r);
+                }
+            }
+            Expression::BinaryExpression(b) => {
+                self.outgoing_facts(&b.left, d, r);
+                self.outgoing_facts(&b.right, d, r);
+            }
+            Expression::CallExpression(c) => {
+                for a in c.arguments.iter().filter_map(Argument::as_expression) {
+                    self.outgoing_facts(a, d, r);
+                }
+            }
+            Expression::ArrayExpression(a) => {
+                for el in a.elements.iter().filter_map(|el| el.as_expression()) {
+                    self.outgoing_facts(el, d, r);
+                }
+            }
+            Expression::ObjectExpression(o) => {
+                for p in &o.properties {
+                    let ObjectPropertyKind::ObjectProperty(p) = p else {
+                        continue;
+                    };
+                    let Some(k) = key_name(&p.key) else { continue };
+                    let norm = k.to_ascii_lowercase().replace(['_', '-'], "");
+                    if spec::PROOF_KEYS.contains(&norm.as_str()) {
+                        r.proof = true;
+                    }
+                    if k.eq_ignore_ascii_case("method")
+                        && let Expression::StringLiteral(m) = p.value.get_inner_expression()
+                    {
+                        r.write |= matches!(
+                            m.value.to_ascii_uppercase().as_str(),
+                            "POST" | "PUT" | "PATCH" | "DELETE"
+                        );
+                    }
+                    if k.to_ascii_lowercase().starts_with("login")
+                        && matches!(p.value.get_inner_expression(), Expression::StringLiteral(_))
+                    {
+                        r.login = true;
+                    }
+                    if identity_key(&k) && self.class(&p.value).contains(Src::CLIENT) {
+                        r.client_ids
+                            .push(format!("{k}: {}", self.text(p.value.span())));
+                    }
+                    self.outgoing_facts(&p.value, d, r);
+                }
+            }
+            _ => {}
         }
     }
 
