@@ -186,6 +186,12 @@ pub struct Handler {
     pub verified: bool,
     /// The route has middleware before it (authentication at least).
     pub has_middleware: bool,
+    /// A quantity the client chose (`number`, `buyNum`) stored in a cart, order or stock
+    /// record, added to one, or multiplied into a price.
+    pub quantities: Vec<Site>,
+    /// The handler gives some client number a lower bound (`if (num < 1)`, `Math.max(1, n)`,
+    /// a validator's `min`), or its module declares one (`@Min(1)`).
+    pub quantity_bounded: bool,
     /// Outgoing requests that log in to another service as a user the client names
     /// (`got(base + '/login', { body: { loginMethod: 'unionid', unionid: event.unionid } })`).
     pub identity_logins: Vec<Site>,
@@ -212,6 +218,56 @@ struct OutgoingRequest {
     write: bool,
     /// Identity fields whose value the client chose (`unionid: event.unionid`).
     client_ids: Vec<String>,
+}
+
+/// The last name of a path as written (`number` of `cartInfo.number`, `num` of `event.num`).
+fn last_name(text: &str) -> &str {
+    text.rsplit(['.', ' ', '(', '[', '-', '+'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(text)
+        .trim_end_matches([')', ']', '\'', '"'])
+}
+
+/// The number an expression converts (`parseInt(x, 10)`, `Number(x)`, `+x`, `x | 0`): `x`.
+fn number_of<'x, 'a>(e: &'x Expression<'a>) -> &'x Expression<'a> {
+    let e = e.get_inner_expression();
+    match e {
+        Expression::CallExpression(c)
+            if matches!(
+                ident_name(&c.callee),
+                Some("parseInt" | "parseFloat" | "Number")
+            ) =>
+        {
+            c.arguments
+                .first()
+                .and_then(Argument::as_expression)
+                .map_or(e, |a| a.get_inner_expression())
+        }
+        Expression::UnaryExpression(u)
+            if u.operator == oxc_syntax::operator::UnaryOperator::UnaryPlus =>
+        {
+            u.argument.get_inner_expression()
+        }
+        _ => e,
+    }
+}
+
+/// Whether an argument holds options with a lower bound (`{ type: 'int', min: 1 }`), a few
+/// objects deep.
+fn has_min_option(e: &Expression<'_>, depth: u32) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let Expression::ObjectExpression(o) = e.get_inner_expression() else {
+        return false;
+    };
+    o.properties.iter().any(|p| {
+        let ObjectPropertyKind::ObjectProperty(p) = p else {
+            return false;
+        };
+        let k = key_name(&p.key).unwrap_or_default();
+        k == "min" || k == "minimum" || has_min_option(&p.value, depth + 1)
+    })
 }
 
 /// Whether a key names a user's identity (`unionid`, `open_id`, `userId`).
@@ -247,6 +303,8 @@ impl Handler {
             refunds: Vec::new(),
             notify_fields: Vec::new(),
             verified: false,
+            quantities: Vec::new(),
+            quantity_bounded: false,
             identity_logins: Vec::new(),
             outgoing_writes: Vec::new(),
             has_middleware: false,
@@ -317,7 +375,20 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         a.learning = false;
         a.visit_program(module.program);
     }
-    a.handlers
+    let mut handlers = a.handlers;
+    if declares_lower_bound(module.source) {
+        for h in &mut handlers {
+            h.quantity_bounded = true;
+        }
+    }
+    handlers
+}
+
+/// Whether a module declares a lower bound on request fields (`@Min(1)` on a DTO).
+fn declares_lower_bound(source: &str) -> bool {
+    spec::LOWER_BOUND_DECLARATIONS
+        .iter()
+        .any(|d| source.contains(d))
 }
 
 /// Analyse the functions named `method` of a server module as the continuation of `caller`,
@@ -354,6 +425,7 @@ pub fn analyse_callee(
     );
     h.role_checked = caller.role_checked;
     h.owner_checked = caller.owner_checked;
+    h.quantity_bounded = caller.quantity_bounded || declares_lower_bound(module.source);
     h.has_middleware = caller.has_middleware;
     h.owned_collections.clone_from(&caller.owned_collections);
     h.owned_keys.clone_from(&caller.owned_keys);
@@ -363,6 +435,7 @@ pub fn analyse_callee(
     let touches = !(h.accesses.is_empty()
         && h.client_amounts.is_empty()
         && h.increments.is_empty()
+        && h.quantities.is_empty()
         && h.client_overrides.is_empty()
         && h.callouts.is_empty());
     (a.entered && touches).then_some(h)
@@ -1380,7 +1453,25 @@ impl Analyser<'_> {
                 ],
             )
         });
+        let quantity = (matches!(op, spec::Op::Add | spec::Op::Update)
+            && collection
+                .as_deref()
+                .is_some_and(|c| spec::has_word(c, spec::QUANTITY_COLLECTION_WORDS)))
+        .then(|| {
+            access
+                .client_data_keys
+                .iter()
+                .find(|k| spec::is_quantity_name(k))
+                .cloned()
+        })
+        .flatten();
         let Some(h) = self.handler() else { return };
+        if let Some(k) = quantity {
+            h.quantities.push(Site {
+                span: access.span,
+                what: k,
+            });
+        }
         if owned {
             if !h.owned_collections.contains(&collection) {
                 h.owned_collections.push(collection);
@@ -1508,6 +1599,30 @@ impl Analyser<'_> {
             } else {
                 None
             };
+        // A lower bound on a client number: `Math.max(1, n)`, joi `.min(1)`, options with
+        // `min` (`ctx.validate({ num: { type: 'int', min: 1 } })`, `isInt(s, { min: 1 })`).
+        let bounds = (matches!(callee_text.as_str(), "Math.max" | "Math.abs")
+            && arg_classes.iter().any(|s| s.contains(Src::CLIENT)))
+            || spec::LOWER_BOUND_METHODS.contains(&method)
+            || args.iter().any(|a| has_min_option(a, 0));
+        // A cart or stock count changed by a client quantity: `.increment('number', number)`,
+        // `number: _.inc(event.num)`.
+        let quantity_increment = match &increment {
+            Some(i) => {
+                let named = i.field.as_deref().is_some_and(spec::is_quantity_name)
+                    || spec::is_quantity_name(last_name(&i.delta));
+                // `stock: _.inc(...)` and other value fields are A008's.
+                let value = i
+                    .field
+                    .as_deref()
+                    .is_some_and(|f| spec::has_word(f, spec::VALUE_FIELD_WORDS));
+                (named && !value).then(|| Site {
+                    span: i.span,
+                    what: i.field.clone().unwrap_or_else(|| i.delta.clone()),
+                })
+            }
+            None => None,
+        };
         let outgoing = spec::has_word(&callee_text, spec::HTTP_CLIENT_WORDS).then(|| {
             let mut r = OutgoingRequest {
                 write: matches!(method, "post" | "put" | "patch" | "delete"),
@@ -1521,6 +1636,10 @@ impl Analyser<'_> {
         let span: Span = c.span.into();
         let what = callee_text;
         let Some(h) = self.handler() else { return };
+        h.quantity_bounded |= bounds;
+        if let Some(q) = quantity_increment {
+            h.quantities.push(q);
+        }
         if let Some(r) = outgoing {
             if r.login {
                 if !r.proof
@@ -1636,6 +1755,53 @@ impl Analyser<'_> {
         }
     }
 
+    /// `num < 1`, `count <= 0`, `0 < quantity`: a client number compared with 0 or 1 has a
+    /// lower bound in this handler.
+    fn lower_bound(&mut self, bin: &BinaryExpression<'_>) {
+        for (x, lit) in [(&bin.left, &bin.right), (&bin.right, &bin.left)] {
+            let Expression::NumericLiteral(n) = lit.get_inner_expression() else {
+                continue;
+            };
+            if !(0.0..=1.0).contains(&n.value) {
+                continue;
+            }
+            let named = spec::is_quantity_name(last_name(&self.text(x.span())));
+            if named || self.class(x).contains(Src::CLIENT) {
+                if let Some(h) = self.handler() {
+                    h.quantity_bounded = true;
+                }
+                return;
+            }
+        }
+    }
+
+    /// `goods.retail_price * number`: a quantity the client chose, multiplied into a price.
+    fn quantity_product(&mut self, bin: &BinaryExpression<'_>) {
+        if bin.operator != oxc_syntax::operator::BinaryOperator::Multiplication {
+            return;
+        }
+        for (q, other) in [(&bin.left, &bin.right), (&bin.right, &bin.left)] {
+            let q = number_of(q);
+            if !(matches!(q, Expression::Identifier(_)) || q.as_member_expression().is_some()) {
+                continue;
+            }
+            let q_text = self.text(q.span());
+            if !spec::is_quantity_name(last_name(&q_text)) || !self.class(q).contains(Src::CLIENT)
+            {
+                continue;
+            }
+            let other_text = self.text(number_of(other).span());
+            if !spec::has_word(last_name(&other_text), spec::PRICE_WORDS) {
+                continue;
+            }
+            let span: Span = bin.span.into();
+            if let Some(h) = self.handler() {
+                h.quantities.push(Site { span, what: q_text });
+            }
+            return;
+        }
+    }
+
     fn amount_fields(&self, e: &Expression<'_>, depth: u32, out: &mut Vec<Site>) {
         if depth > 4 {
             return;
@@ -1690,6 +1856,10 @@ impl Analyser<'_> {
     }
 
     fn comparison(&mut self, bin: &BinaryExpression<'_>) {
+        if bin.operator.is_compare() {
+            self.lower_bound(bin);
+            return;
+        }
         if !bin.operator.is_equality() {
             return;
         }
@@ -2262,6 +2432,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
     fn visit_binary_expression(&mut self, it: &BinaryExpression<'a>) {
         walk::walk_binary_expression(self, it);
         self.comparison(it);
+        self.quantity_product(it);
     }
 
     fn visit_if_statement(&mut self, it: &IfStatement<'a>) {

@@ -11,3 +11,4 @@ pub mod server_api_from_client;
 pub mod session_key_in_response;
 pub mod session_key_on_client;
 pub mod trusted_client_identity;
+pub mod unbounded_quantity;
