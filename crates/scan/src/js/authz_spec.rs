@@ -541,8 +541,14 @@ pub const PRICE_WORDS: &[&str] = &["price", "fee", "cost"];
 
 /// Validator methods that give a number a lower bound (joi `.min(1)`, `.positive()`,
 /// validator.js `isInt(s, { min: 1 })` is read from its options).
-pub const LOWER_BOUND_METHODS: &[&str] =
-    &["min", "positive", "isPositive", "gt", "greater", "greaterThan"];
+pub const LOWER_BOUND_METHODS: &[&str] = &[
+    "min",
+    "positive",
+    "isPositive",
+    "gt",
+    "greater",
+    "greaterThan",
+];
 
 /// Text of a module that declares a lower bound on a request field (class-validator
 /// decorators on a DTO, schema options).

@@ -2178,8 +2178,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 if p.accessibility.is_none() && !p.readonly {
                     continue;
                 }
-                let Some(name) = p.pattern.get_binding_identifier().map(|b| b.name.as_str())
-                else {
+                let Some(name) = p.pattern.get_binding_identifier().map(|b| b.name.as_str()) else {
                     continue;
                 };
                 let v = match args.get(i) {
@@ -2203,29 +2202,29 @@ impl<'a, 'r> Evaluator<'a, 'r> {
     /// The service a framework injects for a constructor parameter (nest): an instance of the
     /// class its type names (`authService: AuthService`, the class imported from the
     /// project), a few services deep. Unknown for a type from a package or none.
-    fn injected(&mut self, p: &'a oxc_ast::ast::FormalParameter<'a>) -> Value<'a> {
+    fn injected(&mut self, param: &'a oxc_ast::ast::FormalParameter<'a>) -> Value<'a> {
         const MAX_INJECTING: u32 = 3;
-        let Some(ann) = &p.type_annotation else {
+        let Some(ann) = &param.type_annotation else {
             return Value::unknown();
         };
-        let oxc_ast::ast::TSType::TSTypeReference(r) = &ann.type_annotation else {
+        let oxc_ast::ast::TSType::TSTypeReference(reference) = &ann.type_annotation else {
             return Value::unknown();
         };
-        let oxc_ast::ast::TSTypeName::IdentifierReference(id) = &r.type_name else {
+        let oxc_ast::ast::TSTypeName::IdentifierReference(type_id) = &reference.type_name else {
             return Value::unknown();
         };
         if self.injecting >= MAX_INJECTING {
             return Value::unknown();
         }
-        let class = self.lookup(id);
-        let Kind::Func(f) = class.kind else {
+        let class = self.lookup(type_id);
+        let Kind::Func(func) = class.kind else {
             return class;
         };
-        let FuncNode::Class(c) = f.node else {
+        let FuncNode::Class(c) = func.node else {
             return Value::unknown();
         };
         self.injecting += 1;
-        let v = self.construct(f, c, &[]);
+        let v = self.construct(func, c, &[]);
         self.injecting -= 1;
         v
     }
@@ -3607,10 +3606,7 @@ fn injects_services(c: &Class<'_>) -> bool {
         m.value.params.items.iter().any(|p| {
             (p.accessibility.is_some() || p.readonly)
                 && p.type_annotation.as_ref().is_some_and(|a| {
-                    matches!(
-                        &a.type_annotation,
-                        oxc_ast::ast::TSType::TSTypeReference(_)
-                    )
+                    matches!(&a.type_annotation, oxc_ast::ast::TSType::TSTypeReference(_))
                 })
         })
     })
@@ -3640,7 +3636,7 @@ fn nest_route(c: &Class<'_>, func: &Function<'_>) -> Option<&'static str> {
         return None;
     }
     let m = c.body.body.iter().find_map(|el| match el {
-        ClassElement::MethodDefinition(m) if std::ptr::eq(&*m.value, func) => Some(m),
+        ClassElement::MethodDefinition(m) if std::ptr::eq(&raw const *m.value, func) => Some(m),
         _ => None,
     })?;
     let route = m.decorators.iter().any(|d| {

@@ -1603,7 +1603,8 @@ impl Analyser<'_> {
         // `min` (`ctx.validate({ num: { type: 'int', min: 1 } })`, `isInt(s, { min: 1 })`).
         let bounds = (matches!(callee_text.as_str(), "Math.max" | "Math.abs")
             && arg_classes.iter().any(|s| s.contains(Src::CLIENT)))
-            || spec::LOWER_BOUND_METHODS.contains(&method)
+            // (`Math.min(num, stock)` is an upper bound.)
+            || (spec::LOWER_BOUND_METHODS.contains(&method) && callee_text != "Math.min")
             || args.iter().any(|a| has_min_option(a, 0));
         // A cart or stock count changed by a client quantity: `.increment('number', number)`,
         // `number: _.inc(event.num)`.
@@ -1679,19 +1680,19 @@ impl Analyser<'_> {
     /// What the arguments of an outgoing request say (see [`OutgoingRequest`]): its URL and
     /// options, the objects of its body (also inside `JSON.stringify(...)`), a query string
     /// built in a template (`/login?openid=${event.openid}`).
-    fn outgoing_facts(&self, e: &Expression<'_>, depth: u32, r: &mut OutgoingRequest) {
+    fn outgoing_facts(&self, e: &Expression<'_>, depth: u32, out: &mut OutgoingRequest) {
         if depth > 6 {
             return;
         }
-        let d = depth + 1;
+        let next = depth + 1;
         match e.get_inner_expression() {
             Expression::StringLiteral(s) => {
-                r.login |= spec::has_word(&s.value, spec::LOGIN_WORDS);
+                out.login |= spec::has_word(&s.value, spec::LOGIN_WORDS);
             }
             Expression::TemplateLiteral(t) => {
                 for (i, q) in t.quasis.iter().enumerate() {
                     let raw = q.value.raw.as_str();
-                    r.login |= spec::has_word(raw, spec::LOGIN_WORDS);
+                    out.login |= spec::has_word(raw, spec::LOGIN_WORDS);
                     // `?openid=${event.openid}`
                     if let Some(x) = t.expressions.get(i)
                         && let Some(key) = raw
@@ -1700,25 +1701,26 @@ impl Analyser<'_> {
                         && identity_key(key)
                         && self.class(x).contains(Src::CLIENT)
                     {
-                        r.client_ids.push(format!("{key}={}", self.text(x.span())));
+                        out.client_ids
+                            .push(format!("{key}={}", self.text(x.span())));
                     }
                 }
                 for x in &t.expressions {
-                    self.outgoing_facts(x, d, r);
+                    self.outgoing_facts(x, next, out);
                 }
             }
             Expression::BinaryExpression(b) => {
-                self.outgoing_facts(&b.left, d, r);
-                self.outgoing_facts(&b.right, d, r);
+                self.outgoing_facts(&b.left, next, out);
+                self.outgoing_facts(&b.right, next, out);
             }
             Expression::CallExpression(c) => {
                 for a in c.arguments.iter().filter_map(Argument::as_expression) {
-                    self.outgoing_facts(a, d, r);
+                    self.outgoing_facts(a, next, out);
                 }
             }
             Expression::ArrayExpression(a) => {
                 for el in a.elements.iter().filter_map(|el| el.as_expression()) {
-                    self.outgoing_facts(el, d, r);
+                    self.outgoing_facts(el, next, out);
                 }
             }
             Expression::ObjectExpression(o) => {
@@ -1729,12 +1731,12 @@ impl Analyser<'_> {
                     let Some(k) = key_name(&p.key) else { continue };
                     let norm = k.to_ascii_lowercase().replace(['_', '-'], "");
                     if spec::PROOF_KEYS.contains(&norm.as_str()) {
-                        r.proof = true;
+                        out.proof = true;
                     }
                     if k.eq_ignore_ascii_case("method")
                         && let Expression::StringLiteral(m) = p.value.get_inner_expression()
                     {
-                        r.write |= matches!(
+                        out.write |= matches!(
                             m.value.to_ascii_uppercase().as_str(),
                             "POST" | "PUT" | "PATCH" | "DELETE"
                         );
@@ -1742,13 +1744,13 @@ impl Analyser<'_> {
                     if k.to_ascii_lowercase().starts_with("login")
                         && matches!(p.value.get_inner_expression(), Expression::StringLiteral(_))
                     {
-                        r.login = true;
+                        out.login = true;
                     }
                     if identity_key(&k) && self.class(&p.value).contains(Src::CLIENT) {
-                        r.client_ids
+                        out.client_ids
                             .push(format!("{k}: {}", self.text(p.value.span())));
                     }
-                    self.outgoing_facts(&p.value, d, r);
+                    self.outgoing_facts(&p.value, next, out);
                 }
             }
             _ => {}
@@ -1786,8 +1788,7 @@ impl Analyser<'_> {
                 continue;
             }
             let q_text = self.text(q.span());
-            if !spec::is_quantity_name(last_name(&q_text)) || !self.class(q).contains(Src::CLIENT)
-            {
+            if !spec::is_quantity_name(last_name(&q_text)) || !self.class(q).contains(Src::CLIENT) {
                 continue;
             }
             let other_text = self.text(number_of(other).span());

@@ -71,7 +71,11 @@ impl Rule for UnboundedQuantity {
         let Some(q) = h.quantities.iter().min_by_key(|q| q.span.start) else {
             return;
         };
-        cx.report(&Self::META, q.span, msg!("A012.quantity", quantity = &q.what))
-            .help(msg!("A012.help"));
+        cx.report(
+            &Self::META,
+            q.span,
+            msg!("A012.quantity", quantity = &q.what),
+        )
+        .help(msg!("A012.help"));
     }
 }
