@@ -308,12 +308,47 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         self.run_uncalled(idx);
         let module = self.module(idx);
-        let handlers = super::handlers::analyse(&module);
+        let mut handlers = super::handlers::analyse(&module);
+        // A lower bound declared on a request DTO of another module (nest: `@Min(1)` in
+        // `create-order.dto.ts`, imported by the controller) bounds the handlers' quantities,
+        // and those of the services they call.
+        if handlers.iter().any(|h| !h.quantity_bounded) && self.imports_declare_lower_bound(idx) {
+            for h in &mut handlers {
+                h.quantity_bounded = true;
+            }
+        }
         for h in &handlers {
             self.emit_in(idx, &Event::Handler(h));
         }
         self.follow_callouts(idx, handlers);
         self.cur = before;
+    }
+
+    /// Whether a project module that module `idx` imports declares a lower bound on request
+    /// fields (see [`super::authz_spec::LOWER_BOUND_DECLARATIONS`]).
+    fn imports_declare_lower_bound(&mut self, idx: usize) -> bool {
+        let module = self.module(idx);
+        for stmt in &module.program.body {
+            let Statement::ImportDeclaration(imp) = stmt else {
+                continue;
+            };
+            let Some(path) =
+                super::resolve(self.set.index, &module.path, imp.source.value.as_str())
+            else {
+                continue;
+            };
+            let Some(target) = self.set.load(&path) else {
+                continue;
+            };
+            let source = self.module(target).source;
+            if super::authz_spec::LOWER_BOUND_DECLARATIONS
+                .iter()
+                .any(|d| source.contains(d))
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Analyses the service functions the handlers of module `idx` call with client input

@@ -15,7 +15,8 @@ crate::declare_rule! {
     /// A handler that bounds the number from below is not reported: a comparison with 0 or 1
     /// (`if (num < 1) throw`, `if (!(count > 0))`), `Math.max(1, n)`, a validator with a
     /// minimum (joi `.min(1)` / `.positive()`, egg `ctx.validate({ num: { type: 'int', min: 1 }
-    /// })`), a DTO in the same module with `@Min(1)` / `@IsPositive()`. An upper bound alone
+    /// })`), a DTO with `@Min(1)` / `@IsPositive()` in the controller's module or one it
+    /// imports (nest's `add-item.dto.ts`). An upper bound alone
     /// (`stock < number`) does not count: a negative number passes it.
     ///
     /// ## Why it matters
