@@ -318,12 +318,16 @@ impl Handler {
         self.owner_checked || self.role_checked
     }
 
-    /// A cloud function that handles a payment notification: named like one, or reading
-    /// several notification fields from its event.
+    /// A handler of a payment notification: a cloud function named like one or reading
+    /// several notification fields from its event, or a route reading several from its
+    /// request with no middleware before it (middleware may verify the notification).
     pub fn is_payment_notification(&self) -> bool {
-        self.kind == HandlerKind::CloudFunction
-            && (spec::has_word(&self.name, spec::NOTIFY_NAME_WORDS)
-                || self.notify_fields.len() >= 2)
+        match self.kind {
+            HandlerKind::CloudFunction => {
+                spec::has_word(&self.name, spec::NOTIFY_NAME_WORDS) || self.notify_fields.len() >= 2
+            }
+            HandlerKind::Route => self.notify_fields.len() >= 2 && !self.has_middleware,
+        }
     }
 
     /// Whether an access's collection was tied to the caller elsewhere in the handler.
@@ -1910,7 +1914,9 @@ impl Analyser<'_> {
     }
 
     fn notify_field(&mut self, base: Src, prop: &str) {
-        if base.contains(Src::EVENT) && spec::NOTIFY_FIELDS.contains(&prop) {
+        let from_client =
+            base.contains(Src::EVENT) || (self.role == Role::Server && base.contains(Src::CLIENT));
+        if from_client && spec::NOTIFY_FIELDS.contains(&prop) {
             let prop = prop.to_owned();
             if let Some(h) = self.handler()
                 && !h.notify_fields.contains(&prop)

@@ -24,7 +24,10 @@ crate::declare_rule! {
     ///   and marks records paid without verifying the notification (`cloudPay.queryOrder`, a
     ///   signature check), in its database or by a write request to the backend that keeps
     ///   the orders (`got(base + '/order/save', { method: 'POST', ... })`). A cloud function
-    ///   can be called by any client with any event.
+    ///   can be called by any client with any event. A route that reads the notification's
+    ///   fields from its body (`req.body.out_trade_no`, `result_code`) and marks records paid
+    ///   is reported the same way when nothing verifies the notification in it and no
+    ///   middleware runs before it: the notification URL is public.
     ///
     /// Where an amount comes from is told by the same analysis of handlers as A007; the payment
     /// APIs, amount fields and value fields it knows are listed in its specification tables.
@@ -147,12 +150,13 @@ impl Rule for ClientControlledAmount {
         }
         if h.is_payment_notification() && !h.verified {
             if let Some(a) = h.accesses.iter().find(|a| a.op == Op::Update) {
-                cx.report(
-                    &Self::META,
-                    a.span,
-                    msg!("A008.unverified-notification", function = &h.name),
-                )
-                .help(msg!("A008.unverified-notification-help"));
+                let message = if h.kind == HandlerKind::Route {
+                    msg!("A008.unverified-notification-route")
+                } else {
+                    msg!("A008.unverified-notification", function = &h.name)
+                };
+                cx.report(&Self::META, a.span, message)
+                    .help(msg!("A008.unverified-notification-help"));
             } else if let Some(w) = h.outgoing_writes.first() {
                 // The order state lives in another backend: the function forwards the
                 // notification there (`got(base + '/table/Save', { method: 'POST', ... })`).
