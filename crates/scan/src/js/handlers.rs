@@ -208,7 +208,7 @@ pub struct Handler {
 
 /// What one outgoing request (`got(url, options)`, `axios.post(url, data)`) does, from its
 /// arguments.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct OutgoingRequest {
     /// Its URL or options say it logs in (`/login`, `loginMethod`).
     login: bool,
@@ -479,6 +479,7 @@ impl<'s> Analyser<'s> {
             active: 0,
             entered: false,
             server_owner_writes: Vec::new(),
+            request_parts: FxHashMap::default(),
         }
     }
 }
@@ -748,6 +749,9 @@ struct Analyser<'s> {
     entered: bool,
     /// Owner fields the server wrote into a request object: (the object's code, field).
     server_owner_writes: Vec<(String, String)>,
+    /// What the objects bound to local names say as parts of an outgoing request (`const
+    /// body = { loginMethod: 'unionid', unionid }` before `got(url, { json: body })`).
+    request_parts: FxHashMap<String, OutgoingRequest>,
 }
 
 /// Calls into other modules one handler records at most.
@@ -1693,6 +1697,14 @@ impl Analyser<'_> {
             Expression::StringLiteral(s) => {
                 out.login |= spec::has_word(&s.value, spec::LOGIN_WORDS);
             }
+            // A body built before the call.
+            Expression::Identifier(id) => {
+                if let Some(part) = self.request_parts.get(id.name.as_str()) {
+                    out.login |= part.login;
+                    out.proof |= part.proof;
+                    out.client_ids.extend(part.client_ids.iter().cloned());
+                }
+            }
             Expression::TemplateLiteral(t) => {
                 for (i, q) in t.quasis.iter().enumerate() {
                     let raw = q.value.raw.as_str();
@@ -2350,6 +2362,19 @@ impl<'a> Visit<'a> for Analyser<'_> {
                 self.pending_fn_name = Some(n.to_string());
             }
             self.visit_expression(init);
+            if let Some(n) = it.id.get_identifier_name()
+                && matches!(
+                    init.get_inner_expression(),
+                    Expression::ObjectExpression(_) | Expression::CallExpression(_)
+                )
+                && self.request_parts.len() < 256
+            {
+                let mut part = OutgoingRequest::default();
+                self.outgoing_facts(init, 0, &mut part);
+                if part.login || part.proof || !part.client_ids.is_empty() {
+                    self.request_parts.insert(n.to_string(), part);
+                }
+            }
             let v = Var {
                 src: self.class(init),
                 chain: self.chain_of(init, 0).map(Rc::new),
