@@ -126,12 +126,17 @@ pub struct RespondEvent<'e, 'a> {
 /// [`RespondEvent::via`] of a cloud function's return value.
 pub const CLOUD_FUNCTION_RETURN: &str = "return value of the cloud function";
 
+/// [`RespondEvent::via`] of a route method's return value (nest sends it as the body).
+pub const ROUTE_RETURN: &str = "return value of the route";
+
 impl RespondEvent<'_, '_> {
     /// How the data leaves, as a message says it: the code, or the cloud function's return
     /// value in the reader's language.
     pub fn via_said(&self) -> miniguard_report::Arg {
         if self.via == CLOUD_FUNCTION_RETURN {
             msg!("flow.cloud-function-return").into()
+        } else if self.via == ROUTE_RETURN {
+            msg!("flow.route-return").into()
         } else {
             self.via.into()
         }

@@ -459,7 +459,107 @@ pub const NOTIFY_NAME_WORDS: &[&str] = &[
     "pay_callback",
     "refund_callback",
     "notify",
+    "paymentnotice",
+    "paynotice",
+    "refundnotice",
 ];
+
+/// Words of a callee (`got`, `axios.post`, `ctx.curl`, `request`) that make an outgoing HTTP
+/// request to another service.
+pub const HTTP_CLIENT_WORDS: &[&str] = &[
+    "got",
+    "axios",
+    "request",
+    "fetch",
+    "curl",
+    "superagent",
+    "needle",
+    "urllib",
+    "httpclient",
+];
+
+/// Words of a request's URL or options that say it logs in to the other service
+/// (`/api/account/login`, `loginMethod: 'unionid'`, `/oauth/token`).
+pub const LOGIN_WORDS: &[&str] = &[
+    "login",
+    "signin",
+    "sign_in",
+    "oauth",
+    "/token",
+    "authenticate",
+];
+
+/// Keys of a user's identity at the platform or another service (`unionid`, `openid`,
+/// `userId`), compared lower-cased with `_` removed.
+pub const IDENTITY_KEYS: &[&str] = &[
+    "openid",
+    "unionid",
+    "userid",
+    "uid",
+    "memberid",
+    "accountid",
+    "customerid",
+];
+
+/// Keys of a login request that prove who the user is (a password, a one-time code, a
+/// platform login code): a login with one of them is the user's own, not an identity taken on
+/// the client's word.
+pub const PROOF_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "code",
+    "jscode",
+    "captcha",
+    "smscode",
+    "verifycode",
+    "otp",
+    "ticket",
+    "encrypteddata",
+];
+
+/// Endings of names of a quantity the buyer chooses (`num`, `number`, `buyNum`,
+/// `goods_count`, `quantity`), compared lower-cased with `_` removed.
+pub const QUANTITY_ENDINGS: &[&str] = &["num", "number", "count", "counts", "quantity", "qty"];
+
+/// Words that make a name ending like a quantity something else: a phone or card number, an
+/// order number, a counter of views or likes, a page size.
+pub const NOT_QUANTITY_WORDS: &[&str] = &[
+    "phone", "mobile", "tel", "card", "order", "serial", "page", "id", "account", "view", "like",
+    "comment", "read", "click", "visit", "fav", "collect", "share", "follow", "retry", "try",
+    "login", "error", "fail", "sign", "code", "room", "seat", "table", "desk", "idcard",
+    "discount",
+];
+
+/// Words of collections whose records hold the quantities a buyer chose (carts, orders). The
+/// catalogue (goods, products, their stock) is written by the operator, whose numbers are
+/// not a buyer's; stock changed by a buyer's number is an increment.
+pub const QUANTITY_COLLECTION_WORDS: &[&str] = &["cart", "order", "trade", "basket"];
+
+/// Words of a factor that makes a quantity a price (`goods.retail_price * number`).
+pub const PRICE_WORDS: &[&str] = &["price", "fee", "cost"];
+
+/// Validator methods that give a number a lower bound (joi `.min(1)`, `.positive()`,
+/// validator.js `isInt(s, { min: 1 })` is read from its options).
+pub const LOWER_BOUND_METHODS: &[&str] = &[
+    "min",
+    "positive",
+    "isPositive",
+    "gt",
+    "greater",
+    "greaterThan",
+];
+
+/// Text of a module that declares a lower bound on a request field (class-validator
+/// decorators on a DTO, schema options).
+pub const LOWER_BOUND_DECLARATIONS: &[&str] = &["@Min(", "@IsPositive(", "minimum:"];
+
+/// Whether a name (`buyNum`, `goods_number`, `count`) is a quantity.
+pub fn is_quantity_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace(['_', '-'], "");
+    QUANTITY_ENDINGS.iter().any(|e| n.ends_with(e))
+        && !NOT_QUANTITY_WORDS.iter().any(|w| n.contains(w))
+}
 
 /// Words of properties and calls that check the caller's role: `user.role === 'admin'`,
 /// `isAdmin(OPENID)`, `checkPermission(...)`.

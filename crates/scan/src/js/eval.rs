@@ -73,6 +73,8 @@ struct PageState<'a> {
 struct Seen<'a> {
     func: FuncRef<'a>,
     this_hint: Option<&'static str>,
+    /// The class the function is a method of, when seen as one (`class X { m() {} }`).
+    class: Option<&'a Class<'a>>,
 }
 
 /// Facts about the project gathered while evaluating, for project-level rules.
@@ -122,6 +124,10 @@ pub struct Evaluator<'a, 'r> {
     seen: Vec<Seen<'a>>,
     seen_set: FxHashSet<(usize, u32)>,
     this_hint: Option<&'static str>,
+    /// The class whose methods are being read (see [`Seen::class`]).
+    cur_class: Option<&'a Class<'a>>,
+    /// How many constructor-injected services are being built inside each other.
+    injecting: u32,
     template_scope: Option<Vec<(Rc<str>, Value<'a>)>>,
     /// Current event file when evaluating a template: (rel, source, role).
     template_file: Option<(Rc<str>, Rc<str>)>,
@@ -167,6 +173,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             seen: Vec::new(),
             seen_set: FxHashSet::default(),
             this_hint: None,
+            cur_class: None,
+            injecting: 0,
             template_scope: None,
             template_file: None,
             app_value: None,
@@ -300,12 +308,47 @@ impl<'a, 'r> Evaluator<'a, 'r> {
         }
         self.run_uncalled(idx);
         let module = self.module(idx);
-        let handlers = super::handlers::analyse(&module);
+        let mut handlers = super::handlers::analyse(&module);
+        // A lower bound declared on a request DTO of another module (nest: `@Min(1)` in
+        // `create-order.dto.ts`, imported by the controller) bounds the handlers' quantities,
+        // and those of the services they call.
+        if handlers.iter().any(|h| !h.quantity_bounded) && self.imports_declare_lower_bound(idx) {
+            for h in &mut handlers {
+                h.quantity_bounded = true;
+            }
+        }
         for h in &handlers {
             self.emit_in(idx, &Event::Handler(h));
         }
         self.follow_callouts(idx, handlers);
         self.cur = before;
+    }
+
+    /// Whether a project module that module `idx` imports declares a lower bound on request
+    /// fields (see [`super::authz_spec::LOWER_BOUND_DECLARATIONS`]).
+    fn imports_declare_lower_bound(&mut self, idx: usize) -> bool {
+        let module = self.module(idx);
+        for stmt in &module.program.body {
+            let Statement::ImportDeclaration(imp) = stmt else {
+                continue;
+            };
+            let Some(path) =
+                super::resolve(self.set.index, &module.path, imp.source.value.as_str())
+            else {
+                continue;
+            };
+            let Some(target) = self.set.load(&path) else {
+                continue;
+            };
+            let source = self.module(target).source;
+            if super::authz_spec::LOWER_BOUND_DECLARATIONS
+                .iter()
+                .any(|d| source.contains(d))
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Analyses the service functions the handlers of module `idx` call with client input
@@ -405,11 +448,36 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             };
             let role = self.module(s.func.module).role;
             let args = self.default_args(s.func, role);
-            let this = match s.this_hint {
-                Some(h) => Value::api(h),
-                None => Value::unknown(),
+            let this = match (s.this_hint, s.class) {
+                (Some(h), _) => Value::api(h),
+                // A method of a class with constructor-injected services (nest): `this` is an
+                // instance whose services are instances of their classes, so that
+                // `this.authService.login(code)` runs the service's code.
+                (None, Some(c)) if injects_services(c) => {
+                    let class = FuncRef {
+                        module: s.func.module,
+                        node: FuncNode::Class(c),
+                    };
+                    self.construct(class, c, &[])
+                }
+                (None, _) => Value::unknown(),
             };
-            self.call_func(s.func, this, &args, false);
+            let ret = self.call_func(s.func, this, &args, false);
+            // A nest route method's return value is the response body.
+            if let (Some(c), FuncNode::Function(func)) = (s.class, s.func.node)
+                && let Some(via) = nest_route(c, func)
+            {
+                let span = self
+                    .last_return_span
+                    .take()
+                    .unwrap_or_else(|| func_span(s.func.node));
+                let ev = RespondEvent {
+                    value: &ret,
+                    via,
+                    span: span.into(),
+                };
+                self.emit_in(s.func.module, &Event::Respond(&ev));
+            }
         }
     }
 
@@ -629,6 +697,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             self.seen.push(Seen {
                 func,
                 this_hint: self.this_hint,
+                class: self.cur_class,
             });
         }
         Value {
@@ -1503,6 +1572,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
             _ => None,
         };
+        let saved_class = self.cur_class.replace(c);
         let mut obj = Obj::default();
         for el in &c.body.body {
             match el {
@@ -1524,6 +1594,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             }
         }
         self.this_hint = saved_hint;
+        self.cur_class = saved_class;
         let _ = obj;
         self.func_value(FuncNode::Class(c))
     }
@@ -2134,6 +2205,24 @@ impl<'a, 'r> Evaluator<'a, 'r> {
                 _ => {}
             }
         }
+        // TypeScript parameter properties (`constructor(private readonly svc: OrderService)`)
+        // are fields of the instance: the argument, or, when the framework injects it (nest),
+        // an instance of the declared class.
+        if let Some(params) = constructor_of(c).map(|m| &m.value.params) {
+            for (i, p) in params.items.iter().enumerate() {
+                if p.accessibility.is_none() && !p.readonly {
+                    continue;
+                }
+                let Some(name) = p.pattern.get_binding_identifier().map(|b| b.name.as_str()) else {
+                    continue;
+                };
+                let v = match args.get(i) {
+                    Some(a) => a.clone(),
+                    None => self.injected(p),
+                };
+                obj.set(name, v);
+            }
+        }
         self.cur = saved;
         let instance = Value::object(obj);
         let Some(ctor) = ctor else { return instance };
@@ -2143,6 +2232,36 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             Some(v) if v.obj().is_some() => v,
             _ => instance,
         }
+    }
+
+    /// The service a framework injects for a constructor parameter (nest): an instance of the
+    /// class its type names (`authService: AuthService`, the class imported from the
+    /// project), a few services deep. Unknown for a type from a package or none.
+    fn injected(&mut self, param: &'a oxc_ast::ast::FormalParameter<'a>) -> Value<'a> {
+        const MAX_INJECTING: u32 = 3;
+        let Some(ann) = &param.type_annotation else {
+            return Value::unknown();
+        };
+        let oxc_ast::ast::TSType::TSTypeReference(reference) = &ann.type_annotation else {
+            return Value::unknown();
+        };
+        let oxc_ast::ast::TSTypeName::IdentifierReference(type_id) = &reference.type_name else {
+            return Value::unknown();
+        };
+        if self.injecting >= MAX_INJECTING {
+            return Value::unknown();
+        }
+        let class = self.lookup(type_id);
+        let Kind::Func(func) = class.kind else {
+            return class;
+        };
+        let FuncNode::Class(c) = func.node else {
+            return Value::unknown();
+        };
+        self.injecting += 1;
+        let v = self.construct(func, c, &[]);
+        self.injecting -= 1;
+        v
     }
 
     /// Evaluate a function of the analysed code with these arguments.
@@ -3501,6 +3620,78 @@ fn is_identity_name(prop: &str) -> bool {
             | "memberId"
             | "member_id"
     )
+}
+
+/// A class's constructor.
+fn constructor_of<'a>(c: &'a Class<'a>) -> Option<&'a oxc_ast::ast::MethodDefinition<'a>> {
+    c.body.body.iter().find_map(|el| match el {
+        ClassElement::MethodDefinition(m)
+            if property_key_name(&m.key).as_deref() == Some("constructor") =>
+        {
+            Some(&**m)
+        }
+        _ => None,
+    })
+}
+
+/// Whether a class's constructor declares TypeScript parameter properties with a class type
+/// (`constructor(private readonly orders: OrderService)`), as nest services are injected.
+fn injects_services(c: &Class<'_>) -> bool {
+    constructor_of(c).is_some_and(|m| {
+        m.value.params.items.iter().any(|p| {
+            (p.accessibility.is_some() || p.readonly)
+                && p.type_annotation.as_ref().is_some_and(|a| {
+                    matches!(&a.type_annotation, oxc_ast::ast::TSType::TSTypeReference(_))
+                })
+        })
+    })
+}
+
+/// The name of a decorator (`Get` of `@Get('login')`, `Controller` of `@Controller`).
+fn decorator_name<'b>(d: &'b oxc_ast::ast::Decorator<'_>) -> Option<&'b str> {
+    match &d.expression {
+        Expression::CallExpression(c) => match &c.callee {
+            Expression::Identifier(id) => Some(id.name.as_str()),
+            _ => None,
+        },
+        Expression::Identifier(id) => Some(id.name.as_str()),
+        _ => None,
+    }
+}
+
+/// Whether `func` is a route method of a nest controller (`@Controller()` class, `@Get()` /
+/// `@Post()`... method) whose return value nest sends as the response body (not when the
+/// method takes the response object with `@Res()` and answers through it).
+fn nest_route(c: &Class<'_>, func: &Function<'_>) -> Option<&'static str> {
+    if !c
+        .decorators
+        .iter()
+        .any(|d| decorator_name(d) == Some("Controller"))
+    {
+        return None;
+    }
+    let m = c.body.body.iter().find_map(|el| match el {
+        ClassElement::MethodDefinition(m) if std::ptr::eq(&raw const *m.value, func) => Some(m),
+        _ => None,
+    })?;
+    let route = m.decorators.iter().any(|d| {
+        matches!(
+            decorator_name(d),
+            Some("Get" | "Post" | "Put" | "Patch" | "Delete" | "All" | "Options" | "Head")
+        )
+    });
+    if !route {
+        return None;
+    }
+    let takes_res = m.value.params.items.iter().any(|p| {
+        p.decorators
+            .iter()
+            .any(|d| matches!(decorator_name(d), Some("Res" | "Response")))
+    });
+    if takes_res {
+        return None;
+    }
+    Some(crate::events::ROUTE_RETURN)
 }
 
 /// `NestJS` parameter decorators that mark request data.

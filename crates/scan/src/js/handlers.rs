@@ -186,12 +186,94 @@ pub struct Handler {
     pub verified: bool,
     /// The route has middleware before it (authentication at least).
     pub has_middleware: bool,
+    /// A quantity the client chose (`number`, `buyNum`) stored in a cart, order or stock
+    /// record, added to one, or multiplied into a price.
+    pub quantities: Vec<Site>,
+    /// The handler gives some client number a lower bound (`if (num < 1)`, `Math.max(1, n)`,
+    /// a validator's `min`), or its module declares one (`@Min(1)`).
+    pub quantity_bounded: bool,
+    /// Outgoing requests that log in to another service as a user the client names
+    /// (`got(base + '/login', { body: { loginMethod: 'unionid', unionid: event.unionid } })`).
+    pub identity_logins: Vec<Site>,
+    /// Outgoing requests that change something in another service (a POST, PUT, PATCH or
+    /// DELETE), other than logins.
+    pub outgoing_writes: Vec<Site>,
     /// Calls into other modules of the project with client input (see [`Callout`]).
     pub callouts: Vec<Callout>,
     /// An owner field the server set (from the caller's identity, or written into the
     /// request) that a later spread of client input overwrites: `{ user_id: me, ...body }`,
     /// `body.openId = session.openId; body = { ...body, ...ctx.query }`.
     pub client_overrides: Vec<Override>,
+}
+
+/// What one outgoing request (`got(url, options)`, `axios.post(url, data)`) does, from its
+/// arguments.
+#[derive(Default, Clone)]
+struct OutgoingRequest {
+    /// Its URL or options say it logs in (`/login`, `loginMethod`).
+    login: bool,
+    /// It sends something that proves the user (a password, a login code).
+    proof: bool,
+    /// It changes something (POST, PUT, PATCH, DELETE).
+    write: bool,
+    /// Identity fields whose value the client chose (`unionid: event.unionid`).
+    client_ids: Vec<String>,
+}
+
+/// The last name of a path as written (`number` of `cartInfo.number`, `num` of `event.num`).
+fn last_name(text: &str) -> &str {
+    text.rsplit(['.', ' ', '(', '[', '-', '+'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(text)
+        .trim_end_matches([')', ']', '\'', '"'])
+}
+
+/// The number an expression converts (`parseInt(x, 10)`, `Number(x)`, `+x`, `x | 0`): `x`.
+fn number_of<'x, 'a>(e: &'x Expression<'a>) -> &'x Expression<'a> {
+    let e = e.get_inner_expression();
+    match e {
+        Expression::CallExpression(c)
+            if matches!(
+                ident_name(&c.callee),
+                Some("parseInt" | "parseFloat" | "Number")
+            ) =>
+        {
+            c.arguments
+                .first()
+                .and_then(Argument::as_expression)
+                .map_or(e, |a| a.get_inner_expression())
+        }
+        Expression::UnaryExpression(u)
+            if u.operator == oxc_syntax::operator::UnaryOperator::UnaryPlus =>
+        {
+            u.argument.get_inner_expression()
+        }
+        _ => e,
+    }
+}
+
+/// Whether an argument holds options with a lower bound (`{ type: 'int', min: 1 }`), a few
+/// objects deep.
+fn has_min_option(e: &Expression<'_>, depth: u32) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let Expression::ObjectExpression(o) = e.get_inner_expression() else {
+        return false;
+    };
+    o.properties.iter().any(|p| {
+        let ObjectPropertyKind::ObjectProperty(p) = p else {
+            return false;
+        };
+        let k = key_name(&p.key).unwrap_or_default();
+        k == "min" || k == "minimum" || has_min_option(&p.value, depth + 1)
+    })
+}
+
+/// Whether a key names a user's identity (`unionid`, `open_id`, `userId`).
+fn identity_key(k: &str) -> bool {
+    let norm = k.to_ascii_lowercase().replace(['_', '-'], "");
+    spec::IDENTITY_KEYS.contains(&norm.as_str())
 }
 
 /// See [`Handler::client_overrides`].
@@ -221,6 +303,10 @@ impl Handler {
             refunds: Vec::new(),
             notify_fields: Vec::new(),
             verified: false,
+            quantities: Vec::new(),
+            quantity_bounded: false,
+            identity_logins: Vec::new(),
+            outgoing_writes: Vec::new(),
             has_middleware: false,
             callouts: Vec::new(),
             client_overrides: Vec::new(),
@@ -232,12 +318,16 @@ impl Handler {
         self.owner_checked || self.role_checked
     }
 
-    /// A cloud function that handles a payment notification: named like one, or reading
-    /// several notification fields from its event.
+    /// A handler of a payment notification: a cloud function named like one or reading
+    /// several notification fields from its event, or a route reading several from its
+    /// request with no middleware before it (middleware may verify the notification).
     pub fn is_payment_notification(&self) -> bool {
-        self.kind == HandlerKind::CloudFunction
-            && (spec::has_word(&self.name, spec::NOTIFY_NAME_WORDS)
-                || self.notify_fields.len() >= 2)
+        match self.kind {
+            HandlerKind::CloudFunction => {
+                spec::has_word(&self.name, spec::NOTIFY_NAME_WORDS) || self.notify_fields.len() >= 2
+            }
+            HandlerKind::Route => self.notify_fields.len() >= 2 && !self.has_middleware,
+        }
     }
 
     /// Whether an access's collection was tied to the caller elsewhere in the handler.
@@ -289,7 +379,20 @@ pub fn analyse(module: &Module<'_>) -> Vec<Handler> {
         a.learning = false;
         a.visit_program(module.program);
     }
-    a.handlers
+    let mut handlers = a.handlers;
+    if declares_lower_bound(module.source) {
+        for h in &mut handlers {
+            h.quantity_bounded = true;
+        }
+    }
+    handlers
+}
+
+/// Whether a module declares a lower bound on request fields (`@Min(1)` on a DTO).
+fn declares_lower_bound(source: &str) -> bool {
+    spec::LOWER_BOUND_DECLARATIONS
+        .iter()
+        .any(|d| source.contains(d))
 }
 
 /// Analyse the functions named `method` of a server module as the continuation of `caller`,
@@ -326,6 +429,7 @@ pub fn analyse_callee(
     );
     h.role_checked = caller.role_checked;
     h.owner_checked = caller.owner_checked;
+    h.quantity_bounded = caller.quantity_bounded || declares_lower_bound(module.source);
     h.has_middleware = caller.has_middleware;
     h.owned_collections.clone_from(&caller.owned_collections);
     h.owned_keys.clone_from(&caller.owned_keys);
@@ -335,6 +439,7 @@ pub fn analyse_callee(
     let touches = !(h.accesses.is_empty()
         && h.client_amounts.is_empty()
         && h.increments.is_empty()
+        && h.quantities.is_empty()
         && h.client_overrides.is_empty()
         && h.callouts.is_empty());
     (a.entered && touches).then_some(h)
@@ -374,6 +479,7 @@ impl<'s> Analyser<'s> {
             active: 0,
             entered: false,
             server_owner_writes: Vec::new(),
+            request_parts: FxHashMap::default(),
         }
     }
 }
@@ -643,6 +749,9 @@ struct Analyser<'s> {
     entered: bool,
     /// Owner fields the server wrote into a request object: (the object's code, field).
     server_owner_writes: Vec<(String, String)>,
+    /// What the objects bound to local names say as parts of an outgoing request (`const
+    /// body = { loginMethod: 'unionid', unionid }` before `got(url, { json: body })`).
+    request_parts: FxHashMap<String, OutgoingRequest>,
 }
 
 /// Calls into other modules one handler records at most.
@@ -1352,7 +1461,25 @@ impl Analyser<'_> {
                 ],
             )
         });
+        let quantity = (matches!(op, spec::Op::Add | spec::Op::Update)
+            && collection
+                .as_deref()
+                .is_some_and(|c| spec::has_word(c, spec::QUANTITY_COLLECTION_WORDS)))
+        .then(|| {
+            access
+                .client_data_keys
+                .iter()
+                .find(|k| spec::is_quantity_name(k))
+                .cloned()
+        })
+        .flatten();
         let Some(h) = self.handler() else { return };
+        if let Some(k) = quantity {
+            h.quantities.push(Site {
+                span: access.span,
+                what: k,
+            });
+        }
         if owned {
             if !h.owned_collections.contains(&collection) {
                 h.owned_collections.push(collection);
@@ -1480,9 +1607,65 @@ impl Analyser<'_> {
             } else {
                 None
             };
+        // A lower bound on a client number: `Math.max(1, n)`, joi `.min(1)`, options with
+        // `min` (`ctx.validate({ num: { type: 'int', min: 1 } })`, `isInt(s, { min: 1 })`).
+        let bounds = (matches!(callee_text.as_str(), "Math.max" | "Math.abs")
+            && arg_classes.iter().any(|s| s.contains(Src::CLIENT)))
+            // (`Math.min(num, stock)` is an upper bound.)
+            || (spec::LOWER_BOUND_METHODS.contains(&method) && callee_text != "Math.min")
+            || args.iter().any(|a| has_min_option(a, 0));
+        // A cart or stock count changed by a client quantity: `.increment('number', number)`,
+        // `number: _.inc(event.num)`.
+        let quantity_increment = match &increment {
+            Some(i) => {
+                let named = i.field.as_deref().is_some_and(spec::is_quantity_name)
+                    || spec::is_quantity_name(last_name(&i.delta));
+                // `stock: _.inc(...)` and other value fields are A008's.
+                let value = i
+                    .field
+                    .as_deref()
+                    .is_some_and(|f| spec::has_word(f, spec::VALUE_FIELD_WORDS));
+                (named && !value).then(|| Site {
+                    span: i.span,
+                    what: i.field.clone().unwrap_or_else(|| i.delta.clone()),
+                })
+            }
+            None => None,
+        };
+        let outgoing = spec::has_word(&callee_text, spec::HTTP_CLIENT_WORDS).then(|| {
+            let mut r = OutgoingRequest {
+                write: matches!(method, "post" | "put" | "patch" | "delete"),
+                ..OutgoingRequest::default()
+            };
+            for a in &args {
+                self.outgoing_facts(a, 0, &mut r);
+            }
+            r
+        });
         let span: Span = c.span.into();
         let what = callee_text;
         let Some(h) = self.handler() else { return };
+        h.quantity_bounded |= bounds;
+        if let Some(q) = quantity_increment {
+            h.quantities.push(q);
+        }
+        if let Some(r) = outgoing {
+            if r.login {
+                if !r.proof
+                    && let Some(id) = r.client_ids.first()
+                {
+                    h.identity_logins.push(Site {
+                        span,
+                        what: id.clone(),
+                    });
+                }
+            } else if r.write {
+                h.outgoing_writes.push(Site {
+                    span,
+                    what: what.clone(),
+                });
+            }
+        }
         if let Some(c) = callout
             && h.callouts.len() < MAX_CALLOUTS
         {
@@ -1499,6 +1682,140 @@ impl Analyser<'_> {
         }
         if let Some(i) = increment {
             h.increments.push(i);
+        }
+    }
+
+    /// What the arguments of an outgoing request say (see [`OutgoingRequest`]): its URL and
+    /// options, the objects of its body (also inside `JSON.stringify(...)`), a query string
+    /// built in a template (`/login?openid=${event.openid}`).
+    fn outgoing_facts(&self, e: &Expression<'_>, depth: u32, out: &mut OutgoingRequest) {
+        if depth > 6 {
+            return;
+        }
+        let next = depth + 1;
+        match e.get_inner_expression() {
+            Expression::StringLiteral(s) => {
+                out.login |= spec::has_word(&s.value, spec::LOGIN_WORDS);
+            }
+            // A body built before the call.
+            Expression::Identifier(id) => {
+                if let Some(part) = self.request_parts.get(id.name.as_str()) {
+                    out.login |= part.login;
+                    out.proof |= part.proof;
+                    out.client_ids.extend(part.client_ids.iter().cloned());
+                }
+            }
+            Expression::TemplateLiteral(t) => {
+                for (i, q) in t.quasis.iter().enumerate() {
+                    let raw = q.value.raw.as_str();
+                    out.login |= spec::has_word(raw, spec::LOGIN_WORDS);
+                    // `?openid=${event.openid}`
+                    if let Some(x) = t.expressions.get(i)
+                        && let Some(key) = raw
+                            .strip_suffix('=')
+                            .and_then(|s| s.rsplit(['?', '&']).next())
+                        && identity_key(key)
+                        && self.class(x).contains(Src::CLIENT)
+                    {
+                        out.client_ids
+                            .push(format!("{key}={}", self.text(x.span())));
+                    }
+                }
+                for x in &t.expressions {
+                    self.outgoing_facts(x, next, out);
+                }
+            }
+            Expression::BinaryExpression(b) => {
+                self.outgoing_facts(&b.left, next, out);
+                self.outgoing_facts(&b.right, next, out);
+            }
+            Expression::CallExpression(c) => {
+                for a in c.arguments.iter().filter_map(Argument::as_expression) {
+                    self.outgoing_facts(a, next, out);
+                }
+            }
+            Expression::ArrayExpression(a) => {
+                for el in a.elements.iter().filter_map(|el| el.as_expression()) {
+                    self.outgoing_facts(el, next, out);
+                }
+            }
+            Expression::ObjectExpression(o) => {
+                for p in &o.properties {
+                    let ObjectPropertyKind::ObjectProperty(p) = p else {
+                        continue;
+                    };
+                    let Some(k) = key_name(&p.key) else { continue };
+                    let norm = k.to_ascii_lowercase().replace(['_', '-'], "");
+                    if spec::PROOF_KEYS.contains(&norm.as_str()) {
+                        out.proof = true;
+                    }
+                    if k.eq_ignore_ascii_case("method")
+                        && let Expression::StringLiteral(m) = p.value.get_inner_expression()
+                    {
+                        out.write |= matches!(
+                            m.value.to_ascii_uppercase().as_str(),
+                            "POST" | "PUT" | "PATCH" | "DELETE"
+                        );
+                    }
+                    if k.to_ascii_lowercase().starts_with("login")
+                        && matches!(p.value.get_inner_expression(), Expression::StringLiteral(_))
+                    {
+                        out.login = true;
+                    }
+                    if identity_key(&k) && self.class(&p.value).contains(Src::CLIENT) {
+                        out.client_ids
+                            .push(format!("{k}: {}", self.text(p.value.span())));
+                    }
+                    self.outgoing_facts(&p.value, next, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `num < 1`, `count <= 0`, `0 < quantity`: a client number compared with 0 or 1 has a
+    /// lower bound in this handler.
+    fn lower_bound(&mut self, bin: &BinaryExpression<'_>) {
+        for (x, lit) in [(&bin.left, &bin.right), (&bin.right, &bin.left)] {
+            let Expression::NumericLiteral(n) = lit.get_inner_expression() else {
+                continue;
+            };
+            if !(0.0..=1.0).contains(&n.value) {
+                continue;
+            }
+            let named = spec::is_quantity_name(last_name(&self.text(x.span())));
+            if named || self.class(x).contains(Src::CLIENT) {
+                if let Some(h) = self.handler() {
+                    h.quantity_bounded = true;
+                }
+                return;
+            }
+        }
+    }
+
+    /// `goods.retail_price * number`: a quantity the client chose, multiplied into a price.
+    fn quantity_product(&mut self, bin: &BinaryExpression<'_>) {
+        if bin.operator != oxc_syntax::operator::BinaryOperator::Multiplication {
+            return;
+        }
+        for (q, other) in [(&bin.left, &bin.right), (&bin.right, &bin.left)] {
+            let q = number_of(q);
+            if !(matches!(q, Expression::Identifier(_)) || q.as_member_expression().is_some()) {
+                continue;
+            }
+            let q_text = self.text(q.span());
+            if !spec::is_quantity_name(last_name(&q_text)) || !self.class(q).contains(Src::CLIENT) {
+                continue;
+            }
+            let other_text = self.text(number_of(other).span());
+            if !spec::has_word(last_name(&other_text), spec::PRICE_WORDS) {
+                continue;
+            }
+            let span: Span = bin.span.into();
+            if let Some(h) = self.handler() {
+                h.quantities.push(Site { span, what: q_text });
+            }
+            return;
         }
     }
 
@@ -1556,6 +1873,10 @@ impl Analyser<'_> {
     }
 
     fn comparison(&mut self, bin: &BinaryExpression<'_>) {
+        if bin.operator.is_compare() {
+            self.lower_bound(bin);
+            return;
+        }
         if !bin.operator.is_equality() {
             return;
         }
@@ -1605,7 +1926,9 @@ impl Analyser<'_> {
     }
 
     fn notify_field(&mut self, base: Src, prop: &str) {
-        if base.contains(Src::EVENT) && spec::NOTIFY_FIELDS.contains(&prop) {
+        let from_client =
+            base.contains(Src::EVENT) || (self.role == Role::Server && base.contains(Src::CLIENT));
+        if from_client && spec::NOTIFY_FIELDS.contains(&prop) {
             let prop = prop.to_owned();
             if let Some(h) = self.handler()
                 && !h.notify_fields.contains(&prop)
@@ -2039,6 +2362,19 @@ impl<'a> Visit<'a> for Analyser<'_> {
                 self.pending_fn_name = Some(n.to_string());
             }
             self.visit_expression(init);
+            if let Some(n) = it.id.get_identifier_name()
+                && matches!(
+                    init.get_inner_expression(),
+                    Expression::ObjectExpression(_) | Expression::CallExpression(_)
+                )
+                && self.request_parts.len() < 256
+            {
+                let mut part = OutgoingRequest::default();
+                self.outgoing_facts(init, 0, &mut part);
+                if part.login || part.proof || !part.client_ids.is_empty() {
+                    self.request_parts.insert(n.to_string(), part);
+                }
+            }
             let v = Var {
                 src: self.class(init),
                 chain: self.chain_of(init, 0).map(Rc::new),
@@ -2128,6 +2464,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
     fn visit_binary_expression(&mut self, it: &BinaryExpression<'a>) {
         walk::walk_binary_expression(self, it);
         self.comparison(it);
+        self.quantity_product(it);
     }
 
     fn visit_if_statement(&mut self, it: &IfStatement<'a>) {

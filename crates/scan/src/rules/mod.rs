@@ -78,6 +78,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &auth::client_controlled_amount::ClientControlledAmount,
         &auth::missing_role_check::MissingRoleCheck,
         &auth::credential_in_response::CredentialInResponse,
+        &auth::client_identity_login::ClientIdentityLogin,
+        &auth::unbounded_quantity::UnboundedQuantity,
         &injection::sql_injection::SqlInjection,
         &injection::nosql_injection::NosqlInjection,
         &injection::command_injection::CommandInjection,

@@ -22,7 +22,12 @@ crate::declare_rule! {
     /// - a cloud function that handles a payment notification (named like `payCallback` /
     ///   `payNotify`, or reading `outTradeNo`, `transactionId`, `resultCode` from its event)
     ///   and marks records paid without verifying the notification (`cloudPay.queryOrder`, a
-    ///   signature check). A cloud function can be called by any client with any event.
+    ///   signature check), in its database or by a write request to the backend that keeps
+    ///   the orders (`got(base + '/order/save', { method: 'POST', ... })`). A cloud function
+    ///   can be called by any client with any event. A route that reads the notification's
+    ///   fields from its body (`req.body.out_trade_no`, `result_code`) and marks records paid
+    ///   is reported the same way when nothing verifies the notification in it and no
+    ///   middleware runs before it: the notification URL is public.
     ///
     /// Where an amount comes from is told by the same analysis of handlers as A007; the payment
     /// APIs, amount fields and value fields it knows are listed in its specification tables.
@@ -143,16 +148,25 @@ impl Rule for ClientControlledAmount {
                     .help(msg!("A008.increment-help"));
             }
         }
-        if h.is_payment_notification()
-            && !h.verified
-            && let Some(a) = h.accesses.iter().find(|a| a.op == Op::Update)
-        {
-            cx.report(
-                &Self::META,
-                a.span,
-                msg!("A008.unverified-notification", function = &h.name),
-            )
-            .help(msg!("A008.unverified-notification-help"));
+        if h.is_payment_notification() && !h.verified {
+            if let Some(a) = h.accesses.iter().find(|a| a.op == Op::Update) {
+                let message = if h.kind == HandlerKind::Route {
+                    msg!("A008.unverified-notification-route")
+                } else {
+                    msg!("A008.unverified-notification", function = &h.name)
+                };
+                cx.report(&Self::META, a.span, message)
+                    .help(msg!("A008.unverified-notification-help"));
+            } else if let Some(w) = h.outgoing_writes.first() {
+                // The order state lives in another backend: the function forwards the
+                // notification there (`got(base + '/table/Save', { method: 'POST', ... })`).
+                cx.report(
+                    &Self::META,
+                    w.span,
+                    msg!("A008.unverified-notification-forwarded", function = &h.name),
+                )
+                .help(msg!("A008.unverified-notification-help"));
+            }
         }
     }
 }

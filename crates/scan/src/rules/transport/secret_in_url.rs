@@ -244,7 +244,11 @@ fn is_vendor(url: &Value<'_>) -> bool {
         }
     }
     let path = known.split('?').next().unwrap_or("");
-    VENDOR_PATHS.iter().any(|p| path.contains(p))
+    // A path relative to a client's base URL (got's `prefixUrl`, axios' `baseURL`):
+    // `sns/jscode2session` is the platform's `/sns/jscode2session`.
+    VENDOR_PATHS
+        .iter()
+        .any(|p| path.contains(p) || path.starts_with(&p[1..]))
 }
 
 fn report(
