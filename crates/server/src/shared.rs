@@ -18,7 +18,7 @@
 //!   cannot be replayed after it. A starting instance makes the horizon and waits for the next
 //!   second before it serves (see [`Shared::connect`]).
 //! - **Rate limits**: a GCRA bucket per key in a small Lua script run by Redis (one key holds
-//!   the theoretical arrival time, in milliseconds of Redis's own clock, so instances with
+//!   the theoretical arrival time, in microseconds of Redis's own clock, so instances with
 //!   skewed clocks still agree).
 //! - **Invalidations**: published on the `mg:invalidate` channel; every instance subscribes and
 //!   drops the cached sessions an invalidation covers. A subscriber that loses its connection
@@ -77,12 +77,14 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// The GCRA step, atomic in Redis. KEYS[1]: the bucket. ARGV: interval (ms), window
-/// (interval x burst, ms). Answers 0 when allowed (and stores the new arrival time), or the
-/// milliseconds to wait.
+/// The GCRA step, atomic in Redis, in microseconds of Redis's clock (a coarser unit would cap a
+/// limit: in milliseconds no key could pass more than 1,000 requests a second). KEYS[1]: the
+/// bucket. ARGV: interval (us), window (interval x burst, us). Answers 0 when allowed (and stores
+/// the new arrival time, written with `%.0f`: Lua's own number-to-text keeps 14 digits, fewer than
+/// a microsecond clock has), or the microseconds to wait.
 const GCRA: &str = r"
 local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local now = t[1] * 1000000 + t[2]
 local interval = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
@@ -91,7 +93,8 @@ local next_tat = tat + interval
 if next_tat - now > window then
   return next_tat - now - window
 end
-redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now + 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX',
+  math.floor((next_tat - now) / 1000) + 1000)
 return 0
 ";
 
@@ -199,19 +202,19 @@ impl Shared {
         per_minute: u32,
         burst: u32,
     ) -> Result<Result<(), Duration>, SharedError> {
-        let interval_ms = (60_000 / u64::from(per_minute.max(1))).max(1);
-        let window_ms = interval_ms * u64::from(burst.max(1));
+        let interval_us = (60_000_000 / u64::from(per_minute.max(1))).max(1);
+        let window_us = interval_us.saturating_mul(u64::from(burst.max(1)));
         let mut conn = self.conn.clone();
         let wait: i64 = redis::Script::new(GCRA)
             .key(format!("{}rate:{key}", self.prefix))
-            .arg(interval_ms)
-            .arg(window_ms)
+            .arg(interval_us)
+            .arg(window_us)
             .invoke_async(&mut conn)
             .await?;
         Ok(if wait <= 0 {
             Ok(())
         } else {
-            Err(Duration::from_millis(
+            Err(Duration::from_micros(
                 u64::try_from(wait).unwrap_or(u64::MAX),
             ))
         })

@@ -136,6 +136,39 @@ async fn a_rate_limit_counts_requests_wherever_they_land() {
 }
 
 #[tokio::test]
+async fn a_high_rate_is_not_capped_by_the_clocks_unit() {
+    let Some(url) = redis_url() else { return };
+    let (a, b) = two_instances(&url).await;
+    // A million a second, ten at once: 300 requests one after the other take far longer than
+    // 300 us, so every one is within the rate. Counted in milliseconds, the bucket refilled at
+    // one request per millisecond at best, and most of these were refused.
+    let mut refused = 0;
+    for i in 0..300 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        if s.rate("addr:198.51.100.7", 60_000_000, 10)
+            .await
+            .unwrap()
+            .is_err()
+        {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 0, "a high limit refused requests it allows");
+    // And a low one still holds: one a minute, two at once.
+    assert_eq!(a.rate("addr:198.51.100.8", 1, 2).await.unwrap(), Ok(()));
+    assert_eq!(b.rate("addr:198.51.100.8", 1, 2).await.unwrap(), Ok(()));
+    let wait = a
+        .rate("addr:198.51.100.8", 1, 2)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        wait > Duration::from_secs(50) && wait <= Duration::from_mins(1),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_invalidation_published_by_one_instance_reaches_the_others() {
     let Some(url) = redis_url() else { return };
     let (a, b) = two_instances(&url).await;
