@@ -5,7 +5,7 @@
 //! new nonce and the current timestamp, exactly as a client does (docs/protocol.md).
 //!
 //! ```text
-//! loadgen --url https://127.0.0.1:8443 --ca DATA_DIR/dev-cert.pem \
+//! loadgen --url https://127.0.0.1:8443 --ca DATA_DIR/dev-cert.pem [--url URL2 --ca CA2 ...] \
 //!         [--code dev:bench] [--concurrency 16] [--duration 10] [--warmup 2] [--rounds 3] \
 //!         [--plain bench_plain --secure bench_secure] [--scenarios healthz,me,write,read]
 //!         [--pocketbase-url http://127.0.0.1:8090 --pocketbase-token JWT \
@@ -17,6 +17,10 @@
 //! id), and `pocketbase`, the peer measured in the same run: a `PocketBase` server set up by
 //! `bench/serve/pocketbase.py` with a collection whose view rule is the owner, written to
 //! (POST with the user's JWT, plain HTTP) and read back by id. Only 2xx answers count; any other answer is reported and makes the exit status 1.
+//!
+//! Several `--url`s (each with its `--ca`, or one `--ca` for all) are instances of one
+//! deployment behind a load balancer: the login goes to the first, and requests are spread over
+//! all of them in turn.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,8 +37,8 @@ use serde_json::{Value, json};
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 struct Args {
-    url: String,
-    ca: PathBuf,
+    urls: Vec<String>,
+    cas: Vec<PathBuf>,
     code: String,
     concurrency: usize,
     duration: Duration,
@@ -58,8 +62,8 @@ struct PocketBase {
 
 fn parse_args() -> Result<Args, Error> {
     let mut args = Args {
-        url: String::new(),
-        ca: PathBuf::new(),
+        urls: Vec::new(),
+        cas: Vec::new(),
         code: "dev:bench".into(),
         concurrency: 16,
         duration: Duration::from_secs(10),
@@ -78,8 +82,8 @@ fn parse_args() -> Result<Args, Error> {
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
-            "--url" => value.trim_end_matches('/').clone_into(&mut args.url),
-            "--ca" => args.ca = PathBuf::from(value),
+            "--url" => args.urls.push(value.trim_end_matches('/').to_owned()),
+            "--ca" => args.cas.push(PathBuf::from(value)),
             "--code" => args.code = value,
             "--concurrency" => args.concurrency = value.parse()?,
             "--duration" => args.duration = Duration::from_secs_f64(value.parse()?),
@@ -95,8 +99,11 @@ fn parse_args() -> Result<Args, Error> {
             _ => return Err(format!("unknown option {flag}").into()),
         }
     }
-    if args.url.is_empty() || args.ca.as_os_str().is_empty() {
+    if args.urls.is_empty() || args.cas.is_empty() {
         return Err("--url and --ca are required".into());
+    }
+    if args.cas.len() != 1 && args.cas.len() != args.urls.len() {
+        return Err("give one --ca for all --urls, or one per --url".into());
     }
     if !pb_url.is_empty() {
         if pb_token.is_empty() || pb_user.is_empty() {
@@ -142,8 +149,10 @@ enum Kind {
 }
 
 struct Ctx {
+    /// The plain-HTTP client (`PocketBase`) and the first instance's.
     client: reqwest::Client,
-    url: String,
+    /// Every instance: its client (trusting its certificate) and its URL.
+    servers: Vec<(reqwest::Client, String)>,
     session: Session,
     pocketbase: Option<PocketBase>,
     /// Record ids created per collection, read back by the `read` scenarios.
@@ -158,8 +167,14 @@ fn unix_now() -> u64 {
 
 impl Ctx {
     /// A request signed afresh: new nonce, current timestamp.
+    /// The instance request `n` goes to.
+    fn server(&self, n: usize) -> &(reqwest::Client, String) {
+        &self.servers[n % self.servers.len()]
+    }
+
     fn signed(
         &self,
+        n: usize,
         method: reqwest::Method,
         path: &str,
         body: &[u8],
@@ -175,9 +190,9 @@ impl Ctx {
             body,
         };
         let signature = miniguard_crypto::sign(&self.session.key, &parts)?;
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.url))
+        let (client, url) = self.server(n);
+        let mut req = client
+            .request(method, format!("{url}{path}"))
             .bearer_auth(&self.session.token)
             .header("x-mg-timestamp", timestamp.to_string())
             .header("x-mg-nonce", nonce)
@@ -232,9 +247,13 @@ impl Ctx {
                     ))
                     .header("authorization", &pb.token)
             }
-            Kind::Healthz => self.client.get(format!("{}/healthz", self.url)),
-            Kind::Me => self.signed(reqwest::Method::GET, "/v1/me", b"")?,
+            Kind::Healthz => {
+                let (client, url) = self.server(n);
+                client.get(format!("{url}/healthz"))
+            }
+            Kind::Me => self.signed(n, reqwest::Method::GET, "/v1/me", b"")?,
             Kind::Create { collection, body } => self.signed(
+                n,
                 reqwest::Method::POST,
                 &format!("/v1/collections/{collection}/records"),
                 body,
@@ -242,6 +261,7 @@ impl Ctx {
             Kind::Read { collection } => {
                 let id = self.pick(collection, n)?;
                 self.signed(
+                    n,
                     reqwest::Method::GET,
                     &format!("/v1/collections/{collection}/records/{id}"),
                     b"",
@@ -463,11 +483,21 @@ async fn main() {
 
 async fn real_main() -> Result<bool, Error> {
     let args = parse_args()?;
-    let client = client(&args.ca)?;
-    let session = login(&client, &args.url, &args.code).await?;
+    let mut servers = Vec::new();
+    for (i, url) in args.urls.iter().enumerate() {
+        let ca = &args.cas[i.min(args.cas.len() - 1)];
+        servers.push((client(ca)?, url.clone()));
+    }
+    let session = login(&servers[0].0, &servers[0].1, &args.code).await?;
+    if servers.len() > 1 {
+        println!(
+            "loadgen: {} instances, requests spread over them in turn",
+            servers.len()
+        );
+    }
     let ctx = Arc::new(Ctx {
-        client,
-        url: args.url.clone(),
+        client: servers[0].0.clone(),
+        servers,
         session,
         pocketbase: args.pocketbase.clone(),
         ids: Mutex::new(HashMap::new()),
