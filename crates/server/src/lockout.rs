@@ -5,8 +5,8 @@
 //! many accounts slowly. Two measures add a per-account view:
 //!
 //! 1. **Attempt rates per account** ([`AccountLimits`]): login, second-factor and refresh
-//!    attempts are counted per account (GCRA in memory, like the per-address limits), whatever
-//!    the address they come from.
+//!    attempts are counted per account (GCRA, like the per-address limits: in memory, or in
+//!    Redis when several instances share it), whatever the address they come from.
 //! 2. **Progressive lockout** ([`check`], [`record_failure`], [`reset`]): failed passwords and
 //!    failed second-factor codes are counted in the database, under two keys:
 //!    - per (account, client address): after [`LockoutPolicy::ip_threshold`] failures the pair
