@@ -21,6 +21,7 @@ pub mod merge;
 pub mod names;
 pub mod rules;
 pub mod severity;
+pub mod spec;
 pub mod suppress;
 pub mod template;
 pub mod value;

@@ -1,5 +1,6 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use crate::spec::{SinkKind, spec};
 use crate::value::{Sanitized, SourceKind};
 use miniguard_report::msg;
 
@@ -45,18 +46,6 @@ crate::declare_rule! {
     }
 }
 
-/// Call paths that decode a token without checking it.
-const DECODERS: &[&str] = &[
-    "jsonwebtoken.decode",
-    "jwt-decode",
-    "jwt-decode.jwtDecode",
-    "jwt-decode.default",
-    "jose.decodeJwt",
-    "jose.decodeProtectedHeader",
-    "jws.decode",
-    "jwt-simple.decode",
-];
-
 impl Rule for JwtDecodeWithoutVerify {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -68,7 +57,7 @@ impl Rule for JwtDecodeWithoutVerify {
         }
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
-        if !DECODERS.contains(&path) {
+        if spec().sink_by_call(SinkKind::JwtDecode, path).is_none() {
             return;
         }
         // jwt-simple's `decode(token, secret)` verifies unless told not to (third argument).

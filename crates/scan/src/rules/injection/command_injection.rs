@@ -1,5 +1,6 @@
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use crate::spec::{SinkKind, spec};
 use crate::value::{Kind, Sanitized, SourceKind, Value};
 use miniguard_report::msg;
 
@@ -57,17 +58,14 @@ impl Rule for CommandInjection {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
-        let Some((module, func)) = split(path) else {
+        // A command line for a shell, or a program started without one (by the specification).
+        let path = path.strip_suffix(".default").unwrap_or(path);
+        let shell_string = if spec().sink_by_call(SinkKind::ShellCommand, path).is_some() {
+            true
+        } else if spec().sink_by_call(SinkKind::Program, path).is_some() {
+            false
+        } else {
             return;
-        };
-        let shell_string = match (module, func) {
-            ("child_process", "exec" | "execSync")
-            | ("shelljs", "exec")
-            | ("execa", "command" | "commandSync" | "execaCommand" | "execaCommandSync") => true,
-            ("child_process", "spawn" | "spawnSync" | "execFile" | "execFileSync" | "fork")
-            | ("cross_spawn", "" | "sync" | "spawn")
-            | ("execa", "" | "execa" | "execaSync" | "sync" | "node") => false,
-            _ => return,
         };
         let Some(cmd) = call.arg(0) else { return };
         if let Some(taint) = untrusted(cx, cmd) {
@@ -97,21 +95,6 @@ impl Rule for CommandInjection {
             .help(msg!("I003.help"));
         }
     }
-}
-
-/// `("child_process", "exec")` for `child_process.exec`, `("execa", "")` for `execa` itself.
-fn split(path: &str) -> Option<(&str, &str)> {
-    let path = path.strip_suffix(".default").unwrap_or(path);
-    let (module, rest) = path.split_once('.').unwrap_or((path, ""));
-    if !matches!(
-        module,
-        "child_process" | "shelljs" | "execa" | "cross_spawn"
-    ) || rest.contains('.')
-        || rest.contains('(')
-    {
-        return None;
-    }
-    Some((module, rest))
 }
 
 fn untrusted(cx: &Cx<'_>, v: &Value<'_>) -> Option<crate::value::Taint> {

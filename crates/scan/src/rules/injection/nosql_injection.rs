@@ -1,5 +1,6 @@
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use crate::spec::{SinkKind, spec};
 use crate::value::{Kind, Sanitized, SourceKind, Taint, Value};
 use miniguard_report::msg;
 
@@ -62,27 +63,6 @@ crate::declare_rule! {
     }
 }
 
-/// MongoDB / Mongoose methods whose first argument is a filter.
-const FILTER_METHODS: &[&str] = &[
-    "find",
-    "findOne",
-    "findOneAndUpdate",
-    "findOneAndDelete",
-    "findOneAndRemove",
-    "findOneAndReplace",
-    "updateOne",
-    "updateMany",
-    "update",
-    "replaceOne",
-    "deleteOne",
-    "deleteMany",
-    "remove",
-    "countDocuments",
-    "count",
-    "exists",
-    "$where",
-];
-
 impl Rule for NosqlInjection {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -113,7 +93,7 @@ impl Rule for NosqlInjection {
             "aggregate" => call.arg(0).and_then(match_stage),
             "distinct" if mongo => call.arg(1),
             "update" | "remove" | "count" | "exists" if !mongo => None,
-            m if FILTER_METHODS.contains(&m) => call.arg(0),
+            m if spec().sink_by_method(SinkKind::NosqlFilter, m).is_some() => call.arg(0),
             _ => None,
         }) else {
             return;

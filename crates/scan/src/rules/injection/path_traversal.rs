@@ -1,5 +1,6 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use crate::spec::{SinkKind, spec};
 use crate::value::{Kind, Sanitized, SourceKind, Taint, Value};
 use miniguard_report::msg;
 
@@ -51,46 +52,6 @@ crate::declare_rule! {
     }
 }
 
-/// File operations by name (the `Sync` suffix removed) and how many leading arguments are
-/// paths.
-const FS_OPS: &[(&str, usize)] = &[
-    ("readFile", 1),
-    ("createReadStream", 1),
-    ("createWriteStream", 1),
-    ("writeFile", 1),
-    ("appendFile", 1),
-    ("unlink", 1),
-    ("rm", 1),
-    ("rmdir", 1),
-    ("remove", 1),
-    ("readdir", 1),
-    ("stat", 1),
-    ("lstat", 1),
-    ("access", 1),
-    ("open", 1),
-    ("exists", 1),
-    ("mkdir", 1),
-    ("copyFile", 2),
-    ("copy", 2),
-    ("rename", 2),
-    ("move", 2),
-    ("symlink", 2),
-    ("link", 2),
-    ("truncate", 1),
-    ("chmod", 1),
-    ("readJson", 1),
-    ("readJSON", 1),
-    ("writeJson", 1),
-    ("writeJSON", 1),
-    ("outputFile", 1),
-    ("outputJson", 1),
-    ("ensureFile", 1),
-    ("emptyDir", 1),
-    ("opendir", 1),
-    ("realpath", 1),
-    ("readlink", 1),
-];
-
 impl Rule for PathTraversal {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -99,31 +60,24 @@ impl Rule for PathTraversal {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
-        let (first, count, what) = if let Some(op) = fs_op(path) {
-            let Some(&(_, n)) = FS_OPS.iter().find(|(name, _)| *name == op) else {
+        // File operations (`fs`, `fs-extra`, ...) and files sent in a response, with the
+        // arguments that are paths, as the specification lists them.
+        let (sink, what) = if let Some(op) = fs_op(path) {
+            let Some(sink) = spec().sink_by_method(SinkKind::FilePath, op) else {
                 return;
             };
-            (0, n, msg!("I005.file-path"))
+            (sink, msg!("I005.file-path"))
         } else {
-            match path {
-                "@res.sendFile" | "@res.sendfile" | "@res.download" => {
-                    // `{ root }` makes `send` refuse paths that leave it.
-                    if call.args.iter().any(|a| a.field("root").is_some()) {
-                        return;
-                    }
-                    (0, 1, msg!("I005.file-sent"))
-                }
-                // koa-send: `send(ctx, path, { root })`: the root is enforced too.
-                "koa-send" | "@koa/send" => {
-                    if call.args.iter().any(|a| a.field("root").is_some()) {
-                        return;
-                    }
-                    (1, 1, msg!("I005.file-sent"))
-                }
-                _ => return,
+            let Some(sink) = spec().sink_by_call(SinkKind::FileSent, path) else {
+                return;
+            };
+            // `{ root }` makes express's `send` and koa-send refuse paths that leave it.
+            if call.args.iter().any(|a| a.field("root").is_some()) {
+                return;
             }
+            (sink, msg!("I005.file-sent"))
         };
-        for i in first..first + count {
+        for i in sink.arguments(call.args.len()) {
             let Some(v) = call.arg(i) else { continue };
             if matches!(v.kind, Kind::Func(_)) {
                 continue;

@@ -1,5 +1,6 @@
 use crate::events::{Cx, Event};
 use crate::rules::{Rule, RuleMeta};
+use crate::spec::{SinkKind, spec};
 use crate::value::{Sanitized, SourceKind};
 use miniguard_report::msg;
 
@@ -47,37 +48,6 @@ crate::declare_rule! {
     }
 }
 
-const QUERY_METHODS: &[&str] = &[
-    "query",
-    "execute",
-    "raw",
-    "exec",
-    "run",
-    "all",
-    "get",
-    "each",
-    "prepare",
-    "queryRaw",
-    "executeRaw",
-    "$queryRawUnsafe",
-    "$executeRawUnsafe",
-    "whereRaw",
-    "havingRaw",
-    "orderByRaw",
-    "joinRaw",
-    "literal",
-    "sql",
-    "unsafe",
-    "queryOne",
-    "select",
-    "none",
-    "one",
-    "many",
-    "any",
-    "oneOrNone",
-    "manyOrNone",
-];
-
 impl Rule for SqlInjection {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -86,11 +56,16 @@ impl Rule for SqlInjection {
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         let Event::Call(call) = event else { return };
         let Some(method) = call.method else { return };
+        let sinks = spec();
         // A raw condition is SQL text; a query builder's `where` also takes an object (bound
         // parameters), so there only a string counts.
         if let Some(fragment) = call.arg(0)
-            && (RAW_FRAGMENT_METHODS.contains(&method)
-                || (FRAGMENT_METHODS.contains(&method)
+            && (sinks
+                .sink_by_method(SinkKind::SqlRawCondition, method)
+                .is_some()
+                || (sinks
+                    .sink_by_method(SinkKind::SqlBuilderCondition, method)
+                    .is_some()
                     && cx.text(call.callee_span).contains("QueryBuilder(")
                     && fragment.text.is_some()))
             && let Some(taint) = fragment.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL)
@@ -104,7 +79,10 @@ impl Rule for SqlInjection {
             .help(msg!("I001.condition-help"));
             return;
         }
-        if !QUERY_METHODS.contains(&method) {
+        if sinks
+            .sink_by_method(SinkKind::SqlStatement, method)
+            .is_none()
+        {
             return;
         }
         // `child_process.exec` and friends belong to the command injection rule.
@@ -130,29 +108,6 @@ impl Rule for SqlInjection {
         .help(msg!("I001.help"));
     }
 }
-
-/// Query-builder methods whose first argument is a SQL condition as written (typeorm).
-const FRAGMENT_METHODS: &[&str] = &[
-    "where",
-    "andWhere",
-    "orWhere",
-    "having",
-    "andHaving",
-    "orHaving",
-];
-
-/// Methods whose first argument is a SQL fragment whatever the receiver (knex
-/// `whereRaw('id = ' + id)`, `orderByRaw`).
-const RAW_FRAGMENT_METHODS: &[&str] = &[
-    "whereRaw",
-    "orWhereRaw",
-    "andWhereRaw",
-    "havingRaw",
-    "orHavingRaw",
-    "orderByRaw",
-    "groupByRaw",
-    "joinRaw",
-];
 
 /// Whether the known parts of a text are a SQL statement.
 pub(crate) fn looks_like_sql(text: &str) -> bool {

@@ -4,6 +4,7 @@ use miniguard_report::msg;
 use crate::events::{CallEvent, Cx, Event};
 use crate::rules::storage::sensitive_storage::is_masked;
 use crate::rules::{Rule, RuleMeta};
+use crate::spec::{SinkKind, spec};
 use crate::value::{Kind, Labels};
 
 crate::declare_rule! {
@@ -60,8 +61,6 @@ crate::declare_rule! {
     }
 }
 
-const LOG_METHODS: &[&str] = &["log", "info", "warn", "error", "debug", "trace"];
-
 impl Rule for SensitiveLog {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -114,13 +113,12 @@ impl Rule for SensitiveLog {
 /// The logging function a call is, for messages: `console.log`, `logger.info`, ...
 fn log_call(cx: &Cx<'_>, call: &CallEvent<'_, '_>) -> Option<String> {
     let method = call.method?;
-    if !LOG_METHODS.contains(&method) {
+    let is_log = |m: &str| spec().sink_by_method(SinkKind::Log, m).is_some();
+    if !is_log(method) {
         return None;
     }
     if let Some(p) = call.path {
-        if p.strip_prefix("console.")
-            .is_some_and(|m| LOG_METHODS.contains(&m))
-        {
+        if p.strip_prefix("console.").is_some_and(is_log) {
             return Some(p.to_owned());
         }
         if p.starts_with("mp.getLogManager().") || p.starts_with("mp.getRealtimeLogManager().") {

@@ -1,5 +1,5 @@
 use crate::events::{Cx, Event};
-use crate::js::apis::MP_REQUESTS;
+use crate::js::apis;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::Value;
 use miniguard_report::msg;
@@ -63,7 +63,7 @@ impl Rule for InsecureHttpEndpoint {
         let Some(api) = call.path.and_then(|p| p.strip_prefix("mp.")) else {
             return;
         };
-        if !MP_REQUESTS.contains(&api) {
+        if !apis::is_mp_request(api) {
             return;
         }
         let Some(url) = call.arg(0).and_then(|a| a.field("url")) else {

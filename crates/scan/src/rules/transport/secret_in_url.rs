@@ -1,5 +1,5 @@
 use crate::events::{CallEvent, Cx, Event};
-use crate::js::apis::{self, MP_REQUESTS};
+use crate::js::apis;
 use crate::names::labels_for_name;
 use crate::rules::{Rule, RuleMeta};
 use crate::value::{HOLE, Labels, SourceKind, Value};
@@ -102,7 +102,7 @@ impl Rule for SecretInUrl {
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
         if let Some(api) = path.strip_prefix("mp.") {
-            if !MP_REQUESTS.contains(&api) {
+            if !apis::is_mp_request(api) {
                 return;
             }
             let Some(opts) = call.arg(0) else { return };

@@ -1,0 +1,414 @@
+//! Modules: entries, functions nobody calls, exports, `require`/`import`, and the environment
+//! of variables.
+
+use super::*;
+
+impl<'a> Evaluator<'a, '_> {
+    // ----- modules ------------------------------------------------------------------------
+
+    /// Evaluate a module as an entry: its top level, then every function nobody called.
+    pub fn run_entry(&mut self, idx: usize) {
+        self.ensure_module(idx);
+        let before = self.cur;
+        self.cur = idx;
+        // Cloud function entry: exports.main(event, context).
+        if self.module(idx).role == Role::CloudFunction
+            && let ExportState::Done(exports) = self.exports[idx].clone()
+        {
+            let main = exports.field("main").cloned().or_else(|| {
+                exports
+                    .field("default")
+                    .and_then(|d| d.field("main"))
+                    .cloned()
+            });
+            if let Some(Value {
+                kind: Kind::Func(f),
+                ..
+            }) = main
+            {
+                let event = self.param_origin_value(f, 0, SourceKind::CLOUD_EVENT, "event");
+                let ret = self.call_func(f, Value::unknown(), &[event, Value::unknown()], false);
+                let span = self
+                    .last_return_span
+                    .take()
+                    .unwrap_or_else(|| func_span(f.node));
+                let ev = RespondEvent {
+                    value: &ret,
+                    via: crate::events::CLOUD_FUNCTION_RETURN,
+                    span: span.into(),
+                };
+                self.emit_in(f.module, &Event::Respond(&ev));
+            }
+        }
+        // A Vue file without an options object (`<script setup>`, or a template alone): its
+        // template is analysed all the same, with the page data unknown, so its sinks and its
+        // parse errors are reported as for an options-API page.
+        if !self.vue_templates_done.contains(&idx)
+            && self
+                .module(idx)
+                .path
+                .extension()
+                .is_some_and(|e| e == "vue" || e == "nvue")
+        {
+            let data = self.script_setup_bindings(idx);
+            self.check_template(&PageState {
+                data,
+                methods: Vec::new(),
+                extra: FxHashMap::default(),
+            });
+        }
+        self.run_uncalled(idx);
+        let module = self.module(idx);
+        let mut handlers = crate::js::handlers::analyse(&module);
+        // A lower bound declared on a request DTO of another module (nest: `@Min(1)` in
+        // `create-order.dto.ts`, imported by the controller) bounds the handlers' quantities,
+        // and those of the services they call.
+        if handlers.iter().any(|h| !h.quantity_bounded) && self.imports_declare_lower_bound(idx) {
+            for h in &mut handlers {
+                h.quantity_bounded = true;
+            }
+        }
+        for h in &handlers {
+            self.emit_in(idx, &Event::Handler(h));
+        }
+        self.follow_callouts(idx, handlers);
+        self.cur = before;
+    }
+
+    /// Whether a project module that module `idx` imports declares a lower bound on request
+    /// fields (see [`crate::js::authz_spec::LOWER_BOUND_DECLARATIONS`]).
+    pub(super) fn imports_declare_lower_bound(&mut self, idx: usize) -> bool {
+        let module = self.module(idx);
+        for stmt in &module.program.body {
+            let Statement::ImportDeclaration(imp) = stmt else {
+                continue;
+            };
+            let Some(path) =
+                crate::js::resolve(self.set.index, &module.path, imp.source.value.as_str())
+            else {
+                continue;
+            };
+            let Some(target) = self.set.load(&path) else {
+                continue;
+            };
+            let source = self.module(target).source;
+            if crate::js::authz_spec::LOWER_BOUND_DECLARATIONS
+                .iter()
+                .any(|d| source.contains(d))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Analyses the service functions the handlers of module `idx` call with client input
+    /// (see [`crate::js::handlers::analyse_callee`]), two calls deep at most, each (module,
+    /// function, argument classes) once per entry.
+    pub(super) fn follow_callouts(
+        &mut self,
+        idx: usize,
+        handlers: Vec<crate::js::handlers::Handler>,
+    ) {
+        const MAX_DEPTH: u32 = 2;
+        const MAX_FOLLOWED: usize = 64;
+        let mut queue: Vec<(usize, crate::js::handlers::Handler, u32)> =
+            handlers.into_iter().map(|h| (idx, h, 1)).collect();
+        let mut done = FxHashSet::default();
+        while let Some((from, caller, depth)) = queue.pop() {
+            for c in &caller.callouts {
+                if done.len() >= MAX_FOLLOWED {
+                    return;
+                }
+                let from_path = self.module(from).path.clone();
+                let Some(path) =
+                    crate::js::handlers::target_path(self.set.index, &from_path, &c.target)
+                else {
+                    continue;
+                };
+                let Some(target) = self.set.load(&path) else {
+                    continue;
+                };
+                let bits: Vec<u8> = c.args.iter().map(crate::js::handlers::Src::bits).collect();
+                if !done.insert((
+                    target,
+                    c.method.clone(),
+                    bits,
+                    caller.role_checked,
+                    caller.owner_checked,
+                )) {
+                    continue;
+                }
+                let module = self.module(target);
+                let Some(h) =
+                    crate::js::handlers::analyse_callee(&module, &c.method, &c.args, &caller)
+                else {
+                    continue;
+                };
+                self.emit_in(target, &Event::Handler(&h));
+                if depth < MAX_DEPTH {
+                    queue.push((target, h, depth + 1));
+                }
+            }
+        }
+    }
+
+    /// What the template of a `<script setup>` file sees: the script's top-level bindings, with
+    /// refs unwrapped (`url` in the template is `url.value` in the script). Unknown when the file
+    /// has no `<script setup>` block.
+    pub(super) fn script_setup_bindings(&self, idx: usize) -> Value<'a> {
+        let m = self.module(idx);
+        let setup = crate::js::vue::blocks(m.source, "script")
+            .iter()
+            .any(|b| b.attrs.split_whitespace().any(|a| a == "setup"));
+        if !setup {
+            return Value::unknown();
+        }
+        let scoping = &m.scoping;
+        let Some(env) = self.envs.get(idx) else {
+            return Value::unknown();
+        };
+        let mut data = Obj::default();
+        for sym in scoping
+            .get_bindings(scoping.root_scope_id())
+            .values()
+            .copied()
+        {
+            let Some(v) = env.get(&sym) else { continue };
+            let unwrapped = match v.obj().and_then(|o| o.get("value")) {
+                Some(inner) if v.obj().is_some_and(|o| o.fields.len() == 1) => inner.clone(),
+                _ => v.clone(),
+            };
+            data.set(scoping.symbol_name(sym), unwrapped);
+        }
+        Value::object(data)
+    }
+
+    pub(super) fn emit_in(&mut self, module: usize, event: &Event<'_, 'a>) {
+        let saved = self.cur;
+        self.cur = module;
+        self.emit(event);
+        self.cur = saved;
+    }
+
+    pub(super) fn run_uncalled(&mut self, idx: usize) {
+        let mut i = 0;
+        while i < self.seen.len() {
+            let s = self.seen[i].clone();
+            i += 1;
+            if s.func.module != idx || self.called.contains(&(s.func.module, s.func.node.start())) {
+                continue;
+            }
+            let (FuncNode::Function(_) | FuncNode::Arrow(_)) = s.func.node else {
+                continue;
+            };
+            let role = self.module(s.func.module).role;
+            let args = self.default_args(s.func, role);
+            let this = match (s.this_hint, s.class) {
+                (Some(h), _) => Value::api(h),
+                // A method of a class with constructor-injected services (nest): `this` is an
+                // instance whose services are instances of their classes, so that
+                // `this.authService.login(code)` runs the service's code.
+                (None, Some(c)) if injects_services(c) => {
+                    let class = FuncRef {
+                        module: s.func.module,
+                        node: FuncNode::Class(c),
+                    };
+                    self.construct(class, c, &[])
+                }
+                (None, _) => Value::unknown(),
+            };
+            let ret = self.call_func(s.func, this, &args, false);
+            // A nest route method's return value is the response body.
+            if let (Some(c), FuncNode::Function(func)) = (s.class, s.func.node)
+                && let Some(via) = nest_route(c, func)
+            {
+                let span = self
+                    .last_return_span
+                    .take()
+                    .unwrap_or_else(|| func_span(s.func.node));
+                let ev = RespondEvent {
+                    value: &ret,
+                    via,
+                    span: span.into(),
+                };
+                self.emit_in(s.func.module, &Event::Respond(&ev));
+            }
+        }
+    }
+
+    /// Parameters for a function nobody called, by what its parameter names say it is.
+    pub(super) fn default_args(&mut self, f: FuncRef<'a>, role: Role) -> Vec<Value<'a>> {
+        let Some(params) = func_params(f.node) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, p) in params.items.iter().enumerate() {
+            let name = match &p.pattern {
+                BindingPattern::BindingIdentifier(id) => id.name.as_str(),
+                BindingPattern::AssignmentPattern(a) => match &a.left {
+                    BindingPattern::BindingIdentifier(id) => id.name.as_str(),
+                    _ => "",
+                },
+                _ => "",
+            };
+            let server_side = role != Role::Client;
+            let v = match name {
+                "req" | "request" if server_side => Value::api("@req"),
+                "res" | "response" if server_side && i > 0 => Value::api("@res"),
+                "ctx" if server_side => Value::api("@ctx"),
+                "event" if role == Role::CloudFunction && i == 0 => {
+                    self.param_origin_value(f, 0, SourceKind::CLOUD_EVENT, "event")
+                }
+                _ => Value::unknown(),
+            };
+            out.push(v);
+        }
+        out
+    }
+
+    pub(super) fn param_origin_value(
+        &mut self,
+        f: FuncRef<'a>,
+        i: usize,
+        kind: SourceKind,
+        what: &str,
+    ) -> Value<'a> {
+        let span = func_params(f.node).map_or(func_span(f.node), |params| {
+            params.items.get(i).map_or(params.span, |p| p.span)
+        });
+        let saved = self.cur;
+        self.cur = f.module;
+        let o = self.origin(span, what);
+        self.cur = saved;
+        Value::tainted(kind, o)
+    }
+
+    pub(super) fn ensure_module(&mut self, idx: usize) {
+        self.grow();
+        if !matches!(self.exports[idx], ExportState::NotStarted) {
+            return;
+        }
+        self.exports[idx] = ExportState::InProgress(Value::object(Obj::default()));
+        let saved_cur = self.cur;
+        let saved_tpl = self.template_file.take();
+        let saved_scope = self.template_scope.take();
+        self.cur = idx;
+        let m = self.module(idx);
+        self.exec_block(&m.program.body);
+        let exports = match std::mem::replace(&mut self.exports[idx], ExportState::NotStarted) {
+            ExportState::InProgress(v) | ExportState::Done(v) => v,
+            ExportState::NotStarted => Value::unknown(),
+        };
+        self.exports[idx] = ExportState::Done(exports);
+        self.cur = saved_cur;
+        self.template_file = saved_tpl;
+        self.template_scope = saved_scope;
+    }
+
+    pub(super) fn exports_of(&mut self, idx: usize) -> Value<'a> {
+        self.ensure_module(idx);
+        match &self.exports[idx] {
+            ExportState::InProgress(v) | ExportState::Done(v) => v.clone(),
+            ExportState::NotStarted => Value::unknown(),
+        }
+    }
+
+    pub(super) fn current_exports_mut(&mut self) -> Option<&mut Value<'a>> {
+        self.grow();
+        match self.exports.get_mut(self.cur)? {
+            ExportState::InProgress(v) | ExportState::Done(v) => Some(v),
+            ExportState::NotStarted => None,
+        }
+    }
+
+    pub(super) fn set_export(&mut self, name: &str, value: Value<'a>) {
+        if let Some(exp) = self.current_exports_mut() {
+            let mut obj = exp.obj().cloned().unwrap_or_default();
+            obj.set(name, value);
+            exp.kind = Kind::Object(Rc::new(obj));
+        }
+    }
+
+    pub(super) fn require(&mut self, spec: &str) -> Value<'a> {
+        if let Some(lib) = apis::vendored(spec)
+            && (spec.starts_with('.') || spec.starts_with('/'))
+        {
+            return Value::api(lib);
+        }
+        let from = self.module(self.cur).path.clone();
+        if let Some(path) = crate::js::resolve(self.set.index, &from, spec) {
+            if let Some(idx) = self.set.load(&path) {
+                self.grow();
+                return Value {
+                    kind: Kind::Module(idx),
+                    ..Value::default()
+                };
+            }
+            return Value::unknown();
+        }
+        if spec.starts_with('.') || spec.starts_with('/') {
+            return Value::unknown();
+        }
+        Value::api(&apis::module(spec))
+    }
+
+    // ----- environment --------------------------------------------------------------------
+
+    pub(super) fn symbol_of_ref(
+        &self,
+        id: &oxc_ast::ast::IdentifierReference<'a>,
+    ) -> Option<SymbolId> {
+        let m = self.module(self.cur);
+        let rid = id.reference_id.get()?;
+        m.scoping.get_reference(rid).symbol_id()
+    }
+
+    pub(super) fn bind(&mut self, id: &oxc_ast::ast::BindingIdentifier<'a>, value: Value<'a>) {
+        if self.template_file.is_some() {
+            return;
+        }
+        if let Some(sym) = id.symbol_id.get() {
+            self.grow();
+            self.envs[self.cur].insert(sym, value);
+        }
+    }
+
+    pub(super) fn lookup(&mut self, id: &'a oxc_ast::ast::IdentifierReference<'a>) -> Value<'a> {
+        let name = id.name.as_str();
+        if let Some(scope) = &self.template_scope {
+            if let Some((_, v)) = scope.iter().rev().find(|(n, _)| &**n == name) {
+                return v.clone();
+            }
+            if let Some(page) = self.pages.last() {
+                if let Some(v) = page.data.field(name) {
+                    return v.clone();
+                }
+                // Data set by a spread of tainted data (`setData({ ...options })`).
+                return Value {
+                    taint: page.data.taint.clone(),
+                    ..Value::default()
+                };
+            }
+            return Value::unknown();
+        }
+        match self.symbol_of_ref(id) {
+            Some(sym) => {
+                let mut v = self
+                    .envs
+                    .get(self.cur)
+                    .and_then(|e| e.get(&sym))
+                    .cloned()
+                    .unwrap_or_default();
+                if !v.is_constant() && matches!(v.kind, Kind::Unknown) {
+                    v.labels |= labels_for_name(name);
+                }
+                v
+            }
+            None => match name {
+                "undefined" | "NaN" | "Infinity" => Value::unknown(),
+                _ => apis::global(name).map_or_else(Value::unknown, Value::api),
+            },
+        }
+    }
+}
