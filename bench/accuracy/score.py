@@ -42,6 +42,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
 MEDIUM_UP = {"medium", "high", "critical"}
+# What a report lists by default (`--min-severity low`).
+LOW_UP = MEDIUM_UP | {"low"}
 VERDICTS = {"tp", "fp", "debatable"}
 # How far (in lines) a verdict may be from its finding and still match it.
 MOVE_WINDOW = 5
@@ -270,7 +272,8 @@ def main() -> int:
 
     by_rule_all: dict[str, Tally] = defaultdict(Tally)
     by_rule_med: dict[str, Tally] = defaultdict(Tally)
-    total_all, total_med = Tally(), Tally()
+    by_rule_low: dict[str, Tally] = defaultdict(Tally)
+    total_all, total_med, total_low = Tally(), Tally(), Tally()
     per_project = []
     unreviewed: list[dict] = []
     used: set[int] = set()
@@ -343,6 +346,9 @@ def main() -> int:
             by_rule_all[f["rule"]].add(verdict)
             total_all.add(verdict)
             proj_all.add(verdict)
+            if sev in LOW_UP:
+                by_rule_low[f["rule"]].add(verdict)
+                total_low.add(verdict)
             if sev in MEDIUM_UP:
                 by_rule_med[f["rule"]].add(verdict)
                 total_med.add(verdict)
@@ -379,8 +385,10 @@ def main() -> int:
         "per_10k_loc_medium_up": round(total_med.n * 10000 / loc_total, 2) if loc_total else None,
         "all": total_all.as_dict(),
         "medium_up": total_med.as_dict(),
+        "low_up": total_low.as_dict(),
         "rules_all": {r: t.as_dict() for r, t in sorted(by_rule_all.items())},
         "rules_medium_up": {r: t.as_dict() for r, t in sorted(by_rule_med.items())},
+        "rules_low_up": {r: t.as_dict() for r, t in sorted(by_rule_low.items())},
         "per_project": per_project,
         "moved_matches": moved,
         "stale_verdicts": [
@@ -408,6 +416,7 @@ def main() -> int:
           f"{a['tp']:>4} {a['debatable']:>4} {a['fp']:>4}\n")
     for title, table, tot in (
         ("medium and above", by_rule_med, total_med),
+        ("low and above (what a report lists by default)", by_rule_low, total_low),
         ("all severities", by_rule_all, total_all),
     ):
         w(f"\nprecision, {title} (strict: debatable as fp; lenient: debatable as tp)\n")

@@ -45,12 +45,13 @@ crate::declare_rule! {
     /// private keys (their own rules).
     ///
     /// ## Severity
-    /// `high`. `low` in files only a developer's machine or a test run loads: egg's
-    /// `config.local.*` and `config.unittest.*`, `*.dev.*`/`*-test.*`-style variants
-    /// (`application-dev.yml`, `.env.development`, `app_test.conf`), templates meant to be
-    /// copied and filled in (`.env.example`, `config.sample.js`, `*.template`, `*.dist`), and
-    /// anything under `test/`, `tests/`, `__tests__/`, `mock/`, `e2e/`, `fixtures/`. `low` too in
-    /// a docker-compose file whose services are all stock database, cache and queue images
+    /// `high`. `info` in files only a developer's machine or a test run loads, which cannot
+    /// hurt a released build: egg's `config.local.*` and `config.unittest.*`,
+    /// `*.dev.*`/`*-test.*`-style variants (`application-dev.yml`, `.env.development`,
+    /// `app_test.conf`), and anything under `test/`, `tests/`, `__tests__/`, `mock/`, `e2e/`,
+    /// `fixtures/`. `low` in templates meant to be copied and filled in (`.env.example`,
+    /// `config.sample.js`, `*.template`, `*.dist`): a placeholder kept as it is becomes a weak
+    /// production default. `low` too in a docker-compose file whose services are all stock database, cache and queue images
     /// (`mysql`, `postgres`, `redis`, `mongo`, `rabbitmq`…) with nothing built from the project:
     /// such a file runs none of the project's code, it starts the databases a developer's
     /// checkout connects to. A compose file that also builds or pulls the project's own services
@@ -130,12 +131,11 @@ impl Rule for HardcodedCredential {
                         let scheme = c.get(1).map_or("", |m| m.as_str());
                         // Development files and templates hold a local database's
                         // password or a placeholder, as for named credentials below.
-                        let severity = if development_only(&cx.file)
-                            || local_services_only(&cx.file, cx.source)
-                        {
-                            Severity::Low
-                        } else {
-                            Self::META.severity
+                        let severity = match not_released(&cx.file) {
+                            Some(NotReleased::DevOrTest) => Severity::Info,
+                            Some(NotReleased::Template) => Severity::Low,
+                            None if local_services_only(&cx.file, cx.source) => Severity::Low,
+                            None => Self::META.severity,
                         };
                         cx.report(
                             &Self::META,
@@ -176,7 +176,8 @@ impl Rule for HardcodedCredential {
                 // `password` in every service's config; `123456` as a database password and as
                 // an admin's default password are two flaws). Development files apart, since
                 // their severity differs.
-                let dev = development_only(&cx.file);
+                let unreleased = not_released(&cx.file);
+                let dev = unreleased.is_some();
                 // A compose file that starts only stock database images is the local
                 // environment a developer runs the project against.
                 let local = !dev && local_services_only(&cx.file, cx.source);
@@ -191,7 +192,9 @@ impl Rule for HardcodedCredential {
                 cx.report(
                     &Self::META,
                     lit.span,
-                    if dev {
+                    if unreleased == Some(NotReleased::Template) {
+                        msg!("K004.hardcoded-template", what = what, name = name)
+                    } else if dev {
                         msg!("K004.hardcoded-dev", what = what, name = name)
                     } else if local {
                         msg!("K004.hardcoded-local-services", what = what, name = name)
@@ -199,10 +202,11 @@ impl Rule for HardcodedCredential {
                         msg!("K004.hardcoded", what = what, name = name)
                     },
                 )
-                .severity(if dev || local {
-                    Severity::Low
-                } else {
-                    Self::META.severity
+                .severity(match unreleased {
+                    Some(NotReleased::DevOrTest) => Severity::Info,
+                    Some(NotReleased::Template) => Severity::Low,
+                    None if local => Severity::Low,
+                    None => Self::META.severity,
                 })
                 .group(format!(
                     "{}:{place}:{}",
@@ -260,13 +264,22 @@ fn check_call(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
     }
 }
 
-/// Files that only a developer's machine or a test run loads: egg's `config.local` and
-/// `config.unittest`, `config.dev`/`config.test`-style variants, Spring `application-dev.yml`,
-/// `.env.development`/`.env.test`, templates to copy and fill in (`.env.example`,
-/// `config.sample.js`, `app.conf.dist`), and anything under a test or mock folder or named
-/// `*.test.*` / `*.spec.*`. A credential there is a local database's or a placeholder, not
-/// production's.
-pub(crate) fn development_only(path: &str) -> bool {
+/// A file no released build loads, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NotReleased {
+    /// Only a developer's machine or a test run loads it: egg's `config.local` and
+    /// `config.unittest`, `config.dev`/`config.test`-style variants, Spring
+    /// `application-dev.yml`, `.env.development`/`.env.test`, and anything under a test or mock
+    /// folder or named `*.test.*` / `*.spec.*`. A credential there is a local database's or a
+    /// test run's; it cannot hurt a released build.
+    DevOrTest,
+    /// A template to copy and fill in (`.env.example`, `config.sample.js`, `app.conf.dist`): a
+    /// placeholder, which becomes a weak production default where it is kept as it is.
+    Template,
+}
+
+/// Whether a file is one no released build loads (see [`NotReleased`]).
+pub(crate) fn not_released(path: &str) -> Option<NotReleased> {
     let path = path.replace('\\', "/").to_ascii_lowercase();
     let mut parts = path.split('/');
     let file = parts.next_back().unwrap_or("");
@@ -276,7 +289,7 @@ pub(crate) fn development_only(path: &str) -> bool {
             "test" | "tests" | "__tests__" | "__mocks__" | "mock" | "mocks" | "e2e" | "fixtures"
         )
     }) {
-        return true;
+        return Some(NotReleased::DevOrTest);
     }
     // The words of the file name between its stem and its extension: `config.local.ts` ->
     // `local`, `application-dev.yml` -> `dev`, `.env.test` -> `test`.
@@ -284,25 +297,18 @@ pub(crate) fn development_only(path: &str) -> bool {
         .split(['.', '-', '_'])
         .filter(|w| !w.is_empty())
         .collect();
-    let dev_word = |w: &&str| {
+    let rest = words.get(1..).unwrap_or(&[]);
+    if rest.iter().any(|w| {
         matches!(
             *w,
-            "local"
-                | "unittest"
-                | "test"
-                | "tests"
-                | "spec"
-                | "dev"
-                | "development"
-                | "mock"
-                | "example"
-                | "sample"
-                | "template"
-                | "dist"
-                | "tpl"
+            "local" | "unittest" | "test" | "tests" | "spec" | "dev" | "development" | "mock"
         )
-    };
-    words.len() >= 2 && words[1..].iter().any(dev_word)
+    }) {
+        return Some(NotReleased::DevOrTest);
+    }
+    rest.iter()
+        .any(|w| matches!(*w, "example" | "sample" | "template" | "dist" | "tpl"))
+        .then_some(NotReleased::Template)
 }
 
 /// Stock images of the services a project runs against (databases, caches, queues, search,
