@@ -270,6 +270,11 @@ pub struct RulesArgs {
     /// Write one Markdown page per rule, and an index, into DIR (how docs/rules is made).
     #[arg(long, value_name = "DIR")]
     pub write_docs: Option<std::path::PathBuf>,
+
+    /// Print the built-in taint specification (sources, sanitizers, sinks and the APIs they
+    /// name), the format `[scan.taint]` of miniguard.toml adds rows in (docs/taint-spec.md).
+    #[arg(long, conflicts_with_all = ["json", "markdown", "write_docs", "rule"])]
+    pub taint_spec: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -36,6 +36,10 @@ fn write_table<'a>(out: &mut impl Write, rules: impl Iterator<Item = &'a RuleInf
 
 pub fn run(args: &RulesArgs) -> Result<ExitCode> {
     let mut out = anstream::stdout().lock();
+    if args.taint_spec {
+        out.write_all(miniguard_scan::spec::TEXT.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let lang = i18n::current();
     // People read the table and the pages in their language; `--json`, the Markdown table and
     // the generated docs/rules pages stay English (machine-read, and the repository's own).

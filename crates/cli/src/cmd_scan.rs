@@ -33,6 +33,10 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let rules = select_rules(args, &settings)?;
     let fail_on = settings::fail_on(args.fail_on, settings.scan.fail_on.as_deref())?;
     let severity = settings.overrides()?;
+    if let Some(rows) = settings.scan.taint.clone() {
+        miniguard_scan::spec::extend(rows)
+            .map_err(|e| anyhow::anyhow!("{}", say(msg!("cli.taint-spec-invalid", error = e))))?;
+    }
 
     let mut exclude = settings.scan.exclude.clone();
     exclude.extend(args.exclude.iter().cloned());

@@ -9,6 +9,10 @@
 //! max-file-size = "4M"
 //! baseline = ".miniguard-baseline.json"
 //!
+//! [[scan.taint.sink]]           # rows added to the taint specification (docs/taint-spec.md)
+//! kind = "sql-statement"        # e.g. the project's own database wrapper
+//! methods = ["rawQuery"]
+//!
 //! [rules.S002]                  # a rule by code or name, D001 and D002 too
 //! severity = "low"              # change a rule's severity
 //!
@@ -64,6 +68,9 @@ pub struct ScanSettings {
     pub exclude: Vec<String>,
     pub max_file_size: Option<String>,
     pub baseline: Option<String>,
+    /// Rows added to the taint specification, in the format of `crates/scan/spec/taint.toml`
+    /// (see `docs/taint-spec.md`).
+    pub taint: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -175,6 +175,68 @@ fn config_file_sets_defaults() {
     );
 }
 
+/// `[scan.taint]` adds rows to the taint specification: a project's own database wrapper
+/// becomes a SQL sink, a helper of its own a sanitizer. Without the rows the flow is not seen
+/// (the wrapper is unknown code); a row the specification cannot read is an error that says
+/// where.
+#[test]
+fn config_taint_rows_add_sinks_and_sanitizers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("cloudfunctions/orders")).unwrap();
+    std::fs::write(
+        root.join("project.config.json"),
+        r#"{"cloudfunctionRoot": "cloudfunctions/"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("cloudfunctions/orders/index.js"),
+        "const db = require('./db')\n\
+         exports.main = async (event) => {\n\
+           await db.rawSelect(`SELECT * FROM orders WHERE status = '${event.status}'`)\n\
+           await db.rawSelect(`SELECT * FROM orders WHERE id = '${quoteSql(event.id)}'`)\n\
+           return db.onShard(event.shard, `DELETE FROM carts WHERE id = '${event.cart}'`)\n\
+         }\n",
+    )
+    .unwrap();
+    let sql = |out: &Output| -> Vec<i64> {
+        json_findings(out)
+            .iter()
+            .filter(|f| f["rule"] == "I001")
+            .map(|f| f["location"]["start"]["line"].as_i64().unwrap())
+            .collect()
+    };
+    let out = run(&["scan", "-f", "json", "--fail-on", "never"], root);
+    assert!(sql(&out).is_empty(), "an unknown wrapper is no sink");
+
+    std::fs::write(
+        root.join("miniguard.toml"),
+        "[[scan.taint.sink]]\nkind = \"sql-statement\"\nmethods = [\"rawSelect\"]\n\n\
+         [[scan.taint.sink]]\nkind = \"sql-statement\"\nmethods = [\"onShard\"]\nargs = [1]\n\n\
+         [[scan.taint.sanitizer]]\nnames = [\"quoteSql\"]\nmakes = [\"sql\"]\n",
+    )
+    .unwrap();
+    let out = run(&["scan", "-f", "json", "--fail-on", "never"], root);
+    assert_eq!(
+        sql(&out),
+        vec![3, 5],
+        "the rows' sinks (the second at its `args`), and the sanitized line is clean"
+    );
+
+    std::fs::write(
+        root.join("miniguard.toml"),
+        "[[scan.taint.sink]]\nkind = \"sql\"\nmethods = [\"rawSelect\"]\n",
+    )
+    .unwrap();
+    let out = run(&["scan"], root);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[scan.taint]") && err.contains("sql-statement"),
+        "{err}"
+    );
+}
+
 /// `[rules.*]` names a rule by code or name in any case, as `--select` does: each spelling
 /// re-rates the findings (a lower-case code was accepted and then did nothing). A severity that
 /// is not one is refused even when the rule finds nothing (it was silently ignored).

@@ -1,6 +1,6 @@
 //! The taint specification: `spec/taint.toml`, compiled into the binary and read once.
 //!
-//! It is data, in the spirit of CodeQL's models: which globals and modules are which APIs
+//! It is data, in the spirit of `CodeQL`'s models: which globals and modules are which APIs
 //! (canonical paths, see the file's header), where untrusted data comes from (member reads and
 //! calls of request-like objects and platform APIs), which calls sanitize it and for what, and
 //! which calls are sinks of which kind with which arguments. The evaluator asks it through
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::value::{Sanitized, SourceKind};
 
 /// The specification as written (`spec/taint.toml`).
-const TEXT: &str = include_str!("../spec/taint.toml");
+pub const TEXT: &str = include_str!("../spec/taint.toml");
 
 /// What kind of harm a sink does; each kind belongs to one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
@@ -71,6 +71,14 @@ impl Sink {
         self.args.as_ref().is_none_or(|a| a.contains(&i))
     }
 
+    /// The first argument that reaches the sink (the one of sinks that take one).
+    pub fn first(&self) -> usize {
+        self.args
+            .as_ref()
+            .and_then(|a| a.iter().min().copied())
+            .unwrap_or(0)
+    }
+
     /// The arguments that reach the sink, of a call with `n` arguments.
     pub fn arguments(&self, n: usize) -> Vec<usize> {
         (0..n).filter(|&i| self.takes(i)).collect()
@@ -78,7 +86,7 @@ impl Sink {
 }
 
 /// The specification, indexed for the evaluator's lookups.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Spec {
     globals: FxHashMap<String, String>,
     modules: FxHashMap<String, String>,
@@ -97,7 +105,7 @@ pub struct Spec {
 
 /// `[requests]`: the calls that send HTTP requests.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Requests {
     pub mini_program: Vec<String>,
     pub http_clients: Vec<String>,
@@ -124,8 +132,9 @@ impl NameMatch {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A specification file, or a project's additions to one: every section is optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 struct File {
     globals: FxHashMap<String, Vec<String>>,
     modules: FxHashMap<String, Vec<String>>,
@@ -186,11 +195,22 @@ struct SinkRow {
     args: Option<Vec<usize>>,
 }
 
-/// The specification compiled into this binary.
+static SPEC: OnceLock<Spec> = OnceLock::new();
+
+/// The specification of this process: the one compiled into the binary, with the rows a
+/// project added through [`extend`].
 pub fn spec() -> &'static Spec {
-    static SPEC: OnceLock<Spec> = OnceLock::new();
     // Invariant: the embedded file is read by the tests (`the_specification_is_valid`).
     SPEC.get_or_init(|| Spec::parse(TEXT).expect("spec/taint.toml is valid"))
+}
+
+/// Adds a project's rows (the `[scan.taint]` table of `miniguard.toml`, in the format of
+/// `spec/taint.toml`) to the specification of this process. A row of the project's replaces
+/// the built-in row for the same call, method or member. The specification is one per process,
+/// so this is done once, before the first scan; afterwards it is an error.
+pub fn extend(rows: toml::Table) -> Result<(), String> {
+    SPEC.set(Spec::extended(rows)?)
+        .map_err(|_| "the taint specification is already in use: extend it before scanning".into())
 }
 
 fn source_kind(name: &str) -> Result<SourceKind, String> {
@@ -257,13 +277,27 @@ fn invert(
 }
 
 impl Spec {
+    /// The built-in specification with a project's rows added (see [`extend`]).
+    pub fn extended(rows: toml::Table) -> Result<Spec, String> {
+        let extra: File = rows
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        let mut spec = Spec::parse(TEXT)?;
+        spec.add(extra, false)?;
+        Ok(spec)
+    }
+
     /// Reads and checks a specification.
     pub fn parse(text: &str) -> Result<Spec, String> {
         let file: File = toml_from_str(text)?;
-        let mut member_sources: FxHashMap<String, FxHashMap<String, SourceKind>> =
-            FxHashMap::default();
-        let mut method_sources: FxHashMap<String, FxHashMap<String, SourceKind>> =
-            FxHashMap::default();
+        let mut spec = Spec::default();
+        spec.add(file, true)?;
+        Ok(spec)
+    }
+
+    /// Adds the rows of a file. `strict`: a name listed twice is an error (the built-in
+    /// specification); otherwise a later row replaces an earlier one (a project's additions).
+    fn add(&mut self, file: File, strict: bool) -> Result<(), String> {
         for row in file.source {
             let kind = source_kind(&row.kind)?;
             if row.members.is_empty() == row.methods.is_empty() {
@@ -274,41 +308,41 @@ impl Spec {
             }
             for object in &row.object {
                 for m in &row.members {
-                    member_sources
+                    self.member_sources
                         .entry(object.clone())
                         .or_default()
                         .insert(m.clone(), kind);
                 }
                 for m in &row.methods {
-                    method_sources
+                    self.method_sources
                         .entry(object.clone())
                         .or_default()
                         .insert(m.clone(), kind);
                 }
             }
         }
-        let mut objects: FxHashMap<String, FxHashMap<String, String>> = FxHashMap::default();
         for row in file.object {
             for m in row.member {
-                objects
+                self.objects
                     .entry(row.of.clone())
                     .or_default()
                     .insert(m, row.is.clone());
             }
         }
-        let mut sanitizer_calls = FxHashMap::default();
-        let mut sanitizer_patterns = Vec::new();
-        let mut sanitizer_names = Vec::new();
         for row in file.sanitizer {
             let makes = sanitizer_effect(&row.makes)?;
             for c in row.calls {
-                if sanitizer_calls.insert(c.clone(), makes).is_some() {
+                if self.sanitizer_calls.insert(c.clone(), makes).is_some() && strict {
                     return Err(format!("sanitizer {c:?} is listed twice"));
                 }
             }
             match (row.call_prefixes.is_empty(), row.last_name) {
                 (false, Some(last)) => {
-                    sanitizer_patterns.push((row.call_prefixes, last.to_ascii_lowercase(), makes));
+                    self.sanitizer_patterns.push((
+                        row.call_prefixes,
+                        last.to_ascii_lowercase(),
+                        makes,
+                    ));
                 }
                 (true, None) => {}
                 _ => return Err("`call_prefixes` and `last_name` go together".into()),
@@ -327,60 +361,63 @@ impl Spec {
                 && by_name.prefixes.is_empty()
                 && by_name.suffixes.is_empty())
             {
-                sanitizer_names.push(by_name);
+                // A project's helper names are asked first.
+                if strict {
+                    self.sanitizer_names.push(by_name);
+                } else {
+                    self.sanitizer_names.insert(0, by_name);
+                }
             } else if !by_name.contains.is_empty() {
                 return Err("`name_contains` needs names, prefixes or suffixes".into());
             }
         }
-        let mut sinks = Vec::new();
-        let mut sinks_by_method: FxHashMap<SinkKind, FxHashMap<String, usize>> =
-            FxHashMap::default();
-        let mut sinks_by_call: FxHashMap<SinkKind, FxHashMap<String, usize>> = FxHashMap::default();
         for row in file.sink {
             if row.calls.is_empty() && row.methods.is_empty() {
                 return Err(format!("a {:?} sink names no call or method", row.kind));
             }
-            let i = sinks.len();
+            let i = self.sinks.len();
             for m in row.methods {
-                if sinks_by_method
+                let before = self
+                    .sinks_by_method
                     .entry(row.kind)
                     .or_default()
-                    .insert(m.clone(), i)
-                    .is_some()
-                {
+                    .insert(m.clone(), i);
+                if before.is_some() && strict {
                     return Err(format!("{:?} sink method {m:?} is listed twice", row.kind));
                 }
             }
             for c in row.calls {
-                if sinks_by_call
+                let before = self
+                    .sinks_by_call
                     .entry(row.kind)
                     .or_default()
-                    .insert(c.clone(), i)
-                    .is_some()
-                {
+                    .insert(c.clone(), i);
+                if before.is_some() && strict {
                     return Err(format!("{:?} sink call {c:?} is listed twice", row.kind));
                 }
             }
-            sinks.push(Sink {
+            self.sinks.push(Sink {
                 kind: row.kind,
                 args: row.args,
             });
         }
-        Ok(Spec {
-            globals: invert(file.globals, "globals")?,
-            modules: invert(file.modules, "modules")?,
-            vendored: invert(file.vendored, "vendored")?,
-            requests: file.requests,
-            member_sources,
-            method_sources,
-            objects,
-            sanitizer_calls,
-            sanitizer_patterns,
-            sanitizer_names,
-            sinks,
-            sinks_by_method,
-            sinks_by_call,
-        })
+        for (table, into, what) in [
+            (file.globals, &mut self.globals, "globals"),
+            (file.modules, &mut self.modules, "modules"),
+            (file.vendored, &mut self.vendored, "vendored"),
+        ] {
+            for (name, path) in invert(table, what)? {
+                if into.insert(name.clone(), path).is_some() && strict {
+                    return Err(format!("{what}: {name:?} is listed twice"));
+                }
+            }
+        }
+        let r = file.requests;
+        self.requests.mini_program.extend(r.mini_program);
+        self.requests.http_clients.extend(r.http_clients);
+        self.requests.http_verbs.extend(r.http_verbs);
+        self.requests.framework.extend(r.framework);
+        Ok(())
     }
 
     /// The canonical path of an undeclared global (`wx` is `mp`).
@@ -503,6 +540,57 @@ mod tests {
                 "{kind:?} has no row"
             );
         }
+    }
+
+    #[test]
+    fn a_projects_rows_add_to_the_built_in_ones_and_replace_them() {
+        let rows: toml::Table = toml::from_str(
+            r#"
+            [[sink]]
+            kind = "sql-statement"
+            methods = ["rawQuery"]
+
+            [[sink]]
+            kind = "log"
+            methods = ["log"]
+            args = [1]
+
+            [[sanitizer]]
+            names = ["cleanHtml"]
+            makes = ["html", "primitive"]
+
+            [[source]]
+            object = ["@req"]
+            members = ["fields"]
+            kind = "http-request"
+
+            [modules]
+            mp = ["@acme/mini"]
+            "#,
+        )
+        .unwrap();
+        let s = Spec::extended(rows).unwrap();
+        assert!(
+            s.sink_by_method(SinkKind::SqlStatement, "rawQuery")
+                .is_some()
+        );
+        assert!(s.sink_by_method(SinkKind::SqlStatement, "query").is_some());
+        // The project's row for `log` replaces the built-in one.
+        let log = s.sink_by_method(SinkKind::Log, "log").unwrap();
+        assert!(!log.takes(0) && log.takes(1));
+        assert!(s.sink_by_method(SinkKind::Log, "info").unwrap().takes(0));
+        assert_eq!(
+            s.sanitizer_name("cleanHtml"),
+            Some(Sanitizer::Flags(Sanitized::HTML | Sanitized::PRIMITIVE))
+        );
+        assert_eq!(
+            s.member_source("@req", "fields"),
+            Some(SourceKind::HTTP_REQUEST)
+        );
+        assert_eq!(s.module_alias("@acme/mini"), Some("mp"));
+        // An unknown key is refused, with its name.
+        let bad: toml::Table = toml::from_str("[[sinks]]\nkind = \"log\"\n").unwrap();
+        assert!(Spec::extended(bad).unwrap_err().contains("sinks"));
     }
 
     #[test]

@@ -1,7 +1,12 @@
 //! Calls: the callee, functions of the analysed code, constructors, injected services and
 //! callbacks.
 
-use super::*;
+use super::{
+    Argument, CallEvent, Class, ClassElement, Evaluator, Event, Expression, FuncNode, FuncRef,
+    Kind, Labels, MAX_DEPTH, MemberExpression, Obj, Rc, Role, STEP_BUDGET, Sanitized, Sanitizer,
+    SourceKind, Span, Value, apis, constructor_of, decorator_source, element_of, func_params,
+    getter_key_labels, m_span, property_key_name, reads_role_claim, signature,
+};
 
 impl<'a> Evaluator<'a, '_> {
     // ----- calls --------------------------------------------------------------------------

@@ -1,6 +1,12 @@
 //! Expressions: operators, literals, objects, classes and member reads.
 
-use super::*;
+use super::{
+    ArrayExpressionElement, AssignmentOperator, AssignmentTarget, BinaryOperator, ChainElement,
+    Class, ClassElement, Evaluator, Event, Expression, FuncNode, Kind, LiteralEvent, MAX_NESTING,
+    MemberEvent, MemberExpression, ONE_TIME_NOT, Obj, ObjectPropertyKind, PARTIAL_BUDGET,
+    PARTIAL_NESTING, PropertyEvent, PropertyKind, Rc, STEP_BUDGET, Sanitized, SourceKind, Value,
+    apis, assignment_target_name, element_of, is_identity_name, labels_for_name, property_key_name,
+};
 
 impl<'a> Evaluator<'a, '_> {
     // ----- expressions --------------------------------------------------------------------

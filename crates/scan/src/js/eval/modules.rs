@@ -1,7 +1,11 @@
 //! Modules: entries, functions nobody calls, exports, `require`/`import`, and the environment
 //! of variables.
 
-use super::*;
+use super::{
+    BindingPattern, Evaluator, Event, ExportState, FuncNode, FuncRef, FxHashMap, FxHashSet, Kind,
+    Obj, PageState, Rc, RespondEvent, Role, SourceKind, Statement, SymbolId, Value, apis,
+    func_params, func_span, injects_services, labels_for_name, nest_route,
+};
 
 impl<'a> Evaluator<'a, '_> {
     // ----- modules ------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 //! Pages and components: `Page({...})`, `setData`, the app, templates and their bindings, JSX.
 
-use super::*;
+use super::{
+    BindingEvent, Evaluator, Event, Expression, FuncRef, FxHashMap, JSXAttributeItem,
+    JSXAttributeName, JSXAttributeValue, JSXChild, JSXElement, JSXElementName, JSXExpression, Kind,
+    Obj, PageState, Rc, SourceKind, Span, Value, element_of, labels_for_name,
+};
 
 impl<'a> Evaluator<'a, '_> {
     pub(super) fn set_data(&mut self, arg: &Value<'a>) {

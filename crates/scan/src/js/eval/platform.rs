@@ -1,7 +1,11 @@
 //! The models of platform and framework APIs that are code rather than rows of
 //! [`crate::js::apis`]: mini-program requests and storage, the cloud database, Vue, Pinia, promises.
 
-use super::*;
+use super::{
+    Evaluator, Event, FuncRef, Kind, Labels, Obj, Rc, RespondEvent, Role, Sanitized, SourceKind,
+    Value, apis, credential_response, getter_key_labels, is_session_exchange, is_token_exchange,
+    labels_for_name, password_rows, session_response,
+};
 
 impl<'a> Evaluator<'a, '_> {
     pub(super) fn call_api(

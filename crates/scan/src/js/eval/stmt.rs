@@ -1,6 +1,13 @@
 //! Statements, declarations, destructuring and assignment.
 
-use super::*;
+use super::{
+    AssignEvent, AssignmentTarget, AssignmentTargetMaybeDefault, AssignmentTargetProperty,
+    BindingPattern, Declaration, Evaluator, Event, ExportDefaultDeclarationKind, Expression,
+    ForStatementInit, ForStatementLeft, FuncNode, FuncRef, Function, ImportDeclarationSpecifier,
+    Kind, MemberExpression, ModuleExportName, ONE_TIME_NOT, Obj, Rc, RespondEvent, STEP_BUDGET,
+    Seen, Statement, Value, VariableDeclaration, element_of, export_name, labels_for_name, m_span,
+    property_key_name, set_nested, static_chain,
+};
 
 impl<'a> Evaluator<'a, '_> {
     // ----- statements ---------------------------------------------------------------------

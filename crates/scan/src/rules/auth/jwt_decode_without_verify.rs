@@ -57,15 +57,17 @@ impl Rule for JwtDecodeWithoutVerify {
         }
         let Event::Call(call) = event else { return };
         let Some(path) = call.path else { return };
-        if spec().sink_by_call(SinkKind::JwtDecode, path).is_none() {
+        let Some(sink) = spec().sink_by_call(SinkKind::JwtDecode, path) else {
             return;
-        }
+        };
         // jwt-simple's `decode(token, secret)` verifies unless told not to (third argument).
         if path == "jwt-simple.decode" && call.arg(2).is_none_or(|a| a.exact_text() != Some("true"))
         {
             return;
         }
-        let Some(token) = call.arg(0) else { return };
+        let Some(token) = call.arg(sink.first()) else {
+            return;
+        };
         let Some(taint) = token.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty()) else {
             return;
         };

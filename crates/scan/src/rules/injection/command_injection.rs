@@ -60,21 +60,24 @@ impl Rule for CommandInjection {
         let Some(path) = call.path else { return };
         // A command line for a shell, or a program started without one (by the specification).
         let path = path.strip_suffix(".default").unwrap_or(path);
-        let shell_string = if spec().sink_by_call(SinkKind::ShellCommand, path).is_some() {
-            true
-        } else if spec().sink_by_call(SinkKind::Program, path).is_some() {
-            false
-        } else {
+        let (sink, shell_string) =
+            if let Some(sink) = spec().sink_by_call(SinkKind::ShellCommand, path) {
+                (sink, true)
+            } else if let Some(sink) = spec().sink_by_call(SinkKind::Program, path) {
+                (sink, false)
+            } else {
+                return;
+            };
+        let Some(cmd) = call.arg(sink.first()) else {
             return;
         };
-        let Some(cmd) = call.arg(0) else { return };
         if let Some(taint) = untrusted(cx, cmd) {
             let what = if shell_string {
                 msg!("I003.shell-command")
             } else {
                 msg!("I003.program")
             };
-            cx.report_flow(&Self::META, call.arg_span(0), &taint, what)
+            cx.report_flow(&Self::META, call.arg_span(sink.first()), &taint, what)
                 .help(msg!("I003.help"));
             return;
         }

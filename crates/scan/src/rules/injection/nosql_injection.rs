@@ -89,19 +89,29 @@ impl Rule for NosqlInjection {
         if call.path.is_none() && is_service_receiver(cx.text(call.callee_span)) {
             return;
         }
-        let Some(filter) = (match method {
-            "aggregate" => call.arg(0).and_then(match_stage),
-            "distinct" if mongo => call.arg(1),
+        // The filter and its argument: the specification's filter methods, an aggregation's
+        // `$match` stage, `distinct(field, filter)`.
+        let at = match method {
+            "aggregate" => Some(0),
+            "distinct" if mongo => Some(1),
             "update" | "remove" | "count" | "exists" if !mongo => None,
-            m if spec().sink_by_method(SinkKind::NosqlFilter, m).is_some() => call.arg(0),
-            _ => None,
-        }) else {
+            m => spec()
+                .sink_by_method(SinkKind::NosqlFilter, m)
+                .map(crate::spec::Sink::first),
+        };
+        let Some(at) = at else { return };
+        let filter = if method == "aggregate" {
+            call.arg(at).and_then(match_stage)
+        } else {
+            call.arg(at)
+        };
+        let Some(filter) = filter else {
             return;
         };
         if matches!(filter.kind, Kind::Func(_)) {
             return;
         }
-        let sink = call.arg_span(usize::from(method == "distinct"));
+        let sink = call.arg_span(at);
         if method == "$where" {
             if let Some(t) = filter.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::empty()) {
                 cx.report_flow(&Self::META, sink, &t, msg!("I002.where"))

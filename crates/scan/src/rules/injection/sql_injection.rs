@@ -59,32 +59,32 @@ impl Rule for SqlInjection {
         let sinks = spec();
         // A raw condition is SQL text; a query builder's `where` also takes an object (bound
         // parameters), so there only a string counts.
-        if let Some(fragment) = call.arg(0)
-            && (sinks
-                .sink_by_method(SinkKind::SqlRawCondition, method)
-                .is_some()
-                || (sinks
+        let condition = sinks
+            .sink_by_method(SinkKind::SqlRawCondition, method)
+            .map(|s| (s, false))
+            .or_else(|| {
+                sinks
                     .sink_by_method(SinkKind::SqlBuilderCondition, method)
-                    .is_some()
-                    && cx.text(call.callee_span).contains("QueryBuilder(")
-                    && fragment.text.is_some()))
+                    .filter(|_| cx.text(call.callee_span).contains("QueryBuilder("))
+                    .map(|s| (s, true))
+            });
+        if let Some((sink, text_only)) = condition
+            && let Some(fragment) = call.arg(sink.first())
+            && (!text_only || fragment.text.is_some())
             && let Some(taint) = fragment.attacker_taint(SourceKind::SERVER_INPUT, Sanitized::SQL)
         {
             cx.report_flow(
                 &Self::META,
-                call.arg_span(0),
+                call.arg_span(sink.first()),
                 &taint,
                 msg!("I001.condition"),
             )
             .help(msg!("I001.condition-help"));
             return;
         }
-        if sinks
-            .sink_by_method(SinkKind::SqlStatement, method)
-            .is_none()
-        {
+        let Some(sink) = sinks.sink_by_method(SinkKind::SqlStatement, method) else {
             return;
-        }
+        };
         // `child_process.exec` and friends belong to the command injection rule.
         if call
             .path
@@ -92,7 +92,9 @@ impl Rule for SqlInjection {
         {
             return;
         }
-        let Some(sql) = call.arg(0) else { return };
+        let Some(sql) = call.arg(sink.first()) else {
+            return;
+        };
         if !looks_like_sql(sql.text.as_deref().unwrap_or("")) {
             return;
         }
@@ -101,7 +103,7 @@ impl Rule for SqlInjection {
         };
         cx.report_flow(
             &Self::META,
-            call.arg_span(0),
+            call.arg_span(sink.first()),
             &taint,
             msg!("I001.statement"),
         )

@@ -71,8 +71,14 @@ impl Rule for SensitiveLog {
         let Some(logger) = log_call(cx, call) else {
             return;
         };
+        let sink = call
+            .method
+            .and_then(|m| spec().sink_by_method(SinkKind::Log, m));
         for (i, arg) in call.args.iter().enumerate() {
-            if matches!(arg.kind, Kind::Func(_)) || is_masked(arg) {
+            if sink.is_some_and(|s| !s.takes(i))
+                || matches!(arg.kind, Kind::Func(_))
+                || is_masked(arg)
+            {
                 continue;
             }
             let labels = arg.deep_labels();
