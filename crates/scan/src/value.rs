@@ -226,6 +226,29 @@ impl<'a> Obj<'a> {
             .map(|(_, v)| v)
     }
 
+    /// The fields after a spread (`{ qty: 10, ...data }`) or `Object.assign(defaults, data)` of
+    /// `over`: a field `over` may hold beyond the ones known of it can replace each field set
+    /// before, so each now may be what `over` holds (its taint), or what it was.
+    pub fn overlay_unknown(&mut self, over: &Value<'a>) {
+        let taint = match &over.kind {
+            Kind::Object(_) => over.taint.clone(),
+            _ => over.deep_taint(),
+        };
+        if taint.is_empty() {
+            return;
+        }
+        let known = over.obj();
+        let maybe = Value {
+            taint,
+            ..Value::default()
+        };
+        for (k, v) in &mut self.fields {
+            if known.is_none_or(|o| o.get(k).is_none()) {
+                v.join_in(&maybe);
+            }
+        }
+    }
+
     pub fn set(&mut self, name: &str, value: Value<'a>) {
         if let Some(slot) = self.fields.iter_mut().find(|(k, _)| &**k == name) {
             slot.1 = value;

@@ -299,6 +299,7 @@ impl<'a> Evaluator<'a, '_> {
                 }
                 ObjectPropertyKind::SpreadProperty(s) => {
                     let v = self.eval(&s.argument);
+                    obj.overlay_unknown(&v);
                     match &v.kind {
                         Kind::Object(inner) => {
                             for (k, fv) in &inner.fields {

@@ -55,6 +55,8 @@ use crate::value::{FuncNode, FuncRef, Kind, Labels, Obj, Origin, Sanitized, Sour
 /// before (see [`crate::names::names_one_time_value`]).
 const ONE_TIME_NOT: Labels = Labels::PASSWORD.union(Labels::TOKEN).union(Labels::SECRET);
 
+/// Implicit globals remembered per batch (see [`Evaluator::implicit`]).
+const MAX_IMPLICIT: usize = 4096;
 /// How deep calls are followed.
 const MAX_DEPTH: usize = 8;
 /// How deeply nested expressions and statements are followed; deeper code (generated or
@@ -152,6 +154,9 @@ pub struct Evaluator<'a, 'r> {
     /// the setup function or the options object given to `defineStore`.
     pinia: FxHashMap<Rc<str>, Value<'a>>,
     evaluating_app: bool,
+    /// Variables assigned without a declaration (`sql = '...' + x` in sloppy code: an implicit
+    /// global), by module and name.
+    implicit: FxHashMap<(usize, Rc<str>), Value<'a>>,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -194,6 +199,7 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             mutations: FxHashMap::default(),
             pinia: FxHashMap::default(),
             evaluating_app: false,
+            implicit: FxHashMap::default(),
         }
     }
 

@@ -411,7 +411,12 @@ impl<'a> Evaluator<'a, '_> {
             }
             None => match name {
                 "undefined" | "NaN" | "Infinity" => Value::unknown(),
-                _ => apis::global(name).map_or_else(Value::unknown, Value::api),
+                _ => {
+                    if let Some(v) = self.implicit.get(&(self.cur, Rc::from(name))) {
+                        return v.clone();
+                    }
+                    apis::global(name).map_or_else(Value::unknown, Value::api)
+                }
             },
         }
     }

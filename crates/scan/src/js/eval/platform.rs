@@ -187,6 +187,7 @@ impl<'a> Evaluator<'a, '_> {
                 for a in args {
                     if let (Kind::Object(_), Kind::Object(b)) = (&out.kind, &a.kind) {
                         let mut merged = out.obj().cloned().unwrap_or_default();
+                        merged.overlay_unknown(a);
                         for (k, v) in &b.fields {
                             merged.set(k, v.clone());
                         }
@@ -199,6 +200,13 @@ impl<'a> Evaluator<'a, '_> {
                         t = out.taint.clone();
                         out.taint = t;
                     } else {
+                        // `Object.assign({ qty: 10 }, data)`: what `data` holds may replace
+                        // every default.
+                        if let Some(o) = out.obj() {
+                            let mut merged = o.clone();
+                            merged.overlay_unknown(a);
+                            out.kind = Kind::Object(Rc::new(merged));
+                        }
                         out.taint.join(&a.deep_taint());
                     }
                 }

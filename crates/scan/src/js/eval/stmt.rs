@@ -4,9 +4,9 @@ use super::{
     AssignEvent, AssignmentTarget, AssignmentTargetMaybeDefault, AssignmentTargetProperty,
     BindingPattern, Declaration, Evaluator, Event, ExportDefaultDeclarationKind, Expression,
     ForStatementInit, ForStatementLeft, FuncNode, FuncRef, Function, ImportDeclarationSpecifier,
-    Kind, MemberExpression, ModuleExportName, ONE_TIME_NOT, Obj, Rc, RespondEvent, STEP_BUDGET,
-    Seen, Statement, Value, VariableDeclaration, element_of, export_name, labels_for_name, m_span,
-    property_key_name, set_nested, static_chain,
+    Kind, MAX_IMPLICIT, MemberExpression, ModuleExportName, ONE_TIME_NOT, Obj, Rc, RespondEvent,
+    STEP_BUDGET, Seen, Statement, Value, VariableDeclaration, apis, element_of, export_name,
+    labels_for_name, m_span, property_key_name, set_nested, static_chain,
 };
 
 impl<'a> Evaluator<'a, '_> {
@@ -428,6 +428,19 @@ impl<'a> Evaluator<'a, '_> {
                     }
                     self.grow();
                     self.envs[self.cur].insert(sym, v);
+                } else if apis::global(id.name.as_str()).is_none()
+                    && (self.implicit.len() < MAX_IMPLICIT
+                        || self
+                            .implicit
+                            .contains_key(&(self.cur, Rc::from(id.name.as_str()))))
+                {
+                    // An implicit global: later reads in this module see it.
+                    let mut v = v;
+                    if !v.is_constant() {
+                        v.labels |= labels_for_name(id.name.as_str());
+                    }
+                    self.implicit
+                        .insert((self.cur, Rc::from(id.name.as_str())), v);
                 }
             }
             AssignmentTarget::ObjectAssignmentTarget(o) => {
