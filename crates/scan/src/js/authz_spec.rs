@@ -415,6 +415,63 @@ pub const PAY_METHODS: &[(&str, bool)] = &[
 /// Refunds: privileged whatever the arguments.
 pub const REFUND_METHODS: &[&str] = &["refund", "refunds", "createRefund"];
 
+/// Payment SDKs by module: a module that imports one holds a payment client, so its
+/// `refund(...)` calls are refunds whatever the client is named (`api.refund(...)` on a
+/// `new tenpay(...)`).
+pub const PAYMENT_MODULES: &[&str] = &[
+    "tenpay",
+    "wechatpay-node-v3",
+    "wechatpay-axios-plugin",
+    "wxpay-v3",
+    "weixin-pay",
+    "wxpay",
+    "node-wxpay",
+    "wx-pay",
+    "alipay-sdk",
+    "egg-tenpay",
+];
+
+/// Calls that send mail or SMS (nodemailer, Tencent Cloud and Alibaba Cloud SMS, uniCloud).
+pub const SEND_METHODS: &[&str] = &[
+    "sendMail",
+    "sendmail",
+    "sendSms",
+    "SendSms",
+    "sendSMS",
+    "SendSMS",
+    "sendBatchSms",
+    "SendBatchSms",
+];
+
+/// Keys of a message's recipient.
+pub const RECIPIENT_KEYS: &[&str] = &[
+    "to",
+    "cc",
+    "bcc",
+    "phone",
+    "mobile",
+    "phoneNumber",
+    "phoneNumbers",
+    "PhoneNumberSet",
+    "PhoneNumbers",
+    "PhoneNumberJson",
+];
+
+/// Keys of a message's content (a template's parameters for SMS).
+pub const CONTENT_KEYS: &[&str] = &[
+    "html",
+    "text",
+    "subject",
+    "content",
+    "message",
+    "body",
+    "TemplateParamSet",
+    "TemplateParam",
+    "TemplateParamJson",
+    "templateParam",
+    "data",
+];
+
 /// Calls that verify a payment notification (its signature, or its state with the payment
 /// platform).
 pub const VERIFY_METHODS: &[&str] = &[

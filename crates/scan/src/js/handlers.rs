@@ -180,6 +180,8 @@ pub struct Handler {
     pub increments: Vec<Increment>,
     /// Refund calls.
     pub refunds: Vec<Site>,
+    /// Mail or SMS sent to a recipient and with content both from the client's input.
+    pub relays: Vec<Site>,
     /// Payment-notification fields read from the event.
     pub notify_fields: Vec<String>,
     /// A verification of a payment notification (signature, order query) is called.
@@ -301,6 +303,7 @@ impl Handler {
             client_amounts: Vec::new(),
             increments: Vec::new(),
             refunds: Vec::new(),
+            relays: Vec::new(),
             notify_fields: Vec::new(),
             verified: false,
             quantities: Vec::new(),
@@ -454,6 +457,10 @@ impl<'s> Analyser<'s> {
             .skip(1)
             .take(2)
             .any(|seg| spec::has_word(seg, spec::ADMIN_PATH_WORDS));
+        let imported = imports(module.program);
+        let pay_sdk = imported
+            .values()
+            .any(|(from, _)| spec::PAYMENT_MODULES.contains(&from.as_str()));
         Analyser {
             source: module.source,
             role: module.role,
@@ -470,8 +477,9 @@ impl<'s> Analyser<'s> {
             keys: Vec::new(),
             pending_fn_name: None,
             learning: true,
-            imports: imports(module.program),
+            imports: imported,
             class_fields: Vec::new(),
+            pay_sdk,
             class_guards: Vec::new(),
             class_models: Vec::new(),
             pending_guards: None,
@@ -731,6 +739,8 @@ struct Analyser<'s> {
     /// Top-level bindings of other modules: name -> (specifier, the export it names, or
     /// `None` for the whole module).
     imports: FxHashMap<String, (String, Option<String>)>,
+    /// The module imports a payment SDK (see [`spec::PAYMENT_MODULES`]).
+    pay_sdk: bool,
     /// Per enclosing class: its constructor-injected services (nest `private readonly
     /// orders: OrdersService`), by field name.
     class_fields: Vec<FxHashMap<String, Rc<Target>>>,
@@ -860,6 +870,36 @@ impl Analyser<'_> {
     }
 
     // ----- provenance -----------------------------------------------------------------
+
+    /// Whether a message's options take both the recipient and the content from the client:
+    /// `{ to: event.to, html: event.html }`, or the client's input itself (`sendMail(event)`).
+    fn client_message(&self, e: &Expression<'_>) -> bool {
+        let Expression::ObjectExpression(o) = strip(e) else {
+            return self.class(e).contains(Src::CLIENT);
+        };
+        let (mut to, mut content) = (false, false);
+        for p in &o.properties {
+            match p {
+                ObjectPropertyKind::ObjectProperty(p) => {
+                    let Some(key) = key_name(&p.key) else {
+                        continue;
+                    };
+                    if !self.class(&p.value).contains(Src::CLIENT) {
+                        continue;
+                    }
+                    to |= spec::RECIPIENT_KEYS.contains(&key.as_str());
+                    content |= spec::CONTENT_KEYS.contains(&key.as_str());
+                }
+                // `{ ...event }`: whatever the client sent, recipient and content included.
+                ObjectPropertyKind::SpreadProperty(sp) => {
+                    if self.class(&sp.argument).contains(Src::CLIENT) {
+                        return true;
+                    }
+                }
+            }
+        }
+        to && content
+    }
 
     fn class(&self, e: &Expression<'_>) -> Src {
         self.class_depth(e, 0)
@@ -1552,7 +1592,10 @@ impl Analyser<'_> {
             self.amount_fields(first, 0, &mut amounts);
         }
         let refund = spec::REFUND_METHODS.contains(&method)
-            && callee_text.to_ascii_lowercase().contains("pay");
+            && (self.pay_sdk || callee_text.to_ascii_lowercase().contains("pay"));
+        // Mail or SMS whose recipient and content the client chooses: an open relay.
+        let relay = spec::SEND_METHODS.contains(&method)
+            && args.first().is_some_and(|a| self.client_message(a));
         // A client delta added to a value field.
         let mut increment = None;
         if matches!(method, "inc" | "increment")
@@ -1676,6 +1719,12 @@ impl Analyser<'_> {
         h.owner_checked |= check_call;
         for a in amounts {
             h.client_amounts.push(a);
+        }
+        if relay {
+            h.relays.push(Site {
+                span,
+                what: what.clone(),
+            });
         }
         if refund {
             h.refunds.push(Site { span, what });

@@ -17,7 +17,13 @@ crate::declare_rule! {
     ///   pages, and any user can call the function;
     /// - a password changed for an account the client chooses
     ///   (`where({ account: event.account }).update({ data: { password } })`);
-    /// - a refund (`cloud.cloudPay.refund(...)`) any user can trigger;
+    /// - a refund any user can trigger: `cloud.cloudPay.refund(...)`, or `refund(...)` of a
+    ///   payment SDK the module imports (`tenpay`, `wechatpay-node-v3`, `alipay-sdk`...);
+    /// - mail or SMS sent to a recipient and with content both taken from the event
+    ///   (`transporter.sendMail({ to: event.to, html: event.html })`, `sendSms` with the
+    ///   phone numbers and template parameters of the event): anyone can send what they want,
+    ///   to whom they want, in the app's name. A verification code sent to the number the user
+    ///   typed is not reported (the content is the server's);
     /// - a role or privilege flag of the request used as the authorization
     ///   (`if (event.isAdmin)`, `req.body.role === 'admin'`);
     /// - a login done in the mini-program as a query of the cloud database
@@ -178,6 +184,10 @@ impl Rule for MissingRoleCheck {
             for r in &h.refunds {
                 cx.report(&Self::META, r.span, msg!("A009.refund", call = &r.what))
                     .help(msg!("A009.refund-help"));
+            }
+            for r in &h.relays {
+                cx.report(&Self::META, r.span, msg!("A009.relay", call = &r.what))
+                    .help(msg!("A009.relay-help"));
             }
         }
     }
