@@ -138,16 +138,52 @@ impl Rule for TrustedClientIdentity {
                 msg!("A003.source-in-event", source = source)
             };
             let sink = cx.origin(call.arg_span(i), method);
-            cx.report(
-                &Self::META,
-                call.arg_span(i),
-                msg!("A003.trusted", method = method, source = source),
-            )
-            .step(taint.origin.clone(), msg!("A003.step-source"))
-            .step(Some(sink), msg!("A003.step-used", method = method))
-            .help(msg!("A003.help"));
+            // Name the identity the platform of this function verifies.
+            let (message, help) = match cloud_platform(cx) {
+                CloudPlatform::WeChat => (
+                    msg!("A003.trusted", method = method, source = source),
+                    msg!("A003.help"),
+                ),
+                CloudPlatform::UniCloud => (
+                    msg!("A003.trusted-unicloud", method = method, source = source),
+                    msg!("A003.help-unicloud"),
+                ),
+                CloudPlatform::Other => (
+                    msg!("A003.trusted-other", method = method, source = source),
+                    msg!("A003.help-other"),
+                ),
+            };
+            cx.report(&Self::META, call.arg_span(i), message)
+                .step(taint.origin.clone(), msg!("A003.step-source"))
+                .step(Some(sink), msg!("A003.step-used", method = method))
+                .help(help);
             return;
         }
+    }
+}
+
+/// The cloud platform a function runs on, as far as its file tells.
+enum CloudPlatform {
+    /// WeChat cloud development (`wx-server-sdk`): `cloud.getWXContext().OPENID`.
+    WeChat,
+    /// uniCloud: the uid uni-id verifies.
+    UniCloud,
+    /// Alipay, Douyin or another cloud: the identity its runtime injects, or a session.
+    Other,
+}
+
+fn cloud_platform(cx: &Cx<'_>) -> CloudPlatform {
+    if cx.source.contains("wx-server-sdk") || cx.source.contains("getWXContext") {
+        CloudPlatform::WeChat
+    } else if cx.source.contains("uniCloud") || cx.file.contains("uniCloud") {
+        CloudPlatform::UniCloud
+    } else if cx.source.contains("@alipay/")
+        || cx.source.contains("@open-dy/")
+        || cx.file.contains("alipay")
+    {
+        CloudPlatform::Other
+    } else {
+        CloudPlatform::WeChat
     }
 }
 
