@@ -188,6 +188,17 @@ impl Taint {
     }
 }
 
+/// The known start two texts share, followed by a hole; `None` when they share none.
+fn common_prefix(a: &str, b: &str) -> Option<Rc<str>> {
+    let len: usize = a
+        .chars()
+        .zip(b.chars())
+        .take_while(|(x, y)| x == y && *x != HOLE)
+        .map(|(x, _)| x.len_utf8())
+        .sum();
+    (len > 0).then(|| Rc::from(format!("{}{HOLE}", &a[..len])))
+}
+
 /// The character that stands for an unknown part inside a known text.
 pub const HOLE: char = '\u{FFFC}';
 /// Texts longer than this are cut (and end in a hole).
@@ -514,7 +525,12 @@ impl<'a> Value<'a> {
             self.text.clone_from(&other.text);
             self.text_origin.clone_from(&other.text_origin);
         } else if !other.is_blank() && self.text != other.text {
-            self.text = None;
+            // Two known texts: what they start with is known (`cond ? '/pages/a?id=' + x :
+            // '/pages/a?id=' + y + '&t=1'` is `/pages/a?id=` then something).
+            self.text = match (&self.text, &other.text) {
+                (Some(a), Some(b)) => common_prefix(a, b),
+                _ => None,
+            };
             self.text_origin = None;
         }
         self.kind = match (std::mem::take(&mut self.kind), &other.kind) {
@@ -594,11 +610,24 @@ mod tests {
     }
 
     #[test]
-    fn join_forgets_disagreeing_text() {
+    fn join_keeps_only_the_start_both_texts_share() {
         let a = Value::text("http://a", None);
         let b = Value::text("https://b", None);
-        assert_eq!(a.join(&b).text, None);
+        let j = a.join(&b);
+        assert_eq!(j.prefix(), "http");
+        assert_eq!(j.exact_text(), None);
+        assert!(!j.is_constant());
+        let page = Value::text("/pages/cert/cert?raceId=1", None);
+        let other = Value::text("/pages/cert/cert?raceId=2&type=x", None);
+        assert_eq!(page.join(&other).prefix(), "/pages/cert/cert?raceId=");
+        assert_eq!(
+            Value::text("a", None).join(&Value::text("b", None)).text,
+            None
+        );
         assert_eq!(a.join(&a.clone()).exact_text(), Some("http://a"));
+        // Multi-byte characters are cut at a character boundary.
+        let zh = Value::text("订单a", None).join(&Value::text("订单b", None));
+        assert_eq!(zh.prefix(), "订单");
     }
 
     #[test]
