@@ -165,6 +165,26 @@ impl<'a> Evaluator<'a, '_> {
                 return Value::unknown();
             }
             "@reject" => return Value::unknown(),
+            // The cloud database's query operators (`const _ = db.command`): `_.or([...])`,
+            // `_.in(list)`, `_.gt(n)` build the query's structure themselves; the values given
+            // to them stay values (in the operator's field), never operators of the client's.
+            _ if p.contains("database().command.")
+                && p.rsplit('.')
+                    .next()
+                    .is_some_and(|op| CLOUD_DB_OPERATORS.contains(&op)) =>
+            {
+                let op = p.rsplit('.').next().unwrap_or("");
+                // A logical operator over conditions the client sent whole (`_.or(event.list)`)
+                // is the client's query.
+                let chosen = matches!(op, "or" | "and" | "nor" | "not")
+                    .then(|| arg0.taint.clone())
+                    .unwrap_or_default();
+                let mut o = Obj::default();
+                o.set(&format!("${op}"), arg0);
+                let mut v = Value::object(o);
+                v.taint = chosen;
+                return v;
+            }
             "Promise.resolve"
             | "Promise.reject"
             | "util.promisify"
@@ -370,3 +390,25 @@ impl<'a> Evaluator<'a, '_> {
         result
     }
 }
+
+/// Query operators of `db.command` in WeChat cloud development, CloudBase and uniCloud.
+const CLOUD_DB_OPERATORS: &[&str] = &[
+    "or",
+    "and",
+    "nor",
+    "not",
+    "eq",
+    "neq",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "nin",
+    "exists",
+    "size",
+    "all",
+    "elemMatch",
+    "mod",
+    "expr",
+];
