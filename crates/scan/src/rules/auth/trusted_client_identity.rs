@@ -153,10 +153,20 @@ impl Rule for TrustedClientIdentity {
                     msg!("A003.help-other"),
                 ),
             };
-            cx.report(&Self::META, call.arg_span(i), message)
+            // One identity read from the event is one flaw, however many queries use it: the
+            // fix is at that read.
+            let group = taint
+                .origin
+                .as_ref()
+                .map(|o| format!("{}:{}:{}", o.file, o.start, o.end));
+            let mut reported = cx
+                .report(&Self::META, call.arg_span(i), message)
                 .step(taint.origin.clone(), msg!("A003.step-source"))
-                .step(Some(sink), msg!("A003.step-used", method = method))
-                .help(help);
+                .step(Some(sink), msg!("A003.step-used", method = method));
+            if let Some(g) = group {
+                reported = reported.group(g);
+            }
+            reported.help(help);
             return;
         }
     }
