@@ -412,6 +412,27 @@ pub const PAY_METHODS: &[(&str, bool)] = &[
     ("order", true),
 ];
 
+/// Fields of an order that say where it stands: whoever writes them marks it paid, shipped or
+/// refunded.
+pub const ORDER_STATE_FIELDS: &[&str] = &[
+    "status",
+    "state",
+    "orderStatus",
+    "order_status",
+    "payStatus",
+    "pay_status",
+    "payState",
+    "pay_state",
+    "isPaid",
+    "is_paid",
+    "paid",
+    "isPay",
+    "is_pay",
+];
+
+/// Words of collection names that hold orders and payments.
+pub const ORDER_COLLECTION_WORDS: &[&str] = &["order", "pay", "bill", "trade"];
+
 /// Refunds: privileged whatever the arguments.
 pub const REFUND_METHODS: &[&str] = &["refund", "refunds", "createRefund"];
 

@@ -98,6 +98,9 @@ pub struct Access {
     pub client_data_keys: Vec<String>,
     /// The whole data object is the client's (`update({data: event.item})`, `{...body}`).
     pub whole_client_data: bool,
+    /// The data spreads the client's input (`{ ...event.data, _openid }`), and no order
+    /// state set after the spread overrides what it held.
+    pub client_spread: bool,
 }
 
 impl Access {
@@ -712,6 +715,8 @@ struct Data {
     keys: Vec<String>,
     client_keys: Vec<String>,
     whole_client: bool,
+    /// See [`Access::client_spread`].
+    client_spread: bool,
 }
 
 #[allow(clippy::struct_excessive_bools)] // Reason: independent states of one walk.
@@ -1329,12 +1334,16 @@ impl Analyser<'_> {
                             let k = key_name(&p.key).unwrap_or_default();
                             if self.class(&p.value).contains(Src::CLIENT) {
                                 out.client_keys.push(k.clone());
+                            } else if spec::ORDER_STATE_FIELDS.contains(&k.as_str()) {
+                                // `{ ...event, status: 'unpaid' }`: the server's state wins.
+                                out.client_spread = false;
                             }
                             out.keys.push(k);
                         }
                         ObjectPropertyKind::SpreadProperty(sp) => {
                             if self.class(&sp.argument).contains(Src::CLIENT) {
                                 out.whole_client = true;
+                                out.client_spread = true;
                             }
                         }
                     }
@@ -1486,6 +1495,7 @@ impl Analyser<'_> {
             data_keys: data.keys,
             client_data_keys: data.client_keys,
             whole_client_data: data.whole_client,
+            client_spread: data.client_spread,
         };
         let privileged_lookup = collection.as_deref().is_some_and(|c| {
             spec::has_word(

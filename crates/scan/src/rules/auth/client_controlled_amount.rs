@@ -19,6 +19,12 @@ crate::declare_rule! {
     ///   request: `update({ balance: req.body.balance })`, or a new record of a collection of
     ///   users' values (scores, rankings, wallets, accounts) `add({ data: { score: event.score }
     ///   })` (not when the role is checked; not in the operator's collections, see A009);
+    /// - an order's state written from the request (`update({ data: { status: event.status }
+    ///   })` on orders, payments, bills, trades: `status`, `payStatus`, `isPaid`...), or an
+    ///   order stored with every field the request holds (`add({ data: { ...event.data,
+    ///   _openid } })`, unless a state the server sets follows the spread): the client
+    ///   marks its own order paid instead of the payment notification (not when the handler
+    ///   checks the caller's role, nor under an admin folder);
     /// - a cloud function that handles a payment notification (named like `payCallback` /
     ///   `payNotify`, or reading `outTradeNo`, `transactionId`, `resultCode` from its event)
     ///   and marks records paid without verifying the notification (`cloudPay.queryOrder`, a
@@ -87,21 +93,39 @@ impl Rule for ClientControlledAmount {
             .help(msg!("A008.client-amount-help"));
         }
         for a in &h.accesses {
-            if a.op != Op::Add
-                || !a
-                    .collection
-                    .as_deref()
-                    .is_some_and(|c| spec::has_word(c, &["order", "pay", "bill"]))
+            let orders = a
+                .collection
+                .as_deref()
+                .is_some_and(|c| spec::has_word(c, spec::ORDER_COLLECTION_WORDS));
+            if !orders || !matches!(a.op, Op::Add | Op::Update) {
+                continue;
+            }
+            if a.op == Op::Add
+                && let Some(k) = a
+                    .client_data_keys
+                    .iter()
+                    .find(|k| spec::AMOUNT_FIELDS.contains(&k.as_str()))
             {
+                cx.report(&Self::META, a.span, msg!("A008.order-amount", field = k))
+                    .help(msg!("A008.order-amount-help"));
+                continue;
+            }
+            // The order's state written from the request: the client marks its own order
+            // paid. An operator's handler (a role check) may set it; a payment notification is
+            // judged below.
+            if h.role_checked || h.admin_path || h.is_payment_notification() {
                 continue;
             }
             if let Some(k) = a
                 .client_data_keys
                 .iter()
-                .find(|k| spec::AMOUNT_FIELDS.contains(&k.as_str()))
+                .find(|k| spec::ORDER_STATE_FIELDS.contains(&k.as_str()))
             {
-                cx.report(&Self::META, a.span, msg!("A008.order-amount", field = k))
-                    .help(msg!("A008.order-amount-help"));
+                cx.report(&Self::META, a.span, msg!("A008.order-state", field = k))
+                    .help(msg!("A008.order-state-help"));
+            } else if a.client_spread {
+                cx.report(&Self::META, a.span, msg!("A008.order-whole"))
+                    .help(msg!("A008.order-state-help"));
             }
         }
         if !h.role_checked {
