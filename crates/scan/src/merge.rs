@@ -218,20 +218,27 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
     // Specific findings are indexed by (path, line), each over at most [`SPAN_LINES`] lines, so
     // the lookup is linear in the findings however many share a file (up to the findings of
     // one line, which are compared by span).
-    let lines_of = |f: &Finding| {
-        let first = f.location.start.line;
-        let last = f.location.end.line.max(first);
+    let lines_of = |l: &miniguard_report::Location| {
+        let first = l.start.line;
+        let last = l.end.line.max(first);
         first..=last.min(first.saturating_add(SPAN_LINES - 1))
     };
-    let mut specific_by_line: rustc_hash::FxHashMap<(&str, u32), Vec<usize>> =
-        rustc_hash::FxHashMap::default();
+    // A specific finding stands at its own place and at the places of the repeats merged into
+    // it above (one identity read, used by several queries): each of them subsumes there.
+    let mut specific_by_line: rustc_hash::FxHashMap<
+        (&str, u32),
+        Vec<(usize, &miniguard_report::Location)>,
+    > = rustc_hash::FxHashMap::default();
     for (i, f) in out.iter().enumerate() {
         if SUBSUMES.iter().any(|(s, _)| *s == f.rule) {
-            for line in lines_of(f) {
-                specific_by_line
-                    .entry((f.location.path.as_str(), line))
-                    .or_default()
-                    .push(i);
+            let places = std::iter::once(&f.location).chain(f.related.iter().map(|r| &r.location));
+            for place in places {
+                for line in lines_of(place) {
+                    specific_by_line
+                        .entry((place.path.as_str(), line))
+                        .or_default()
+                        .push((i, place));
+                }
             }
         }
     }
@@ -240,16 +247,17 @@ pub fn one_per_flaw(found: Vec<Placed>) -> Vec<Finding> {
         for (g, general) in out.iter().enumerate() {
             let path = general.location.path.as_str();
             // The first (lowest) specific finding on any of its lines, as before.
-            redundant[g] = lines_of(general)
+            redundant[g] = lines_of(&general.location)
                 .filter_map(|line| specific_by_line.get(&(path, line)))
-                .flat_map(|c| c.iter().copied())
-                .filter(|&s| {
-                    let specific = &out[s];
-                    overlaps(&specific.location, &general.location)
+                .flat_map(|c| c.iter())
+                .filter(|(s, place)| {
+                    let specific = &out[*s];
+                    overlaps(place, &general.location)
                         && SUBSUMES.iter().any(|(code, generals)| {
                             *code == specific.rule && generals.contains(&general.rule.as_str())
                         })
                 })
+                .map(|(s, _)| *s)
                 .min();
         }
     }

@@ -199,6 +199,44 @@ fn the_most_specific_rule_reports_a_place_once() {
     );
 }
 
+/// One user id read from the event and used by three queries is one A003 finding with the
+/// other queries related; the ownership finding (A007) of a later query is the same flaw and
+/// is folded into it, not listed on its own because the A003 of that query was merged.
+#[test]
+fn one_identity_from_the_event_is_one_finding_with_its_queries() {
+    let files = [
+        (
+            "project.config.json",
+            r#"{"miniprogramRoot": "miniprogram/", "cloudfunctionRoot": "cloudfunctions/"}"#,
+        ),
+        ("miniprogram/app.json", r#"{"pages": []}"#),
+        (
+            "cloudfunctions/points/package.json",
+            r#"{"dependencies": {"wx-server-sdk": "*"}}"#,
+        ),
+        (
+            "cloudfunctions/points/index.js",
+            "const cloud = require('wx-server-sdk')\n\
+             cloud.init()\n\
+             const db = cloud.database()\n\
+             exports.main = async (event) => {\n\
+               const { userId } = event\n\
+               const found = await db.collection('points').where({ userId }).get()\n\
+               await db.collection('points').where({ userId }).count()\n\
+               return db.collection('users').doc(userId).remove()\n\
+             }\n",
+        ),
+    ];
+    let p = project(&files);
+    let findings = scan(p.path());
+    let a003 = of(&findings, "A003");
+    assert_eq!(a003.len(), 1, "{findings:#?}");
+    assert_eq!(a003[0].location.start.line, 6);
+    let related: Vec<u32> = a003[0].related.iter().map(|r| r.location.start.line).collect();
+    assert!(related.contains(&7) && related.contains(&8), "{related:?}");
+    assert!(of(&findings, "A007").is_empty(), "{findings:#?}");
+}
+
 /// A minified page is one line: the `session_key` stored there (A002, with S001 folded in) must
 /// not swallow the password stored further along the same line (S001), a different place
 /// (issue 13: packages built by the platform's compiler are minified).

@@ -391,7 +391,7 @@ impl<'a> Evaluator<'a, '_> {
     }
 }
 
-/// Query operators of `db.command` in WeChat cloud development, CloudBase and uniCloud.
+/// Query operators of `db.command` in WeChat cloud development, `CloudBase` and `uniCloud`.
 const CLOUD_DB_OPERATORS: &[&str] = &[
     "or",
     "and",
