@@ -232,7 +232,11 @@ fn one_identity_from_the_event_is_one_finding_with_its_queries() {
     let a003 = of(&findings, "A003");
     assert_eq!(a003.len(), 1, "{findings:#?}");
     assert_eq!(a003[0].location.start.line, 6);
-    let related: Vec<u32> = a003[0].related.iter().map(|r| r.location.start.line).collect();
+    let related: Vec<u32> = a003[0]
+        .related
+        .iter()
+        .map(|r| r.location.start.line)
+        .collect();
     assert!(related.contains(&7) && related.contains(&8), "{related:?}");
     assert!(of(&findings, "A007").is_empty(), "{findings:#?}");
 }

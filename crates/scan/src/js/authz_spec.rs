@@ -431,7 +431,15 @@ pub const ORDER_STATE_FIELDS: &[&str] = &[
 ];
 
 /// Words of collection names that hold orders and payments.
-pub const ORDER_COLLECTION_WORDS: &[&str] = &["order", "pay", "bill", "trade"];
+pub const ORDER_COLLECTION_WORDS: &[&str] = &[
+    "order",
+    "pay",
+    "bill",
+    "trade",
+    "registration",
+    "enroll",
+    "ticket",
+];
 
 /// Refunds: privileged whatever the arguments.
 pub const REFUND_METHODS: &[&str] = &["refund", "refunds", "createRefund"];
@@ -463,6 +471,10 @@ pub const SEND_METHODS: &[&str] = &[
     "sendBatchSms",
     "SendBatchSms",
 ];
+
+/// Calls that send SMS with positional arguments: (method, recipient argument, content
+/// argument). qcloudsms's `sendWithParam(nationCode, phone, templateId, params, sign)`.
+pub const SEND_POSITIONAL: &[(&str, usize, usize)] = &[("sendWithParam", 1, 3)];
 
 /// Keys of a message's recipient.
 pub const RECIPIENT_KEYS: &[&str] = &[

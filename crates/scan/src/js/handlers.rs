@@ -1604,8 +1604,17 @@ impl Analyser<'_> {
         let refund = spec::REFUND_METHODS.contains(&method)
             && (self.pay_sdk || callee_text.to_ascii_lowercase().contains("pay"));
         // Mail or SMS whose recipient and content the client chooses: an open relay.
-        let relay = spec::SEND_METHODS.contains(&method)
-            && args.first().is_some_and(|a| self.client_message(a));
+        let relay = (spec::SEND_METHODS.contains(&method)
+            && args.first().is_some_and(|a| self.client_message(a)))
+            || spec::SEND_POSITIONAL
+                .iter()
+                .find(|(m, _, _)| *m == method)
+                .is_some_and(|&(_, to, content)| {
+                    [to, content].iter().all(|&i| {
+                        args.get(i)
+                            .is_some_and(|a| self.class(a).contains(Src::CLIENT))
+                    })
+                });
         // A client delta added to a value field.
         let mut increment = None;
         if matches!(method, "inc" | "increment")
