@@ -733,9 +733,78 @@ fn json_kind(
         || (layout.in_client_root(rel) && PAGE_SCRIPT_EXTS.iter().any(sibling))
     {
         JsonKind::PageJson
+    } else if is_config_json(rel) {
+        JsonKind::Config
     } else {
         JsonKind::Other
     }
+}
+
+/// Words of a JSON file's name that make it a settings file (`config.prod.json`,
+/// `app-settings.json`, `secrets.json`).
+const CONFIG_JSON_WORDS: &[&str] = &[
+    "config",
+    "configs",
+    "configuration",
+    "conf",
+    "cfg",
+    "settings",
+    "setting",
+    "secrets",
+    "secret",
+    "credentials",
+    "credential",
+    "env",
+    "environment",
+    "datasource",
+];
+
+/// Folders whose JSON files are settings (node-config's `config/default.json`,
+/// `config/production.json`).
+const CONFIG_JSON_DIRS: &[&str] = &["config", "configs", "conf", "settings", "secrets"];
+
+/// Folders of translations and message catalogues: their values are texts, whatever the keys
+/// say (`"password": "Passwort"`).
+const TEXT_DIRS: &[&str] = &[
+    "i18n",
+    "l10n",
+    "locale",
+    "locales",
+    "lang",
+    "langs",
+    "language",
+    "languages",
+    "translations",
+    "messages",
+];
+
+/// Whether a JSON file (not one of the platform's own kinds) holds settings, by its name or
+/// its folder: see [`JsonKind::Config`]. Compiler and editor settings (`tsconfig.json`,
+/// `jsconfig.json`) and files in translation folders are not.
+pub(crate) fn is_config_json(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let mut parts: Vec<&str> = lower.split('/').collect();
+    let name = parts.pop().unwrap_or("");
+    let Some(stem) = name.strip_suffix(".json") else {
+        return false;
+    };
+    if parts.iter().any(|d| TEXT_DIRS.contains(d))
+        || stem.starts_with("tsconfig")
+        || stem.starts_with("jsconfig")
+    {
+        return false;
+    }
+    let words: Vec<&str> = stem
+        .split(['.', '-', '_'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().any(|w| {
+        CONFIG_JSON_WORDS.contains(w)
+            // `appsettings`, `ormconfig`, `dbconfig`, `cloudbaserc`.
+            || w.ends_with("config")
+            || w.ends_with("settings")
+            || *w == "cloudbaserc"
+    }) || parts.last().is_some_and(|d| CONFIG_JSON_DIRS.contains(d))
 }
 
 /// Applies the size, binary and minified checks and records the file or why it was skipped.
@@ -933,6 +1002,8 @@ fn single_json_kind(name: &str, parent: &Path) -> JsonKind {
                 .any(|ext| parent.join(format!("{stem}.{ext}")).is_file())
             {
                 JsonKind::PageJson
+            } else if is_config_json(name) {
+                JsonKind::Config
             } else {
                 JsonKind::Other
             }

@@ -96,6 +96,12 @@ pub enum JsonKind {
     UniPages,
     /// A cloud function's `config.json` (`permissions.openapi`, triggers).
     CloudFunctionConfig,
+    /// Settings of a backend, a cloud function or a shared module, by the file's name or
+    /// folder: `config.json`, `config.production.json`, `config/default.json`, `settings.json`,
+    /// `appsettings.json`, `secrets.json`, `cloudbaserc.json`, uni-id's
+    /// `common/uni-id/config.json`. Read for the secrets written in them; translations, mock
+    /// data and other data files are [`JsonKind::Other`].
+    Config,
     Other,
 }
 

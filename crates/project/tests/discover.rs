@@ -693,7 +693,7 @@ fn cloud_function_detected_without_config() {
     );
     assert_eq!(
         kind(&project, "misc/config.json"),
-        FileKind::Json(JsonKind::Other)
+        FileKind::Json(JsonKind::Config)
     );
     assert_eq!(
         project.cloudfunction_roots,
@@ -935,4 +935,60 @@ fn huge_json_is_not_parsed_even_with_a_raised_limit() {
         "{:?}",
         p.warnings
     );
+}
+
+#[test]
+fn settings_json_files_are_config() {
+    let dir = tree(&[
+        ("server/app.js", "require('express')"),
+        ("server/config.json", r#"{ "mysql": { "password": "x" } }"#),
+        ("server/config.production.json", "{}"),
+        ("server/config/default.json", "{}"),
+        ("server/appsettings.json", "{}"),
+        ("server/cloudbaserc.json", "{}"),
+        (
+            "cloudfunctions/common/uni-id/config.json",
+            r#"{ "tokenSecret": "x" }"#,
+        ),
+        (
+            "cloudfunctions/common/uni-id/index.js",
+            "module.exports = {}",
+        ),
+        // Not settings: texts, data, compiler options.
+        ("server/i18n/de.json", r#"{ "password": "Passwort" }"#),
+        ("server/locales/config.json", "{}"),
+        ("server/mock/users.json", "[]"),
+        ("server/data.json", "{}"),
+        ("server/tsconfig.json", "{}"),
+        ("server/tsconfig.build.json", "{}"),
+    ]);
+    let project = scan(dir.path());
+    for rel in [
+        "server/config.json",
+        "server/config.production.json",
+        "server/config/default.json",
+        "server/appsettings.json",
+        "server/cloudbaserc.json",
+        "cloudfunctions/common/uni-id/config.json",
+    ] {
+        assert_eq!(
+            kind(&project, rel),
+            FileKind::Json(JsonKind::Config),
+            "{rel}"
+        );
+    }
+    for rel in [
+        "server/i18n/de.json",
+        "server/locales/config.json",
+        "server/mock/users.json",
+        "server/data.json",
+        "server/tsconfig.json",
+        "server/tsconfig.build.json",
+    ] {
+        assert_eq!(
+            kind(&project, rel),
+            FileKind::Json(JsonKind::Other),
+            "{rel}"
+        );
+    }
 }

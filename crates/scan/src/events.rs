@@ -92,14 +92,23 @@ pub struct MemberEvent<'e, 'a> {
     pub span: Span,
 }
 
-/// An object literal property `key: value`.
+/// An object literal property `key: value`, or an entry of a configuration file.
 #[derive(Debug)]
 pub struct PropertyEvent<'e, 'a> {
     pub key: &'e str,
     pub value: &'e Value<'a>,
     pub span: Span,
     pub value_span: Span,
+    /// The names of the object's properties (this one included) that are known without
+    /// running code, in source order: the keys of an object literal that are not computed,
+    /// the keys of a JSON object, the entries of one section of a settings file. At most
+    /// [`MAX_SIBLINGS`]; empty when the object has more.
+    pub siblings: &'e [Rc<str>],
 }
+
+/// Objects with more properties than this give their properties no siblings: a rule asks
+/// about the small objects that hold one service's settings.
+pub const MAX_SIBLINGS: usize = 64;
 
 /// A value bound into a template attribute or JSX attribute: `<rich-text nodes="{{html}}">`,
 /// `<web-view src="{{url}}">`, `<div dangerouslySetInnerHTML={{__html: x}}>`.

@@ -226,6 +226,13 @@ fn scan_in_pool(
         facts.token_keys.extend(r.token_keys);
     }
 
+    // The rules that read the values of settings files (YAML, `.env`, settings JSON).
+    let secret_rules: Vec<&'static dyn Rule> = rules
+        .iter()
+        .copied()
+        .filter(|r| r.meta().category == miniguard_report::Category::Secrets)
+        .collect();
+
     // JSON configuration files.
     for f in project
         .files
@@ -282,6 +289,12 @@ fn scan_in_pool(
             for rule in rules {
                 rule.check_json(&mut cx, &file);
             }
+            // Settings JSON: its values are settings entries, as in YAML.
+            if config::holds_settings(kind) {
+                let (values, siblings) = config::json_settings(&node);
+                cx.settings = true;
+                check_settings(&mut cx, &secret_rules, &values, &siblings);
+            }
         }
         let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())), &index);
         out.suppressed += sup;
@@ -289,11 +302,6 @@ fn scan_in_pool(
     }
 
     // Settings files: each entry's value is a literal bound to its key, for the secrets rules.
-    let secret_rules: Vec<&'static dyn Rule> = rules
-        .iter()
-        .copied()
-        .filter(|r| r.meta().category == miniguard_report::Category::Secrets)
-        .collect();
     for f in &project.files {
         let FileKind::Settings(format) = f.kind else {
             continue;
@@ -330,19 +338,8 @@ fn scan_in_pool(
         {
             let mut cx = Cx::new(Rc::from(f.rel.as_str()), f.role, &text, &mut found);
             cx.settings = true;
-            for e in &entries {
-                let ev = LiteralEvent {
-                    text: &e.value,
-                    name_hint: Some(&e.name),
-                    span: Span {
-                        start: e.start,
-                        end: e.end,
-                    },
-                };
-                for rule in &secret_rules {
-                    rule.check(&mut cx, &Event::Literal(&ev));
-                }
-            }
+            let (values, siblings) = config::entry_settings(&entries);
+            check_settings(&mut cx, &secret_rules, &values, &siblings);
         }
         let (kept, sup) = place(found, &|_| Some(Rc::from(text.as_str())), &index);
         out.suppressed += sup;
@@ -376,6 +373,35 @@ fn scan_in_pool(
     out.files_scanned = project.files.len() as u64;
     out.bytes_scanned = project.files.iter().map(|f| f.size).sum();
     out
+}
+
+/// Give the values of a settings file to the secrets rules: each as a literal bound to its key,
+/// and as a property of its section (with the section's other keys).
+fn check_settings(
+    cx: &mut Cx<'_>,
+    rules: &[&'static dyn Rule],
+    values: &[config::SettingValue<'_>],
+    siblings: &[Vec<Rc<str>>],
+) {
+    for v in values {
+        let lit = LiteralEvent {
+            text: &v.value,
+            name_hint: Some(v.name),
+            span: v.span,
+        };
+        let value = value::Value::text(&v.value, None);
+        let prop = events::PropertyEvent {
+            key: v.name,
+            value: &value,
+            span: v.span,
+            value_span: v.span,
+            siblings: siblings.get(v.section).map_or(&[], Vec::as_slice),
+        };
+        for rule in rules {
+            rule.check(cx, &Event::Literal(&lit));
+            rule.check(cx, &Event::Property(&prop));
+        }
+    }
 }
 
 struct BatchResult {

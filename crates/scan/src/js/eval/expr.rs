@@ -262,6 +262,21 @@ impl<'a> Evaluator<'a, '_> {
     pub(super) fn eval_object(&mut self, o: &'a oxc_ast::ast::ObjectExpression<'a>) -> Value<'a> {
         let mut obj = Obj::default();
         let mut own_taint = crate::value::Taint::default();
+        // The keys known without running code, for rules that read a property by its
+        // neighbours (a `key` beside a merchant id).
+        let siblings: Vec<Rc<str>> = if o.properties.len() <= crate::events::MAX_SIBLINGS {
+            o.properties
+                .iter()
+                .filter_map(|p| match p {
+                    ObjectPropertyKind::ObjectProperty(prop) if !prop.computed => {
+                        prop.key.static_name().map(|k| Rc::from(k.as_ref()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for p in &o.properties {
             match p {
                 ObjectPropertyKind::ObjectProperty(prop) => {
@@ -292,6 +307,7 @@ impl<'a> Evaluator<'a, '_> {
                             value: &v,
                             span: prop.span.into(),
                             value_span: oxc_span::GetSpan::span(&prop.value).into(),
+                            siblings: &siblings,
                         };
                         self.emit(&Event::Property(&ev));
                         obj.set(k, v);

@@ -13,11 +13,15 @@ crate::declare_rule! {
     /// A mini-program AppSecret (WeChat, QQ, Douyin/Toutiao, Baidu) written in the code: a
     /// 32-character lowercase hexadecimal string bound to a name such as `secret`, `appSecret`,
     /// `app_secret`, `APPSECRET`, `WX_APP_SECRET`, or placed in a URL as `secret=` /
-    /// `appsecret=` (a hardcoded `jscode2session` or `access_token` request URL).
+    /// `appsecret=` (a hardcoded `jscode2session` or `access_token` request URL). Settings files
+    /// count as code: YAML, `.env`, properties, INI, and settings JSON such as uni-id's
+    /// `common/uni-id/config.json` (`"mp-weixin": { "oauth": { "weixin": { "appsecret": … } } }`),
+    /// a server's `config.json` or uni-app's `manifest.json` (the App's WeChat login).
     ///
     /// Values read from `process.env` or a config service, placeholders (`'your-app-secret'`,
     /// `'<APPSECRET>'`) and 32-hex strings under other names (`md5`, `hash`, `etag`, `jwtSecret`,
-    /// `mchKey` — the latter two are the hardcoded-credential rule's) are not reported.
+    /// `mchKey` — the latter two are the hardcoded-credential rule's) are not reported, nor are
+    /// texts such as uni-id's template value `"weixin appsecret"`.
     ///
     /// ## Why it matters
     /// The AppSecret is the mini-program's master credential: with the `AppID` (which is public)

@@ -1,15 +1,15 @@
-use miniguard_report::msg;
+use miniguard_report::{Msg, msg};
 use std::sync::LazyLock;
 
 use miniguard_report::Severity;
 use regex::Regex;
 
-use crate::events::{CallEvent, Cx, Event};
+use crate::events::{CallEvent, Cx, Event, LiteralEvent, PropertyEvent, Span};
 use crate::names::{labels_for_name, words};
 use crate::rules::secrets::hardcoded_appsecret::is_app_secret_literal;
 use crate::rules::secrets::private_key::private_key_kind;
 use crate::rules::{Rule, RuleMeta};
-use crate::value::Labels;
+use crate::value::{Labels, Origin};
 
 crate::declare_rule! {
     /// ## What it finds
@@ -20,17 +20,45 @@ crate::declare_rule! {
     ///   Pay `mchKey` / `partnerKey` / `apiV3Key`, signing keys (`signKey`, `signatureKey`) — as a
     ///   variable, an object property (database, Redis, SMTP connection options; `koa-jwt` /
     ///   `express-jwt` options) or an assignment;
+    /// - a WeChat Pay API key under the bare name `key` (32 letters and digits) in an object
+    ///   that also holds the merchant id (`mch_id`, `mchid`, `mchId`, `sub_mch_id`,
+    ///   `merchantId`, `partnerid`), written there or in a variable the object takes
+    ///   (`var key = '…'; … { mch_id: mch_id, key: key }`): the key is reported where it is
+    ///   written. A `key` elsewhere (`{ title: '编号', key: 'id' }`, a cache entry, a map key)
+    ///   is not;
+    /// - an app key (`appkey`, `appKey`, `app_key`, `SMS_APP_KEY`) of 16 or more letters and
+    ///   digits in server code and server configuration (Tencent SMS, courier APIs sign with
+    ///   it). App keys in code that runs on the phone are not reported: SDKs that run there
+    ///   (Umeng analytics `uma.init({ appKey })`, maps, push) issue keys meant to ship in the
+    ///   app;
     /// - credentials in connection URLs: `mysql://user:pass@host`, `mongodb://`, `postgres://`,
     ///   `redis://:pass@host`, `amqp://`;
+    /// - credentials in other URLs: a query parameter named like a token, secret or password
+    ///   with a constant, key-like value (16 or more letters and digits) — a `DingTalk` robot's
+    ///   `…/robot/send?access_token=…`, a `WeCom` webhook's `?key=…`, a Feishu/Lark bot's
+    ///   `…/bot/v2/hook/…`. A value added at run time is the transport rule's (T004);
+    /// - a constant token in a request's headers (`headers: { token: '2888…' }`,
+    ///   `Authorization: 'Bearer eyJ…'`);
     /// - constant secrets passed to `jwt.sign` / `jwt.verify`, `crypto.createHmac(alg, key)` and
     ///   `CryptoJS.HmacSHA256(msg, key)`, and a constant key hashed into a signature with the
     ///   data (`md5(time + path + KEY)`: a run of 16 or more letters and digits, both kinds,
-    ///   inside an `md5`/`sha1`/`sha256` input that also has run-time parts);
+    ///   or a UUID like Kdniao's `AppKey`, inside an `md5`/`sha1`/`sha256` input that also has
+    ///   run-time parts);
     /// - the same in configuration and deployment files: YAML (Spring `application*.yml`,
     ///   docker-compose `environment:` maps and `KEY=value` lists, Kubernetes `env:` name/value
     ///   pairs and `Secret` manifests), `.env` files, Java `.properties`, INI-style `.ini`,
-    ///   `.conf`, `.cnf`, `.cfg`. There a value named like a password is one however short
-    ///   (`MYSQL_ROOT_PASSWORD: 1234`); `${VAR}` references and empty values are not.
+    ///   `.conf`, `.cnf`, `.cfg`, and settings JSON: a Node server's `config.json` /
+    ///   `config.*.json` / `config/*.json` (`{ "mysql": { "password": … } }`), `settings.json`,
+    ///   `appsettings.json`, `secrets.json`, `cloudbaserc.json`, uni-id's
+    ///   `common/uni-id/config.json` (`tokenSecret`, `passwordSecret`), a cloud function's
+    ///   `config.json`, uni-app's `manifest.json`. There a value named like a password is one
+    ///   however short (`MYSQL_ROOT_PASSWORD: 1234`, a number too), and a phrase of three words
+    ///   or more that mentions a credential is the value itself (`newbeeppt-token-secret`,
+    ///   uni-id's published default `passwordSecret-demo`); `${VAR}` references and empty
+    ///   values are not. Other JSON is data, not settings: `project.config.json`, `app.json`,
+    ///   page files, `package.json`, lockfiles, translations (files under `i18n/`,
+    ///   `locales/`, `lang/`...), mock data and the run parameters of cloud functions
+    ///   (`*.param.json`).
     ///
     /// One value is one finding: a strong secret wherever it repeats, a short one (under 12
     /// characters) under the same name; the other places are related locations.
@@ -48,10 +76,11 @@ crate::declare_rule! {
     /// `high`. `info` in files only a developer's machine or a test run loads, which cannot
     /// hurt a released build: egg's `config.local.*` and `config.unittest.*`,
     /// `*.dev.*`/`*-test.*`-style variants (`application-dev.yml`, `.env.development`,
-    /// `app_test.conf`), and anything under `test/`, `tests/`, `__tests__/`, `mock/`, `e2e/`,
-    /// `fixtures/`. `low` in templates meant to be copied and filled in (`.env.example`,
-    /// `config.sample.js`, `*.template`, `*.dist`): a placeholder kept as it is becomes a weak
-    /// production default. `low` too in a docker-compose file whose services are all stock database, cache and queue images
+    /// `app_test.conf`, `config.dev.json`), and anything under `test/`, `tests/`,
+    /// `__tests__/`, `mock/`, `e2e/`, `fixtures/`. `low` in templates meant to be copied and
+    /// filled in (`.env.example`, `config.sample.js`, `config.example.json`, `*.template`,
+    /// `*.dist`): a placeholder kept as it is becomes a weak production default. `low` too in a
+    /// docker-compose file whose services are all stock database, cache and queue images
     /// (`mysql`, `postgres`, `redis`, `mongo`, `rabbitmq`…) with nothing built from the project:
     /// such a file runs none of the project's code, it starts the databases a developer's
     /// checkout connects to. A compose file that also builds or pulls the project's own services
@@ -124,101 +153,331 @@ impl Rule for HardcodedCredential {
 
     fn check(&self, cx: &mut Cx<'_>, event: &Event<'_, '_>) {
         match event {
-            Event::Literal(lit) => {
-                if let Some(c) = CONNECTION_URL.captures(lit.text) {
-                    let pass = c.get(3).map_or("", |m| m.as_str());
-                    if !is_placeholder(pass) && !pass.starts_with('$') {
-                        let scheme = c.get(1).map_or("", |m| m.as_str());
-                        // Development files and templates hold a local database's
-                        // password or a placeholder, as for named credentials below.
-                        let severity = match not_released(&cx.file) {
-                            Some(NotReleased::DevOrTest) => Severity::Info,
-                            Some(NotReleased::Template) => Severity::Low,
-                            None if local_services_only(&cx.file, cx.source) => Severity::Low,
-                            None => Self::META.severity,
-                        };
-                        cx.report(
-                            &Self::META,
-                            lit.span,
-                            msg!("K004.connection-url", scheme = scheme),
-                        )
-                        .severity(severity)
-                        .help(msg!("K004.connection-url-help"));
-                        return;
-                    }
-                }
-                let Some(name) = lit.name_hint else { return };
-                let labels = labels_for_name(name);
-                if !labels.intersects(Labels::PASSWORD | Labels::SECRET)
-                    || !(cx.settings || whole_literal(cx, lit.span))
-                {
-                    return;
-                }
-                if is_app_secret_literal(lit.text, lit.name_hint)
-                    || private_key_kind(lit.text, lit.name_hint).is_some()
-                {
-                    return;
-                }
-                // A settings entry named like a password holds one, however short (a
-                // compose file's `MYSQL_ROOT_PASSWORD: 1234`); in code a short string bound to
-                // such a name is more often a label or a field name.
-                let min_len = if cx.settings { 3 } else { 6 };
-                if !looks_like_secret_value(lit.text, name, min_len) {
-                    return;
-                }
-                let what = if labels.contains(Labels::PASSWORD) {
-                    msg!("K004.password")
-                } else {
-                    msg!("K004.secret")
-                };
-                // One value, one finding: a strong secret wherever it repeats (one JWT secret in
-                // two token services), a short, common one under the same name (one MySQL
-                // `password` in every service's config; `123456` as a database password and as
-                // an admin's default password are two flaws). Development files apart, since
-                // their severity differs.
-                let unreleased = not_released(&cx.file);
-                let dev = unreleased.is_some();
-                // A compose file that starts only stock database images is the local
-                // environment a developer runs the project against.
-                let local = !dev && local_services_only(&cx.file, cx.source);
-                let place = if lit.text.len() < 12 {
-                    name.chars()
-                        .filter(char::is_ascii_alphanumeric)
-                        .collect::<String>()
-                        .to_ascii_lowercase()
-                } else {
-                    String::new()
-                };
-                cx.report(
-                    &Self::META,
-                    lit.span,
-                    if unreleased == Some(NotReleased::Template) {
-                        msg!("K004.hardcoded-template", what = what, name = name)
-                    } else if dev {
-                        msg!("K004.hardcoded-dev", what = what, name = name)
-                    } else if local {
-                        msg!("K004.hardcoded-local-services", what = what, name = name)
-                    } else {
-                        msg!("K004.hardcoded", what = what, name = name)
-                    },
-                )
-                .severity(match unreleased {
-                    Some(NotReleased::DevOrTest) => Severity::Info,
-                    Some(NotReleased::Template) => Severity::Low,
-                    None if local => Severity::Low,
-                    None => Self::META.severity,
-                })
-                .group(format!(
-                    "{}:{place}:{}",
-                    if dev || local { "dev" } else { "release" },
-                    lit.text
-                ))
-                .help(msg!("K004.help"));
-            }
+            Event::Literal(lit) => check_literal(cx, lit),
+            Event::Property(p) => check_property(cx, p),
             Event::Call(call) => check_call(cx, call),
             _ => {}
         }
     }
+}
+
+/// Where a credential is written, as far as its severity goes.
+struct Place {
+    unreleased: Option<NotReleased>,
+    /// A compose file that starts only stock database images.
+    local: bool,
+}
+
+impl Place {
+    /// The place of a credential in `file` (the current file's source tells compose files
+    /// apart).
+    fn of(cx: &Cx<'_>, file: &str) -> Place {
+        let unreleased = not_released(file);
+        let local =
+            unreleased.is_none() && file == &*cx.file && local_services_only(&cx.file, cx.source);
+        Place { unreleased, local }
+    }
+
+    fn severity(&self) -> Severity {
+        match self.unreleased {
+            Some(NotReleased::DevOrTest) => Severity::Info,
+            Some(NotReleased::Template) => Severity::Low,
+            None if self.local => Severity::Low,
+            None => HardcodedCredential::META.severity,
+        }
+    }
+
+    /// Development files and local environments apart from released ones, in groups.
+    fn group(&self) -> &'static str {
+        if self.unreleased.is_some() || self.local {
+            "dev"
+        } else {
+            "release"
+        }
+    }
+
+    /// The message for a credential bound to `name`.
+    fn message(&self, what: Msg, name: &str) -> Msg {
+        match self.unreleased {
+            Some(NotReleased::Template) => {
+                msg!("K004.hardcoded-template", what = what, name = name)
+            }
+            Some(NotReleased::DevOrTest) => msg!("K004.hardcoded-dev", what = what, name = name),
+            None if self.local => {
+                msg!("K004.hardcoded-local-services", what = what, name = name)
+            }
+            None => msg!("K004.hardcoded", what = what, name = name),
+        }
+    }
+}
+
+fn check_literal(cx: &mut Cx<'_>, lit: &LiteralEvent<'_>) {
+    if let Some(c) = CONNECTION_URL.captures(lit.text) {
+        let pass = c.get(3).map_or("", |m| m.as_str());
+        if !is_placeholder(pass) && !pass.starts_with('$') {
+            let scheme = c.get(1).map_or("", |m| m.as_str());
+            // Development files and templates hold a local database's
+            // password or a placeholder, as for named credentials below.
+            let place = Place::of(cx, &cx.file);
+            cx.report(
+                &HardcodedCredential::META,
+                lit.span,
+                msg!("K004.connection-url", scheme = scheme),
+            )
+            .severity(place.severity())
+            .help(msg!("K004.connection-url-help"));
+            return;
+        }
+    }
+    if let Some(found) = url_credential(lit.text)
+        && !is_app_secret_literal(lit.text, lit.name_hint)
+    {
+        let place = Place::of(cx, &cx.file);
+        cx.report(
+            &HardcodedCredential::META,
+            lit.span,
+            msg!("K004.url-credential", name = found.name, host = found.host),
+        )
+        .severity(place.severity())
+        .group(format!("{}:url:{}", place.group(), found.value))
+        .help(msg!("K004.url-credential-help"));
+        return;
+    }
+    let Some(name) = lit.name_hint else { return };
+    let labels = labels_for_name(name);
+    // An app key signs a service's requests (Tencent SMS, courier APIs) where only the server
+    // holds it; SDKs that run on the phone (analytics, maps, push) are issued app keys meant
+    // to ship in the app.
+    let app_key = cx.is_server() && is_app_key_name(name) && looks_like_key(lit.text);
+    if !(labels.intersects(Labels::PASSWORD | Labels::SECRET) || app_key)
+        || !(cx.settings || whole_literal(cx, lit.span))
+    {
+        return;
+    }
+    if is_app_secret_literal(lit.text, lit.name_hint)
+        || private_key_kind(lit.text, lit.name_hint).is_some()
+    {
+        return;
+    }
+    // A settings entry named like a password holds one, however short (a
+    // compose file's `MYSQL_ROOT_PASSWORD: 1234`); in code a short string bound to
+    // such a name is more often a label or a field name.
+    let min_len = if cx.settings { 3 } else { 6 };
+    if !looks_like_secret_value(lit.text, name, min_len, cx.settings) {
+        return;
+    }
+    // `passwordSecret` (uni-id's key for password hashes) is a secret, not a password.
+    let what = if labels.contains(Labels::PASSWORD) && !labels.contains(Labels::SECRET) {
+        msg!("K004.password")
+    } else {
+        msg!("K004.secret")
+    };
+    report_named(cx, None, lit.span, name, lit.text, what);
+}
+
+/// Report a credential bound to `name`, at `origin` (where a value used elsewhere was
+/// written) or else at `span` of the current file.
+///
+/// One value, one finding: a strong secret wherever it repeats (one JWT secret in two token
+/// services), a short, common one under the same name (one MySQL `password` in every
+/// service's config; `123456` as a database password and as an admin's default password are
+/// two flaws). Development files apart, since their severity differs.
+fn report_named(
+    cx: &mut Cx<'_>,
+    origin: Option<&Origin>,
+    span: Span,
+    name: &str,
+    text: &str,
+    what: Msg,
+) {
+    let place = Place::of(cx, origin.map_or(&*cx.file, |o| &*o.file));
+    let key = if text.len() < 12 {
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    } else {
+        String::new()
+    };
+    let message = place.message(what, name);
+    let reported = match origin {
+        Some(o) => cx.report_at(&HardcodedCredential::META, o, message),
+        None => cx.report(&HardcodedCredential::META, span, message),
+    };
+    reported
+        .severity(place.severity())
+        .group(format!("{}:{key}:{text}", place.group()))
+        .help(msg!("K004.help"));
+}
+
+/// Credentials an object shows by its shape: a WeChat Pay key named just `key` beside the
+/// merchant id, and a constant token in a request's headers.
+fn check_property(cx: &mut Cx<'_>, p: &PropertyEvent<'_, '_>) {
+    if is_bare_key(p.key) && p.siblings.iter().any(|k| is_merchant_id_name(k)) {
+        let Some(text) = p.value.exact_text() else {
+            return;
+        };
+        if p.value.is_constant() && is_merchant_key(text) {
+            let origin = p.value.text_origin.clone();
+            report_named(
+                cx,
+                origin.as_deref(),
+                p.value_span,
+                p.key,
+                text,
+                msg!("K004.merchant-key"),
+            );
+        }
+        return;
+    }
+    if !(p.key.eq_ignore_ascii_case("header") || p.key.eq_ignore_ascii_case("headers")) {
+        return;
+    }
+    let Some(headers) = p.value.obj() else { return };
+    for (name, value) in &headers.fields {
+        let labels = labels_for_name(name);
+        // Header names of passwords and secrets are reported as the literals they are.
+        if !labels.contains(Labels::TOKEN) || labels.intersects(Labels::PASSWORD | Labels::SECRET) {
+            continue;
+        }
+        let Some(text) = value.exact_text() else {
+            continue;
+        };
+        if !value.is_constant() || !is_header_credential(text) {
+            continue;
+        }
+        let place = Place::of(
+            cx,
+            value.text_origin.as_ref().map_or(&*cx.file, |o| &*o.file),
+        );
+        let message = msg!("K004.header", name = &**name);
+        let reported = match &value.text_origin {
+            Some(o) => cx.report_at(&HardcodedCredential::META, o, message),
+            None => cx.report(&HardcodedCredential::META, p.value_span, message),
+        };
+        reported
+            .severity(place.severity())
+            .group(format!("{}:header:{text}", place.group()))
+            .help(msg!("K004.header-help"));
+    }
+}
+
+/// `key`, `KEY`, `Key`: the name WeChat Pay's API v2 documentation gives the merchant's API
+/// key, and a word too common to be a credential on its own.
+fn is_bare_key(name: &str) -> bool {
+    name.eq_ignore_ascii_case("key")
+}
+
+/// A WeChat Pay merchant id (`mch_id`, `mchid`, `mchId`, `sub_mch_id`, `merchantId`, the App
+/// payment's `partnerid`).
+fn is_merchant_id_name(name: &str) -> bool {
+    matches!(
+        words(name).concat().as_str(),
+        "mchid" | "submchid" | "merchantid" | "partnerid"
+    )
+}
+
+/// A WeChat Pay API key: 32 letters and digits (API v2 and v3 keys alike).
+fn is_merchant_key(text: &str) -> bool {
+    text.len() == 32
+        && text.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !is_placeholder(text)
+        && distinct_bytes(text) > 4
+}
+
+/// `appkey`, `appKey`, `app_key`, `SMS_APP_KEY`, `kdniaoAppKey`.
+fn is_app_key_name(name: &str) -> bool {
+    let ws = words(name);
+    ws.len() <= 4 && ws.concat().ends_with("appkey")
+}
+
+fn distinct_bytes(text: &str) -> usize {
+    text.bytes()
+        .collect::<std::collections::BTreeSet<u8>>()
+        .len()
+}
+
+/// A machine-made key: 16 to 128 letters, digits, `-` and `_`, with letters and digits, and
+/// not a placeholder or a run of one character (a hex key, a UUID, a random token).
+fn looks_like_key(text: &str) -> bool {
+    (16..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().any(|b| b.is_ascii_alphabetic())
+        && distinct_bytes(text) >= 6
+        && !is_placeholder(text)
+}
+
+/// A constant header value that is a credential: a token (`288826d1…`), or one after an
+/// authentication scheme (`Bearer eyJ…`, `Basic dXNlcjpw…`). JWTs and base64 may hold `.`,
+/// `/`, `+` and `=`.
+fn is_header_credential(text: &str) -> bool {
+    let token = ["Bearer ", "Basic ", "Token ", "token ", "bearer ", "basic "]
+        .iter()
+        .find_map(|s| text.strip_prefix(s))
+        .unwrap_or(text)
+        .trim();
+    (16..=2048).contains(&token.len())
+        && token.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b'+' | b'=')
+        })
+        && token.bytes().any(|b| b.is_ascii_digit())
+        && token.bytes().any(|b| b.is_ascii_alphabetic())
+        && distinct_bytes(token) >= 6
+        && !is_placeholder(token)
+}
+
+/// A credential written into a URL: `?access_token=…` of a `DingTalk` robot,
+/// `?key=…` of a `WeCom` webhook, a Feishu/Lark bot hook, any `token=` / `secret=` /
+/// `password=` parameter with a key-like constant value.
+struct UrlCredential<'t> {
+    name: &'t str,
+    host: &'t str,
+    value: &'t str,
+}
+
+static URL_QUERY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bhttps?://([a-z0-9.-]+)(?::\d+)?(/[^?#\s'\x22]*)?\?([^#\s'\x22]+)")
+        .expect("valid regex")
+});
+
+static BOT_HOOK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\bhttps?://(open\.feishu\.cn|open\.larksuite\.com)/open-apis/bot/v2/hook/([0-9a-z-]{16,64})",
+    )
+    .expect("valid regex")
+});
+
+fn url_credential(text: &str) -> Option<UrlCredential<'_>> {
+    if !text.contains("://") {
+        return None;
+    }
+    for c in URL_QUERY.captures_iter(text) {
+        let host = c.get(1).map_or("", |m| m.as_str());
+        let path = c.get(2).map_or("", |m| m.as_str());
+        let query = c.get(3).map_or("", |m| m.as_str());
+        for pair in query.split('&') {
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let credential = labels_for_name(name)
+                .intersects(Labels::TOKEN | Labels::SECRET | Labels::PASSWORD)
+                // A webhook's `key` is its credential (WeCom `cgi-bin/webhook/send?key=`).
+                || is_bare_key(name) && path.to_ascii_lowercase().contains("webhook");
+            if credential && looks_like_key(value) {
+                return Some(UrlCredential { name, host, value });
+            }
+        }
+    }
+    let c = BOT_HOOK.captures(text)?;
+    let value = c.get(2)?.as_str();
+    looks_like_key(value).then(|| UrlCredential {
+        name: "hook",
+        host: c.get(1).map_or("", |m| m.as_str()),
+        value,
+    })
 }
 
 /// Constant keys of JWT and HMAC calls, and keys hashed into a signature.
@@ -400,9 +659,24 @@ fn is_backing_service_image(image: &str) -> bool {
     host_or_org_ok && BACKING_SERVICE_IMAGES.contains(&repo)
 }
 
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+        .expect("valid regex")
+});
+
+/// The name-space UUIDs of RFC 4122 (DNS, URL, OID, X.500), hashed with a name into a
+/// version 3 or 5 UUID: public constants, not keys.
+const NAMESPACE_UUIDS: &[&str] = &[
+    "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+    "6ba7b811-9dad-11d1-80b4-00c04fd430c8",
+    "6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+    "6ba7b814-9dad-11d1-80b4-00c04fd430c8",
+];
+
 /// `md5(time + path + KEY)`: a request signature made by hashing the data with a secret the
 /// code carries. The secret is a constant run of at least 16 letters and digits (hex or
-/// base64-like, with both) inside a hash input that also has parts computed at run time.
+/// base64-like, with both), or a UUID, inside a hash input that also has parts computed at
+/// run time.
 fn check_hashed_key(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
     let name = call
         .path
@@ -422,15 +696,20 @@ fn check_hashed_key(cx: &mut Cx<'_>, call: &CallEvent<'_, '_>) {
     if !text.contains(crate::value::HOLE) {
         return;
     }
-    let Some(key) = text
+    let run = text
         .split(|c: char| !c.is_ascii_alphanumeric())
         .find(|run| {
             run.len() >= 16
                 && run.bytes().any(|b| b.is_ascii_digit())
                 && run.bytes().any(|b| b.is_ascii_alphabetic())
                 && !is_placeholder(run)
-        })
-    else {
+        });
+    // A UUID is a key too: the courier API of Kdniao signs `md5(data + AppKey)` with one.
+    let Some(key) = run.or_else(|| {
+        UUID.find_iter(text)
+            .map(|m| m.as_str())
+            .find(|u| !is_placeholder(u) && !NAMESPACE_UUIDS.contains(&&*u.to_ascii_lowercase()))
+    }) else {
         return;
     };
     // A key glued to a constant word (`'getCaptcha' + KEY`) keeps its end: the end names it.
@@ -457,7 +736,11 @@ fn whole_literal(cx: &Cx<'_>, span: crate::events::Span) -> bool {
 }
 
 /// Whether a literal bound to credential name `name` looks like a real credential.
-fn looks_like_secret_value(text: &str, name: &str, min_len: usize) -> bool {
+/// `settings`: the literal is a value of a settings file, where a phrase of three words or
+/// more that mentions a credential (`newbeeppt-token-secret`, uni-id's own default
+/// `passwordSecret-demo`) is the secret itself: field names are short and translations are not
+/// settings files.
+fn looks_like_secret_value(text: &str, name: &str, min_len: usize, settings: bool) -> bool {
     if text.len() < min_len
         || text.len() > 200
         || !text.is_ascii()
@@ -480,7 +763,8 @@ fn looks_like_secret_value(text: &str, name: &str, min_len: usize) -> bool {
             .collect::<String>()
             .to_ascii_lowercase()
     };
-    if squash(text) == squash(name) || !labels_for_name(text).is_empty() {
+    let phrase = settings && words(text).len() >= 3;
+    if squash(text) == squash(name) || !phrase && !labels_for_name(text).is_empty() {
         return false;
     }
     // A setting about passwords, not one: `passwordEncoder: 'bcrypt'`, `password-policy`.
@@ -512,9 +796,10 @@ fn looks_like_secret_value(text: &str, name: &str, min_len: usize) -> bool {
         return false;
     }
     let ws = words(text);
-    if ws
-        .iter()
-        .any(|w| matches!(w.as_str(), "password" | "passwd" | "pwd" | "secret"))
+    if !phrase
+        && ws
+            .iter()
+            .any(|w| matches!(w.as_str(), "password" | "passwd" | "pwd" | "secret"))
         && text
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '.' || c == '-')
@@ -585,7 +870,154 @@ pub(crate) fn is_placeholder(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_backing_service_image, local_services_only};
+    use super::{
+        is_app_key_name, is_backing_service_image, is_header_credential, is_merchant_id_name,
+        is_merchant_key, local_services_only, looks_like_key, looks_like_secret_value,
+        url_credential,
+    };
+
+    #[test]
+    fn credentials_in_urls() {
+        let ding = url_credential(
+            "https://oapi.dingtalk.com/robot/send?access_token=bd2aaca8466f6540d0dd5cc00f80bcc9150d77f837da21ebbe857f0979248090",
+        )
+        .expect("a DingTalk robot token");
+        assert_eq!(
+            (ding.name, ding.host),
+            ("access_token", "oapi.dingtalk.com")
+        );
+        let wecom = url_credential(
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7a3c-4bd5-9c2e-2f1e5b6d7c8a",
+        )
+        .expect("a WeCom webhook key");
+        assert_eq!(wecom.name, "key");
+        let lark = url_credential(
+            "https://open.feishu.cn/open-apis/bot/v2/hook/0f5e8a7c-1b2d-4e3f-9a8b-7c6d5e4f3a2b",
+        )
+        .expect("a Feishu bot hook");
+        assert_eq!(lark.name, "hook");
+        assert!(
+            url_credential("http://10.0.0.5:8080/api/list?page=1&token=a1b2c3d4e5f6a7b8c9d0")
+                .is_some()
+        );
+
+        for text in [
+            // The value is added at run time, or is a documentation placeholder.
+            "https://oapi.dingtalk.com/robot/send?access_token=",
+            "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=APPID&secret=APPSECRET",
+            "https://api.example.com/x?access_token=ACCESS_TOKEN_HERE_PLEASE",
+            // A `key` outside a webhook, a public map token, a short value.
+            "https://restapi.amap.com/v3/geocode?key=bdd2cf43ab816c659bc155cfdbf75547",
+            "https://api.mapbox.com/styles/v1?access_token=pk.eyJ1IjoiZXhhbXBsZSIsImEiOiJjazEifQ.abc123def456",
+            "https://api.example.com/login?password=123456",
+            "not a url token=a1b2c3d4e5f6a7b8c9d0",
+        ] {
+            assert!(url_credential(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn header_credentials() {
+        assert!(is_header_credential("288826d1c90d996ceb6d3984c6aaea6c"));
+        assert!(is_header_credential(
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJ1aWQiOjF9.c2lnbmF0dXJlMTIz"
+        ));
+        assert!(is_header_credential("Basic c2hvcDpTaG9wQDIwMjMhZGI="));
+        for text in [
+            "application/json",
+            "Bearer ",
+            "Bearer test",
+            "no-cache",
+            "your-token-here-0000",
+        ] {
+            assert!(!is_header_credential(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn merchant_keys_beside_merchant_ids() {
+        for name in [
+            "mch_id",
+            "mchid",
+            "mchId",
+            "sub_mch_id",
+            "merchantId",
+            "partnerid",
+        ] {
+            assert!(is_merchant_id_name(name), "{name}");
+        }
+        for name in ["id", "mch", "appid", "partner"] {
+            assert!(!is_merchant_id_name(name), "{name}");
+        }
+        assert!(is_merchant_key("ailos850823ailos850823ailos85082"));
+        assert!(is_merchant_key("3ybPBpsiqnnKPro9rYc7ghP3Dyti95JB"));
+        assert!(!is_merchant_key("your-32-character-merchant-key!!"));
+        assert!(!is_merchant_key("00000000000000000000000000000000"));
+        assert!(!is_merchant_key("id"));
+    }
+
+    #[test]
+    fn app_keys() {
+        for name in ["appkey", "appKey", "app_key", "SMS_APP_KEY", "kdniaoAppKey"] {
+            assert!(is_app_key_name(name), "{name}");
+        }
+        for name in ["appkey_ios", "appKeyName", "key", "apiKey"] {
+            assert!(!is_app_key_name(name), "{name}");
+        }
+        assert!(looks_like_key("d5307b26bde380361253fc45765adfb5"));
+        assert!(looks_like_key("b6b4fba5-b2ab-4d6e-a244-4d3eca36c76e"));
+        assert!(!looks_like_key("your-sms-appkey-0001"));
+        assert!(!looks_like_key("appkey"));
+        assert!(!looks_like_key("abababababababab1"));
+    }
+
+    #[test]
+    fn phrases_in_settings_are_secrets() {
+        // In a settings file a phrase that mentions a credential is the value itself.
+        assert!(looks_like_secret_value(
+            "newbeeppt-token-secret",
+            "tokenSecret",
+            3,
+            true
+        ));
+        assert!(looks_like_secret_value(
+            "passwordSecret-demo",
+            "passwordSecret",
+            3,
+            true
+        ));
+        // In code it may be a field or message name; short names are names everywhere.
+        assert!(!looks_like_secret_value(
+            "newbeeppt-token-secret",
+            "tokenSecret",
+            6,
+            false
+        ));
+        assert!(!looks_like_secret_value(
+            "user_password",
+            "password",
+            3,
+            true
+        ));
+        assert!(!looks_like_secret_value(
+            "tokenSecret",
+            "tokenSecret",
+            3,
+            true
+        ));
+        assert!(!looks_like_secret_value(
+            "DB_PASSWORD_VALUE",
+            "password",
+            3,
+            true
+        ));
+        assert!(!looks_like_secret_value(
+            "login.password.label",
+            "password",
+            3,
+            true
+        ));
+    }
 
     const DATABASES: &str =
         "services:\n  db:\n    image: mysql\n  cache:\n    image: 'bitnami/redis:7'\n";
