@@ -675,6 +675,9 @@ struct Var {
     chain: Option<Rc<Chain>>,
     /// The module a call on this value goes to (`const orderService = require(...)`).
     target: Option<Rc<Target>>,
+    /// A SQL statement or parameter array the name holds, for the driver call that follows
+    /// (see [`SqlPart`]).
+    sql: Option<Rc<SqlPart>>,
 }
 
 /// A database chain built so far (`db.collection('orders').where({...})`).
@@ -708,6 +711,17 @@ impl Sel {
         self.owned |= o.owned;
         self.any |= o.any;
     }
+}
+
+/// A SQL statement or a parameter array bound to a name before the driver call (see
+/// [`Analyser::sql_part`]): what fills each place, with its provenance and text.
+#[derive(Clone, Debug)]
+enum SqlPart {
+    Text {
+        text: String,
+        holes: Vec<(Src, String)>,
+    },
+    Params(Vec<(Src, String)>),
 }
 
 #[derive(Default)]
@@ -864,6 +878,8 @@ impl Analyser<'_> {
                 if old.chain.is_none() {
                     old.chain.clone_from(&v.chain);
                 }
+                // The statement assigned last is the one a driver call after it sends.
+                old.sql.clone_from(&v.sql);
                 return;
             }
         }
@@ -1484,11 +1500,24 @@ impl Analyser<'_> {
         } else {
             return;
         }
+        self.push_access(op, collection, c.span, method, &sel, data);
+    }
+
+    /// Records an access of the current handler (see [`Access`]).
+    fn push_access(
+        &mut self,
+        op: spec::Op,
+        collection: Option<String>,
+        span: oxc_span::Span,
+        method: &str,
+        sel: &Sel,
+        data: Data,
+    ) {
         let owned = sel.owned;
         let access = Access {
             op,
             collection: collection.clone(),
-            span: c.span.into(),
+            span: span.into(),
             method: method.to_owned(),
             client_key: sel.client.clone(),
             owned,
@@ -1534,7 +1563,7 @@ impl Analyser<'_> {
             if !h.owned_collections.contains(&collection) {
                 h.owned_collections.push(collection);
             }
-            if let Some(k) = sel.client
+            if let Some(k) = sel.client.clone()
                 && !h.owned_keys.contains(&k)
             {
                 h.owned_keys.push(k);
@@ -1544,6 +1573,160 @@ impl Analyser<'_> {
             }
         }
         h.accesses.push(access);
+    }
+
+    /// A statement of a SQL driver (`pool.query('UPDATE orders SET status = ? WHERE id = ?',
+    /// [body.status, body.id])`) as an access: see [`super::sql_access`].
+    fn record_sql_access(&mut self, c: &CallExpression<'_>) {
+        // `pool.query(sql, params)`, or a wrapper of the project's named like one
+        // (`query(sql)`).
+        let callee = c.callee.get_inner_expression();
+        let Some(method) = callee
+            .as_member_expression()
+            .and_then(MemberExpression::static_property_name)
+            .or_else(|| ident_name(callee))
+        else {
+            return;
+        };
+        if !matches!(method, "query" | "execute") {
+            return;
+        }
+        let args: Vec<&Expression<'_>> = c
+            .arguments
+            .iter()
+            .filter_map(Argument::as_expression)
+            .collect();
+        let part = |this: &Self, e: Option<&&Expression<'_>>| -> Option<SqlPart> {
+            let e = e?;
+            match e.get_inner_expression() {
+                Expression::Identifier(id) => this
+                    .lookup(id.name.as_str())
+                    .and_then(|v| v.sql.as_deref().cloned()),
+                other => this.sql_part(other),
+            }
+        };
+        let Some(SqlPart::Text { text, holes }) = part(self, args.first()) else {
+            return;
+        };
+        let Some(sql) = super::sql_access::read(&text) else {
+            return;
+        };
+        let params = match part(self, args.get(1)) {
+            Some(SqlPart::Params(p)) => p,
+            _ => Vec::new(),
+        };
+        let value = |slot: super::sql_access::Slot| match slot {
+            super::sql_access::Slot::Param(i) => params.get(i),
+            super::sql_access::Slot::Interpolation(i) => holes.get(i),
+            super::sql_access::Slot::Constant => None,
+        };
+        let mut data = Data::default();
+        for (col, slot) in &sql.columns {
+            if value(*slot).is_some_and(|(class, _)| class.contains(Src::CLIENT)) {
+                data.client_keys.push(col.clone());
+            }
+            data.keys.push(col.clone());
+        }
+        let mut sel = Sel::default();
+        for (col, slot) in &sql.conditions {
+            sel.any = true;
+            // `WHERE sessionid = ?`: the caller's own session (or token) selects, and holding
+            // it is the proof of who the caller is.
+            if spec::has_word(col, &["session", "token", "skey"]) {
+                sel.owned = true;
+                continue;
+            }
+            let Some((class, text)) = value(*slot) else {
+                continue;
+            };
+            if class.contains(Src::CLIENT) {
+                if sel.client.is_none() {
+                    sel.client = Some(text.clone());
+                }
+            } else if class.contains(Src::IDENTITY) {
+                sel.owned = true;
+            }
+        }
+        self.push_access(sql.op, Some(sql.table), c.span, method, &sel, data);
+    }
+
+    /// The text of a string concatenation, each operand that is not a literal a hole.
+    fn concat_parts(
+        &self,
+        e: &Expression<'_>,
+        depth: u32,
+        text: &mut String,
+        holes: &mut Vec<(Src, String)>,
+    ) -> Option<()> {
+        if depth > 64 || text.len() > 4096 {
+            return None;
+        }
+        match e.get_inner_expression() {
+            Expression::BinaryExpression(b)
+                if b.operator == oxc_syntax::operator::BinaryOperator::Addition =>
+            {
+                self.concat_parts(&b.left, depth + 1, text, holes)?;
+                self.concat_parts(&b.right, depth + 1, text, holes)
+            }
+            Expression::StringLiteral(s) => {
+                text.push_str(s.value.as_str());
+                Some(())
+            }
+            other => {
+                text.push(crate::value::HOLE);
+                holes.push((self.class(other), self.text(other.span())));
+                Some(())
+            }
+        }
+    }
+
+    /// A SQL statement (a literal that reads as one) or a parameter array, with the provenance
+    /// of what fills its places.
+    fn sql_part(&self, e: &Expression<'_>) -> Option<SqlPart> {
+        match e.get_inner_expression() {
+            Expression::StringLiteral(s) => {
+                let text = s.value.to_string();
+                super::sql_access::read(&text)?;
+                Some(SqlPart::Text {
+                    text,
+                    holes: Vec::new(),
+                })
+            }
+            Expression::TemplateLiteral(t) => {
+                let mut text = String::new();
+                for (i, q) in t.quasis.iter().enumerate() {
+                    text.push_str(q.value.raw.as_str());
+                    if i < t.expressions.len() {
+                        text.push(crate::value::HOLE);
+                    }
+                }
+                super::sql_access::read(&text)?;
+                let holes = t
+                    .expressions
+                    .iter()
+                    .map(|x| (self.class(x), self.text(x.span())))
+                    .collect();
+                Some(SqlPart::Text { text, holes })
+            }
+            // `'UPDATE orders SET status = "' + data.status + '" WHERE id = ' + id`
+            Expression::BinaryExpression(b)
+                if b.operator == oxc_syntax::operator::BinaryOperator::Addition =>
+            {
+                let mut text = String::new();
+                let mut holes = Vec::new();
+                self.concat_parts(e, 0, &mut text, &mut holes)?;
+                super::sql_access::read(&text)?;
+                Some(SqlPart::Text { text, holes })
+            }
+            Expression::ArrayExpression(a) => Some(SqlPart::Params(
+                a.elements
+                    .iter()
+                    .filter_map(|el| el.as_expression())
+                    .map(|x| (self.class(x), self.text(x.span())))
+                    .collect(),
+            )),
+            _ => None,
+        }
     }
 
     fn record_call_facts(&mut self, c: &CallExpression<'_>) {
@@ -1652,7 +1835,10 @@ impl Analyser<'_> {
                         .target_of(m.object(), 0)
                         .zip(m.static_property_name().map(str::to_owned)),
                     None => ident_name(callee).and_then(|n| match self.imports.get(n) {
-                        Some((from, Some(export))) if self.lookup(n).is_none() => {
+                        // The name is the import's own binding (not shadowed by a local).
+                        Some((from, Some(export)))
+                            if self.lookup(n).is_none_or(|v| v.target.is_some()) =>
+                        {
                             Some((Rc::new(Target::Module(from.clone())), export.clone()))
                         }
                         _ => None,
@@ -1948,6 +2134,19 @@ impl Analyser<'_> {
         if !bin.operator.is_equality() {
             return;
         }
+        // A signature computed here compared with the one received (`if (sign !==
+        // returnSign)`): the request is verified, a payment notification's fields are the
+        // platform's.
+        let named_sign = |e: &Expression<'_>| {
+            let t = self.text(e.span()).to_ascii_lowercase();
+            t.len() <= 80 && t.contains("sign") && !t.contains("design")
+        };
+        if named_sign(&bin.left)
+            && named_sign(&bin.right)
+            && let Some(h) = self.handler()
+        {
+            h.verified = true;
+        }
         let (left, right) = (self.class(&bin.left), self.class(&bin.right));
         let span: Span = bin.span.into();
         let what = self.text(bin.span);
@@ -2020,13 +2219,20 @@ impl Analyser<'_> {
                     let key = key_name(&prop.key).unwrap_or_default();
                     self.notify_field(v.src, &key);
                     // egg: `const { service } = this.ctx`.
+                    // `const { ordersOf } = require('./db')`: a function of that module.
                     let target = (key == "service"
                         && v.src.intersects(Src::REQUEST | Src::CONTROLLER))
-                    .then(|| Rc::new(Target::EggService(Vec::new())));
+                    .then(|| Rc::new(Target::EggService(Vec::new())))
+                    .or_else(|| {
+                        v.target
+                            .clone()
+                            .filter(|t| matches!(**t, Target::Module(_)))
+                    });
                     let fv = Var {
                         src: Self::member(v.src, Some(&key)),
                         chain: None,
                         target,
+                        sql: None,
                     };
                     self.bind_pattern(&prop.value, &fv, declare);
                 }
@@ -2035,6 +2241,7 @@ impl Analyser<'_> {
                         src: v.src & (Src::CLIENT | Src::IDENTITY),
                         chain: None,
                         target: None,
+                        sql: None,
                     };
                     self.bind_pattern(&rest.argument, &rv, declare);
                 }
@@ -2044,6 +2251,7 @@ impl Analyser<'_> {
                     src: v.src & (Src::CLIENT | Src::IDENTITY),
                     chain: None,
                     target: None,
+                    sql: None,
                 };
                 for e in a.elements.iter().flatten() {
                     self.bind_pattern(e, &ev, declare);
@@ -2055,6 +2263,7 @@ impl Analyser<'_> {
                     src: v.src | d,
                     chain: v.chain.clone(),
                     target: v.target.clone(),
+                    sql: None,
                 };
                 self.bind_pattern(&a.left, &joined, declare);
             }
@@ -2113,6 +2322,7 @@ impl Analyser<'_> {
                 src,
                 chain: None,
                 target: None,
+                sql: None,
             };
             self.bind_pattern(&p.pattern, &v, true);
         }
@@ -2261,6 +2471,17 @@ impl Analyser<'_> {
                 }
             }
             Expression::CallExpression(c) => {
+                // `require('./db')`: the module itself.
+                if ident_name(&c.callee) == Some("require")
+                    && let Some(Expression::StringLiteral(from)) = c
+                        .arguments
+                        .first()
+                        .and_then(Argument::as_expression)
+                        .map(Expression::get_inner_expression)
+                    && from.value.starts_with('.')
+                {
+                    return Some(Rc::new(Target::Module(from.value.to_string())));
+                }
                 // thinkjs `this.service('order', 'api')`, `think.service('order')`.
                 let m = c.callee.get_inner_expression().as_member_expression()?;
                 if m.static_property_name() != Some("service") {
@@ -2447,6 +2668,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
                 src: self.class(init),
                 chain: self.chain_of(init, 0).map(Rc::new),
                 target: self.target_of(init, 0),
+                sql: self.sql_part(init).map(Rc::new),
             };
             self.bind_pattern(&it.id, &v, true);
         } else {
@@ -2474,6 +2696,10 @@ impl<'a> Visit<'a> for Analyser<'_> {
             src: self.class(&it.right),
             chain: self.chain_of(&it.right, 0).map(Rc::new),
             target: self.target_of(&it.right, 0),
+            // Only a plain `=` replaces what the name held.
+            sql: (it.operator == oxc_syntax::operator::AssignmentOperator::Assign)
+                .then(|| self.sql_part(&it.right).map(Rc::new))
+                .flatten(),
         };
         match &it.left {
             AssignmentTarget::AssignmentTargetIdentifier(id) => self.assign(id.name.as_str(), &v),
@@ -2526,6 +2752,7 @@ impl<'a> Visit<'a> for Analyser<'_> {
         self.note_route(it);
         walk::walk_call_expression(self, it);
         self.record_access(it);
+        self.record_sql_access(it);
         self.record_call_facts(it);
     }
 

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod guards;
 pub mod handlers;
 pub mod reach;
+pub mod sql_access;
 pub mod vue;
 
 use std::cell::{Cell, RefCell};

@@ -100,8 +100,9 @@ impl Rule for MissingOwnerCheck {
             )
             .help(msg!("A007.overridden-help"));
         }
-        // Payment notifications are A008's; password changes by a client key are A009's.
-        if h.guarded() || h.is_payment_notification() {
+        // Payment notifications are A008's (and a verified one's ids are the platform's);
+        // password changes by a client key are A009's.
+        if h.guarded() || h.is_payment_notification() || h.verified {
             return;
         }
         for a in &h.accesses {
