@@ -713,6 +713,22 @@ impl Sel {
     }
 }
 
+/// Whether a `WHERE` column names records (an id, a number, an owner) rather than filters a
+/// list (`status`, `type`).
+fn sql_key_column(col: &str) -> bool {
+    let c = col.to_ascii_lowercase();
+    c.ends_with("id")
+        || c.ends_with("_no")
+        || c.ends_with("orderno")
+        || c.ends_with("tradeno")
+        || c.contains("session")
+        || c.contains("token")
+        || matches!(
+            c.as_str(),
+            "username" | "user_name" | "account" | "phone" | "mobile" | "email" | "uid"
+        )
+}
+
 /// A SQL statement or a parameter array bound to a name before the driver call (see
 /// [`Analyser::sql_part`]): what fills each place, with its provenance and text.
 #[derive(Clone, Debug)]
@@ -1630,6 +1646,10 @@ impl Analyser<'_> {
         let mut sel = Sel::default();
         for (col, slot) in &sql.conditions {
             sel.any = true;
+            // A filter (`status = ?`, `type = ?`) narrows a list; a key column names records.
+            if !sql_key_column(col) {
+                continue;
+            }
             // `WHERE sessionid = ?`: the caller's own session (or token) selects, and holding
             // it is the proof of who the caller is.
             if spec::has_word(col, &["session", "token", "skey"]) {

@@ -16,4 +16,10 @@ router.get('/orders/:id', async (req, res) => {
   res.json(rows[0] || null)
 })
 
+// The page calls this after wx.requestPayment resolves, with { status: 'paid' }.
+router.post('/orders/:id/status', async (req, res) => {
+  await query('UPDATE orders SET status = ? WHERE id = ? AND user_id = ?', [req.body.status, req.params.id, req.session.userId])
+  res.json({ ok: true })
+})
+
 module.exports = router
