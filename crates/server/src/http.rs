@@ -26,7 +26,9 @@
 //!   limit (no round trip). It sees a subset of what Redis sees, so it never lets through what
 //!   the shared count refuses, and it refuses at most one request early (within one interval) for
 //!   a client already over its limit. A flood at one instance stops here, before any work;
-//! - a request without the signature headers is then counted in Redis, as before;
+//! - a request without the signature headers is then counted in Redis, as before, except the
+//!   health routes (`/healthz`, `/readyz`): they speak for this instance and must answer
+//!   promptly when Redis does not, so the instance's own count is theirs;
 //! - a request with them ([`Deferred`]) is counted in Redis by the step that needs Redis anyway:
 //!   [`crate::signed::verify`] counts it and records its nonce in one script
 //!   ([`crate::shared::Shared::admit`]) once the signature has verified. Any earlier step that
@@ -606,7 +608,9 @@ async fn general_limit(
         .general_limit
         .check(client, std::time::Instant::now())
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
-    if state.db().shared().is_none() {
+    // The health routes speak for this instance alone, and must answer when Redis does not
+    // (`/readyz` says so): its own count limits them.
+    if state.db().shared().is_none() || matches!(req.uri().path(), "/healthz" | "/readyz") {
         return Ok(next.run(req).await);
     }
     if !looks_signed(&req) {

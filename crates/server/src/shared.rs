@@ -335,6 +335,18 @@ impl Shared {
         }
     }
 
+    /// Whether Redis answers a PING (`/readyz`); bounded by the connection's response timeout,
+    /// and by the caller's own.
+    pub async fn ping(&self) -> Result<(), SharedError> {
+        let mut conn = self.conn.clone();
+        let pong: String = redis::cmd("PING").query_async(&mut conn).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(SharedError::Protocol(pong))
+        }
+    }
+
     /// Tells every instance (this one included) to drop the cached sessions `inv` covers.
     pub async fn publish(&self, inv: &Invalidation) -> Result<(), SharedError> {
         let mut conn = self.conn.clone();

@@ -1,6 +1,6 @@
 //! Instances sharing Redis, seen from the outside (issue: serve at scale): what a signed request
-//! costs in Redis commands, and that the shared limit still counts every request wherever it
-//! lands.
+//! costs in Redis commands, that the shared limit still counts every request wherever it lands,
+//! and that `/readyz` says when Redis stops answering.
 //!
 //! Each server talks to the Redis at `MINIGUARD_TEST_REDIS_URL` through a proxy on loopback
 //! that this test starts: it counts the commands the server sends, and can stop answering (it
@@ -11,7 +11,7 @@ mod common;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{TestServer, signed, signed_at, test_options, unix_now};
 use miniguard_crypto::signing::generate_nonce;
@@ -39,6 +39,7 @@ const CLOSED: u8 = 2;
 /// A TCP proxy in front of Redis that names every command passing through.
 struct RedisProxy {
     url: String,
+    mode: Arc<AtomicU8>,
     commands: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -82,9 +83,14 @@ impl RedisProxy {
         });
         Self {
             url: url.to_string(),
+            mode,
             commands,
             task,
         }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
     }
 
     /// The commands seen since the last call (their names, upper case).
@@ -180,6 +186,17 @@ async fn login(server: &TestServer, code: &str) -> Value {
     body
 }
 
+async fn readyz(server: &TestServer) -> (StatusCode, Duration) {
+    let started = Instant::now();
+    let res = server
+        .client()
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    (res.status(), started.elapsed())
+}
+
 #[tokio::test]
 async fn a_signed_request_costs_one_redis_command() {
     let Some(url) = redis_url() else { return };
@@ -260,6 +277,43 @@ async fn the_shared_limit_counts_every_request_wherever_it_lands() {
     assert_eq!(status, 429);
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test]
+async fn readyz_says_not_ready_while_redis_does_not_answer() {
+    let Some(url) = redis_url() else { return };
+    let proxy = RedisProxy::start(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_instance(test_options(), dir.path(), &proxy.url).await;
+    assert_eq!(readyz(&server).await.0, 200);
+
+    // Connections stay open, nothing is answered: not ready, within the server's bound (2 s)
+    // and before the connection's own timeout (5 s).
+    proxy.set(SILENT);
+    let (status, took) = readyz(&server).await;
+    assert_eq!(status, 503);
+    assert!(took < Duration::from_secs(4), "{took:?}");
+
+    // Every connection is closed, and new ones too.
+    proxy.set(CLOSED);
+    let (status, took) = readyz(&server).await;
+    assert_eq!(status, 503);
+    assert!(took < Duration::from_secs(4), "{took:?}");
+
+    // Redis back: ready again once the connection is made again.
+    proxy.set(FORWARD);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if readyz(&server).await.0 == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready again after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.stop().await;
 }
 
 #[test]
