@@ -62,18 +62,20 @@ impl std::fmt::Debug for CachedSession {
     }
 }
 
-/// What stops being valid: the tokens (and second-factor state) of one login, of one user, or of
-/// one user except one login.
+/// What stops being valid: the tokens (and second-factor state) of one login, of one user, of
+/// one user except one login, or every token (every session ended at once).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invalidation {
     Family(String),
     User(UserId),
     UserExcept { user: UserId, keep_family: String },
+    All,
 }
 
 impl Invalidation {
     fn covers(&self, s: &CachedSession) -> bool {
         match self {
+            Self::All => true,
             Self::Family(f) => s.family_id == *f,
             Self::User(u) => s.user == *u,
             Self::UserExcept { user, keep_family } => {

@@ -433,9 +433,11 @@ fn micros(us: i64) -> Duration {
     Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
 }
 
-/// The wire form of an invalidation: `f <family>`, `u <user>`, `x <user> <kept family>`.
+/// The wire form of an invalidation: `f <family>`, `u <user>`, `x <user> <kept family>`, `a`
+/// (every session).
 fn encode(inv: &Invalidation) -> String {
     match inv {
+        Invalidation::All => "a".to_owned(),
         Invalidation::Family(f) => format!("f {f}"),
         Invalidation::User(u) => format!("u {}", u.0),
         Invalidation::UserExcept { user, keep_family } => format!("x {} {keep_family}", user.0),
@@ -445,6 +447,7 @@ fn encode(inv: &Invalidation) -> String {
 fn decode(s: &str) -> Option<Invalidation> {
     let mut parts = s.splitn(3, ' ');
     match (parts.next()?, parts.next(), parts.next()) {
+        ("a", None, None) => Some(Invalidation::All),
         ("f", Some(f), None) if !f.is_empty() => Some(Invalidation::Family(f.to_owned())),
         ("u", Some(u), None) => Some(Invalidation::User(UserId(u.parse().ok()?))),
         ("x", Some(u), Some(f)) if !f.is_empty() => Some(Invalidation::UserExcept {
@@ -480,10 +483,13 @@ mod tests {
                 user: UserId(7),
                 keep_family: "keep".into(),
             },
+            Invalidation::All,
         ] {
             assert_eq!(decode(&encode(&inv)), Some(inv));
         }
-        for bad in ["", "f", "f ", "u x", "x 1", "x 1 ", "z 1", "u 1 2"] {
+        for bad in [
+            "", "f", "f ", "u x", "x 1", "x 1 ", "z 1", "u 1 2", "a 1", "a ",
+        ] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
     }

@@ -301,6 +301,7 @@ async fn an_invalidation_published_by_one_instance_reaches_the_others() {
             user: UserId(9),
             keep_family: "family-2".into(),
         },
+        Invalidation::All,
     ];
     for inv in &sent {
         a.publish(inv).await.unwrap();
