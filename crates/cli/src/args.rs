@@ -72,7 +72,8 @@ pub enum Command {
     AuditLog(AuditLogArgs),
     /// Keys for `serve`: `keys generate` makes a data-encryption keyring line.
     Keys(KeysArgs),
-    /// Staff accounts of `serve`: `accounts create` makes an admin or operator.
+    /// Staff accounts and sessions of `serve`: `accounts create` makes an admin or operator,
+    /// `accounts end-sessions` logs everybody out.
     Accounts(AccountsArgs),
     /// Roles of `serve`'s users (`role:NAME` in collection rules): `roles grant|revoke|list`.
     Roles(crate::cmd_roles::RolesArgs),
@@ -567,7 +568,43 @@ pub enum AccountsCommand {
         #[command(flatten)]
         audit_key: AuditKeyArgs,
     },
+    /// End every session now: every user's access and refresh tokens are revoked in the
+    /// database, so every client (staff included) must log in again. Audited as
+    /// `sessions.ended_all`. Running instances refuse the tokens within a second (they read the
+    /// database's count of ends once a second); with Redis they are also told at once.
+    ///
+    /// The database is --db (SQLite), --database-url, or the one of --config (the server's
+    /// miniguard.toml, which also gives redis_url and the audit key).
+    ///
+    /// Exit codes: 0 ended, 2 error (no database named, unreachable database, ...). Redis not
+    /// answering is a warning: the database ended the sessions, the instances follow it.
+    #[command(after_help = END_SESSIONS_EXAMPLES)]
+    EndSessions {
+        /// The server's SQLite database (`miniguard.db` in serve's --data-dir).
+        #[arg(long, value_name = "PATH", conflicts_with = "database_url")]
+        db: Option<PathBuf>,
+        /// The database as a URL: `postgres://USER@HOST:PORT/DATABASE` or `sqlite:FILE`
+        /// [env: MINIGUARD_DATABASE_URL].
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// The Redis the instances share, to tell them at once: `redis://HOST:PORT/DB` or
+        /// `rediss://` [env: MINIGUARD_REDIS_URL].
+        #[arg(long, value_name = "URL")]
+        redis_url: Option<String>,
+        /// The audit key the end is chained with (and, with --config, the database and Redis
+        /// of that file). Without one, the `dev-audit-key` beside a --db file is used when it is
+        /// there.
+        #[command(flatten)]
+        audit_key: AuditKeyArgs,
+    },
 }
+
+const END_SESSIONS_EXAMPLES: &str = "\
+Examples:
+  miniguard accounts end-sessions --config /etc/miniguard/miniguard.toml
+  miniguard accounts end-sessions --database-url postgres://miniguard@db.internal/miniguard \\
+      --redis-url redis://cache.internal:6379/0 --key-file /etc/miniguard/audit-key
+  miniguard accounts end-sessions --db .shop-data/miniguard.db";
 
 const ACCOUNTS_EXAMPLES: &str = "\
 Examples:

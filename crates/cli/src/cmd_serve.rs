@@ -37,7 +37,7 @@ fn init_logging() {
 }
 
 /// The argument, else the environment variable when set and not empty.
-fn arg_or_env(arg: Option<&String>, var: &str) -> Option<String> {
+pub(crate) fn arg_or_env(arg: Option<&String>, var: &str) -> Option<String> {
     arg.cloned()
         .or_else(|| std::env::var(var).ok().filter(|u| !u.is_empty()))
 }

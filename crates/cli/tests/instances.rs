@@ -3,7 +3,8 @@
 //! - a signed request accepted by one instance is refused as a replay by the others;
 //! - the per-address limit counts a client's requests wherever they land;
 //! - a logout on one instance ends the session on the others at once (they cached it);
-//! - killing one with SIGKILL loses no write it or the others acknowledged.
+//! - killing one with SIGKILL loses no write it or the others acknowledged;
+//! - `miniguard accounts end-sessions` ends every session on the instances still running.
 //!
 //! It needs `MINIGUARD_TEST_POSTGRES_URL` and `MINIGUARD_TEST_REDIS_URL` (`.ci/run` sets both);
 //! without them it says so and checks nothing. Each run has a database of its own, hence a
@@ -277,6 +278,47 @@ fn three_instances_share_nonces_limits_logouts_and_lose_no_acknowledged_write() 
             assert_eq!(status, 200, "record {id} ({number}) lost: {body}");
             assert_eq!(body["n"], *number);
         }
+    });
+
+    // Every session ends at once, from the command line: the instances that had alice's
+    // session cached are told through Redis (and read the database's count of ends anyway).
+    let ended = std::process::Command::new(env!("CARGO_BIN_EXE_miniguard"))
+        .env("LC_ALL", "C")
+        .env_remove("MINIGUARD_DATABASE_URL")
+        .env_remove("MINIGUARD_REDIS_URL")
+        .args(["accounts", "end-sessions", "--database-url"])
+        .arg(&postgres.url)
+        .args(["--redis-url", &redis, "--key-file"])
+        .arg(dirs[0].join("dev-audit-key"))
+        .output()
+        .unwrap();
+    assert!(ended.status.success(), "{ended:?}");
+    let out = String::from_utf8_lossy(&ended.stdout);
+    assert!(out.contains("ended every session"), "{out}");
+    assert!(out.contains("told at once"), "{out}");
+    rt.block_on(async {
+        let ended_at = Instant::now();
+        for i in [&a, &c] {
+            loop {
+                let (status, _) = signed(&i.client, &i.url, &alice, "GET", "/v1/me", None)
+                    .await
+                    .unwrap();
+                if status == 401 {
+                    break;
+                }
+                assert_eq!(status, 200);
+                assert!(
+                    ended_at.elapsed() < Duration::from_secs(5),
+                    "{} still serves a session every session's end covered",
+                    i.url
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        eprintln!(
+            "the end of every session honoured after {:?}",
+            ended_at.elapsed()
+        );
     });
     drop((a, c));
 }

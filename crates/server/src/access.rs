@@ -303,6 +303,10 @@ async fn enforce(
             "a route without a declared access".into(),
         ));
     };
+    if !declared.access.needs_session() {
+        // No signature to verify here: the shared general count, if put off, happens now.
+        crate::http::settle_deferred(&state, &req).await?;
+    }
     if declared.auth_rate {
         crate::http::limit(&state, state.auth_limit(), "auth", &req).await?;
     }

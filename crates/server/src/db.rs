@@ -316,6 +316,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "audit_keyed", "0010_audit_keyed.sql"),
     migration!(11, "audit_head", "0011_audit_head.sql"),
     migration!(12, "deployment", "0012_deployment.sql"),
+    migration!(13, "sessions_ended", "0013_sessions_ended.sql"),
 ];
 
 /// Applies the pending migrations on one connection, with the dialect's SQL (`$field`) and
@@ -1038,6 +1039,57 @@ impl Db {
             let n = revoked?.rows_affected();
             told?;
             Ok(n)
+        })
+    }
+
+    /// Ends every session at once (`miniguard accounts end-sessions`): revokes every live token
+    /// of every user, raises the `sessions_ended` counter and appends `sessions.ended_all` (by
+    /// `actor`) to the audit log, in one transaction; returns how many tokens were live. This
+    /// process's cache is dropped; telling the other instances at once is the caller's
+    /// ([`crate::shared::Shared::publish`] of [`Invalidation::All`]), so that a message that
+    /// cannot be sent never undoes the end: an instance that was not told drops its cache when
+    /// it sees the counter move ([`Db::sessions_ended`], read once a second by a running
+    /// server). A token issued after the transaction is not touched.
+    pub async fn end_all_sessions(&self, actor: &str) -> Result<u64, DbError> {
+        let ended: Result<u64, DbError> = async {
+            on_pool!(&self.pool, p => {
+                let _guard = self.audit_lock.lock().await;
+                let mut tx = p.begin_with(self.write_begin()).await?;
+                let now = now_ms();
+                let n = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query("UPDATE sessions_ended SET generation = generation + 1, at = $1")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let detail = serde_json::to_string(&serde_json::json!({ "tokens": n }))?;
+                append_audit_in!(
+                    &mut tx,
+                    self.audit_key.get(),
+                    actor,
+                    "sessions.ended_all",
+                    detail
+                );
+                tx.commit().await?;
+                Ok(n)
+            })
+        }
+        .await;
+        // Dropped even if the write failed: a cache may only ever know less than the database.
+        self.sessions.invalidate(&Invalidation::All);
+        ended
+    }
+
+    /// How many times every session was ended at once (see [`Db::end_all_sessions`]).
+    pub async fn sessions_ended(&self) -> Result<i64, DbError> {
+        on_pool!(&self.pool, p => {
+            let generation: i64 = sqlx::query_scalar("SELECT generation FROM sessions_ended")
+                .fetch_one(p)
+                .await?;
+            Ok(generation)
         })
     }
 

@@ -12,7 +12,31 @@
 //! 4. security headers on every response;
 //! 5. problem rendering: every error status becomes `application/problem+json` with the request
 //!    id, and the error's cause is logged here;
-//! 6. panics become 500s; requests time out (408); bodies are limited (413).
+//! 6. the general per-address limit (see "Limits with a shared store" below);
+//! 7. panics become 500s; requests time out (408); bodies are limited (413).
+//!
+//! # Limits with a shared store
+//!
+//! One instance counts every request against its address's general limit in memory, before
+//! anything else. With several instances (`redis_url`) the count is Redis's, and a signed request
+//! would pay two round trips: the limit on the way in, the nonce once the signature verified.
+//! Instead:
+//!
+//! - every request is counted first against the instance's own in-memory bucket of the same
+//!   limit (no round trip). It sees a subset of what Redis sees, so it never lets through what
+//!   the shared count refuses, and it refuses at most one request early (within one interval) for
+//!   a client already over its limit. A flood at one instance stops here, before any work;
+//! - a request without the signature headers is then counted in Redis, as before, except the
+//!   health routes (`/healthz`, `/readyz`): they speak for this instance and must answer
+//!   promptly when Redis does not, so the instance's own count is theirs;
+//! - a request with them ([`Deferred`]) is counted in Redis by the step that needs Redis anyway:
+//!   [`crate::signed::verify`] counts it and records its nonce in one script
+//!   ([`crate::shared::Shared::admit`]) once the signature has verified. Any earlier step that
+//!   would do expensive work (a session not in the cache is read from the database) counts it
+//!   first, every refusal counts it before answering, a public route counts it before its
+//!   handler, and a request that reaches none of these (an unknown path) is counted here on the
+//!   way out, a refusal then replacing the answer with 429. So every request counts once in the
+//!   shared bucket, wherever it lands, and the limits stay exact; only the order changes.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -485,9 +509,8 @@ async fn limit_client(
     let verdict = match state.db().shared() {
         Some(shared) => {
             let rate = limiter.rate();
-            let key = format!("addr:{name}:{}", crate::ratelimit::address_key(client));
             shared
-                .rate(&key, rate.per_minute, rate.burst)
+                .rate(&rate_key(name, client), rate.per_minute, rate.burst)
                 .await
                 .map_err(crate::db::DbError::from)?
         }
@@ -496,13 +519,110 @@ async fn limit_client(
     verdict.map_err(|retry_after| ApiError::RateLimited { retry_after })
 }
 
+/// The shared store's name of a limit's bucket for a client.
+fn rate_key(name: &str, client: Option<IpAddr>) -> String {
+    format!("addr:{name}:{}", crate::ratelimit::address_key(client))
+}
+
+/// The shared count of a signed request's general limit, put off until a step that needs the
+/// shared store anyway (see the module documentation, "Limits with a shared store"). Held in
+/// the request's extensions; whoever [`Deferred::take`]s it first counts the request.
+#[derive(Clone, Debug)]
+pub(crate) struct Deferred {
+    client: Option<IpAddr>,
+    owed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Deferred {
+    fn new(client: Option<IpAddr>) -> Self {
+        Self {
+            client,
+            owed: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        }
+    }
+
+    /// Takes the count over: `true` once, for the one step that must now count the request.
+    pub(crate) fn take(&self) -> bool {
+        self.owed.swap(false, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// The key, rate and burst of the general limit's shared bucket for this request.
+    pub(crate) fn bucket(&self, state: &AppState) -> (String, crate::ratelimit::Rate) {
+        (
+            rate_key("general", self.client),
+            state.inner.general_limit.rate(),
+        )
+    }
+
+    /// Counts the request in the shared bucket now, unless some step did already.
+    pub(crate) async fn settle(&self, state: &AppState) -> Result<(), ApiError> {
+        if !self.take() {
+            return Ok(());
+        }
+        let Some(shared) = state.db().shared() else {
+            return Ok(());
+        };
+        let (key, rate) = self.bucket(state);
+        shared
+            .rate(&key, rate.per_minute, rate.burst)
+            .await
+            .map_err(crate::db::DbError::from)?
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+    }
+}
+
+/// Counts a request's shared general limit now if it was put off (see [`Deferred`]).
+/// Only the [`Deferred`] crosses the await (a request is not `Sync`).
+pub(crate) fn settle_deferred<'a>(
+    state: &'a AppState,
+    req: &Request,
+) -> impl Future<Output = Result<(), ApiError>> + Send + 'a {
+    let deferred = req.extensions().get::<Deferred>().cloned();
+    async move {
+        match deferred {
+            Some(d) => d.settle(state).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether a request carries the signature headers (and so may be a signed request whose
+/// shared count can wait for its nonce: see [`Deferred`]).
+fn looks_signed(req: &Request) -> bool {
+    let h = req.headers();
+    h.contains_key(header::AUTHORIZATION)
+        && h.contains_key(miniguard_crypto::signing::SIGNATURE_HEADER)
+        && h.contains_key(miniguard_crypto::signing::NONCE_HEADER)
+        && h.contains_key(miniguard_crypto::signing::TIMESTAMP_HEADER)
+}
+
 async fn general_limit(
     axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    limit(&state, &state.inner.general_limit, "general", &req).await?;
-    Ok(next.run(req).await)
+    let client = req.extensions().get::<ClientAddr>().and_then(|c| c.0);
+    // This instance's own count, the whole count when there is no shared store.
+    state
+        .inner
+        .general_limit
+        .check(client, std::time::Instant::now())
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    // The health routes speak for this instance alone, and must answer when Redis does not
+    // (`/readyz` says so): its own count limits them.
+    if state.db().shared().is_none() || matches!(req.uri().path(), "/healthz" | "/readyz") {
+        return Ok(next.run(req).await);
+    }
+    if !looks_signed(&req) {
+        limit_client(&state, &state.inner.general_limit, "general", client).await?;
+        return Ok(next.run(req).await);
+    }
+    let deferred = Deferred::new(client);
+    req.extensions_mut().insert(deferred.clone());
+    let res = next.run(req).await;
+    // Reached no step that counts it (an unknown path, a method the route lacks).
+    deferred.settle(&state).await?;
+    Ok(res)
 }
 
 async fn problems(req: Request, next: Next) -> Response {

@@ -124,6 +124,9 @@ impl Running {
     /// in `--dev`, stops the fake and removes the temporary data).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.db.clone()));
+        // Read before the first request, so an end after it is seen as one.
+        let ended = self.db.sessions_ended().await.ok();
+        let watcher = tokio::spawn(watch_sessions_ended(self.db.clone(), ended));
         let listener = self
             .invalidations
             .map(|sub| tokio::spawn(hear_invalidations(self.db.clone(), sub)));
@@ -136,6 +139,7 @@ impl Running {
         )
         .await;
         sweeper.abort();
+        watcher.abort();
         if let Some(listener) = listener {
             listener.abort();
         }
@@ -156,11 +160,41 @@ impl Running {
 async fn hear_invalidations(db: Db, mut sub: crate::shared::Subscription) {
     loop {
         match sub.next().await {
+            crate::shared::Heard::Invalidate(crate::session_cache::Invalidation::All) => {
+                tracing::warn!("every session was ended: every cached session goes");
+                db.session_cache().clear();
+            }
             crate::shared::Heard::Invalidate(what) => db.session_cache().invalidate(&what),
             crate::shared::Heard::Everything => {
                 tracing::warn!("the shared store's connection was lost: every cached session goes");
                 db.session_cache().clear();
             }
+        }
+    }
+}
+
+/// How often a running server reads whether every session was ended at once.
+pub const SESSIONS_ENDED_EVERY: Duration = Duration::from_secs(1);
+
+/// Drops every cached session when the database says every session was ended at once since
+/// the last look (`miniguard accounts end-sessions`, run in another process: it cannot reach
+/// this one's memory, and without Redis nothing else tells it). `seen`: the count at start.
+async fn watch_sessions_ended(db: Db, mut seen: Option<i64>) {
+    let mut tick = tokio::time::interval(SESSIONS_ENDED_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match db.sessions_ended().await {
+            Ok(now) if seen != Some(now) => {
+                if seen.is_some() {
+                    tracing::warn!("every session was ended: every cached session goes");
+                }
+                // Unknown before (the first read failed): drop them too, to be sure.
+                db.session_cache().clear();
+                seen = Some(now);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading whether every session was ended failed"),
         }
     }
 }

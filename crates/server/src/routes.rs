@@ -58,15 +58,34 @@ async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
-/// Auth: none. The process can serve: the database answers.
+/// How long `/readyz` waits for the shared store's answer.
+const READY_REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Auth: none. The process can serve: the database answers, and so does the shared store
+/// (Redis) when one is configured (without it no signed request can be checked).
 #[utoipa::path(get, path = "/readyz", tag = "health",
-    responses((status = 200, description = "The database answers", body = Status)))]
+    responses(
+        (status = 200, description = "The database answers, and Redis when configured", body = Status),
+        (status = 503, description = "The database or the configured Redis does not answer",
+            body = crate::openapi::ProblemBody, content_type = "application/problem+json"),
+    ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     state
         .db()
         .ping()
         .await
         .map_err(|e| ApiError::NotReady(format!("database: {e}").into()))?;
+    if let Some(shared) = state.db().shared() {
+        match tokio::time::timeout(READY_REDIS_TIMEOUT, shared.ping()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(ApiError::NotReady(format!("redis: {e}").into())),
+            Err(_) => {
+                return Err(ApiError::NotReady(
+                    format!("redis: no answer within {READY_REDIS_TIMEOUT:?}").into(),
+                ));
+            }
+        }
+    }
     Ok(Json(Status { status: "ready" }))
 }
 

@@ -19,6 +19,11 @@
 //! before the revoking request answers, and every instance drops what it covers as it hears it
 //! (within milliseconds; an instance that lost its subscription drops its whole cache when it is
 //! back). [`MAX_AGE_MS`] bounds how long an entry is trusted even if a message were lost.
+//!
+//! Ending every session at once ([`crate::db::Db::end_all_sessions`], run by `miniguard accounts
+//! end-sessions` in a process of its own) also raises a count in the database, which a running
+//! server reads once a second: when it moved, the whole cache goes, so the end holds within a
+//! second on instances no message reached (no Redis at all, or a lost one).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -62,18 +67,20 @@ impl std::fmt::Debug for CachedSession {
     }
 }
 
-/// What stops being valid: the tokens (and second-factor state) of one login, of one user, or of
-/// one user except one login.
+/// What stops being valid: the tokens (and second-factor state) of one login, of one user, of
+/// one user except one login, or every token (every session ended at once).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invalidation {
     Family(String),
     User(UserId),
     UserExcept { user: UserId, keep_family: String },
+    All,
 }
 
 impl Invalidation {
     fn covers(&self, s: &CachedSession) -> bool {
         match self {
+            Self::All => true,
             Self::Family(f) => s.family_id == *f,
             Self::User(u) => s.user == *u,
             Self::UserExcept { user, keep_family } => {

@@ -20,6 +20,12 @@
 //! - **Rate limits**: a GCRA bucket per key in a small Lua script run by Redis (one key holds
 //!   the theoretical arrival time, in microseconds of Redis's own clock, so instances with
 //!   skewed clocks still agree).
+//! - **A signed request's limit and nonce together** ([`Shared::admit`]): one script counts the
+//!   request against its address's general limit and, only if the limit lets it through,
+//!   records its nonce, so a signed request costs one round trip instead of two. It runs once
+//!   the signature has verified (a nonce is recorded only for a verified request); what comes
+//!   before it is bounded by the instance's own count of the same limit (see
+//!   [`crate::http`], "Limits with a shared store").
 //! - **Invalidations**: published on the `mg:invalidate` channel; every instance subscribes and
 //!   drops the cached sessions an invalidation covers. A subscriber that loses its connection
 //!   reconnects and, since messages sent meanwhile are lost, must drop its whole cache (see
@@ -34,6 +40,7 @@
 //! through. [`Shared::connect`] refuses a server configured to evict; when memory is full, Redis
 //! refuses writes instead, and so a request whose nonce cannot be stored is refused (503).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::AsyncCommands as _;
@@ -77,12 +84,13 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// The GCRA step, atomic in Redis, in microseconds of Redis's clock (a coarser unit would cap a
-/// limit: in milliseconds no key could pass more than 1,000 requests a second). KEYS[1]: the
-/// bucket. ARGV: interval (us), window (interval x burst, us). Answers 0 when allowed (and stores
-/// the new arrival time, written with `%.0f`: Lua's own number-to-text keeps 14 digits, fewer than
-/// a microsecond clock has), or the microseconds to wait.
-const GCRA: &str = r"
+/// The GCRA step of [`GCRA`] and [`ADMIT`]: KEYS[1] the bucket, ARGV[1] the interval (us),
+/// ARGV[2] the window (interval x burst, us). Leaves `wait` > 0 (microseconds to wait) when the
+/// request is over the limit, else stores the new arrival time (written with `%.0f`: Lua's own
+/// number-to-text keeps 14 digits, fewer than a microsecond clock has) and leaves `wait` at 0.
+macro_rules! gcra_step {
+    () => {
+        r"
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local interval = tonumber(ARGV[1])
@@ -90,34 +98,102 @@ local window = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local next_tat = tat + interval
+local wait = 0
 if next_tat - now > window then
-  return next_tat - now - window
+  wait = next_tat - now - window
+else
+  redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX',
+    math.floor((next_tat - now) / 1000) + 1000)
 end
-redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX',
-  math.floor((next_tat - now) / 1000) + 1000)
-return 0
-";
+"
+    };
+}
+
+/// The nonce step of [`NONCE`] and [`ADMIT`]: KEYS[n] the nonce, KEYS[h] the horizon, ARGV[l]
+/// its life (s), ARGV[t] the request's timestamp (unix s). Leaves `new` true when the nonce was
+/// not seen (and stores it), false when it was or its timestamp is at or behind the horizon
+/// (which a lost horizon makes again at Redis's time).
+macro_rules! nonce_step {
+    ($n:literal, $h:literal, $l:literal, $t:literal) => {
+        concat!(
+            "
+local h = redis.call('GET', KEYS[",
+            $h,
+            "])
+if not h then
+  h = redis.call('TIME')[1]
+  redis.call('SET', KEYS[",
+            $h,
+            "], h)
+end
+local new = false
+if tonumber(ARGV[",
+            $t,
+            "]) > tonumber(h) then
+  new = redis.call('SET', KEYS[",
+            $n,
+            "], '1', 'NX', 'EX', ARGV[",
+            $l,
+            "]) and true or false
+end
+"
+        )
+    };
+}
+
+/// The GCRA step, atomic in Redis, in microseconds of Redis's clock (a coarser unit would cap a
+/// limit: in milliseconds no key could pass more than 1,000 requests a second). KEYS[1]: the
+/// bucket. ARGV: interval (us), window (interval x burst, us). Answers 0 when allowed, or the
+/// microseconds to wait.
+static GCRA: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(concat!(gcra_step!(), "return wait\n")));
 
 /// The nonce check. KEYS[1]: the nonce, KEYS[2]: the horizon. ARGV: life (s), the request's
 /// timestamp (unix s). Answers 1 when the nonce is new (and stores it), 0 when it was seen or its
-/// timestamp is at or behind the horizon (which a lost horizon makes again at Redis's time).
-const NONCE: &str = r"
-local h = redis.call('GET', KEYS[2])
-if not h then
-  h = redis.call('TIME')[1]
-  redis.call('SET', KEYS[2], h)
-end
-if tonumber(ARGV[2]) <= tonumber(h) then return 0 end
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 1 end
-return 0
-";
+/// timestamp is at or behind the horizon.
+static NONCE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(concat!(
+        nonce_step!("1", "2", "1", "2"),
+        "if new then return 1 end\nreturn 0\n"
+    ))
+});
+
+/// A signed request's general limit, then its nonce, in one step. KEYS[1]: the bucket, KEYS[2]:
+/// the nonce, KEYS[3]: the horizon. ARGV: interval (us), window (us), life (s), timestamp
+/// (unix s). Answers `{0, wait}` when the request is over the limit (its nonce is then not
+/// recorded), `{1, 0}` for a new nonce (recorded), `{2, 0}` for a seen one or one at or behind
+/// the horizon. A replay counts against the limit, as every request does.
+static ADMIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(concat!(
+        gcra_step!(),
+        "if wait > 0 then return {0, wait} end\n",
+        nonce_step!("2", "3", "3", "4"),
+        "if new then return {1, 0} end\nreturn {2, 0}\n"
+    ))
+});
 
 /// Makes the horizon if there is none. KEYS[1]: the horizon. Answers 1 when it made it.
-const HORIZON: &str = r"
+static HORIZON: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], redis.call('TIME')[1])
 return 1
-";
+",
+    )
+});
+
+/// What [`Shared::admit`] decided about a signed request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Within the limit, and its nonce is new (now recorded).
+    New,
+    /// Within the limit (and counted), but its nonce was seen, or its timestamp is at or behind
+    /// the horizon: a replay, or possibly one.
+    Seen,
+    /// Over the limit: refused before its nonce was looked at; retry after this long.
+    Limited(Duration),
+}
 
 impl Shared {
     /// Connects to `url` (`redis://host:port/db` or `rediss://` for TLS), checks the connection
@@ -160,7 +236,12 @@ impl Shared {
             prefix: format!("mg:{{{deployment}}}:"),
         };
         let mut conn = shared.conn.clone();
-        let made: i64 = redis::Script::new(HORIZON)
+        // Loaded now, so the first requests do not pay a refused EVALSHA and a load (a Redis
+        // that lost its scripts since gets them again the same way, on first use).
+        for script in [&*GCRA, &*NONCE, &*ADMIT, &*HORIZON] {
+            script.load_async(&mut conn).await?;
+        }
+        let made: i64 = HORIZON
             .key(shared.horizon_key())
             .invoke_async(&mut conn)
             .await?;
@@ -184,14 +265,22 @@ impl Shared {
         ttl: Duration,
     ) -> Result<bool, SharedError> {
         let mut conn = self.conn.clone();
-        let new: i64 = redis::Script::new(NONCE)
-            .key(format!("{}nonce:{fingerprint:016x}", self.prefix))
+        let new: i64 = NONCE
+            .key(self.nonce_key(fingerprint))
             .key(self.horizon_key())
             .arg(ttl.as_secs().max(1))
             .arg(timestamp)
             .invoke_async(&mut conn)
             .await?;
         Ok(new == 1)
+    }
+
+    fn nonce_key(&self, fingerprint: u64) -> String {
+        format!("{}nonce:{fingerprint:016x}", self.prefix)
+    }
+
+    fn rate_key(&self, key: &str) -> String {
+        format!("{}rate:{key}", self.prefix)
     }
 
     /// Counts one request against the GCRA bucket `key` (`burst` at once, `per_minute`
@@ -202,22 +291,60 @@ impl Shared {
         per_minute: u32,
         burst: u32,
     ) -> Result<Result<(), Duration>, SharedError> {
-        let interval_us = (60_000_000 / u64::from(per_minute.max(1))).max(1);
-        let window_us = interval_us.saturating_mul(u64::from(burst.max(1)));
+        let (interval_us, window_us) = gcra_args(per_minute, burst);
         let mut conn = self.conn.clone();
-        let wait: i64 = redis::Script::new(GCRA)
-            .key(format!("{}rate:{key}", self.prefix))
+        let wait: i64 = GCRA
+            .key(self.rate_key(key))
             .arg(interval_us)
             .arg(window_us)
             .invoke_async(&mut conn)
             .await?;
-        Ok(if wait <= 0 {
+        Ok(if wait <= 0 { Ok(()) } else { Err(micros(wait)) })
+    }
+
+    /// A verified signed request in one round trip: counts it against the GCRA bucket `key`
+    /// (as [`Shared::rate`]) and, only when the bucket lets it through, records its nonce (as
+    /// [`Shared::nonce_is_new`], horizon included). Atomic: of two instances receiving the same
+    /// request at once exactly one sees [`Admission::New`].
+    pub async fn admit(
+        &self,
+        key: &str,
+        per_minute: u32,
+        burst: u32,
+        fingerprint: u64,
+        timestamp: u64,
+        ttl: Duration,
+    ) -> Result<Admission, SharedError> {
+        let (interval_us, window_us) = gcra_args(per_minute, burst);
+        let mut conn = self.conn.clone();
+        let answer: Vec<i64> = ADMIT
+            .key(self.rate_key(key))
+            .key(self.nonce_key(fingerprint))
+            .key(self.horizon_key())
+            .arg(interval_us)
+            .arg(window_us)
+            .arg(ttl.as_secs().max(1))
+            .arg(timestamp)
+            .invoke_async(&mut conn)
+            .await?;
+        match answer.as_slice() {
+            [0, wait] => Ok(Admission::Limited(micros((*wait).max(1)))),
+            [1, _] => Ok(Admission::New),
+            [2, _] => Ok(Admission::Seen),
+            other => Err(SharedError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// Whether Redis answers a PING (`/readyz`); bounded by the connection's response timeout,
+    /// and by the caller's own.
+    pub async fn ping(&self) -> Result<(), SharedError> {
+        let mut conn = self.conn.clone();
+        let pong: String = redis::cmd("PING").query_async(&mut conn).await?;
+        if pong == "PONG" {
             Ok(())
         } else {
-            Err(Duration::from_micros(
-                u64::try_from(wait).unwrap_or(u64::MAX),
-            ))
-        })
+            Err(SharedError::Protocol(pong))
+        }
     }
 
     /// Tells every instance (this one included) to drop the cached sessions `inv` covers.
@@ -293,9 +420,24 @@ impl Subscription {
     }
 }
 
-/// The wire form of an invalidation: `f <family>`, `u <user>`, `x <user> <kept family>`.
+/// GCRA's interval and window in microseconds.
+fn gcra_args(per_minute: u32, burst: u32) -> (u64, u64) {
+    let interval_us = (60_000_000 / u64::from(per_minute.max(1))).max(1);
+    (
+        interval_us,
+        interval_us.saturating_mul(u64::from(burst.max(1))),
+    )
+}
+
+fn micros(us: i64) -> Duration {
+    Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+}
+
+/// The wire form of an invalidation: `f <family>`, `u <user>`, `x <user> <kept family>`, `a`
+/// (every session).
 fn encode(inv: &Invalidation) -> String {
     match inv {
+        Invalidation::All => "a".to_owned(),
         Invalidation::Family(f) => format!("f {f}"),
         Invalidation::User(u) => format!("u {}", u.0),
         Invalidation::UserExcept { user, keep_family } => format!("x {} {keep_family}", user.0),
@@ -305,6 +447,7 @@ fn encode(inv: &Invalidation) -> String {
 fn decode(s: &str) -> Option<Invalidation> {
     let mut parts = s.splitn(3, ' ');
     match (parts.next()?, parts.next(), parts.next()) {
+        ("a", None, None) => Some(Invalidation::All),
         ("f", Some(f), None) if !f.is_empty() => Some(Invalidation::Family(f.to_owned())),
         ("u", Some(u), None) => Some(Invalidation::User(UserId(u.parse().ok()?))),
         ("x", Some(u), Some(f)) if !f.is_empty() => Some(Invalidation::UserExcept {
@@ -340,10 +483,13 @@ mod tests {
                 user: UserId(7),
                 keep_family: "keep".into(),
             },
+            Invalidation::All,
         ] {
             assert_eq!(decode(&encode(&inv)), Some(inv));
         }
-        for bad in ["", "f", "f ", "u x", "x 1", "x 1 ", "z 1", "u 1 2"] {
+        for bad in [
+            "", "f", "f ", "u x", "x 1", "x 1 ", "z 1", "u 1 2", "a 1", "a ",
+        ] {
             assert_eq!(decode(bad), None, "{bad:?}");
         }
     }

@@ -12,9 +12,15 @@
 //! (the stored lease, docs/protocol.md "Replay"). Every refusal is the same 401; the reason goes
 //! to the log, and a bad signature under a valid token (someone holding a stolen token) to the
 //! audit log.
+//!
+//! With several instances (`redis_url`) the nonces are Redis's, and the request's shared count
+//! against the general limit, put off by the limit layer ([`crate::http::Deferred`]), is taken
+//! in the same script: one round trip for a signed request whose session is cached. A session
+//! read from the database is counted before that read, and a refusal before it answers.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -27,15 +33,16 @@ use serde_json::json;
 
 use crate::db::{Db, now_ms};
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::http::{AppState, Deferred};
 use crate::replay;
 use crate::session_cache::{CachedSession, MAX_AGE_MS};
 use crate::sessions::{self, Authenticated};
+use crate::shared::Admission;
 
-/// The nonces of signed requests as `miniguard-crypto`'s nonce store: in memory, under the
-/// stored lease, and written to the `nonces` table only when signed ahead of our clock (see
-/// [`crate::replay`]); or, when the instances share a store, in Redis (see [`crate::shared`]).
-/// A nonce is kept per access token.
+/// The nonces of signed requests of one instance as `miniguard-crypto`'s nonce store: in
+/// memory, under the stored lease, and written to the `nonces` table only when signed ahead of
+/// our clock (see [`crate::replay`]). Several instances keep them in Redis instead (see
+/// [`record_nonce`]). A nonce is kept per access token.
 struct Nonces<'a>(&'a Db);
 
 fn backend(e: crate::db::DbError) -> NonceStoreError {
@@ -56,14 +63,6 @@ impl NonceStore for Nonces<'_> {
         let timestamp = expires_at.saturating_sub(replay::LIFE_SECS);
         let ahead = (timestamp > now).then(|| format!("{scope}:{nonce}"));
         async move {
-            if let Some(shared) = db.shared() {
-                // Several instances: Redis is the one truth (see crate::shared).
-                let ttl = std::time::Duration::from_secs(expires_at.saturating_sub(now));
-                return shared
-                    .nonce_is_new(fp, timestamp, ttl)
-                    .await
-                    .map_err(|e| backend(e.into()));
-            }
             let memory = db.nonce_memory();
             if timestamp <= memory.horizon() {
                 // A previous process may have accepted it from memory.
@@ -88,12 +87,77 @@ impl NonceStore for Nonces<'_> {
     }
 }
 
+/// Why a signed request is refused.
+enum Refused {
+    Signature(SignatureError),
+    /// Over the general limit (counted with the nonce, in the shared store).
+    Limited(Duration),
+}
+
+impl From<SignatureError> for Refused {
+    fn from(e: SignatureError) -> Self {
+        Self::Signature(e)
+    }
+}
+
+/// Records the nonce of a request whose signature and timestamp verified: a replay is refused.
+/// With a shared store, one script also counts the request's general limit when that count was
+/// put off ([`Deferred`]); otherwise the instance's own store (see [`Nonces`]).
+async fn record_nonce(
+    state: &AppState,
+    deferred: Option<&Deferred>,
+    scope: &str,
+    nonce: &str,
+    (timestamp, expires_at): (u64, u64),
+) -> Result<(), Refused> {
+    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+    let Some(shared) = state.db().shared() else {
+        return match Nonces(state.db())
+            .insert_if_new(scope, nonce, expires_at, now)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SignatureError::Replay.into()),
+            Err(e) => Err(SignatureError::NonceStore(e).into()),
+        };
+    };
+    // Several instances: Redis is the one truth (see crate::shared).
+    let fp = replay::fingerprint(scope, nonce);
+    let ttl = Duration::from_secs(expires_at.saturating_sub(now));
+    let admitted = match deferred.filter(|d| d.take()) {
+        Some(d) => {
+            let (key, rate) = d.bucket(state);
+            shared
+                .admit(&key, rate.per_minute, rate.burst, fp, timestamp, ttl)
+                .await
+        }
+        None => shared
+            .nonce_is_new(fp, timestamp, ttl)
+            .await
+            .map(|new| if new { Admission::New } else { Admission::Seen }),
+    }
+    .map_err(|e| SignatureError::NonceStore(backend(e.into())))?;
+    match admitted {
+        Admission::New => Ok(()),
+        Admission::Seen => Err(SignatureError::Replay.into()),
+        Admission::Limited(wait) => Err(Refused::Limited(wait)),
+    }
+}
+
 /// The verified token of a bearer hash: from the cache, else from the database (then cached).
-async fn session(state: &AppState, hash: &TokenHash) -> Result<Arc<CachedSession>, ApiError> {
+/// A request whose shared count was put off is counted before the database is read.
+async fn session(
+    state: &AppState,
+    hash: &TokenHash,
+    deferred: Option<&Deferred>,
+) -> Result<Arc<CachedSession>, ApiError> {
     let cache = state.db().session_cache();
     let now = now_ms();
     if let Some(cached) = cache.get(hash.as_bytes(), now) {
         return Ok(cached);
+    }
+    if let Some(d) = deferred {
+        d.settle(state).await?;
     }
     // Read before the database: a revocation in between refuses the fill.
     let epoch = cache.epoch();
@@ -140,12 +204,28 @@ pub async fn verify(
     state: &AppState,
     req: Request,
 ) -> Result<(Request, Authenticated, bool), ApiError> {
+    let deferred = req.extensions().get::<Deferred>().cloned();
+    let verified = verify_counted(state, req, deferred.as_ref()).await;
+    if verified.is_err()
+        && let Some(d) = &deferred
+    {
+        // A refusal counts against the limit too (and is a 429 when over it).
+        d.settle(state).await?;
+    }
+    verified
+}
+
+async fn verify_counted(
+    state: &AppState,
+    req: Request,
+    deferred: Option<&Deferred>,
+) -> Result<(Request, Authenticated, bool), ApiError> {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let hash = sessions::bearer_hash(authorization)?;
-    let session = session(state, &hash).await?;
+    let session = session(state, &hash, deferred).await?;
     let (timestamp, nonce, signature) = (
         header(&req, TIMESTAMP_HEADER)?.to_owned(),
         header(&req, NONCE_HEADER)?.to_owned(),
@@ -166,10 +246,16 @@ pub async fn verify(
         body: &body,
     };
     let scope = session.token_id.to_string();
-    let verified = Verifier::new()
-        .verify(&session.key, &scope, &signed, &Nonces(state.db()))
-        .await;
-    if let Err(e) = verified {
+    let verified = match Verifier::new().check_stateless(&session.key, &signed) {
+        Ok(window) => record_nonce(state, deferred, &scope, &nonce, window).await,
+        Err(e) => Err(e.into()),
+    };
+    let e = match verified {
+        Ok(()) => None,
+        Err(Refused::Limited(retry_after)) => return Err(ApiError::RateLimited { retry_after }),
+        Err(Refused::Signature(e)) => Some(e),
+    };
+    if let Some(e) = e {
         let reason = match &e {
             SignatureError::BadSignature => "bad_signature",
             SignatureError::Replay => "replay",
@@ -189,6 +275,10 @@ pub async fn verify(
             _ => "malformed_signature_headers",
         };
         if matches!(reason, "bad_signature" | "replay") {
+            // Counted before the audit write (a replay was, with its nonce).
+            if let Some(d) = deferred {
+                d.settle(state).await?;
+            }
             state
                 .db()
                 .append_audit(

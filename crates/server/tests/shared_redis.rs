@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use miniguard_server::db::UserId;
 use miniguard_server::session_cache::Invalidation;
-use miniguard_server::shared::{Heard, Shared, SharedError};
+use miniguard_server::shared::{Admission, Heard, Shared, SharedError};
 
 fn redis_url() -> Option<String> {
     let url = std::env::var("MINIGUARD_TEST_REDIS_URL").ok();
@@ -169,6 +169,126 @@ async fn a_high_rate_is_not_capped_by_the_clocks_unit() {
 }
 
 #[tokio::test]
+async fn a_signed_requests_limit_and_nonce_are_taken_in_one_step() {
+    let Some(url) = redis_url() else { return };
+    let (a, b) = two_instances(&url).await;
+    let ttl = Duration::from_secs(301);
+    let at = now();
+    let key = "addr:general:203.0.113.1";
+    // Two at once, then one a minute, for both instances together.
+    assert_eq!(
+        a.admit(key, 1, 2, 0x10, at, ttl).await.unwrap(),
+        Admission::New
+    );
+    // The same nonce at the other instance is a replay, and counts against the limit.
+    assert_eq!(
+        b.admit(key, 1, 2, 0x10, at, ttl).await.unwrap(),
+        Admission::Seen
+    );
+    // Over the limit: refused before the nonce is looked at, so it is not recorded.
+    let Admission::Limited(wait) = a.admit(key, 1, 2, 0x11, at, ttl).await.unwrap() else {
+        panic!("the third request is over the shared burst");
+    };
+    assert!(
+        wait > Duration::from_secs(50) && wait <= Duration::from_mins(1),
+        "{wait:?}"
+    );
+    assert!(
+        b.nonce_is_new(0x11, at, ttl).await.unwrap(),
+        "a refused request's nonce was recorded"
+    );
+    // The bucket is the one requests without a nonce are counted in.
+    assert!(a.rate(key, 1, 2).await.unwrap().is_err());
+
+    // Concurrent arrivals of one signed request at both instances: exactly one is taken.
+    let mut taken = 0;
+    for fp in 0..50u64 {
+        let (x, y) = tokio::join!(
+            a.admit(
+                "addr:general:203.0.113.2",
+                60_000_000,
+                1000,
+                fp << 24,
+                at,
+                ttl
+            ),
+            b.admit(
+                "addr:general:203.0.113.2",
+                60_000_000,
+                1000,
+                fp << 24,
+                at,
+                ttl
+            )
+        );
+        for answer in [x.unwrap(), y.unwrap()] {
+            assert!(!matches!(answer, Admission::Limited(_)), "{answer:?}");
+            taken += usize::from(answer == Admission::New);
+        }
+    }
+    assert_eq!(taken, 50);
+}
+
+#[tokio::test]
+async fn admitting_a_request_keeps_the_horizon_after_redis_lost_its_data() {
+    let Some(url) = redis_url() else { return };
+    let (a, b, deployment) = two_instances_named(&url).await;
+    let ttl = Duration::from_secs(301);
+    let key = "addr:general:198.51.100.20";
+    let signed_at = now();
+    assert_eq!(
+        a.admit(key, 60_000, 1000, 0x1, signed_at, ttl)
+            .await
+            .unwrap(),
+        Admission::New
+    );
+    // Behind the deployment's horizon: refused however new the nonce.
+    assert_eq!(
+        b.admit(key, 60_000, 1000, 0x2, signed_at - 5, ttl)
+            .await
+            .unwrap(),
+        Admission::Seen
+    );
+    forget_everything(&url, &deployment).await;
+    // The accepted nonce is forgotten, its replay refused on either instance all the same.
+    for s in [&b, &a] {
+        assert_eq!(
+            s.admit(key, 60_000, 1000, 0x1, signed_at, ttl)
+                .await
+                .unwrap(),
+            Admission::Seen,
+            "replay after the loss"
+        );
+    }
+    let later = now() + 2;
+    assert_eq!(
+        a.admit(key, 60_000, 1000, 0x3, later, ttl).await.unwrap(),
+        Admission::New
+    );
+    assert_eq!(
+        b.admit(key, 60_000, 1000, 0x3, later, ttl).await.unwrap(),
+        Admission::Seen
+    );
+}
+
+/// Deletes every key of the deployment, as a Redis restarted without persistence has.
+async fn forget_everything(url: &str, deployment: &str) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("mg:{{{deployment}}}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.len() >= 2, "{keys:?}");
+    let _: i64 = redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn an_invalidation_published_by_one_instance_reaches_the_others() {
     let Some(url) = redis_url() else { return };
     let (a, b) = two_instances(&url).await;
@@ -181,6 +301,7 @@ async fn an_invalidation_published_by_one_instance_reaches_the_others() {
             user: UserId(9),
             keep_family: "family-2".into(),
         },
+        Invalidation::All,
     ];
     for inv in &sent {
         a.publish(inv).await.unwrap();

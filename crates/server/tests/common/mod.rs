@@ -260,12 +260,42 @@ impl TestServer {
         Self::start_serving_in(tls, options, collections, None, None).await
     }
 
+    /// One of several instances: an HTTPS server on the database of `dir` (another instance
+    /// started on the same `dir` shares it) keeping its nonces, limits and invalidations in
+    /// the Redis at `redis_url`.
+    pub async fn start_instance(options: AppOptions, dir: &Path, redis_url: &str) -> Self {
+        Self::start_serving_shared(true, options, None, Some(dir), None, Some(redis_url)).await
+    }
+
     async fn start_serving_in(
         tls: bool,
         options: AppOptions,
         collections: Option<miniguard_server::data::schema::Collections>,
         data_dir: Option<&std::path::Path>,
         nonce_capacity: Option<usize>,
+    ) -> Self {
+        // `.ci/run` runs the suite again on PostgreSQL with the state instances share in Redis.
+        let redis = std::env::var("MINIGUARD_TEST_SHARED_REDIS_URL")
+            .ok()
+            .filter(|u| !u.is_empty());
+        Self::start_serving_shared(
+            tls,
+            options,
+            collections,
+            data_dir,
+            nonce_capacity,
+            redis.as_deref(),
+        )
+        .await
+    }
+
+    async fn start_serving_shared(
+        tls: bool,
+        options: AppOptions,
+        collections: Option<miniguard_server::data::schema::Collections>,
+        data_dir: Option<&std::path::Path>,
+        nonce_capacity: Option<usize>,
+        redis: Option<&str>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = TestDb::new(data_dir.unwrap_or(dir.path())).await;
@@ -274,12 +304,9 @@ impl TestServer {
             None => Db::open_at(&store).await,
         }
         .unwrap();
-        // `.ci/run` runs the suite again on PostgreSQL with the state instances share in Redis.
-        if let Ok(url) = std::env::var("MINIGUARD_TEST_SHARED_REDIS_URL")
-            && !url.is_empty()
-        {
+        if let Some(url) = redis {
             let deployment = db.deployment_id().await.unwrap();
-            let shared = miniguard_server::shared::Shared::connect(&url, &deployment)
+            let shared = miniguard_server::shared::Shared::connect(url, &deployment)
                 .await
                 .unwrap();
             db.use_shared(shared);
