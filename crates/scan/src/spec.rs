@@ -1,6 +1,6 @@
 //! The taint specification: `spec/taint.toml`, compiled into the binary and read once.
 //!
-//! It is data, in the spirit of CodeQL's models: which globals and modules are which APIs
+//! It is data, in the spirit of `CodeQL`'s models: which globals and modules are which APIs
 //! (canonical paths, see the file's header), where untrusted data comes from (member reads and
 //! calls of request-like objects and platform APIs), which calls sanitize it and for what, and
 //! which calls are sinks of which kind with which arguments. The evaluator asks it through

@@ -1,6 +1,9 @@
 //! Calls: the callee, functions of the analysed code, constructors, injected services and
 //! callbacks.
 
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
 use super::*;
 
 impl<'a> Evaluator<'a, '_> {

@@ -1,5 +1,8 @@
 //! Expressions: operators, literals, objects, classes and member reads.
 
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
 use super::*;
 
 impl<'a> Evaluator<'a, '_> {

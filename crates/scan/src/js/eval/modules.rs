@@ -1,6 +1,9 @@
 //! Modules: entries, functions nobody calls, exports, `require`/`import`, and the environment
 //! of variables.
 
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
 use super::*;
 
 impl<'a> Evaluator<'a, '_> {

@@ -1,5 +1,8 @@
 //! Pages and components: `Page({...})`, `setData`, the app, templates and their bindings, JSX.
 
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
 use super::*;
 
 impl<'a> Evaluator<'a, '_> {

@@ -1,6 +1,9 @@
 //! The models of platform and framework APIs that are code rather than rows of
 //! [`crate::js::apis`]: mini-program requests and storage, the cloud database, Vue, Pinia, promises.
 
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
 use super::*;
 
 impl<'a> Evaluator<'a, '_> {
