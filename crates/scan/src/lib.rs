@@ -5,10 +5,16 @@
 //! sources to sinks, sensitive data to storage and logs), page templates through the parser in
 //! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
 //!
-//! Files are analysed in parallel batches (rayon); each batch parses the modules it needs into
-//! its own arena (at most [`js::MAX_BATCH_MODULES`]), and the imports all batches parse share a
-//! budget linear in the number of files ([`js::scan_import_budget`]). Problems with the input (syntax errors, bad
-//! JSON, unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
+//! Files are analysed in batches of 8, taken in order by one worker per thread.
+//! Each worker keeps the modules it has parsed ([`js::ModuleCache`]) for the batches it runs
+//! next, so a module imported by files of many batches is parsed once per worker; the worker
+//! drops them and starts over when its arena passes [`js::CACHE_ARENA_BUDGET`]. Each batch
+//! evaluates the modules it loads itself (at most [`js::MAX_BATCH_MODULES`]), and the imports
+//! all batches load share a budget linear in the number of files ([`js::scan_import_budget`]).
+//! Batch results are merged in batch order, so the report does not depend on the thread count
+//! or on which worker ran which batch (short of that import budget running out, when which
+//! imports it refuses depends on timing). Problems with the input (syntax errors, bad JSON,
+//! unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
 //! only partly analysed (nested too deeply, an evaluation budget spent, an unclosed Vue block,
 //! invalid UTF-8) is named in a warning; see `docs/limits.md`.
 
@@ -34,14 +40,14 @@ use miniguard_project::{FileKind, JsonKind, Platform, Project, Role, SourceFile,
 use miniguard_report::{
     CONTEXT_LINES, Finding, Location, Position, Runtime, Text, TraceStep, Warning, msg,
 };
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::config::{AppFacts, JsonFile, ProjectFacts};
 use crate::events::{Cx, Event, LiteralEvent, RawFinding, Span};
 use crate::rules::Rule;
 
-/// Files per batch: modules a batch imports are parsed once per batch.
+/// Files per batch: the files of a batch are evaluated together (an import's top level once
+/// per batch).
 const BATCH: usize = 8;
 
 /// Lookup of project files by path, and where mini-program roots are.
@@ -170,7 +176,7 @@ pub fn scan(
     Ok(pool.install(|| scan_in_pool(project, rules, progress)))
 }
 
-/// The most worker threads a scan starts, whatever `jobs` asks for: each batch holds its own
+/// The most worker threads a scan starts, whatever `jobs` asks for: each worker holds its own
 /// arena of parsed modules, so memory grows with the thread count, and more threads than
 /// cores only add to it.
 pub fn max_jobs() -> usize {
@@ -201,15 +207,21 @@ fn scan_in_pool(
         .filter(|f| f.kind.is_analysed_code())
         .collect();
     let import_budget = AtomicUsize::new(js::scan_import_budget(scripts.len()));
-    let results: Vec<BatchResult> = scripts
-        .par_chunks(BATCH)
-        .map(|chunk| {
-            let r = analyse_batch(&index, chunk, rules, &import_budget);
-            let n = done.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
-            progress(n);
-            r
-        })
-        .collect();
+    let batches: Vec<&[&SourceFile]> = scripts.chunks(BATCH).collect();
+    let next = AtomicUsize::new(0);
+    let report = |files: usize| {
+        let n = done.fetch_add(files as u64, Ordering::Relaxed) + files as u64;
+        progress(n);
+    };
+    // One worker per thread of the pool, each taking the next batch until none is left.
+    let mut numbered: Vec<(usize, BatchResult)> =
+        rayon::broadcast(|_| run_worker(&index, &batches, &next, rules, &import_budget, &report))
+            .into_iter()
+            .flatten()
+            .collect();
+    // In batch order, as if one worker had run them all.
+    numbered.sort_unstable_by_key(|(i, _)| *i);
+    let results = numbered.into_iter().map(|(_, r)| r);
 
     let mut out = ScanOutput::default();
     let mut facts = ProjectFacts::default();
@@ -386,14 +398,44 @@ struct BatchResult {
     token_keys: Vec<config::TokenKey>,
 }
 
-fn analyse_batch(
+/// A worker: takes the next batch from `batches` (by `next`) until none is left, analysing each
+/// with the modules it has parsed for the batches before (see [`js::ModuleCache`]); when that
+/// cache's arena passes its budget, the worker drops it and starts a new one. Returns the
+/// results by batch number.
+fn run_worker(
     index: &ProjectIndex,
-    chunk: &[&SourceFile],
+    batches: &[&[&SourceFile]],
+    next: &AtomicUsize,
     rules: &[&'static dyn Rule],
     import_budget: &AtomicUsize,
+    done: &(dyn Fn(usize) + Sync),
+) -> Vec<(usize, BatchResult)> {
+    let mut out = Vec::new();
+    loop {
+        let alloc = oxc_allocator::Allocator::default();
+        let cache = js::ModuleCache::new(&alloc, index);
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = batches.get(i) else {
+                return out;
+            };
+            out.push((i, analyse_batch(&cache, chunk, rules, import_budget)));
+            done(chunk.len());
+            if cache.over_budget() {
+                break;
+            }
+        }
+    }
+}
+
+fn analyse_batch<'a>(
+    cache: &'a js::ModuleCache<'a>,
+    chunk: &[&SourceFile],
+    rules: &[&'static dyn Rule],
+    import_budget: &'a AtomicUsize,
 ) -> BatchResult {
-    let alloc = oxc_allocator::Allocator::default();
-    let set = js::ModuleSet::new(&alloc, index).with_import_budget(import_budget);
+    let index = cache.index();
+    let set = js::ModuleSet::new(cache).with_import_budget(import_budget);
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
     for file in chunk {

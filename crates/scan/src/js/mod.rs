@@ -1,8 +1,9 @@
-//! Parsing JS/TS modules with oxc and keeping them for the analysis of one batch of files.
+//! Parsing JS/TS modules with oxc and keeping them for the analysis of batches of files.
 //!
 //! The analyzer works on batches: all modules a batch needs (its entry files and whatever they
-//! import) are parsed into one oxc arena and analysed together, so that taint can follow calls
-//! across `require`/`import`. Batches run in parallel; each owns its arena.
+//! import) are analysed together ([`ModuleSet`]), so that taint can follow calls across
+//! `require`/`import`. Batches run on a few workers; each worker parses a module once into its
+//! arena ([`ModuleCache`]) and hands it to every batch it runs that loads it.
 
 pub mod apis;
 pub mod authz_spec;
@@ -40,121 +41,66 @@ pub struct Module<'a> {
     pub errors: Vec<(u32, String)>,
 }
 
-/// The modules of one batch, parsed on demand into one arena.
-pub struct ModuleSet<'a> {
+/// Modules a worker has parsed, kept across the batches it analyses so that a module imported by
+/// files of many batches (a shared `utils/request.js`) is read, parsed and resolved once per
+/// worker, not once per batch. Everything lives in one arena; the worker starts a new cache when
+/// [`ModuleCache::over_budget`] says the arena has grown past [`CACHE_ARENA_BUDGET`].
+///
+/// Only what parsing gives is shared: the source, the AST, the scopes and the syntax errors.
+/// Each batch still evaluates the modules it loads itself ([`ModuleSet`]), so what a batch finds
+/// does not depend on which worker ran it or what that worker ran before.
+pub struct ModuleCache<'a> {
     alloc: &'a Allocator,
-    pub index: &'a ProjectIndex,
-    modules: RefCell<Vec<Rc<Module<'a>>>>,
-    by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
-    /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
-    pub failures: RefCell<Vec<Failure>>,
-    /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
-    pub import_cap_hit: RefCell<Option<String>>,
-    /// Imports the whole scan may still parse (shared by every batch), if bounded.
-    import_budget: Option<&'a AtomicUsize>,
-    /// Imports not loaded because that budget ran out.
-    pub budget_refused: Cell<usize>,
+    index: &'a ProjectIndex,
+    parsed: RefCell<FxHashMap<PathBuf, Option<Rc<Module<'a>>>>>,
 }
 
-/// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
-/// if known, message.
-pub type Failure = (String, Option<(u32, u32)>, String);
+/// Arena bytes past which a worker drops its parsed modules and starts a new cache (checked
+/// between batches, so one batch may take the arena past it by up to what one batch parses,
+/// at most [`MAX_BATCH_MODULES`] modules, as when every batch had an arena of its own).
+pub const CACHE_ARENA_BUDGET: usize = 64 * 1024 * 1024;
 
-/// Modules one batch parses at most. Each batch parses what its files import into its own
-/// arena; in a large, densely connected require graph every batch would parse most of the
-/// project, so imports past this many modules are treated as unknown (with a warning).
-pub const MAX_BATCH_MODULES: usize = 2000;
-
-/// Imports a scan parses at most, over all its batches, per analysed file (plus
-/// [`MIN_SCAN_IMPORTS`]). A batch parses what its files import, so in a densely connected require
-/// graph every batch parses up to [`MAX_BATCH_MODULES`] modules again; this keeps the total
-/// linear in the number of files. Past it, imports are unknown and the files whose analysis
-/// wanted them are reported as analysed in part.
-pub const IMPORTS_PER_FILE: usize = 32;
-/// The import budget of a scan is never below this, so small projects never meet it.
-pub const MIN_SCAN_IMPORTS: usize = 4 * MAX_BATCH_MODULES;
-
-/// The import budget of a scan of `files` analysed files.
-pub fn scan_import_budget(files: usize) -> usize {
-    files.saturating_mul(IMPORTS_PER_FILE).max(MIN_SCAN_IMPORTS)
-}
-
-impl<'a> ModuleSet<'a> {
+impl<'a> ModuleCache<'a> {
     pub fn new(alloc: &'a Allocator, index: &'a ProjectIndex) -> Self {
-        ModuleSet {
+        ModuleCache {
             alloc,
             index,
-            modules: RefCell::new(Vec::new()),
-            by_path: RefCell::new(FxHashMap::default()),
-            failures: RefCell::new(Vec::new()),
-            import_cap_hit: RefCell::new(None),
-            import_budget: None,
-            budget_refused: Cell::new(0),
+            parsed: RefCell::new(FxHashMap::default()),
         }
     }
 
-    /// Takes the imports this set parses from `budget`, shared with the other batches of the
-    /// scan (see [`scan_import_budget`]).
-    #[must_use]
-    pub fn with_import_budget(mut self, budget: &'a AtomicUsize) -> Self {
-        self.import_budget = Some(budget);
-        self
+    pub fn index(&self) -> &'a ProjectIndex {
+        self.index
     }
 
-    pub fn get(&self, idx: usize) -> Option<Rc<Module<'a>>> {
-        self.modules.borrow().get(idx).cloned()
+    /// Whether the arena holds more than [`CACHE_ARENA_BUDGET`] bytes.
+    pub fn over_budget(&self) -> bool {
+        self.alloc.capacity() > CACHE_ARENA_BUDGET
     }
 
+    /// Modules parsed (or found unparsable) so far.
     pub fn len(&self) -> usize {
-        self.modules.borrow().len()
+        self.parsed.borrow().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.modules.borrow().is_empty()
+        self.parsed.borrow().is_empty()
     }
 
-    pub fn allocator(&self) -> &'a Allocator {
-        self.alloc
+    /// The module at `path`, parsed on first use. Problems met while parsing it are pushed to
+    /// `failures` that first time only (the scan reports each warning once anyway).
+    fn module(&self, path: &Path, failures: &RefCell<Vec<Failure>>) -> Option<Rc<Module<'a>>> {
+        if let Some(found) = self.parsed.borrow().get(path) {
+            return found.clone();
+        }
+        let parsed = self.parse(path, failures).map(Rc::new);
+        self.parsed
+            .borrow_mut()
+            .insert(path.to_path_buf(), parsed.clone());
+        parsed
     }
 
-    /// Load (parse once) the module at `path`, which must be a script file of the project.
-    /// Imports past [`MAX_BATCH_MODULES`] modules in this batch are not loaded (see
-    /// [`ModuleSet::load_entry`] for the batch's own files).
-    pub fn load(&self, path: &Path) -> Option<usize> {
-        if let Some(found) = self.by_path.borrow().get(path) {
-            return *found;
-        }
-        if self.len() >= MAX_BATCH_MODULES {
-            let mut first = self.import_cap_hit.borrow_mut();
-            if first.is_none()
-                && let Some(f) = self.index.file(path)
-            {
-                *first = Some(f.rel.clone());
-            }
-            return None;
-        }
-        if let Some(budget) = self.import_budget
-            && budget
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_err()
-        {
-            self.budget_refused.set(self.budget_refused.get() + 1);
-            return None;
-        }
-        self.load_entry(path)
-    }
-
-    /// [`ModuleSet::load`] without the module cap, for the files a batch analyses.
-    pub fn load_entry(&self, path: &Path) -> Option<usize> {
-        if let Some(found) = self.by_path.borrow().get(path) {
-            return *found;
-        }
-        let loaded = self.parse(path);
-        self.by_path.borrow_mut().insert(path.to_path_buf(), loaded);
-        loaded
-    }
-
-    fn parse(&self, path: &Path) -> Option<usize> {
+    fn parse(&self, path: &Path, failures: &RefCell<Vec<Failure>>) -> Option<Module<'a>> {
         let file = self.index.file(path)?;
         let lang = match file.kind {
             FileKind::Script(lang) => lang,
@@ -164,18 +110,16 @@ impl<'a> ModuleSet<'a> {
         let text = match read_source(file) {
             Ok((text, exact)) => {
                 if !exact {
-                    self.failures
+                    failures
                         .borrow_mut()
                         .push((file.rel.clone(), None, NOT_UTF8.to_owned()));
                 }
                 text
             }
             Err(e) => {
-                self.failures.borrow_mut().push((
-                    file.rel.clone(),
-                    None,
-                    format!("cannot read: {e}"),
-                ));
+                failures
+                    .borrow_mut()
+                    .push((file.rel.clone(), None, format!("cannot read: {e}")));
                 return None;
             }
         };
@@ -185,7 +129,7 @@ impl<'a> ModuleSet<'a> {
         let parse_text: &'a str = if file.kind == FileKind::Vue {
             let split = vue::split(source, "script");
             if let Some(at) = split.unclosed {
-                self.failures.borrow_mut().push((
+                failures.borrow_mut().push((
                     file.rel.clone(),
                     Some(crate::template::line_col(source, at as u32)),
                     "<script> block without its end tag; its code was not analysed".to_owned(),
@@ -207,7 +151,7 @@ impl<'a> ModuleSet<'a> {
             jsx: matches!(lang, ScriptLang::Js | ScriptLang::Jsx | ScriptLang::Tsx),
         };
         if let Err(deep) = depth::check(parse_text, depth::MAX_SOURCE_NESTING, opts) {
-            self.failures.borrow_mut().push((
+            failures.borrow_mut().push((
                 file.rel.clone(),
                 Some(crate::template::line_col(parse_text, deep.offset as u32)),
                 format!(
@@ -252,9 +196,131 @@ impl<'a> ModuleSet<'a> {
             scoping,
             errors,
         };
-        let mut modules = self.modules.borrow_mut();
-        modules.push(Rc::new(module));
-        Some(modules.len() - 1)
+        Some(module)
+    }
+}
+
+/// The modules of one batch: those its files are and import, taken from the worker's
+/// [`ModuleCache`] (parsed there on first use) and numbered in the order the batch loads them.
+/// The evaluator's state is per batch, so the cap and the budget below count what the batch
+/// loads, whether or not the worker had parsed it before.
+pub struct ModuleSet<'a> {
+    cache: &'a ModuleCache<'a>,
+    pub index: &'a ProjectIndex,
+    modules: RefCell<Vec<Rc<Module<'a>>>>,
+    by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
+    /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
+    pub failures: RefCell<Vec<Failure>>,
+    /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
+    pub import_cap_hit: RefCell<Option<String>>,
+    /// Imports the whole scan may still load (shared by every batch), if bounded.
+    import_budget: Option<&'a AtomicUsize>,
+    /// Imports not loaded because that budget ran out.
+    pub budget_refused: Cell<usize>,
+}
+
+/// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
+/// if known, message.
+pub type Failure = (String, Option<(u32, u32)>, String);
+
+/// Modules one batch parses at most. Each batch parses what its files import into its own
+/// arena; in a large, densely connected require graph every batch would parse most of the
+/// project, so imports past this many modules are treated as unknown (with a warning).
+pub const MAX_BATCH_MODULES: usize = 2000;
+
+/// Imports a scan parses at most, over all its batches, per analysed file (plus
+/// [`MIN_SCAN_IMPORTS`]). A batch parses what its files import, so in a densely connected require
+/// graph every batch parses up to [`MAX_BATCH_MODULES`] modules again; this keeps the total
+/// linear in the number of files. Past it, imports are unknown and the files whose analysis
+/// wanted them are reported as analysed in part.
+pub const IMPORTS_PER_FILE: usize = 32;
+/// The import budget of a scan is never below this, so small projects never meet it.
+pub const MIN_SCAN_IMPORTS: usize = 4 * MAX_BATCH_MODULES;
+
+/// The import budget of a scan of `files` analysed files.
+pub fn scan_import_budget(files: usize) -> usize {
+    files.saturating_mul(IMPORTS_PER_FILE).max(MIN_SCAN_IMPORTS)
+}
+
+impl<'a> ModuleSet<'a> {
+    /// An empty batch taking its modules from `cache`.
+    pub fn new(cache: &'a ModuleCache<'a>) -> Self {
+        ModuleSet {
+            cache,
+            index: cache.index,
+            modules: RefCell::new(Vec::new()),
+            by_path: RefCell::new(FxHashMap::default()),
+            failures: RefCell::new(Vec::new()),
+            import_cap_hit: RefCell::new(None),
+            import_budget: None,
+            budget_refused: Cell::new(0),
+        }
+    }
+
+    /// Takes the imports this set parses from `budget`, shared with the other batches of the
+    /// scan (see [`scan_import_budget`]).
+    #[must_use]
+    pub fn with_import_budget(mut self, budget: &'a AtomicUsize) -> Self {
+        self.import_budget = Some(budget);
+        self
+    }
+
+    pub fn get(&self, idx: usize) -> Option<Rc<Module<'a>>> {
+        self.modules.borrow().get(idx).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.modules.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.modules.borrow().is_empty()
+    }
+
+    pub fn allocator(&self) -> &'a Allocator {
+        self.cache.alloc
+    }
+
+    /// Load the module at `path` into this batch (parsed once per worker, see [`ModuleCache`]),
+    /// which must be a script file of the project.
+    /// Imports past [`MAX_BATCH_MODULES`] modules in this batch are not loaded (see
+    /// [`ModuleSet::load_entry`] for the batch's own files).
+    pub fn load(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        if self.len() >= MAX_BATCH_MODULES {
+            let mut first = self.import_cap_hit.borrow_mut();
+            if first.is_none()
+                && let Some(f) = self.index.file(path)
+            {
+                *first = Some(f.rel.clone());
+            }
+            return None;
+        }
+        if let Some(budget) = self.import_budget
+            && budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_err()
+        {
+            self.budget_refused.set(self.budget_refused.get() + 1);
+            return None;
+        }
+        self.load_entry(path)
+    }
+
+    /// [`ModuleSet::load`] without the module cap, for the files a batch analyses.
+    pub fn load_entry(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        let loaded = self.cache.module(path, &self.failures).map(|m| {
+            let mut modules = self.modules.borrow_mut();
+            modules.push(m);
+            modules.len() - 1
+        });
+        self.by_path.borrow_mut().insert(path.to_path_buf(), loaded);
+        loaded
     }
 }
 
