@@ -493,7 +493,8 @@ fn analyse_batch<'a>(
         }
     }
     let mut sources: FxHashMap<Rc<str>, Rc<str>> = FxHashMap::default();
-    for i in 0..set.len() {
+    let loaded = set.loaded();
+    for &i in &loaded {
         if let Some(m) = set.get(i) {
             sources.insert(m.rel.clone(), Rc::from(m.source));
         }
@@ -516,7 +517,7 @@ fn analyse_batch<'a>(
     }
     // Code that rarely runs for a user: handlers nothing binds or calls, development-only code.
     let mut regions = std::mem::take(&mut ev.reach);
-    for i in 0..set.len() {
+    for &i in &loaded {
         if let Some(m) = set.get(i) {
             regions.extend(js::reach::dev_regions(&m));
         }

@@ -52,7 +52,9 @@ pub struct Module<'a> {
 pub struct ModuleCache<'a> {
     alloc: &'a Allocator,
     index: &'a ProjectIndex,
-    parsed: RefCell<FxHashMap<PathBuf, Option<Rc<Module<'a>>>>>,
+    /// Parsed modules; a module's number here is its number in every batch of the worker.
+    modules: RefCell<Vec<Rc<Module<'a>>>>,
+    by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
 }
 
 /// Arena bytes past which a worker drops its parsed modules and starts a new cache (checked
@@ -65,7 +67,8 @@ impl<'a> ModuleCache<'a> {
         ModuleCache {
             alloc,
             index,
-            parsed: RefCell::new(FxHashMap::default()),
+            modules: RefCell::new(Vec::new()),
+            by_path: RefCell::new(FxHashMap::default()),
         }
     }
 
@@ -78,25 +81,33 @@ impl<'a> ModuleCache<'a> {
         self.alloc.capacity() > CACHE_ARENA_BUDGET
     }
 
-    /// Modules parsed (or found unparsable) so far.
+    /// Modules parsed so far.
     pub fn len(&self) -> usize {
-        self.parsed.borrow().len()
+        self.modules.borrow().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.parsed.borrow().is_empty()
+        self.modules.borrow().is_empty()
     }
 
-    /// The module at `path`, parsed on first use. Problems met while parsing it are pushed to
-    /// `failures` that first time only (the scan reports each warning once anyway).
-    fn module(&self, path: &Path, failures: &RefCell<Vec<Failure>>) -> Option<Rc<Module<'a>>> {
-        if let Some(found) = self.parsed.borrow().get(path) {
-            return found.clone();
+    /// The module numbered `id`.
+    pub fn get(&self, id: usize) -> Option<Rc<Module<'a>>> {
+        self.modules.borrow().get(id).cloned()
+    }
+
+    /// The number of the module at `path`, parsed on first use. Problems met while parsing it
+    /// are pushed to `failures` that first time only (the scan reports each warning once
+    /// anyway).
+    fn module(&self, path: &Path, failures: &RefCell<Vec<Failure>>) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
         }
-        let parsed = self.parse(path, failures).map(Rc::new);
-        self.parsed
-            .borrow_mut()
-            .insert(path.to_path_buf(), parsed.clone());
+        let parsed = self.parse(path, failures).map(|m| {
+            let mut modules = self.modules.borrow_mut();
+            modules.push(Rc::new(m));
+            modules.len() - 1
+        });
+        self.by_path.borrow_mut().insert(path.to_path_buf(), parsed);
         parsed
     }
 
@@ -201,13 +212,14 @@ impl<'a> ModuleCache<'a> {
 }
 
 /// The modules of one batch: those its files are and import, taken from the worker's
-/// [`ModuleCache`] (parsed there on first use) and numbered in the order the batch loads them.
-/// The evaluator's state is per batch, so the cap and the budget below count what the batch
-/// loads, whether or not the worker had parsed it before.
+/// [`ModuleCache`] (parsed there on first use) under the cache's numbers. The evaluator's state
+/// is per batch, so the cap and the budget below count what the batch loads, whether or not
+/// the worker had parsed it before.
 pub struct ModuleSet<'a> {
     cache: &'a ModuleCache<'a>,
     pub index: &'a ProjectIndex,
-    modules: RefCell<Vec<Rc<Module<'a>>>>,
+    /// The numbers of the modules this batch loaded, in the order it loaded them.
+    loaded: RefCell<Vec<usize>>,
     by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
     /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
     pub failures: RefCell<Vec<Failure>>,
@@ -248,7 +260,7 @@ impl<'a> ModuleSet<'a> {
         ModuleSet {
             cache,
             index: cache.index,
-            modules: RefCell::new(Vec::new()),
+            loaded: RefCell::new(Vec::new()),
             by_path: RefCell::new(FxHashMap::default()),
             failures: RefCell::new(Vec::new()),
             import_cap_hit: RefCell::new(None),
@@ -265,16 +277,28 @@ impl<'a> ModuleSet<'a> {
         self
     }
 
-    pub fn get(&self, idx: usize) -> Option<Rc<Module<'a>>> {
-        self.modules.borrow().get(idx).cloned()
+    /// The module numbered `id` (a number [`ModuleSet::load`] returned).
+    pub fn get(&self, id: usize) -> Option<Rc<Module<'a>>> {
+        self.cache.get(id)
     }
 
+    /// The worker's cache the modules come from.
+    pub fn cache(&self) -> &'a ModuleCache<'a> {
+        self.cache
+    }
+
+    /// How many modules this batch loaded.
     pub fn len(&self) -> usize {
-        self.modules.borrow().len()
+        self.loaded.borrow().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.modules.borrow().is_empty()
+        self.loaded.borrow().is_empty()
+    }
+
+    /// The numbers of the modules this batch loaded, in the order it loaded them.
+    pub fn loaded(&self) -> Vec<usize> {
+        self.loaded.borrow().clone()
     }
 
     pub fn allocator(&self) -> &'a Allocator {
@@ -314,11 +338,10 @@ impl<'a> ModuleSet<'a> {
         if let Some(found) = self.by_path.borrow().get(path) {
             return *found;
         }
-        let loaded = self.cache.module(path, &self.failures).map(|m| {
-            let mut modules = self.modules.borrow_mut();
-            modules.push(m);
-            modules.len() - 1
-        });
+        let loaded = self.cache.module(path, &self.failures);
+        if let Some(id) = loaded {
+            self.loaded.borrow_mut().push(id);
+        }
         self.by_path.borrow_mut().insert(path.to_path_buf(), loaded);
         loaded
     }

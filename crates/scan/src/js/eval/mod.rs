@@ -70,7 +70,6 @@ pub const PARTIAL_BUDGET: &str =
 
 #[derive(Clone)]
 enum ExportState<'a> {
-    NotStarted,
     InProgress(Value<'a>),
     Done(Value<'a>),
 }
@@ -114,8 +113,10 @@ pub struct Evaluator<'a, 'r> {
     pub partial: std::collections::BTreeSet<(usize, &'static str)>,
     /// Handlers nothing binds or calls, and template elements only development builds show.
     pub reach: Vec<super::reach::Region>,
-    envs: Vec<FxHashMap<SymbolId, Value<'a>>>,
-    exports: Vec<ExportState<'a>>,
+    /// The variables of each module (by module number), and what each module exports (none:
+    /// its top level not evaluated yet).
+    envs: FxHashMap<usize, FxHashMap<SymbolId, Value<'a>>>,
+    exports: FxHashMap<usize, ExportState<'a>>,
     cur: usize,
     stack: Vec<(usize, u32)>,
     memo: FxHashMap<(usize, u32, u64), Value<'a>>,
@@ -166,8 +167,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             vue_templates_done: FxHashSet::default(),
             partial: std::collections::BTreeSet::new(),
             reach: Vec::new(),
-            envs: Vec::new(),
-            exports: Vec::new(),
+            envs: FxHashMap::default(),
+            exports: FxHashMap::default(),
             cur: 0,
             stack: Vec::new(),
             memo: FxHashMap::default(),
@@ -204,12 +205,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             .expect("module index from ModuleSet::load")
     }
 
-    fn grow(&mut self) {
-        let n = self.set.len();
-        if self.envs.len() < n {
-            self.envs.resize_with(n, FxHashMap::default);
-            self.exports.resize(n, ExportState::NotStarted);
-        }
+    /// The variables of the current module.
+    fn env_mut(&mut self) -> &mut FxHashMap<SymbolId, Value<'a>> {
+        self.envs.entry(self.cur).or_default()
     }
 
     // ----- events -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ impl<'a> Evaluator<'a, '_> {
         self.cur = idx;
         // Cloud function entry: exports.main(event, context).
         if self.module(idx).role == Role::CloudFunction
-            && let ExportState::Done(exports) = self.exports[idx].clone()
+            && let Some(ExportState::Done(exports)) = self.exports.get(&idx).cloned()
         {
             let main = exports.field("main").cloned().or_else(|| {
                 exports
@@ -168,7 +168,7 @@ impl<'a> Evaluator<'a, '_> {
             return Value::unknown();
         }
         let scoping = &m.scoping;
-        let Some(env) = self.envs.get(idx) else {
+        let Some(env) = self.envs.get(&idx) else {
             return Value::unknown();
         };
         let mut data = Obj::default();
@@ -288,22 +288,22 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     pub(super) fn ensure_module(&mut self, idx: usize) {
-        self.grow();
-        if !matches!(self.exports[idx], ExportState::NotStarted) {
+        if self.exports.contains_key(&idx) {
             return;
         }
-        self.exports[idx] = ExportState::InProgress(Value::object(Obj::default()));
+        self.exports
+            .insert(idx, ExportState::InProgress(Value::object(Obj::default())));
         let saved_cur = self.cur;
         let saved_tpl = self.template_file.take();
         let saved_scope = self.template_scope.take();
         self.cur = idx;
         let m = self.module(idx);
         self.exec_block(&m.program.body);
-        let exports = match std::mem::replace(&mut self.exports[idx], ExportState::NotStarted) {
-            ExportState::InProgress(v) | ExportState::Done(v) => v,
-            ExportState::NotStarted => Value::unknown(),
+        let exports = match self.exports.remove(&idx) {
+            Some(ExportState::InProgress(v) | ExportState::Done(v)) => v,
+            None => Value::unknown(),
         };
-        self.exports[idx] = ExportState::Done(exports);
+        self.exports.insert(idx, ExportState::Done(exports));
         self.cur = saved_cur;
         self.template_file = saved_tpl;
         self.template_scope = saved_scope;
@@ -311,17 +311,15 @@ impl<'a> Evaluator<'a, '_> {
 
     pub(super) fn exports_of(&mut self, idx: usize) -> Value<'a> {
         self.ensure_module(idx);
-        match &self.exports[idx] {
-            ExportState::InProgress(v) | ExportState::Done(v) => v.clone(),
-            ExportState::NotStarted => Value::unknown(),
+        match self.exports.get(&idx) {
+            Some(ExportState::InProgress(v) | ExportState::Done(v)) => v.clone(),
+            None => Value::unknown(),
         }
     }
 
     pub(super) fn current_exports_mut(&mut self) -> Option<&mut Value<'a>> {
-        self.grow();
-        match self.exports.get_mut(self.cur)? {
+        match self.exports.get_mut(&self.cur)? {
             ExportState::InProgress(v) | ExportState::Done(v) => Some(v),
-            ExportState::NotStarted => None,
         }
     }
 
@@ -342,7 +340,6 @@ impl<'a> Evaluator<'a, '_> {
         let from = self.module(self.cur).path.clone();
         if let Some(path) = crate::js::resolve(self.set.index, &from, spec) {
             if let Some(idx) = self.set.load(&path) {
-                self.grow();
                 return Value {
                     kind: Kind::Module(idx),
                     ..Value::default()
@@ -372,8 +369,7 @@ impl<'a> Evaluator<'a, '_> {
             return;
         }
         if let Some(sym) = id.symbol_id.get() {
-            self.grow();
-            self.envs[self.cur].insert(sym, value);
+            self.env_mut().insert(sym, value);
         }
     }
 
@@ -399,7 +395,7 @@ impl<'a> Evaluator<'a, '_> {
             Some(sym) => {
                 let mut v = self
                     .envs
-                    .get(self.cur)
+                    .get(&self.cur)
                     .and_then(|e| e.get(&sym))
                     .cloned()
                     .unwrap_or_default();

@@ -75,7 +75,7 @@ impl<'a> Evaluator<'a, '_> {
                 if let Some(id) = &f.id
                     && self
                         .envs
-                        .get(self.cur)
+                        .get(&self.cur)
                         .and_then(|e| e.get(&id.symbol_id.get()?))
                         .is_none()
                 {
@@ -104,7 +104,7 @@ impl<'a> Evaluator<'a, '_> {
                 };
                 let before = defaulted.and_then(|sym| {
                     self.envs
-                        .get(self.cur)
+                        .get(&self.cur)
                         .and_then(|e| e.get(&sym))
                         .cloned()
                         .map(|v| (sym, v))
@@ -114,10 +114,10 @@ impl<'a> Evaluator<'a, '_> {
                     self.exec(a);
                 }
                 if let Some((sym, old)) = before
-                    && let Some(new) = self.envs.get(self.cur).and_then(|e| e.get(&sym))
+                    && let Some(new) = self.envs.get(&self.cur).and_then(|e| e.get(&sym))
                 {
                     let joined = old.join(new);
-                    self.envs[self.cur].insert(sym, joined);
+                    self.env_mut().insert(sym, joined);
                 }
             }
             Statement::ForStatement(f) => {
@@ -309,7 +309,7 @@ impl<'a> Evaluator<'a, '_> {
                     for id in decl.id.get_binding_identifiers() {
                         let val = self
                             .envs
-                            .get(self.cur)
+                            .get(&self.cur)
                             .and_then(|e| e.get(&id.symbol_id.get()?))
                             .cloned();
                         self.set_export(id.name.as_str(), val.unwrap_or_default());
@@ -422,8 +422,7 @@ impl<'a> Evaluator<'a, '_> {
                         }
                         v.labels |= labels_for_name(id.name.as_str());
                     }
-                    self.grow();
-                    self.envs[self.cur].insert(sym, v);
+                    self.env_mut().insert(sym, v);
                 }
             }
             AssignmentTarget::ObjectAssignmentTarget(o) => {
@@ -432,8 +431,7 @@ impl<'a> Evaluator<'a, '_> {
                         AssignmentTargetProperty::AssignmentTargetPropertyIdentifier(p) => {
                             let fv = self.member_value(&v, p.binding.name.as_str(), Some(p.span));
                             if let Some(sym) = self.symbol_of_ref(&p.binding) {
-                                self.grow();
-                                self.envs[self.cur].insert(sym, fv);
+                                self.env_mut().insert(sym, fv);
                             }
                         }
                         AssignmentTargetProperty::AssignmentTargetPropertyProperty(p) => {
@@ -565,8 +563,7 @@ impl<'a> Evaluator<'a, '_> {
             && let Some(sym) = self.symbol_of_ref(id)
         {
             path.push(prop.as_str());
-            self.grow();
-            let env = &mut self.envs[self.cur];
+            let env = self.env_mut();
             if let Some(cur) = env.get_mut(&sym) {
                 set_nested(cur, &path, v);
             }
@@ -576,8 +573,7 @@ impl<'a> Evaluator<'a, '_> {
         if let Expression::Identifier(id) = object.get_inner_expression()
             && let Some(sym) = self.symbol_of_ref(id)
         {
-            self.grow();
-            let env = &mut self.envs[self.cur];
+            let env = self.env_mut();
             let cur = env.entry(sym).or_default();
             match &cur.kind {
                 Kind::Object(o) => {
