@@ -148,6 +148,29 @@ pub struct ScanOutput {
     pub suppressed: u64,
     pub files_scanned: u64,
     pub bytes_scanned: u64,
+    /// What the analysis of the scripts took.
+    pub work: Work,
+}
+
+/// How much work a scan's analysis of scripts did: each worker parses a module once and
+/// evaluates a module's top level once when a summary of it can stand for the next time (see
+/// [`js::ModuleCache`] and [`js::eval::Summary`]). For tests and benchmarks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    /// Script files read and parsed, over all workers.
+    pub modules_parsed: u64,
+    /// Module top levels evaluated.
+    pub top_levels_evaluated: u64,
+    /// Module top levels taken from a summary instead of evaluated again.
+    pub top_levels_from_summaries: u64,
+}
+
+impl std::ops::AddAssign for Work {
+    fn add_assign(&mut self, other: Work) {
+        self.modules_parsed += other.modules_parsed;
+        self.top_levels_evaluated += other.top_levels_evaluated;
+        self.top_levels_from_summaries += other.top_levels_from_summaries;
+    }
 }
 
 /// Worker thread stack size. Nesting is bounded before any recursion (the pre-scan in
@@ -173,7 +196,7 @@ pub fn scan(
     let pool = builder
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
-    Ok(pool.install(|| scan_in_pool(project, rules, progress)))
+    Ok(pool.install(|| scan_in_pool(project, rules, progress, js::CACHE_ARENA_BUDGET)))
 }
 
 /// The most worker threads a scan starts, whatever `jobs` asks for: each worker holds its own
@@ -194,10 +217,13 @@ pub enum ScanError {
     Threads(String),
 }
 
+/// [`scan`] on the current thread pool, each worker dropping its parsed modules when their
+/// arena passes `cache_budget` bytes.
 fn scan_in_pool(
     project: &Project,
     rules: &[&'static dyn Rule],
     progress: &(dyn Fn(u64) + Sync),
+    cache_budget: usize,
 ) -> ScanOutput {
     let index = ProjectIndex::new(project);
     let done = AtomicU64::new(0);
@@ -214,11 +240,20 @@ fn scan_in_pool(
         progress(n);
     };
     // One worker per thread of the pool, each taking the next batch until none is left.
-    let mut numbered: Vec<(usize, BatchResult)> =
-        rayon::broadcast(|_| run_worker(&index, &batches, &next, rules, &import_budget, &report))
-            .into_iter()
-            .flatten()
-            .collect();
+    let mut numbered: Vec<(usize, BatchResult)> = rayon::broadcast(|_| {
+        run_worker(
+            &index,
+            &batches,
+            &next,
+            rules,
+            &import_budget,
+            cache_budget,
+            &report,
+        )
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     // In batch order, as if one worker had run them all.
     numbered.sort_unstable_by_key(|(i, _)| *i);
     let results = numbered.into_iter().map(|(_, r)| r);
@@ -227,6 +262,7 @@ fn scan_in_pool(
     let mut facts = ProjectFacts::default();
     let mut raw: Vec<merge::Placed> = Vec::new();
     for r in results {
+        out.work += r.work;
         raw.extend(r.findings);
         out.warnings.extend(r.warnings);
         out.suppressed += r.suppressed;
@@ -396,6 +432,7 @@ struct BatchResult {
     suppressed: u64,
     mp_calls: Vec<(String, String, Span)>,
     token_keys: Vec<config::TokenKey>,
+    work: Work,
 }
 
 /// A worker: takes the next batch from `batches` (by `next`) until none is left, analysing each
@@ -408,6 +445,7 @@ fn run_worker(
     next: &AtomicUsize,
     rules: &[&'static dyn Rule],
     import_budget: &AtomicUsize,
+    cache_budget: usize,
     done: &(dyn Fn(usize) + Sync),
 ) -> Vec<(usize, BatchResult)> {
     let mut out = Vec::new();
@@ -421,7 +459,7 @@ fn run_worker(
             };
             out.push((i, analyse_batch(&cache, chunk, rules, import_budget)));
             done(chunk.len());
-            if cache.over_budget() {
+            if cache.over_budget(cache_budget) {
                 break;
             }
         }
@@ -435,6 +473,7 @@ fn analyse_batch<'a>(
     import_budget: &'a AtomicUsize,
 ) -> BatchResult {
     let index = cache.index();
+    let parses = cache.parses();
     let set = js::ModuleSet::new(cache).with_import_budget(import_budget);
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
@@ -534,12 +573,17 @@ fn analyse_batch<'a>(
     warnings.sort();
     warnings.dedup();
     let token_keys = std::mem::take(&mut ev.facts.token_keys);
+    let work = Work {
+        modules_parsed: cache.parses() - parses,
+        ..ev.work
+    };
     BatchResult {
         findings,
         warnings,
         suppressed,
         mp_calls,
         token_keys,
+        work,
     }
 }
 
@@ -828,5 +872,88 @@ pub fn template_lang(lang: TemplateLang) -> template::Dialect {
         TemplateLang::Ttml => template::Dialect::Ttml,
         TemplateLang::Swan => template::Dialect::Swan,
         TemplateLang::Qml => template::Dialect::Qml,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages that all import the same wrapper, which reads a config module.
+    fn shared_imports(dir: &Path, pages: usize) {
+        let write = |rel: &str, text: &str| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write(
+            "utils/config.js",
+            "module.exports = { BASE_URL: 'http://api.example.com' }\n",
+        );
+        write(
+            "utils/request.js",
+            "const config = require('./config.js')\n\
+             module.exports = { get: (p) => wx.request({ url: config.BASE_URL + p }) }\n",
+        );
+        for i in 0..pages {
+            write(
+                &format!("pages/p{i}.js"),
+                &format!(
+                    "const {{ get }} = require('../utils/request.js')\n\
+                     Page({{ onLoad() {{ get('/p{i}') }} }})\n"
+                ),
+            );
+        }
+    }
+
+    fn scan_with(project: &Project, cache_budget: usize) -> ScanOutput {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
+        pool.install(|| scan_in_pool(project, rules::all(), &|_| {}, cache_budget))
+    }
+
+    fn report(out: &ScanOutput) -> (Vec<String>, Vec<String>) {
+        let mut f: Vec<String> = out
+            .findings
+            .iter()
+            .map(|f| serde_json::to_string(f).expect("serializes"))
+            .collect();
+        f.sort();
+        let mut w: Vec<String> = out.warnings.iter().map(|w| format!("{w:?}")).collect();
+        w.sort();
+        (f, w)
+    }
+
+    /// A worker that drops its parsed modules after every batch parses and evaluates again
+    /// what the next batch needs: more work, the same report.
+    #[test]
+    fn dropping_the_cache_changes_the_work_not_the_report() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        shared_imports(dir.path(), 30);
+        let project =
+            miniguard_project::discover(dir.path(), &miniguard_project::DiscoverOptions::default())
+                .expect("discovers");
+        let kept = scan_with(&project, js::CACHE_ARENA_BUDGET);
+        let dropped = scan_with(&project, 0);
+        assert_eq!(report(&kept), report(&dropped));
+        assert!(
+            kept.findings.iter().any(|f| f.rule == "T001"),
+            "{:?}",
+            kept.findings
+        );
+        assert_eq!(kept.work.modules_parsed, 32, "{:?}", kept.work);
+        assert!(kept.work.top_levels_from_summaries > 0, "{:?}", kept.work);
+        assert!(
+            dropped.work.modules_parsed > kept.work.modules_parsed,
+            "{:?}",
+            dropped.work
+        );
+        assert_eq!(
+            dropped.work.top_levels_from_summaries, 0,
+            "{:?}",
+            dropped.work
+        );
     }
 }

@@ -55,6 +55,11 @@ pub struct ModuleCache<'a> {
     /// Parsed modules; a module's number here is its number in every batch of the worker.
     modules: RefCell<Vec<Rc<Module<'a>>>>,
     by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
+    /// What evaluating a module's top level left behind, by module number, when it can stand
+    /// for evaluating it again (see [`eval::Summary`]).
+    summaries: RefCell<FxHashMap<usize, Rc<eval::Summary<'a>>>>,
+    /// Files read and parsed so far.
+    parses: Cell<u64>,
 }
 
 /// Arena bytes past which a worker drops its parsed modules and starts a new cache (checked
@@ -69,16 +74,41 @@ impl<'a> ModuleCache<'a> {
             index,
             modules: RefCell::new(Vec::new()),
             by_path: RefCell::new(FxHashMap::default()),
+            summaries: RefCell::new(FxHashMap::default()),
+            parses: Cell::new(0),
         }
+    }
+
+    /// Files read and parsed so far (those that were not modules included).
+    pub fn parses(&self) -> u64 {
+        self.parses.get()
+    }
+
+    /// The summary of module `id`'s top level, if one was kept.
+    pub fn summary(&self, id: usize) -> Option<Rc<eval::Summary<'a>>> {
+        self.summaries.borrow().get(&id).cloned()
+    }
+
+    /// Keep the summary of module `id`'s top level (the first one kept stays).
+    pub fn keep_summary(&self, id: usize, summary: eval::Summary<'a>) {
+        self.summaries
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| Rc::new(summary));
+    }
+
+    /// The number of the module at `path` if it was parsed (`Some(None)`: tried, not a module).
+    pub fn parsed(&self, path: &Path) -> Option<Option<usize>> {
+        self.by_path.borrow().get(path).copied()
     }
 
     pub fn index(&self) -> &'a ProjectIndex {
         self.index
     }
 
-    /// Whether the arena holds more than [`CACHE_ARENA_BUDGET`] bytes.
-    pub fn over_budget(&self) -> bool {
-        self.alloc.capacity() > CACHE_ARENA_BUDGET
+    /// Whether the arena holds more than `budget` bytes ([`CACHE_ARENA_BUDGET`] in a scan).
+    pub fn over_budget(&self, budget: usize) -> bool {
+        self.alloc.capacity() > budget
     }
 
     /// Modules parsed so far.
@@ -102,6 +132,7 @@ impl<'a> ModuleCache<'a> {
         if let Some(found) = self.by_path.borrow().get(path) {
             return *found;
         }
+        self.parses.set(self.parses.get() + 1);
         let parsed = self.parse(path, failures).map(|m| {
             let mut modules = self.modules.borrow_mut();
             modules.push(Rc::new(m));
@@ -229,6 +260,8 @@ pub struct ModuleSet<'a> {
     import_budget: Option<&'a AtomicUsize>,
     /// Imports not loaded because that budget ran out.
     pub budget_refused: Cell<usize>,
+    /// Imports not loaded for the cap or the budget.
+    refused: Cell<usize>,
 }
 
 /// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
@@ -266,6 +299,7 @@ impl<'a> ModuleSet<'a> {
             import_cap_hit: RefCell::new(None),
             import_budget: None,
             budget_refused: Cell::new(0),
+            refused: Cell::new(0),
         }
     }
 
@@ -301,6 +335,43 @@ impl<'a> ModuleSet<'a> {
         self.loaded.borrow().clone()
     }
 
+    /// Whether this batch loaded (or tried to load) `path`.
+    pub fn has(&self, path: &Path) -> bool {
+        self.by_path.borrow().contains_key(path)
+    }
+
+    /// Whether this batch loaded module `id`.
+    pub fn has_module(&self, id: usize) -> bool {
+        self.loaded.borrow().contains(&id)
+    }
+
+    /// How many imports this batch refused so far (for the cap or the budget).
+    pub fn refusals(&self) -> usize {
+        self.refused.get()
+    }
+
+    /// Takes `n` imports from the scan's budget at once, if it has them (for a summary's
+    /// imports, loaded with [`ModuleSet::load_reserved`] next), and whether the batch's cap
+    /// leaves room for them.
+    pub fn reserve(&self, n: usize) -> bool {
+        if self.len() + n > MAX_BATCH_MODULES {
+            return false;
+        }
+        match self.import_budget {
+            Some(budget) => budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(n)
+                })
+                .is_ok(),
+            None => true,
+        }
+    }
+
+    /// [`ModuleSet::load`] of an import whose share of the budget [`ModuleSet::reserve`] took.
+    pub fn load_reserved(&self, path: &Path) -> Option<usize> {
+        self.load_entry(path)
+    }
+
     pub fn allocator(&self) -> &'a Allocator {
         self.cache.alloc
     }
@@ -320,6 +391,7 @@ impl<'a> ModuleSet<'a> {
             {
                 *first = Some(f.rel.clone());
             }
+            self.refused.set(self.refused.get() + 1);
             return None;
         }
         if let Some(budget) = self.import_budget
@@ -328,6 +400,7 @@ impl<'a> ModuleSet<'a> {
                 .is_err()
         {
             self.budget_refused.set(self.budget_refused.get() + 1);
+            self.refused.set(self.refused.get() + 1);
             return None;
         }
         self.load_entry(path)

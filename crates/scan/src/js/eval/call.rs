@@ -406,6 +406,7 @@ impl<'a> Evaluator<'a, '_> {
         c: &'a Class<'a>,
         args: &[Value<'a>],
     ) -> Value<'a> {
+        self.impure += 1;
         let mut obj = Obj::default();
         let mut ctor = None;
         let saved = self.cur;
@@ -501,6 +502,7 @@ impl<'a> Evaluator<'a, '_> {
         args: &[Value<'a>],
         memo: bool,
     ) -> Value<'a> {
+        self.impure += 1;
         let key = (f.module, f.node.start());
         if self.stack.contains(&key) || self.stack.len() >= MAX_DEPTH || self.steps > STEP_BUDGET {
             return Value::unknown();

@@ -12,6 +12,7 @@ impl<'a> Evaluator<'a, '_> {
         self.steps += 1;
         if self.steps > STEP_BUDGET {
             self.partial.insert((self.cur, PARTIAL_BUDGET));
+            self.impure += 1;
             return Value::unknown();
         }
         self.nested(|this| this.eval_inner(e))
@@ -22,9 +23,11 @@ impl<'a> Evaluator<'a, '_> {
     pub(super) fn nested<T: Default>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
         if self.depth >= MAX_NESTING {
             self.partial.insert((self.cur, PARTIAL_NESTING));
+            self.impure += 1;
             return T::default();
         }
         self.depth += 1;
+        self.peak = self.peak.max(self.depth);
         let result = f(self);
         self.depth -= 1;
         result
@@ -315,6 +318,7 @@ impl<'a> Evaluator<'a, '_> {
                     && self.mutations.len() < 4096
                 {
                     self.mutations.insert(name.clone(), f);
+                    self.impure += 1;
                 }
             }
         }

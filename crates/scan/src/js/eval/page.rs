@@ -7,6 +7,7 @@ use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     pub(super) fn set_data(&mut self, arg: &Value<'a>) {
+        self.impure += 1;
         let Some(page) = self.pages.last_mut() else {
             return;
         };
@@ -54,6 +55,7 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     pub(super) fn app_value(&mut self) -> Value<'a> {
+        self.impure += 1;
         if let Some(v) = &self.app_value {
             return v.clone();
         }
@@ -79,6 +81,7 @@ impl<'a> Evaluator<'a, '_> {
     /// `Page({...})`, `Component({...})`, `App({...})`: run the lifecycle and handlers with the
     /// inputs the platform gives them, then check the page's template bindings.
     pub(super) fn run_page(&mut self, kind: &str, arg: &Value<'a>) -> Value<'a> {
+        self.impure += 1;
         let Some(o) = arg.obj() else {
             return Value::unknown();
         };
@@ -207,6 +210,7 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     pub(super) fn check_template(&mut self, page: &PageState<'a>) {
+        self.impure += 1;
         let m = self.module(self.cur);
         let is_vue = m
             .path
@@ -506,6 +510,7 @@ impl<'a> Evaluator<'a, '_> {
     // ----- JSX ----------------------------------------------------------------------------
 
     pub(super) fn eval_jsx(&mut self, el: &'a JSXElement<'a>) {
+        self.impure += 1;
         self.nested(|this| this.eval_jsx_inner(el));
     }
 

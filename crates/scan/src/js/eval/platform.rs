@@ -36,8 +36,10 @@ impl<'a> Evaluator<'a, '_> {
                 if let Some(def) = def
                     && self.pinia.len() < 4096
                 {
-                    let key: Rc<str> = Rc::from(format!("@pinia:{}:{}", self.cur, span.start));
+                    let rel = self.module(self.cur).rel.clone();
+                    let key: Rc<str> = Rc::from(format!("@pinia:{rel}:{}", span.start));
                     self.pinia.insert(key.clone(), def);
+                    self.impure += 1;
                     return Value {
                         kind: Kind::Api(key),
                         ..Value::default()

@@ -27,6 +27,7 @@ impl<'a> Evaluator<'a, '_> {
         }
         for s in stmts {
             if self.steps > STEP_BUDGET {
+                self.impure += 1;
                 return;
             }
             self.exec(s);
