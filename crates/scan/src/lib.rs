@@ -5,15 +5,20 @@
 //! sources to sinks, sensitive data to storage and logs), page templates through the parser in
 //! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
 //!
-//! Files are analysed in batches of 8, taken in order by one worker per thread.
-//! Each worker keeps the modules it has parsed ([`js::ModuleCache`]) for the batches it runs
-//! next, so a module imported by files of many batches is parsed once per worker; the worker
-//! drops them and starts over when its arena passes [`js::CACHE_ARENA_BUDGET`]. Each batch
-//! evaluates the modules it loads itself (at most [`js::MAX_BATCH_MODULES`]), and the imports
-//! all batches load share a budget linear in the number of files ([`js::scan_import_budget`]).
-//! Batch results are merged in batch order, so the report does not depend on the thread count
-//! or on which worker ran which batch (short of that import budget running out, when which
-//! imports it refuses depends on timing). Problems with the input (syntax errors, bad JSON,
+//! Files are analysed in batches of 8, taken in order by one worker per thread; the files of a
+//! batch are evaluated together, with what they import. Each worker keeps what it has parsed
+//! ([`js::ModuleCache`]) for the batches it runs next: a module imported by files of many batches
+//! is read and parsed once per worker, and its top level is evaluated once per worker when that
+//! evaluation depended on the module alone (a config or a request wrapper: no calls of analysed
+//! code at its top level), later batches taking its summary ([`js::eval::Summary`]) instead.
+//! Memory stays bounded: a worker carries at most [`js::CACHE_ARENA_BUDGET`] bytes of arena and
+//! [`js::MAX_BATCH_MODULES`] parsed modules from one batch to the next (past either it drops
+//! them and starts over), on top of what one batch loads (at most [`js::MAX_BATCH_MODULES`]
+//! modules). The imports all batches load share a budget linear in the number of files
+//! ([`js::scan_import_budget`]). Batch results are merged in batch order; what a batch finds does
+//! not depend on what its worker ran before, so the report does not depend on the thread count
+//! (short of that import budget running out, when which imports it refuses depends on timing).
+//! Problems with the input (syntax errors, bad JSON,
 //! unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
 //! only partly analysed (nested too deeply, an evaluation budget spent, an unclosed Vue block,
 //! invalid UTF-8) is named in a warning; see `docs/limits.md`.

@@ -62,9 +62,11 @@ pub struct ModuleCache<'a> {
     parses: Cell<u64>,
 }
 
-/// Arena bytes past which a worker drops its parsed modules and starts a new cache (checked
-/// between batches, so one batch may take the arena past it by up to what one batch parses,
-/// at most [`MAX_BATCH_MODULES`] modules, as when every batch had an arena of its own).
+/// Arena bytes past which a worker drops its parsed modules and starts a new cache. Checked
+/// between batches, with the number of modules (at most [`MAX_BATCH_MODULES`]): a worker carries
+/// at most this much and that many modules from one batch to the next, on top of what the next
+/// batch parses (itself at most [`MAX_BATCH_MODULES`] modules, as when every batch had an arena
+/// of its own).
 pub const CACHE_ARENA_BUDGET: usize = 64 * 1024 * 1024;
 
 impl<'a> ModuleCache<'a> {
@@ -106,9 +108,11 @@ impl<'a> ModuleCache<'a> {
         self.index
     }
 
-    /// Whether the arena holds more than `budget` bytes ([`CACHE_ARENA_BUDGET`] in a scan).
+    /// Whether the arena holds more than `budget` bytes ([`CACHE_ARENA_BUDGET`] in a scan), or
+    /// the cache more modules than one batch may load ([`MAX_BATCH_MODULES`]: each module also
+    /// has its scopes outside the arena, some kilobytes even for a small one).
     pub fn over_budget(&self, budget: usize) -> bool {
-        self.alloc.capacity() > budget
+        self.alloc.capacity() > budget || self.len() > MAX_BATCH_MODULES
     }
 
     /// Modules parsed so far.

@@ -13,10 +13,10 @@
 //! end with parameters chosen by what they are: `onLoad(options)` gets page options,
 //! `exports.main(event)` the client-controlled event, `(req, res)` an HTTP request.
 //!
-//! The evaluator is one type whose methods are split by concern: [`modules`] (entries, exports,
-//! imports, the environment), [`stmt`] (statements and assignment), [`expr`] (expressions),
-//! [`call`] (calls of analysed code, constructors, injection), [`platform`] (platform and
-//! framework models written as code) and [`page`] (pages, templates, JSX). The API tables they
+//! The evaluator is one type whose methods are split by concern: `modules` (entries, exports,
+//! imports, the environment), `stmt` (statements and assignment), `expr` (expressions),
+//! `call` (calls of analysed code, constructors, injection), `platform` (platform and
+//! framework models written as code) and `page` (pages, templates, JSX). The API tables they
 //! read are in [`super::apis`].
 
 mod call;
@@ -88,7 +88,7 @@ struct PageState<'a> {
 /// the analysed code, read nothing the batch had gathered (the app, pages, stores, checks seen
 /// before), was not cut short, and was not in an import cycle. Evaluating that top level again
 /// in a later batch would do the same again, so the later batch takes the summary instead
-/// ([`Evaluator::ensure_module`]); the findings of the top level were reported by the batch
+/// (`ensure_module`); the findings of the top level were reported by the batch
 /// that evaluated it, and would be the same findings again.
 pub struct Summary<'a> {
     exports: Value<'a>,
