@@ -16,8 +16,11 @@ def sh(cmd, **kw):
 
 
 def build_miniguard(skip):
-    """Build target/release/miniguard (unless skip) and return its path; exit on failure."""
-    binary = os.path.join(ROOT, "target", "release", "miniguard")
+    """Build target/release/miniguard (unless skip) and return its path; exit on failure.
+
+    The target directory is $CARGO_TARGET_DIR when set (as cargo itself does), else target/."""
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    binary = os.path.join(target, "release", "miniguard")
     if not skip:
         log("building miniguard (cargo build --release) ...")
         p = subprocess.run(["cargo", "build", "--release", "--bin", "miniguard"], cwd=ROOT)

@@ -5,10 +5,21 @@
 //! sources to sinks, sensitive data to storage and logs), page templates through the parser in
 //! [`template`] (bindings back to `setData`), JSON configuration files, and project-wide facts.
 //!
-//! Files are analysed in parallel batches (rayon); each batch parses the modules it needs into
-//! its own arena (at most [`js::MAX_BATCH_MODULES`]), and the imports all batches parse share a
-//! budget linear in the number of files ([`js::scan_import_budget`]). Problems with the input (syntax errors, bad
-//! JSON, unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
+//! Files are analysed in batches of 8, taken in order by one worker per thread; the files of a
+//! batch are evaluated together, with what they import. Each worker keeps what it has parsed
+//! ([`js::ModuleCache`]) for the batches it runs next: a module imported by files of many batches
+//! is read and parsed once per worker, and its top level is evaluated once per worker when that
+//! evaluation depended on the module alone (a config or a request wrapper: no calls of analysed
+//! code at its top level), later batches taking its summary ([`js::eval::Summary`]) instead.
+//! Memory stays bounded: a worker carries at most [`js::CACHE_ARENA_BUDGET`] bytes of arena and
+//! [`js::MAX_BATCH_MODULES`] parsed modules from one batch to the next (past either it drops
+//! them and starts over), on top of what one batch loads (at most [`js::MAX_BATCH_MODULES`]
+//! modules). The imports all batches load share a budget linear in the number of files
+//! ([`js::scan_import_budget`]). Batch results are merged in batch order; what a batch finds does
+//! not depend on what its worker ran before, so the report does not depend on the thread count
+//! (short of that import budget running out, when which imports it refuses depends on timing).
+//! Problems with the input (syntax errors, bad JSON,
+//! unreadable files) become [`Warning`]s; the scan goes on. Every file that is skipped or
 //! only partly analysed (nested too deeply, an evaluation budget spent, an unclosed Vue block,
 //! invalid UTF-8) is named in a warning; see `docs/limits.md`.
 
@@ -34,14 +45,14 @@ use miniguard_project::{FileKind, JsonKind, Platform, Project, Role, SourceFile,
 use miniguard_report::{
     CONTEXT_LINES, Finding, Location, Position, Runtime, Text, TraceStep, Warning, msg,
 };
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::config::{AppFacts, JsonFile, ProjectFacts};
 use crate::events::{Cx, Event, LiteralEvent, RawFinding, Span};
 use crate::rules::Rule;
 
-/// Files per batch: modules a batch imports are parsed once per batch.
+/// Files per batch: the files of a batch are evaluated together (an import's top level once
+/// per batch).
 const BATCH: usize = 8;
 
 /// Lookup of project files by path, and where mini-program roots are.
@@ -142,6 +153,29 @@ pub struct ScanOutput {
     pub suppressed: u64,
     pub files_scanned: u64,
     pub bytes_scanned: u64,
+    /// What the analysis of the scripts took.
+    pub work: Work,
+}
+
+/// How much work a scan's analysis of scripts did: each worker parses a module once and
+/// evaluates a module's top level once when a summary of it can stand for the next time (see
+/// [`js::ModuleCache`] and [`js::eval::Summary`]). For tests and benchmarks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    /// Script files read and parsed, over all workers.
+    pub modules_parsed: u64,
+    /// Module top levels evaluated.
+    pub top_levels_evaluated: u64,
+    /// Module top levels taken from a summary instead of evaluated again.
+    pub top_levels_from_summaries: u64,
+}
+
+impl std::ops::AddAssign for Work {
+    fn add_assign(&mut self, other: Work) {
+        self.modules_parsed += other.modules_parsed;
+        self.top_levels_evaluated += other.top_levels_evaluated;
+        self.top_levels_from_summaries += other.top_levels_from_summaries;
+    }
 }
 
 /// Worker thread stack size. Nesting is bounded before any recursion (the pre-scan in
@@ -167,10 +201,10 @@ pub fn scan(
     let pool = builder
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
-    Ok(pool.install(|| scan_in_pool(project, rules, progress)))
+    Ok(pool.install(|| scan_in_pool(project, rules, progress, js::CACHE_ARENA_BUDGET)))
 }
 
-/// The most worker threads a scan starts, whatever `jobs` asks for: each batch holds its own
+/// The most worker threads a scan starts, whatever `jobs` asks for: each worker holds its own
 /// arena of parsed modules, so memory grows with the thread count, and more threads than
 /// cores only add to it.
 pub fn max_jobs() -> usize {
@@ -188,10 +222,13 @@ pub enum ScanError {
     Threads(String),
 }
 
+/// [`scan`] on the current thread pool, each worker dropping its parsed modules when their
+/// arena passes `cache_budget` bytes.
 fn scan_in_pool(
     project: &Project,
     rules: &[&'static dyn Rule],
     progress: &(dyn Fn(u64) + Sync),
+    cache_budget: usize,
 ) -> ScanOutput {
     let index = ProjectIndex::new(project);
     let done = AtomicU64::new(0);
@@ -201,20 +238,36 @@ fn scan_in_pool(
         .filter(|f| f.kind.is_analysed_code())
         .collect();
     let import_budget = AtomicUsize::new(js::scan_import_budget(scripts.len()));
-    let results: Vec<BatchResult> = scripts
-        .par_chunks(BATCH)
-        .map(|chunk| {
-            let r = analyse_batch(&index, chunk, rules, &import_budget);
-            let n = done.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
-            progress(n);
-            r
-        })
-        .collect();
+    let batches: Vec<&[&SourceFile]> = scripts.chunks(BATCH).collect();
+    let next = AtomicUsize::new(0);
+    let report = |files: usize| {
+        let n = done.fetch_add(files as u64, Ordering::Relaxed) + files as u64;
+        progress(n);
+    };
+    // One worker per thread of the pool, each taking the next batch until none is left.
+    let mut numbered: Vec<(usize, BatchResult)> = rayon::broadcast(|_| {
+        run_worker(
+            &index,
+            &batches,
+            &next,
+            rules,
+            &import_budget,
+            cache_budget,
+            &report,
+        )
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    // In batch order, as if one worker had run them all.
+    numbered.sort_unstable_by_key(|(i, _)| *i);
+    let results = numbered.into_iter().map(|(_, r)| r);
 
     let mut out = ScanOutput::default();
     let mut facts = ProjectFacts::default();
     let mut raw: Vec<merge::Placed> = Vec::new();
     for r in results {
+        out.work += r.work;
         raw.extend(r.findings);
         out.warnings.extend(r.warnings);
         out.suppressed += r.suppressed;
@@ -410,16 +463,49 @@ struct BatchResult {
     suppressed: u64,
     mp_calls: Vec<(String, String, Span)>,
     token_keys: Vec<config::TokenKey>,
+    work: Work,
 }
 
-fn analyse_batch(
+/// A worker: takes the next batch from `batches` (by `next`) until none is left, analysing each
+/// with the modules it has parsed for the batches before (see [`js::ModuleCache`]); when that
+/// cache's arena passes its budget, the worker drops it and starts a new one. Returns the
+/// results by batch number.
+fn run_worker(
     index: &ProjectIndex,
-    chunk: &[&SourceFile],
+    batches: &[&[&SourceFile]],
+    next: &AtomicUsize,
     rules: &[&'static dyn Rule],
     import_budget: &AtomicUsize,
+    cache_budget: usize,
+    done: &(dyn Fn(usize) + Sync),
+) -> Vec<(usize, BatchResult)> {
+    let mut out = Vec::new();
+    loop {
+        let alloc = oxc_allocator::Allocator::default();
+        let cache = js::ModuleCache::new(&alloc, index);
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = batches.get(i) else {
+                return out;
+            };
+            out.push((i, analyse_batch(&cache, chunk, rules, import_budget)));
+            done(chunk.len());
+            if cache.over_budget(cache_budget) {
+                break;
+            }
+        }
+    }
+}
+
+fn analyse_batch<'a>(
+    cache: &'a js::ModuleCache<'a>,
+    chunk: &[&SourceFile],
+    rules: &[&'static dyn Rule],
+    import_budget: &'a AtomicUsize,
 ) -> BatchResult {
-    let alloc = oxc_allocator::Allocator::default();
-    let set = js::ModuleSet::new(&alloc, index).with_import_budget(import_budget);
+    let index = cache.index();
+    let parses = cache.parses();
+    let set = js::ModuleSet::new(cache).with_import_budget(import_budget);
     let mut ev = js::eval::Evaluator::new(&set, rules);
     let mut warnings = Vec::new();
     for file in chunk {
@@ -477,7 +563,8 @@ fn analyse_batch(
         }
     }
     let mut sources: FxHashMap<Rc<str>, Rc<str>> = FxHashMap::default();
-    for i in 0..set.len() {
+    let loaded = set.loaded();
+    for &i in &loaded {
         if let Some(m) = set.get(i) {
             sources.insert(m.rel.clone(), Rc::from(m.source));
         }
@@ -500,7 +587,7 @@ fn analyse_batch(
     }
     // Code that rarely runs for a user: handlers nothing binds or calls, development-only code.
     let mut regions = std::mem::take(&mut ev.reach);
-    for i in 0..set.len() {
+    for &i in &loaded {
         if let Some(m) = set.get(i) {
             regions.extend(js::reach::dev_regions(&m));
         }
@@ -517,12 +604,17 @@ fn analyse_batch(
     warnings.sort();
     warnings.dedup();
     let token_keys = std::mem::take(&mut ev.facts.token_keys);
+    let work = Work {
+        modules_parsed: cache.parses() - parses,
+        ..ev.work
+    };
     BatchResult {
         findings,
         warnings,
         suppressed,
         mp_calls,
         token_keys,
+        work,
     }
 }
 
@@ -811,5 +903,88 @@ pub fn template_lang(lang: TemplateLang) -> template::Dialect {
         TemplateLang::Ttml => template::Dialect::Ttml,
         TemplateLang::Swan => template::Dialect::Swan,
         TemplateLang::Qml => template::Dialect::Qml,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages that all import the same wrapper, which reads a config module.
+    fn shared_imports(dir: &Path, pages: usize) {
+        let write = |rel: &str, text: &str| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write(
+            "utils/config.js",
+            "module.exports = { BASE_URL: 'http://api.example.com' }\n",
+        );
+        write(
+            "utils/request.js",
+            "const config = require('./config.js')\n\
+             module.exports = { get: (p) => wx.request({ url: config.BASE_URL + p }) }\n",
+        );
+        for i in 0..pages {
+            write(
+                &format!("pages/p{i}.js"),
+                &format!(
+                    "const {{ get }} = require('../utils/request.js')\n\
+                     Page({{ onLoad() {{ get('/p{i}') }} }})\n"
+                ),
+            );
+        }
+    }
+
+    fn scan_with(project: &Project, cache_budget: usize) -> ScanOutput {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
+        pool.install(|| scan_in_pool(project, rules::all(), &|_| {}, cache_budget))
+    }
+
+    fn report(out: &ScanOutput) -> (Vec<String>, Vec<String>) {
+        let mut f: Vec<String> = out
+            .findings
+            .iter()
+            .map(|f| serde_json::to_string(f).expect("serializes"))
+            .collect();
+        f.sort();
+        let mut w: Vec<String> = out.warnings.iter().map(|w| format!("{w:?}")).collect();
+        w.sort();
+        (f, w)
+    }
+
+    /// A worker that drops its parsed modules after every batch parses and evaluates again
+    /// what the next batch needs: more work, the same report.
+    #[test]
+    fn dropping_the_cache_changes_the_work_not_the_report() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        shared_imports(dir.path(), 30);
+        let project =
+            miniguard_project::discover(dir.path(), &miniguard_project::DiscoverOptions::default())
+                .expect("discovers");
+        let kept = scan_with(&project, js::CACHE_ARENA_BUDGET);
+        let dropped = scan_with(&project, 0);
+        assert_eq!(report(&kept), report(&dropped));
+        assert!(
+            kept.findings.iter().any(|f| f.rule == "T001"),
+            "{:?}",
+            kept.findings
+        );
+        assert_eq!(kept.work.modules_parsed, 32, "{:?}", kept.work);
+        assert!(kept.work.top_levels_from_summaries > 0, "{:?}", kept.work);
+        assert!(
+            dropped.work.modules_parsed > kept.work.modules_parsed,
+            "{:?}",
+            dropped.work
+        );
+        assert_eq!(
+            dropped.work.top_levels_from_summaries, 0,
+            "{:?}",
+            dropped.work
+        );
     }
 }

@@ -365,8 +365,8 @@ fn smoke_fuzz_vue_split_depth_and_json() {
     }
 }
 
-/// Issue 12 (part): each batch parses what its files import into its own arena; the number of
-/// modules one batch parses is capped, with a warning naming the first import left out.
+/// Issue 12 (part): each batch loads what its files import (parsed once per worker); the number
+/// of modules one batch loads is capped, with a warning naming the first import left out.
 #[test]
 fn modules_per_batch_are_capped() {
     let n = miniguard_scan::js::MAX_BATCH_MODULES + 50;

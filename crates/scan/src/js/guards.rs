@@ -5,6 +5,7 @@
 //! the rules of the current batch. It cannot tell a real guard from another use of the same
 //! calls, so it errs on the side of silence only for these specific shapes.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -20,6 +21,11 @@ pub struct Guards {
     guarded: FxHashSet<OriginKey>,
     /// The origin a property read (`url.hostname`) was named after, by the read's origin.
     parent: FxHashMap<OriginKey, OriginKey>,
+    /// How many times a check was remembered, and how many times a rule asked about a source:
+    /// what a module's top level did with them ties its findings to the batch (see
+    /// [`crate::js::eval::Summary`]).
+    changes: u64,
+    asked: Cell<u64>,
 }
 
 fn key(o: &Origin) -> OriginKey {
@@ -36,6 +42,7 @@ impl Guards {
                 let child = (file.clone(), m.span.start, m.span.end);
                 if child != key(parent) {
                     self.parent.insert(child, key(parent));
+                    self.changes += 1;
                 }
             }
             return;
@@ -80,11 +87,18 @@ impl Guards {
             }
         }
         self.guarded.insert(k);
+        self.changes += 1;
+    }
+
+    /// Checks remembered and questions asked so far (see the fields).
+    pub fn activity(&self) -> (u64, u64) {
+        (self.changes, self.asked.get())
     }
 
     /// Whether the source of this taint (or the value it was read from) was checked before.
     pub fn is_guarded(&self, taint: &Taint) -> bool {
         let Some(o) = &taint.origin else { return false };
+        self.asked.set(self.asked.get() + 1);
         let k = key(o);
         self.guarded.contains(&k)
             || self

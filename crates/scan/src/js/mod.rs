@@ -1,8 +1,9 @@
-//! Parsing JS/TS modules with oxc and keeping them for the analysis of one batch of files.
+//! Parsing JS/TS modules with oxc and keeping them for the analysis of batches of files.
 //!
 //! The analyzer works on batches: all modules a batch needs (its entry files and whatever they
-//! import) are parsed into one oxc arena and analysed together, so that taint can follow calls
-//! across `require`/`import`. Batches run in parallel; each owns its arena.
+//! import) are analysed together ([`ModuleSet`]), so that taint can follow calls across
+//! `require`/`import`. Batches run on a few workers; each worker parses a module once into its
+//! arena ([`ModuleCache`]) and hands it to every batch it runs that loads it.
 
 pub mod apis;
 pub mod authz_spec;
@@ -41,71 +42,81 @@ pub struct Module<'a> {
     pub errors: Vec<(u32, String)>,
 }
 
-/// The modules of one batch, parsed on demand into one arena.
-pub struct ModuleSet<'a> {
+/// Modules a worker has parsed, kept across the batches it analyses so that a module imported by
+/// files of many batches (a shared `utils/request.js`) is read, parsed and resolved once per
+/// worker, not once per batch. Everything lives in one arena; the worker starts a new cache when
+/// [`ModuleCache::over_budget`] says the arena has grown past [`CACHE_ARENA_BUDGET`].
+///
+/// Only what parsing gives is shared: the source, the AST, the scopes and the syntax errors.
+/// Each batch still evaluates the modules it loads itself ([`ModuleSet`]), so what a batch finds
+/// does not depend on which worker ran it or what that worker ran before.
+pub struct ModuleCache<'a> {
     alloc: &'a Allocator,
-    pub index: &'a ProjectIndex,
+    index: &'a ProjectIndex,
+    /// Parsed modules; a module's number here is its number in every batch of the worker.
     modules: RefCell<Vec<Rc<Module<'a>>>>,
     by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
-    /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
-    pub failures: RefCell<Vec<Failure>>,
-    /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
-    pub import_cap_hit: RefCell<Option<String>>,
-    /// Imports the whole scan may still parse (shared by every batch), if bounded.
-    import_budget: Option<&'a AtomicUsize>,
-    /// Imports not loaded because that budget ran out.
-    pub budget_refused: Cell<usize>,
+    /// What evaluating a module's top level left behind, by module number, when it can stand
+    /// for evaluating it again (see [`eval::Summary`]).
+    summaries: RefCell<FxHashMap<usize, Rc<eval::Summary<'a>>>>,
+    /// Files read and parsed so far.
+    parses: Cell<u64>,
 }
 
-/// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
-/// if known, message.
-pub type Failure = (String, Option<(u32, u32)>, String);
+/// Arena bytes past which a worker drops its parsed modules and starts a new cache. Checked
+/// between batches, with the number of modules (at most [`MAX_BATCH_MODULES`]): a worker carries
+/// at most this much and that many modules from one batch to the next, on top of what the next
+/// batch parses (itself at most [`MAX_BATCH_MODULES`] modules, as when every batch had an arena
+/// of its own).
+pub const CACHE_ARENA_BUDGET: usize = 64 * 1024 * 1024;
 
-/// Modules one batch parses at most. Each batch parses what its files import into its own
-/// arena; in a large, densely connected require graph every batch would parse most of the
-/// project, so imports past this many modules are treated as unknown (with a warning).
-pub const MAX_BATCH_MODULES: usize = 2000;
-
-/// Imports a scan parses at most, over all its batches, per analysed file (plus
-/// [`MIN_SCAN_IMPORTS`]). A batch parses what its files import, so in a densely connected require
-/// graph every batch parses up to [`MAX_BATCH_MODULES`] modules again; this keeps the total
-/// linear in the number of files. Past it, imports are unknown and the files whose analysis
-/// wanted them are reported as analysed in part.
-pub const IMPORTS_PER_FILE: usize = 32;
-/// The import budget of a scan is never below this, so small projects never meet it.
-pub const MIN_SCAN_IMPORTS: usize = 4 * MAX_BATCH_MODULES;
-
-/// The import budget of a scan of `files` analysed files.
-pub fn scan_import_budget(files: usize) -> usize {
-    files.saturating_mul(IMPORTS_PER_FILE).max(MIN_SCAN_IMPORTS)
-}
-
-impl<'a> ModuleSet<'a> {
+impl<'a> ModuleCache<'a> {
     pub fn new(alloc: &'a Allocator, index: &'a ProjectIndex) -> Self {
-        ModuleSet {
+        ModuleCache {
             alloc,
             index,
             modules: RefCell::new(Vec::new()),
             by_path: RefCell::new(FxHashMap::default()),
-            failures: RefCell::new(Vec::new()),
-            import_cap_hit: RefCell::new(None),
-            import_budget: None,
-            budget_refused: Cell::new(0),
+            summaries: RefCell::new(FxHashMap::default()),
+            parses: Cell::new(0),
         }
     }
 
-    /// Takes the imports this set parses from `budget`, shared with the other batches of the
-    /// scan (see [`scan_import_budget`]).
-    #[must_use]
-    pub fn with_import_budget(mut self, budget: &'a AtomicUsize) -> Self {
-        self.import_budget = Some(budget);
-        self
+    /// Files read and parsed so far (those that were not modules included).
+    pub fn parses(&self) -> u64 {
+        self.parses.get()
     }
 
-    pub fn get(&self, idx: usize) -> Option<Rc<Module<'a>>> {
-        self.modules.borrow().get(idx).cloned()
+    /// The summary of module `id`'s top level, if one was kept.
+    pub fn summary(&self, id: usize) -> Option<Rc<eval::Summary<'a>>> {
+        self.summaries.borrow().get(&id).cloned()
     }
 
+    /// Keep the summary of module `id`'s top level (the first one kept stays).
+    pub fn keep_summary(&self, id: usize, summary: eval::Summary<'a>) {
+        self.summaries
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| Rc::new(summary));
+    }
+
+    /// The number of the module at `path` if it was parsed (`Some(None)`: tried, not a module).
+    pub fn parsed(&self, path: &Path) -> Option<Option<usize>> {
+        self.by_path.borrow().get(path).copied()
+    }
+
+    pub fn index(&self) -> &'a ProjectIndex {
+        self.index
+    }
+
+    /// Whether the arena holds more than `budget` bytes ([`CACHE_ARENA_BUDGET`] in a scan), or
+    /// the cache more modules than one batch may load ([`MAX_BATCH_MODULES`]: each module also
+    /// has its scopes outside the arena, some kilobytes even for a small one).
+    pub fn over_budget(&self, budget: usize) -> bool {
+        self.alloc.capacity() > budget || self.len() > MAX_BATCH_MODULES
+    }
+
+    /// Modules parsed so far.
     pub fn len(&self) -> usize {
         self.modules.borrow().len()
     }
@@ -114,48 +125,29 @@ impl<'a> ModuleSet<'a> {
         self.modules.borrow().is_empty()
     }
 
-    pub fn allocator(&self) -> &'a Allocator {
-        self.alloc
+    /// The module numbered `id`.
+    pub fn get(&self, id: usize) -> Option<Rc<Module<'a>>> {
+        self.modules.borrow().get(id).cloned()
     }
 
-    /// Load (parse once) the module at `path`, which must be a script file of the project.
-    /// Imports past [`MAX_BATCH_MODULES`] modules in this batch are not loaded (see
-    /// [`ModuleSet::load_entry`] for the batch's own files).
-    pub fn load(&self, path: &Path) -> Option<usize> {
+    /// The number of the module at `path`, parsed on first use. Problems met while parsing it
+    /// are pushed to `failures` that first time only (the scan reports each warning once
+    /// anyway).
+    fn module(&self, path: &Path, failures: &RefCell<Vec<Failure>>) -> Option<usize> {
         if let Some(found) = self.by_path.borrow().get(path) {
             return *found;
         }
-        if self.len() >= MAX_BATCH_MODULES {
-            let mut first = self.import_cap_hit.borrow_mut();
-            if first.is_none()
-                && let Some(f) = self.index.file(path)
-            {
-                *first = Some(f.rel.clone());
-            }
-            return None;
-        }
-        if let Some(budget) = self.import_budget
-            && budget
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_err()
-        {
-            self.budget_refused.set(self.budget_refused.get() + 1);
-            return None;
-        }
-        self.load_entry(path)
+        self.parses.set(self.parses.get() + 1);
+        let parsed = self.parse(path, failures).map(|m| {
+            let mut modules = self.modules.borrow_mut();
+            modules.push(Rc::new(m));
+            modules.len() - 1
+        });
+        self.by_path.borrow_mut().insert(path.to_path_buf(), parsed);
+        parsed
     }
 
-    /// [`ModuleSet::load`] without the module cap, for the files a batch analyses.
-    pub fn load_entry(&self, path: &Path) -> Option<usize> {
-        if let Some(found) = self.by_path.borrow().get(path) {
-            return *found;
-        }
-        let loaded = self.parse(path);
-        self.by_path.borrow_mut().insert(path.to_path_buf(), loaded);
-        loaded
-    }
-
-    fn parse(&self, path: &Path) -> Option<usize> {
+    fn parse(&self, path: &Path, failures: &RefCell<Vec<Failure>>) -> Option<Module<'a>> {
         let file = self.index.file(path)?;
         let lang = match file.kind {
             FileKind::Script(lang) => lang,
@@ -165,18 +157,16 @@ impl<'a> ModuleSet<'a> {
         let text = match read_source(file) {
             Ok((text, exact)) => {
                 if !exact {
-                    self.failures
+                    failures
                         .borrow_mut()
                         .push((file.rel.clone(), None, NOT_UTF8.to_owned()));
                 }
                 text
             }
             Err(e) => {
-                self.failures.borrow_mut().push((
-                    file.rel.clone(),
-                    None,
-                    format!("cannot read: {e}"),
-                ));
+                failures
+                    .borrow_mut()
+                    .push((file.rel.clone(), None, format!("cannot read: {e}")));
                 return None;
             }
         };
@@ -186,7 +176,7 @@ impl<'a> ModuleSet<'a> {
         let parse_text: &'a str = if file.kind == FileKind::Vue {
             let split = vue::split(source, "script");
             if let Some(at) = split.unclosed {
-                self.failures.borrow_mut().push((
+                failures.borrow_mut().push((
                     file.rel.clone(),
                     Some(crate::template::line_col(source, at as u32)),
                     "<script> block without its end tag; its code was not analysed".to_owned(),
@@ -208,7 +198,7 @@ impl<'a> ModuleSet<'a> {
             jsx: matches!(lang, ScriptLang::Js | ScriptLang::Jsx | ScriptLang::Tsx),
         };
         if let Err(deep) = depth::check(parse_text, depth::MAX_SOURCE_NESTING, opts) {
-            self.failures.borrow_mut().push((
+            failures.borrow_mut().push((
                 file.rel.clone(),
                 Some(crate::template::line_col(parse_text, deep.offset as u32)),
                 format!(
@@ -253,9 +243,185 @@ impl<'a> ModuleSet<'a> {
             scoping,
             errors,
         };
-        let mut modules = self.modules.borrow_mut();
-        modules.push(Rc::new(module));
-        Some(modules.len() - 1)
+        Some(module)
+    }
+}
+
+/// The modules of one batch: those its files are and import, taken from the worker's
+/// [`ModuleCache`] (parsed there on first use) under the cache's numbers. The evaluator's state
+/// is per batch, so the cap and the budget below count what the batch loads, whether or not
+/// the worker had parsed it before.
+pub struct ModuleSet<'a> {
+    cache: &'a ModuleCache<'a>,
+    pub index: &'a ProjectIndex,
+    /// The numbers of the modules this batch loaded, in the order it loaded them.
+    loaded: RefCell<Vec<usize>>,
+    by_path: RefCell<FxHashMap<PathBuf, Option<usize>>>,
+    /// Files not analysed: (rel path, 1-based line and column of the problem if any, message).
+    pub failures: RefCell<Vec<Failure>>,
+    /// The first import not loaded because the batch reached [`MAX_BATCH_MODULES`].
+    pub import_cap_hit: RefCell<Option<String>>,
+    /// Imports the whole scan may still load (shared by every batch), if bounded.
+    import_budget: Option<&'a AtomicUsize>,
+    /// Imports not loaded because that budget ran out.
+    pub budget_refused: Cell<usize>,
+    /// Imports not loaded for the cap or the budget.
+    refused: Cell<usize>,
+}
+
+/// A file not analysed (or analysed in part): rel path, 1-based line and column of the problem
+/// if known, message.
+pub type Failure = (String, Option<(u32, u32)>, String);
+
+/// Modules one batch parses at most. Each batch parses what its files import into its own
+/// arena; in a large, densely connected require graph every batch would parse most of the
+/// project, so imports past this many modules are treated as unknown (with a warning).
+pub const MAX_BATCH_MODULES: usize = 2000;
+
+/// Imports a scan parses at most, over all its batches, per analysed file (plus
+/// [`MIN_SCAN_IMPORTS`]). A batch parses what its files import, so in a densely connected require
+/// graph every batch parses up to [`MAX_BATCH_MODULES`] modules again; this keeps the total
+/// linear in the number of files. Past it, imports are unknown and the files whose analysis
+/// wanted them are reported as analysed in part.
+pub const IMPORTS_PER_FILE: usize = 32;
+/// The import budget of a scan is never below this, so small projects never meet it.
+pub const MIN_SCAN_IMPORTS: usize = 4 * MAX_BATCH_MODULES;
+
+/// The import budget of a scan of `files` analysed files.
+pub fn scan_import_budget(files: usize) -> usize {
+    files.saturating_mul(IMPORTS_PER_FILE).max(MIN_SCAN_IMPORTS)
+}
+
+impl<'a> ModuleSet<'a> {
+    /// An empty batch taking its modules from `cache`.
+    pub fn new(cache: &'a ModuleCache<'a>) -> Self {
+        ModuleSet {
+            cache,
+            index: cache.index,
+            loaded: RefCell::new(Vec::new()),
+            by_path: RefCell::new(FxHashMap::default()),
+            failures: RefCell::new(Vec::new()),
+            import_cap_hit: RefCell::new(None),
+            import_budget: None,
+            budget_refused: Cell::new(0),
+            refused: Cell::new(0),
+        }
+    }
+
+    /// Takes the imports this set parses from `budget`, shared with the other batches of the
+    /// scan (see [`scan_import_budget`]).
+    #[must_use]
+    pub fn with_import_budget(mut self, budget: &'a AtomicUsize) -> Self {
+        self.import_budget = Some(budget);
+        self
+    }
+
+    /// The module numbered `id` (a number [`ModuleSet::load`] returned).
+    pub fn get(&self, id: usize) -> Option<Rc<Module<'a>>> {
+        self.cache.get(id)
+    }
+
+    /// The worker's cache the modules come from.
+    pub fn cache(&self) -> &'a ModuleCache<'a> {
+        self.cache
+    }
+
+    /// How many modules this batch loaded.
+    pub fn len(&self) -> usize {
+        self.loaded.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loaded.borrow().is_empty()
+    }
+
+    /// The numbers of the modules this batch loaded, in the order it loaded them.
+    pub fn loaded(&self) -> Vec<usize> {
+        self.loaded.borrow().clone()
+    }
+
+    /// Whether this batch loaded (or tried to load) `path`.
+    pub fn has(&self, path: &Path) -> bool {
+        self.by_path.borrow().contains_key(path)
+    }
+
+    /// Whether this batch loaded module `id`.
+    pub fn has_module(&self, id: usize) -> bool {
+        self.loaded.borrow().contains(&id)
+    }
+
+    /// How many imports this batch refused so far (for the cap or the budget).
+    pub fn refusals(&self) -> usize {
+        self.refused.get()
+    }
+
+    /// Takes `n` imports from the scan's budget at once, if it has them (for a summary's
+    /// imports, loaded with [`ModuleSet::load_reserved`] next), and whether the batch's cap
+    /// leaves room for them.
+    pub fn reserve(&self, n: usize) -> bool {
+        if self.len() + n > MAX_BATCH_MODULES {
+            return false;
+        }
+        match self.import_budget {
+            Some(budget) => budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(n)
+                })
+                .is_ok(),
+            None => true,
+        }
+    }
+
+    /// [`ModuleSet::load`] of an import whose share of the budget [`ModuleSet::reserve`] took.
+    pub fn load_reserved(&self, path: &Path) -> Option<usize> {
+        self.load_entry(path)
+    }
+
+    pub fn allocator(&self) -> &'a Allocator {
+        self.cache.alloc
+    }
+
+    /// Load the module at `path` into this batch (parsed once per worker, see [`ModuleCache`]),
+    /// which must be a script file of the project.
+    /// Imports past [`MAX_BATCH_MODULES`] modules in this batch are not loaded (see
+    /// [`ModuleSet::load_entry`] for the batch's own files).
+    pub fn load(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        if self.len() >= MAX_BATCH_MODULES {
+            let mut first = self.import_cap_hit.borrow_mut();
+            if first.is_none()
+                && let Some(f) = self.index.file(path)
+            {
+                *first = Some(f.rel.clone());
+            }
+            self.refused.set(self.refused.get() + 1);
+            return None;
+        }
+        if let Some(budget) = self.import_budget
+            && budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_err()
+        {
+            self.budget_refused.set(self.budget_refused.get() + 1);
+            self.refused.set(self.refused.get() + 1);
+            return None;
+        }
+        self.load_entry(path)
+    }
+
+    /// [`ModuleSet::load`] without the module cap, for the files a batch analyses.
+    pub fn load_entry(&self, path: &Path) -> Option<usize> {
+        if let Some(found) = self.by_path.borrow().get(path) {
+            return *found;
+        }
+        let loaded = self.cache.module(path, &self.failures);
+        if let Some(id) = loaded {
+            self.loaded.borrow_mut().push(id);
+        }
+        self.by_path.borrow_mut().insert(path.to_path_buf(), loaded);
+        loaded
     }
 }
 

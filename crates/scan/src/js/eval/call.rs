@@ -1,12 +1,10 @@
 //! Calls: the callee, functions of the analysed code, constructors, injected services and
 //! callbacks.
 
-use super::{
-    Argument, CallEvent, Class, ClassElement, Evaluator, Event, Expression, FuncNode, FuncRef,
-    Kind, Labels, MAX_DEPTH, MemberExpression, Obj, Rc, Role, STEP_BUDGET, Sanitized, Sanitizer,
-    SourceKind, Span, Value, apis, constructor_of, decorator_source, element_of, func_params,
-    getter_key_labels, m_span, property_key_name, reads_role_claim, signature,
-};
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
+use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     // ----- calls --------------------------------------------------------------------------
@@ -408,6 +406,7 @@ impl<'a> Evaluator<'a, '_> {
         c: &'a Class<'a>,
         args: &[Value<'a>],
     ) -> Value<'a> {
+        self.impure += 1;
         let mut obj = Obj::default();
         let mut ctor = None;
         let saved = self.cur;
@@ -503,6 +502,7 @@ impl<'a> Evaluator<'a, '_> {
         args: &[Value<'a>],
         memo: bool,
     ) -> Value<'a> {
+        self.impure += 1;
         let key = (f.module, f.node.start());
         if self.stack.contains(&key) || self.stack.len() >= MAX_DEPTH || self.steps > STEP_BUDGET {
             return Value::unknown();

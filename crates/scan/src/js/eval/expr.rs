@@ -1,12 +1,9 @@
 //! Expressions: operators, literals, objects, classes and member reads.
 
-use super::{
-    ArrayExpressionElement, AssignmentOperator, AssignmentTarget, BinaryOperator, ChainElement,
-    Class, ClassElement, Evaluator, Event, Expression, FuncNode, Kind, LiteralEvent, MAX_NESTING,
-    MemberEvent, MemberExpression, ONE_TIME_NOT, Obj, ObjectPropertyKind, PARTIAL_BUDGET,
-    PARTIAL_NESTING, PropertyEvent, PropertyKind, Rc, STEP_BUDGET, Sanitized, SourceKind, Value,
-    apis, assignment_target_name, element_of, is_identity_name, labels_for_name, property_key_name,
-};
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
+use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     // ----- expressions --------------------------------------------------------------------
@@ -15,6 +12,7 @@ impl<'a> Evaluator<'a, '_> {
         self.steps += 1;
         if self.steps > STEP_BUDGET {
             self.partial.insert((self.cur, PARTIAL_BUDGET));
+            self.impure += 1;
             return Value::unknown();
         }
         self.nested(|this| this.eval_inner(e))
@@ -25,9 +23,11 @@ impl<'a> Evaluator<'a, '_> {
     pub(super) fn nested<T: Default>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
         if self.depth >= MAX_NESTING {
             self.partial.insert((self.cur, PARTIAL_NESTING));
+            self.impure += 1;
             return T::default();
         }
         self.depth += 1;
+        self.peak = self.peak.max(self.depth);
         let result = f(self);
         self.depth -= 1;
         result
@@ -335,6 +335,7 @@ impl<'a> Evaluator<'a, '_> {
                     && self.mutations.len() < 4096
                 {
                     self.mutations.insert(name.clone(), f);
+                    self.impure += 1;
                 }
             }
         }

@@ -13,10 +13,10 @@
 //! end with parameters chosen by what they are: `onLoad(options)` gets page options,
 //! `exports.main(event)` the client-controlled event, `(req, res)` an HTTP request.
 //!
-//! The evaluator is one type whose methods are split by concern: [`modules`] (entries, exports,
-//! imports, the environment), [`stmt`] (statements and assignment), [`expr`] (expressions),
-//! [`call`] (calls of analysed code, constructors, injection), [`platform`] (platform and
-//! framework models written as code) and [`page`] (pages, templates, JSX). The API tables they
+//! The evaluator is one type whose methods are split by concern: `modules` (entries, exports,
+//! imports, the environment), `stmt` (statements and assignment), `expr` (expressions),
+//! `call` (calls of analysed code, constructors, injection), `platform` (platform and
+//! framework models written as code) and `page` (pages, templates, JSX). The API tables they
 //! read are in [`super::apis`].
 
 mod call;
@@ -72,7 +72,6 @@ pub const PARTIAL_BUDGET: &str =
 
 #[derive(Clone)]
 enum ExportState<'a> {
-    NotStarted,
     InProgress(Value<'a>),
     Done(Value<'a>),
 }
@@ -81,6 +80,92 @@ struct PageState<'a> {
     data: Value<'a>,
     methods: Vec<(Rc<str>, FuncRef<'a>)>,
     extra: FxHashMap<Rc<str>, Value<'a>>,
+}
+
+/// What evaluating a module's top level left for the rest of a batch: its exports, its
+/// variables, the functions it defined, the imports it loaded and the top levels it needed.
+///
+/// A worker keeps it (in its [`ModuleCache`](super::ModuleCache)) when the evaluation depended
+/// on nothing but the module and the summaries of the modules it read: it ran no function of
+/// the analysed code, read nothing the batch had gathered (the app, pages, stores, checks seen
+/// before), was not cut short, and was not in an import cycle. Evaluating that top level again
+/// in a later batch would do the same again, so the later batch takes the summary instead
+/// (`ensure_module`); the findings of the top level were reported by the batch
+/// that evaluated it, and would be the same findings again.
+pub struct Summary<'a> {
+    exports: Value<'a>,
+    env: FxHashMap<SymbolId, Value<'a>>,
+    /// Functions of the module seen at its top level, in order.
+    seen: Vec<Seen<'a>>,
+    /// Imports loaded and top levels needed, in order.
+    log: Vec<Need>,
+    /// Evaluation steps of the top level itself, and of it with the top levels it evaluated.
+    own_steps: u64,
+    /// Deepest nesting reached, from the nesting it started at.
+    peak: u32,
+}
+
+/// What a top level asked of the batch (see [`Summary::log`]).
+#[derive(Clone)]
+enum Need {
+    /// It loaded the import at this path.
+    Load(std::path::PathBuf),
+    /// It needed the top level of this module, at this nesting from its own start.
+    TopLevel(usize, u32),
+}
+
+/// A top level being evaluated for a [`Summary`].
+struct Recording {
+    module: usize,
+    log: Vec<Need>,
+    needed: FxHashSet<usize>,
+    /// Set when the evaluation read something a summary cannot stand for.
+    spoiled: bool,
+    marks: Marks,
+    /// `steps`, `depth` and `seen.len()` when it started.
+    steps: u64,
+    depth: u32,
+    seen: usize,
+    /// Steps taken by top levels it needed (counted in their own summaries).
+    nested_steps: u64,
+}
+
+/// Counters of what a top level must not touch to be summarised (see [`Summary`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Marks {
+    impure: u64,
+    guards: (u64, u64),
+    refusals: usize,
+    facts: (usize, usize),
+    templates: (usize, usize, usize),
+    reach: usize,
+    app: bool,
+}
+
+/// A summary about to be taken instead of evaluating a top level, checked first.
+#[derive(Default)]
+struct Plan {
+    modules: FxHashSet<usize>,
+    loads: FxHashSet<std::path::PathBuf>,
+    steps: u64,
+    peak: u32,
+}
+
+/// The state of the code that needed a module's top level, set aside while that runs (see
+/// [`Evaluator::enter_top_level`]).
+struct Outer<'a> {
+    template_file: Option<(Rc<str>, Rc<str>)>,
+    template_scope: Option<Vec<(Rc<str>, Value<'a>)>>,
+    this_stack: Vec<Value<'a>>,
+    returns: Vec<Option<Value<'a>>>,
+    return_spans: Vec<Option<oxc_span::Span>>,
+    last_return_span: Option<oxc_span::Span>,
+    last_this: Option<Value<'a>>,
+    name_ctx: Option<Rc<str>>,
+    this_hint: Option<&'static str>,
+    cur_class: Option<&'a Class<'a>>,
+    pages: Vec<PageState<'a>>,
+    injecting: u32,
 }
 
 /// A function seen during evaluation, with the `this` it should get if nobody calls it.
@@ -116,8 +201,10 @@ pub struct Evaluator<'a, 'r> {
     pub partial: std::collections::BTreeSet<(usize, &'static str)>,
     /// Handlers nothing binds or calls, and template elements only development builds show.
     pub reach: Vec<super::reach::Region>,
-    envs: Vec<FxHashMap<SymbolId, Value<'a>>>,
-    exports: Vec<ExportState<'a>>,
+    /// The variables of each module (by module number), and what each module exports (none:
+    /// its top level not evaluated yet).
+    envs: FxHashMap<usize, FxHashMap<SymbolId, Value<'a>>>,
+    exports: FxHashMap<usize, ExportState<'a>>,
     cur: usize,
     stack: Vec<(usize, u32)>,
     memo: FxHashMap<(usize, u32, u64), Value<'a>>,
@@ -157,6 +244,17 @@ pub struct Evaluator<'a, 'r> {
     /// Variables assigned without a declaration (`sql = '...' + x` in sloppy code: an implicit
     /// global), by module and name.
     implicit: FxHashMap<(usize, Rc<str>), Value<'a>>,
+    /// Top levels being evaluated for a summary, innermost last.
+    recording: Vec<Recording>,
+    /// Modules whose exports are still those of their summary.
+    from_summary: FxHashSet<usize>,
+    /// Counts what ties a top level to the batch: calls of analysed code, the app, pages,
+    /// stores, the analysis cut short.
+    impure: u64,
+    /// Deepest nesting reached (see [`Summary::peak`]).
+    peak: u32,
+    /// Top levels evaluated and taken from summaries (`modules_parsed` is the cache's).
+    pub work: crate::Work,
 }
 
 impl<'a, 'r> Evaluator<'a, 'r> {
@@ -171,8 +269,8 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             vue_templates_done: FxHashSet::default(),
             partial: std::collections::BTreeSet::new(),
             reach: Vec::new(),
-            envs: Vec::new(),
-            exports: Vec::new(),
+            envs: FxHashMap::default(),
+            exports: FxHashMap::default(),
             cur: 0,
             stack: Vec::new(),
             memo: FxHashMap::default(),
@@ -200,6 +298,11 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             pinia: FxHashMap::default(),
             evaluating_app: false,
             implicit: FxHashMap::default(),
+            recording: Vec::new(),
+            from_summary: FxHashSet::default(),
+            impure: 0,
+            peak: 0,
+            work: crate::Work::default(),
         }
     }
 
@@ -210,12 +313,9 @@ impl<'a, 'r> Evaluator<'a, 'r> {
             .expect("module index from ModuleSet::load")
     }
 
-    fn grow(&mut self) {
-        let n = self.set.len();
-        if self.envs.len() < n {
-            self.envs.resize_with(n, FxHashMap::default);
-            self.exports.resize(n, ExportState::NotStarted);
-        }
+    /// The variables of the current module.
+    fn env_mut(&mut self) -> &mut FxHashMap<SymbolId, Value<'a>> {
+        self.envs.entry(self.cur).or_default()
     }
 
     // ----- events -------------------------------------------------------------------------

@@ -1,11 +1,10 @@
 //! Modules: entries, functions nobody calls, exports, `require`/`import`, and the environment
 //! of variables.
 
-use super::{
-    BindingPattern, Evaluator, Event, ExportState, FuncNode, FuncRef, FxHashMap, FxHashSet, Kind,
-    Obj, PageState, Rc, RespondEvent, Role, SourceKind, Statement, SymbolId, Value, apis,
-    func_params, func_span, injects_services, labels_for_name, nest_route,
-};
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
+use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     // ----- modules ------------------------------------------------------------------------
@@ -17,7 +16,7 @@ impl<'a> Evaluator<'a, '_> {
         self.cur = idx;
         // Cloud function entry: exports.main(event, context).
         if self.module(idx).role == Role::CloudFunction
-            && let ExportState::Done(exports) = self.exports[idx].clone()
+            && let Some(ExportState::Done(exports)) = self.exports.get(&idx).cloned()
         {
             let main = exports.field("main").cloned().or_else(|| {
                 exports
@@ -169,7 +168,7 @@ impl<'a> Evaluator<'a, '_> {
             return Value::unknown();
         }
         let scoping = &m.scoping;
-        let Some(env) = self.envs.get(idx) else {
+        let Some(env) = self.envs.get(&idx) else {
             return Value::unknown();
         };
         let mut data = Obj::default();
@@ -288,41 +287,274 @@ impl<'a> Evaluator<'a, '_> {
         Value::tainted(kind, o)
     }
 
+    /// Evaluate module `idx`'s top level if this batch has not: from the worker's summary of
+    /// it when there is one that stands for evaluating it here (see [`Summary`]), else by
+    /// evaluating it, keeping a summary when the evaluation allows one.
     pub(super) fn ensure_module(&mut self, idx: usize) {
-        self.grow();
-        if !matches!(self.exports[idx], ExportState::NotStarted) {
-            return;
+        self.note_need(idx);
+        match self.exports.get(&idx) {
+            // An import cycle: the exports so far.
+            Some(ExportState::InProgress(_)) => {
+                self.spoil();
+                return;
+            }
+            Some(ExportState::Done(_)) => {
+                if !self.from_summary.contains(&idx) {
+                    self.spoil();
+                }
+                return;
+            }
+            None => {}
         }
-        self.exports[idx] = ExportState::InProgress(Value::object(Obj::default()));
+        let before = self.steps;
+        if self.replay(idx) {
+            self.work.top_levels_from_summaries += 1;
+        } else {
+            self.work.top_levels_evaluated += 1;
+            self.evaluate_top_level(idx);
+        }
+        let used = self.steps - before;
+        if let Some(r) = self.recording.last_mut() {
+            r.nested_steps += used;
+        }
+    }
+
+    fn evaluate_top_level(&mut self, idx: usize) {
+        self.exports
+            .insert(idx, ExportState::InProgress(Value::object(Obj::default())));
         let saved_cur = self.cur;
-        let saved_tpl = self.template_file.take();
-        let saved_scope = self.template_scope.take();
+        let outer = self.enter_top_level();
+        let saved_peak = std::mem::replace(&mut self.peak, self.depth);
+        let recording = Recording {
+            module: idx,
+            log: Vec::new(),
+            needed: FxHashSet::default(),
+            spoiled: self.envs.get(&idx).is_some_and(|e| !e.is_empty()),
+            marks: self.marks(),
+            steps: self.steps,
+            depth: self.depth,
+            seen: self.seen.len(),
+            nested_steps: 0,
+        };
+        self.recording.push(recording);
         self.cur = idx;
         let m = self.module(idx);
         self.exec_block(&m.program.body);
-        let exports = match std::mem::replace(&mut self.exports[idx], ExportState::NotStarted) {
-            ExportState::InProgress(v) | ExportState::Done(v) => v,
-            ExportState::NotStarted => Value::unknown(),
+        let exports = match self.exports.remove(&idx) {
+            Some(ExportState::InProgress(v) | ExportState::Done(v)) => v,
+            None => Value::unknown(),
         };
-        self.exports[idx] = ExportState::Done(exports);
+        self.exports.insert(idx, ExportState::Done(exports.clone()));
         self.cur = saved_cur;
-        self.template_file = saved_tpl;
-        self.template_scope = saved_scope;
+        self.leave_top_level(outer);
+        let r = self.recording.pop();
+        let peak = self.peak.saturating_sub(r.as_ref().map_or(0, |r| r.depth));
+        self.peak = self.peak.max(saved_peak);
+        match r {
+            Some(r) if !r.spoiled && r.marks == self.marks() => {
+                let seen = self.seen[r.seen..]
+                    .iter()
+                    .filter(|s| s.func.module == idx)
+                    .cloned()
+                    .collect();
+                self.set.cache().keep_summary(
+                    idx,
+                    Summary {
+                        exports,
+                        env: self.envs.get(&idx).cloned().unwrap_or_default(),
+                        seen,
+                        log: r.log,
+                        own_steps: (self.steps - r.steps).saturating_sub(r.nested_steps),
+                        peak,
+                    },
+                );
+                self.from_summary.insert(idx);
+            }
+            _ => self.spoil(),
+        }
+    }
+
+    /// The counters a summarised top level must leave as they were.
+    fn marks(&self) -> Marks {
+        Marks {
+            impure: self.impure,
+            guards: self.guards.activity(),
+            refusals: self.set.refusals(),
+            facts: (self.facts.mp_calls.len(), self.facts.token_keys.len()),
+            templates: (
+                self.templates.len(),
+                self.template_errors.len(),
+                self.vue_templates_done.len(),
+            ),
+            reach: self.reach.len(),
+            app: self.app_value.is_some(),
+        }
+    }
+
+    /// The top level being summarised read something a summary cannot stand for.
+    fn spoil(&mut self) {
+        if let Some(r) = self.recording.last_mut() {
+            r.spoiled = true;
+        }
+    }
+
+    /// Note that the top level being summarised needed module `idx`'s top level.
+    fn note_need(&mut self, idx: usize) {
+        let depth = self.depth;
+        if let Some(r) = self.recording.last_mut()
+            && r.module != idx
+            && r.needed.insert(idx)
+        {
+            r.log
+                .push(Need::TopLevel(idx, depth.saturating_sub(r.depth)));
+        }
+    }
+
+    /// Take the worker's summary of module `idx`'s top level instead of evaluating it, if
+    /// there is one and evaluating the top level here would do what it says: the imports it
+    /// loads can be loaded, the top levels it needs are not evaluated yet (then their summaries
+    /// are taken too) or still have their summaries' exports, and the step budget and the
+    /// nesting limit leave room for all of it.
+    fn replay(&mut self, idx: usize) -> bool {
+        let mut plan = Plan::default();
+        plan.modules.insert(idx);
+        if !self.plan(idx, 0, &mut plan)
+            || self.steps + plan.steps > STEP_BUDGET
+            || self.depth + plan.peak > MAX_NESTING
+            || !self.set.reserve(plan.loads.len())
+        {
+            return false;
+        }
+        self.peak = self.peak.max(self.depth + plan.peak);
+        self.take_summary(idx);
+        true
+    }
+
+    fn plan(&self, idx: usize, depth: u32, plan: &mut Plan) -> bool {
+        let Some(summary) = self.set.cache().summary(idx) else {
+            return false;
+        };
+        if self.envs.get(&idx).is_some_and(|e| !e.is_empty()) {
+            return false;
+        }
+        plan.steps += summary.own_steps;
+        plan.peak = plan.peak.max(depth + summary.peak);
+        for need in &summary.log {
+            match need {
+                Need::Load(path) => {
+                    if !self.set.has(path) {
+                        plan.loads.insert(path.clone());
+                    }
+                }
+                Need::TopLevel(d, at) => {
+                    let loaded = self.set.has_module(*d)
+                        || self
+                            .set
+                            .get(*d)
+                            .is_some_and(|m| plan.loads.contains(&m.path));
+                    if !loaded {
+                        return false;
+                    }
+                    match self.exports.get(d) {
+                        Some(ExportState::InProgress(_)) => return false,
+                        Some(ExportState::Done(_)) => {
+                            if !self.from_summary.contains(d) {
+                                return false;
+                            }
+                        }
+                        None => {
+                            if plan.modules.insert(*d) && !self.plan(*d, depth + at, plan) {
+                                return false;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Apply module `idx`'s summary (checked by [`Evaluator::plan`]).
+    fn take_summary(&mut self, idx: usize) {
+        let Some(summary) = self.set.cache().summary(idx) else {
+            return;
+        };
+        for need in &summary.log {
+            match need {
+                Need::Load(path) => {
+                    self.set.load_reserved(path);
+                }
+                Need::TopLevel(d, _) => {
+                    if !self.exports.contains_key(d) {
+                        self.take_summary(*d);
+                    }
+                }
+            }
+        }
+        if !summary.env.is_empty() {
+            self.envs.insert(idx, summary.env.clone());
+        }
+        self.exports
+            .insert(idx, ExportState::Done(summary.exports.clone()));
+        for s in &summary.seen {
+            if self.seen_set.insert((s.func.module, s.func.node.start())) {
+                self.seen.push(s.clone());
+            }
+        }
+        self.steps += summary.own_steps;
+        self.from_summary.insert(idx);
+    }
+
+    /// Set aside what the code that needs a module's top level was in the middle of (its
+    /// `this`, its return slot, the name it was assigning, the class or page it was in, a
+    /// template), so that the top level runs as it does for an entry file, whoever needs it
+    /// first. Returns it for [`Evaluator::leave_top_level`].
+    pub(super) fn enter_top_level(&mut self) -> Outer<'a> {
+        Outer {
+            template_file: self.template_file.take(),
+            template_scope: self.template_scope.take(),
+            this_stack: std::mem::take(&mut self.this_stack),
+            returns: std::mem::take(&mut self.returns),
+            return_spans: std::mem::take(&mut self.return_spans),
+            last_return_span: self.last_return_span.take(),
+            last_this: self.last_this.take(),
+            name_ctx: self.name_ctx.take(),
+            this_hint: self.this_hint.take(),
+            cur_class: self.cur_class.take(),
+            pages: std::mem::take(&mut self.pages),
+            injecting: std::mem::take(&mut self.injecting),
+        }
+    }
+
+    pub(super) fn leave_top_level(&mut self, outer: Outer<'a>) {
+        self.template_file = outer.template_file;
+        self.template_scope = outer.template_scope;
+        self.this_stack = outer.this_stack;
+        self.returns = outer.returns;
+        self.return_spans = outer.return_spans;
+        self.last_return_span = outer.last_return_span;
+        self.last_this = outer.last_this;
+        self.name_ctx = outer.name_ctx;
+        self.this_hint = outer.this_hint;
+        self.cur_class = outer.cur_class;
+        self.pages = outer.pages;
+        self.injecting = outer.injecting;
     }
 
     pub(super) fn exports_of(&mut self, idx: usize) -> Value<'a> {
         self.ensure_module(idx);
-        match &self.exports[idx] {
-            ExportState::InProgress(v) | ExportState::Done(v) => v.clone(),
-            ExportState::NotStarted => Value::unknown(),
+        match self.exports.get(&idx) {
+            Some(ExportState::InProgress(v) | ExportState::Done(v)) => v.clone(),
+            None => Value::unknown(),
         }
     }
 
     pub(super) fn current_exports_mut(&mut self) -> Option<&mut Value<'a>> {
-        self.grow();
-        match self.exports.get_mut(self.cur)? {
+        if matches!(self.exports.get(&self.cur), Some(ExportState::Done(_))) {
+            self.from_summary.remove(&self.cur);
+        }
+        match self.exports.get_mut(&self.cur)? {
             ExportState::InProgress(v) | ExportState::Done(v) => Some(v),
-            ExportState::NotStarted => None,
         }
     }
 
@@ -342,8 +574,11 @@ impl<'a> Evaluator<'a, '_> {
         }
         let from = self.module(self.cur).path.clone();
         if let Some(path) = crate::js::resolve(self.set.index, &from, spec) {
-            if let Some(idx) = self.set.load(&path) {
-                self.grow();
+            let loaded = self.set.load(&path);
+            if let Some(r) = self.recording.last_mut() {
+                r.log.push(Need::Load(path));
+            }
+            if let Some(idx) = loaded {
                 return Value {
                     kind: Kind::Module(idx),
                     ..Value::default()
@@ -373,8 +608,7 @@ impl<'a> Evaluator<'a, '_> {
             return;
         }
         if let Some(sym) = id.symbol_id.get() {
-            self.grow();
-            self.envs[self.cur].insert(sym, value);
+            self.env_mut().insert(sym, value);
         }
     }
 
@@ -400,7 +634,7 @@ impl<'a> Evaluator<'a, '_> {
             Some(sym) => {
                 let mut v = self
                     .envs
-                    .get(self.cur)
+                    .get(&self.cur)
                     .and_then(|e| e.get(&sym))
                     .cloned()
                     .unwrap_or_default();

@@ -1,13 +1,13 @@
 //! Pages and components: `Page({...})`, `setData`, the app, templates and their bindings, JSX.
 
-use super::{
-    BindingEvent, Evaluator, Event, Expression, FuncRef, FxHashMap, JSXAttributeItem,
-    JSXAttributeName, JSXAttributeValue, JSXChild, JSXElement, JSXElementName, JSXExpression, Kind,
-    Obj, PageState, Rc, SourceKind, Span, Value, element_of, labels_for_name,
-};
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
+use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     pub(super) fn set_data(&mut self, arg: &Value<'a>) {
+        self.impure += 1;
         let Some(page) = self.pages.last_mut() else {
             return;
         };
@@ -55,6 +55,7 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     pub(super) fn app_value(&mut self) -> Value<'a> {
+        self.impure += 1;
         if let Some(v) = &self.app_value {
             return v.clone();
         }
@@ -80,6 +81,7 @@ impl<'a> Evaluator<'a, '_> {
     /// `Page({...})`, `Component({...})`, `App({...})`: run the lifecycle and handlers with the
     /// inputs the platform gives them, then check the page's template bindings.
     pub(super) fn run_page(&mut self, kind: &str, arg: &Value<'a>) -> Value<'a> {
+        self.impure += 1;
         let Some(o) = arg.obj() else {
             return Value::unknown();
         };
@@ -208,6 +210,7 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     pub(super) fn check_template(&mut self, page: &PageState<'a>) {
+        self.impure += 1;
         let m = self.module(self.cur);
         let is_vue = m
             .path
@@ -507,6 +510,7 @@ impl<'a> Evaluator<'a, '_> {
     // ----- JSX ----------------------------------------------------------------------------
 
     pub(super) fn eval_jsx(&mut self, el: &'a JSXElement<'a>) {
+        self.impure += 1;
         self.nested(|this| this.eval_jsx_inner(el));
     }
 

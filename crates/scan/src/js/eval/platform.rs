@@ -1,11 +1,10 @@
 //! The models of platform and framework APIs that are code rather than rows of
 //! [`crate::js::apis`]: mini-program requests and storage, the cloud database, Vue, Pinia, promises.
 
-use super::{
-    Evaluator, Event, FuncRef, Kind, Labels, Obj, Rc, RespondEvent, Role, Sanitized, SourceKind,
-    Value, apis, credential_response, getter_key_labels, is_session_exchange, is_token_exchange,
-    labels_for_name, password_rows, session_response,
-};
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
+use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     pub(super) fn call_api(
@@ -37,8 +36,10 @@ impl<'a> Evaluator<'a, '_> {
                 if let Some(def) = def
                     && self.pinia.len() < 4096
                 {
-                    let key: Rc<str> = Rc::from(format!("@pinia:{}:{}", self.cur, span.start));
+                    let rel = self.module(self.cur).rel.clone();
+                    let key: Rc<str> = Rc::from(format!("@pinia:{rel}:{}", span.start));
                     self.pinia.insert(key.clone(), def);
+                    self.impure += 1;
                     return Value {
                         kind: Kind::Api(key),
                         ..Value::default()

@@ -1,13 +1,9 @@
 //! Statements, declarations, destructuring and assignment.
 
-use super::{
-    AssignEvent, AssignmentTarget, AssignmentTargetMaybeDefault, AssignmentTargetProperty,
-    BindingPattern, Declaration, Evaluator, Event, ExportDefaultDeclarationKind, Expression,
-    ForStatementInit, ForStatementLeft, FuncNode, FuncRef, Function, ImportDeclarationSpecifier,
-    Kind, MAX_IMPLICIT, MemberExpression, ModuleExportName, ONE_TIME_NOT, Obj, Rc, RespondEvent,
-    STEP_BUDGET, Seen, Statement, Value, VariableDeclaration, apis, element_of, export_name,
-    labels_for_name, m_span, property_key_name, set_nested, static_chain,
-};
+// Reason: the evaluator is one type split over these files by concern; each file uses most of
+// what the parent module defines and imports.
+#[allow(clippy::wildcard_imports)]
+use super::*;
 
 impl<'a> Evaluator<'a, '_> {
     // ----- statements ---------------------------------------------------------------------
@@ -31,6 +27,7 @@ impl<'a> Evaluator<'a, '_> {
         }
         for s in stmts {
             if self.steps > STEP_BUDGET {
+                self.impure += 1;
                 return;
             }
             self.exec(s);
@@ -79,7 +76,7 @@ impl<'a> Evaluator<'a, '_> {
                 if let Some(id) = &f.id
                     && self
                         .envs
-                        .get(self.cur)
+                        .get(&self.cur)
                         .and_then(|e| e.get(&id.symbol_id.get()?))
                         .is_none()
                 {
@@ -108,7 +105,7 @@ impl<'a> Evaluator<'a, '_> {
                 };
                 let before = defaulted.and_then(|sym| {
                     self.envs
-                        .get(self.cur)
+                        .get(&self.cur)
                         .and_then(|e| e.get(&sym))
                         .cloned()
                         .map(|v| (sym, v))
@@ -118,10 +115,10 @@ impl<'a> Evaluator<'a, '_> {
                     self.exec(a);
                 }
                 if let Some((sym, old)) = before
-                    && let Some(new) = self.envs.get(self.cur).and_then(|e| e.get(&sym))
+                    && let Some(new) = self.envs.get(&self.cur).and_then(|e| e.get(&sym))
                 {
                     let joined = old.join(new);
-                    self.envs[self.cur].insert(sym, joined);
+                    self.env_mut().insert(sym, joined);
                 }
             }
             Statement::ForStatement(f) => {
@@ -313,7 +310,7 @@ impl<'a> Evaluator<'a, '_> {
                     for id in decl.id.get_binding_identifiers() {
                         let val = self
                             .envs
-                            .get(self.cur)
+                            .get(&self.cur)
                             .and_then(|e| e.get(&id.symbol_id.get()?))
                             .cloned();
                         self.set_export(id.name.as_str(), val.unwrap_or_default());
@@ -426,15 +423,16 @@ impl<'a> Evaluator<'a, '_> {
                         }
                         v.labels |= labels_for_name(id.name.as_str());
                     }
-                    self.grow();
-                    self.envs[self.cur].insert(sym, v);
+                    self.env_mut().insert(sym, v);
                 } else if apis::global(id.name.as_str()).is_none()
                     && (self.implicit.len() < MAX_IMPLICIT
                         || self
                             .implicit
                             .contains_key(&(self.cur, Rc::from(id.name.as_str()))))
                 {
-                    // An implicit global: later reads in this module see it.
+                    // An implicit global: later reads in this module see it. It is not part
+                    // of a module's summary, so a top level that sets one is not summarised.
+                    self.impure += 1;
                     let mut v = v;
                     if !v.is_constant() {
                         v.labels |= labels_for_name(id.name.as_str());
@@ -449,8 +447,7 @@ impl<'a> Evaluator<'a, '_> {
                         AssignmentTargetProperty::AssignmentTargetPropertyIdentifier(p) => {
                             let fv = self.member_value(&v, p.binding.name.as_str(), Some(p.span));
                             if let Some(sym) = self.symbol_of_ref(&p.binding) {
-                                self.grow();
-                                self.envs[self.cur].insert(sym, fv);
+                                self.env_mut().insert(sym, fv);
                             }
                         }
                         AssignmentTargetProperty::AssignmentTargetPropertyProperty(p) => {
@@ -582,8 +579,7 @@ impl<'a> Evaluator<'a, '_> {
             && let Some(sym) = self.symbol_of_ref(id)
         {
             path.push(prop.as_str());
-            self.grow();
-            let env = &mut self.envs[self.cur];
+            let env = self.env_mut();
             if let Some(cur) = env.get_mut(&sym) {
                 set_nested(cur, &path, v);
             }
@@ -593,8 +589,7 @@ impl<'a> Evaluator<'a, '_> {
         if let Expression::Identifier(id) = object.get_inner_expression()
             && let Some(sym) = self.symbol_of_ref(id)
         {
-            self.grow();
-            let env = &mut self.envs[self.cur];
+            let env = self.env_mut();
             let cur = env.entry(sym).or_default();
             match &cur.kind {
                 Kind::Object(o) => {
