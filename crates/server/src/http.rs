@@ -29,7 +29,7 @@
 //! - a request without the signature headers is then counted in Redis, as before, except the
 //!   health routes (`/healthz`, `/readyz`): they speak for this instance and must answer
 //!   promptly when Redis does not, so the instance's own count is theirs;
-//! - a request with them ([`Deferred`]) is counted in Redis by the step that needs Redis anyway:
+//! - a request with them (`Deferred`) is counted in Redis by the step that needs Redis anyway:
 //!   [`crate::signed::verify`] counts it and records its nonce in one script
 //!   ([`crate::shared::Shared::admit`]) once the signature has verified. Any earlier step that
 //!   would do expensive work (a session not in the cache is read from the database) counts it

@@ -14,7 +14,7 @@
 //! audit log.
 //!
 //! With several instances (`redis_url`) the nonces are Redis's, and the request's shared count
-//! against the general limit, put off by the limit layer ([`crate::http::Deferred`]), is taken
+//! against the general limit, put off by the limit layer (`crate::http::Deferred`), is taken
 //! in the same script: one round trip for a signed request whose session is cached. A session
 //! read from the database is counted before that read, and a refusal before it answers.
 
