@@ -82,7 +82,10 @@ echo "peers: sqlmap against the login body"
 sqlmap() {
     timeout 900 "$WORK/venv/bin/sqlmap" --batch --level 3 --risk 2 --flush-session --disable-coloring \
         --output-dir "$WORK/sqlmap" "$@" >"$WORK/sqlmap.out" 2>&1 || true
-    if grep -Eiq 'is vulnerable|appears to be .*injectable|sqlmap identified the following injection' "$WORK/sqlmap.out"; then
+    # Only what sqlmap confirms: its "appears to be ... injectable" lines are heuristics it
+    # then tests and may reject ("does not seem to be injectable"), as a UNION guess on a
+    # record path whose answers vary (404, 429) did.
+    if grep -Eiq "is vulnerable|sqlmap identified the following injection|parameter '[^']*' is '[^']*' injectable" "$WORK/sqlmap.out"; then
         failed=1
         grep -Ei 'injectable|vulnerable|identified' "$WORK/sqlmap.out"
     else
