@@ -259,6 +259,11 @@ const DATA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 const PROGRESS_STEPS: i32 = 1000;
 /// Connections of the main pool.
 const MAIN_CONNECTIONS: u32 = 8;
+/// A PostgreSQL connection idle this long is pinged before it is lent again, so one the server
+/// closed meanwhile (a restart, an idle timeout) is replaced instead of failing a request. A
+/// connection in steady use is lent without that extra round trip. SQLite's connections are in
+/// this process and are never pinged.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 /// The advisory lock key under which PostgreSQL migrations run ("mgmigrat" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d67_6d69_6772_6174;
 
@@ -543,6 +548,60 @@ pub struct NewToken<'a> {
     pub signing_key: Option<&'a [u8]>,
 }
 
+/// The time limit of one data query, and when it last changed.
+#[derive(Debug)]
+struct QueryLimit {
+    ms: AtomicU64,
+    changed: std::sync::Mutex<Instant>,
+}
+
+impl Default for QueryLimit {
+    fn default() -> Self {
+        Self {
+            ms: AtomicU64::new(DEFAULT_DATA_QUERY_MS),
+            changed: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl QueryLimit {
+    fn millis(&self) -> u64 {
+        self.ms.load(Ordering::Acquire)
+    }
+
+    fn set(&self, limit: Duration) {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut changed = self
+            .changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.ms.store(ms, Ordering::Release);
+        *changed = Instant::now();
+    }
+
+    /// Whether a connection of this age opened after the limit last changed (and so carries
+    /// it). One whose opening time cannot be told is treated as older.
+    fn current(&self, meta: &sqlx::pool::PoolConnectionMetadata) -> bool {
+        let changed = *self
+            .changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Instant::now()
+            .checked_sub(meta.age)
+            .is_some_and(|opened| opened > changed)
+    }
+}
+
+/// Whether a PostgreSQL connection may be lent: yes when it was in use within
+/// [`PING_AFTER_IDLE`], else only if it answers a ping.
+async fn ping_if_idle(
+    conn: &mut sqlx::PgConnection,
+    meta: &sqlx::pool::PoolConnectionMetadata,
+) -> bool {
+    use sqlx::Connection as _;
+    meta.idle_for < PING_AFTER_IDLE || conn.ping().await.is_ok()
+}
+
 /// The database handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -551,8 +610,8 @@ pub struct Db {
     data_pool: Pool,
     /// Where uploaded files go (`<database folder>/uploads` for SQLite).
     uploads: PathBuf,
-    /// The time limit of one data query, in milliseconds.
-    data_query_ms: Arc<AtomicU64>,
+    /// The time limit of one data query.
+    data_query_limit: Arc<QueryLimit>,
     /// Serializes audit appends within this process (the chain needs the previous hash;
     /// between processes the `audit_head` row does).
     audit_lock: Arc<Mutex<()>>,
@@ -592,6 +651,7 @@ impl Db {
 
     /// [`Db::open_at`], remembering at most `capacity` live nonces of signed requests.
     pub async fn connect(location: &Location, capacity: usize) -> Result<Self, DbError> {
+        let data_query_limit = Arc::new(QueryLimit::default());
         let (pool, data_pool, uploads) = match location {
             Location::Sqlite(path) => {
                 private_files(path)?;
@@ -604,11 +664,13 @@ impl Db {
                     .busy_timeout(Duration::from_secs(5));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(MAIN_CONNECTIONS)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options.clone())
                     .await?;
                 let data_pool = SqlitePoolOptions::new()
                     .max_connections(DATA_CONNECTIONS)
+                    .test_before_acquire(false)
                     .min_connections(0)
                     .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
                     .connect_lazy_with(options);
@@ -622,6 +684,10 @@ impl Db {
                 let options = pg_options(url)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(MAIN_CONNECTIONS)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move { Ok(ping_if_idle(conn, &meta).await) })
+                    })
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options.clone())
                     .await
@@ -629,9 +695,28 @@ impl Db {
                         url: redact(url),
                         source,
                     })?;
+                // The data query limit is the session's `statement_timeout`, set when a
+                // connection opens; a connection opened before the limit last changed is
+                // closed instead of lent, so no request pays a `SET` round trip.
+                let on_connect = Arc::clone(&data_query_limit);
+                let on_lend = Arc::clone(&data_query_limit);
                 let data_pool = PgPoolOptions::new()
                     .max_connections(DATA_CONNECTIONS)
                     .min_connections(0)
+                    .test_before_acquire(false)
+                    .after_connect(move |conn, _| {
+                        let ms = on_connect.millis();
+                        Box::pin(async move {
+                            sqlx::query(&format!("SET statement_timeout = {ms}"))
+                                .execute(conn)
+                                .await
+                                .map(drop)
+                        })
+                    })
+                    .before_acquire(move |conn, meta| {
+                        let current = on_lend.current(&meta);
+                        Box::pin(async move { Ok(current && ping_if_idle(conn, &meta).await) })
+                    })
                     .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
                     .connect_lazy_with(options);
                 (
@@ -645,7 +730,7 @@ impl Db {
             pool,
             data_pool,
             uploads,
-            data_query_ms: Arc::new(AtomicU64::new(DEFAULT_DATA_QUERY_MS)),
+            data_query_limit,
             audit_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
             audit_budget: Arc::new(audit::AuditBudget::default()),
@@ -696,7 +781,7 @@ impl Db {
             data_pool: pool.clone(),
             pool,
             uploads,
-            data_query_ms: Arc::new(AtomicU64::new(DEFAULT_DATA_QUERY_MS)),
+            data_query_limit: Arc::new(QueryLimit::default()),
             audit_lock: Arc::new(Mutex::new(())),
             audit_key: Arc::new(std::sync::OnceLock::new()),
             audit_budget: Arc::new(audit::AuditBudget::default()),
@@ -1459,15 +1544,14 @@ impl Db {
 
     /// Sets the time limit of one data query (at least a millisecond).
     pub fn set_data_query_timeout(&self, limit: Duration) {
-        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
-        self.data_query_ms.store(ms, Ordering::Relaxed);
+        self.data_query_limit.set(limit);
     }
 
     /// A connection of the data pool whose queries stop at the data query time limit (counted
     /// from now) or when the returned value is dropped.
     pub async fn data_conn(&self) -> Result<DataConn, DbError> {
         let cancelled = Arc::new(AtomicBool::new(false));
-        let limit = Duration::from_millis(self.data_query_ms.load(Ordering::Relaxed));
+        let limit = Duration::from_millis(self.data_query_limit.millis());
         let conn = match &self.data_pool {
             Pool::Sqlite(p) => {
                 let mut conn = p.acquire().await?;
@@ -1482,17 +1566,10 @@ impl Db {
                     });
                 PoolConn::Sqlite(conn)
             }
-            Pool::Postgres(p) => {
-                let mut conn = p.acquire().await?;
-                // The server cancels a statement at the limit with query_canceled, which
-                // `DbError::is_overload` reports as overload. Set per lending: a connection
-                // returns to the pool with the limit of its last request.
-                let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
-                sqlx::query(&format!("SET statement_timeout = {ms}"))
-                    .execute(&mut *conn)
-                    .await?;
-                PoolConn::Postgres(conn)
-            }
+            // The server cancels a statement at the limit (the connection's `statement_timeout`,
+            // see `connect`) with query_canceled, which `DbError::is_overload` reports as
+            // overload.
+            Pool::Postgres(p) => PoolConn::Postgres(p.acquire().await?),
         };
         Ok(DataConn { conn, cancelled })
     }

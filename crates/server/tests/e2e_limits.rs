@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use miniguard_server::AppOptions;
 use miniguard_server::data::Collections;
-use miniguard_server::db::Db;
+use miniguard_server::db::{Db, DbError, PoolConn};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -145,6 +145,45 @@ async fn a_data_query_over_its_time_limit_answers_503_with_retry_after() {
     assert!(retry_after.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() >= 1));
     assert_eq!(me(&server, &s).await, StatusCode::OK);
     server.stop().await;
+}
+
+/// A changed data query limit holds from the next query on. On PostgreSQL the limit is the
+/// connection's `statement_timeout`, set once when it opens (no `SET` round trip per request):
+/// a connection opened under an earlier limit is closed instead of lent.
+#[tokio::test]
+async fn a_changed_data_query_limit_holds_from_the_next_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TestDb::new(dir.path()).await;
+    let db = Db::open_at(&store).await.unwrap();
+    db.set_data_query_timeout(Duration::from_secs(120));
+    slow_query(&db).await.unwrap();
+    db.set_data_query_timeout(Duration::from_millis(100));
+    let e = slow_query(&db).await.unwrap_err();
+    assert!(e.is_overload(), "{e}");
+    db.set_data_query_timeout(Duration::from_secs(120));
+    slow_query(&db).await.unwrap();
+    db.close().await;
+}
+
+/// A data query of at least a few hundred milliseconds.
+async fn slow_query(db: &Db) -> Result<(), DbError> {
+    let mut conn = db.data_conn().await?;
+    match conn.conn() {
+        PoolConn::Sqlite(c) => {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) \
+                 SELECT count(*) FROM n",
+            )
+            .execute(&mut **c)
+            .await?;
+        }
+        PoolConn::Postgres(c) => {
+            sqlx::query("SELECT pg_sleep(0.5)")
+                .execute(&mut **c)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Regression (round 2, item 3): 8-16 expensive lists in parallel made `GET /v1/me` fail with

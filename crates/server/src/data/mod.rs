@@ -107,9 +107,16 @@ pub(crate) struct InvalidRecordProblem {
     errors: Option<Vec<FieldProblem>>,
 }
 
-/// The one function that builds authorization inputs for a caller.
+/// The one function that builds authorization inputs for a caller. Roles are read from the
+/// database on every request (a grant or revocation counts at once), and only when some rule
+/// names a role: otherwise nothing reads them, and an owner-rule request makes one query, its
+/// own.
 pub async fn principal(state: &AppState, auth: &Authenticated) -> Result<Principal, ApiError> {
-    let roles = state.db().user_roles(auth.user).await?;
+    let roles = if state.collections().mention_roles() {
+        state.db().user_roles(auth.user).await?
+    } else {
+        Vec::new()
+    };
     Ok(Principal {
         user: auth.user,
         roles,

@@ -137,6 +137,22 @@ fn unstore(cmp: &Comparison) -> (bool, std::borrow::Cow<'_, Comparison>) {
 }
 
 impl Rule {
+    /// Whether the rule names a role anywhere (`role:X`, also under `not`).
+    pub fn mentions_role(&self) -> bool {
+        fn walk(e: &Expr) -> bool {
+            match e {
+                Expr::Atom(Atom::Role(_)) => true,
+                Expr::Atom(_) => false,
+                Expr::And(a, b) | Expr::Or(a, b) => walk(a) || walk(b),
+                Expr::Not(a) => walk(a),
+            }
+        }
+        match self {
+            Self::False => false,
+            Self::Expr(e) => walk(e),
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = rewrite_stored(text)?;
         parse_expr(&text, true)
@@ -310,6 +326,38 @@ pub fn compare(v: &SqlValue, op: CmpOp, lit: &SqlValue) -> bool {
 mod tests {
     use super::*;
     use crate::data::schema::Collections;
+
+    /// A request reads the caller's roles only when some rule names one; `not role:X` counts
+    /// (with no roles read it would hold for everyone).
+    #[test]
+    fn rules_that_name_a_role_are_told_apart() {
+        assert!(Rule::parse("owner or role:admin").unwrap().mentions_role());
+        assert!(
+            Rule::parse("owner and not role:banned")
+                .unwrap()
+                .mentions_role()
+        );
+        assert!(!Rule::parse("owner and mfa").unwrap().mentions_role());
+        assert!(!Rule::False.mentions_role());
+        let only_owner = Collections::from_config_text(
+            r#"[collections.notes]
+fields = { title = "string", owner = "owner" }
+read = "owner"
+write = "owner""#,
+        )
+        .unwrap();
+        assert!(!only_owner.mention_roles());
+        let field_rule = Collections::from_config_text(
+            r#"[collections.notes]
+fields = { title = "string", owner = "owner", memo = { type = "string", read = "role:staff" } }
+read = "owner"
+write = "owner""#,
+        )
+        .unwrap();
+        assert!(field_rule.mention_roles());
+        let c = coll();
+        assert!(c.read.mentions_role());
+    }
 
     fn coll() -> Collection {
         Collections::from_config_text(

@@ -201,6 +201,22 @@ impl Collections {
         self.by_name.is_empty()
     }
 
+    /// Whether any rule of any collection (record or field rule) names a role. When none does,
+    /// a caller's roles are never consulted and a request need not read them.
+    pub fn mention_roles(&self) -> bool {
+        self.by_name.values().any(|c| {
+            [&c.read, &c.create, &c.write, &c.delete]
+                .into_iter()
+                .any(super::rules::Rule::mentions_role)
+                || c.fields.iter().any(|f| {
+                    f.read
+                        .iter()
+                        .chain(&f.write)
+                        .any(super::rules::Rule::mentions_role)
+                })
+        })
+    }
+
     /// Parses the `[collections]` table of a `miniguard.toml` (the value under `collections`).
     pub fn from_toml(value: Option<&toml::Value>) -> Result<Self, SchemaError> {
         let mut out = Self::default();
