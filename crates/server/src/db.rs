@@ -259,6 +259,8 @@ const DATA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 const PROGRESS_STEPS: i32 = 1000;
 /// Connections of the main pool.
 const MAIN_CONNECTIONS: u32 = 8;
+/// SQLite connections for reads of one record by id (see [`Db::point_conn`]).
+const POINT_CONNECTIONS: u32 = 4;
 /// A PostgreSQL connection idle this long is pinged before it is lent again, so one the server
 /// closed meanwhile (a restart, an idle timeout) is replaced instead of failing a request. A
 /// connection in steady use is lent without that extra round trip. SQLite's connections are in
@@ -608,6 +610,8 @@ pub struct Db {
     pool: Pool,
     /// The data API's own connections (see [`DataConn`]).
     data_pool: Pool,
+    /// Where reads of one record by id run (see [`Db::point_conn`]).
+    point_pool: Pool,
     /// Where uploaded files go (`<database folder>/uploads` for SQLite).
     uploads: PathBuf,
     /// The time limit of one data query.
@@ -652,7 +656,7 @@ impl Db {
     /// [`Db::open_at`], remembering at most `capacity` live nonces of signed requests.
     pub async fn connect(location: &Location, capacity: usize) -> Result<Self, DbError> {
         let data_query_limit = Arc::new(QueryLimit::default());
-        let (pool, data_pool, uploads) = match location {
+        let (pool, data_pool, point_pool, uploads) = match location {
             Location::Sqlite(path) => {
                 private_files(path)?;
                 let options = SqliteConnectOptions::new()
@@ -673,10 +677,17 @@ impl Db {
                     .test_before_acquire(false)
                     .min_connections(0)
                     .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options.clone());
+                let point_pool = SqlitePoolOptions::new()
+                    .max_connections(POINT_CONNECTIONS)
+                    .test_before_acquire(false)
+                    .min_connections(0)
+                    .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
                     .connect_lazy_with(options);
                 (
                     Pool::Sqlite(pool),
                     Pool::Sqlite(data_pool),
+                    Pool::Sqlite(point_pool),
                     uploads_beside(path),
                 )
             }
@@ -719,9 +730,11 @@ impl Db {
                     })
                     .acquire_timeout(DATA_ACQUIRE_TIMEOUT)
                     .connect_lazy_with(options);
+                let data_pool = Pool::Postgres(data_pool);
                 (
                     Pool::Postgres(pool),
-                    Pool::Postgres(data_pool),
+                    data_pool.clone(),
+                    data_pool,
                     files.clone(),
                 )
             }
@@ -729,6 +742,7 @@ impl Db {
         let db = Self {
             pool,
             data_pool,
+            point_pool,
             uploads,
             data_query_limit,
             audit_lock: Arc::new(Mutex::new(())),
@@ -779,6 +793,7 @@ impl Db {
         };
         Ok(Self {
             data_pool: pool.clone(),
+            point_pool: pool.clone(),
             pool,
             uploads,
             data_query_limit: Arc::new(QueryLimit::default()),
@@ -1574,6 +1589,19 @@ impl Db {
         Ok(DataConn { conn, cancelled })
     }
 
+    /// A connection for a read of one record by its id, whose work is bounded by design (a
+    /// primary-key lookup and the rule's condition on that one row). On SQLite it comes from a
+    /// pool of its own that runs statements without the data pool's deadline handler, which
+    /// costs a hand-off to the connection's thread on every lending, and never waits behind
+    /// the data pool's long list queries. On PostgreSQL it is a data connection (its
+    /// `statement_timeout` costs nothing per lending).
+    pub async fn point_conn(&self) -> Result<PoolConn, DbError> {
+        Ok(match &self.point_pool {
+            Pool::Sqlite(p) => PoolConn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => PoolConn::Postgres(p.acquire().await?),
+        })
+    }
+
     /// Grants a role (idempotent).
     pub async fn grant_role(&self, user: UserId, role: &str) -> Result<(), DbError> {
         on_pool!(&self.pool, p => {
@@ -1601,6 +1629,7 @@ impl Db {
         {
             tracing::debug!(error = %e, "checkpoint before close");
         }
+        on_pool!(&self.point_pool, p => p.close().await);
         on_pool!(&self.data_pool, p => p.close().await);
         on_pool!(&self.pool, p => p.close().await);
     }
@@ -1978,6 +2007,12 @@ mod tests {
         let e = db.data_conn().await.err().unwrap();
         assert!(e.is_overload(), "{e}");
         db.ping().await.unwrap();
+        // Reads by id have connections of their own and do not wait behind list queries.
+        let mut point = db.point_conn().await.unwrap();
+        crate::db::on_conn!(&mut point, x => {
+            sqlx::query("SELECT 1").execute(x).await.unwrap();
+        });
+        drop(point);
         drop(held);
         db.close().await;
     }

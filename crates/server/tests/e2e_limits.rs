@@ -155,12 +155,12 @@ async fn a_changed_data_query_limit_holds_from_the_next_query() {
     let dir = tempfile::tempdir().unwrap();
     let store = TestDb::new(dir.path()).await;
     let db = Db::open_at(&store).await.unwrap();
-    db.set_data_query_timeout(Duration::from_secs(120));
+    db.set_data_query_timeout(Duration::from_mins(2));
     slow_query(&db).await.unwrap();
     db.set_data_query_timeout(Duration::from_millis(100));
     let e = slow_query(&db).await.unwrap_err();
     assert!(e.is_overload(), "{e}");
-    db.set_data_query_timeout(Duration::from_secs(120));
+    db.set_data_query_timeout(Duration::from_mins(2));
     slow_query(&db).await.unwrap();
     db.close().await;
 }

@@ -1783,8 +1783,10 @@ impl Analyser<'_> {
             if e.len() < arg_classes.len() {
                 e.resize(arg_classes.len(), Src::empty());
             }
+            // The platform context travels too: `update(event, wxContext)` and then
+            // `doc.data._openid !== wxContext.OPENID` in the helper is an owner check.
             for (i, s) in arg_classes.iter().enumerate() {
-                e[i] |= *s & (Src::CLIENT | Src::IDENTITY | Src::EVENT);
+                e[i] |= *s & (Src::CLIENT | Src::IDENTITY | Src::EVENT | Src::PLATFORM);
             }
         }
         // Verification of a payment notification.

@@ -267,8 +267,8 @@ pub async fn find(
     cond: &Cond,
 ) -> Result<Option<StoredRow>, DbError> {
     let sql = query::select_one(db.dialect(), c, id, cond);
-    let mut conn = db.data_conn().await?;
-    on_conn!(conn.conn(), x => {
+    let mut conn = db.point_conn().await?;
+    on_conn!(&mut conn, x => {
         let row = bind(&sql).fetch_optional(x).await?;
         Ok(row.map(|r| decode(c, &r)).transpose()?)
     })
@@ -293,8 +293,8 @@ pub async fn find_checked(
     cond: &Cond,
 ) -> Result<Access, DbError> {
     let sql = query::select_one_checked(db.dialect(), c, id, cond);
-    let mut conn = db.data_conn().await?;
-    on_conn!(conn.conn(), x => {
+    let mut conn = db.point_conn().await?;
+    on_conn!(&mut conn, x => {
         let row = bind(&sql).fetch_one(x).await?;
         let denied_at = 4 + c.stored_fields().count();
         let denied: bool = row.try_get(denied_at)?;
