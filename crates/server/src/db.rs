@@ -273,8 +273,8 @@ const MIGRATION_LOCK: i64 = 0x6d67_6d69_6772_6174;
 /// run under a progress handler that interrupts them at the deadline, or as soon as this value
 /// is dropped (the request ended: finished, timed out or the client went away), so no query
 /// keeps running for a client that is no longer there. On PostgreSQL each statement runs under
-/// `statement_timeout` set to the time left; a statement of a request that went away runs on
-/// until that limit at most.
+/// the connection's `statement_timeout`, the data query limit, set when the connection opened;
+/// a statement of a request that went away runs on until that limit at most.
 pub struct DataConn {
     conn: PoolConn,
     cancelled: Arc<AtomicBool>,
@@ -582,7 +582,9 @@ impl QueryLimit {
     }
 
     /// Whether a connection of this age opened after the limit last changed (and so carries
-    /// it). One whose opening time cannot be told is treated as older.
+    /// it). One whose opening time cannot be told is treated as older. A connection opening
+    /// at the very moment the limit changes may keep the earlier limit until it closes; the
+    /// server sets the limit once, before it serves, when no data connection is open yet.
     fn current(&self, meta: &sqlx::pool::PoolConnectionMetadata) -> bool {
         let changed = *self
             .changed
