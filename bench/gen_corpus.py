@@ -323,6 +323,7 @@ def page_flaw_block(g, kind, used):
     if kind == "http_url":
         host = g.host()
         name = g.uniq(camel("report", e, "View"), used)
+        g.bound = name
         return [
             f"  {name}() {{",
             "    // analytics endpoint without TLS",
@@ -335,6 +336,7 @@ def page_flaw_block(g, kind, used):
         ]
     if kind == "token_storage":
         name = g.uniq(camel("handle", "Login"), used)
+        g.bound = name
         return [
             f"  async {name}() {{",
             "    const { code } = await wx.login()",
@@ -438,6 +440,11 @@ def page_wxml(g, name):
             f"    <text class=\"value\">{{{{{f}}}}}</text>",
             "  </view>",
         ]
+    # A planted flaw sits in a handler the page binds: a scanner that knows which handlers
+    # are reachable must still find it (no random draw here, so the rest stays as it was).
+    bound, g.bound = getattr(g, "bound", None), None
+    if bound:
+        lines += [f"  <button bindtap=\"{bound}\">{pascal(bound)}</button>"]
     lines += [
         "  <view class=\"loading\" wx:if=\"{{loading}}\">Loading...</view>",
         "</view>",
