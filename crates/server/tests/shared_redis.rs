@@ -80,19 +80,7 @@ async fn a_redis_that_lost_its_data_refuses_what_it_may_have_accepted_before() {
     assert!(!b.nonce_is_new(0x2, signed_at - 5, ttl).await.unwrap());
 
     // Redis loses everything of this deployment (a restart without persistence).
-    let client = redis::Client::open(url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("mg:{{{deployment}}}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert!(keys.len() >= 2, "{keys:?}");
-    let _: i64 = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    forget_everything(&url, &deployment).await;
 
     // The nonce it accepted is forgotten, yet its replay is refused on either instance: the
     // horizon is made again at the current time.

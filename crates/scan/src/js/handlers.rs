@@ -810,6 +810,14 @@ const NOT_MODELS: &[&str] = &[
     "Reflect", "Buffer", "Error", "RegExp", "Boolean", "Symbol", "Intl", "URL",
 ];
 
+/// A call's arguments that are expressions (spreads left out).
+fn call_args<'x, 'a>(c: &'x CallExpression<'a>) -> Vec<&'x Expression<'a>> {
+    c.arguments
+        .iter()
+        .filter_map(Argument::as_expression)
+        .collect()
+}
+
 fn ident_name<'x>(e: &'x Expression<'_>) -> Option<&'x str> {
     match e.get_inner_expression() {
         Expression::Identifier(id) => Some(id.name.as_str()),
@@ -1416,11 +1424,7 @@ impl Analyser<'_> {
         let Some(chain) = self.chain_of(m.object(), 0) else {
             return;
         };
-        let args: Vec<&Expression<'_>> = c
-            .arguments
-            .iter()
-            .filter_map(Argument::as_expression)
-            .collect();
+        let args = call_args(c);
         let mut sel = chain.sel.clone();
         let mut data = Data::default();
         let mut collection = chain.collection.clone();
@@ -1607,11 +1611,7 @@ impl Analyser<'_> {
         if !matches!(method, "query" | "execute") {
             return;
         }
-        let args: Vec<&Expression<'_>> = c
-            .arguments
-            .iter()
-            .filter_map(Argument::as_expression)
-            .collect();
+        let args = call_args(c);
         let part = |this: &Self, e: Option<&&Expression<'_>>| -> Option<SqlPart> {
             let e = e?;
             match e.get_inner_expression() {
@@ -1757,11 +1757,7 @@ impl Analyser<'_> {
             .and_then(MemberExpression::static_property_name)
             .or_else(|| ident_name(callee))
             .unwrap_or("");
-        let args: Vec<&Expression<'_>> = c
-            .arguments
-            .iter()
-            .filter_map(Argument::as_expression)
-            .collect();
+        let args = call_args(c);
         let arg_classes: Vec<Src> = args.iter().map(|a| self.class(a)).collect();
         let any_identity_arg = arg_classes.iter().any(|s| s.contains(Src::IDENTITY));
         // Learn helper parameters: `update(event)` → the helper's first parameter is client;
@@ -2560,11 +2556,7 @@ impl Analyser<'_> {
         ) {
             return;
         }
-        let args: Vec<&Expression<'_>> = c
-            .arguments
-            .iter()
-            .filter_map(Argument::as_expression)
-            .collect();
+        let args = call_args(c);
         let Some(Expression::StringLiteral(path)) = args.first().map(|a| a.get_inner_expression())
         else {
             return;
